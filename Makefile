@@ -1,0 +1,35 @@
+# MUTT — the two commands a user needs: `make run` and `make test`.
+GO        ?= go
+FUZZTIME  ?= 10s
+export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
+
+.PHONY: run test unit fuzz bench build vet fmt lint services
+
+run: services ## everything in one process: ingestor, alerter, forwarder, Moogsoft simulator
+	$(GO) run ./cmd/mutt dev
+
+test: services vet ## the whole suite against the real Redis and PostgreSQL, then short fuzz runs
+	$(GO) test -count=1 -timeout 15m ./...
+	$(MAKE) fuzz
+
+fuzz: ## each fuzz target briefly (FUZZTIME per target)
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+bench: services ## end-to-end benchmark of the running pipeline (see docs/PERFORMANCE.md)
+	$(GO) run ./cmd/mutt bench
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
+
+services:
+	@./scripts/ensure-services.sh

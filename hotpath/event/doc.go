@@ -1,0 +1,7 @@
+// Package event defines the two messages that travel through the hot path: the
+// Envelope the ingestor puts on the ingest stream and the Alert the alerter puts
+// on the alert stream. Both are JSON; the client's original object is carried
+// as raw bytes so no stage re-encodes it.
+//
+// This package has no I/O and imports nothing but the standard library.
+package event

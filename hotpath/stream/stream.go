@@ -1,0 +1,380 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
+)
+
+// Field is the single field of every entry that carries the message.
+const Field = "d"
+
+// Entry is one message read from a stream.
+type Entry struct {
+	ID         string
+	Stream     string
+	Data       []byte
+	Deliveries int64 // 1 on the first delivery
+}
+
+// FullError reports that a bounded enqueue was refused because the stream's
+// backlog reached its limit. Nothing was added.
+type FullError struct{ Depth, Limit int64 }
+
+func (e *FullError) Error() string {
+	return fmt.Sprintf("stream backlog %d reached limit %d", e.Depth, e.Limit)
+}
+
+// enqueueScript adds every ARGV[2..] as an entry unless the backlog already
+// reached ARGV[1] (0 = unbounded). Check and add are atomic, so concurrent
+// producers cannot overshoot the limit by more than one batch.
+var enqueueScript = redis.NewScript(`
+local len = redis.call('XLEN', KEYS[1])
+local max = tonumber(ARGV[1])
+if max > 0 and len >= max then
+  return {-1, len}
+end
+local ids = {}
+for i = 2, #ARGV do
+  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+end
+return {len + #ids, ids}
+`)
+
+// Enqueue appends payloads to stream in one atomic step, refusing the whole
+// batch with *FullError when the backlog is at limit or above (limit 0: no
+// limit). It returns the entry IDs and the backlog after the append.
+func Enqueue(ctx context.Context, rdb redis.Scripter, stream string, limit int64, payloads [][]byte) ([]string, int64, error) {
+	args := make([]any, 0, len(payloads)+1)
+	args = append(args, limit)
+	for _, p := range payloads {
+		args = append(args, p)
+	}
+	res, err := enqueueScript.Run(ctx, rdb, []string{stream}, args...).Slice()
+	if err != nil {
+		return nil, 0, fmt.Errorf("enqueue to %s: %w", stream, err)
+	}
+	if len(res) != 2 {
+		return nil, 0, fmt.Errorf("enqueue to %s: unexpected reply %v", stream, res)
+	}
+	depth, _ := res[0].(int64)
+	if depth < 0 {
+		l, _ := res[1].(int64)
+		return nil, l, &FullError{Depth: l, Limit: limit}
+	}
+	raw, _ := res[1].([]any)
+	ids := make([]string, len(raw))
+	for i, v := range raw {
+		ids[i], _ = v.(string)
+	}
+	return ids, depth, nil
+}
+
+// Add appends payloads to stream with one pipeline, without a bound.
+func Add(ctx context.Context, rdb redis.Cmdable, stream string, payloads [][]byte) error {
+	if len(payloads) == 0 {
+		return nil
+	}
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, d := range payloads {
+			p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{Field, d}})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("add to %s: %w", stream, err)
+	}
+	return nil
+}
+
+// Len is the summed backlog (XLEN) of streams.
+func Len(ctx context.Context, rdb redis.Cmdable, streams ...string) (int64, error) {
+	cmds := make([]*redis.IntCmd, len(streams))
+	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, s := range streams {
+			cmds[i] = p.XLen(ctx, s)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("stream length: %w", err)
+	}
+	var n int64
+	for _, c := range cmds {
+		n += c.Val()
+	}
+	return n, nil
+}
+
+// ConsumerName returns a name unique to this process, for a consumer group.
+func ConsumerName(role string) string {
+	host, _ := os.Hostname()
+	return fmt.Sprintf("%s-%s-%d-%s", role, host, os.Getpid(), uuid.NewString()[:8])
+}
+
+// Options configure a Consumer. Zero values take the defaults shown.
+type Options struct {
+	Stream     string // required
+	Group      string // required
+	Consumer   string // required; unique per process (ConsumerName)
+	DeadLetter string // required: dead-letter stream for poison entries
+	Count      int64  // entries per read; 100
+	Block      time.Duration
+	// Visibility is how long an entry may stay unacknowledged and untouched
+	// before another consumer takes it over; 30s. Func form lets dynamic
+	// config change it at run time.
+	Visibility func() time.Duration
+	// MaxDeliveries is how often an entry may be delivered before it is
+	// dead-lettered as poison; 5.
+	MaxDeliveries func() int64
+}
+
+// Consumer reads one stream shard as one member of a consumer group.
+// It is not safe for concurrent Read calls; Ack, Extend and DeadLetter may be
+// called from other goroutines.
+type Consumer struct {
+	rdb     redis.UniversalClient
+	opts    Options
+	log     *slog.Logger
+	metrics *Metrics
+
+	nextReclaim time.Time
+	cursor      string
+}
+
+// NewConsumer returns a consumer; call EnsureGroup before the first Read.
+func NewConsumer(rdb redis.UniversalClient, opts Options, log *slog.Logger, m *Metrics) *Consumer {
+	if opts.Count <= 0 {
+		opts.Count = 100
+	}
+	if opts.Block <= 0 {
+		opts.Block = time.Second
+	}
+	if opts.Visibility == nil {
+		opts.Visibility = func() time.Duration { return 30 * time.Second }
+	}
+	if opts.MaxDeliveries == nil {
+		opts.MaxDeliveries = func() int64 { return 5 }
+	}
+	return &Consumer{rdb: rdb, opts: opts, log: log.With("stream", opts.Stream, "group", opts.Group), metrics: m, cursor: "0-0"}
+}
+
+// Stream is the key this consumer reads.
+func (c *Consumer) Stream() string { return c.opts.Stream }
+
+// EnsureGroup creates the stream and the group if missing. The group starts
+// at the beginning of the stream so entries added before it existed are read.
+func (c *Consumer) EnsureGroup(ctx context.Context) error {
+	err := c.rdb.XGroupCreateMkStream(ctx, c.opts.Stream, c.opts.Group, "0").Err()
+	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return fmt.Errorf("create group %s on %s: %w", c.opts.Group, c.opts.Stream, err)
+	}
+	return nil
+}
+
+// Read returns the next batch: entries reclaimed from idle consumers first
+// (checked every half visibility timeout), then new entries, waiting up to
+// Block. Poison entries are dead-lettered here and not returned. An empty
+// batch with a nil error means nothing arrived.
+func (c *Consumer) Read(ctx context.Context) ([]Entry, error) {
+	if now := time.Now(); !now.Before(c.nextReclaim) {
+		got, err := c.reclaim(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if c.cursor == "0-0" {
+			c.nextReclaim = now.Add(c.opts.Visibility() / 2)
+		}
+		if len(got) > 0 {
+			return got, nil
+		}
+	}
+	res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
+		Group:    c.opts.Group,
+		Consumer: c.opts.Consumer,
+		Streams:  []string{c.opts.Stream, ">"},
+		Count:    c.opts.Count,
+		Block:    c.opts.Block,
+	}).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "NOGROUP") {
+			// The stream was deleted under us (e.g. by an operator); recreate.
+			return nil, c.EnsureGroup(ctx)
+		}
+		return nil, fmt.Errorf("read %s: %w", c.opts.Stream, err)
+	}
+	var out []Entry
+	for _, s := range res {
+		for _, m := range s.Messages {
+			out = append(out, entry(c.opts.Stream, m, 1))
+		}
+	}
+	c.metrics.read.WithLabelValues(c.opts.Stream).Add(float64(len(out)))
+	return out, nil
+}
+
+func entry(stream string, m redis.XMessage, deliveries int64) Entry {
+	d, _ := m.Values[Field].(string)
+	return Entry{ID: m.ID, Stream: stream, Data: []byte(d), Deliveries: deliveries}
+}
+
+// reclaim takes over entries idle past the visibility timeout.
+func (c *Consumer) reclaim(ctx context.Context) ([]Entry, error) {
+	msgs, next, err := c.rdb.XAutoClaim(ctx, &redis.XAutoClaimArgs{
+		Stream:   c.opts.Stream,
+		Group:    c.opts.Group,
+		Consumer: c.opts.Consumer,
+		MinIdle:  c.opts.Visibility(),
+		Start:    c.cursor,
+		Count:    c.opts.Count,
+	}).Result()
+	if err != nil {
+		if strings.HasPrefix(err.Error(), "NOGROUP") {
+			return nil, c.EnsureGroup(ctx)
+		}
+		return nil, fmt.Errorf("reclaim %s: %w", c.opts.Stream, err)
+	}
+	c.cursor = next
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	pend, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream:   c.opts.Stream,
+		Group:    c.opts.Group,
+		Start:    msgs[0].ID,
+		End:      msgs[len(msgs)-1].ID,
+		Count:    int64(len(msgs)) * 2,
+		Consumer: c.opts.Consumer,
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("pending of %s: %w", c.opts.Stream, err)
+	}
+	counts := make(map[string]int64, len(pend))
+	for _, p := range pend {
+		counts[p.ID] = p.RetryCount
+	}
+	max := c.opts.MaxDeliveries()
+	var out []Entry
+	var poison []DeadLetter
+	for _, m := range msgs {
+		e := entry(c.opts.Stream, m, counts[m.ID])
+		if e.Deliveries > max {
+			poison = append(poison, DeadLetter{Entry: e, Reason: "max_deliveries_exceeded",
+				Err: fmt.Sprintf("delivered %d times without being acknowledged", e.Deliveries)})
+			continue
+		}
+		out = append(out, e)
+	}
+	c.metrics.reclaimed.WithLabelValues(c.opts.Stream).Add(float64(len(msgs)))
+	c.log.Info("reclaimed idle entries", "count", len(msgs), "poison", len(poison))
+	if err := c.DeadLetter(ctx, poison...); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Ack acknowledges and deletes entries in one MULTI, so XLEN stays the backlog.
+func (c *Consumer) Ack(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, c.opts.Stream, c.opts.Group, ids...)
+		p.XDel(ctx, c.opts.Stream, ids...)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("ack %d entries on %s: %w", len(ids), c.opts.Stream, err)
+	}
+	c.metrics.acked.WithLabelValues(c.opts.Stream).Add(float64(len(ids)))
+	return nil
+}
+
+// Extend renews this consumer's lease on entries it still works on, so no
+// other consumer reclaims them. It does not count as a delivery.
+func (c *Consumer) Extend(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := c.rdb.XClaimJustID(ctx, &redis.XClaimArgs{
+		Stream: c.opts.Stream, Group: c.opts.Group, Consumer: c.opts.Consumer, Messages: ids,
+	}).Err()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return fmt.Errorf("extend lease on %s: %w", c.opts.Stream, err)
+	}
+	return nil
+}
+
+// DeadLetter is an entry that will not be processed, and why.
+type DeadLetter struct {
+	Entry
+	Reason   string // short machine-readable reason, e.g. "decode_error"
+	Err      string // human-readable detail
+	Attempts int64  // processing attempts; Deliveries when zero
+	Extra    map[string]string
+}
+
+// DeadLetter adds each entry to the dead-letter stream with its reason, then
+// acknowledges it. The add comes first: a crash in between leaves the entry
+// pending, to be reclaimed and dead-lettered again, never lost.
+func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
+	if len(dls) == 0 {
+		return nil
+	}
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, d := range dls {
+			attempts := d.Attempts
+			if attempts == 0 {
+				attempts = d.Deliveries
+			}
+			vals := []any{
+				"reason", d.Reason, "error", d.Err,
+				"attempts", strconv.FormatInt(attempts, 10), "failed_at", now,
+				"source_stream", d.Stream, "source_id", d.ID, Field, d.Data,
+			}
+			for k, v := range d.Extra {
+				vals = append(vals, k, v)
+			}
+			p.XAdd(ctx, &redis.XAddArgs{Stream: c.opts.DeadLetter, Values: vals})
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("dead-letter %d entries to %s: %w", len(dls), c.opts.DeadLetter, err)
+	}
+	ids := make([]string, len(dls))
+	for i, d := range dls {
+		ids[i] = d.ID
+		c.metrics.deadLettered.WithLabelValues(c.opts.Stream, d.Reason).Inc()
+		c.log.Warn("dead-lettered entry", "id", d.ID, "reason", d.Reason, "err", d.Err)
+	}
+	return c.Ack(ctx, ids...)
+}
+
+// Close removes this consumer from the group if it holds no pending entries.
+// (Deleting a consumer drops its pending entries, so one that still has some
+// is left for the others to reclaim.)
+func (c *Consumer) Close(ctx context.Context) error {
+	p, err := c.rdb.XPendingExt(ctx, &redis.XPendingExtArgs{
+		Stream: c.opts.Stream, Group: c.opts.Group, Start: "-", End: "+", Count: 1, Consumer: c.opts.Consumer,
+	}).Result()
+	if err != nil {
+		return fmt.Errorf("pending of %s: %w", c.opts.Consumer, err)
+	}
+	if len(p) > 0 {
+		return nil
+	}
+	return c.rdb.XGroupDelConsumer(ctx, c.opts.Stream, c.opts.Group, c.opts.Consumer).Err()
+}

@@ -1,0 +1,166 @@
+package stream_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/testenv"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func payloads(n int) [][]byte {
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = []byte(fmt.Sprintf(`{"n":%d}`, i))
+	}
+	return out
+}
+
+func consumer(rdb redis.UniversalClient, key, name string, vis time.Duration, m *stream.Metrics) *stream.Consumer {
+	return stream.NewConsumer(rdb, stream.Options{
+		Stream: key, Group: "g", Consumer: name, DeadLetter: key + ":dlq", Count: 10, Block: 50 * time.Millisecond,
+		Visibility:    func() time.Duration { return vis },
+		MaxDeliveries: func() int64 { return 2 },
+	}, quiet, m)
+}
+
+func TestEnqueueRefusesWholeBatchAtLimit(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.IngestStream(0)
+
+	ids, depth, err := stream.Enqueue(ctx, rdb, key, 5, payloads(4))
+	require.NoError(t, err)
+	require.Len(t, ids, 4)
+	require.EqualValues(t, 4, depth)
+
+	// Below the limit a batch is taken whole, even past the limit.
+	_, depth, err = stream.Enqueue(ctx, rdb, key, 5, payloads(3))
+	require.NoError(t, err)
+	require.EqualValues(t, 7, depth)
+
+	_, depth, err = stream.Enqueue(ctx, rdb, key, 5, payloads(1))
+	var full *stream.FullError
+	require.ErrorAs(t, err, &full)
+	require.EqualValues(t, 7, depth)
+	n, err := stream.Len(ctx, rdb, key)
+	require.NoError(t, err)
+	require.EqualValues(t, 7, n, "a refused batch adds nothing")
+}
+
+func TestReadAckDeletes(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.IngestStream(0)
+	m := stream.NewMetrics(prometheus.NewRegistry())
+	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(3)) // before the group exists
+	require.NoError(t, err)
+
+	c := consumer(rdb, key, "a", time.Minute, m)
+	require.NoError(t, c.EnsureGroup(ctx))
+	got, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, `{"n":0}`, string(got[0].Data))
+	require.EqualValues(t, 1, got[0].Deliveries)
+
+	require.NoError(t, c.Ack(ctx, got[0].ID, got[1].ID, got[2].ID))
+	n, err := stream.Len(ctx, rdb, key)
+	require.NoError(t, err)
+	require.Zero(t, n)
+	got, err = c.Read(ctx)
+	require.NoError(t, err)
+	require.Empty(t, got)
+}
+
+func TestIdleEntriesAreReclaimedByAnotherConsumer(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.IngestStream(0)
+	m := stream.NewMetrics(prometheus.NewRegistry())
+	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(2))
+	require.NoError(t, err)
+
+	dead := consumer(rdb, key, "dead", 200*time.Millisecond, m)
+	require.NoError(t, dead.EnsureGroup(ctx))
+	got, err := dead.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 2) // and then it "crashes": never acks
+
+	alive := consumer(rdb, key, "alive", 200*time.Millisecond, m)
+	var reclaimed []stream.Entry
+	require.Eventually(t, func() bool {
+		got, err := alive.Read(ctx)
+		require.NoError(t, err)
+		reclaimed = append(reclaimed, got...)
+		return len(reclaimed) == 2
+	}, 5*time.Second, 20*time.Millisecond)
+	require.EqualValues(t, 2, reclaimed[0].Deliveries)
+	require.NoError(t, alive.Ack(ctx, reclaimed[0].ID, reclaimed[1].ID))
+}
+
+func TestExtendKeepsLeaseAndPoisonGoesToDeadLetter(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.IngestStream(0)
+	m := stream.NewMetrics(prometheus.NewRegistry())
+	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(1))
+	require.NoError(t, err)
+
+	vis := 300 * time.Millisecond
+	a := consumer(rdb, key, "a", vis, m)
+	b := consumer(rdb, key, "b", vis, m)
+	require.NoError(t, a.EnsureGroup(ctx))
+	got, err := a.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+
+	// a keeps extending: b must not take it over.
+	for i := 0; i < 6; i++ {
+		time.Sleep(vis / 3)
+		require.NoError(t, a.Extend(ctx, got[0].ID))
+		other, err := b.Read(ctx)
+		require.NoError(t, err)
+		require.Empty(t, other)
+	}
+
+	// Now a and b both "crash" after taking it: the third delivery exceeds MaxDeliveries=2.
+	c := consumer(rdb, key, "c", vis, m)
+	require.Eventually(t, func() bool {
+		g, err := b.Read(ctx)
+		require.NoError(t, err)
+		return len(g) == 1
+	}, 5*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool {
+		g, err := c.Read(ctx)
+		require.NoError(t, err)
+		require.Empty(t, g)
+		n, err := rdb.XLen(ctx, key+":dlq").Result()
+		require.NoError(t, err)
+		return n == 1
+	}, 5*time.Second, 20*time.Millisecond)
+
+	dl, err := rdb.XRange(ctx, key+":dlq", "-", "+").Result()
+	require.NoError(t, err)
+	require.Equal(t, "max_deliveries_exceeded", dl[0].Values["reason"])
+	require.Equal(t, "3", dl[0].Values["attempts"])
+	require.Equal(t, `{"n":0}`, dl[0].Values["d"])
+	require.Equal(t, key, dl[0].Values["source_stream"])
+	n, err := stream.Len(ctx, rdb, key)
+	require.NoError(t, err)
+	require.Zero(t, n, "the poison entry left the source stream")
+}

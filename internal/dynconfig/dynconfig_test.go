@@ -1,0 +1,97 @@
+package dynconfig_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/testenv"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func TestRegistryDefaultsParse(t *testing.T) {
+	for _, k := range dynconfig.Keys() {
+		_, err := k.Parse(k.Default)
+		require.NoError(t, err, k.Name)
+		require.NotEmpty(t, k.Description, k.Name)
+		require.NotEmpty(t, k.Services, k.Name)
+	}
+}
+
+func TestParseErrorsNameTheKey(t *testing.T) {
+	for _, tc := range []struct{ key, val, want string }{
+		{"moog_batch_size", "abc", "moog_batch_size: \"abc\" is not an integer"},
+		{"moog_batch_size", "0", "moog_batch_size: 0 is outside 1..1000"},
+		{"alerter_shed_mode", "drop", "alerter_shed_mode: \"drop\" is not one of defer, dlq"},
+	} {
+		k, ok := dynconfig.Lookup(tc.key)
+		require.True(t, ok)
+		_, err := k.Parse(tc.val)
+		require.EqualError(t, err, tc.want)
+	}
+}
+
+func TestStoreSeesChangeWithinASecond(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := dynconfig.NewStore(rdb, keys, quiet)
+	require.EqualValues(t, 1, s.Int("moog_batch_size"))
+	go func() { _ = s.Run(ctx) }()
+	time.Sleep(200 * time.Millisecond) // let the subscription start
+
+	require.NoError(t, dynconfig.Set(ctx, rdb, keys, "moog_batch_size", "25"))
+	require.Eventually(t, func() bool { return s.Int("moog_batch_size") == 25 }, time.Second, 10*time.Millisecond)
+
+	// A bad value written behind the API's back is ignored, with the default in force.
+	require.NoError(t, rdb.Set(ctx, keys.Config("moog_batch_size"), "lots", 0).Err())
+	require.NoError(t, rdb.Publish(ctx, keys.ConfigUpdates(), "moog_batch_size").Err())
+	require.Eventually(t, func() bool { return s.Int("moog_batch_size") == 1 }, time.Second, 10*time.Millisecond)
+	for _, v := range s.Effective() {
+		if v.Key.Name == "moog_batch_size" {
+			require.Equal(t, "invalid", v.Source)
+		}
+	}
+
+	require.Error(t, dynconfig.Set(ctx, rdb, keys, "no_such_key", "1"))
+	require.Error(t, dynconfig.Set(ctx, rdb, keys, "moog_batch_size", "5000"))
+}
+
+func TestInitNeverOverwritesAndDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	require.NoError(t, rdb.Set(ctx, keys.Config("moog_rate_limit"), "7", 0).Err())
+	env := map[string]string{"MOOG_RATE_LIMIT": "99", "MOOG_BATCH_SIZE": "10"}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
+	var out bytes.Buffer
+	acts, err := dynconfig.Init(ctx, rdb, keys, lookup, true, &out)
+	require.NoError(t, err)
+	require.NotEmpty(t, acts)
+	n, err := rdb.Exists(ctx, keys.Config("moog_batch_size")).Result()
+	require.NoError(t, err)
+	require.Zero(t, n, "dry run writes nothing")
+	require.Contains(t, out.String(), "would set")
+
+	_, err = dynconfig.Init(ctx, rdb, keys, lookup, false, nil)
+	require.NoError(t, err)
+	v, _ := rdb.Get(ctx, keys.Config("moog_rate_limit")).Result()
+	require.Equal(t, "7", v, "an operator's value is kept")
+	v, _ = rdb.Get(ctx, keys.Config("moog_batch_size")).Result()
+	require.Equal(t, "10", v, "seeded from env")
+	v, _ = rdb.Get(ctx, keys.Config("unhandled_threshold")).Result()
+	require.Equal(t, "100", v, "seeded from the default")
+
+	env["MOOG_BATCH_SIZE"] = "-3"
+	_, err = dynconfig.Init(ctx, rdb, keys, lookup, false, nil)
+	require.ErrorContains(t, err, "MOOG_BATCH_SIZE")
+}

@@ -1,0 +1,132 @@
+// Package telemetry sets up logging (log/slog), the Prometheus registry, and
+// the small HTTP servers every MUTT process exposes for /health and /metrics.
+package telemetry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// NewLogger returns a JSON ("json") or text ("text") logger at level.
+func NewLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn", "warning":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
+}
+
+// NewRegistry returns a registry with the Go runtime and process collectors.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// MetricsHandler serves reg in the Prometheus text format.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+}
+
+// Check is one dependency check for /health.
+type Check struct {
+	Name string
+	Fn   func(context.Context) error
+}
+
+// HealthHandler answers 200 {"status":"healthy",...} when every check passes
+// and 503 {"status":"unhealthy",...} otherwise, with each dependency's state.
+// Checks run concurrently with a 2 s budget.
+func HealthHandler(service string, checks ...Check) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		deps := make(map[string]string, len(checks))
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		healthy := true
+		for _, c := range checks {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				state := "ok"
+				if err := c.Fn(ctx); err != nil {
+					state = "error: " + err.Error()
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				deps[c.Name] = state
+				if state != "ok" {
+					healthy = false
+				}
+			}()
+		}
+		wg.Wait()
+		body := map[string]any{"status": "healthy", "service": service, "dependencies": deps}
+		code := http.StatusOK
+		if !healthy {
+			body["status"], code = "unhealthy", http.StatusServiceUnavailable
+		}
+		WriteJSON(w, code, body)
+	})
+}
+
+// WriteJSON writes v as a JSON response with status code.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve runs an HTTP server on addr until ctx ends, then shuts it down,
+// letting in-flight requests finish for up to 10 s.
+func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ServeListener(ctx, log, ln, h)
+}
+
+// ServeListener is Serve on an open listener.
+func ServeListener(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String())
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("shut down %s: %w", ln.Addr(), err)
+	}
+	return nil
+}
