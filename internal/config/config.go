@@ -28,6 +28,17 @@ func FromMap(m map[string]string) *Env {
 	return &Env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
 }
 
+// SetDefault makes name read as value when the environment does not set it.
+func (e *Env) SetDefault(name, value string) {
+	prev := e.lookup
+	e.lookup = func(k string) (string, bool) {
+		if v, ok := prev(k); ok || k != name {
+			return v, ok
+		}
+		return value, true
+	}
+}
+
 // Lookup returns the first non-empty variable among names (the first is the
 // canonical name, the rest are accepted aliases such as the peer's names).
 func (e *Env) Lookup(names ...string) (name, value string, ok bool) {
