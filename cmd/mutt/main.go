@@ -1,0 +1,211 @@
+// Command mutt runs MUTT's services. Each subcommand reads its configuration
+// from the environment (see README), builds the parts it needs and runs them
+// until SIGINT/SIGTERM, after which in-flight work drains.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/internal/bench"
+	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/postgres"
+	"github.com/mutt-ops/mutt/internal/redisconn"
+	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/schema"
+)
+
+const usage = `usage: mutt <command> [flags]
+
+Services (configured from the environment; see README):
+  dev          everything in one process for development: migrates and seeds the
+               database, starts the ingestor, alerter, forwarder and a Moogsoft simulator
+  all          ingestor, alerter and forwarder in one process
+  ingestor     HTTP ingest (MUTT_INGEST_ADDR, default :8080)
+  alerter      rules, audit and alerts (health/metrics on MUTT_ALERTER_ADDR, :8082)
+  forwarder    delivery to Moogsoft (health/metrics on MUTT_FORWARDER_ADDR, :8084)
+  moog-sim     a Moogsoft webhook simulator (MUTT_MOOGSIM_ADDR, :18083)
+
+Operations:
+  migrate up|status        apply or list the database migrations
+  config init [--dry-run]  seed dynamic config in Redis from env without overwriting
+  bench [flags]            end-to-end benchmark (mutt bench -h)
+`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "dev":
+		err = runDev(ctx, stdout)
+	case "all":
+		err = runRoles(ctx, []pipeline.Role{pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder})
+	case "ingestor", "alerter", "forwarder", "moog-sim":
+		err = runRoles(ctx, []pipeline.Role{pipeline.Role(cmd)})
+	case "migrate":
+		err = runMigrate(ctx, rest, stdout)
+	case "config":
+		err = runConfig(ctx, rest, stdout)
+	case "bench":
+		err = runBench(ctx, rest, stdout)
+	default:
+		fmt.Fprintf(stderr, "mutt: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	if err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "mutt %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+func logger(c config.Common) *slog.Logger {
+	return telemetry.NewLogger(os.Stderr, c.LogFormat, c.LogLevel)
+}
+
+func runRoles(ctx context.Context, roles []pipeline.Role) error {
+	cfg, err := pipeline.ReadConfig(config.FromOS(), false)
+	if err != nil {
+		return err
+	}
+	log := logger(cfg.Common)
+	d, err := pipeline.Connect(ctx, cfg, log, roles)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	log.Info("starting", "roles", roles, "redis_prefix", cfg.RedisPrefix, "shards", cfg.Shards)
+	return pipeline.Run(ctx, d, roles)
+}
+
+func runDev(ctx context.Context, stdout io.Writer) error {
+	cfg, err := pipeline.ReadConfig(config.FromOS(), true)
+	if err != nil {
+		return err
+	}
+	log := logger(cfg.Common)
+	if err := pipeline.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	d, err := pipeline.Connect(ctx, cfg, log, pipeline.AllRoles)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := pipeline.Bootstrap(ctx, d); err != nil {
+		return err
+	}
+	pipeline.Banner(stdout, cfg)
+	return pipeline.Run(ctx, d, pipeline.AllRoles)
+}
+
+func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
+		return errors.New("usage: mutt migrate up|status")
+	}
+	e := config.FromOS()
+	c := config.ReadCommon(e)
+	if err := e.Err(); err != nil {
+		return err
+	}
+	db, err := postgres.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if args[0] == "up" {
+		done, err := schema.Up(ctx, db, time.Now())
+		for _, m := range done {
+			fmt.Fprintf(stdout, "applied %04d_%s\n", m.Version, m.Name)
+		}
+		if err != nil {
+			return err
+		}
+		if len(done) == 0 {
+			fmt.Fprintln(stdout, "database is up to date")
+		}
+		return nil
+	}
+	st, err := schema.List(ctx, db)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERSION\tNAME\tAPPLIED")
+	for _, s := range st {
+		applied := "pending"
+		if !s.AppliedAt.IsZero() {
+			applied = s.AppliedAt.UTC().Format(time.RFC3339)
+		}
+		fmt.Fprintf(tw, "%04d\t%s\t%s\n", s.Version, s.Name, applied)
+	}
+	return tw.Flush()
+}
+
+func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "init" {
+		return errors.New("usage: mutt config init [--dry-run]")
+	}
+	fs := flag.NewFlagSet("config init", flag.ContinueOnError)
+	dry := fs.Bool("dry-run", false, "print what would be set; write nothing")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	e := config.FromOS()
+	c := config.ReadCommon(e)
+	if err := e.Err(); err != nil {
+		return err
+	}
+	rdb, err := redisconn.Open(ctx, c.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = rdb.Close() }()
+	_, err = dynconfig.Init(ctx, rdb, keyspace.New(c.RedisPrefix, c.Shards), os.LookupEnv, *dry, stdout)
+	return err
+}
+
+func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	rate := fs.Int("rate", 5000, "events/s offered in the fixed-rate phase")
+	dur := fs.Duration("duration", 20*time.Second, "length of each load phase")
+	batch := fs.Int("batch", 100, "events per HTTP request")
+	senders := fs.Int("senders", 8, "concurrent HTTP clients")
+	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	e := config.FromOS()
+	c := config.ReadCommon(e)
+	if err := e.Err(); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find the mutt binary: %w", err)
+	}
+	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, AdminDatabaseURL: c.DatabaseURL,
+		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), Out: stdout})
+	return err
+}

@@ -1,0 +1,548 @@
+package alert
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/keyspace"
+)
+
+// Group is the consumer group of the alerters on the ingest stream.
+const Group = "alerter"
+
+// Dead-letter reasons the alerter writes (the stream package adds
+// max_deliveries_exceeded for poison entries).
+const (
+	ReasonDecodeError   = "decode_error"
+	ReasonAuditRejected = "audit_rejected"
+	ReasonShed          = "shed"
+)
+
+const (
+	backlogCheckEvery = 250 * time.Millisecond
+	backlogWarnEvery  = time.Minute
+	dlqDepthEvery     = 10 * time.Second
+)
+
+// Options configure an Alerter. Redis, DB, Dyn, Registerer and StreamMetrics
+// are required.
+type Options struct {
+	Redis         redis.UniversalClient
+	DB            *pgxpool.Pool
+	Keys          keyspace.Keys
+	Dyn           *dynconfig.Store
+	Log           *slog.Logger // discarded when nil
+	Registerer    prometheus.Registerer
+	StreamMetrics *stream.Metrics
+	Consumer      string // this process's consumer name; stream.ConsumerName("alerter") when empty
+}
+
+// Alerter reads the ingest stream shards, applies the rules, audits matched
+// events to PostgreSQL and adds alerts to the alert stream of the same shard.
+type Alerter struct {
+	o      Options
+	log    *slog.Logger
+	m      *metrics
+	engine atomic.Pointer[Engine]
+	shards []shardState
+	batch  int64
+
+	lastBacklogWarn atomic.Int64 // unix nanoseconds
+	unknownLogged   sync.Map     // "rule/env/word" already logged
+}
+
+// New checks o and registers the alerter's metrics.
+func New(o Options) (*Alerter, error) {
+	var missing []error
+	if o.Redis == nil {
+		missing = append(missing, errors.New("Redis is required"))
+	}
+	if o.DB == nil {
+		missing = append(missing, errors.New("DB is required"))
+	}
+	if o.Dyn == nil {
+		missing = append(missing, errors.New("Dyn is required"))
+	}
+	if o.Registerer == nil {
+		missing = append(missing, errors.New("Registerer is required"))
+	}
+	if o.StreamMetrics == nil {
+		missing = append(missing, errors.New("StreamMetrics is required"))
+	}
+	if o.Keys.Shards < 1 {
+		missing = append(missing, errors.New("Keys must come from keyspace.New (no shards)"))
+	}
+	if err := errors.Join(missing...); err != nil {
+		return nil, fmt.Errorf("alerter options: %w", err)
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Consumer == "" {
+		o.Consumer = stream.ConsumerName("alerter")
+	}
+	a := &Alerter{
+		o:      o,
+		log:    o.Log.With("component", "alerter"),
+		shards: make([]shardState, o.Keys.Shards),
+		batch:  o.Dyn.Int("alerter_batch_size"),
+	}
+	m, err := newMetrics(o.Registerer, a.shards)
+	if err != nil {
+		return nil, err
+	}
+	a.m = m
+	empty, _ := Compile(nil, nil, nil)
+	a.engine.Store(empty)
+	return a, nil
+}
+
+// Run processes events until ctx ends, then finishes the batch in hand of
+// every shard (within 30 s), acknowledges only what was done, and returns
+// nil. It loads the rules first, retrying until that works.
+func (a *Alerter) Run(ctx context.Context) error {
+	// Subscribe before the first load, so a change published while loading
+	// still triggers a reload.
+	sub := a.o.Redis.Subscribe(ctx, a.o.Keys.RulesUpdates())
+	defer func() { _ = sub.Close() }()
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	if _, err := sub.Receive(sctx); err != nil && ctx.Err() == nil {
+		a.log.Warn("subscribe to rule updates failed, will keep trying", "err", err)
+	}
+	cancel()
+	if err := a.loadInitial(ctx); err != nil {
+		return nil // ctx ended before rules could be loaded: nothing was read
+	}
+	a.log.Info("alerter started", "consumer", a.o.Consumer, "shards", a.o.Keys.Shards, "batch", a.batch)
+	var wg sync.WaitGroup
+	wg.Go(func() { a.watchRules(ctx, sub) })
+	wg.Go(func() { a.watchDLQ(ctx) })
+	for n := range a.o.Keys.Shards {
+		wg.Go(func() { a.newShard(n).run(ctx) })
+	}
+	wg.Wait()
+	a.log.Info("alerter stopped", "consumer", a.o.Consumer)
+	return nil
+}
+
+// watchDLQ refreshes mutt_alerter_dlq_depth periodically (entries also
+// leave the DLQ through remediation, and the stream package adds poison
+// entries the alerter does not see).
+func (a *Alerter) watchDLQ(ctx context.Context) {
+	for {
+		a.refreshDLQDepth(ctx)
+		if !sleepCtx(ctx, dlqDepthEvery) {
+			return
+		}
+	}
+}
+
+func (a *Alerter) refreshDLQDepth(ctx context.Context) {
+	if n, err := stream.Len(ctx, a.o.Redis, a.o.Keys.AlerterDLQ()); err == nil {
+		a.m.dlqDepth.Set(float64(n))
+	}
+}
+
+// shard is the worker of one ingest stream shard.
+type shard struct {
+	a           *Alerter
+	log         *slog.Logger
+	c           *stream.Consumer
+	alertStream string
+	state       *shardState
+	backlogAt   time.Time // when state.backlog was last measured
+}
+
+func (a *Alerter) newShard(n int) *shard {
+	log := a.log.With("shard", n)
+	return &shard{
+		a:   a,
+		log: log,
+		c: stream.NewConsumer(a.o.Redis, stream.Options{
+			Stream:        a.o.Keys.IngestStream(n),
+			Group:         Group,
+			Consumer:      a.o.Consumer,
+			DeadLetter:    a.o.Keys.AlerterDLQ(),
+			Count:         a.batch,
+			Visibility:    a.visibility,
+			MaxDeliveries: func() int64 { return a.o.Dyn.Int("alerter_max_attempts") },
+		}, log, a.o.StreamMetrics),
+		alertStream: a.o.Keys.AlertStream(n),
+		state:       &a.shards[n],
+	}
+}
+
+func (a *Alerter) visibility() time.Duration { return a.o.Dyn.Millis("stream_visibility_timeout_ms") }
+
+func (s *shard) run(ctx context.Context) {
+	var b backoff
+	for {
+		err := s.c.EnsureGroup(ctx)
+		if err == nil {
+			break
+		}
+		s.log.Warn("create consumer group failed, retrying", "err", err)
+		if !b.sleep(ctx) {
+			return
+		}
+	}
+	b = backoff{}
+	for ctx.Err() == nil {
+		shed, read := s.admit(ctx)
+		if !read {
+			continue
+		}
+		entries, err := s.c.Read(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			s.log.Warn("read ingest stream failed, retrying", "err", err)
+			b.sleep(ctx)
+			continue
+		}
+		b = backoff{}
+		if len(entries) == 0 {
+			continue
+		}
+		if shed {
+			s.shed(ctx, entries)
+			continue
+		}
+		s.process(ctx, entries)
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := s.c.Close(cctx); err != nil {
+		s.log.Warn("leave consumer group", "err", err)
+	}
+}
+
+// admit applies backpressure before a read, from the backlog of this shard's
+// alert stream: it reports whether to read at all, and whether what is read
+// is to be shed. While deferring it has already paused.
+func (s *shard) admit(ctx context.Context) (shed, read bool) {
+	a := s.a
+	if now := time.Now(); now.Sub(s.backlogAt) >= backlogCheckEvery {
+		n, err := stream.Len(ctx, a.o.Redis, s.alertStream)
+		if err != nil {
+			// Without a measurement keep the last one; a Redis outage shows
+			// up in Read anyway.
+			s.log.Debug("measure alert backlog", "err", err)
+		} else {
+			s.state.backlog.Store(n)
+			s.backlogAt = now
+		}
+	}
+	depth := s.state.backlog.Load()
+	if depth > a.o.Dyn.Int("alerter_queue_warn_threshold") {
+		a.warnBacklog(depth)
+	}
+	limit := a.o.Dyn.Int("alerter_queue_shed_threshold")
+	if depth <= limit {
+		s.state.pressure.Store(false)
+		return false, true
+	}
+	s.state.pressure.Store(true)
+	if a.o.Dyn.String("alerter_shed_mode") == "dlq" {
+		return true, true
+	}
+	// defer: leave the events on the ingest stream until the forwarder
+	// catches up; nothing leaves the pipeline.
+	a.m.shed.WithLabelValues("defer").Inc()
+	sleepCtx(ctx, a.o.Dyn.Millis("alerter_defer_sleep_ms"))
+	return false, false
+}
+
+func (a *Alerter) warnBacklog(depth int64) {
+	now := time.Now().UnixNano()
+	last := a.lastBacklogWarn.Load()
+	if now-last < int64(backlogWarnEvery) || !a.lastBacklogWarn.CompareAndSwap(last, now) {
+		return
+	}
+	a.log.Warn("alert backlog above warning threshold", "backlog", depth,
+		"warn_threshold", a.o.Dyn.Int("alerter_queue_warn_threshold"),
+		"shed_threshold", a.o.Dyn.Int("alerter_queue_shed_threshold"),
+		"shed_mode", a.o.Dyn.String("alerter_shed_mode"))
+}
+
+// shed dead-letters a batch unevaluated (opt-in mode dlq).
+func (s *shard) shed(ctx context.Context, entries []stream.Entry) {
+	bctx, cancel := detach(ctx, shutdownGrace)
+	defer cancel()
+	msg := fmt.Sprintf("alert backlog %d above alerter_queue_shed_threshold %d",
+		s.state.backlog.Load(), s.a.o.Dyn.Int("alerter_queue_shed_threshold"))
+	dls := make([]stream.DeadLetter, len(entries))
+	for i, e := range entries {
+		dls[i] = stream.DeadLetter{Entry: e, Reason: ReasonShed, Err: msg}
+	}
+	release := s.holdLease(bctx, entries)
+	defer release()
+	var failed bool
+	if s.step(bctx, "shed", &failed, func(ctx context.Context) error { return s.c.DeadLetter(ctx, dls...) }) {
+		s.a.m.shed.WithLabelValues("dlq").Add(float64(len(entries)))
+		s.a.refreshDLQDepth(bctx)
+	}
+}
+
+// item is one decoded event of a batch.
+type item struct {
+	entry stream.Entry
+	env   event.Envelope
+	id    uuid.UUID
+	dec   Decision
+	alert []byte // the encoded alert when dec.Forward
+	// rejected: PostgreSQL refused its audit row; it is dead-lettered instead.
+	rejected bool
+}
+
+func decodeEnvelope(data []byte, env *event.Envelope, id *uuid.UUID) error {
+	if err := json.Unmarshal(data, env); err != nil {
+		return fmt.Errorf("decode envelope: %w", err)
+	}
+	u, err := uuid.Parse(env.EventID)
+	if err != nil {
+		return fmt.Errorf("decode envelope: event_id %q: %w", env.EventID, err)
+	}
+	*id = u
+	return nil
+}
+
+func ruleAlert(it *item) event.Alert {
+	e, d := &it.env, &it.dec
+	return event.Alert{
+		EventID:       e.EventID,
+		CorrelationID: e.CorrelationID,
+		ReceivedAt:    e.ReceivedAt,
+		EventTime:     e.Timestamp,
+		Hostname:      e.Hostname,
+		RuleID:        d.Rule.ID,
+		Handling:      d.Handling,
+		Environment:   d.Environment,
+		Team:          d.Team,
+		Severity:      e.Severity,
+		Description:   e.Message,
+		// Per host and rule, so Moogsoft neither merges unrelated alerts of
+		// one host (the peer's signature was the host alone) nor splits one
+		// condition into many.
+		Signature: e.Hostname + ":rule:" + strconv.FormatInt(d.Rule.ID, 10),
+		Original:  e.Original,
+	}
+}
+
+// process runs one batch: decode, evaluate, count unmatched events, write the
+// audit rows, add the alerts, dead-letter what cannot be processed, ack.
+// Each step is retried with backoff while PostgreSQL or Redis is unavailable
+// (the lease is kept meanwhile) and never repeated once done. If the shutdown
+// grace runs out first, the rest of the batch stays unacknowledged: another
+// alerter (or this one after a restart) reclaims it after the visibility
+// timeout, and every step is idempotent or absorbed downstream.
+func (s *shard) process(ctx context.Context, entries []stream.Entry) {
+	start := time.Now()
+	s.a.m.batchSize.Observe(float64(len(entries)))
+	bctx, cancel := detach(ctx, shutdownGrace)
+	defer cancel()
+	release := s.holdLease(bctx, entries)
+	defer release()
+
+	eng := s.a.engine.Load()
+	items, dead := s.a.prepare(eng, entries)
+	if !s.complete(bctx, eng, items, dead) {
+		s.log.Warn("shutdown grace ran out, leaving the batch unacknowledged for redelivery", "entries", len(entries))
+		return
+	}
+	s.a.m.latency.Observe(time.Since(start).Seconds())
+}
+
+// complete runs the I/O steps of a prepared batch; false when ctx ended
+// before they were all done.
+func (s *shard) complete(ctx context.Context, eng *Engine, items []item, dead []stream.DeadLetter) bool {
+	a := s.a
+	entries := len(items) + len(dead)
+	var failed bool
+	metas, ok := retryStep(ctx, s, "unhandled", &failed, func(ctx context.Context) ([]event.Alert, error) {
+		return a.countUnhandled(ctx, eng, items)
+	})
+	if !ok {
+		return false
+	}
+	rows := newAuditRows(items)
+	rejected, ok := retryStep(ctx, s, "audit", &failed, func(ctx context.Context) ([]rejectedRow, error) {
+		return a.writeAudit(ctx, rows)
+	})
+	if !ok {
+		return false
+	}
+	// A rejected event is not forwarded: its dead letter is the record, and
+	// replaying it after the fix produces the alert.
+	for _, r := range rejected {
+		it := &items[r.item]
+		it.rejected, it.alert = true, nil
+		dead = append(dead, stream.DeadLetter{Entry: it.entry, Reason: ReasonAuditRejected, Err: r.err.Error()})
+	}
+	payloads := make([][]byte, 0, len(items)+len(metas))
+	for i := range items {
+		if items[i].alert != nil {
+			payloads = append(payloads, items[i].alert)
+		}
+	}
+	for _, m := range metas {
+		b, err := json.Marshal(m)
+		if err != nil { // cannot happen: Original was valid JSON when decoded
+			s.log.Error("encode meta-alert", "event_id", m.EventID, "err", err)
+			continue
+		}
+		payloads = append(payloads, b)
+	}
+	if !s.step(ctx, "alerts", &failed, func(ctx context.Context) error {
+		return stream.Add(ctx, a.o.Redis, s.alertStream, payloads)
+	}) {
+		return false
+	}
+	if !s.step(ctx, "dead_letter", &failed, func(ctx context.Context) error {
+		return s.c.DeadLetter(ctx, dead...)
+	}) {
+		return false
+	}
+	ids := make([]string, 0, len(items))
+	handled, unhandled := 0, 0
+	for i := range items {
+		it := &items[i]
+		if it.rejected {
+			continue // acknowledged by its dead letter
+		}
+		ids = append(ids, it.entry.ID)
+		if it.dec.Matched {
+			handled++
+		} else {
+			unhandled++
+		}
+	}
+	if !s.step(ctx, "ack", &failed, func(ctx context.Context) error { return s.c.Ack(ctx, ids...) }) {
+		return false
+	}
+	a.m.processed.WithLabelValues(statusHandled).Add(float64(handled))
+	a.m.processed.WithLabelValues(statusUnhandled).Add(float64(unhandled))
+	a.m.processed.WithLabelValues(statusPoison).Add(float64(len(dead)))
+	if failed {
+		a.m.processed.WithLabelValues(statusError).Add(float64(entries))
+	}
+	a.m.forwarded.Add(float64(len(payloads)))
+	a.m.metaAlerts.Add(float64(len(metas)))
+	if len(dead) > 0 {
+		a.refreshDLQDepth(ctx)
+	}
+	return true
+}
+
+// prepare decodes and evaluates a batch and encodes the rule alerts; what
+// cannot be decoded comes back as dead letters.
+func (a *Alerter) prepare(eng *Engine, entries []stream.Entry) ([]item, []stream.DeadLetter) {
+	items := make([]item, 0, len(entries))
+	var dead []stream.DeadLetter
+	for _, e := range entries {
+		items = append(items, item{entry: e})
+		it := &items[len(items)-1]
+		err := decodeEnvelope(e.Data, &it.env, &it.id)
+		if err == nil {
+			it.dec = eng.Evaluate(&it.env)
+			if it.dec.Matched && !KnownHandling(it.dec.Handling) {
+				a.noteUnknownHandling(&it.dec)
+			}
+			if it.dec.Forward {
+				it.alert, err = json.Marshal(ruleAlert(it))
+			}
+		}
+		if err != nil {
+			items = items[:len(items)-1]
+			dead = append(dead, stream.DeadLetter{Entry: e, Reason: ReasonDecodeError, Err: err.Error()})
+		}
+	}
+	return items, dead
+}
+
+// retryStep runs fn until it succeeds, backing off between attempts; false
+// when ctx ended first. *failed records that some attempt failed.
+func retryStep[T any](ctx context.Context, s *shard, step string, failed *bool, fn func(context.Context) (T, error)) (T, bool) {
+	var b backoff
+	for {
+		v, err := fn(ctx)
+		if err == nil {
+			return v, true
+		}
+		var zero T
+		if ctx.Err() != nil {
+			return zero, false
+		}
+		*failed = true
+		s.a.m.retries.WithLabelValues(step).Inc()
+		s.log.Warn("batch step failed, retrying", "step", step, "err", err)
+		if !b.sleep(ctx) {
+			return zero, false
+		}
+	}
+}
+
+// step is retryStep for a step that returns only an error.
+func (s *shard) step(ctx context.Context, name string, failed *bool, fn func(context.Context) error) bool {
+	_, ok := retryStep(ctx, s, name, failed, func(ctx context.Context) (struct{}, error) { return struct{}{}, fn(ctx) })
+	return ok
+}
+
+// holdLease renews the lease on entries every third of the visibility
+// timeout until release is called, so that while a batch waits for
+// PostgreSQL or Redis no other alerter reclaims it and its delivery count
+// does not climb.
+func (s *shard) holdLease(ctx context.Context, entries []stream.Entry) (release func()) {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTimer(s.a.visibility() / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := s.c.Extend(ctx, ids...); err != nil {
+				s.log.Debug("extend lease", "entries", len(ids), "err", err)
+			}
+			t.Reset(s.a.visibility() / 3)
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// noteUnknownHandling counts a decision whose handling word is unknown and
+// logs it once per rule, environment and word.
+func (a *Alerter) noteUnknownHandling(d *Decision) {
+	a.m.unknownHandling.Inc()
+	key := strconv.FormatInt(d.Rule.ID, 10) + "/" + d.Environment + "/" + d.Handling
+	if _, seen := a.unknownLogged.LoadOrStore(key, struct{}{}); !seen {
+		a.log.Warn("rule has an unknown handling word; matched events are audited but not forwarded",
+			"rule_id", d.Rule.ID, "environment", d.Environment, "handling", d.Handling)
+	}
+}

@@ -1,0 +1,66 @@
+package alert
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkAlerterThroughput measures the whole alerter against the real
+// Redis and PostgreSQL: b.N events (40% forwarded, 10% audited only, 50%
+// unmatched over 20 hosts) are put on the ingest stream first, then one
+// alerter (one shard, default batch size) drains it. Reports events/s.
+// Run with e.g. -benchtime=100000x.
+func BenchmarkAlerterThroughput(b *testing.B) {
+	r := newRig(b)
+	r.set(b, "alerter_queue_shed_threshold", "10000000000") // no forwarder drains the alerts here
+	payloads := make([][]byte, 0, b.N)
+	for i := range b.N {
+		var host, msg string
+		switch i % 10 {
+		case 0, 1, 2:
+			host, msg = "router1.prod.example.com", fmt.Sprintf("%%LINK-3-UPDOWN: Interface Gi0/%d, changed state to down LINK-DOWN", i%48)
+		case 3:
+			host, msg = "switch1.prod.example.com", fmt.Sprintf("%%ENVMON-2-CRITICAL: Fan %d failed", i%8)
+		case 4:
+			host, msg = "dev-router1", fmt.Sprintf("%%SYS-3-CPUHOG: ERROR task ran for %d msec", i%5000)
+		default:
+			host, msg = fmt.Sprintf("edge%d.example.net", i%20), fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from console by admin on vty%d (10.1.%d.%d)", i%5, i%255, i%200)
+		}
+		p, err := json.Marshal(newEnvelope(host, msg))
+		require.NoError(b, err)
+		payloads = append(payloads, p)
+	}
+	for lo := 0; lo < len(payloads); lo += 1000 {
+		r.enqueueRaw(b, payloads[lo:min(lo+1000, len(payloads))]...)
+	}
+	in := r.newAlerter(b, r.db, "bench")
+	b.ResetTimer()
+	stop := in.start(b)
+	for r.xlen(b, r.keys.IngestStream(0)) > 0 {
+		time.Sleep(5 * time.Millisecond)
+	}
+	b.StopTimer()
+	stop()
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(histMean(b, in, "mutt_db_write_latency_ms"), "insert-ms/batch")
+	b.ReportMetric(histMean(b, in, "mutt_alerter_processing_latency_seconds")*1000, "ms/batch")
+	b.ReportMetric(histMean(b, in, "mutt_alerter_batch_size"), "events/batch")
+}
+
+func histMean(tb testing.TB, in *instance, name string) float64 {
+	mfs, err := in.reg.Gather()
+	require.NoError(tb, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			h := mf.GetMetric()[0].GetHistogram()
+			if h.GetSampleCount() > 0 {
+				return h.GetSampleSum() / float64(h.GetSampleCount())
+			}
+		}
+	}
+	return 0
+}

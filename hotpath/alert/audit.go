@@ -1,0 +1,127 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// insertAudit writes every row of the batch in one statement; the arrays are
+// unnested server-side. ON CONFLICT makes a redelivered event (same event_id
+// and timestamp) a no-op, so redelivery never makes a second row.
+const insertAudit = `INSERT INTO event_audit_log (event_id, event_timestamp, received_at, hostname,
+	matched_rule_id, handling_decision, forwarded_to_moog, team_assignment, environment, correlation_id, raw_message)
+SELECT u.event_id, u.event_timestamp, u.received_at, u.hostname, u.matched_rule_id, u.handling_decision,
+	u.forwarded_to_moog, NULLIF(u.team_assignment, ''), u.environment, NULLIF(u.correlation_id, ''), u.raw_message
+FROM unnest($1::uuid[], $2::timestamptz[], $3::timestamptz[], $4::text[], $5::int8[], $6::text[], $7::bool[],
+	$8::text[], $9::text[], $10::text[], $11::text[])
+	AS u(event_id, event_timestamp, received_at, hostname, matched_rule_id, handling_decision, forwarded_to_moog,
+	team_assignment, environment, correlation_id, raw_message)
+ON CONFLICT (event_id, event_timestamp) DO NOTHING`
+
+// auditRows is the batch in column form, as insertAudit takes it.
+type auditRows struct {
+	eventID        []uuid.UUID
+	eventTimestamp []time.Time
+	receivedAt     []time.Time
+	hostname       []string
+	ruleID         []int64
+	handling       []string
+	forwarded      []bool
+	team           []string
+	environment    []string
+	correlationID  []string
+	raw            []string
+	item           []int // index in the batch's items of each row
+}
+
+func newAuditRows(items []item) *auditRows {
+	n := 0
+	for i := range items {
+		if items[i].dec.Matched {
+			n++
+		}
+	}
+	r := &auditRows{
+		eventID: make([]uuid.UUID, 0, n), eventTimestamp: make([]time.Time, 0, n), receivedAt: make([]time.Time, 0, n),
+		hostname: make([]string, 0, n), ruleID: make([]int64, 0, n), handling: make([]string, 0, n),
+		forwarded: make([]bool, 0, n), team: make([]string, 0, n), environment: make([]string, 0, n),
+		correlationID: make([]string, 0, n), raw: make([]string, 0, n), item: make([]int, 0, n),
+	}
+	for i := range items {
+		it := &items[i]
+		if !it.dec.Matched {
+			continue
+		}
+		r.eventID = append(r.eventID, it.id)
+		r.eventTimestamp = append(r.eventTimestamp, it.env.Timestamp)
+		r.receivedAt = append(r.receivedAt, it.env.ReceivedAt)
+		r.hostname = append(r.hostname, it.env.Hostname)
+		r.ruleID = append(r.ruleID, it.dec.Rule.ID)
+		r.handling = append(r.handling, it.dec.Rule.StoredHandling(it.dec.Environment))
+		r.forwarded = append(r.forwarded, it.dec.Forward)
+		r.team = append(r.team, it.dec.Team)
+		r.environment = append(r.environment, it.dec.Environment)
+		r.correlationID = append(r.correlationID, it.env.CorrelationID)
+		r.raw = append(r.raw, string(it.env.Original))
+		r.item = append(r.item, i)
+	}
+	return r
+}
+
+func (r *auditRows) len() int { return len(r.item) }
+
+// args returns the statement arguments for rows [lo, hi).
+func (r *auditRows) args(lo, hi int) []any {
+	return []any{r.eventID[lo:hi], r.eventTimestamp[lo:hi], r.receivedAt[lo:hi], r.hostname[lo:hi],
+		r.ruleID[lo:hi], r.handling[lo:hi], r.forwarded[lo:hi], r.team[lo:hi], r.environment[lo:hi],
+		r.correlationID[lo:hi], r.raw[lo:hi]}
+}
+
+// rejectedRow is a row PostgreSQL refused, with its reason.
+type rejectedRow struct {
+	item int
+	err  error
+}
+
+// writeAudit inserts the rows in one statement. When PostgreSQL rejects the
+// data (isDataError), it inserts them one by one to find the bad rows and
+// returns those; the good ones are written. Any other error is returned for
+// the caller to retry the step (rows already written are skipped on retry by
+// ON CONFLICT).
+func (a *Alerter) writeAudit(ctx context.Context, rows *auditRows) ([]rejectedRow, error) {
+	if rows.len() == 0 {
+		return nil, nil
+	}
+	err := a.execAudit(ctx, rows, 0, rows.len())
+	if err == nil {
+		return nil, nil
+	}
+	if !isDataError(err) {
+		return nil, fmt.Errorf("write %d audit rows: %w", rows.len(), err)
+	}
+	a.log.Warn("audit batch rejected, writing row by row to find the bad rows", "rows", rows.len(), "err", err)
+	var rejected []rejectedRow
+	for i := range rows.len() {
+		err := a.execAudit(ctx, rows, i, i+1)
+		switch {
+		case err == nil:
+		case isDataError(err):
+			rejected = append(rejected, rejectedRow{item: rows.item[i], err: err})
+		default:
+			return nil, fmt.Errorf("write audit row %d of %d: %w", i+1, rows.len(), err)
+		}
+	}
+	return rejected, nil
+}
+
+func (a *Alerter) execAudit(ctx context.Context, rows *auditRows, lo, hi int) error {
+	start := time.Now()
+	_, err := a.o.DB.Exec(ctx, insertAudit, rows.args(lo, hi)...)
+	if err == nil {
+		a.m.dbWriteMillis.Observe(float64(time.Since(start).Microseconds()) / 1000)
+	}
+	return err
+}

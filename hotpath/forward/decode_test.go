@@ -1,0 +1,93 @@
+package forward
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+)
+
+func checkDecode(t testing.TB, data []byte) {
+	var want, got event.Alert
+	wantErr := json.Unmarshal(data, &want)
+	gotErr := decodeAlert(data, &got)
+	require.Equal(t, wantErr == nil, gotErr == nil, "%q: %v / %v", data, wantErr, gotErr)
+	if wantErr != nil {
+		return
+	}
+	// time.Time keeps a monotonic/location detail that Equal ignores; compare those apart.
+	require.True(t, want.ReceivedAt.Equal(got.ReceivedAt), "%q", data)
+	require.True(t, want.EventTime.Equal(got.EventTime), "%q", data)
+	require.Equal(t, want.ReceivedAt.Location().String(), got.ReceivedAt.Location().String())
+	want.ReceivedAt, got.ReceivedAt, want.EventTime, got.EventTime = time.Time{}, time.Time{}, time.Time{}, time.Time{}
+	require.Equal(t, want, got, "%q", data)
+}
+
+func TestDecodeAlertMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	sev := 2
+	full, err := json.Marshal(event.Alert{EventID: "e1", CorrelationID: "c", ReceivedAt: time.Now(),
+		EventTime: time.Now().Add(-time.Hour), Hostname: "h", RuleID: 9, Handling: "page_only",
+		Environment: "dev", Team: "T", Severity: &sev, Description: "d", Signature: "s", Meta: true,
+		Original: json.RawMessage(`{"a":[1,"]"]}`)})
+	require.NoError(t, err)
+	for _, s := range []string{
+		string(full),
+		`{"event_id":"e","severity":null,"rule_id":null,"meta":null,"event":null,"team":null}`,
+		`{"event_id":"e","severity":3,"severity":null}`,
+		`{"event_id":"a\"b","hostname":"\u00e9","description":"x\ny"}`,
+		`{"EVENT_ID":"upper","event_id":"lower"}`, `{"Event_Id":"mixed"}`, `{"\u0065vent_id":"escaped"}`,
+		`{"rule_id":7.0}`, `{"rule_id":"7"}`, `{"severity":1e2}`, `{"meta":1}`, `{"received_at":"yesterday"}`,
+		`{"received_at":"2025-01-02T03:04:05.123456789+02:00","event_time":null}`,
+		`{"unknown":{"deep":[1,{"x":"}"}]},"event_id":"e"}`, `{"hostname":"\xff"}`, `{"event_id":5}`,
+		`null`, `[]`, `"x"`, `{`, ``, `  {  "event_id" : "sp" , "event" : [ 1 , 2 ] }  `,
+	} {
+		checkDecode(t, []byte(s))
+	}
+}
+
+func TestDecodeAlertKnowsEveryField(t *testing.T) {
+	t.Parallel()
+	// A field added to event.Alert must be added to the fast decoder too.
+	typ := reflect.TypeFor[event.Alert]()
+	var names []string
+	for i := range typ.NumField() {
+		names = append(names, strings.Split(typ.Field(i).Tag.Get("json"), ",")[0])
+	}
+	require.ElementsMatch(t, names, alertFields)
+}
+
+func FuzzDecodeAlertMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"event_id":"e","severity":3,"rule_id":4,"meta":true,"event":{"a":1}}`,
+		`{"received_at":"2025-01-02T03:04:05Z","EVENT_ID":"x"}`, `{"severity":null}`, `{"rule_id":-0}`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) { checkDecode(t, data) })
+}
+
+func BenchmarkDecodeAlert(b *testing.B) {
+	sev := 2
+	data, _ := json.Marshal(event.Alert{EventID: "0195f1c2-aaaa-7bbb-8ccc-000000000001", CorrelationID: "corr-1",
+		ReceivedAt: time.Now(), EventTime: time.Now(), Hostname: "core-sw-01", RuleID: 42, Handling: "page_and_ticket",
+		Environment: "prod", Team: "NETO", Severity: &sev, Description: "Link down on Gi0/1", Signature: "core-sw-01:42",
+		Original: json.RawMessage(`{"hostname":"core-sw-01","message":"Link down on Gi0/1","timestamp":"2025-01-01T00:00:00Z"}`)})
+	b.Run("fast", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a event.Alert
+			_ = decodeAlert(data, &a)
+		}
+	})
+	b.Run("encoding_json", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			var a event.Alert
+			_ = json.Unmarshal(data, &a)
+		}
+	})
+}

@@ -1,0 +1,778 @@
+package forward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/ratelimit"
+)
+
+// Group is the consumer group of the forwarders on the alert stream.
+const Group = "forwarder"
+
+const (
+	// maxDeliveries only catches crash loops (a forwarder that dies on an
+	// entry again and again); failed attempts are counted by the forwarder.
+	maxDeliveries = 20
+	// drainTimeout bounds how long requests in flight may finish at shutdown.
+	drainTimeout = 30 * time.Second
+	// readBlock is how long one stream read waits for new alerts; it also
+	// bounds how long a reader takes to notice shutdown.
+	readBlock = 250 * time.Millisecond
+	// housekeeping is the period of the breaker-state and DLQ-depth refresh.
+	housekeeping = 2 * time.Second
+	// ackLinger is how long a success waits for others to share its XACK.
+	ackLinger = 2 * time.Millisecond
+	// ackBatch acknowledges at once when this many successes are waiting.
+	ackBatch = 256
+	// probeLeaseExtra is added to moog_timeout_ms for the probe's lease, so
+	// the lease outlives the request it covers.
+	probeLeaseExtra = 5 * time.Second
+	// warnEvery rate-limits repeated warnings (an outage would log one per
+	// request otherwise); the repeats go to debug.
+	warnEvery = 10 * time.Second
+)
+
+// Options configure a Forwarder.
+type Options struct {
+	Redis         redis.UniversalClient // required
+	Keys          keyspace.Keys         // required (keyspace.New)
+	Dyn           *dynconfig.Store      // required; read per batch and per request
+	Log           *slog.Logger
+	Registerer    prometheus.Registerer // required
+	StreamMetrics *stream.Metrics       // required; one per registry, shared with other stages
+	Consumer      string                // consumer name; stream.ConsumerName("forwarder") when empty
+	WebhookURL    string                // MOOG_WEBHOOK_URL, required
+	APIKey        string                // MOOG_API_KEY; sent as a bearer token, never stored
+	Concurrency   int                   // MUTT_FORWARDER_CONCURRENCY: requests in flight; 8
+	HTTPClient    *http.Client          // optional; redirects are never followed whatever it says
+}
+
+// Forwarder delivers alerts from the alert stream to Moogsoft.
+type Forwarder struct {
+	rdb         redis.UniversalClient
+	keys        keyspace.Keys
+	dyn         *dynconfig.Store
+	log         *slog.Logger
+	m           *metrics
+	sm          *stream.Metrics
+	consumer    string
+	url         string
+	auth        string // "Bearer <key>": never logged, never written to Redis
+	concurrency int
+	client      *http.Client
+	breaker     *Breaker
+
+	// control holds one consumer per shard for Ack, Extend and DeadLetter,
+	// which may run concurrently with the shard's reader.
+	control []*stream.Consumer
+	hand    *hand
+	acks    *acker
+
+	cbState   atomic.Int32 // last breaker state seen (gauge value)
+	cbRetryAt atomic.Int64 // unix ns when an open breaker admits a probe
+	probes    atomic.Uint64
+	warns     throttle
+	started   atomic.Bool
+}
+
+// New validates the options and registers the metrics.
+func New(o Options) (*Forwarder, error) {
+	var errs []error
+	if o.Redis == nil {
+		errs = append(errs, errors.New("Redis is required"))
+	}
+	if o.Keys.Shards < 1 || o.Keys.Prefix == "" {
+		errs = append(errs, errors.New("Keys is required (keyspace.New)"))
+	}
+	if o.Dyn == nil {
+		errs = append(errs, errors.New("Dyn is required"))
+	}
+	if o.Registerer == nil {
+		errs = append(errs, errors.New("Registerer is required"))
+	}
+	if o.StreamMetrics == nil {
+		errs = append(errs, errors.New("StreamMetrics is required"))
+	}
+	if u, err := url.Parse(o.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("MOOG_WEBHOOK_URL: %q is not an http(s) URL", o.WebhookURL))
+	}
+	if o.Concurrency < 0 {
+		errs = append(errs, fmt.Errorf("MUTT_FORWARDER_CONCURRENCY: %d is negative", o.Concurrency))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("forwarder options: %w", err)
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = 8
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Consumer == "" {
+		o.Consumer = stream.ConsumerName("forwarder")
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	f := &Forwarder{
+		rdb: o.Redis, keys: o.Keys, dyn: o.Dyn, m: m, sm: o.StreamMetrics,
+		log:      o.Log.With("component", "forwarder", "consumer", o.Consumer),
+		consumer: o.Consumer, url: o.WebhookURL, concurrency: o.Concurrency,
+		client:  newHTTPClient(o.HTTPClient, o.Concurrency),
+		breaker: NewBreaker(o.Redis, o.Keys.CircuitBreaker()),
+		hand:    newHand(m.inflight),
+	}
+	if o.APIKey != "" {
+		f.auth = "Bearer " + o.APIKey
+	} else {
+		f.log.Warn("MOOG_API_KEY is empty: requests carry no Authorization header")
+	}
+	for shard := range o.Keys.Shards {
+		f.control = append(f.control, f.newConsumer(shard, 1))
+	}
+	f.acks = newAcker(f)
+	return f, nil
+}
+
+func (f *Forwarder) newConsumer(shard int, count int64) *stream.Consumer {
+	return stream.NewConsumer(f.rdb, stream.Options{
+		Stream: f.keys.AlertStream(shard), Group: Group, Consumer: f.consumer, DeadLetter: f.keys.MoogDLQ(),
+		Count: count, Block: readBlock,
+		Visibility:    f.visibility,
+		MaxDeliveries: func() int64 { return maxDeliveries },
+	}, f.log, f.sm)
+}
+
+func (f *Forwarder) visibility() time.Duration { return f.dyn.Millis("stream_visibility_timeout_ms") }
+
+// Run delivers alerts until ctx ends, then drains: reading stops, requests in
+// flight get up to 30 s to finish (their context is not ctx), what succeeded
+// is acknowledged, and alerts still waiting (retry, rate limit, breaker) are
+// left unacknowledged for another forwarder to reclaim after the visibility
+// timeout. Run may be called once.
+func (f *Forwarder) Run(ctx context.Context) error {
+	if !f.started.CompareAndSwap(false, true) {
+		return errors.New("forwarder: Run called twice")
+	}
+	f.log.Info("forwarder starting", "shards", len(f.control), "concurrency", f.concurrency)
+	// bg outlives ctx for the drain; send is cancelled only if the drain
+	// runs out of time.
+	bg := context.WithoutCancel(ctx)
+	send, cancelSend := context.WithCancel(bg)
+	defer cancelSend()
+	house, stopHouse := context.WithCancel(bg)
+	defer stopHouse()
+
+	var readers, workers, helpers sync.WaitGroup
+	for shard := range f.control {
+		readers.Go(func() { f.read(ctx, shard) })
+	}
+	for range f.concurrency {
+		workers.Go(func() { f.work(ctx, send) })
+	}
+	helpers.Go(func() { f.acks.run(house) })
+	helpers.Go(func() { f.extendLeases(house) })
+	helpers.Go(func() { f.refresh(house) })
+
+	<-ctx.Done()
+	f.hand.wake()
+	readers.Wait()
+	drained := make(chan struct{})
+	go func() { workers.Wait(); close(drained) }()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		f.log.Warn("requests still in flight after the drain timeout, abandoning them", "timeout", drainTimeout)
+		cancelSend()
+		<-drained
+	}
+	stopHouse()
+	helpers.Wait()
+	f.acks.flushFinal(bg)
+
+	cctx, cancel := context.WithTimeout(bg, 5*time.Second)
+	defer cancel()
+	for _, c := range f.control {
+		if err := c.Close(cctx); err != nil {
+			f.log.Warn("leave consumer group", "stream", c.Stream(), "err", err)
+		}
+	}
+	f.log.Info("forwarder stopped", "left_unacknowledged", f.hand.size())
+	return nil
+}
+
+// read is the reader of one shard: it keeps the hand supplied while there is
+// room and the breaker lets traffic through.
+func (f *Forwarder) read(ctx context.Context, shard int) {
+	bg := context.WithoutCancel(ctx) // a read in progress completes: its entries are then held, not orphaned
+	ctl := f.control[shard]
+	var c *stream.Consumer
+	var count int64
+	ensured := false
+	pause := newPause(100*time.Millisecond, 5*time.Second)
+	for ctx.Err() == nil {
+		if !ensured {
+			if err := ctl.EnsureGroup(bg); err != nil {
+				f.warn("create consumer group, will retry", "stream", ctl.Stream(), "err", err)
+				pause.wait(ctx)
+				continue
+			}
+			ensured = true
+		}
+		if f.readBlocked() {
+			f.waitChange(ctx, f.hand.wakeChan(), 250*time.Millisecond)
+			continue
+		}
+		// The batch size is dynamic: a new value takes effect at the next read.
+		n := max(f.dyn.Int("forwarder_batch_size"), 1)
+		if c == nil || n != count {
+			c, count = f.newConsumer(shard, n), n
+		}
+		ok, ch := f.hand.reserve(int(n), int(2*n))
+		if !ok {
+			f.waitChange(ctx, ch, time.Second)
+			continue
+		}
+		entries, err := c.Read(bg)
+		if err != nil {
+			f.hand.unreserve(int(n))
+			f.warn("read alerts, will retry", "stream", c.Stream(), "err", err)
+			pause.wait(ctx)
+			continue
+		}
+		pause.reset()
+		f.accept(bg, shard, entries)
+		f.hand.unreserve(int(n))
+	}
+}
+
+// readBlocked: while the breaker is not closed, alerts wait in the stream.
+// The exception is a forwarder holding nothing once a probe is due: it needs
+// one alert to probe with.
+func (f *Forwarder) readBlocked() bool {
+	if f.cbState.Load() == 0 {
+		return false
+	}
+	return f.hand.size() > 0 || time.Now().UnixNano() < f.cbRetryAt.Load()
+}
+
+// accept decodes entries into held alerts; undecodable ones are dead-lettered.
+func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entry) {
+	if len(entries) == 0 {
+		return
+	}
+	its := make([]*item, 0, len(entries))
+	var bad []stream.DeadLetter
+	for _, e := range entries {
+		var a event.Alert
+		err := decodeAlert(e.Data, &a)
+		if err == nil && a.EventID == "" {
+			err = errors.New("alert has no event_id")
+		}
+		if err != nil {
+			bad = append(bad, stream.DeadLetter{Entry: e, Reason: "decode_error",
+				Err: fmt.Sprintf("decode alert: %v", err)})
+			continue
+		}
+		its = append(its, &item{
+			shard: shard, id: e.ID, data: e.Data, deliveries: e.Deliveries,
+			eventID: a.EventID, correlationID: a.CorrelationID, receivedAt: a.ReceivedAt,
+			payload: appendEvent(make([]byte, 0, len(e.Data)+512), &a, true),
+		})
+	}
+	if len(bad) > 0 {
+		if err := f.control[shard].DeadLetter(ctx, bad...); err != nil {
+			// Still pending: reclaimed and dead-lettered again later.
+			f.log.Error("dead-letter undecodable alerts", "count", len(bad), "err", err)
+		} else {
+			f.m.procDLQ.Add(float64(len(bad)))
+		}
+	}
+	f.hand.add(its)
+}
+
+// work is one request slot: it takes what is due, asks the breaker and the
+// rate limit, sends, and files the alerts by the answer.
+func (f *Forwarder) work(ctx, send context.Context) {
+	for ctx.Err() == nil {
+		size := max(f.dyn.Int("moog_batch_size"), 1)
+		batched := size > 1
+		if rate := f.dyn.Int("moog_rate_limit"); rate > 0 && size > rate {
+			size = rate // a request larger than the burst could never pass
+		}
+		its, wait, ch := f.hand.take(int(size), time.Now())
+		if len(its) == 0 {
+			f.waitChange(ctx, ch, wait)
+			continue
+		}
+		f.deliver(ctx, send, its, batched)
+	}
+}
+
+// waitChange waits for ch, ctx or d (d < 0: no limit).
+func (f *Forwarder) waitChange(ctx context.Context, ch <-chan struct{}, d time.Duration) {
+	var timeout <-chan time.Time
+	if d >= 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		timeout = t.C
+	}
+	select {
+	case <-ctx.Done():
+	case <-ch:
+	case <-timeout:
+	}
+}
+
+func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool) {
+	timeout := f.dyn.Millis("moog_timeout_ms")
+	token := probeToken(f.consumer, f.probes.Add(1))
+	acq, err := f.breaker.Acquire(ctx, f.dyn.Seconds("circuit_breaker_timeout"), timeout+probeLeaseExtra, token)
+	if err != nil {
+		f.hand.putBack(its)
+		if ctx.Err() == nil {
+			f.warn("circuit breaker unavailable, holding alerts", "err", err)
+			f.hand.holdFor(time.Second)
+		}
+		return
+	}
+	switch acq.Decision {
+	case Wait:
+		f.m.fail(reasonCircuitOpen)
+		f.observe(acq.State, acq.Wait)
+		f.hand.putBack(its)
+		poll := time.Second
+		if acq.State == StateHalfOpen {
+			poll = 250 * time.Millisecond // the probe may close it any moment
+		}
+		f.hand.holdFor(max(min(acq.Wait, poll), time.Millisecond))
+		return
+	case Probe:
+		f.observe(StateHalfOpen, 0)
+		f.log.Info("circuit breaker half-open: sending the probe")
+		if len(its) > 1 {
+			f.hand.putBack(its[1:])
+			its = its[:1]
+		}
+	default:
+		token = ""
+		f.observe(StateClosed, 0)
+	}
+
+	for {
+		lim := ratelimit.Limit{Rate: f.dyn.Int("moog_rate_limit"), Period: f.dyn.Seconds("moog_rate_period")}
+		res, err := ratelimit.Allow(ctx, f.rdb, f.keys.MoogRateLimit(), lim, int64(len(its)))
+		if err != nil {
+			f.releaseProbe(send, token)
+			f.hand.putBack(its)
+			if ctx.Err() == nil {
+				f.warn("rate limit unavailable, holding alerts", "err", err)
+				f.hand.holdFor(time.Second)
+			}
+			return
+		}
+		if res.Impossible && len(its) > 1 {
+			// The limit shrank below this request's size since it was taken.
+			half := len(its) / 2
+			f.hand.putBack(its[half:])
+			its = its[:half]
+			continue
+		}
+		if !res.Allowed {
+			// Wait for the limit, never drop: the alerts go back to the
+			// front and every request slot pauses until the limit has room.
+			f.m.rateLimitHits.Inc()
+			f.releaseProbe(send, token)
+			f.hand.putBack(its)
+			f.hand.holdFor(max(res.RetryAfter, time.Millisecond))
+			return
+		}
+		break
+	}
+
+	payloads := make([][]byte, len(its))
+	size := 16
+	for i, it := range its {
+		payloads[i] = it.payload
+		size += len(it.payload) + 1
+	}
+	o := f.post(send, appendBody(make([]byte, 0, size), payloads, batched), timeout)
+	if o.class != aborted {
+		f.m.latency.Observe(o.latency.Seconds())
+	}
+	switch o.class {
+	case delivered:
+		f.m.reqSuccess.Inc()
+		f.recordBreaker(send, Success, token, acq.Failures)
+		f.delivered(its)
+	case rejected:
+		f.m.fail(o.reason)
+		f.recordBreaker(send, Success, token, acq.Failures) // Moogsoft is up: it answered
+		if len(its) > 1 && splittable(o.status) {
+			// Find the culprit: send each of these alone.
+			for _, it := range its {
+				it.solo = true
+			}
+			f.hand.putBack(its)
+			return
+		}
+		f.reject(send, its, o)
+	case retryable:
+		f.m.fail(o.reason)
+		f.recordBreaker(send, Failure, token, acq.Failures)
+		f.retry(send, its, o)
+	case aborted:
+		f.releaseProbe(send, token)
+		f.hand.putBack(its)
+	}
+}
+
+// recordBreaker reports an outcome to the shared breaker. A success while the
+// breaker was closed with no failures counted changes nothing and is skipped,
+// which saves a round trip per request in the normal case.
+func (f *Forwarder) recordBreaker(ctx context.Context, o Outcome, token string, failures int64) {
+	if o == Success && token == "" && failures == 0 {
+		return
+	}
+	state, tripped, err := f.breaker.Record(ctx, o, f.dyn.Int("circuit_breaker_threshold"), token)
+	if err != nil {
+		f.warn("record request outcome in circuit breaker", "outcome", string(o), "err", err)
+		return
+	}
+	if tripped {
+		f.m.cbTrips.Inc()
+		f.log.Warn("circuit breaker opened: Moogsoft keeps failing; alerts wait in the stream",
+			"threshold", f.dyn.Int("circuit_breaker_threshold"), "timeout", f.dyn.Seconds("circuit_breaker_timeout"))
+	}
+	wait := time.Duration(0)
+	if state == StateOpen {
+		wait = f.dyn.Seconds("circuit_breaker_timeout")
+	}
+	f.observe(state, wait)
+}
+
+func (f *Forwarder) releaseProbe(ctx context.Context, token string) {
+	if token == "" {
+		return
+	}
+	if _, _, err := f.breaker.Record(ctx, Release, f.dyn.Int("circuit_breaker_threshold"), token); err != nil {
+		// The probe lease runs out by itself.
+		f.warn("release circuit breaker probe", "err", err)
+	}
+}
+
+// observe takes note of the breaker state seen in Redis: gauge, the readers'
+// gate, and the end of any hold when it closed.
+func (f *Forwarder) observe(state string, wait time.Duration) {
+	v := int32(stateValue(state))
+	f.m.cbState.Set(float64(v))
+	if v != 0 {
+		f.cbRetryAt.Store(time.Now().Add(wait).UnixNano())
+	}
+	prev := f.cbState.Swap(v)
+	if prev == v {
+		return
+	}
+	f.log.Info("circuit breaker state", "state", state)
+	if v == 0 {
+		f.hand.release()
+	} else {
+		f.hand.wake()
+	}
+}
+
+func (f *Forwarder) delivered(its []*item) {
+	now := time.Now()
+	for _, it := range its {
+		if !it.receivedAt.IsZero() {
+			f.m.endToEnd.Observe(now.Sub(it.receivedAt).Seconds())
+		}
+	}
+	f.m.procSuccess.Add(float64(len(its)))
+	f.acks.add(its)
+}
+
+func (f *Forwarder) reject(ctx context.Context, its []*item, o outcome) {
+	extra := map[string]string{"status": strconv.Itoa(o.status), "body": o.body}
+	dls := make([]stream.DeadLetter, len(its))
+	msg := o.err
+	if o.body != "" {
+		msg += ": " + o.body
+	}
+	for i, it := range its {
+		dls[i] = f.deadLetter(it, "moog_rejected", msg, int64(it.failures+1), extra)
+	}
+	f.deadLetterAll(ctx, its, dls)
+}
+
+func (f *Forwarder) retry(ctx context.Context, its []*item, o outcome) {
+	maxRetries := int(f.dyn.Int("moog_max_retries"))
+	base, maxDelay := f.dyn.Millis("moog_retry_base_delay_ms"), f.dyn.Millis("moog_retry_max_delay_ms")
+	now := time.Now()
+	var exhausted []*item
+	var dls []stream.DeadLetter
+	for _, it := range its {
+		it.failures++
+		it.lastStatus, it.lastErr = o.status, o.err
+		if it.failures > maxRetries {
+			extra := map[string]string{"last_reason": o.reason}
+			if o.status != 0 {
+				extra["status"] = strconv.Itoa(o.status)
+				extra["body"] = o.body
+			}
+			exhausted = append(exhausted, it)
+			dls = append(dls, f.deadLetter(it, "retry_exhausted",
+				fmt.Sprintf("gave up after %d attempts; last: %s", it.failures, o.err), int64(it.failures), extra))
+			continue
+		}
+		it.due = now.Add(max(backoff(it.failures, base, maxDelay, rand.Int64N), o.retryAfter))
+		f.m.procRetry.Inc()
+		f.hand.schedule(it)
+		f.log.Debug("alert will be retried", "event_id", it.eventID, "correlation_id", it.correlationID,
+			"attempt", it.failures, "reason", o.reason, "status", o.status, "after", it.due.Sub(now))
+	}
+	f.warn("Moogsoft request failed, alerts will be retried", "reason", o.reason, "status", o.status,
+		"err", o.err, "alerts", len(its))
+	f.deadLetterAll(ctx, exhausted, dls)
+}
+
+func (f *Forwarder) deadLetter(it *item, reason, msg string, attempts int64, extra map[string]string) stream.DeadLetter {
+	f.log.Warn("alert dead-lettered", "event_id", it.eventID, "correlation_id", it.correlationID,
+		"reason", reason, "err", msg)
+	return stream.DeadLetter{
+		Entry:  stream.Entry{ID: it.id, Stream: f.keys.AlertStream(it.shard), Data: it.data, Deliveries: it.deliveries},
+		Reason: reason, Err: msg, Attempts: attempts, Extra: extra,
+	}
+}
+
+// deadLetterAll writes dls (dls[i] is the dead letter of its[i]) per shard.
+// If Redis refuses, the alerts are let go unacknowledged: their leases lapse
+// and a reader reclaims them, so they are tried (and rejected) again rather
+// than lost.
+func (f *Forwarder) deadLetterAll(ctx context.Context, its []*item, dls []stream.DeadLetter) {
+	if len(its) == 0 {
+		return
+	}
+	byShard := make(map[int][]stream.DeadLetter)
+	for i, it := range its {
+		byShard[it.shard] = append(byShard[it.shard], dls[i])
+	}
+	for shard, ds := range byShard {
+		if err := f.control[shard].DeadLetter(ctx, ds...); err != nil {
+			f.log.Error("dead-letter alerts; they will be reclaimed and tried again", "count", len(ds), "err", err)
+			continue
+		}
+		f.m.procDLQ.Add(float64(len(ds)))
+	}
+	f.hand.remove(its)
+}
+
+// extendLeases keeps every held alert's lease so no other forwarder reclaims
+// it, every visibility/3 (read each time: it is dynamic).
+func (f *Forwarder) extendLeases(ctx context.Context) {
+	for {
+		t := time.NewTimer(max(f.visibility()/3, 10*time.Millisecond))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		for shard, ids := range f.hand.ids() {
+			for start := 0; start < len(ids); start += 1000 {
+				chunk := ids[start:min(start+1000, len(ids))]
+				if err := f.control[shard].Extend(ctx, chunk...); err != nil && ctx.Err() == nil {
+					f.warn("extend leases of held alerts", "count", len(chunk), "err", err)
+				}
+			}
+		}
+	}
+}
+
+// refresh keeps the breaker gauge and the DLQ depth current even when no
+// request is made.
+func (f *Forwarder) refresh(ctx context.Context) {
+	t := time.NewTicker(housekeeping)
+	defer t.Stop()
+	for {
+		if state, wait, err := f.breaker.Peek(ctx, f.dyn.Seconds("circuit_breaker_timeout")); err == nil {
+			f.observe(state, wait)
+		} else if ctx.Err() == nil {
+			f.warn("read circuit breaker state", "err", err)
+		}
+		if n, err := f.rdb.XLen(ctx, f.keys.MoogDLQ()).Result(); err == nil {
+			f.m.dlqDepth.Set(float64(n))
+		} else if ctx.Err() == nil {
+			f.warn("read Moogsoft DLQ depth", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// acker acknowledges delivered alerts in batches: one XACK+XDEL per shard for
+// everything that succeeded within ackLinger, instead of one per alert.
+type acker struct {
+	f       *Forwarder
+	mu      sync.Mutex
+	pending []*item
+	kick    chan struct{}
+}
+
+func newAcker(f *Forwarder) *acker { return &acker{f: f, kick: make(chan struct{}, 1)} }
+
+func (a *acker) add(its []*item) {
+	a.mu.Lock()
+	a.pending = append(a.pending, its...)
+	n := len(a.pending)
+	a.mu.Unlock()
+	if n == len(its) || n >= ackBatch {
+		select {
+		case a.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (a *acker) run(ctx context.Context) {
+	pause := newPause(50*time.Millisecond, time.Second)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.kick:
+		}
+		a.mu.Lock()
+		n := len(a.pending)
+		a.mu.Unlock()
+		if n < ackBatch {
+			t := time.NewTimer(ackLinger)
+			select {
+			case <-ctx.Done():
+			case <-t.C:
+			}
+			t.Stop()
+		}
+		if a.flush(ctx) {
+			pause.reset()
+			continue
+		}
+		pause.wait(ctx)
+		select { // try again
+		case a.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// flush acknowledges everything pending; alerts it could not acknowledge stay
+// pending (and held, so their leases are kept). It reports success.
+func (a *acker) flush(ctx context.Context) bool {
+	a.mu.Lock()
+	its := a.pending
+	a.pending = nil
+	a.mu.Unlock()
+	if len(its) == 0 {
+		return true
+	}
+	byShard := make(map[int][]*item)
+	for _, it := range its {
+		byShard[it.shard] = append(byShard[it.shard], it)
+	}
+	ok := true
+	for shard, group := range byShard {
+		ids := make([]string, len(group))
+		for i, it := range group {
+			ids[i] = it.id
+		}
+		if err := a.f.control[shard].Ack(ctx, ids...); err != nil {
+			ok = false
+			if ctx.Err() == nil {
+				a.f.warn("acknowledge delivered alerts, will retry", "count", len(ids), "err", err)
+			}
+			a.mu.Lock()
+			a.pending = append(a.pending, group...)
+			a.mu.Unlock()
+			continue
+		}
+		a.f.hand.remove(group)
+	}
+	return ok
+}
+
+// flushFinal acknowledges what is left at shutdown, trying for a few seconds.
+// What still fails stays pending: it is redelivered, and Moogsoft deduplicates
+// it by external_id.
+func (a *acker) flushFinal(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	pause := newPause(50*time.Millisecond, time.Second)
+	for !a.flush(ctx) && ctx.Err() == nil {
+		pause.wait(ctx)
+	}
+}
+
+// warn logs msg at warn level at most once per warnEvery, else at debug.
+func (f *Forwarder) warn(msg string, args ...any) {
+	if f.warns.allow(msg, time.Now()) {
+		f.log.Warn(msg, args...)
+	} else {
+		f.log.Debug(msg, args...)
+	}
+}
+
+type throttle struct {
+	mu   sync.Mutex
+	last map[string]time.Time
+}
+
+func (t *throttle) allow(key string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.last == nil {
+		t.last = make(map[string]time.Time)
+	}
+	if now.Sub(t.last[key]) < warnEvery {
+		return false
+	}
+	t.last[key] = now
+	return true
+}
+
+// pause is a capped exponential backoff for retrying Redis operations.
+type pause struct{ cur, min, max time.Duration }
+
+func newPause(lo, hi time.Duration) *pause { return &pause{cur: lo, min: lo, max: hi} }
+
+func (p *pause) reset() { p.cur = p.min }
+
+func (p *pause) wait(ctx context.Context) {
+	t := time.NewTimer(p.cur)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+	p.cur = min(2*p.cur, p.max)
+}

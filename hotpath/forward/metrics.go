@@ -1,0 +1,89 @@
+package forward
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Reasons of mutt_moog_requests_total{status="fail"}.
+const (
+	reasonHTTP        = "http"         // 408 or 5xx: retried
+	reasonRateLimit   = "rate_limit"   // Moogsoft answered 429: retried
+	reasonTimeout     = "timeout"      // no answer within moog_timeout_ms: retried
+	reasonConnection  = "connection"   // transport error: retried
+	reasonRejected    = "rejected"     // other 4xx or a 3xx: dead-lettered
+	reasonCircuitOpen = "circuit_open" // not sent: the breaker is open
+)
+
+type metrics struct {
+	requests      *prometheus.CounterVec
+	reqSuccess    prometheus.Counter
+	latency       prometheus.Histogram
+	processed     *prometheus.CounterVec
+	procSuccess   prometheus.Counter
+	procDLQ       prometheus.Counter
+	procRetry     prometheus.Counter
+	rateLimitHits prometheus.Counter
+	dlqDepth      prometheus.Gauge
+	inflight      prometheus.Gauge
+	endToEnd      prometheus.Histogram
+	cbState       prometheus.Gauge
+	cbTrips       prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mutt_moog_requests_total",
+			Help: "Moogsoft webhook requests by outcome; reason says why a request failed or was not sent (circuit_open).",
+		}, []string{"status", "reason"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "mutt_moog_request_latency_seconds",
+			Help:    "Duration of Moogsoft webhook requests, answered or not.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}),
+		processed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mutt_moog_alerts_processed_total",
+			Help: "Alerts by outcome: success (Moogsoft acknowledged), dlq (dead-lettered), retry (scheduled for another attempt).",
+		}, []string{"status"}),
+		rateLimitHits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mutt_moog_rate_limit_hits_total",
+			Help: "Requests held back by the global Moogsoft rate limit (they wait; nothing is dropped).",
+		}),
+		dlqDepth: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mutt_moog_dlq_depth",
+			Help: "Entries in the Moogsoft dead-letter stream.",
+		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mutt_moog_inflight_alerts",
+			Help: "Alerts this forwarder holds: read from the stream and not yet acknowledged or dead-lettered (sending, waiting for a retry, the rate limit or the circuit breaker).",
+		}),
+		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "mutt_event_end_to_end_seconds",
+			Help:    "Time from ingest (received_at) until Moogsoft acknowledged the alert.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}),
+		cbState: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mutt_moog_circuit_breaker_state",
+			Help: "Shared Moogsoft circuit breaker: 0 closed, 1 open, 2 half-open.",
+		}),
+		cbTrips: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mutt_moog_circuit_breaker_trips_total",
+			Help: "Times this forwarder's failure opened the shared circuit breaker.",
+		}),
+	}
+	for _, c := range []prometheus.Collector{m.requests, m.latency, m.processed, m.rateLimitHits,
+		m.dlqDepth, m.inflight, m.endToEnd, m.cbState, m.cbTrips} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register forwarder metrics: %w", err)
+		}
+	}
+	m.reqSuccess = m.requests.WithLabelValues("success", "")
+	m.procSuccess = m.processed.WithLabelValues("success")
+	m.procDLQ = m.processed.WithLabelValues("dlq")
+	m.procRetry = m.processed.WithLabelValues("retry")
+	return m, nil
+}
+
+func (m *metrics) fail(reason string) { m.requests.WithLabelValues("fail", reason).Inc() }

@@ -1,0 +1,173 @@
+package forward
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// excerptLen is how much of a rejecting response's body is kept for the
+// dead-letter entry.
+const excerptLen = 512
+
+// maxRetryAfter bounds a server's Retry-After, so a garbage value cannot park
+// alerts for days.
+const maxRetryAfter = time.Hour
+
+// class is what to do with the alerts of a request after its answer.
+type class int
+
+const (
+	delivered class = iota // 2xx: acknowledge
+	retryable              // 408, 429, 5xx, timeout, connection error: retry later
+	rejected               // other 4xx, 3xx, 1xx: dead-letter
+	aborted                // the forwarder stopped mid-request: leave for another forwarder
+)
+
+// outcome of one webhook request.
+type outcome struct {
+	class      class
+	status     int    // HTTP status; 0 without an answer
+	reason     string // metric reason of a failure
+	err        string // readable description of a failure
+	body       string // excerpt of the answer of a rejection
+	retryAfter time.Duration
+	latency    time.Duration
+}
+
+// newHTTPClient returns the client for the webhook. Connections are kept for
+// reuse (every request goes to one host, up to concurrency at a time), and
+// redirects are never followed: a 3xx means the webhook URL is wrong, which
+// retrying cannot fix.
+func newHTTPClient(base *http.Client, concurrency int) *http.Client {
+	noRedirect := func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	if base != nil {
+		c := *base
+		c.CheckRedirect = noRedirect
+		return &c
+	}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          2 * concurrency,
+		MaxIdleConnsPerHost:   2 * concurrency,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
+}
+
+// post sends one body and classifies the answer. ctx bounds the request with
+// the forwarder's send context (cancelled only when a drain runs out of time).
+func (f *Forwarder) post(ctx context.Context, body []byte, timeout time.Duration) outcome {
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, f.url, bytes.NewReader(body))
+	if err != nil {
+		// The URL was validated in New; this cannot be retried into success.
+		return outcome{class: rejected, reason: reasonRejected, err: fmt.Sprintf("build request: %v", err)}
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "mutt-forwarder")
+	if f.auth != "" {
+		req.Header.Set("Authorization", f.auth)
+	}
+	start := time.Now()
+	resp, err := f.client.Do(req)
+	if err != nil {
+		o := outcome{class: retryable, latency: time.Since(start)}
+		var ne net.Error
+		switch {
+		case ctx.Err() != nil:
+			o.class, o.err = aborted, "forwarder stopped before Moogsoft answered"
+		case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()):
+			o.reason, o.err = reasonTimeout, fmt.Sprintf("no answer from Moogsoft within %s", timeout)
+		default:
+			o.reason, o.err = reasonConnection, fmt.Sprintf("post to Moogsoft: %v", err)
+		}
+		return o
+	}
+	o := classify(resp.StatusCode)
+	if loc := resp.Header.Get("Location"); o.class == rejected && loc != "" {
+		o.err += " redirecting to " + loc + " (redirects are not followed: check MOOG_WEBHOOK_URL)"
+	}
+	if o.class != delivered {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, excerptLen))
+		o.body = strings.ToValidUTF8(string(b), "\uFFFD")
+		if o.class == retryable {
+			o.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+		}
+	}
+	// Drain (bounded) so the connection goes back to the pool.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	o.latency = time.Since(start)
+	return o
+}
+
+// classify maps a status to what happens to the alerts.
+func classify(status int) outcome {
+	o := outcome{status: status}
+	switch {
+	case status >= 200 && status < 300:
+		o.class = delivered
+	case status == http.StatusTooManyRequests:
+		o.class, o.reason = retryable, reasonRateLimit
+	case status == http.StatusRequestTimeout || status >= 500:
+		o.class, o.reason = retryable, reasonHTTP
+	default:
+		o.class, o.reason = rejected, reasonRejected
+	}
+	if o.class != delivered {
+		o.err = fmt.Sprintf("Moogsoft answered HTTP %d %s", status, http.StatusText(status))
+	}
+	return o
+}
+
+// splittable reports whether a rejected batch should be retried alert by
+// alert: these statuses can be caused by one bad event or by the batch's size,
+// unlike 401/403/404/3xx, which reject any request.
+func splittable(status int) bool {
+	return status == http.StatusBadRequest || status == http.StatusRequestEntityTooLarge ||
+		status == http.StatusUnprocessableEntity
+}
+
+// parseRetryAfter reads a Retry-After header (delay seconds or an HTTP date).
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if s, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if s > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(s) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return min(max(d, 0), maxRetryAfter)
+}
+
+// backoff is the delay before retry number attempt (1-based): full jitter,
+// uniform in [0, min(maxDelay, base·2^(attempt-1))]. rnd(n) returns [0, n).
+func backoff(attempt int, base, maxDelay time.Duration, rnd func(int64) int64) time.Duration {
+	if base <= 0 || maxDelay <= 0 {
+		return 0
+	}
+	ceil := maxDelay
+	if shift := attempt - 1; shift < 62 && base <= maxDelay>>max(shift, 0) {
+		ceil = base << max(shift, 0)
+	}
+	return time.Duration(rnd(int64(ceil) + 1))
+}

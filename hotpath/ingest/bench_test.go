@@ -1,0 +1,68 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/google/uuid"
+)
+
+// batchBody is a 500-event JSON array shaped like the peer's sample data:
+// syslog events with 7 fractional digits and a severity name, and every
+// tenth one an SNMP trap with source_ip and variables.
+func batchBody(n int) []byte {
+	var b bytes.Buffer
+	b.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if i%10 == 9 {
+			fmt.Fprintf(&b, `{"source_ip":"10.1.%d.%d","timestamp":"2025-01-02T03:04:%02d.1234567Z","trap_oid":"1.3.6.1.6.3.1.1.5.%d",`+
+				`"variables":["@{oid=1.3.6.1.2.1.2.2.1.1.%d; value=%d}","@{oid=1.3.6.1.2.1.2.2.1.7.%d; value=2}"],"severity":"Major"}`,
+				i/256, i%256, i%60, i%6+1, i, i, i)
+			continue
+		}
+		fmt.Fprintf(&b, `{"hostname":"edge-router-%03d.dc1.example.net","timestamp":"2025-01-02T03:04:%02d.1234567Z",`+
+			`"message":"%%LINK-3-UPDOWN: Interface GigabitEthernet0/%d, changed state to down","syslog_severity":"Error","source_type":"cisco-ios"}`,
+			i%100, i%60, i%48)
+	}
+	b.WriteByte(']')
+	return b.Bytes()
+}
+
+// BenchmarkDecode500 is decode and validate of one 500-event batch (what
+// a request costs before Redis). ns/event is the figure to watch.
+func BenchmarkDecode500(b *testing.B) {
+	body := batchBody(500)
+	d := &decoder{maxBatch: DefaultMaxBatch, maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth, newID: uuid.NewV7}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		envs, err := d.decode(body, testStamp)
+		if err != nil || len(envs) != 500 {
+			b.Fatalf("decode: %d events, %v", len(envs), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/event")
+}
+
+// BenchmarkDecodeEncode500 adds encoding the 500 envelopes as stream
+// payloads: everything the handler does to a batch except Redis and HTTP.
+func BenchmarkDecodeEncode500(b *testing.B) {
+	body := batchBody(500)
+	d := &decoder{maxBatch: DefaultMaxBatch, maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth, newID: uuid.NewV7}
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		envs, err := d.decode(body, testStamp)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if p := encodePayloads(envs); len(p) != 500 {
+			b.Fatalf("%d payloads", len(p))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/event")
+}

@@ -1,0 +1,67 @@
+package ingest
+
+import "github.com/mutt-ops/mutt/internal/config"
+
+// Defaults of Config.
+const (
+	DefaultAddr          = ":8080"
+	DefaultMaxBodyBytes  = 10 << 20
+	DefaultMaxBatch      = 10000
+	DefaultMaxFieldBytes = 65536
+	DefaultMaxDepth      = 32
+	// MaxHostnameBytes is the longest hostname (RFC 1035 limit of a full name
+	// plus slack for a trailing dot and odd client formats).
+	MaxHostnameBytes = 255
+)
+
+// Config is the static configuration of the ingestor.
+type Config struct {
+	Addr          string   // MUTT_INGEST_ADDR, default ":8080"
+	APIKeys       []string // INGEST_API_KEY, comma-separated; at least one required
+	MaxBodyBytes  int64    // MUTT_INGEST_MAX_BODY_BYTES, default 10 MiB
+	MaxBatch      int      // MUTT_INGEST_MAX_BATCH, default 10000 events per request
+	MaxFieldBytes int      // MUTT_INGEST_MAX_FIELD_BYTES, default 65536 (message and any string); hostname max 255
+	MaxDepth      int      // MUTT_INGEST_MAX_DEPTH, default 32 (JSON nesting)
+}
+
+// ReadConfig reads the ingestor's variables from e. Problems are recorded in
+// e (naming the variable) and reported by e.Err().
+//
+// API keys come from INGEST_API_KEY (alias MUTT_INGEST_API_KEY), a
+// comma-separated list, plus INGEST_API_KEY_NEXT when set, so a key can be
+// rotated without downtime: add the new key, move clients, drop the old one.
+func ReadConfig(e *config.Env) Config {
+	c := Config{
+		Addr:          e.Addr(DefaultAddr, "MUTT_INGEST_ADDR"),
+		APIKeys:       e.List("INGEST_API_KEY", "MUTT_INGEST_API_KEY"),
+		MaxBodyBytes:  int64(e.Int(DefaultMaxBodyBytes, 1024, 1<<30, "MUTT_INGEST_MAX_BODY_BYTES")),
+		MaxBatch:      e.Int(DefaultMaxBatch, 1, 1000000, "MUTT_INGEST_MAX_BATCH"),
+		MaxFieldBytes: e.Int(DefaultMaxFieldBytes, 256, 1<<30, "MUTT_INGEST_MAX_FIELD_BYTES"),
+		MaxDepth:      e.Int(DefaultMaxDepth, 2, 10000, "MUTT_INGEST_MAX_DEPTH"),
+	}
+	c.APIKeys = append(c.APIKeys, e.List("INGEST_API_KEY_NEXT")...)
+	if len(c.APIKeys) == 0 {
+		e.Fail("INGEST_API_KEY", "is required (one or more comma-separated keys)")
+	}
+	return c
+}
+
+// withDefaults fills zero limits, so a Config built in code needs only keys.
+func (c Config) withDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.MaxFieldBytes <= 0 {
+		c.MaxFieldBytes = DefaultMaxFieldBytes
+	}
+	if c.MaxDepth <= 0 {
+		c.MaxDepth = DefaultMaxDepth
+	}
+	return c
+}

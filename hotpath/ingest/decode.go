@@ -1,0 +1,678 @@
+package ingest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+)
+
+// Metric reasons of a refused request (label reason of mutt_ingest_requests_total).
+const (
+	reasonAuth       = "auth"
+	reasonJSON       = "json"
+	reasonValidation = "validation"
+	reasonTooLarge   = "too_large"
+	reasonRateLimit  = "rate_limit"
+	reasonQueueFull  = "queue_full"
+	reasonRedis      = "redis"
+)
+
+// requestError is a refusal of a request: the HTTP status, the metric reason
+// and a message the client can act on.
+type requestError struct {
+	status int
+	reason string
+	msg    string
+	// retryAfter (seconds) sets the Retry-After header and retry_after.
+	retryAfter int
+	// queueDepth and queueLimit go into the body of a queue_full refusal.
+	queueDepth, queueLimit int64
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func badJSON(format string, args ...any) *requestError {
+	return &requestError{status: http.StatusBadRequest, reason: reasonJSON, msg: fmt.Sprintf(format, args...)}
+}
+
+func invalid(format string, args ...any) *requestError {
+	return &requestError{status: http.StatusBadRequest, reason: reasonValidation, msg: fmt.Sprintf(format, args...)}
+}
+
+// shapeHint ends every message about a body of the wrong shape.
+const shapeHint = "send a JSON object, a JSON array of objects, or NDJSON (one object per line)"
+
+// decoder turns a request body into envelopes. It reads each event once:
+// a hand-written scan finds the event's extent, its top-level fields and
+// enforces the size and depth limits; json.Valid checks the syntax; only the
+// few fields the pipeline needs are decoded. The client's bytes become the
+// envelope's original unless a reserved field has to be cut out.
+type decoder struct {
+	maxBatch int
+	maxField int
+	maxDepth int
+	newID    func() (uuid.UUID, error)
+}
+
+// stamp is what the ingestor adds to every event of one request.
+type stamp struct {
+	correlationID string
+	receivedAt    time.Time
+}
+
+// member is one top-level "key": value of an event object.
+type member struct {
+	key      []byte // raw key between the quotes (escapes not decoded)
+	esc      bool   // key contains an escape
+	val      []byte // raw value
+	span     []byte // "key": value as the client wrote it
+	reserved bool   // key starts with "_"
+}
+
+// utf8BOM is tolerated at the start of a body (some Windows tools write it).
+const utf8BOM = "\xEF\xBB\xBF"
+
+// decode validates every event of body and returns their envelopes, or the
+// first problem as a *requestError naming the event's 0-based index and the
+// field. Nothing is returned for a body with any bad event.
+func (d *decoder) decode(body []byte, st stamp) ([]event.Envelope, error) {
+	i := skipWS(body, 0)
+	if hasPrefix(body[i:], utf8BOM) {
+		i = skipWS(body, i+len(utf8BOM))
+	}
+	if i == len(body) {
+		return nil, badJSON("empty body: %s", shapeHint)
+	}
+	// One scratch list of members serves every event of the body.
+	scratch := make([]member, 0, 16)
+	switch body[i] {
+	case '[':
+		return d.decodeArray(body, i, st, &scratch)
+	case '{':
+		return d.decodeObjects(body, i, st, &scratch)
+	}
+	if kind := valueKind(body[i:]); kind != "" && json.Valid(body[i:]) {
+		return nil, badJSON("body is %s: %s", kind, shapeHint)
+	}
+	return nil, badJSON("body is not JSON: %s", shapeHint)
+}
+
+// decodeArray reads a JSON array of event objects starting at body[i] == '['.
+func (d *decoder) decodeArray(body []byte, i int, st stamp, scratch *[]member) ([]event.Envelope, error) {
+	i = skipWS(body, i+1)
+	if i < len(body) && body[i] == ']' {
+		if j := skipWS(body, i+1); j != len(body) {
+			return nil, badJSON("invalid JSON: unexpected data after the array at byte %d", j)
+		}
+		return nil, badJSON("empty batch: the array holds no events; %s", shapeHint)
+	}
+	var out []event.Envelope
+	for idx := 0; ; idx++ {
+		if idx == d.maxBatch {
+			return nil, d.batchTooLong()
+		}
+		if i == len(body) {
+			return nil, badJSON("event %d: invalid JSON: unexpected end of body (the array is not closed)", idx)
+		}
+		if body[i] != '{' {
+			return nil, notObject(idx, body[i:])
+		}
+		env, end, err := d.event(body, i, idx, st, scratch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, env)
+		i = skipWS(body, end)
+		switch {
+		case i == len(body):
+			return nil, badJSON("invalid JSON: unexpected end of body after event %d (the array is not closed)", idx)
+		case body[i] == ',':
+			i = skipWS(body, i+1)
+		case body[i] == ']':
+			if j := skipWS(body, i+1); j != len(body) {
+				return nil, badJSON("invalid JSON: unexpected data after the array at byte %d", j)
+			}
+			return out, nil
+		default:
+			return nil, badJSON("invalid JSON after event %d: expected ',' or ']' at byte %d", idx, i)
+		}
+	}
+}
+
+// decodeObjects reads one object or several separated by whitespace (NDJSON,
+// as rsyslog's omhttp sends batches without jsonarray), starting at '{'.
+func (d *decoder) decodeObjects(body []byte, i int, st stamp, scratch *[]member) ([]event.Envelope, error) {
+	var out []event.Envelope
+	for idx := 0; ; idx++ {
+		if idx == d.maxBatch {
+			return nil, d.batchTooLong()
+		}
+		if body[i] != '{' {
+			return nil, notObject(idx, body[i:])
+		}
+		env, end, err := d.event(body, i, idx, st, scratch)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, env)
+		if i = skipWS(body, end); i == len(body) {
+			return out, nil
+		}
+	}
+}
+
+func (d *decoder) batchTooLong() error {
+	return invalid("batch has more than %d events (limit MUTT_INGEST_MAX_BATCH); send smaller batches", d.maxBatch)
+}
+
+func notObject(idx int, rest []byte) error {
+	if kind := valueKind(rest); kind != "" {
+		return badJSON("event %d: must be a JSON object, got %s", idx, kind)
+	}
+	return badJSON("event %d: invalid JSON: unexpected %q where an event object should start", idx, rune(rest[0]))
+}
+
+// valueKind names the JSON value b starts with, or "" when it starts none.
+func valueKind(b []byte) string {
+	for _, lit := range [...]string{"true", "false", "null"} {
+		if b[0] == lit[0] && !hasPrefix(b, lit) {
+			return ""
+		}
+	}
+	return jsonKind(b[0])
+}
+
+// hasPrefix is bytes.HasPrefix for a string prefix, without a conversion.
+func hasPrefix(b []byte, prefix string) bool {
+	return len(b) >= len(prefix) && string(b[:len(prefix)]) == prefix
+}
+
+// jsonKind names the JSON value that starts with c, or "" when none does.
+func jsonKind(c byte) string {
+	switch {
+	case c == '"':
+		return "a string"
+	case c == '[':
+		return "an array"
+	case c == '{':
+		return "an object"
+	case c == 't' || c == 'f':
+		return "a boolean"
+	case c == 'n':
+		return "null"
+	case c == '-' || (c >= '0' && c <= '9'):
+		return "a number"
+	}
+	return ""
+}
+
+// event decodes the object at body[start] and returns its envelope and the
+// offset just past it.
+func (d *decoder) event(body []byte, start, idx int, st stamp, scratch *[]member) (event.Envelope, int, error) {
+	members, end, err := d.scanObject(body, start, idx, (*scratch)[:0])
+	*scratch = members
+	if err != nil {
+		return event.Envelope{}, 0, err
+	}
+	raw := body[start:end]
+	if !json.Valid(raw) {
+		return event.Envelope{}, 0, syntaxError(idx, raw)
+	}
+	if !utf8.Valid(raw) {
+		return event.Envelope{}, 0, invalid("event %d: not valid UTF-8", idx)
+	}
+	env, err := d.build(raw, members, idx, st)
+	return env, end, err
+}
+
+// syntaxError describes why rest (starting with the bad event) is not JSON.
+func syntaxError(idx int, rest []byte) error {
+	var v json.RawMessage
+	var se *json.SyntaxError
+	if err := json.Unmarshal(rest, &v); errors.As(err, &se) {
+		return badJSON("event %d: invalid JSON: %s (at byte %d of the event)", idx, se.Error(), se.Offset)
+	}
+	return badJSON("event %d: invalid JSON", idx)
+}
+
+// scanObject walks the object at body[start] == '{' without decoding it: it
+// finds the end, appends the top-level members to members, and enforces the
+// depth and string-length limits. Malformed input yields a syntax error;
+// json.Valid on the returned extent is still needed, since below the top
+// level only strings and brackets are tracked.
+func (d *decoder) scanObject(body []byte, start, idx int, members []member) ([]member, int, error) {
+	malformed := func() error { return syntaxError(idx, body[start:]) }
+	i := skipWS(body, start+1)
+	if i < len(body) && body[i] == '}' {
+		return members, i + 1, nil
+	}
+	for {
+		if i >= len(body) || body[i] != '"' {
+			return nil, 0, malformed()
+		}
+		kEnd, err := d.scanString(body, i, idx, nil)
+		if err != nil {
+			return nil, 0, err
+		}
+		if kEnd < 0 {
+			return nil, 0, malformed()
+		}
+		m := member{key: body[i+1 : kEnd-1]}
+		mStart := i
+		m.esc = bytes.IndexByte(m.key, '\\') >= 0
+		i = skipWS(body, kEnd)
+		if i >= len(body) || body[i] != ':' {
+			return nil, 0, malformed()
+		}
+		i = skipWS(body, i+1)
+		vEnd, err := d.skipValue(body, i, idx, &m)
+		if err != nil {
+			return nil, 0, err
+		}
+		if vEnd < 0 {
+			return nil, 0, malformed()
+		}
+		m.val, m.span = body[i:vEnd], body[mStart:vEnd]
+		members = append(members, m)
+		i = skipWS(body, vEnd)
+		if i >= len(body) {
+			return nil, 0, malformed()
+		}
+		switch body[i] {
+		case ',':
+			i = skipWS(body, i+1)
+		case '}':
+			return members, i + 1, nil
+		default:
+			return nil, 0, malformed()
+		}
+	}
+}
+
+// skipValue returns the offset just past the value at body[i], or -1 when
+// the input ends or is malformed. Containers are matched bracket by bracket
+// (the event object itself is depth 1).
+func (d *decoder) skipValue(body []byte, i, idx int, m *member) (int, error) {
+	if i >= len(body) {
+		return -1, nil
+	}
+	switch body[i] {
+	case '"':
+		return d.scanString(body, i, idx, m)
+	case '{', '[':
+		depth := 1 // relative to the event's top level
+		for j := i; j < len(body); j++ {
+			switch body[j] {
+			case '"':
+				end, err := d.scanString(body, j, idx, m)
+				if err != nil || end < 0 {
+					return end, err
+				}
+				j = end - 1
+			case '{', '[':
+				if j > i {
+					depth++
+				}
+				if depth+1 > d.maxDepth {
+					return 0, invalid("event %d: field %s: nested deeper than %d levels (limit MUTT_INGEST_MAX_DEPTH)",
+						idx, m.name(), d.maxDepth)
+				}
+			case '}', ']':
+				if depth--; depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return -1, nil
+	}
+	j := i
+	for j < len(body) && !isDelim(body[j]) {
+		j++
+	}
+	if j == i {
+		return -1, nil
+	}
+	return j, nil
+}
+
+// scanString returns the offset just past the string at body[i] == '"' (-1
+// when it is not terminated) and enforces the field length limit on it. m is
+// the member the string belongs to, nil while reading a top-level key.
+func (d *decoder) scanString(body []byte, i, idx int, m *member) (int, error) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(body[j:], '"')
+		if k < 0 {
+			return -1, nil
+		}
+		q := j + k
+		bs := 0
+		for p := q - 1; p > i && body[p] == '\\'; p-- {
+			bs++
+		}
+		if bs%2 == 1 { // the quote is escaped
+			j = q + 1
+			continue
+		}
+		// The encoded length bounds the decoded one from above, so only a
+		// long encoding needs decoding to check the limit exactly.
+		if q-i-1 > d.maxField {
+			var s string
+			if err := json.Unmarshal(body[i:q+1], &s); err == nil && len(s) > d.maxField {
+				if m == nil {
+					return 0, invalid("event %d: a field name is longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)", idx, d.maxField)
+				}
+				return 0, invalid("event %d: field %s: string longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)", idx, m.name(), d.maxField)
+			}
+		}
+		return q + 1, nil
+	}
+}
+
+func skipWS(b []byte, i int) int {
+	for i < len(b) {
+		switch b[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
+	}
+	return i
+}
+
+func isDelim(c byte) bool {
+	switch c {
+	case ',', '}', ']', ' ', '\t', '\n', '\r':
+		return true
+	}
+	return false
+}
+
+// name is the member's key for an error message: quoted, decoded, and cut
+// short so a huge key cannot bloat the response.
+func (m *member) name() string {
+	k := m.keyString()
+	if len(k) > 64 {
+		k = k[:64] + "…"
+	}
+	return fmt.Sprintf("%q", k)
+}
+
+// keyString is the decoded key.
+func (m *member) keyString() string {
+	if !m.esc {
+		return string(m.key)
+	}
+	var s string
+	q := make([]byte, 0, len(m.key)+2)
+	q = append(append(append(q, '"'), m.key...), '"')
+	if json.Unmarshal(q, &s) != nil {
+		return string(m.key)
+	}
+	return s
+}
+
+// fields are the top-level members the pipeline reads; nil when absent.
+type fields struct {
+	hostname, message, timestamp json.RawMessage
+	sourceIP, trapOID, variables json.RawMessage
+	syslogSeverity, severity     json.RawMessage
+	reserved                     bool
+}
+
+// pick sorts members into fields. A repeated key keeps its last value, as
+// encoding/json (and so every later stage) reads it.
+func pick(members []member) fields {
+	var f fields
+	for i := range members {
+		m := &members[i]
+		key := m.key
+		if m.esc {
+			key = []byte(m.keyString())
+		}
+		if len(key) > 0 && key[0] == '_' {
+			m.reserved, f.reserved = true, true
+			continue
+		}
+		switch string(key) {
+		case "hostname":
+			f.hostname = m.val
+		case "message":
+			f.message = m.val
+		case "timestamp":
+			f.timestamp = m.val
+		case "source_ip":
+			f.sourceIP = m.val
+		case "trap_oid":
+			f.trapOID = m.val
+		case "variables":
+			f.variables = m.val
+		case "syslog_severity":
+			f.syslogSeverity = m.val
+		case "severity":
+			f.severity = m.val
+		}
+	}
+	return f
+}
+
+// present reports a field that is there and not null (null counts as absent
+// for optional fields, as JSON encoders write unset values that way).
+func present(raw json.RawMessage) bool {
+	return raw != nil && string(raw) != "null"
+}
+
+// build validates the fields of one syntactically valid event and makes
+// its envelope.
+func (d *decoder) build(raw []byte, members []member, idx int, st stamp) (event.Envelope, error) {
+	f := pick(members)
+	env := event.Envelope{
+		ReceivedAt:    st.receivedAt,
+		CorrelationID: st.correlationID,
+		Source:        event.SourceHTTP,
+		Original:      raw,
+	}
+	isTrap := present(f.trapOID)
+	if isTrap {
+		oid, ok := decodeString(f.trapOID)
+		oid, ok = normaliseOID(oid, ok)
+		if !ok {
+			return env, invalid(`event %d: field "trap_oid": must be a dotted numeric OID such as 1.3.6.1.6.3.1.1.5.1`, idx)
+		}
+		env.TrapOID = oid
+	}
+
+	hostRaw, hostField := f.hostname, "hostname"
+	if !present(hostRaw) && isTrap && present(f.sourceIP) {
+		hostRaw, hostField = f.sourceIP, "source_ip"
+	}
+	if hostRaw == nil {
+		if isTrap {
+			return env, invalid(`event %d: missing required field "hostname" (or "source_ip" for an SNMP trap)`, idx)
+		}
+		return env, invalid(`event %d: missing required field "hostname"`, idx)
+	}
+	host, err := requiredString(idx, hostField, hostRaw)
+	if err != nil {
+		return env, err
+	}
+	if len(host) > MaxHostnameBytes {
+		return env, invalid("event %d: field %q: longer than %d bytes", idx, hostField, MaxHostnameBytes)
+	}
+	env.Hostname = host
+
+	switch {
+	case !present(f.message) && isTrap && present(f.variables):
+		msg, err := d.trapMessage(idx, env.TrapOID, f.variables)
+		if err != nil {
+			return env, err
+		}
+		env.Message = msg
+	case f.message == nil && isTrap:
+		return env, invalid(`event %d: missing required field "message" (or "variables" for an SNMP trap)`, idx)
+	case f.message == nil:
+		return env, invalid(`event %d: missing required field "message"`, idx)
+	default:
+		if env.Message, err = requiredString(idx, "message", f.message); err != nil {
+			return env, err
+		}
+	}
+
+	if f.timestamp == nil {
+		return env, invalid(`event %d: missing required field "timestamp"`, idx)
+	}
+	ts, err := requiredString(idx, "timestamp", f.timestamp)
+	if err != nil {
+		return env, err
+	}
+	if env.Timestamp, err = parseTime(ts); err != nil {
+		return env, invalid(`event %d: field "timestamp": must be an RFC 3339 time such as 2025-01-31T12:00:00.1234567Z`, idx)
+	}
+
+	if present(f.syslogSeverity) {
+		sev, err := severity(f.syslogSeverity)
+		if err != nil {
+			return env, invalid(`event %d: field "syslog_severity": %s`, idx, err)
+		}
+		env.Severity = &sev
+	} else if present(f.severity) {
+		// rsyslog's severity text; anything unknown is simply not a severity.
+		if sev, err := severity(f.severity); err == nil {
+			env.Severity = &sev
+		}
+	}
+
+	if f.reserved {
+		env.Original = stripReserved(raw, members)
+	}
+	id, err := d.newID()
+	if err != nil {
+		return env, fmt.Errorf("generate event id: %w", err)
+	}
+	env.EventID = id.String()
+	return env, nil
+}
+
+// requiredString decodes a required non-empty string field.
+func requiredString(idx int, name string, raw json.RawMessage) (string, error) {
+	s, ok := decodeString(raw)
+	if !ok {
+		return "", invalid("event %d: field %q: must be a non-empty string, got %s", idx, name, jsonKind(raw[0]))
+	}
+	if strings.TrimSpace(s) == "" {
+		return "", invalid("event %d: field %q: must not be empty", idx, name)
+	}
+	return s, nil
+}
+
+// decodeString decodes a JSON string value; ok is false for any other kind.
+func decodeString(raw json.RawMessage) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return "", false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return string(inner), true // json.Valid ruled out control characters
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// normaliseOID accepts dotted digits with an optional leading dot, which it removes.
+func normaliseOID(s string, ok bool) (string, bool) {
+	if !ok {
+		return "", false
+	}
+	s = strings.TrimPrefix(s, ".")
+	if s == "" {
+		return "", false
+	}
+	digits := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c == '.' && digits > 0:
+			digits = 0
+		default:
+			return "", false
+		}
+	}
+	return s, digits > 0
+}
+
+// trapMessage renders a trap without a message as readable text.
+func (d *decoder) trapMessage(idx int, oid string, variables json.RawMessage) (string, error) {
+	var b bytes.Buffer
+	b.Grow(len("SNMP trap ") + len(oid) + 2 + len(variables))
+	b.WriteString("SNMP trap ")
+	b.WriteString(oid)
+	b.WriteString(": ")
+	if err := json.Compact(&b, variables); err != nil {
+		return "", badJSON(`event %d: field "variables": %s`, idx, err)
+	}
+	if b.Len() > d.maxField {
+		return "", invalid(`event %d: field "variables": the message rendered from it is longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)`, idx, d.maxField)
+	}
+	return b.String(), nil
+}
+
+// parseTime parses RFC 3339 with any number of fractional digits (Go reads
+// up to nanoseconds and ignores the rest), accepting the lower-case t and z
+// RFC 3339 allows. The result must also be printable as RFC 3339 again
+// (Go accepts offsets such as +24:00 it then refuses to format).
+func parseTime(s string) (time.Time, error) {
+	if strings.ContainsAny(s, "tz") {
+		s = strings.ToUpper(s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if _, err := t.MarshalText(); err != nil {
+		return time.Time{}, err
+	}
+	return t, nil
+}
+
+// severity reads a syslog_severity or severity value.
+func severity(raw json.RawMessage) (int, error) {
+	if s, ok := decodeString(raw); ok {
+		return event.ParseSeverity(s)
+	}
+	if c := raw[0]; c == '-' || (c >= '0' && c <= '9') {
+		return event.ParseSeverity(json.Number(raw))
+	}
+	return 0, fmt.Errorf("%s is not a severity: use a number 0-7 or a name (emergency, alert, critical, error, warning, notice, info, debug)",
+		jsonKind(raw[0]))
+}
+
+// stripReserved rebuilds the object from its members minus the reserved
+// ("_"-prefixed) ones, keeping the other members' bytes and order.
+func stripReserved(raw []byte, members []member) json.RawMessage {
+	out := make([]byte, 0, len(raw))
+	out = append(out, '{')
+	for i := range members {
+		if members[i].reserved {
+			continue
+		}
+		if len(out) > 1 {
+			out = append(out, ',')
+		}
+		out = append(out, members[i].span...)
+	}
+	return append(out, '}')
+}

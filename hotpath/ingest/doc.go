@@ -1,0 +1,11 @@
+// Package ingest is MUTT's HTTP ingestor: it authenticates clients, decodes
+// and validates events (one JSON object, a JSON array of objects, or NDJSON),
+// stamps each with an envelope (event ID, correlation ID, receive time),
+// applies the global rate limit and the ingest backlog limit, and answers 200
+// only once every event of the request is on the ingest stream in Redis.
+//
+// It may import the hot-path message and queue packages (hotpath/event,
+// hotpath/stream) and the platform packages under internal/. It must not
+// import the alerter, the forwarder, the admin API, PostgreSQL, or anything
+// of the ops plane: the ingestor's only dependency at run time is Redis.
+package ingest

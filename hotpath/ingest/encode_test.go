@@ -1,0 +1,47 @@
+package ingest
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+)
+
+// TestAppendEnvelopeMatchesMarshal keeps the hand-written encoder in step
+// with event.Envelope: every field it knows, and nothing else.
+func TestAppendEnvelopeMatchesMarshal(t *testing.T) {
+	t.Parallel()
+	known := []string{"event_id", "received_at", "correlation_id", "source", "hostname", "message", "timestamp", "severity", "trap_oid", "event"}
+	var tags []string
+	rt := reflect.TypeFor[event.Envelope]()
+	for i := range rt.NumField() {
+		tag, _, _ := strings.Cut(rt.Field(i).Tag.Get("json"), ",")
+		tags = append(tags, tag)
+	}
+	require.Equal(t, known, tags, "event.Envelope changed: update appendEnvelope")
+
+	sev := 0
+	loc := time.FixedZone("", -(9*3600 + 30*60))
+	for _, e := range []event.Envelope{
+		{EventID: "0193b0c2-0000-7000-8000-000000000000", ReceivedAt: time.Date(2025, 1, 2, 3, 4, 5, 120000000, time.UTC),
+			CorrelationID: "c", Source: "http", Hostname: "h", Message: "m",
+			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 0, loc), Original: json.RawMessage(`{"a":1}`)},
+		{EventID: "x", Source: "snmp", Hostname: "ünï\"\\\n\r\t\x01\x1f<>&\u2028\u2029\xff", Message: "SNMP trap 1.3: [1]",
+			Severity: &sev, TrapOID: "1.3", Original: json.RawMessage(`{"b":[1,2,{"c":null}]}`)},
+		{},
+	} {
+		got := appendEnvelope(nil, &e)
+		require.True(t, json.Valid(got), "%s", got)
+		want, err := json.Marshal(&e)
+		require.NoError(t, err)
+		var g, w map[string]any
+		require.NoError(t, json.Unmarshal(got, &g))
+		require.NoError(t, json.Unmarshal(want, &w))
+		require.Equal(t, w, g)
+	}
+}

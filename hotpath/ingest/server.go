@@ -1,0 +1,547 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/ratelimit"
+	"github.com/mutt-ops/mutt/internal/telemetry"
+)
+
+// ServiceName is how the ingestor names itself in /health and /.
+const ServiceName = "mutt-ingestor"
+
+// queueFullRetryAfter is the Retry-After (seconds) of a 503: long enough for
+// the alerters to drain a share of the backlog, short enough that rsyslog's
+// retry does not fall far behind.
+const queueFullRetryAfter = 5
+
+// Options build a Server.
+type Options struct {
+	Config Config
+	Redis  redis.UniversalClient
+	Keys   keyspace.Keys
+	// Dyn serves ingest_max_rate, ingest_rate_window and
+	// max_ingest_queue_size; the caller runs Dyn.Run so changes apply.
+	Dyn *dynconfig.Store
+	// Log is used as given; the caller sets component (cmd/mutt: "ingestor").
+	Log *slog.Logger
+	// Registerer receives the metrics; Gatherer serves /metrics (when nil,
+	// Registerer is used if it is also a Gatherer, as *prometheus.Registry is).
+	Registerer prometheus.Registerer
+	Gatherer   prometheus.Gatherer
+	Now        func() time.Time // clock of received_at and the dashboard buckets; time.Now
+}
+
+// Server is the HTTP ingestor.
+type Server struct {
+	cfg     Config
+	rdb     redis.UniversalClient
+	keys    keyspace.Keys
+	dyn     *dynconfig.Store
+	log     *slog.Logger
+	now     func() time.Time
+	m       *metrics
+	dec     decoder
+	keySums [][sha256.Size]byte
+	metrics http.Handler
+	health  http.Handler
+	routes  map[string]route
+	bufs    sync.Pool // *bytes.Buffer for request bodies
+}
+
+// route is the one method a path answers (GET also answers HEAD).
+type route struct {
+	method string
+	h      func(w http.ResponseWriter, r *http.Request, cid string)
+}
+
+// New checks the options and builds a Server.
+func New(o Options) (*Server, error) {
+	cfg := o.Config.withDefaults()
+	switch {
+	case o.Redis == nil:
+		return nil, errors.New("ingest: Options.Redis is required")
+	case o.Dyn == nil:
+		return nil, errors.New("ingest: Options.Dyn is required")
+	case o.Keys.Shards < 1 || o.Keys.Prefix == "":
+		return nil, errors.New("ingest: Options.Keys must come from keyspace.New")
+	case o.Registerer == nil:
+		return nil, errors.New("ingest: Options.Registerer is required")
+	case len(cfg.APIKeys) == 0:
+		return nil, errors.New("ingest: at least one API key is required (INGEST_API_KEY)")
+	}
+	gatherer := o.Gatherer
+	if gatherer == nil {
+		g, ok := o.Registerer.(prometheus.Gatherer)
+		if !ok {
+			return nil, errors.New("ingest: Options.Gatherer is required when Registerer is not a Gatherer")
+		}
+		gatherer = g
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	m, err := newMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:  cfg,
+		rdb:  o.Redis,
+		keys: o.Keys,
+		dyn:  o.Dyn,
+		log:  log,
+		now:  now,
+		m:    m,
+		dec: decoder{
+			maxBatch: cfg.MaxBatch, maxField: cfg.MaxFieldBytes, maxDepth: cfg.MaxDepth, newID: uuid.NewV7,
+		},
+		metrics: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
+		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
+	}
+	for i, k := range cfg.APIKeys {
+		if k == "" {
+			return nil, fmt.Errorf("ingest: API key %d is empty", i)
+		}
+		// Comparing fixed-length digests keeps the compare constant-time
+		// whatever the lengths of the configured and presented keys.
+		s.keySums = append(s.keySums, sha256.Sum256([]byte(k)))
+	}
+	s.health = telemetry.HealthHandler(ServiceName, telemetry.Check{
+		Name: "redis",
+		Fn:   func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
+	})
+	s.routes = map[string]route{
+		"/ingest":        {http.MethodPost, s.ingest},
+		"/api/v1/ingest": {http.MethodPost, s.ingest},
+		"/api/v2/ingest": {http.MethodPost, s.ingest},
+		"/health":        {http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) { s.health.ServeHTTP(w, r) }},
+		"/metrics":       {http.MethodGet, func(w http.ResponseWriter, r *http.Request, _ string) { s.metrics.ServeHTTP(w, r) }},
+		"/":              {http.MethodGet, s.info},
+		"/admin/config":  {http.MethodGet, s.adminConfig},
+	}
+	return s, nil
+}
+
+// Handler serves every route of the ingestor.
+func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+// Run serves Handler on Config.Addr until ctx ends, then drains in-flight
+// requests. Dynamic config is kept current by the caller's Dyn.Run.
+func (s *Server) Run(ctx context.Context) error {
+	return telemetry.Serve(ctx, s.log, s.cfg.Addr, s.Handler())
+}
+
+func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	cid := correlationID(r.Header.Get("X-Correlation-ID"))
+	w.Header().Set("X-Correlation-ID", cid)
+	rt, ok := s.routes[r.URL.Path]
+	if !ok {
+		s.writeError(w, &requestError{status: http.StatusNotFound,
+			msg: fmt.Sprintf("no such endpoint %s; GET / lists the endpoints", r.URL.Path)}, cid)
+		return
+	}
+	if r.Method != rt.method && (rt.method != http.MethodGet || r.Method != http.MethodHead) {
+		allow := rt.method
+		if rt.method == http.MethodGet {
+			allow += ", " + http.MethodHead
+		}
+		w.Header().Set("Allow", allow)
+		s.writeError(w, &requestError{status: http.StatusMethodNotAllowed,
+			msg: fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, rt.method)}, cid)
+		return
+	}
+	rt.h(w, r, cid)
+}
+
+// correlationID keeps a client's X-Correlation-ID when it is safe to log and
+// store (at most 64 of [A-Za-z0-9._:-]); otherwise it makes a new one.
+func correlationID(h string) string {
+	if h != "" && len(h) <= 64 {
+		ok := true
+		for i := 0; i < len(h) && ok; i++ {
+			c := h[i]
+			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+				c == '.' || c == '_' || c == ':' || c == '-'
+		}
+		if ok {
+			return h
+		}
+	}
+	return uuid.NewString()
+}
+
+// authorized compares the X-API-KEY header with every configured key in
+// constant time (no early exit, so timing does not tell which key nearly
+// matched). Any byte in the header is just a key that does not match.
+func (s *Server) authorized(r *http.Request) bool {
+	got := sha256.Sum256([]byte(r.Header.Get("X-API-KEY")))
+	match := 0
+	for i := range s.keySums {
+		match |= subtle.ConstantTimeCompare(got[:], s.keySums[i][:])
+	}
+	return match == 1
+}
+
+func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, cid string) {
+	s.m.requests.WithLabelValues("fail", reasonAuth).Inc()
+	s.log.Info("unauthorized request", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "correlation_id", cid)
+	s.writeError(w, &requestError{status: http.StatusUnauthorized, reason: reasonAuth,
+		msg: "unauthorized: missing or invalid X-API-KEY header"}, cid)
+}
+
+// errorBody is every error response.
+type errorBody struct {
+	Status        string `json:"status"`
+	Message       string `json:"message"`
+	CorrelationID string `json:"correlation_id"`
+	RetryAfter    int    `json:"retry_after,omitempty"`
+	QueueDepth    *int64 `json:"queue_depth,omitempty"`
+	QueueLimit    *int64 `json:"queue_limit,omitempty"`
+}
+
+func (s *Server) writeError(w http.ResponseWriter, e *requestError, cid string) {
+	body := errorBody{Status: "error", Message: e.msg, CorrelationID: cid, RetryAfter: e.retryAfter}
+	if e.reason == reasonQueueFull {
+		body.QueueDepth, body.QueueLimit = &e.queueDepth, &e.queueLimit
+	}
+	if e.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	telemetry.WriteJSON(w, e.status, body)
+}
+
+// queued is the 200 answer.
+type queued struct {
+	Status        string   `json:"status"`
+	CorrelationID string   `json:"correlation_id"`
+	QueueDepth    int64    `json:"queue_depth"`
+	Count         int      `json:"count"`
+	EventIDs      []string `json:"event_ids"`
+}
+
+func (s *Server) ingest(w http.ResponseWriter, r *http.Request, cid string) {
+	if !s.authorized(r) {
+		s.unauthorized(w, r, cid)
+		return
+	}
+	start := time.Now()
+	buf := s.bufs.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 4<<20 { // huge bodies are rare; let the GC have their buffers
+			buf.Reset()
+			s.bufs.Put(buf)
+		}
+	}()
+	res, n, err := s.accept(w, r, cid, buf)
+	if err != nil {
+		var re *requestError
+		if !errors.As(err, &re) {
+			s.log.Error("ingest failed", "err", err, "correlation_id", cid)
+			re = &requestError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
+		}
+		s.m.requests.WithLabelValues("fail", re.reason).Inc()
+		s.m.events.WithLabelValues("rejected").Add(float64(max(n, 1)))
+		s.writeError(w, re, cid)
+	} else {
+		s.m.requests.WithLabelValues("success", "").Inc()
+		s.m.events.WithLabelValues("accepted").Add(float64(n))
+		s.m.batchSize.Observe(float64(n))
+		s.m.depth.Set(float64(res.QueueDepth))
+		telemetry.WriteJSON(w, http.StatusOK, res)
+	}
+	s.m.latency.Observe(time.Since(start).Seconds())
+}
+
+// accept runs the checks in contract order (size 413, parse 400, rate 429,
+// backlog 503) and queues the events. n is the number of events decoded.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf *bytes.Buffer) (queued, int, error) {
+	limit := s.cfg.MaxBodyBytes
+	tooLarge := func() error {
+		return &requestError{status: http.StatusRequestEntityTooLarge, reason: reasonTooLarge,
+			msg: fmt.Sprintf("request body larger than %d bytes (limit MUTT_INGEST_MAX_BODY_BYTES); send smaller batches", limit)}
+	}
+	if r.ContentLength > limit {
+		return queued{}, 0, tooLarge()
+	}
+	if r.ContentLength > 0 {
+		buf.Grow(int(r.ContentLength) + 1) // +1: ReadFrom needs room to see EOF
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return queued{}, 0, tooLarge()
+		}
+		return queued{}, 0, badJSON("could not read the request body: %v", err)
+	}
+
+	receivedAt := s.now().UTC()
+	envs, err := s.dec.decode(buf.Bytes(), stamp{correlationID: cid, receivedAt: receivedAt})
+	if err != nil {
+		return queued{}, 0, err
+	}
+	n := len(envs)
+
+	if err := s.rateLimit(r.Context(), n, cid); err != nil {
+		return queued{}, n, err
+	}
+
+	depth, err := s.enqueue(r.Context(), envs, cid)
+	if err != nil {
+		return queued{}, n, err
+	}
+	// The events are in Redis; the dashboard counters are best effort, and
+	// counted even if the client has gone.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
+	s.countEvents(cctx, receivedAt, n)
+	cancel()
+
+	ids := make([]string, n)
+	for i := range envs {
+		ids[i] = envs[i].EventID
+	}
+	s.log.Debug("queued events", "count", n, "correlation_id", cid)
+	return queued{Status: "queued", CorrelationID: cid, QueueDepth: depth, Count: n, EventIDs: ids}, n, nil
+}
+
+// redisDown is the 503 for a Redis failure; the error itself is logged by
+// the caller and never sent to the client.
+func redisDown(what string) *requestError {
+	return &requestError{status: http.StatusServiceUnavailable, reason: reasonRedis, retryAfter: queueFullRetryAfter,
+		msg: "service unavailable: Redis is unavailable (" + what + "); retry later"}
+}
+
+// rateLimit takes n events from the global limit, read from dynamic config
+// on every request so a change applies at once.
+func (s *Server) rateLimit(ctx context.Context, n int, cid string) error {
+	lim := ratelimit.Limit{Rate: s.dyn.Int("ingest_max_rate"), Period: s.dyn.Seconds("ingest_rate_window")}
+	res, err := ratelimit.Allow(ctx, s.rdb, s.keys.IngestRateLimit(), lim, int64(n))
+	if err != nil {
+		s.log.Error("rate limit check failed", "err", err, "correlation_id", cid)
+		return redisDown("rate limit")
+	}
+	switch {
+	case res.Impossible:
+		return &requestError{status: http.StatusRequestEntityTooLarge, reason: reasonTooLarge,
+			msg: fmt.Sprintf("batch of %d events is larger than the rate limit allows at once (%d events per %s); send smaller batches",
+				n, lim.Rate, lim.Period)}
+	case !res.Allowed:
+		s.m.rateHits.Inc()
+		secs := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
+		return &requestError{status: http.StatusTooManyRequests, reason: reasonRateLimit, retryAfter: secs,
+			msg: fmt.Sprintf("too many requests: ingest rate limit of %d events per %s exceeded; retry after %d s",
+				lim.Rate, lim.Period, secs)}
+	}
+	return nil
+}
+
+// shardOf is the ingest stream shard of a host: FNV-1a of the lower-cased
+// name, so one host always lands on one shard and keeps its order.
+func shardOf(host string, shards int) int {
+	if shards <= 1 {
+		return 0
+	}
+	h := fnv.New32a()
+	_, _ = io.WriteString(h, strings.ToLower(host))
+	return int(h.Sum32() % uint32(shards))
+}
+
+// enqueue adds every envelope to its shard and returns the backlog after
+// the add (the largest of the shards touched). A refusal never leaves part
+// of the request queued: with one shard the check and the add are one
+// atomic script; with several, every shard is checked before any is added.
+func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string) (int64, error) {
+	payloads := encodePayloads(envs)
+	byShard := make(map[int][][]byte, 1)
+	for i := range envs {
+		sh := shardOf(envs[i].Hostname, s.keys.Shards)
+		byShard[sh] = append(byShard[sh], payloads[i])
+	}
+	limit := s.dyn.Int("max_ingest_queue_size")
+	// The limit is for the whole backlog; each shard gets its share (at
+	// least 1, as 0 would mean unbounded to stream.Enqueue).
+	perShard := max(1, limit/int64(s.keys.Shards))
+	full := func(depth int64) error {
+		s.log.Info("ingest backlog full, refusing request", "depth", depth, "limit", perShard, "correlation_id", cid)
+		return &requestError{status: http.StatusServiceUnavailable, reason: reasonQueueFull, retryAfter: queueFullRetryAfter,
+			queueDepth: depth, queueLimit: perShard,
+			msg: fmt.Sprintf("service unavailable: ingest queue full (%d of %d); retry later", depth, perShard)}
+	}
+
+	if len(byShard) == 1 {
+		for sh, payloads := range byShard {
+			_, depth, err := stream.Enqueue(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads)
+			var fe *stream.FullError
+			if errors.As(err, &fe) {
+				return 0, full(fe.Depth)
+			}
+			if err != nil {
+				s.log.Error("enqueue failed", "err", err, "correlation_id", cid)
+				return 0, redisDown("enqueue")
+			}
+			return depth, nil
+		}
+	}
+
+	shards := make([]int, 0, len(byShard))
+	for sh := range byShard {
+		shards = append(shards, sh)
+	}
+	slices.Sort(shards)
+	lens := make([]*redis.IntCmd, len(shards))
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, sh := range shards {
+			lens[i] = p.XLen(ctx, s.keys.IngestStream(sh))
+		}
+		return nil
+	}); err != nil {
+		s.log.Error("backlog check failed", "err", err, "correlation_id", cid)
+		return 0, redisDown("backlog check")
+	}
+	for _, c := range lens {
+		if c.Val() >= perShard {
+			return 0, full(c.Val())
+		}
+	}
+	var depth int64
+	for i, sh := range shards {
+		_, d, err := stream.Enqueue(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh])
+		if err != nil {
+			// Shards before this one already hold their events; the
+			// client's retry queues them again under new event IDs: a
+			// duplicate, never a loss.
+			s.log.Error("enqueue failed", "err", err, "shards_queued", i, "shards", len(shards), "correlation_id", cid)
+			return 0, redisDown("enqueue")
+		}
+		depth = max(depth, d)
+	}
+	return depth, nil
+}
+
+// encodePayloads encodes every envelope into one buffer (one allocation
+// for the request) and returns each payload as a slice of it.
+func encodePayloads(envs []event.Envelope) [][]byte {
+	size := 0
+	for i := range envs {
+		size += len(envs[i].Original) + len(envs[i].Message) + len(envs[i].Hostname) + 256
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, len(envs))
+	for i := range envs {
+		buf = appendEnvelope(buf, &envs[i])
+		ends[i] = len(buf)
+	}
+	out := make([][]byte, len(envs))
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
+	}
+	return out
+}
+
+// rateBuckets are the dashboard's event-rate counters (the peer's layout).
+var rateBuckets = []struct {
+	res, layout string
+	ttl         time.Duration
+}{
+	{"1m", "2006-01-02T15:04", 7200 * time.Second},
+	{"1h", "2006-01-02T15", 172800 * time.Second},
+	{"24h", "2006-01-02", 2592000 * time.Second},
+}
+
+// countEvents adds n to the dashboard counters of now's buckets. A failure
+// is only logged: the events are already accepted.
+func (s *Server) countEvents(ctx context.Context, now time.Time, n int) {
+	now = now.UTC()
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for _, b := range rateBuckets {
+			k := s.keys.RateBucket(b.res, now.Format(b.layout))
+			p.IncrBy(ctx, k, int64(n))
+			p.Expire(ctx, k, b.ttl)
+		}
+		return nil
+	})
+	if err != nil {
+		s.log.Warn("dashboard counters not updated", "err", err, "count", n)
+	}
+}
+
+func (s *Server) info(w http.ResponseWriter, _ *http.Request, _ string) {
+	telemetry.WriteJSON(w, http.StatusOK, map[string]any{
+		"service":     ServiceName,
+		"description": "MUTT HTTP ingestor: accepts syslog and SNMP-trap events as JSON and queues them for the alerters",
+		"endpoints": map[string]string{
+			"ingest":  "POST /ingest, POST /api/v1/ingest, POST /api/v2/ingest (X-API-KEY header; a JSON object, a JSON array of objects, or NDJSON)",
+			"health":  "GET /health",
+			"metrics": "GET /metrics",
+			"config":  "GET /admin/config (X-API-KEY header)",
+			"info":    "GET /",
+		},
+	})
+}
+
+// dynamicValue is one row of /admin/config.
+type dynamicValue struct {
+	Name     string   `json:"name"`
+	Value    string   `json:"value"`
+	Default  string   `json:"default"`
+	Source   string   `json:"source"`
+	Services []string `json:"services"`
+}
+
+func (s *Server) adminConfig(w http.ResponseWriter, r *http.Request, cid string) {
+	if !s.authorized(r) {
+		s.unauthorized(w, r, cid)
+		return
+	}
+	var dyn []dynamicValue
+	for _, v := range s.dyn.Effective() {
+		dyn = append(dyn, dynamicValue{Name: v.Key.Name, Value: v.Raw, Default: v.Key.Default, Source: v.Source, Services: v.Key.Services})
+	}
+	// Static settings without the API keys: only how many there are.
+	telemetry.WriteJSON(w, http.StatusOK, map[string]any{
+		"service": ServiceName,
+		"static": map[string]any{
+			"addr":                s.cfg.Addr,
+			"max_body_bytes":      s.cfg.MaxBodyBytes,
+			"max_batch":           s.cfg.MaxBatch,
+			"max_field_bytes":     s.cfg.MaxFieldBytes,
+			"max_hostname_bytes":  MaxHostnameBytes,
+			"max_depth":           s.cfg.MaxDepth,
+			"api_keys_configured": len(s.cfg.APIKeys),
+			"redis_prefix":        s.keys.Prefix,
+			"stream_shards":       s.keys.Shards,
+		},
+		"dynamic": dyn,
+	})
+}

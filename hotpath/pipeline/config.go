@@ -1,0 +1,60 @@
+package pipeline
+
+import (
+	"net"
+
+	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/internal/config"
+)
+
+// Config is the static configuration of the hot-path roles.
+type Config struct {
+	config.Common
+	Ingest               ingest.Config
+	AlerterAddr          string // health and metrics of an alerter
+	ForwarderAddr        string // health and metrics of a forwarder
+	MoogSimAddr          string
+	MoogWebhookURL       string
+	MoogAPIKey           string
+	ForwarderConcurrency int
+}
+
+// DevIngestKey is the ingest API key `mutt dev` uses when INGEST_API_KEY is unset.
+const DevIngestKey = "mutt-dev-key"
+
+// ReadConfig reads the environment. With dev set, the settings a production
+// deployment must give explicitly get local defaults (database mutt on the
+// local server, the dev API key, the simulator as the Moogsoft webhook).
+func ReadConfig(e *config.Env, dev bool) (Config, error) {
+	c := Config{
+		Common:               config.ReadCommon(e),
+		AlerterAddr:          e.Addr(":8082", "MUTT_ALERTER_ADDR"),
+		ForwarderAddr:        e.Addr(":8084", "MUTT_FORWARDER_ADDR"),
+		MoogSimAddr:          e.Addr(":18083", "MUTT_MOOGSIM_ADDR"),
+		MoogAPIKey:           e.String("", "MOOG_API_KEY"),
+		ForwarderConcurrency: e.Int(8, 1, 1024, "MUTT_FORWARDER_CONCURRENCY"),
+	}
+	if dev {
+		if _, _, ok := e.Lookup("INGEST_API_KEY", "MUTT_INGEST_API_KEY"); !ok {
+			e.SetDefault("INGEST_API_KEY", DevIngestKey)
+		}
+		if _, _, ok := e.Lookup("MUTT_LOG_FORMAT"); !ok {
+			c.LogFormat = "text"
+		}
+	}
+	c.Ingest = ingest.ReadConfig(e)
+	c.MoogWebhookURL = e.URL("", []string{"http", "https"}, "MOOG_WEBHOOK_URL")
+	if c.MoogWebhookURL == "" && dev {
+		c.MoogWebhookURL = "http://" + loopback(c.MoogSimAddr) + "/events"
+	}
+	return c, e.Err()
+}
+
+// loopback turns a listen address such as ":18083" into one to dial.
+func loopback(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
+		return net.JoinHostPort("127.0.0.1", port)
+	}
+	return net.JoinHostPort(host, port)
+}

@@ -1,0 +1,10 @@
+// Package moogsim is a small stand-in for the Moogsoft event webhook, used by
+// `mutt moog-sim`, `mutt dev`, the benchmark and the forwarder's tests. It
+// accepts what the forwarder sends (one event object or {"events":[...]}),
+// records what it received (counts, per-external_id counts, the last few
+// events), answers /stats, and can be told to fail or to answer slowly so
+// retries, timeouts and the circuit breaker can be exercised.
+//
+// It is pure HTTP: it must not import Redis, PostgreSQL or any hotpath package,
+// so the forwarder is tested against it exactly as against a real webhook.
+package moogsim

@@ -1,0 +1,504 @@
+package moogsim
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/mutt-ops/mutt/internal/telemetry"
+)
+
+// MaxBody is the largest request body the simulator reads; larger bodies get 413.
+const MaxBody = 32 << 20
+
+// defaultRetryAfter is the Retry-After (seconds) sent with a simulated 429 or 503,
+// like a real webhook asking its clients to back off.
+const defaultRetryAfter = 1
+
+// Options configure a Sim.
+type Options struct {
+	// APIKey, when set, is required as "Authorization: Bearer <key>"; anything
+	// else gets 401.
+	APIKey string
+	// Keep is how many of the last events are kept for Events and /stats; 100.
+	Keep int
+	// MaxTracked bounds the distinct external_ids counted for Seen and Unique
+	// (memory: tens of bytes each); 5,000,000. Past it, new ids are no longer
+	// tracked and /stats says "tracking_full"; Count stays exact.
+	MaxTracked int
+	Log        *slog.Logger
+}
+
+// latencyBuckets: 1 ms buckets up to a minute, plus one for anything longer.
+const latencyBuckets = 60_001
+
+// Sim is an in-memory Moogsoft webhook. It is safe for concurrent use.
+type Sim struct {
+	apiKey     []byte
+	keep       int
+	maxTracked int
+	log        *slog.Logger
+
+	mu       sync.Mutex
+	count    int // events accepted with a 2xx
+	requests int // POSTs to an event endpoint, whatever the answer
+	// external_id -> times accepted. MUTT's ids are UUIDs, kept as 16 bytes
+	// (a benchmark sends millions); anything else is kept as a string.
+	seenUUID  map[uuid.UUID]int32
+	seenOther map[string]int
+	full      bool     // maxTracked reached
+	last      [][]byte // ring of the last keep events (raw JSON)
+	next      int      // ring position of the next write
+	// latency (custom_info.received_at → arrival here) in 1 ms buckets
+	latency         []int64
+	latencyCount    int64
+	firstAt, lastAt time.Time
+
+	failStatus int
+	failLeft   int // requests still to fail; < 0 until Heal
+	delay      time.Duration
+	retryAfter int // seconds, sent with a simulated 429/503
+}
+
+// New returns a simulator with no faults.
+func New(o Options) *Sim {
+	if o.Keep <= 0 {
+		o.Keep = 100
+	}
+	if o.MaxTracked <= 0 {
+		o.MaxTracked = 5_000_000
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	s := &Sim{keep: o.Keep, maxTracked: o.MaxTracked, log: o.Log.With("component", "moogsim")}
+	if o.APIKey != "" {
+		s.apiKey = []byte("Bearer " + o.APIKey)
+	}
+	s.resetLocked()
+	return s
+}
+
+// Run serves the simulator on addr until ctx ends.
+func (s *Sim) Run(ctx context.Context, addr string) error {
+	return telemetry.Serve(ctx, s.log, addr, s.Handler())
+}
+
+// Handler routes the webhook, stats, health and control endpoints.
+func (s *Sim) Handler() http.Handler {
+	mux := http.NewServeMux()
+	for _, p := range []string{"/{$}", "/events", "/api/v1/events"} {
+		mux.HandleFunc("POST "+p, s.handleEvents)
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+		telemetry.WriteJSON(w, http.StatusOK, map[string]any{
+			"service": "moog-sim",
+			"endpoints": map[string]string{
+				"events":  "POST / | /events | /api/v1/events (one event or {\"events\":[...]})",
+				"stats":   "GET /stats",
+				"health":  "GET /health",
+				"control": `POST /control {"fail_status":500,"fail_count":10,"delay_ms":0,"retry_after":1} or {"heal":true}`,
+				"reset":   "POST /reset",
+			},
+		})
+	})
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) {
+		telemetry.WriteJSON(w, http.StatusOK, map[string]string{"status": "healthy", "service": "moog-sim"})
+	})
+	mux.HandleFunc("GET /stats", s.handleStats)
+	mux.HandleFunc("POST /control", s.handleControl)
+	mux.HandleFunc("POST /reset", func(w http.ResponseWriter, _ *http.Request) {
+		s.Reset()
+		telemetry.WriteJSON(w, http.StatusOK, map[string]string{"status": "reset"})
+	})
+	return mux
+}
+
+func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.requests++
+	delay, ra := s.delay, s.retryAfter
+	status := 0
+	if s.failLeft != 0 {
+		status = s.failStatus
+		if s.failLeft > 0 {
+			s.failLeft--
+		}
+	}
+	s.mu.Unlock()
+
+	// Read the whole body first: it keeps the client's connection reusable on
+	// every answer, and the server notices a client that leaves during the
+	// delay only once the body is consumed.
+	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			// The client gave up (its timeout): nothing was acknowledged, so
+			// nothing is recorded.
+			t.Stop()
+			return
+		}
+	}
+	if status != 0 {
+		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", strconv.Itoa(ra))
+		}
+		s.log.Debug("simulated failure", "status", status)
+		writeError(w, status, "simulated failure")
+		return
+	}
+	if s.apiKey != nil && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), s.apiKey) != 1 {
+		writeError(w, http.StatusUnauthorized, "missing or wrong Authorization bearer token")
+		return
+	}
+	if readErr != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(readErr, &tooBig) {
+			writeError(w, http.StatusRequestEntityTooLarge, "body larger than "+strconv.Itoa(MaxBody)+" bytes")
+			return
+		}
+		writeError(w, http.StatusBadRequest, "read body: "+readErr.Error())
+		return
+	}
+	p, err := parse(body)
+	if err != nil {
+		s.log.Debug("rejected body", "err", err)
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	s.record(p, time.Now())
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write([]byte(`{"success":true,"received":` + strconv.Itoa(len(p.events)) + "}\n"))
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	telemetry.WriteJSON(w, status, map[string]any{"success": false, "status": "error", "code": status, "message": msg})
+}
+
+// idKey is an external_id as tracked: 16 bytes for a canonical UUID.
+type idKey struct {
+	u      uuid.UUID
+	s      string
+	isUUID bool
+}
+
+func keyOf(id string) idKey {
+	// Only the canonical lower-case form is compacted, so two different
+	// strings never share a count.
+	if len(id) == 36 && strings.ToLower(id) == id {
+		if u, err := uuid.Parse(id); err == nil {
+			return idKey{u: u, isUUID: true}
+		}
+	}
+	return idKey{s: id}
+}
+
+func (s *Sim) record(p parsed, now time.Time) {
+	// Work out everything before taking the lock.
+	from := max(0, len(p.events)-s.keep)
+	kept := make([][]byte, 0, len(p.events)-from)
+	for _, ev := range p.events[from:] {
+		kept = append(kept, append([]byte(nil), ev...))
+	}
+	keys := make([]idKey, 0, len(p.ids))
+	for _, id := range p.ids {
+		if id != "" {
+			keys = append(keys, keyOf(id))
+		}
+	}
+	var lat []int
+	for _, raw := range p.received {
+		if raw == nil {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, unquote(raw))
+		if err != nil {
+			continue
+		}
+		lat = append(lat, int(min(max(now.Sub(t).Milliseconds(), 0), latencyBuckets-1)))
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.count == 0 {
+		s.firstAt = now
+	}
+	s.lastAt = now
+	s.count += len(p.events)
+	for _, k := range keys {
+		s.track(k)
+	}
+	for _, b := range lat {
+		s.latency[b]++
+	}
+	s.latencyCount += int64(len(lat))
+	for _, ev := range kept {
+		s.last[s.next] = ev
+		s.next = (s.next + 1) % s.keep
+	}
+}
+
+func (s *Sim) track(k idKey) {
+	if k.isUUID {
+		if n, ok := s.seenUUID[k.u]; ok || !s.trackMore() {
+			if ok {
+				s.seenUUID[k.u] = n + 1
+			}
+			return
+		}
+		s.seenUUID[k.u] = 1
+		return
+	}
+	if n, ok := s.seenOther[k.s]; ok || !s.trackMore() {
+		if ok {
+			s.seenOther[k.s] = n + 1
+		}
+		return
+	}
+	s.seenOther[k.s] = 1
+}
+
+// trackMore reports whether one more distinct id may be tracked.
+func (s *Sim) trackMore() bool {
+	if len(s.seenUUID)+len(s.seenOther) < s.maxTracked {
+		return true
+	}
+	if !s.full {
+		s.full = true
+		s.log.Warn("distinct external_ids past MaxTracked are no longer tracked; Seen and Unique undercount",
+			"max_tracked", s.maxTracked)
+	}
+	return false
+}
+
+// quantileLocked is the q-quantile of the latency histogram in milliseconds
+// (the middle of its 1 ms bucket).
+func (s *Sim) quantileLocked(q float64) float64 {
+	if s.latencyCount == 0 {
+		return 0
+	}
+	rank := int64(q*float64(s.latencyCount-1)) + 1
+	var cum int64
+	for i, n := range s.latency {
+		cum += n
+		if cum >= rank {
+			return float64(i) + 0.5
+		}
+	}
+	return float64(latencyBuckets)
+}
+
+type stats struct {
+	Count         int               `json:"count"`
+	Requests      int               `json:"requests"`
+	Unique        int               `json:"unique"`
+	TrackingFull  bool              `json:"tracking_full,omitempty"`
+	Failing       bool              `json:"failing"`
+	FailStatus    int               `json:"fail_status,omitempty"`
+	FailRemaining int               `json:"fail_remaining,omitempty"` // -1: until healed
+	DelayMS       int64             `json:"delay_ms"`
+	FirstAt       *time.Time        `json:"first_at,omitempty"` // first and last accepted event
+	LastAt        *time.Time        `json:"last_at,omitempty"`
+	Latency       latencyStats      `json:"latency"`
+	Last          []json.RawMessage `json:"last"`
+}
+
+// latencyStats: custom_info.received_at (ingest) → arrival here, over every
+// accepted event that carries it.
+type latencyStats struct {
+	Count int64   `json:"count"`
+	P50   float64 `json:"p50_ms"`
+	P95   float64 `json:"p95_ms"`
+	P99   float64 `json:"p99_ms"`
+}
+
+func (s *Sim) snapshot() stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := stats{Count: s.count, Requests: s.requests, Unique: len(s.seenUUID) + len(s.seenOther),
+		TrackingFull: s.full, Failing: s.failLeft != 0, DelayMS: s.delay.Milliseconds(),
+		Latency: latencyStats{Count: s.latencyCount, P50: s.quantileLocked(.5), P95: s.quantileLocked(.95),
+			P99: s.quantileLocked(.99)},
+		Last: make([]json.RawMessage, 0, s.keep)}
+	if s.count > 0 {
+		first, last := s.firstAt, s.lastAt
+		st.FirstAt, st.LastAt = &first, &last
+	}
+	if st.Failing {
+		st.FailStatus, st.FailRemaining = s.failStatus, s.failLeft
+	}
+	for _, ev := range s.lastLocked() {
+		st.Last = append(st.Last, ev)
+	}
+	return st
+}
+
+// lastLocked lists the kept events, oldest first.
+func (s *Sim) lastLocked() [][]byte {
+	out := make([][]byte, 0, s.keep)
+	for i := range s.keep {
+		if ev := s.last[(s.next+i)%s.keep]; ev != nil {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func (s *Sim) handleStats(w http.ResponseWriter, _ *http.Request) {
+	telemetry.WriteJSON(w, http.StatusOK, s.snapshot())
+}
+
+// control is the body of POST /control.
+type control struct {
+	FailStatus *int   `json:"fail_status"`
+	FailCount  *int   `json:"fail_count"` // omitted or < 0: until healed
+	DelayMS    *int64 `json:"delay_ms"`
+	RetryAfter *int   `json:"retry_after"` // seconds, with a simulated 429/503
+	Heal       bool   `json:"heal"`
+}
+
+func (s *Sim) handleControl(w http.ResponseWriter, r *http.Request) {
+	var c control
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		writeError(w, http.StatusBadRequest, "control body: "+err.Error())
+		return
+	}
+	if c.FailStatus != nil && (*c.FailStatus < 200 || *c.FailStatus > 599) {
+		writeError(w, http.StatusBadRequest, "fail_status must be an HTTP status between 200 and 599")
+		return
+	}
+	if c.DelayMS != nil && *c.DelayMS < 0 {
+		writeError(w, http.StatusBadRequest, "delay_ms must not be negative")
+		return
+	}
+	if c.RetryAfter != nil && *c.RetryAfter < 0 {
+		writeError(w, http.StatusBadRequest, "retry_after must not be negative")
+		return
+	}
+	if c.Heal {
+		s.Heal()
+	}
+	if c.FailStatus != nil {
+		n := -1
+		if c.FailCount != nil && *c.FailCount >= 0 {
+			n = *c.FailCount
+		}
+		s.Fail(*c.FailStatus, n)
+	}
+	if c.DelayMS != nil {
+		s.Delay(time.Duration(*c.DelayMS) * time.Millisecond)
+	}
+	if c.RetryAfter != nil {
+		s.RetryAfter(*c.RetryAfter)
+	}
+	s.log.Info("fault injection changed", "fail_status", c.FailStatus, "fail_count", c.FailCount,
+		"delay_ms", c.DelayMS, "heal", c.Heal)
+	st := s.snapshot()
+	st.Last = nil
+	telemetry.WriteJSON(w, http.StatusOK, st)
+}
+
+// Count is the number of events accepted with a 2xx.
+func (s *Sim) Count() int { s.mu.Lock(); defer s.mu.Unlock(); return s.count }
+
+// Requests is the number of POSTs to an event endpoint, whatever the answer.
+func (s *Sim) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.requests }
+
+// Seen is how often an event with this external_id was accepted.
+func (s *Sim) Seen(externalID string) int {
+	k := keyOf(externalID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if k.isUUID {
+		return int(s.seenUUID[k.u])
+	}
+	return s.seenOther[k.s]
+}
+
+// Unique is the number of distinct external_ids accepted.
+func (s *Sim) Unique() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.seenUUID) + len(s.seenOther)
+}
+
+// Events returns the last Keep accepted events, oldest first.
+func (s *Sim) Events() []map[string]any {
+	s.mu.Lock()
+	raw := s.lastLocked()
+	s.mu.Unlock()
+	out := make([]map[string]any, 0, len(raw))
+	for _, ev := range raw {
+		var m map[string]any
+		if json.Unmarshal(ev, &m) == nil { // stored events were validated on arrival
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Fail makes the next n event requests answer status (n < 0: until Heal;
+// n == 0 clears the fault). It replaces any earlier Fail.
+func (s *Sim) Fail(status, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failStatus, s.failLeft = status, n
+}
+
+// Delay makes every event request wait d before it is answered (0: no delay),
+// to provoke client timeouts. A request whose client leaves during the delay
+// is not recorded.
+func (s *Sim) Delay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = max(d, 0)
+}
+
+// RetryAfter sets the Retry-After seconds sent with a simulated 429 or 503 (default 1).
+func (s *Sim) RetryAfter(seconds int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.retryAfter = max(seconds, 0)
+}
+
+// Heal removes every injected fault and delay.
+func (s *Sim) Heal() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failStatus, s.failLeft, s.delay = 0, 0, 0
+}
+
+// Reset returns the simulator to its initial state: no recorded events or
+// requests and no faults.
+func (s *Sim) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.resetLocked()
+}
+
+func (s *Sim) resetLocked() {
+	s.count, s.requests = 0, 0
+	s.seenUUID, s.seenOther, s.full = make(map[uuid.UUID]int32), make(map[string]int), false
+	s.latency, s.latencyCount = make([]int64, latencyBuckets), 0
+	s.firstAt, s.lastAt = time.Time{}, time.Time{}
+	s.last = make([][]byte, s.keep)
+	s.next = 0
+	s.failStatus, s.failLeft, s.delay = 0, 0, 0
+	s.retryAfter = defaultRetryAfter
+}

@@ -1,0 +1,176 @@
+package test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/internal/testenv"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer func() { _ = ln.Close() }()
+	return ln.Addr().String()
+}
+
+// devEnv is the environment of one isolated `mutt dev`: own database, key prefix and ports.
+func devEnv(t *testing.T) map[string]string {
+	return map[string]string{
+		"REDIS_URL":           testenv.RedisURL(),
+		"DATABASE_URL":        testenv.DatabaseURL(t),
+		"MUTT_REDIS_PREFIX":   "test:" + uuid.NewString()[:12] + ":",
+		"MUTT_INGEST_ADDR":    freeAddr(t),
+		"MUTT_ALERTER_ADDR":   freeAddr(t),
+		"MUTT_FORWARDER_ADDR": freeAddr(t),
+		"MUTT_MOOGSIM_ADDR":   freeAddr(t),
+		"MUTT_LOG_LEVEL":      "warn",
+	}
+}
+
+type simStats struct {
+	Count int              `json:"count"`
+	Last  []map[string]any `json:"last"`
+}
+
+func getJSON(t *testing.T, url string, v any) int {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if v != nil {
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+	}
+	return resp.StatusCode
+}
+
+func postEvent(t *testing.T, ingestAddr, key, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, "http://"+ingestAddr+"/ingest", strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("X-API-KEY", key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
+}
+
+const readmeEvent = `{"hostname":"router1.prod.example.com","timestamp":"%s",` +
+	`"message":"LINK-DOWN Gi0/1 changed state to down","syslog_severity":"critical"}`
+
+// TestWholePathInProcess runs the dev pipeline in-process: an HTTP event is
+// matched by a seed rule, audited once, and delivered to the simulator with its
+// event_id as external_id.
+func TestWholePathInProcess(t *testing.T) {
+	t.Parallel()
+	env := devEnv(t)
+	e := config.FromMap(env)
+	cfg, err := pipeline.ReadConfig(e, true)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	log := telemetry.NewLogger(io.Discard, "text", "warn")
+	d, err := pipeline.Connect(ctx, cfg, log, pipeline.AllRoles)
+	require.NoError(t, err)
+	require.NoError(t, pipeline.Bootstrap(ctx, d))
+	done := make(chan error, 1)
+	go func() { done <- pipeline.Run(ctx, d, pipeline.AllRoles) }()
+	t.Cleanup(func() {
+		cancel()
+		require.NoError(t, <-done)
+		d.Close()
+	})
+	require.Eventually(t, func() bool { return getJSON(t, "http://"+cfg.Ingest.Addr+"/health", nil) == 200 },
+		10*time.Second, 50*time.Millisecond)
+
+	code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	require.Equal(t, http.StatusOK, code, out)
+	ids := out["event_ids"].([]any)
+	require.Len(t, ids, 1)
+	eventID := ids[0].(string)
+
+	var st simStats
+	require.Eventually(t, func() bool {
+		return getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st) == 200 && st.Count == 1
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Equal(t, eventID, st.Last[0]["external_id"])
+	require.Equal(t, "NetOps", st.Last[0]["class"], "the LINK-DOWN seed rule's team")
+
+	var rows int
+	var handling string
+	require.NoError(t, d.DB.QueryRow(ctx, `SELECT count(*), min(handling_decision) FROM event_audit_log WHERE event_id = $1`, eventID).Scan(&rows, &handling))
+	require.Equal(t, 1, rows)
+	require.Equal(t, "Page_and_ticket", handling)
+}
+
+// TestMuttDevAsAUserRunsIt builds the binary, runs `mutt dev` with its own
+// ports, database and prefix, follows the README's curl example, and stops it
+// with SIGTERM.
+func TestMuttDevAsAUserRunsIt(t *testing.T) {
+	t.Parallel()
+	bin := filepath.Join(t.TempDir(), "mutt")
+	build := exec.Command("go", "build", "-o", bin, "../cmd/mutt")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	env := devEnv(t)
+	cmd := exec.Command(bin, "dev")
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+		}
+	})
+
+	require.Eventually(t, func() bool {
+		return strings.Contains(stdout.String(), "MUTT dev is running") &&
+			getJSON(t, "http://"+env["MUTT_INGEST_ADDR"]+"/health", nil) == 200
+	}, 60*time.Second, 100*time.Millisecond, "stderr: %s", &stderr)
+	require.Contains(t, stdout.String(), pipeline.DevIngestKey, "the banner prints the key to use")
+
+	code, out := postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	require.Equal(t, http.StatusOK, code, out)
+	var st simStats
+	require.Eventually(t, func() bool {
+		return getJSON(t, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st) == 200 && st.Count == 1
+	}, 10*time.Second, 20*time.Millisecond)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-exited:
+		require.NoError(t, err, "mutt dev exits cleanly on SIGTERM; stderr: %s", stderr.String())
+	case <-time.After(30 * time.Second):
+		t.Fatalf("mutt dev did not stop within 30s of SIGTERM")
+	}
+}
