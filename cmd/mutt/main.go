@@ -193,6 +193,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	batch := fs.Int("batch", 100, "events per HTTP request")
 	senders := fs.Int("senders", 8, "concurrent HTTP clients")
 	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate")
+	profile := fs.String("profile", "", "directory for CPU profiles of each role taken during saturation")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -206,6 +207,6 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("find the mutt binary: %w", err)
 	}
 	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, AdminDatabaseURL: c.DatabaseURL,
-		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), Out: stdout})
+		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, Out: stdout})
 	return err
 }

@@ -17,6 +17,9 @@ type Config struct {
 	MoogWebhookURL       string
 	MoogAPIKey           string
 	ForwarderConcurrency int
+	// Pprof serves /debug/pprof/ on every role's HTTP listener (MUTT_PPROF;
+	// off by default: profiles expose internals and cost CPU while taken).
+	Pprof bool
 }
 
 // DevIngestKey is the ingest API key `mutt dev` uses when INGEST_API_KEY is unset.
@@ -33,6 +36,7 @@ func ReadConfig(e *config.Env, dev bool) (Config, error) {
 		MoogSimAddr:          e.Addr(":18083", "MUTT_MOOGSIM_ADDR"),
 		MoogAPIKey:           e.String("", "MOOG_API_KEY"),
 		ForwarderConcurrency: e.Int(8, 1, 1024, "MUTT_FORWARDER_CONCURRENCY"),
+		Pprof:                e.Bool(false, "MUTT_PPROF"),
 	}
 	if dev {
 		if _, _, ok := e.Lookup("INGEST_API_KEY", "MUTT_INGEST_API_KEY"); !ok {

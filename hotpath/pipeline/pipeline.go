@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"slices"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -101,7 +102,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			if err != nil {
 				return fmt.Errorf("ingestor: %w", err)
 			}
-			g.Go(func() error { return s.Run(ctx) })
+			g.Go(func() error { return telemetry.Serve(ctx, log, d.Cfg.Ingest.Addr, d.withPprof(s.Handler())) })
 		case Alerter:
 			a, err := alert.New(alert.Options{Redis: d.Redis, DB: d.DB, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("alerter")})
@@ -147,5 +148,19 @@ func (d *Deps) opsMux(service string, needsDB bool) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /health", telemetry.HealthHandler(service, checks...))
 	mux.Handle("GET /metrics", telemetry.MetricsHandler(d.Reg))
+	return d.withPprof(mux)
+}
+
+// withPprof adds /debug/pprof/ in front of h when MUTT_PPROF is on.
+func (d *Deps) withPprof(h http.Handler) http.Handler {
+	if !d.Cfg.Pprof {
+		return h
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.Handle("/", h)
 	return mux
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,7 @@ type Options struct {
 	Batch            int           // events per HTTP request
 	Senders          int           // concurrent HTTP clients
 	Phases           []string      // "fixed", "saturate"
+	ProfileDir       string        // when set, CPU profiles of each role are taken during saturation
 	Out              io.Writer
 }
 
@@ -168,7 +170,7 @@ func (r *run) setup(ctx context.Context) error {
 	r.keys = keyspace.New(r.prefix, 1)
 	for k, v := range map[string]string{
 		"ingest_max_rate": "0", "moog_rate_limit": "0", "moog_batch_size": "100",
-		"max_ingest_queue_size": "5000000", "alerter_batch_size": "1000", "forwarder_batch_size": "1000",
+		"max_ingest_queue_size": "100000", "alerter_batch_size": "1000", "forwarder_batch_size": "1000",
 	} {
 		if err := dynconfig.Set(ctx, r.rdb, r.keys, k, v); err != nil {
 			return err
@@ -186,7 +188,7 @@ func (r *run) setup(ctx context.Context) error {
 		"INGEST_API_KEY="+r.apiKey, "MOOG_WEBHOOK_URL="+r.simURL+"/events", "MOOG_API_KEY=bench-moog-key",
 		"MUTT_INGEST_ADDR=127.0.0.1:"+r.ports["ingest"], "MUTT_ALERTER_ADDR=127.0.0.1:"+r.ports["alerter"],
 		"MUTT_FORWARDER_ADDR=127.0.0.1:"+r.ports["forwarder"], "MUTT_MOOGSIM_ADDR=127.0.0.1:"+r.ports["sim"],
-		"MUTT_LOG_LEVEL=warn")
+		"MUTT_LOG_LEVEL=warn", "MUTT_PPROF="+strconv.FormatBool(r.o.ProfileDir != ""))
 	if r.logFile, err = os.CreateTemp("", "mutt-bench-*.log"); err != nil {
 		return err
 	}
@@ -335,6 +337,10 @@ func (r *run) phase(ctx context.Context, name string, rate int) (Phase, error) {
 		}()
 	}
 	var wg sync.WaitGroup
+	if rate == 0 && r.o.ProfileDir != "" {
+		wg.Add(1)
+		go func() { defer wg.Done(); r.profile(lctx) }()
+	}
 	for s := 0; s < r.o.Senders; s++ {
 		wg.Add(1)
 		go func(s int) {
@@ -430,6 +436,48 @@ func (r *run) post(ctx context.Context, body []byte) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// profile takes a CPU profile of each role in the middle of the load.
+func (r *run) profile(ctx context.Context) {
+	wait := r.o.Duration / 4
+	secs := int(r.o.Duration.Seconds() / 2)
+	if secs < 1 {
+		secs = 1
+	}
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(wait):
+	}
+	var wg sync.WaitGroup
+	for role, port := range map[string]string{"ingestor": r.ports["ingest"], "alerter": r.ports["alerter"], "forwarder": r.ports["forwarder"]} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			u := fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, secs)
+			resp, err := http.Get(u)
+			if err != nil {
+				fmt.Fprintf(r.o.Out, "bench: profile %s: %v\n", role, err)
+				return
+			}
+			defer func() { _ = resp.Body.Close() }()
+			path := filepath.Join(r.o.ProfileDir, role+".cpu.pprof")
+			f, err := os.Create(path)
+			if err == nil {
+				_, err = io.Copy(f, resp.Body)
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(r.o.Out, "bench: profile %s: %v\n", role, err)
+				return
+			}
+			fmt.Fprintf(r.o.Out, "bench: CPU profile of %s: go tool pprof -top %s\n", role, path)
+		}()
+	}
+	wg.Wait()
 }
 
 // peakRSS reads VmHWM (peak resident set) of a live process, in bytes.
