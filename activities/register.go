@@ -1,0 +1,51 @@
+package activities
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/activity"
+
+	"github.com/mutt-ops/mutt/internal/keyspace"
+)
+
+// Deps are what the activities need. Fields a deployment does not use may be
+// left zero (e.g. PrometheusURL: the SLO report then says "no data").
+type Deps struct {
+	DB            *pgxpool.Pool
+	Redis         redis.UniversalClient
+	Keys          keyspace.Keys
+	Log           *slog.Logger
+	Registerer    prometheus.Registerer
+	HTTP          *http.Client
+	PrometheusURL string // PROMETHEUS_URL
+	MoogURL       string // MOOG_WEBHOOK_URL (health probe of DLQ remediation)
+	MoogAPIKey    string
+	// Now is the clock of retention cut-offs and partition months (injected by tests).
+	Now func() time.Time
+}
+
+// Registry is what a worker offers to register activities (worker.Worker satisfies it).
+type Registry interface {
+	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
+}
+
+// Register registers every activity under the name its workflow calls.
+func Register(r Registry, d *Deps) error {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.HTTP == nil {
+		d.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	for _, reg := range []func(Registry, *Deps) error{registerPartitions, registerRetention, registerDLQ, registerSLO} {
+		if err := reg(r, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
