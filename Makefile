@@ -3,12 +3,15 @@ GO        ?= go
 FUZZTIME  ?= 10s
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 
-.PHONY: run test unit fuzz bench build vet fmt lint services
+.PHONY: run test fuzz bench build vet services
 
-run: services ## everything in one process: ingestor, alerter, forwarder, Moogsoft simulator
+run: services ## everything in one process: ingestor, alerter, forwarder, Moogsoft simulator, Temporal worker
+	@./scripts/ensure-temporal.sh
 	$(GO) run ./cmd/mutt dev
 
-test: services vet ## the whole suite against the real Redis and PostgreSQL, then short fuzz runs
+test: vet ## the whole suite against the real Redis, PostgreSQL, Temporal and Prometheus, then short fuzz runs
+	@./scripts/ensure-services.sh --test
+	@./scripts/ensure-temporal.sh --test-server
 	$(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) fuzz
 

@@ -2,7 +2,8 @@
 # Make sure the services MUTT's dev run and tests need are up on this machine:
 # Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (trust auth).
 # Starts what is installed but stopped; installs from Debian's packages what is
-# missing. Idempotent; safe to run before every `make run` / `make test`.
+# missing (with --test also Prometheus, which the SLO tests run). Idempotent;
+# safe to run before every `make run` / `make test`.
 set -euo pipefail
 
 need_apt_update=1
@@ -26,3 +27,8 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   for _ in $(seq 1 100); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
 fi
 pg_isready -q -h 127.0.0.1 -p 5432
+
+# Prometheus and promtool: the SLO tests run a real Prometheus and check the rules.
+if [ "${1:-}" = "--test" ] && ! { command -v prometheus && command -v promtool; } >/dev/null 2>&1; then
+  apt_install --no-install-recommends prometheus
+fi

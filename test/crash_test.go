@@ -40,7 +40,7 @@ func start(t *testing.T, cfg pipeline.Config, roles ...pipeline.Role) *pipeline.
 func TestKilledConsumersLoseNothing(t *testing.T) {
 	t.Parallel()
 	env := devEnv(t)
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), true)
+	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
 	require.NoError(t, err)
 	ctx := context.Background()
 

@@ -18,11 +18,13 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
+	"github.com/mutt-ops/mutt/workers"
 )
 
 func freeAddr(t *testing.T) string {
@@ -43,6 +45,7 @@ func devEnv(t *testing.T) map[string]string {
 		"MUTT_ALERTER_ADDR":   freeAddr(t),
 		"MUTT_FORWARDER_ADDR": freeAddr(t),
 		"MUTT_MOOGSIM_ADDR":   freeAddr(t),
+		"MUTT_WORKER_ADDR":    freeAddr(t),
 		"MUTT_LOG_LEVEL":      "warn",
 	}
 }
@@ -89,7 +92,7 @@ func TestWholePathInProcess(t *testing.T) {
 	t.Parallel()
 	env := devEnv(t)
 	e := config.FromMap(env)
-	cfg, err := pipeline.ReadConfig(e, true)
+	cfg, err := pipeline.ReadConfig(e, true, pipeline.AllRoles)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := telemetry.NewLogger(io.Discard, "text", "warn")
@@ -127,8 +130,9 @@ func TestWholePathInProcess(t *testing.T) {
 }
 
 // TestMuttDevAsAUserRunsIt builds the binary, runs `mutt dev` with its own
-// ports, database and prefix, follows the README's curl example, and stops it
-// with SIGTERM.
+// ports, database and prefix, follows the README's curl example, checks the
+// Temporal dev server it started and the schedules it applied, and stops it
+// with SIGTERM (which also stops that Temporal server).
 func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "mutt")
@@ -137,6 +141,7 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	require.NoError(t, build.Run())
 
 	env := devEnv(t)
+	env["TEMPORAL_ADDRESS"] = freeAddr(t) // nothing answers there: mutt dev starts its own server
 	cmd := exec.Command(bin, "dev")
 	cmd.Env = os.Environ()
 	for k, v := range env {
@@ -158,6 +163,15 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 			getJSON(t, "http://"+env["MUTT_INGEST_ADDR"]+"/health", nil) == 200
 	}, 60*time.Second, 100*time.Millisecond, "stderr: %s", &stderr)
 	require.Contains(t, stdout.String(), pipeline.DevIngestKey, "the banner prints the key to use")
+	require.Regexp(t, `temporal UI\s+http://127\.0\.0\.1:\d+`, stdout.String())
+
+	tc, err := client.Dial(client.Options{HostPort: env["TEMPORAL_ADDRESS"]})
+	require.NoError(t, err)
+	defer tc.Close()
+	for _, id := range []string{"mutt-partition-maintenance", "mutt-retention", "mutt-dlq-remediation", "mutt-slo-report"} {
+		_, err := tc.ScheduleClient().GetHandle(context.Background(), id).Describe(context.Background())
+		require.NoError(t, err, id)
+	}
 
 	code, out := postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
@@ -170,6 +184,8 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	select {
 	case err := <-exited:
 		require.NoError(t, err, "mutt dev exits cleanly on SIGTERM; stderr: %s", stderr.String())
+		require.False(t, workers.Reachable(context.Background(), env["TEMPORAL_ADDRESS"]),
+			"the Temporal dev server mutt dev started is stopped with it")
 	case <-time.After(30 * time.Second):
 		t.Fatalf("mutt dev did not stop within 30s of SIGTERM")
 	}

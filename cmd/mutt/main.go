@@ -17,6 +17,10 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"go.temporal.io/sdk/client"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mutt-ops/mutt/activities"
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/bench"
 	"github.com/mutt-ops/mutt/internal/config"
@@ -26,6 +30,8 @@ import (
 	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/schema"
+	"github.com/mutt-ops/mutt/workers"
+	"github.com/mutt-ops/mutt/workflows"
 )
 
 const usage = `usage: mutt <command> [flags]
@@ -38,10 +44,14 @@ Services (configured from the environment; see README):
   alerter      rules, audit and alerts (health/metrics on MUTT_ALERTER_ADDR, :8082)
   forwarder    delivery to Moogsoft (health/metrics on MUTT_FORWARDER_ADDR, :8084)
   moog-sim     a Moogsoft webhook simulator (MUTT_MOOGSIM_ADDR, :18083)
+  worker       the Temporal worker of the ops plane (task queue mutt-ops; health/metrics on
+               MUTT_WORKER_ADDR, :8086)
 
 Operations:
   migrate up|status        apply or list the database migrations
   config init [--dry-run]  seed dynamic config in Redis from env without overwriting
+  schedules apply [--dry-run]
+                           create or update the Temporal schedules (only the fields MUTT owns)
   bench [flags]            end-to-end benchmark (mutt bench -h)
 `
 
@@ -63,6 +73,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runRoles(ctx, []pipeline.Role{pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder})
 	case "ingestor", "alerter", "forwarder", "moog-sim":
 		err = runRoles(ctx, []pipeline.Role{pipeline.Role(cmd)})
+	case "worker":
+		err = runWorker(ctx, stdout)
+	case "schedules":
+		err = runSchedules(ctx, rest, stdout)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout)
 	case "config":
@@ -85,7 +99,7 @@ func logger(c config.Common) *slog.Logger {
 }
 
 func runRoles(ctx context.Context, roles []pipeline.Role) error {
-	cfg, err := pipeline.ReadConfig(config.FromOS(), false)
+	cfg, err := pipeline.ReadConfig(config.FromOS(), false, roles)
 	if err != nil {
 		return err
 	}
@@ -100,15 +114,21 @@ func runRoles(ctx context.Context, roles []pipeline.Role) error {
 }
 
 func runDev(ctx context.Context, stdout io.Writer) error {
-	cfg, err := pipeline.ReadConfig(config.FromOS(), true)
+	env := config.FromOS()
+	cfg, err := pipeline.ReadConfig(env, true, pipeline.AllRoles)
 	if err != nil {
 		return err
 	}
+	wcfg := workers.ReadConfig(env)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	wcfg.ApplySchedules = true
 	log := logger(cfg.Common)
 	if err := pipeline.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	d, err := pipeline.Connect(ctx, cfg, log, pipeline.AllRoles)
+	d, err := pipeline.Connect(ctx, cfg, log, append(pipeline.AllRoles, pipeline.Worker))
 	if err != nil {
 		return err
 	}
@@ -116,8 +136,90 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err := pipeline.Bootstrap(ctx, d); err != nil {
 		return err
 	}
-	pipeline.Banner(stdout, cfg)
-	return pipeline.Run(ctx, d, pipeline.AllRoles)
+	ui := "(Temporal was already running at " + wcfg.TemporalAddress + "; use its own UI)"
+	if !workers.Reachable(ctx, wcfg.TemporalAddress) {
+		ds, err := workers.StartDevServer(ctx, wcfg.TemporalAddress, log)
+		if err != nil {
+			return err
+		}
+		defer ds.Stop()
+		ui = ds.UIURL
+	}
+	proc, err := workerProcess(ctx, d, wcfg, log)
+	if err != nil {
+		return err
+	}
+	defer proc.Client.Close()
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return proc.Run(gctx, io.Discard) })
+	g.Go(func() error { return pipeline.Run(gctx, d, pipeline.AllRoles) })
+	pipeline.Banner(stdout, cfg, ui)
+	return g.Wait()
+}
+
+func workerProcess(ctx context.Context, d *pipeline.Deps, wcfg workers.Config, log *slog.Logger) (*workers.Process, error) {
+	tc, err := workers.Dial(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, log)
+	if err != nil {
+		return nil, err
+	}
+	deps := &activities.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Log: log.With("component", "worker"),
+		Registerer: d.Reg, PrometheusURL: wcfg.PrometheusURL, MoogURL: d.Cfg.MoogWebhookURL, MoogAPIKey: d.Cfg.MoogAPIKey}
+	temporalCheck := telemetry.Check{Name: "temporal", Fn: func(ctx context.Context) error {
+		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}}
+	return &workers.Process{Cfg: wcfg, Client: tc, Deps: deps, Log: log,
+		Health: d.OpsHandler("mutt-worker", temporalCheck)}, nil
+}
+
+func runWorker(ctx context.Context, stdout io.Writer) error {
+	env := config.FromOS()
+	roles := []pipeline.Role{pipeline.Worker}
+	cfg, err := pipeline.ReadConfig(env, false, roles)
+	if err != nil {
+		return err
+	}
+	wcfg := workers.ReadConfig(env)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	log := logger(cfg.Common)
+	d, err := pipeline.Connect(ctx, cfg, log, roles)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	proc, err := workerProcess(ctx, d, wcfg, log)
+	if err != nil {
+		return err
+	}
+	defer proc.Client.Close()
+	log.Info("starting worker", "task_queue", workflows.TaskQueue, "temporal", wcfg.TemporalAddress)
+	return proc.Run(ctx, stdout)
+}
+
+func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "apply" {
+		return errors.New("usage: mutt schedules apply [--dry-run]")
+	}
+	fs := flag.NewFlagSet("schedules apply", flag.ContinueOnError)
+	dry := fs.Bool("dry-run", false, "print the changes; change nothing")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	env := config.FromOS()
+	c := config.ReadCommon(env)
+	wcfg := workers.ReadConfig(env)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	tc, err := workers.Dial(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, logger(c))
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	_, err = workers.Apply(ctx, tc, workflows.TaskQueue, workers.Schedules("", workflows.TaskQueue, wcfg.Retention), *dry, stdout)
+	return err
 }
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {

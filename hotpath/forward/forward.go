@@ -293,7 +293,7 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 			continue
 		}
 		its = append(its, &item{
-			shard: shard, id: e.ID, data: e.Data, deliveries: e.Deliveries,
+			shard: shard, id: e.ID, data: e.Data, deliveries: e.Deliveries, replays: e.Replays,
 			eventID: a.EventID, correlationID: a.CorrelationID, receivedAt: a.ReceivedAt,
 			payload: appendEvent(make([]byte, 0, len(e.Data)+512), &a, true),
 		})
@@ -558,7 +558,8 @@ func (f *Forwarder) deadLetter(it *item, reason, msg string, attempts int64, ext
 	f.log.Warn("alert dead-lettered", "event_id", it.eventID, "correlation_id", it.correlationID,
 		"reason", reason, "err", msg)
 	return stream.DeadLetter{
-		Entry:  stream.Entry{ID: it.id, Stream: f.keys.AlertStream(it.shard), Data: it.data, Deliveries: it.deliveries},
+		Entry: stream.Entry{ID: it.id, Stream: f.keys.AlertStream(it.shard), Data: it.data,
+			Deliveries: it.deliveries, Replays: it.replays},
 		Reason: reason, Err: msg, Attempts: attempts, Extra: extra,
 	}
 }

@@ -641,3 +641,25 @@ func TestNewValidatesOptions(t *testing.T) {
 	_, err = forward.New(opts)
 	require.ErrorContains(t, err, "register forwarder metrics", "a registry holds one forwarder")
 }
+
+// A replayed alert (DLQ remediation adds a "replays" field) that is rejected
+// again keeps its replay count, so remediation can park it as poison instead
+// of replaying it forever.
+func TestRejectedReplayKeepsReplayCount(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, moogsim.Options{}, nil, nil)
+	r.sim.Fail(http.StatusBadRequest, -1)
+	ids := r.addAlerts(1)
+	raw, err := r.rdb.XRange(r.ctx, r.keys.AlertStream(0), "-", "+").Result()
+	require.NoError(t, err)
+	require.NoError(t, r.rdb.Del(r.ctx, r.keys.AlertStream(0)).Err())
+	require.NoError(t, r.rdb.XAdd(r.ctx, &redis.XAddArgs{Stream: r.keys.AlertStream(0),
+		Values: []any{stream.Field, raw[0].Values[stream.Field], stream.ReplaysField, "2"}}).Err())
+	r.start("a", "")
+
+	require.Eventually(t, func() bool { return len(r.dlq()) == 1 }, eventually, 10*time.Millisecond)
+	m := r.dlq()[0]
+	require.Equal(t, "moog_rejected", m.Values["reason"])
+	require.Equal(t, "2", m.Values[stream.ReplaysField])
+	require.Contains(t, m.Values["d"], ids[0])
+}

@@ -15,6 +15,7 @@ type item struct {
 	id         string // stream entry ID
 	data       []byte // the entry as read, for the dead-letter stream
 	deliveries int64
+	replays    int64 // times DLQ remediation replayed it; kept if it is dead-lettered again
 
 	eventID, correlationID string
 	receivedAt             time.Time

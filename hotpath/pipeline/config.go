@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"net"
+	"slices"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/internal/config"
@@ -25,10 +26,11 @@ type Config struct {
 // DevIngestKey is the ingest API key `mutt dev` uses when INGEST_API_KEY is unset.
 const DevIngestKey = "mutt-dev-key"
 
-// ReadConfig reads the environment. With dev set, the settings a production
-// deployment must give explicitly get local defaults (database mutt on the
-// local server, the dev API key, the simulator as the Moogsoft webhook).
-func ReadConfig(e *config.Env, dev bool) (Config, error) {
+// ReadConfig reads the environment for a process running roles; only the
+// settings those roles need are required. With dev set, the settings a
+// production deployment must give explicitly get local defaults (the dev API
+// key, the simulator as the Moogsoft webhook).
+func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	c := Config{
 		Common:               config.ReadCommon(e),
 		AlerterAddr:          e.Addr(":8082", "MUTT_ALERTER_ADDR"),
@@ -46,7 +48,9 @@ func ReadConfig(e *config.Env, dev bool) (Config, error) {
 			c.LogFormat = "text"
 		}
 	}
-	c.Ingest = ingest.ReadConfig(e)
+	if slices.Contains(roles, Ingestor) {
+		c.Ingest = ingest.ReadConfig(e)
+	}
 	c.MoogWebhookURL = e.URL("", []string{"http", "https"}, "MOOG_WEBHOOK_URL")
 	if c.MoogWebhookURL == "" && dev {
 		c.MoogWebhookURL = "http://" + loopback(c.MoogSimAddr) + "/events"

@@ -66,7 +66,7 @@ func EnsureDatabase(ctx context.Context, dbURL string) error {
 }
 
 // Banner tells the developer where everything is.
-func Banner(w io.Writer, cfg Config) {
+func Banner(w io.Writer, cfg Config, temporalUI string) {
 	ingestURL := "http://" + loopback(cfg.Ingest.Addr)
 	key := DevIngestKey
 	if len(cfg.Ingest.APIKeys) > 0 {
@@ -79,6 +79,8 @@ MUTT dev is running (Redis prefix %q, database %s)
   alerter       http://%s/health   /metrics
   forwarder     http://%s/health   /metrics
   moog-sim      http://%s/stats    (Moogsoft webhook: %s)
+  temporal UI   %s   (schedules mutt-partition-maintenance, mutt-retention,
+                mutt-dlq-remediation, mutt-slo-report; worker on task queue mutt-ops)
 
 Try:
   curl -s -H 'X-API-KEY: %s' -H 'Content-Type: application/json' %s/ingest \
@@ -87,7 +89,7 @@ Try:
 
 `, cfg.RedisPrefix, redactURL(cfg.DatabaseURL), ingestURL, key, ingestURL, ingestURL, ingestURL,
 		loopback(cfg.AlerterAddr), loopback(cfg.ForwarderAddr), loopback(cfg.MoogSimAddr), cfg.MoogWebhookURL,
-		key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+		temporalUI, key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
 }
 
 func redactURL(s string) string {

@@ -35,6 +35,9 @@ const (
 	Alerter   Role = "alerter"
 	Forwarder Role = "forwarder"
 	MoogSim   Role = "moog-sim"
+	// Worker is the ops-plane worker: it needs Redis and PostgreSQL like an
+	// alerter, but workers.Process runs it, not Run.
+	Worker Role = "worker"
 )
 
 // Deps are the connections and shared objects of one process.
@@ -65,7 +68,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 			return nil, err
 		}
 	}
-	if slices.Contains(roles, Alerter) {
+	if slices.Contains(roles, Alerter) || slices.Contains(roles, Worker) {
 		db, err := postgres.Open(ctx, cfg.DatabaseURL)
 		if err != nil {
 			d.Close()
@@ -111,7 +114,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return a.Run(ctx) })
 			g.Go(func() error {
-				return telemetry.Serve(ctx, log, d.Cfg.AlerterAddr, d.opsMux("mutt-alerter", true))
+				return telemetry.Serve(ctx, log, d.Cfg.AlerterAddr, d.OpsHandler("mutt-alerter"))
 			})
 		case Forwarder:
 			if d.Cfg.MoogWebhookURL == "" {
@@ -125,8 +128,9 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return f.Run(ctx) })
 			g.Go(func() error {
-				return telemetry.Serve(ctx, log, d.Cfg.ForwarderAddr, d.opsMux("mutt-forwarder", false))
+				return telemetry.Serve(ctx, log, d.Cfg.ForwarderAddr, d.OpsHandler("mutt-forwarder"))
 			})
+		case Worker:
 		case MoogSim:
 			sim := moogsim.New(moogsim.Options{APIKey: d.Cfg.MoogAPIKey, Log: log})
 			g.Go(func() error { return sim.Run(ctx, d.Cfg.MoogSimAddr) })
@@ -137,14 +141,16 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 	return g.Wait()
 }
 
-// opsMux serves /health and /metrics of a worker role. A worker's health
-// depends on its own dependencies only — never on Moogsoft, so an outage
-// there does not make an orchestrator restart forwarders.
-func (d *Deps) opsMux(service string, needsDB bool) http.Handler {
+// OpsHandler serves /health and /metrics of a background role: Redis and,
+// when connected, PostgreSQL, plus extra checks. Health depends on the
+// process's own dependencies only — never on Moogsoft, so an outage there does
+// not make an orchestrator restart forwarders.
+func (d *Deps) OpsHandler(service string, extra ...telemetry.Check) http.Handler {
 	checks := []telemetry.Check{{Name: "redis", Fn: func(ctx context.Context) error { return d.Redis.Ping(ctx).Err() }}}
-	if needsDB {
+	if d.DB != nil {
 		checks = append(checks, telemetry.Check{Name: "postgres", Fn: d.DB.Ping})
 	}
+	checks = append(checks, extra...)
 	mux := http.NewServeMux()
 	mux.Handle("GET /health", telemetry.HealthHandler(service, checks...))
 	mux.Handle("GET /metrics", telemetry.MetricsHandler(d.Reg))

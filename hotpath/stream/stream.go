@@ -17,12 +17,19 @@ import (
 // Field is the single field of every entry that carries the message.
 const Field = "d"
 
+// ReplaysField is the optional field DLQ remediation sets on an entry it
+// replays from a dead-letter stream: how often the message was replayed.
+// DeadLetter carries it over, so a message that keeps failing is eventually
+// parked instead of bouncing between stream and DLQ forever.
+const ReplaysField = "replays"
+
 // Entry is one message read from a stream.
 type Entry struct {
 	ID         string
 	Stream     string
 	Data       []byte
 	Deliveries int64 // 1 on the first delivery
+	Replays    int64 // times replayed from a dead-letter stream (ReplaysField); 0 if never
 }
 
 // FullError reports that a bounded enqueue was refused because the stream's
@@ -226,7 +233,11 @@ func (c *Consumer) Read(ctx context.Context) ([]Entry, error) {
 
 func entry(stream string, m redis.XMessage, deliveries int64) Entry {
 	d, _ := m.Values[Field].(string)
-	return Entry{ID: m.ID, Stream: stream, Data: []byte(d), Deliveries: deliveries}
+	e := Entry{ID: m.ID, Stream: stream, Data: []byte(d), Deliveries: deliveries}
+	if r, ok := m.Values[ReplaysField].(string); ok {
+		e.Replays, _ = strconv.ParseInt(r, 10, 64) // unparsable counts as never replayed
+	}
+	return e
 }
 
 // reclaim takes over entries idle past the visibility timeout.
@@ -327,7 +338,8 @@ type DeadLetter struct {
 
 // DeadLetter adds each entry to the dead-letter stream with its reason, then
 // acknowledges it. The add comes first: a crash in between leaves the entry
-// pending, to be reclaimed and dead-lettered again, never lost.
+// pending, to be reclaimed and dead-lettered again, never lost. The entry's
+// Replays count is kept (ReplaysField) unless Extra sets it.
 func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 	if len(dls) == 0 {
 		return nil
@@ -346,6 +358,9 @@ func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 			}
 			for k, v := range d.Extra {
 				vals = append(vals, k, v)
+			}
+			if _, set := d.Extra[ReplaysField]; !set && d.Replays > 0 {
+				vals = append(vals, ReplaysField, strconv.FormatInt(d.Replays, 10))
 			}
 			p.XAdd(ctx, &redis.XAddArgs{Stream: c.opts.DeadLetter, Values: vals})
 		}

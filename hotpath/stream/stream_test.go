@@ -164,3 +164,40 @@ func TestExtendKeepsLeaseAndPoisonGoesToDeadLetter(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, n, "the poison entry left the source stream")
 }
+
+func TestDeadLetterKeepsReplayCount(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.AlertStream(0)
+	m := stream.NewMetrics(prometheus.NewRegistry())
+	// What DLQ remediation writes when it replays a dead letter, next to a
+	// plain entry and one whose count is garbage.
+	for _, vals := range [][]any{
+		{stream.Field, "replayed", stream.ReplaysField, "2"},
+		{stream.Field, "fresh"},
+		{stream.Field, "garbled", stream.ReplaysField, "x"},
+	} {
+		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: vals}).Err())
+	}
+
+	c := consumer(rdb, key, "a", time.Minute, m)
+	require.NoError(t, c.EnsureGroup(ctx))
+	got, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.EqualValues(t, 2, got[0].Replays)
+	require.EqualValues(t, 0, got[1].Replays)
+	require.EqualValues(t, 0, got[2].Replays)
+	require.NoError(t, c.DeadLetter(ctx,
+		stream.DeadLetter{Entry: got[0], Reason: "decode_error", Err: "bad"},
+		stream.DeadLetter{Entry: got[1], Reason: "decode_error", Err: "bad"},
+	))
+
+	dl, err := rdb.XRange(ctx, key+":dlq", "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, dl, 2)
+	require.Equal(t, "2", dl[0].Values[stream.ReplaysField], "the count survives dead-lettering")
+	require.Equal(t, "replayed", dl[0].Values[stream.Field])
+	require.NotContains(t, dl[1].Values, stream.ReplaysField, "never replayed: no field")
+}

@@ -1,0 +1,313 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/moogsim"
+	"github.com/mutt-ops/mutt/internal/testenv"
+	"github.com/mutt-ops/mutt/workflows"
+)
+
+// dlqHistoryFile is the recorded history the workflows package replays
+// (workflows/dlq_replay_test.go). Re-record it, after a deliberate change of
+// the workflow, with MUTT_RECORD_HISTORY=1 go test ./activities -run TestDLQRemediationWorkflowEndToEnd.
+const dlqHistoryFile = "../workflows/testdata/dlq_remediation_history.json"
+
+// dlqMoogsoft serves the simulator behind the webhook URL. The simulator's
+// faults apply to event POSTs only; a real outage takes the whole endpoint
+// down, so a probe (HEAD or GET of the webhook) is answered with the
+// simulator's current fault too. Probes are recorded.
+type dlqMoogsoft struct {
+	sim *moogsim.Sim
+	srv *httptest.Server
+
+	mu     sync.Mutex
+	probes []http.Header
+	verbs  []string
+}
+
+const dlqWebhookPath = "/api/v1/events"
+
+func newDLQMoogsoft(t *testing.T) *dlqMoogsoft {
+	t.Helper()
+	m := &dlqMoogsoft{sim: moogsim.New(moogsim.Options{APIKey: "moog-key"})}
+	h := m.sim.Handler()
+	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == dlqWebhookPath && (r.Method == http.MethodHead || r.Method == http.MethodGet) {
+			m.mu.Lock()
+			m.probes = append(m.probes, r.Header.Clone())
+			m.verbs = append(m.verbs, r.Method)
+			m.mu.Unlock()
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stats", nil))
+			var st struct {
+				Failing    bool `json:"failing"`
+				FailStatus int  `json:"fail_status"`
+			}
+			if json.Unmarshal(rec.Body.Bytes(), &st) == nil && st.Failing {
+				w.WriteHeader(st.FailStatus)
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	}))
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+func (m *dlqMoogsoft) seen() ([]string, []http.Header) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]string(nil), m.verbs...), append([]http.Header(nil), m.probes...)
+}
+
+// dlqWorker starts a real worker on a test queue of the dev server with the
+// workflows and the DLQ activities, registered as production registers them
+// (only this area's activities: the others need what this test lacks).
+func dlqWorker(t *testing.T, rdb redis.UniversalClient, keys keyspace.Keys, moogURL string) (client.Client, string, *prometheus.Registry) {
+	t.Helper()
+	c, tq := testenv.Temporal(t)
+	d := dlqDeps(rdb, keys, moogURL)
+	w := worker.New(c, tq, worker.Options{})
+	workflows.Register(w)
+	require.NoError(t, registerDLQ(w, d))
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop)
+	reg, ok := d.Registerer.(*prometheus.Registry)
+	require.True(t, ok)
+	return c, tq, reg
+}
+
+// dlqMetric is the value of a gathered counter or gauge (with the label
+// value, if any); 0 when absent.
+func dlqMetric(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			if label != "" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != label) {
+				continue
+			}
+			if m.GetCounter() != nil {
+				return m.GetCounter().GetValue()
+			}
+			return m.GetGauge().GetValue()
+		}
+	}
+	return 0
+}
+
+// dlqRun starts DLQRemediationWorkflow by its type name, as an operator or a
+// schedule does, and waits for its result.
+func dlqRun(t *testing.T, c client.Client, tq, id string, args ...any) (workflows.DLQResult, client.WorkflowRun) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: tq + "-" + id, TaskQueue: tq}, "DLQRemediationWorkflow", args...)
+	require.NoError(t, err)
+	var res workflows.DLQResult
+	require.NoError(t, run.Get(ctx, &res))
+	return res, run
+}
+
+// dlqHistory fetches the full history of a finished run.
+func dlqHistory(t *testing.T, c client.Client, run client.WorkflowRun) *historypb.History {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
+	for it.HasNext() {
+		ev, err := it.Next()
+		require.NoError(t, err)
+		h.Events = append(h.Events, ev)
+	}
+	return h
+}
+
+func dlqReplayHistory(t *testing.T, h *historypb.History) {
+	t.Helper()
+	r := worker.NewWorkflowReplayer()
+	r.RegisterWorkflowWithOptions(workflows.DLQRemediationWorkflow, workflow.RegisterOptions{Name: "DLQRemediationWorkflow"})
+	require.NoError(t, r.ReplayWorkflowHistory(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), h))
+}
+
+func dlqStream(t *testing.T, res workflows.DLQResult, name string) workflows.DLQStreamResult {
+	t.Helper()
+	for _, s := range res.Streams {
+		if s.Stream == name {
+			return s
+		}
+	}
+	require.Failf(t, "stream missing from result", "%s not in %+v", name, res.Streams)
+	return workflows.DLQStreamResult{}
+}
+
+func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	moog := newDLQMoogsoft(t)
+	c, tq, reg := dlqWorker(t, rdb, keys, moog.srv.URL+dlqWebhookPath)
+
+	dlqDeadLetter(t, rdb, keys, workflows.DLQMoog, 0, "moog_rejected", 0, `{"event_id":"m-fresh"}`)
+	poison := dlqDeadLetter(t, rdb, keys, workflows.DLQMoog, 0, "retry_exhausted", 3, `{"event_id":"m-poison"}`)
+	dlqDeadLetter(t, rdb, keys, workflows.DLQAlerter, 0, "audit_rejected", 0, `{"event_id":"a-1"}`, `{"event_id":"a-2"}`)
+
+	// 1. Moogsoft is down: the moog DLQ stays, the alerter DLQ (which does
+	// not need Moogsoft) is replayed. No input at all means the defaults.
+	moog.sim.Fail(http.StatusServiceUnavailable, -1)
+	res, _ := dlqRun(t, c, tq, "down")
+	require.NotNil(t, res.MoogHealth)
+	require.False(t, res.MoogHealth.Healthy)
+	require.Equal(t, http.StatusServiceUnavailable, res.MoogHealth.Status)
+	m := dlqStream(t, res, workflows.DLQMoog)
+	require.False(t, *m.MoogHealthy)
+	require.Zero(t, m.Examined)
+	require.Equal(t, 2, m.SkippedUnhealthy)
+	require.EqualValues(t, 2, m.Depth)
+	al := dlqStream(t, res, workflows.DLQAlerter)
+	require.Equal(t, 2, al.Replayed)
+	require.EqualValues(t, 0, al.Depth)
+	require.Equal(t, map[string]string{`{"event_id":"a-1"}`: "1", `{"event_id":"a-2"}`: "1"}, dlqPayloads(t, rdb, keys.IngestStream(0)))
+	require.Empty(t, dlqPayloads(t, rdb, keys.AlertStream(0)))
+
+	verbs, probes := moog.seen()
+	require.Equal(t, []string{http.MethodHead}, verbs)
+	require.Equal(t, "Bearer moog-key", probes[0].Get("Authorization"))
+	require.Zero(t, moog.sim.Requests(), "the probe never posts an event")
+
+	// 2. Healed, but the unhealthy answer is cached for a minute for every worker.
+	moog.sim.Heal()
+	res, _ = dlqRun(t, c, tq, "cached", workflows.DLQInput{Streams: []string{"moog"}})
+	require.True(t, res.MoogHealth.Cached)
+	require.False(t, res.MoogHealth.Healthy)
+	require.Len(t, res.Streams, 1)
+	verbs, _ = moog.seen()
+	require.Len(t, verbs, 1, "no second probe within the cache TTL")
+
+	// 3. The cache expires (dropped here); a dry run reports and changes nothing.
+	require.NoError(t, rdb.Del(ctx, MoogHealthCache(keys)).Err())
+	res, _ = dlqRun(t, c, tq, "dry", workflows.DLQInput{Streams: []string{"moog"}, DryRun: true})
+	require.True(t, res.DryRun)
+	require.True(t, res.MoogHealth.Healthy)
+	require.Equal(t, http.StatusMethodNotAllowed, res.MoogHealth.Status, "the webhook only takes POSTs, and answers")
+	m = dlqStream(t, res, workflows.DLQMoog)
+	require.Equal(t, workflows.DLQStreamResult{Stream: "moog", Examined: 2, Replayed: 1, Poisoned: 1, MoogHealthy: m.MoogHealthy, Depth: 2}, m)
+	require.Len(t, res.Poisoned, 1)
+	require.Empty(t, dlqPayloads(t, rdb, keys.AlertStream(0)))
+	n, err := rdb.Exists(ctx, PoisonDLQ(keys)).Result()
+	require.NoError(t, err)
+	require.Zero(t, n)
+
+	// 4. Healthy: the fresh alert goes back to the alert stream with
+	// replays=1; the one replayed three times already is parked and reported.
+	res, run := dlqRun(t, c, tq, "healthy", workflows.DLQInput{})
+	require.True(t, res.MoogHealth.Healthy)
+	m = dlqStream(t, res, workflows.DLQMoog)
+	require.Equal(t, 2, m.Examined)
+	require.Equal(t, 1, m.Replayed)
+	require.Equal(t, 1, m.Poisoned)
+	require.EqualValues(t, 0, m.Depth)
+	require.Equal(t, map[string]string{`{"event_id":"m-fresh"}`: "1"}, dlqPayloads(t, rdb, keys.AlertStream(0)))
+	require.Len(t, res.Poisoned, 1)
+	p := res.Poisoned[0]
+	require.Equal(t, poison[0], p.ID)
+	require.Equal(t, "moog", p.DLQ)
+	require.Equal(t, "retry_exhausted", p.Reason)
+	require.EqualValues(t, 3, p.Replays)
+	require.Equal(t, "max_replays", p.Cause)
+	require.EqualValues(t, 1, res.PoisonDepth)
+	parked, err := rdb.XRange(ctx, PoisonDLQ(keys), "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, parked, 1)
+	require.Equal(t, p.PoisonID, parked[0].ID)
+	require.Equal(t, `{"event_id":"m-poison"}`, parked[0].Values["d"])
+	require.Equal(t, "moog", parked[0].Values["dlq"])
+	require.Contains(t, parked[0].Values, "poisoned_at")
+
+	require.InDelta(t, 3, dlqMetric(t, reg, "mutt_auto_remediation_total", "replayed"), 0)
+	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_auto_remediation_total", "poisoned"), 0)
+	require.InDelta(t, 2+2, dlqMetric(t, reg, "mutt_auto_remediation_total", "skipped_unhealthy"), 0)
+	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_moog_health_status", ""), 0)
+	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_dlq_depth", "poison"), 0)
+	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "moog"), 0)
+	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "alerter"), 0)
+
+	// The run replays deterministically from its history; record it as the
+	// golden history when asked.
+	h := dlqHistory(t, c, run)
+	dlqReplayHistory(t, h)
+	if os.Getenv("MUTT_RECORD_HISTORY") != "" {
+		raw, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
+		require.NoError(t, err)
+		require.NoError(t, os.MkdirAll(filepath.Dir(dlqHistoryFile), 0o755))
+		require.NoError(t, os.WriteFile(dlqHistoryFile, append(raw, '\n'), 0o644))
+	}
+}
+
+// A replayed entry that fails again keeps its count through a real
+// stream.Consumer, so it is parked after max_replays instead of bouncing.
+func TestDLQReplayRoundTripKeepsCount(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	moog := newDLQMoogsoft(t)
+	c, tq, _ := dlqWorker(t, rdb, keys, moog.srv.URL+dlqWebhookPath)
+
+	dlqDeadLetter(t, rdb, keys, workflows.DLQMoog, 0, "moog_rejected", 0, `{"event_id":"m"}`)
+	dlqDeadLetter(t, rdb, keys, workflows.DLQAlerter, 0, "decode_error", 0, `{"event_id":"a"}`)
+	in := workflows.DLQInput{MaxReplays: 2}
+
+	for round := int64(1); round <= 2; round++ {
+		res, _ := dlqRun(t, c, tq, "round-"+strconv.FormatInt(round, 10), in)
+		for _, s := range res.Streams {
+			require.Equal(t, 1, s.Replayed, "round %d %s", round, s.Stream)
+		}
+		// Both stages fail again.
+		for _, stage := range []string{workflows.DLQMoog, workflows.DLQAlerter} {
+			got := dlqBounce(t, rdb, keys, stage, 0, "again", 1)
+			require.Equal(t, round, got[0].Replays, "the consumer sees the replay count")
+			_, _, dlq := dlqStageKeys(keys, stage, 0)
+			left, err := rdb.XRange(context.Background(), dlq, "-", "+").Result()
+			require.NoError(t, err)
+			require.Len(t, left, 1)
+			require.Equal(t, strconv.FormatInt(round, 10), left[0].Values["replays"], "dead-lettering keeps the count")
+		}
+	}
+
+	res, _ := dlqRun(t, c, tq, "park", in)
+	require.Len(t, res.Poisoned, 2)
+	for _, p := range res.Poisoned {
+		require.EqualValues(t, 2, p.Replays)
+		require.Equal(t, "again", p.Reason)
+	}
+	require.EqualValues(t, 2, res.PoisonDepth)
+	require.Empty(t, dlqPayloads(t, rdb, keys.AlertStream(0)))
+	require.Empty(t, dlqPayloads(t, rdb, keys.IngestStream(0)))
+}
