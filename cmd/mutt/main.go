@@ -294,7 +294,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	dur := fs.Duration("duration", 20*time.Second, "length of each load phase")
 	batch := fs.Int("batch", 100, "events per HTTP request")
 	senders := fs.Int("senders", 8, "concurrent HTTP clients")
-	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate")
+	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate, archive (saturation while the retention workflow archives -archive-rows old audit rows)")
+	archiveRows := fs.Int("archive-rows", 1_000_000, "audit rows the archive phase archives")
 	profile := fs.String("profile", "", "directory for CPU profiles of each role taken during saturation")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -309,6 +310,6 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("find the mutt binary: %w", err)
 	}
 	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, AdminDatabaseURL: c.DatabaseURL,
-		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, Out: stdout})
+		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, ArchiveRows: *archiveRows, Out: stdout})
 	return err
 }

@@ -38,7 +38,8 @@ type Options struct {
 	Duration         time.Duration // of each phase
 	Batch            int           // events per HTTP request
 	Senders          int           // concurrent HTTP clients
-	Phases           []string      // "fixed", "saturate"
+	Phases           []string      // "fixed", "saturate", "archive" (saturation while RetentionWorkflow archives ArchiveRows)
+	ArchiveRows      int           // audit rows the archive phase seeds past retention and archives
 	ProfileDir       string        // when set, CPU profiles of each role are taken during saturation
 	Out              io.Writer
 }
@@ -104,9 +105,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		var err error
 		switch ph {
 		case "fixed":
-			p, err = r.phase(ctx, "fixed rate", o.Rate)
+			p, err = r.phase(ctx, "fixed rate", o.Rate, nil, nil)
 		case "saturate":
-			p, err = r.phase(ctx, "saturation", 0)
+			p, err = r.phase(ctx, "saturation", 0, nil, nil)
+		case "archive":
+			p, err = r.archivePhase(ctx)
 		default:
 			err = fmt.Errorf("unknown phase %q", ph)
 		}
@@ -116,10 +119,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Phases = append(rep.Phases, p)
 		printPhase(o.Out, p)
 	}
+	fmt.Fprintln(o.Out, "\n== peak RSS ==")
 	for _, p := range r.procs {
 		rep.PeakRSS[p.name] = peakRSS(p.cmd.Process.Pid)
+		fmt.Fprintf(o.Out, "  %-10s %6.1f MiB\n", p.name, float64(rep.PeakRSS[p.name])/(1<<20))
 	}
-	printRSS(o.Out, rep.PeakRSS)
 	return rep, nil
 }
 
@@ -294,14 +298,24 @@ func (r *run) sim(ctx context.Context) (simStats, error) {
 
 func (r *run) audited(ctx context.Context) (int64, error) {
 	var n int64
-	err := r.db.QueryRow(ctx, `SELECT count(*) FROM event_audit_log`).Scan(&n)
+	// The load's events are from today; rows the archive phase seeded are months old.
+	err := r.db.QueryRow(ctx, `SELECT count(*) FROM event_audit_log WHERE event_timestamp > now() - interval '1 day'`).Scan(&n)
 	return n, err
 }
 
-func (r *run) phase(ctx context.Context, name string, rate int) (Phase, error) {
+// phase empties the audit log, runs prepare (if set), then offers load at
+// rate events/s (0: as fast as the pipeline takes it) for the configured
+// duration with during (if set) running alongside, and waits for the pipeline
+// to drain.
+func (r *run) phase(ctx context.Context, name string, rate int, prepare func(context.Context) error, during func(context.Context)) (Phase, error) {
 	p := Phase{Name: name, OfferedRate: rate}
 	if _, err := r.db.Exec(ctx, `TRUNCATE event_audit_log`); err != nil {
 		return p, err
+	}
+	if prepare != nil {
+		if err := prepare(ctx); err != nil {
+			return p, err
+		}
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, r.simURL+"/reset", nil)
 	if resp, err := r.client.Do(req); err != nil {
@@ -337,6 +351,10 @@ func (r *run) phase(ctx context.Context, name string, rate int) (Phase, error) {
 		}()
 	}
 	var wg sync.WaitGroup
+	if during != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); during(ctx) }()
+	}
 	if rate == 0 && r.o.ProfileDir != "" {
 		wg.Add(1)
 		go func() { defer wg.Done(); r.profile(lctx) }()
@@ -551,11 +569,4 @@ func printPhase(w io.Writer, p Phase) {
 `, p.Name, offered, p.Accepted, p.AcceptedPerSec, p.Refused, p.HTTPErrors, p.Audited, p.AuditedPerSec,
 		p.Delivered, p.DeliveredPerSec, p.EndToEndPerSec, p.Drained, p.DrainAfterLoad.Round(time.Millisecond),
 		p.P50.Round(time.Millisecond/10), p.P95.Round(time.Millisecond/10), p.P99.Round(time.Millisecond/10), p.LatencyMeasuredCount)
-}
-
-func printRSS(w io.Writer, rss map[string]int64) {
-	fmt.Fprintln(w, "\n== peak RSS ==")
-	for _, n := range []string{"moog-sim", "ingestor", "alerter", "forwarder"} {
-		fmt.Fprintf(w, "  %-10s %6.1f MiB\n", n, float64(rss[n])/(1<<20))
-	}
 }
