@@ -85,3 +85,15 @@ func (k Keys) Unhandled(host, fingerprint string) string {
 func (k Keys) RateBucket(res, bucket string) string {
 	return fmt.Sprintf("%smetrics:%s:%s", k.Prefix, res, bucket)
 }
+
+// SecretsRotated is the channel of secrets.Notice messages.
+func (k Keys) SecretsRotated() string { return k.Prefix + "secrets:rotated" }
+
+// RotationAcks is the hash of acknowledgements (instance id → secrets.Ack) of one rotation notice.
+func (k Keys) RotationAcks(rotationID string) string { return k.Prefix + "secrets:acks:" + rotationID }
+
+// Instance is where a live process advertises itself (secrets.Instance, with a TTL).
+func (k Keys) Instance(id string) string { return k.Prefix + "instances:" + id }
+
+// InstancesPattern matches every advertised instance (SCAN).
+func (k Keys) InstancesPattern() string { return k.Prefix + "instances:*" }
