@@ -231,7 +231,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := e.Err(); err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, c.DatabaseURL)
+	db, err := postgres.Open(ctx, postgres.Options{URL: c.DatabaseURL})
 	if err != nil {
 		return err
 	}
@@ -279,7 +279,7 @@ func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := e.Err(); err != nil {
 		return err
 	}
-	rdb, err := redisconn.Open(ctx, c.RedisURL)
+	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: c.RedisURL})
 	if err != nil {
 		return err
 	}

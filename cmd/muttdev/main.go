@@ -94,7 +94,7 @@ func withRedis(ctx context.Context, f func(redis.UniversalClient, keyspace.Keys)
 	if err := e.Err(); err != nil {
 		return err
 	}
-	rdb, err := redisconn.Open(ctx, c.RedisURL)
+	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: c.RedisURL})
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,23 +55,31 @@ type Options struct {
 	Registerer prometheus.Registerer
 	Gatherer   prometheus.Gatherer
 	Now        func() time.Time // clock of received_at and the dashboard buckets; time.Now
+	// APIKeys, when set, is asked for the accepted keys on every request
+	// and wins over Config.APIKeys: during a rotation it returns CURRENT
+	// and NEXT (secrets.Cache.Pair), so a new key works the moment the
+	// cache holds it. Empty entries are ignored; an empty list refuses
+	// every request.
+	APIKeys func() []string
 }
 
 // Server is the HTTP ingestor.
 type Server struct {
-	cfg     Config
-	rdb     redis.UniversalClient
-	keys    keyspace.Keys
-	dyn     *dynconfig.Store
-	log     *slog.Logger
-	now     func() time.Time
-	m       *metrics
-	dec     decoder
-	keySums [][sha256.Size]byte
-	metrics http.Handler
-	health  http.Handler
-	routes  map[string]route
-	bufs    sync.Pool // *bytes.Buffer for request bodies
+	cfg      Config
+	rdb      redis.UniversalClient
+	keys     keyspace.Keys
+	dyn      *dynconfig.Store
+	log      *slog.Logger
+	now      func() time.Time
+	m        *metrics
+	dec      decoder
+	apiKeys  func() []string        // nil: staticKeys only
+	static   *keySet                // from Config.APIKeys
+	keyCache atomic.Pointer[keySet] // digests of the last list apiKeys returned
+	metrics  http.Handler
+	health   http.Handler
+	routes   map[string]route
+	bufs     sync.Pool // *bytes.Buffer for request bodies
 }
 
 // route is the one method a path answers (GET also answers HEAD).
@@ -91,7 +100,7 @@ func New(o Options) (*Server, error) {
 		return nil, errors.New("ingest: Options.Keys must come from keyspace.New")
 	case o.Registerer == nil:
 		return nil, errors.New("ingest: Options.Registerer is required")
-	case len(cfg.APIKeys) == 0:
+	case len(cfg.APIKeys) == 0 && o.APIKeys == nil:
 		return nil, errors.New("ingest: at least one API key is required (INGEST_API_KEY)")
 	}
 	gatherer := o.Gatherer
@@ -132,10 +141,9 @@ func New(o Options) (*Server, error) {
 		if k == "" {
 			return nil, fmt.Errorf("ingest: API key %d is empty", i)
 		}
-		// Comparing fixed-length digests keeps the compare constant-time
-		// whatever the lengths of the configured and presented keys.
-		s.keySums = append(s.keySums, sha256.Sum256([]byte(k)))
 	}
+	s.static = newKeySet(cfg.APIKeys)
+	s.apiKeys = o.APIKeys
 	s.health = telemetry.HealthHandler(ServiceName, telemetry.Check{
 		Name: "redis",
 		Fn:   func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
@@ -204,12 +212,50 @@ func correlationID(h string) string {
 // constant time (no early exit, so timing does not tell which key nearly
 // matched). Any byte in the header is just a key that does not match.
 func (s *Server) authorized(r *http.Request) bool {
+	ks := s.acceptedKeys()
+	if len(ks.sums) == 0 {
+		return false
+	}
 	got := sha256.Sum256([]byte(r.Header.Get("X-API-KEY")))
 	match := 0
-	for i := range s.keySums {
-		match |= subtle.ConstantTimeCompare(got[:], s.keySums[i][:])
+	for i := range ks.sums {
+		match |= subtle.ConstantTimeCompare(got[:], ks.sums[i][:])
 	}
 	return match == 1
+}
+
+// keySet is a list of accepted keys and their digests. Comparing
+// fixed-length digests keeps the compare constant-time whatever the lengths
+// of the configured and presented keys.
+type keySet struct {
+	keys []string
+	sums [][sha256.Size]byte
+}
+
+func newKeySet(keys []string) *keySet {
+	ks := &keySet{keys: slices.Clone(keys)}
+	for _, k := range keys {
+		if k != "" { // an empty key would match a request without the header
+			ks.sums = append(ks.sums, sha256.Sum256([]byte(k)))
+		}
+	}
+	return ks
+}
+
+// acceptedKeys asks Options.APIKeys for the list on every request; the
+// digests are recomputed only when the list differs from the last one (a
+// rotation), so the common path is one slice compare.
+func (s *Server) acceptedKeys() *keySet {
+	if s.apiKeys == nil {
+		return s.static
+	}
+	keys := s.apiKeys()
+	if ks := s.keyCache.Load(); ks != nil && slices.Equal(ks.keys, keys) {
+		return ks
+	}
+	ks := newKeySet(keys)
+	s.keyCache.Store(ks)
+	return ks
 }
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, cid string) {
@@ -538,7 +584,7 @@ func (s *Server) adminConfig(w http.ResponseWriter, r *http.Request, cid string)
 			"max_field_bytes":     s.cfg.MaxFieldBytes,
 			"max_hostname_bytes":  MaxHostnameBytes,
 			"max_depth":           s.cfg.MaxDepth,
-			"api_keys_configured": len(s.cfg.APIKeys),
+			"api_keys_configured": len(s.acceptedKeys().sums),
 			"redis_prefix":        s.keys.Prefix,
 			"stream_shards":       s.keys.Shards,
 		},

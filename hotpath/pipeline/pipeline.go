@@ -57,7 +57,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 	d := &Deps{Cfg: cfg, Log: log, Reg: telemetry.NewRegistry(), Keys: keyspace.New(cfg.RedisPrefix, cfg.Shards)}
 	d.StreamMetrics = stream.NewMetrics(d.Reg)
 	if slices.ContainsFunc(roles, func(r Role) bool { return r != MoogSim }) {
-		rdb, err := redisconn.Open(ctx, cfg.RedisURL)
+		rdb, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL})
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +69,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		}
 	}
 	if slices.Contains(roles, Alerter) || slices.Contains(roles, Worker) {
-		db, err := postgres.Open(ctx, cfg.DatabaseURL)
+		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL})
 		if err != nil {
 			d.Close()
 			return nil, err

@@ -1,0 +1,204 @@
+package secrets
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/pbkdf2"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/redis/go-redis/v9"
+)
+
+// RedisUserRules are the ACL rules of MUTT's Redis user after its key and
+// channel patterns, in order (a later rule wins over an earlier one).
+//
+// The hot path needs streams (XADD, XREADGROUP, XAUTOCLAIM, XCLAIM, XACK,
+// XDEL, XLEN, XRANGE, XPENDING, XGROUP, XINFO), scripts (EVAL, EVALSHA,
+// SCRIPT LOAD), strings and hashes (GET, MGET, SET, DEL, INCRBY, EXPIRE,
+// HSET, HGETALL, HMGET, HINCRBY), pub/sub, SCAN, PING and MULTI/EXEC: the
+// categories below cover them; TIME (the rate limiter's script reads the
+// server clock) belongs to none of them and is granted by name. -@dangerous then takes back what those
+// categories bring that no MUTT process needs and that could hurt the whole
+// server (KEYS, FLUSHALL, FLUSHDB, CONFIG, ACL, DEBUG, SHUTDOWN, MONITOR,
+// CLIENT KILL, MIGRATE, RESTORE, SORT, INFO…). INFO is therefore not granted:
+// it is @dangerous, nothing in MUTT calls it, and it describes the server to
+// anyone holding the password. FUNCTION is denied as well: MUTT uses EVAL
+// scripts only, and FUNCTION FLUSH/DELETE would affect every tenant.
+var RedisUserRules = []string{
+	"-@all", "+@read", "+@write", "+@stream", "+@pubsub", "+@scripting", "+@connection", "+@transaction",
+	"+@keyspace", "+ping", "+time", "-@dangerous", "-flushall", "-flushdb", "-function", "-script|flush", "-script|kill",
+}
+
+// SetupRedisUser creates or updates the dedicated ACL user: enabled, keys
+// and channels under prefix only, RedisUserRules, and password added to its
+// passwords. It is idempotent and never removes a password (a rotation in
+// progress may have added NEXT next to CURRENT; removing the old one is the
+// rotation's job). The default user is never touched.
+func SetupRedisUser(ctx context.Context, admin redis.UniversalClient, user, password, prefix string) error {
+	switch {
+	case user == "" || user == "default":
+		return fmt.Errorf("set up redis user %q: a dedicated user is required, never the default user", user)
+	case password == "":
+		return fmt.Errorf("set up redis user %q: password is empty", user)
+	case prefix == "":
+		return fmt.Errorf("set up redis user %q: key prefix is empty (it would grant every key)", user)
+	}
+	args := []any{"ACL", "SETUSER", user, "on", "resetkeys", "~" + prefix + "*", "resetchannels", "&" + prefix + "*"}
+	for _, r := range RedisUserRules {
+		args = append(args, r)
+	}
+	args = append(args, ">"+password)
+	if err := admin.Do(ctx, args...).Err(); err != nil {
+		return fmt.Errorf("set up redis user %q: %w", user, err)
+	}
+	return nil
+}
+
+// RoleOption changes what SetupPostgresRole does to an existing role.
+type RoleOption func(*roleOptions)
+
+type roleOptions struct{ resetPassword bool }
+
+// ResetPassword makes SetupPostgresRole set the password of a role that
+// already exists. Without it an existing role keeps its password, so running
+// setup again during a rotation cannot undo the backend step.
+func ResetPassword() RoleOption { return func(o *roleOptions) { o.resetPassword = true } }
+
+// SetupPostgresRole creates the login role MUTT services use (if missing)
+// with least privilege: LOGIN, no SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/
+// BYPASSRLS; CONNECT on database, USAGE on schema public, SELECT, INSERT,
+// UPDATE, DELETE on its tables and USAGE on its sequences, also for tables
+// and sequences the admin creates later (ALTER DEFAULT PRIVILEGES). admin
+// must be the owner of the schema objects (migrations run as it). The
+// superuser and the admin role are refused. Idempotent.
+func SetupPostgresRole(ctx context.Context, admin *pgxpool.Pool, role, password, database string, opts ...RoleOption) error {
+	var o roleOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	if role == "" || role == "postgres" {
+		return fmt.Errorf("set up postgres role %q: a dedicated role is required, never the superuser", role)
+	}
+	var current string
+	if err := admin.QueryRow(ctx, "SELECT current_user").Scan(&current); err != nil {
+		return fmt.Errorf("set up postgres role %q: %w", role, err)
+	}
+	if current == role {
+		return fmt.Errorf("set up postgres role %q: it is the admin role running setup", role)
+	}
+	var exists bool
+	if err := admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+		return fmt.Errorf("set up postgres role %q: look up role: %w", role, err)
+	}
+	id := pgx.Identifier{role}.Sanitize()
+	const attrs = " LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+	if !exists {
+		if password == "" {
+			return fmt.Errorf("set up postgres role %q: password is empty", role)
+		}
+		lit, err := passwordLiteral(password)
+		if err != nil {
+			return fmt.Errorf("set up postgres role %q: %w", role, err)
+		}
+		if _, err := admin.Exec(ctx, "CREATE ROLE "+id+attrs+" PASSWORD "+lit); err != nil {
+			var pgErr *pgconn.PgError
+			// 42710: a concurrent setup created it first; go on.
+			if !errors.As(err, &pgErr) || pgErr.Code != "42710" {
+				return fmt.Errorf("set up postgres role %q: create: %w", role, err)
+			}
+		}
+	} else {
+		// Re-assert the attributes: setup is also how a drifted role is
+		// brought back to least privilege.
+		if _, err := admin.Exec(ctx, "ALTER ROLE "+id+attrs); err != nil {
+			return fmt.Errorf("set up postgres role %q: alter: %w", role, err)
+		}
+		if o.resetPassword {
+			if err := SetPostgresPassword(ctx, admin, role, password); err != nil {
+				return err
+			}
+		}
+	}
+	db := pgx.Identifier{database}.Sanitize()
+	for _, q := range []string{
+		"GRANT CONNECT ON DATABASE " + db + " TO " + id,
+		"GRANT USAGE ON SCHEMA public TO " + id,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + id,
+		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + id,
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + id,
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO " + id,
+	} {
+		if _, err := admin.Exec(ctx, q); err != nil {
+			return fmt.Errorf("set up postgres role %q: %s: %w", role, q[:min(len(q), 40)], err)
+		}
+	}
+	return nil
+}
+
+// SetPostgresPassword sets role's password (ALTER ROLE … PASSWORD). The
+// statement carries a SCRAM-SHA-256 verifier computed here, not the
+// password, so the plaintext never reaches the server, its logs or
+// pg_stat_statements.
+func SetPostgresPassword(ctx context.Context, admin *pgxpool.Pool, role, password string) error {
+	if password == "" {
+		return fmt.Errorf("set password of postgres role %q: password is empty", role)
+	}
+	lit, err := passwordLiteral(password)
+	if err != nil {
+		return fmt.Errorf("set password of postgres role %q: %w", role, err)
+	}
+	if _, err := admin.Exec(ctx, "ALTER ROLE "+pgx.Identifier{role}.Sanitize()+" PASSWORD "+lit); err != nil {
+		return fmt.Errorf("set password of postgres role %q: %w", role, err)
+	}
+	return nil
+}
+
+// passwordLiteral is the SQL literal of the SCRAM verifier of password.
+// DDL takes no bind parameters; the verifier's alphabet (base64, '$', ':')
+// needs no quoting.
+func passwordLiteral(password string) (string, error) {
+	for _, r := range password {
+		// PostgreSQL SASLprep-normalises non-ASCII passwords before hashing;
+		// generated credentials are ASCII, and refusing the rest avoids a
+		// verifier the server would never match.
+		if r < 0x20 || r > 0x7e {
+			return "", errors.New("password must be printable ASCII")
+		}
+	}
+	v, err := scramVerifier(password)
+	if err != nil {
+		return "", err
+	}
+	return "'" + v + "'", nil
+}
+
+// scramVerifier builds SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>
+// as PostgreSQL stores it (RFC 5802, 7677).
+func scramVerifier(password string) (string, error) {
+	const iterations = 4096
+	salt := make([]byte, 16)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("salt: %w", err)
+	}
+	salted, err := pbkdf2.Key(sha256.New, password, salt, iterations, sha256.Size)
+	if err != nil {
+		return "", fmt.Errorf("derive key: %w", err)
+	}
+	mac := func(key []byte, msg string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(msg))
+		return h.Sum(nil)
+	}
+	clientKey := mac(salted, "Client Key")
+	stored := sha256.Sum256(clientKey)
+	serverKey := mac(salted, "Server Key")
+	b64 := base64.StdEncoding.EncodeToString
+	return fmt.Sprintf("SCRAM-SHA-256$%d:%s$%s:%s", iterations, b64(salt), b64(stored[:]), b64(serverKey)), nil
+}

@@ -1,0 +1,211 @@
+package secrets_test
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/ratelimit"
+	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/testenv"
+)
+
+// TestRedisUserRunsTheHotPathAndNothingElse sets the user up twice and then
+// runs the hot path's real stream, rate-limit and dynamic-config operations
+// as that user, and proves what it must not do.
+func TestRedisUserRunsTheHotPathAndNothingElse(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	addr := testenv.PrivateRedis(t)
+	admin := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { _ = admin.Close() })
+	require.NoError(t, secrets.SetupRedisUser(ctx, admin, "mutt", "pw-1", "mutt:"))
+	require.NoError(t, secrets.SetupRedisUser(ctx, admin, "mutt", "pw-1", "mutt:"), "idempotent")
+	require.NoError(t, secrets.SetupRedisUser(ctx, admin, "mutt", "pw-2", "mutt:"), "adds, never removes")
+	require.Error(t, secrets.SetupRedisUser(ctx, admin, "default", "pw", "mutt:"))
+	require.Error(t, secrets.SetupRedisUser(ctx, admin, "mutt", "pw", ""))
+	require.NoError(t, admin.Set(ctx, "other:key", "x", 0).Err())
+
+	for _, pw := range []string{"pw-1", "pw-2"} {
+		c := redis.NewClient(&redis.Options{Addr: addr, Username: "mutt", Password: pw})
+		require.NoError(t, c.Ping(ctx).Err(), pw)
+		require.NoError(t, c.Close())
+	}
+	c := redis.NewClient(&redis.Options{Addr: addr, Username: "mutt", Password: "pw-1"})
+	t.Cleanup(func() { _ = c.Close() })
+	keys := keyspace.New("mutt:", 2)
+	log := slog.New(slog.DiscardHandler)
+
+	// Streams: bounded enqueue, consumer group, read, extend, dead-letter, ack.
+	_, _, err := stream.Enqueue(ctx, c, keys.IngestStream(0), 100, [][]byte{[]byte("a"), []byte("b")})
+	require.NoError(t, err)
+	require.NoError(t, stream.Add(ctx, c, keys.AlertStream(1), [][]byte{[]byte("c")}))
+	n, err := stream.Len(ctx, c, keys.IngestStreams()...)
+	require.NoError(t, err)
+	require.Equal(t, int64(2), n)
+	cons := stream.NewConsumer(c, stream.Options{Stream: keys.IngestStream(0), Group: "alerter",
+		Consumer: stream.ConsumerName("alerter"), DeadLetter: keys.AlerterDLQ(), Block: 10 * time.Millisecond,
+		Visibility: func() time.Duration { return time.Millisecond }}, log, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, cons.EnsureGroup(ctx))
+	require.NoError(t, cons.EnsureGroup(ctx))
+	entries, err := cons.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	require.NoError(t, cons.Extend(ctx, entries[0].ID))
+	require.NoError(t, cons.DeadLetter(ctx, stream.DeadLetter{Entry: entries[1], Reason: "test", Err: "x"}))
+	require.Eventually(t, func() bool { // reclaim (XAUTOCLAIM) after the visibility timeout
+		got, err := cons.Read(ctx)
+		require.NoError(t, err)
+		return len(got) == 1
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NoError(t, cons.Ack(ctx, entries[0].ID))
+	require.NoError(t, c.XPending(ctx, keys.IngestStream(0), "alerter").Err())
+	require.NoError(t, c.XInfoGroups(ctx, keys.IngestStream(0)).Err())
+	require.NoError(t, c.XRange(ctx, keys.AlerterDLQ(), "-", "+").Err())
+	require.NoError(t, cons.Close(ctx))
+
+	// Rate limit (Lua script) and dynamic config (SET, PUBLISH, SUBSCRIBE, MGET).
+	res, err := ratelimit.Allow(ctx, c, keys.IngestRateLimit(), ratelimit.Limit{Rate: 10, Period: time.Second}, 1)
+	require.NoError(t, err)
+	require.True(t, res.Allowed)
+	dyn := dynconfig.NewStore(c, keys, log)
+	dctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- dyn.Run(dctx) }()
+	require.NoError(t, dynconfig.Set(ctx, c, keys, "ingest_max_rate", "7"))
+	require.Eventually(t, func() bool { return dyn.Int("ingest_max_rate") == 7 }, 5*time.Second, 10*time.Millisecond)
+	cancel()
+	<-done
+
+	// The rest of what services do: hashes, counters, expiry, SCAN, MULTI/EXEC.
+	_, err = c.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, keys.CircuitBreaker(), "state", "closed")
+		p.HIncrBy(ctx, keys.Unhandled("h", "f"), "count", 1)
+		p.IncrBy(ctx, keys.RateBucket("1m", "x"), 3)
+		p.Expire(ctx, keys.RateBucket("1m", "x"), time.Minute)
+		return nil
+	})
+	require.NoError(t, err)
+	require.NoError(t, c.HGetAll(ctx, keys.CircuitBreaker()).Err())
+	require.NoError(t, c.HMGet(ctx, keys.CircuitBreaker(), "state").Err())
+	require.NoError(t, c.MGet(ctx, keys.RateBucket("1m", "x"), keys.Config("x")).Err())
+	require.NoError(t, c.Scan(ctx, 0, "mutt:*", 100).Err())
+	require.NoError(t, c.Del(ctx, keys.RateBucket("1m", "x")).Err())
+
+	// Least privilege: nothing outside the prefix, no server administration.
+	for name, cmd := range map[string][]any{
+		"flushall":      {"FLUSHALL"},
+		"flushdb":       {"FLUSHDB"},
+		"config":        {"CONFIG", "GET", "*"},
+		"acl":           {"ACL", "LIST"},
+		"keys":          {"KEYS", "*"},
+		"info":          {"INFO"},
+		"client kill":   {"CLIENT", "KILL", "USER", "default"},
+		"script flush":  {"SCRIPT", "FLUSH"},
+		"function":      {"FUNCTION", "FLUSH"},
+		"get outside":   {"GET", "other:key"},
+		"set outside":   {"SET", "other:key", "y"},
+		"del outside":   {"DEL", "other:key"},
+		"publish other": {"PUBLISH", "other:chan", "x"},
+		"shutdown":      {"SHUTDOWN", "NOSAVE"},
+	} {
+		err := c.Do(ctx, cmd...).Err()
+		require.ErrorContains(t, err, "NOPERM", name)
+	}
+	require.Equal(t, "x", admin.Get(ctx, "other:key").Val())
+	// DEBUG is refused by the server before the ACL is consulted; ask the
+	// ACL itself.
+	out, err := admin.Do(ctx, "ACL", "DRYRUN", "mutt", "DEBUG", "SLEEP", "0").Text()
+	require.NoError(t, err)
+	require.Contains(t, out, "no permissions")
+}
+
+// TestPostgresRoleIsLeastPrivilege sets the role up twice on a private
+// cluster (password authentication) over a migrated database, then proves
+// what it may and may not do.
+func TestPostgresRoleIsLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	superURL := testenv.PrivatePostgres(t)
+	super, err := pgx.Connect(ctx, superURL)
+	require.NoError(t, err)
+	_, err = super.Exec(ctx, "CREATE DATABASE mutt")
+	require.NoError(t, err)
+	require.NoError(t, super.Close(ctx))
+	u, err := url.Parse(superURL)
+	require.NoError(t, err)
+	u.Path = "/mutt"
+	admin := testenv.PostgresAt(t, u.String()) // migrations run as the owner
+
+	require.NoError(t, secrets.SetupPostgresRole(ctx, admin, "mutt_app", "pw-1", "mutt"))
+	require.NoError(t, secrets.SetupPostgresRole(ctx, admin, "mutt_app", "other", "mutt"), "idempotent")
+	require.Error(t, secrets.SetupPostgresRole(ctx, admin, "postgres", "pw", "mutt"))
+
+	appURL := *u
+	appURL.User = url.UserPassword("mutt_app", "pw-1") // unchanged by the second setup
+	app, err := pgxpool.New(ctx, appURL.String())
+	require.NoError(t, err)
+	t.Cleanup(app.Close)
+	require.NoError(t, app.Ping(ctx))
+
+	// The password changes only when asked.
+	require.NoError(t, secrets.SetupPostgresRole(ctx, admin, "mutt_app", "pw-2", "mutt", secrets.ResetPassword()))
+	appURL.User = url.UserPassword("mutt_app", "pw-2")
+	app2, err := pgxpool.New(ctx, appURL.String())
+	require.NoError(t, err)
+	t.Cleanup(app2.Close)
+	require.NoError(t, app2.Ping(ctx))
+
+	var isSuper, createDB, createRole bool
+	require.NoError(t, admin.QueryRow(ctx, "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'mutt_app'").
+		Scan(&isSuper, &createDB, &createRole))
+	require.False(t, isSuper || createDB || createRole)
+
+	// Data access on every table, also one created after setup.
+	var tables []string
+	rows, err := admin.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+	require.NoError(t, err)
+	for rows.Next() {
+		var name string
+		require.NoError(t, rows.Scan(&name))
+		tables = append(tables, name)
+	}
+	require.NoError(t, rows.Err())
+	require.NotEmpty(t, tables)
+	for _, tbl := range tables {
+		_, err := app2.Exec(ctx, "SELECT * FROM "+pgx.Identifier{tbl}.Sanitize()+" LIMIT 1")
+		require.NoError(t, err, tbl)
+	}
+	_, err = admin.Exec(ctx, "CREATE TABLE later (id bigserial PRIMARY KEY, v text)")
+	require.NoError(t, err)
+	_, err = app2.Exec(ctx, "INSERT INTO later (v) VALUES ('x')")
+	require.NoError(t, err)
+	_, err = app2.Exec(ctx, "UPDATE later SET v = 'y'")
+	require.NoError(t, err)
+	_, err = app2.Exec(ctx, "DELETE FROM later")
+	require.NoError(t, err)
+
+	// And nothing more.
+	for name, q := range map[string]string{
+		"create database": "CREATE DATABASE evil",
+		"create role":     "CREATE ROLE evil",
+		"pg_authid":       "SELECT rolpassword FROM pg_authid",
+		"drop table":      "DROP TABLE later",
+		"truncate":        "TRUNCATE later",
+		"alter table":     "ALTER TABLE later ADD COLUMN w text",
+	} {
+		_, err := app2.Exec(ctx, q)
+		require.Error(t, err, name)
+	}
+}
