@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/secrets"
 )
 
 // Deps are what the activities need. Fields a deployment does not use may be
@@ -27,6 +28,13 @@ type Deps struct {
 	MoogAPIKey    string
 	// Now is the clock of retention cut-offs and partition months (injected by tests).
 	Now func() time.Time
+
+	// Secret rotation (activities/secrets.go).
+	Secrets       secrets.Provider
+	RedisAdmin    redis.UniversalClient // can run ACL SETUSER on RedisUsername
+	RedisUsername string                // REDIS_USERNAME, the rotated ACL user ("mutt" when empty)
+	DBAdmin       *pgxpool.Pool         // can ALTER ROLE DBUser
+	DBUser        string                // DB_USER, the rotated login role ("mutt_app" when empty; the provider's DB_USER wins)
 }
 
 // Registry is what a worker offers to register activities (worker.Worker satisfies it).
@@ -42,7 +50,7 @@ func Register(r Registry, d *Deps) error {
 	if d.HTTP == nil {
 		d.HTTP = &http.Client{Timeout: 30 * time.Second}
 	}
-	for _, reg := range []func(Registry, *Deps) error{registerPartitions, registerRetention, registerDLQ, registerSLO} {
+	for _, reg := range []func(Registry, *Deps) error{registerPartitions, registerRetention, registerDLQ, registerSLO, registerSecrets} {
 		if err := reg(r, d); err != nil {
 			return err
 		}

@@ -17,6 +17,7 @@ func Register(r Registry) {
 		"RetentionWorkflow":            RetentionWorkflow,
 		"DLQRemediationWorkflow":       DLQRemediationWorkflow,
 		"SLOReportWorkflow":            SLOReportWorkflow,
+		"SecretRotationWorkflow":       SecretRotationWorkflow,
 	} {
 		r.RegisterWorkflowWithOptions(fn, workflow.RegisterOptions{Name: name})
 	}

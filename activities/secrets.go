@@ -1,0 +1,854 @@
+package activities
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/workflows"
+)
+
+// Rotation state kept in the provider next to the secrets, per target (e.g.
+// REDIS_PASS_ROTATION_ID). The marker makes every step idempotent and refuses
+// a second rotation of the same target; PREVIOUS keeps the old Redis password
+// from promotion until it is removed, so no step ever passes a secret through
+// the workflow.
+const (
+	secretSuffixPrevious   = "_PREVIOUS"
+	secretSuffixRotationID = "_ROTATION_ID"
+	secretSuffixStage      = "_ROTATION_STAGE"
+
+	secretStageNextStored = "next_stored"
+	secretStagePromoted   = "promoted"
+)
+
+const (
+	// secretDefaultRedisUser and secretDefaultDBUser are the dedicated
+	// credentials setup creates; rotation never touches "default" or a superuser.
+	secretDefaultRedisUser = "mutt"
+	secretDefaultDBUser    = "mutt_app"
+	// secretCASAttempts bounds the re-reads after a check-and-set conflict
+	// within one attempt; the activity's retry policy takes over after that.
+	secretCASAttempts = 5
+	// secretPollInterval is how often verification looks at the acks;
+	// secretRepublishEvery re-sends the notice to instances that have not
+	// answered yet (pub/sub delivers at most once, and instances come and go).
+	secretPollInterval   = 250 * time.Millisecond
+	secretRepublishEvery = 5 * time.Second
+	// secretAckTTL keeps a rotation's acks around for inspection, then lets them go.
+	secretAckTTL = 7 * 24 * time.Hour
+)
+
+// secretSlot names the provider keys of one target.
+type secretSlot struct {
+	current, next, previous, rotationID, stage string
+}
+
+func slotFor(target string) (secretSlot, error) {
+	var cur, next, base string
+	switch target {
+	case secrets.TargetRedis:
+		cur, next, base = secrets.RedisPassCurrent, secrets.RedisPassNext, "REDIS_PASS"
+	case secrets.TargetPostgres:
+		cur, next, base = secrets.DBPassCurrent, secrets.DBPassNext, "DB_PASS"
+	case secrets.TargetIngestAPIKey:
+		cur, next, base = secrets.IngestAPIKey, secrets.IngestAPIKeyNext, secrets.IngestAPIKey
+	case secrets.TargetWebUIAPIKey:
+		cur, next, base = secrets.WebUIAPIKey, secrets.WebUIAPIKeyNext, secrets.WebUIAPIKey
+	default:
+		return secretSlot{}, secretErr(workflows.SecretErrInvalid, "unknown rotation target %q (want one of %v)", target, secrets.Targets())
+	}
+	return secretSlot{current: cur, next: next, previous: base + secretSuffixPrevious,
+		rotationID: base + secretSuffixRotationID, stage: base + secretSuffixStage}, nil
+}
+
+type secretMetrics struct {
+	rotations   *prometheus.CounterVec
+	lastSuccess *prometheus.GaugeVec
+}
+
+func newSecretMetrics(reg prometheus.Registerer) (*secretMetrics, error) {
+	m := &secretMetrics{
+		rotations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mutt_secret_rotations_total",
+			Help: "Secret rotations finished by this worker, by target and outcome: success, failed (not rolled back), compensated (failed and rolled back).",
+		}, []string{"target", "outcome"}),
+		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "mutt_secret_rotation_last_success_timestamp_seconds",
+			Help: "Unix time of the last successful rotation of a target seen by this worker.",
+		}, []string{"target"}),
+	}
+	for _, c := range []prometheus.Collector{m.rotations, m.lastSuccess} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("register secret rotation metrics: %w", err)
+		}
+	}
+	// Every series exists from the start, so "no success yet" is visible.
+	for _, t := range secrets.Targets() {
+		for _, o := range []string{workflows.SecretOutcomeSuccess, workflows.SecretOutcomeFailed, workflows.SecretOutcomeCompensated} {
+			m.rotations.WithLabelValues(t, o)
+		}
+	}
+	return m, nil
+}
+
+type secretActivities struct {
+	d   *Deps
+	log *slog.Logger
+	m   *secretMetrics
+}
+
+func registerSecrets(r Registry, d *Deps) error {
+	m, err := newSecretMetrics(d.Registerer)
+	if err != nil {
+		return err
+	}
+	log := d.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a := &secretActivities{d: d, log: log.With("component", "secret_rotation"), m: m}
+	for name, fn := range map[string]any{
+		workflows.ActivitySecretPreflight:     a.Preflight,
+		workflows.ActivitySecretStoreNext:     a.StoreNext,
+		workflows.ActivitySecretApplyNext:     a.ApplyNext,
+		workflows.ActivitySecretNotifyVerify:  a.NotifyVerify,
+		workflows.ActivitySecretPromote:       a.Promote,
+		workflows.ActivitySecretRemoveOld:     a.RemoveOld,
+		workflows.ActivitySecretCompensate:    a.Compensate,
+		workflows.ActivitySecretRecordOutcome: a.RecordOutcome,
+	} {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+	return nil
+}
+
+// secretErr is an application error of one of the workflows.SecretErr* types
+// (the workflow's retry policies decide which are retried).
+func secretErr(typ, format string, args ...any) error {
+	return temporal.NewApplicationError(fmt.Sprintf(format, args...), typ)
+}
+
+// redact removes secret values from a message (Redis echoes an ACL modifier,
+// password included, in its errors).
+func redact(msg string, values ...string) string {
+	for _, v := range values {
+		if v != "" {
+			msg = strings.ReplaceAll(msg, v, "[redacted]")
+		}
+	}
+	return msg
+}
+
+// fingerprint identifies a value in logs and results without revealing it.
+func fingerprint(v string) string {
+	if v == "" {
+		return ""
+	}
+	s := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(s[:6])
+}
+
+// generateSecret returns a fresh random value: hex for API keys (safe in any
+// header), URL-safe base64 for passwords (safe in connection URLs).
+func generateSecret(target string) (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate secret: %w", err)
+	}
+	if target == secrets.TargetIngestAPIKey || target == secrets.TargetWebUIAPIKey {
+		return hex.EncodeToString(b), nil
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func (a *secretActivities) provider() (secrets.Provider, error) {
+	if a.d.Secrets == nil {
+		return nil, secretErr(workflows.SecretErrInvalid, "no secrets provider configured on the worker (Vault or the secrets file)")
+	}
+	return a.d.Secrets, nil
+}
+
+func (a *secretActivities) read(ctx context.Context) (secrets.Snapshot, error) {
+	p, err := a.provider()
+	if err != nil {
+		return secrets.Snapshot{}, err
+	}
+	s, err := p.Read(ctx)
+	if err != nil {
+		return secrets.Snapshot{}, fmt.Errorf("read secrets from %s: %w", p.Name(), err)
+	}
+	return s, nil
+}
+
+// update is a check-and-set read-modify-write: fn gets a fresh snapshot and
+// returns the values to write, or nil to write nothing. A conflicting writer
+// makes it read again.
+func (a *secretActivities) update(ctx context.Context, fn func(s secrets.Snapshot) (map[string]string, error)) (int, bool, error) {
+	p, err := a.provider()
+	if err != nil {
+		return 0, false, err
+	}
+	for range secretCASAttempts {
+		s, err := a.read(ctx)
+		if err != nil {
+			return 0, false, err
+		}
+		values, err := fn(s)
+		if err != nil || values == nil {
+			return s.Version, false, err
+		}
+		for k, v := range values {
+			if v == "" {
+				delete(values, k) // "" means absent: keep the set clean
+			}
+		}
+		v, err := p.Write(ctx, values, s.Version)
+		if errors.Is(err, secrets.ErrCASMismatch) {
+			a.log.Info("secrets changed while rotating; reading again", "version", s.Version)
+			continue
+		}
+		if err != nil {
+			return 0, false, fmt.Errorf("write secrets to %s: %w", p.Name(), err)
+		}
+		return v, true, nil
+	}
+	return 0, false, fmt.Errorf("write secrets: still conflicting after %d check-and-set attempts", secretCASAttempts)
+}
+
+// checkFree refuses to start when another rotation (or an unmarked NEXT) is
+// in the way; ok is true when this rotation already owns the slot.
+func checkFree(s secrets.Snapshot, slot secretSlot, target, rotationID string) (owned bool, err error) {
+	switch marker := s.Get(slot.rotationID); {
+	case marker == rotationID:
+		return true, nil
+	case marker != "":
+		return false, secretErr(workflows.SecretErrConflict,
+			"rotation %s of %s is in flight (stage %q, see %s/%s in the provider); wait for it to finish",
+			marker, target, s.Get(slot.stage), slot.rotationID, slot.stage)
+	case s.Get(slot.next) != "":
+		return false, secretErr(workflows.SecretErrConflict,
+			"%s already holds a value that no rotation put there; refusing to overwrite it (clear it once nothing relies on it)", slot.next)
+	}
+	return false, nil
+}
+
+func (a *secretActivities) redisUser() (string, error) {
+	u := a.d.RedisUsername
+	if u == "" {
+		u = secretDefaultRedisUser
+	}
+	if u == "default" {
+		return "", secretErr(workflows.SecretErrInvalid, "refusing to rotate the Redis default user: set REDIS_USERNAME to the dedicated ACL user")
+	}
+	if a.d.RedisAdmin == nil {
+		return "", secretErr(workflows.SecretErrInvalid, "no Redis admin client configured on the worker")
+	}
+	return u, nil
+}
+
+func (a *secretActivities) dbUser(s secrets.Snapshot) (string, error) {
+	u := s.Get(secrets.DBUser)
+	if u == "" {
+		u = a.d.DBUser
+	}
+	if u == "" {
+		u = secretDefaultDBUser
+	}
+	if a.d.DBAdmin == nil {
+		return "", secretErr(workflows.SecretErrInvalid, "no PostgreSQL admin pool configured on the worker")
+	}
+	return u, nil
+}
+
+// redisACL runs ACL SETUSER user <modifier>; the modifier holds a password,
+// so errors are redacted. A permission refusal is SecretErrBackendRefused.
+func (a *secretActivities) redisACL(ctx context.Context, user, modifier, password string) error {
+	err := a.d.RedisAdmin.Do(ctx, "ACL", "SETUSER", user, modifier+password).Err()
+	if err == nil {
+		return nil
+	}
+	msg := redact(err.Error(), password)
+	if strings.HasPrefix(msg, "NOPERM") {
+		return secretErr(workflows.SecretErrBackendRefused, "redis ACL SETUSER %s refused: %s", user, msg)
+	}
+	return fmt.Errorf("redis ACL SETUSER %s: %s", user, msg)
+}
+
+// redisSave persists the ACL when Redis uses an ACL file; without one the
+// users live in memory (or the config file, which setup manages).
+func (a *secretActivities) redisSave(ctx context.Context) error {
+	err := a.d.RedisAdmin.Do(ctx, "ACL", "SAVE").Err()
+	if err != nil && !strings.Contains(err.Error(), "not configured to use an ACL file") {
+		return fmt.Errorf("redis ACL SAVE: %w", err)
+	}
+	return nil
+}
+
+func (a *secretActivities) redisAddPassword(ctx context.Context, user, pw string) error {
+	if err := a.redisACL(ctx, user, ">", pw); err != nil {
+		return err
+	}
+	return a.redisSave(ctx)
+}
+
+// redisRemovePassword is idempotent: a password already gone is fine.
+func (a *secretActivities) redisRemovePassword(ctx context.Context, user, pw string) error {
+	err := a.redisACL(ctx, user, "<", pw)
+	if err != nil && strings.Contains(err.Error(), "does not exist") {
+		err = nil
+	}
+	if err != nil {
+		return err
+	}
+	return a.redisSave(ctx)
+}
+
+// pgSetPassword sets the role's password with secrets.SetPostgresPassword,
+// which sends a SCRAM verifier computed here, never the plaintext (so it
+// cannot reach the server's logs), and quotes the role as an identifier.
+func (a *secretActivities) pgSetPassword(ctx context.Context, user, pw string) error {
+	if err := secrets.SetPostgresPassword(ctx, a.d.DBAdmin, user, pw); err != nil {
+		msg := redact(err.Error(), pw)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // insufficient_privilege
+			return secretErr(workflows.SecretErrBackendRefused, "postgres ALTER ROLE %s refused: %s", user, msg)
+		}
+		return fmt.Errorf("postgres ALTER ROLE %s: %s", user, msg)
+	}
+	return nil
+}
+
+// Preflight checks that the rotation can start, changing nothing.
+func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
+	slot, err := slotFor(in.Target)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	s, err := a.read(ctx)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	if _, err := checkFree(s, slot, in.Target, in.RotationID); err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	notes := []string{fmt.Sprintf("%s provider at version %d", a.d.Secrets.Name(), s.Version)}
+	if s.Get(slot.current) == "" {
+		notes = append(notes, slot.current+" is empty: the rotation creates the first value")
+	}
+	switch in.Target {
+	case secrets.TargetRedis:
+		user, err := a.redisUser()
+		if err != nil {
+			return workflows.SecretStepResult{}, err
+		}
+		err = a.d.RedisAdmin.Do(ctx, "ACL", "GETUSER", user).Err()
+		switch {
+		case errors.Is(err, redis.Nil):
+			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "redis ACL user %q does not exist (setup creates it)", user)
+		case err != nil && strings.HasPrefix(err.Error(), "NOPERM"):
+			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrBackendRefused, "redis admin client may not manage ACL users: %v", err)
+		case err != nil:
+			return workflows.SecretStepResult{}, fmt.Errorf("redis ACL GETUSER %s: %w", user, err)
+		}
+		notes = append(notes, fmt.Sprintf("redis ACL user %q exists", user))
+	case secrets.TargetPostgres:
+		user, err := a.dbUser(s)
+		if err != nil {
+			return workflows.SecretStepResult{}, err
+		}
+		var super, login bool
+		err = a.d.DBAdmin.QueryRow(ctx, `SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = $1`, user).Scan(&super, &login)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "postgres role %q does not exist (setup creates it)", user)
+		case err != nil:
+			return workflows.SecretStepResult{}, fmt.Errorf("look up postgres role %s: %w", user, err)
+		case super:
+			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "refusing to rotate superuser %q: set DB_USER to the dedicated login role", user)
+		case !login:
+			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "postgres role %q cannot log in", user)
+		}
+		notes = append(notes, fmt.Sprintf("postgres login role %q exists", user))
+	}
+	return workflows.SecretStepResult{Version: s.Version, Detail: strings.Join(notes, "; ")}, nil
+}
+
+// StoreNext generates the new value and stores it as NEXT, marked with the
+// rotation id. A retry finds the marker and stores nothing new.
+func (a *secretActivities) StoreNext(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
+	slot, err := slotFor(in.Target)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	value, err := generateSecret(in.Target)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	var res workflows.SecretStepResult
+	v, wrote, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
+		owned, err := checkFree(s, slot, in.Target, in.RotationID)
+		if err != nil {
+			return nil, err
+		}
+		if owned {
+			res = workflows.SecretStepResult{AlreadyDone: true, Fingerprint: fingerprint(s.Get(slot.next))}
+			if s.Get(slot.stage) == secretStagePromoted {
+				res.Fingerprint = fingerprint(s.Get(slot.current))
+			}
+			return nil, nil
+		}
+		values := maps.Clone(s.Values)
+		if values == nil {
+			values = map[string]string{}
+		}
+		values[slot.next] = value
+		values[slot.rotationID] = in.RotationID
+		values[slot.stage] = secretStageNextStored
+		res = workflows.SecretStepResult{Fingerprint: fingerprint(value), Detail: "stored " + slot.next}
+		return values, nil
+	})
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	res.Version = v
+	if wrote {
+		a.log.Info("new secret stored as next", "target", in.Target, "rotation_id", in.RotationID, "version", v, "fingerprint", res.Fingerprint)
+	}
+	return res, nil
+}
+
+// owned reads the snapshot and checks that this rotation holds the slot at stage.
+func (a *secretActivities) owned(ctx context.Context, slot secretSlot, in workflows.SecretStepInput, stage string) (secrets.Snapshot, error) {
+	s, err := a.read(ctx)
+	if err != nil {
+		return s, err
+	}
+	if got := s.Get(slot.rotationID); got != in.RotationID {
+		return s, secretErr(workflows.SecretErrConflict, "%s is not held by this rotation (held by %q)", slot.rotationID, got)
+	}
+	if got := s.Get(slot.stage); got != stage {
+		return s, secretErr(workflows.SecretErrConflict, "rotation of %s is at stage %q, not %q", in.Target, got, stage)
+	}
+	return s, nil
+}
+
+// ApplyNext makes the backend accept NEXT. Redis: added next to the old
+// password (both work until the old one is removed). PostgreSQL: the role's
+// password (one per role: new connections with CURRENT fail from here, and the
+// connectors fall back to NEXT). API keys: nothing (services accept CURRENT
+// and NEXT once they re-read the secrets). Idempotent.
+func (a *secretActivities) ApplyNext(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
+	slot, err := slotFor(in.Target)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	s, err := a.owned(ctx, slot, in, secretStageNextStored)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	next := s.Get(slot.next)
+	if next == "" {
+		return workflows.SecretStepResult{}, secretErr(workflows.SecretErrConflict, "%s is empty", slot.next)
+	}
+	res := workflows.SecretStepResult{Version: s.Version, Fingerprint: fingerprint(next)}
+	switch in.Target {
+	case secrets.TargetRedis:
+		user, err := a.redisUser()
+		if err != nil {
+			return res, err
+		}
+		if err := a.redisAddPassword(ctx, user, next); err != nil {
+			return res, err
+		}
+		res.Detail = fmt.Sprintf("redis ACL user %q accepts the new password next to the old one", user)
+	case secrets.TargetPostgres:
+		user, err := a.dbUser(s)
+		if err != nil {
+			return res, err
+		}
+		if err := a.pgSetPassword(ctx, user, next); err != nil {
+			return res, err
+		}
+		res.Detail = fmt.Sprintf("postgres role %q has the new password", user)
+	default:
+		res.Detail = "API key: nothing to apply; services accept CURRENT and NEXT"
+	}
+	a.log.Info("new secret applied", "target", in.Target, "rotation_id", in.RotationID, "fingerprint", res.Fingerprint)
+	return res, nil
+}
+
+type secretVerifyProgress struct {
+	Deadline time.Time `json:"deadline"`
+	Acked    int       `json:"acked"`
+	Pending  int       `json:"pending"`
+}
+
+// NotifyVerify publishes the notice and waits until every live instance that
+// uses the target acked it with ok=true. A refusal, or instances still silent
+// at the deadline, fail the step with their ids and messages.
+func (a *secretActivities) NotifyVerify(ctx context.Context, in workflows.SecretVerifyInput) (workflows.SecretStepResult, error) {
+	if _, err := slotFor(in.Target); err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	if a.d.Redis == nil {
+		return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "no Redis client configured on the worker")
+	}
+	notice := secrets.Notice{RotationID: in.RotationID, Target: in.Target, Stage: in.Stage, Expect: in.Expect}
+	ackKey := a.d.Keys.RotationAcks(notice.AckKey())
+	timeout := in.Timeout
+	if timeout <= 0 {
+		timeout = workflows.SecretDefaultVerifyTimeout
+	}
+	progress := secretVerifyProgress{Deadline: time.Now().Add(timeout)}
+	// Before promotion the timeout spans the attempts (a worker crash does
+	// not extend it); after promotion every retry waits afresh.
+	if !in.Retryable && activity.HasHeartbeatDetails(ctx) {
+		var prev secretVerifyProgress
+		if activity.GetHeartbeatDetails(ctx, &prev) == nil && !prev.Deadline.IsZero() {
+			progress.Deadline = prev.Deadline
+		}
+	}
+	// Refusals of an earlier attempt are asked again.
+	acks, err := a.readAcks(ctx, ackKey)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	for id, ack := range acks {
+		if !ack.OK {
+			if err := a.d.Redis.HDel(ctx, ackKey, id).Err(); err != nil {
+				return workflows.SecretStepResult{}, fmt.Errorf("clear refusal of %s: %w", id, err)
+			}
+		}
+	}
+	publish := func() error {
+		if err := a.d.Redis.Publish(ctx, a.d.Keys.SecretsRotated(), secrets.Marshal(notice)).Err(); err != nil {
+			return fmt.Errorf("publish rotation notice: %w", err)
+		}
+		return nil
+	}
+	if err := publish(); err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	a.log.Info("rotation notice published", "target", in.Target, "rotation_id", in.RotationID, "stage", in.Stage, "expect", in.Expect)
+	lastPublish := time.Now()
+	tick := time.NewTicker(secretPollInterval)
+	defer tick.Stop()
+	for {
+		live, err := a.liveInstances(ctx, in.Target)
+		if err != nil {
+			return workflows.SecretStepResult{}, err
+		}
+		acks, err := a.readAcks(ctx, ackKey)
+		if err != nil {
+			return workflows.SecretStepResult{}, err
+		}
+		var acked, pending, refused []string
+		for _, id := range live {
+			ack, ok := acks[id]
+			switch {
+			case !ok:
+				pending = append(pending, id)
+			case ack.OK:
+				acked = append(acked, id)
+			default:
+				refused = append(refused, fmt.Sprintf("%s: %s", id, ack.Error))
+			}
+		}
+		progress.Acked, progress.Pending = len(acked), len(pending)
+		activity.RecordHeartbeat(ctx, progress)
+		if len(refused) > 0 {
+			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrVerify,
+				"%d instance(s) cannot use the %s credential after %s: %s", len(refused), in.Expect, in.Stage, strings.Join(refused, "; "))
+		}
+		if len(pending) == 0 {
+			if len(live) > 0 {
+				_ = a.d.Redis.Expire(ctx, ackKey, secretAckTTL).Err() // housekeeping only
+			}
+			res := workflows.SecretStepResult{Instances: acked}
+			if len(live) == 0 {
+				res.Detail = "no live instance uses " + in.Target + "; nothing to verify"
+			} else {
+				res.Detail = fmt.Sprintf("%d instance(s) confirmed the %s credential", len(acked), in.Expect)
+			}
+			return res, nil
+		}
+		if time.Now().After(progress.Deadline) {
+			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrVerify,
+				"%d instance(s) did not confirm the %s credential after %s within %s: %s",
+				len(pending), in.Expect, in.Stage, timeout, strings.Join(pending, ", "))
+		}
+		if time.Since(lastPublish) >= secretRepublishEvery {
+			if err := publish(); err != nil {
+				return workflows.SecretStepResult{}, err
+			}
+			lastPublish = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return workflows.SecretStepResult{}, ctx.Err()
+		case <-tick.C:
+		}
+	}
+}
+
+// liveInstances lists the advertised instances that use target, sorted.
+func (a *secretActivities) liveInstances(ctx context.Context, target string) ([]string, error) {
+	var keys []string
+	iter := a.d.Redis.Scan(ctx, 0, a.d.Keys.InstancesPattern(), 200).Iterator()
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("list live instances: %w", err)
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	vals, err := a.d.Redis.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read live instances: %w", err)
+	}
+	var out []string
+	for i, v := range vals {
+		raw, ok := v.(string)
+		if !ok {
+			continue // expired between SCAN and MGET: no longer live
+		}
+		var inst secrets.Instance
+		if err := json.Unmarshal([]byte(raw), &inst); err != nil {
+			a.log.Warn("unreadable instance advertisement", "key", keys[i], "err", err)
+			continue
+		}
+		if slices.Contains(inst.Uses, target) {
+			out = append(out, inst.ID)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+func (a *secretActivities) readAcks(ctx context.Context, key string) (map[string]secrets.Ack, error) {
+	raw, err := a.d.Redis.HGetAll(ctx, key).Result()
+	if err != nil {
+		return nil, fmt.Errorf("read rotation acks: %w", err)
+	}
+	out := make(map[string]secrets.Ack, len(raw))
+	for id, v := range raw {
+		var ack secrets.Ack
+		if err := json.Unmarshal([]byte(v), &ack); err != nil {
+			ack = secrets.Ack{Instance: id, Error: "unreadable ack"}
+		}
+		out[id] = ack
+	}
+	return out, nil
+}
+
+// Promote makes NEXT the CURRENT value in one check-and-set write. Redis: the
+// old password is kept as REDIS_PASS_PREVIOUS until RemoveOld. API keys: the
+// old key moves to NEXT, so services keep accepting it during the grace
+// period. PostgreSQL: NEXT is cleared (the old password is already gone).
+func (a *secretActivities) Promote(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
+	slot, err := slotFor(in.Target)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	var res workflows.SecretStepResult
+	v, wrote, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
+		if s.Get(slot.rotationID) == in.RotationID && s.Get(slot.stage) == secretStagePromoted {
+			res = workflows.SecretStepResult{AlreadyDone: true, Fingerprint: fingerprint(s.Get(slot.current))}
+			return nil, nil
+		}
+		if s.Get(slot.rotationID) != in.RotationID || s.Get(slot.stage) != secretStageNextStored || s.Get(slot.next) == "" {
+			return nil, secretErr(workflows.SecretErrConflict, "cannot promote %s: not held by this rotation at stage %q with a NEXT value", in.Target, secretStageNextStored)
+		}
+		values := maps.Clone(s.Values)
+		old, next := s.Get(slot.current), s.Get(slot.next)
+		values[slot.current] = next
+		switch in.Target {
+		case secrets.TargetRedis:
+			values[slot.next] = ""
+			values[slot.previous] = old
+		case secrets.TargetPostgres:
+			values[slot.next] = ""
+		default:
+			values[slot.next] = old
+		}
+		values[slot.stage] = secretStagePromoted
+		res = workflows.SecretStepResult{Fingerprint: fingerprint(next), Detail: slot.next + " promoted to " + slot.current}
+		return values, nil
+	})
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	res.Version = v
+	if wrote {
+		a.log.Info("secret promoted", "target", in.Target, "rotation_id", in.RotationID, "version", v, "fingerprint", res.Fingerprint)
+	}
+	return res, nil
+}
+
+// RemoveOld ends the rotation: Redis drops the old password from the ACL
+// user, API keys stop accepting the old key, and the rotation marker is
+// cleared. A retry after the marker is gone does nothing.
+func (a *secretActivities) RemoveOld(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
+	slot, err := slotFor(in.Target)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	s, err := a.read(ctx)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	if s.Get(slot.rotationID) == "" {
+		return workflows.SecretStepResult{Version: s.Version, AlreadyDone: true, Detail: "rotation already finished"}, nil
+	}
+	if s, err = a.owned(ctx, slot, in, secretStagePromoted); err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	var detail string
+	switch in.Target {
+	case secrets.TargetRedis:
+		user, err := a.redisUser()
+		if err != nil {
+			return workflows.SecretStepResult{}, err
+		}
+		old := s.Get(slot.previous)
+		if old != "" && old != s.Get(slot.current) {
+			if err := a.redisRemovePassword(ctx, user, old); err != nil {
+				return workflows.SecretStepResult{}, err
+			}
+		}
+		detail = fmt.Sprintf("old password removed from redis ACL user %q", user)
+	case secrets.TargetPostgres:
+		detail = "postgres: the role has one password; nothing to remove"
+	default:
+		detail = "old API key no longer accepted"
+	}
+	v, _, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
+		if s.Get(slot.rotationID) != in.RotationID {
+			return nil, nil // a retry: already finished
+		}
+		values := maps.Clone(s.Values)
+		values[slot.previous] = ""
+		if in.Target == secrets.TargetIngestAPIKey || in.Target == secrets.TargetWebUIAPIKey {
+			values[slot.next] = ""
+		}
+		values[slot.rotationID] = ""
+		values[slot.stage] = ""
+		return values, nil
+	})
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	a.log.Info("old secret removed", "target", in.Target, "rotation_id", in.RotationID, "version", v)
+	return workflows.SecretStepResult{Version: v, Detail: detail}, nil
+}
+
+// Compensate undoes a rotation that failed before promotion, backend first
+// (it needs the NEXT value), then the provider: NEXT back to empty (StoreNext
+// only ever fills an empty NEXT) and the marker cleared. It refuses after
+// promotion. Idempotent: without this rotation's marker there is nothing left.
+func (a *secretActivities) Compensate(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
+	slot, err := slotFor(in.Target)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	s, err := a.read(ctx)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	if s.Get(slot.rotationID) != in.RotationID {
+		return workflows.SecretStepResult{Version: s.Version, AlreadyDone: true, Detail: "nothing of this rotation left to undo"}, nil
+	}
+	if s.Get(slot.stage) == secretStagePromoted {
+		return workflows.SecretStepResult{}, secretErr(workflows.SecretErrConflict, "rotation of %s was promoted: not rolling back", in.Target)
+	}
+	var notes []string
+	if in.UndoBackend {
+		switch next := s.Get(slot.next); in.Target {
+		case secrets.TargetRedis:
+			user, err := a.redisUser()
+			if err != nil {
+				return workflows.SecretStepResult{}, err
+			}
+			if next != "" {
+				if err := a.redisRemovePassword(ctx, user, next); err != nil {
+					return workflows.SecretStepResult{}, fmt.Errorf("remove the new password: %w", err)
+				}
+			}
+			notes = append(notes, fmt.Sprintf("new password removed from redis ACL user %q", user))
+		case secrets.TargetPostgres:
+			user, err := a.dbUser(s)
+			if err != nil {
+				return workflows.SecretStepResult{}, err
+			}
+			if cur := s.Get(slot.current); cur != "" {
+				if err := a.pgSetPassword(ctx, user, cur); err != nil {
+					return workflows.SecretStepResult{}, fmt.Errorf("restore the CURRENT password: %w", err)
+				}
+				notes = append(notes, fmt.Sprintf("postgres role %q has the CURRENT password again", user))
+			} else {
+				notes = append(notes, "no CURRENT password to restore on postgres")
+			}
+		}
+	}
+	v, _, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
+		if s.Get(slot.rotationID) != in.RotationID {
+			return nil, nil
+		}
+		if s.Get(slot.stage) == secretStagePromoted {
+			return nil, secretErr(workflows.SecretErrConflict, "rotation of %s was promoted: not rolling back", in.Target)
+		}
+		values := maps.Clone(s.Values)
+		values[slot.next] = ""
+		values[slot.rotationID] = ""
+		values[slot.stage] = ""
+		return values, nil
+	})
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	notes = append(notes, slot.next+" cleared")
+	// Instances that already switched to NEXT go back to CURRENT; best effort,
+	// their connectors fall back to CURRENT anyway.
+	n := secrets.Notice{RotationID: in.RotationID, Target: in.Target, Stage: "compensated", Expect: "current"}
+	if a.d.Redis != nil {
+		if err := a.d.Redis.Publish(ctx, a.d.Keys.SecretsRotated(), secrets.Marshal(n)).Err(); err != nil {
+			a.log.Warn("publish compensation notice", "target", in.Target, "err", err)
+		}
+	}
+	a.log.Warn("rotation rolled back", "target", in.Target, "rotation_id", in.RotationID, "version", v)
+	return workflows.SecretStepResult{Version: v, Detail: strings.Join(notes, "; ")}, nil
+}
+
+// RecordOutcome counts a finished rotation.
+func (a *secretActivities) RecordOutcome(_ context.Context, in workflows.SecretOutcomeInput) error {
+	a.m.rotations.WithLabelValues(in.Target, in.Outcome).Inc()
+	if in.Outcome == workflows.SecretOutcomeSuccess {
+		now := time.Now
+		if a.d.Now != nil {
+			now = a.d.Now
+		}
+		a.m.lastSuccess.WithLabelValues(in.Target).Set(float64(now().UnixNano()) / 1e9)
+	}
+	return nil
+}
