@@ -43,6 +43,7 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
 	require.NoError(t, err)
 	ctx := context.Background()
+	require.NoError(t, pipeline.Setup(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "warn"), io.Discard))
 
 	front := start(t, cfg, pipeline.MoogSim, pipeline.Ingestor)
 	require.NoError(t, pipeline.Bootstrap(ctx, connectDB(t, cfg)))
@@ -112,7 +113,7 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 // connectDB opens the database of cfg with the pipeline's own connector.
 func connectDB(t *testing.T, cfg pipeline.Config) *pipeline.Deps {
 	t.Helper()
-	d, err := pipeline.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "warn"), []pipeline.Role{pipeline.Alerter})
+	d, err := pipeline.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "warn"), []pipeline.Role{pipeline.Worker})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
 	return d

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
@@ -37,6 +38,8 @@ func freeAddr(t *testing.T) string {
 
 // devEnv is the environment of one isolated `mutt dev`: own database, key prefix and ports.
 func devEnv(t *testing.T) map[string]string {
+	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	t.Cleanup(func() { dropRedisUser(t, "mutt_"+id); dropRole(t, "mutt_app_"+id) })
 	return map[string]string{
 		"REDIS_URL":           testenv.RedisURL(),
 		"DATABASE_URL":        testenv.DatabaseURL(t),
@@ -47,6 +50,11 @@ func devEnv(t *testing.T) map[string]string {
 		"MUTT_MOOGSIM_ADDR":   freeAddr(t),
 		"MUTT_WORKER_ADDR":    freeAddr(t),
 		"MUTT_LOG_LEVEL":      "warn",
+		// Own secrets file, Redis ACL user and PostgreSQL role: users and roles
+		// are server-wide, so parallel instances must not share them.
+		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"),
+		"REDIS_USERNAME":    "mutt_" + id,
+		"DB_USER":           "mutt_app_" + id,
 	}
 }
 
@@ -96,7 +104,8 @@ func TestWholePathInProcess(t *testing.T) {
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := telemetry.NewLogger(io.Discard, "text", "warn")
-	d, err := pipeline.Connect(ctx, cfg, log, pipeline.AllRoles)
+	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
+	d, err := pipeline.Connect(ctx, cfg, log, append(pipeline.AllRoles, pipeline.Worker))
 	require.NoError(t, err)
 	require.NoError(t, pipeline.Bootstrap(ctx, d))
 	done := make(chan error, 1)
@@ -189,4 +198,20 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("mutt dev did not stop within 30s of SIGTERM")
 	}
+}
+
+func dropRedisUser(t *testing.T, user string) {
+	rdb, _ := testenv.Redis(t)
+	_ = rdb.Do(context.Background(), "ACL", "DELUSER", user).Err()
+}
+
+// dropRole removes a test's login role once its database is gone (cleanups run
+// in reverse order, so the database dropped by testenv goes first).
+func dropRole(t *testing.T, role string) {
+	conn, err := pgx.Connect(context.Background(), testenv.AdminDatabaseURL())
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	_, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/redisconn"
+	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/schema"
 	"github.com/mutt-ops/mutt/workers"
@@ -48,6 +49,8 @@ Services (configured from the environment; see README):
                MUTT_WORKER_ADDR, :8086)
 
 Operations:
+  setup                    create the Redis ACL user and PostgreSQL role the services use (least
+                           privilege), generating their passwords into the secrets provider if missing
   migrate up|status        apply or list the database migrations
   config init [--dry-run]  seed dynamic config in Redis from env without overwriting
   schedules apply [--dry-run]
@@ -77,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runWorker(ctx, stdout)
 	case "schedules":
 		err = runSchedules(ctx, rest, stdout)
+	case "setup":
+		err = runSetup(ctx, stdout)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout)
 	case "config":
@@ -128,6 +133,11 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err := pipeline.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
+	// The services log in as a dedicated Redis ACL user and PostgreSQL role whose
+	// passwords live in the (file) secrets provider, so a rotation can be tried locally.
+	if err := pipeline.Setup(ctx, cfg, log, io.Discard); err != nil {
+		return err
+	}
 	d, err := pipeline.Connect(ctx, cfg, log, append(pipeline.AllRoles, pipeline.Worker))
 	if err != nil {
 		return err
@@ -162,8 +172,13 @@ func workerProcess(ctx context.Context, d *pipeline.Deps, wcfg workers.Config, l
 	if err != nil {
 		return nil, err
 	}
-	deps := &activities.Deps{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Log: log.With("component", "worker"),
-		Registerer: d.Reg, PrometheusURL: wcfg.PrometheusURL, MoogURL: d.Cfg.MoogWebhookURL, MoogAPIKey: d.Cfg.MoogAPIKey}
+	dbUser := d.Cfg.DBUser
+	if dbUser == "" {
+		dbUser = d.Secrets.Get(secrets.DBUser)
+	}
+	deps := &activities.Deps{DB: d.AdminDB, Redis: d.Redis, Keys: d.Keys, Log: log.With("component", "worker"),
+		Registerer: d.Reg, PrometheusURL: wcfg.PrometheusURL, MoogURL: d.Cfg.MoogWebhookURL, MoogAPIKey: d.Cfg.MoogAPIKey,
+		Secrets: d.Provider, RedisAdmin: d.AdminRedis, RedisUsername: d.Cfg.RedisUsername, DBAdmin: d.AdminDB, DBUser: dbUser}
 	temporalCheck := telemetry.Check{Name: "temporal", Fn: func(ctx context.Context) error {
 		_, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{})
 		return err
@@ -222,16 +237,24 @@ func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
+func runSetup(ctx context.Context, stdout io.Writer) error {
+	cfg, err := pipeline.ReadConfig(config.FromOS(), false, nil)
+	if err != nil {
+		return err
+	}
+	return pipeline.Setup(ctx, cfg, logger(cfg.Common), stdout)
+}
+
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
 		return errors.New("usage: mutt migrate up|status")
 	}
-	e := config.FromOS()
-	c := config.ReadCommon(e)
-	if err := e.Err(); err != nil {
+	env := config.FromOS()
+	c := config.ReadCommon(env)
+	if err := env.Err(); err != nil {
 		return err
 	}
-	db, err := postgres.Open(ctx, postgres.Options{URL: c.DatabaseURL})
+	db, err := postgres.Open(ctx, postgres.Options{URL: env.String(c.DatabaseURL, "DATABASE_ADMIN_URL")})
 	if err != nil {
 		return err
 	}
@@ -279,7 +302,7 @@ func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := e.Err(); err != nil {
 		return err
 	}
-	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: c.RedisURL})
+	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: e.String(c.RedisURL, "REDIS_ADMIN_URL")})
 	if err != nil {
 		return err
 	}

@@ -39,10 +39,9 @@ func ReadConfig(e *config.Env) Config {
 		MaxFieldBytes: e.Int(DefaultMaxFieldBytes, 256, 1<<30, "MUTT_INGEST_MAX_FIELD_BYTES"),
 		MaxDepth:      e.Int(DefaultMaxDepth, 2, 10000, "MUTT_INGEST_MAX_DEPTH"),
 	}
+	// No key here is not an error yet: the secrets provider may hold them
+	// (the pipeline checks that one source has at least one).
 	c.APIKeys = append(c.APIKeys, e.List("INGEST_API_KEY_NEXT")...)
-	if len(c.APIKeys) == 0 {
-		e.Fail("INGEST_API_KEY", "is required (one or more comma-separated keys)")
-	}
 	return c
 }
 

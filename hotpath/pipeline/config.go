@@ -6,6 +6,7 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/secrets"
 )
 
 // Config is the static configuration of the hot-path roles.
@@ -18,6 +19,17 @@ type Config struct {
 	MoogWebhookURL       string
 	MoogAPIKey           string
 	ForwarderConcurrency int
+	// Secrets chooses the secrets provider (MUTT_SECRETS_PROVIDER, Vault or a file).
+	Secrets secrets.Config
+	// RedisUsername is the Redis ACL user the services log in as with the
+	// secrets' REDIS_PASS_CURRENT/NEXT (REDIS_USERNAME); DBUser the PostgreSQL
+	// role (DB_USER; else the secrets' DB_USER, else the URL's user).
+	RedisUsername, DBUser string
+	// RedisAdminURL and DatabaseAdminURL are the privileged connections of
+	// the worker (ACL SETUSER, ALTER ROLE, partition DDL), of migrations and of
+	// `mutt setup` (REDIS_ADMIN_URL, DATABASE_ADMIN_URL; default REDIS_URL,
+	// DATABASE_URL).
+	RedisAdminURL, DatabaseAdminURL string
 	// Pprof serves /debug/pprof/ on every role's HTTP listener (MUTT_PPROF;
 	// off by default: profiles expose internals and cost CPU while taken).
 	Pprof bool
@@ -39,7 +51,12 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		MoogAPIKey:           e.String("", "MOOG_API_KEY"),
 		ForwarderConcurrency: e.Int(8, 1, 1024, "MUTT_FORWARDER_CONCURRENCY"),
 		Pprof:                e.Bool(false, "MUTT_PPROF"),
+		Secrets:              secrets.ReadConfig(e),
+		RedisUsername:        e.String("mutt", "REDIS_USERNAME"),
+		DBUser:               e.String("", "DB_USER"),
 	}
+	c.RedisAdminURL = e.URL(c.RedisURL, []string{"redis", "rediss"}, "REDIS_ADMIN_URL")
+	c.DatabaseAdminURL = e.URL(c.DatabaseURL, []string{"postgres", "postgresql"}, "DATABASE_ADMIN_URL")
 	if dev {
 		if _, _, ok := e.Lookup("INGEST_API_KEY", "MUTT_INGEST_API_KEY"); !ok {
 			e.SetDefault("INGEST_API_KEY", DevIngestKey)

@@ -22,10 +22,14 @@ var AllRoles = []Role{MoogSim, Ingestor, Alerter, Forwarder}
 // it does not exist, migrates it, seeds the example rules, dev hosts and teams
 // into empty tables, and seeds dynamic config (never overwriting values).
 func Bootstrap(ctx context.Context, d *Deps) error {
-	if _, err := schema.Up(ctx, d.DB, time.Now()); err != nil {
+	db := d.AdminDB // the owner runs DDL; services log in as the DML-only role
+	if db == nil {
+		db = d.DB
+	}
+	if _, err := schema.Up(ctx, db, time.Now()); err != nil {
 		return err
 	}
-	if _, err := schema.SeedExamples(ctx, d.DB); err != nil {
+	if _, err := schema.SeedExamples(ctx, db); err != nil {
 		return err
 	}
 	if _, err := dynconfig.Init(ctx, d.Redis, d.Keys, os.LookupEnv, false, nil); err != nil {

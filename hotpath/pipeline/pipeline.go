@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -23,6 +25,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/moogsim"
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/redisconn"
+	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
@@ -50,42 +53,106 @@ type Deps struct {
 	Keys          keyspace.Keys
 	Dyn           *dynconfig.Store
 	StreamMetrics *stream.Metrics
+	Provider      secrets.Provider
+	Secrets       *secrets.Cache
+	// AdminRedis and AdminDB are the privileged connections, opened only for
+	// the worker role (rotation and partition DDL).
+	AdminRedis redis.UniversalClient
+	AdminDB    *pgxpool.Pool
+	instance   string
 }
 
-// Connect opens what roles need.
+// Connect opens what roles need: the secrets provider, then Redis and
+// PostgreSQL with the dual-credential connectors (CURRENT, then NEXT).
 func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*Deps, error) {
-	d := &Deps{Cfg: cfg, Log: log, Reg: telemetry.NewRegistry(), Keys: keyspace.New(cfg.RedisPrefix, cfg.Shards)}
+	d := &Deps{Cfg: cfg, Log: log, Reg: telemetry.NewRegistry(), Keys: keyspace.New(cfg.RedisPrefix, cfg.Shards),
+		instance: stream.ConsumerName(roleNames(roles))}
 	d.StreamMetrics = stream.NewMetrics(d.Reg)
-	if slices.ContainsFunc(roles, func(r Role) bool { return r != MoogSim }) {
-		rdb, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL})
-		if err != nil {
-			return nil, err
-		}
-		d.Redis = rdb
-		d.Dyn = dynconfig.NewStore(rdb, d.Keys, log)
-		if err := d.Dyn.Reload(ctx); err != nil {
-			d.Close()
-			return nil, err
-		}
+	if !slices.ContainsFunc(roles, func(r Role) bool { return r != MoogSim }) {
+		return d, nil
+	}
+	var err error
+	if d.Provider, err = secrets.Open(ctx, cfg.Secrets, log); err != nil {
+		return nil, err
+	}
+	if d.Secrets, err = secrets.NewCache(ctx, d.Provider); err != nil {
+		return nil, err
+	}
+	if slices.Contains(roles, Ingestor) && len(d.ingestKeys()) == 0 {
+		return nil, errors.New("INGEST_API_KEY: is required (in the environment or the secrets provider)")
+	}
+	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Username: cfg.RedisUsername,
+		Secrets: d.Secrets, Registerer: d.Reg})
+	if err != nil {
+		return nil, err
+	}
+	d.Redis = rdb
+	d.Dyn = dynconfig.NewStore(rdb, d.Keys, log)
+	if err := d.Dyn.Reload(ctx); err != nil {
+		d.Close()
+		return nil, err
 	}
 	if slices.Contains(roles, Alerter) || slices.Contains(roles, Worker) {
-		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL})
+		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, User: cfg.DBUser, Secrets: d.Secrets, Registerer: d.Reg})
 		if err != nil {
 			d.Close()
 			return nil, err
 		}
 		d.DB = db
 	}
+	if slices.Contains(roles, Worker) {
+		if d.AdminRedis, err = redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisAdminURL}); err != nil {
+			d.Close()
+			return nil, err
+		}
+		if d.AdminDB, err = postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseAdminURL}); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	return d, nil
+}
+
+func roleNames(roles []Role) string {
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	return strings.Join(names, "+")
+}
+
+// ingestKeys are the accepted ingest keys: the environment's (INGEST_API_KEY
+// list) and the secrets provider's CURRENT and NEXT, so a rotation through the
+// provider needs no restart.
+func (d *Deps) ingestKeys() []string {
+	keys := slices.Clone(d.Cfg.Ingest.APIKeys)
+	for _, k := range d.Secrets.Pair(secrets.IngestAPIKey, secrets.IngestAPIKeyNext) {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	return keys
+}
+
+// moogAPIKey is the provider's MOOG_API_KEY, else the environment's.
+func (d *Deps) moogAPIKey() string {
+	if k := d.Secrets.Get(secrets.MoogAPIKey); k != "" {
+		return k
+	}
+	return d.Cfg.MoogAPIKey
 }
 
 // Close releases the connections.
 func (d *Deps) Close() {
-	if d.DB != nil {
-		d.DB.Close()
+	for _, db := range []*pgxpool.Pool{d.DB, d.AdminDB} {
+		if db != nil {
+			db.Close()
+		}
 	}
-	if d.Redis != nil {
-		_ = d.Redis.Close()
+	for _, r := range []redis.UniversalClient{d.Redis, d.AdminRedis} {
+		if r != nil {
+			_ = r.Close()
+		}
 	}
 }
 
@@ -95,13 +162,19 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 	g, ctx := errgroup.WithContext(ctx)
 	if d.Dyn != nil {
 		g.Go(func() error { return d.Dyn.Run(ctx) })
+		w, err := d.watcher(roles)
+		if err != nil {
+			return err
+		}
+		g.Go(func() error { return w.Run(ctx) })
+		g.Go(func() error { return secrets.RunProvider(ctx, d.Provider) })
 	}
 	for _, r := range roles {
 		log := d.Log.With("component", string(r))
 		switch r {
 		case Ingestor:
-			s, err := ingest.New(ingest.Options{Config: d.Cfg.Ingest, Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn,
-				Log: log, Registerer: d.Reg, Gatherer: d.Reg})
+			s, err := ingest.New(ingest.Options{Config: d.Cfg.Ingest, APIKeys: d.ingestKeys, Redis: d.Redis,
+				Keys: d.Keys, Dyn: d.Dyn, Log: log, Registerer: d.Reg, Gatherer: d.Reg})
 			if err != nil {
 				return fmt.Errorf("ingestor: %w", err)
 			}
@@ -122,7 +195,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			f, err := forward.New(forward.Options{Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Log: log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("forwarder"),
-				WebhookURL: d.Cfg.MoogWebhookURL, APIKey: d.Cfg.MoogAPIKey, Concurrency: d.Cfg.ForwarderConcurrency})
+				WebhookURL: d.Cfg.MoogWebhookURL, APIKey: d.moogAPIKey(), Concurrency: d.Cfg.ForwarderConcurrency})
 			if err != nil {
 				return fmt.Errorf("forwarder: %w", err)
 			}
@@ -139,6 +212,43 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 		}
 	}
 	return g.Wait()
+}
+
+// watcher answers rotation notices for this process: it re-reads the secrets
+// and proves it can log in with the new credential of each backend it uses.
+func (d *Deps) watcher(roles []Role) (*secrets.Watcher, error) {
+	uses := []string{secrets.TargetRedis}
+	if d.DB != nil {
+		uses = append(uses, secrets.TargetPostgres)
+	}
+	if slices.Contains(roles, Ingestor) {
+		uses = append(uses, secrets.TargetIngestAPIKey)
+	}
+	pick := func(which, current, next string) string {
+		if which == "next" {
+			return d.Secrets.Get(next)
+		}
+		return d.Secrets.Get(current)
+	}
+	checks := map[string]func(context.Context, string) error{
+		secrets.TargetRedis: func(ctx context.Context, which string) error {
+			return redisconn.CheckLogin(ctx, d.Cfg.RedisURL, d.Cfg.RedisUsername, pick(which, secrets.RedisPassCurrent, secrets.RedisPassNext))
+		},
+	}
+	resets := map[string]func(){}
+	if d.DB != nil {
+		checks[secrets.TargetPostgres] = func(ctx context.Context, which string) error {
+			user := d.Cfg.DBUser
+			if user == "" {
+				user = d.Secrets.Get(secrets.DBUser)
+			}
+			return postgres.CheckLogin(ctx, d.Cfg.DatabaseURL, user, pick(which, secrets.DBPassCurrent, secrets.DBPassNext))
+		}
+		resets[secrets.TargetPostgres] = d.DB.Reset
+	}
+	return secrets.NewWatcher(secrets.WatcherOptions{Redis: d.Redis, Keys: d.Keys, Cache: d.Secrets,
+		Instance: secrets.Instance{ID: d.instance, Role: roleNames(roles), Uses: uses, Started: time.Now().UTC()},
+		Checks:   checks, Resets: resets, Log: d.Log.With("component", "secrets")})
 }
 
 // OpsHandler serves /health and /metrics of a background role: Redis and,

@@ -1,0 +1,101 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+
+	"github.com/mutt-ops/mutt/internal/postgres"
+	"github.com/mutt-ops/mutt/internal/redisconn"
+	"github.com/mutt-ops/mutt/internal/secrets"
+)
+
+// Setup prepares the dedicated credentials the services log in with: it
+// makes sure the secrets provider holds REDIS_PASS_CURRENT, DB_USER and
+// DB_PASS_CURRENT (generating what is missing, with check-and-set), then
+// creates or updates, through the admin connections, the Redis ACL user
+// (REDIS_USERNAME, limited to MUTT_REDIS_PREFIX) and the PostgreSQL login role
+// (DML only). Idempotent; never prints a secret.
+func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
+	prov, err := secrets.Open(ctx, cfg.Secrets, log)
+	if err != nil {
+		return err
+	}
+	snap, err := prov.Read(ctx)
+	if err != nil {
+		return fmt.Errorf("read secrets: %w", err)
+	}
+	values := map[string]string{}
+	for k, v := range snap.Values {
+		values[k] = v
+	}
+	role := cfg.DBUser
+	if role == "" {
+		role = values[secrets.DBUser]
+	}
+	if role == "" {
+		role = postgres.DefaultUser
+	}
+	changed := false
+	for _, k := range []string{secrets.RedisPassCurrent, secrets.DBPassCurrent} {
+		if values[k] == "" {
+			if values[k], err = generate(); err != nil {
+				return err
+			}
+			changed = true
+		}
+	}
+	if values[secrets.DBUser] != role {
+		values[secrets.DBUser], changed = role, true
+	}
+	if changed {
+		if _, err := prov.Write(ctx, values, snap.Version); err != nil {
+			return fmt.Errorf("store generated credentials in %s: %w", prov.Name(), err)
+		}
+		fmt.Fprintf(out, "setup: stored generated credentials in the %s secrets provider\n", prov.Name())
+	}
+	if cfg.RedisUsername == "" || cfg.RedisUsername == "default" {
+		return errors.New("REDIS_USERNAME: set a dedicated ACL user (not default)")
+	}
+	admin, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisAdminURL})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = admin.Close() }()
+	if err := secrets.SetupRedisUser(ctx, admin, cfg.RedisUsername, values[secrets.RedisPassCurrent], cfg.RedisPrefix); err != nil {
+		return fmt.Errorf("set up redis user %s: %w", cfg.RedisUsername, err)
+	}
+	fmt.Fprintf(out, "setup: redis ACL user %q limited to keys %s*\n", cfg.RedisUsername, cfg.RedisPrefix)
+	db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseAdminURL})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dbName := databaseName(cfg.DatabaseURL)
+	if err := secrets.SetupPostgresRole(ctx, db, role, values[secrets.DBPassCurrent], dbName); err != nil {
+		return fmt.Errorf("set up postgres role %s: %w", role, err)
+	}
+	fmt.Fprintf(out, "setup: postgres role %q with DML rights on database %s\n", role, dbName)
+	return nil
+}
+
+func generate() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("generate a password: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+func databaseName(dbURL string) string {
+	if u, err := url.Parse(dbURL); err == nil {
+		return strings.TrimPrefix(u.Path, "/")
+	}
+	return ""
+}
