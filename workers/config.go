@@ -10,8 +10,11 @@ type Config struct {
 	TemporalNamespace string // TEMPORAL_NAMESPACE
 	WorkerAddr        string // health and metrics of `mutt worker`
 	ApplySchedules    bool   // apply the schedules when the worker starts
-	Retention         RetentionPolicy
-	PrometheusURL     string
+	// RotationEnabled creates the monthly secret-rotation schedules unpaused
+	// (MUTT_SECRET_ROTATION_ENABLED; they are created paused otherwise).
+	RotationEnabled bool
+	Retention       RetentionPolicy
+	PrometheusURL   string
 }
 
 // RetentionPolicy are the settings the schedules pass to their workflows.
@@ -29,6 +32,7 @@ func ReadConfig(e *config.Env) Config {
 		TemporalNamespace: e.String("default", "TEMPORAL_NAMESPACE"),
 		WorkerAddr:        e.Addr(":8086", "MUTT_WORKER_ADDR"),
 		ApplySchedules:    e.Bool(false, "MUTT_WORKER_APPLY_SCHEDULES"),
+		RotationEnabled:   e.Bool(false, "MUTT_SECRET_ROTATION_ENABLED"),
 		PrometheusURL:     e.URL("", []string{"http", "https"}, "PROMETHEUS_URL"),
 		Retention: RetentionPolicy{
 			PartitionAdvanceMonths:   e.Int(3, 1, 36, "PARTITION_ADVANCE_MONTHS"),

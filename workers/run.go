@@ -35,7 +35,7 @@ func (p *Process) Run(ctx context.Context, out io.Writer) error {
 		tq = workflows.TaskQueue
 	}
 	if p.Cfg.ApplySchedules {
-		if _, err := Apply(ctx, p.Client, tq, Schedules(p.SchedulePrefix, tq, p.Cfg.Retention), false, out); err != nil {
+		if _, err := Apply(ctx, p.Client, tq, Schedules(p.SchedulePrefix, tq, p.Cfg.Retention, p.Cfg.RotationEnabled), false, out); err != nil {
 			return err
 		}
 	}

@@ -29,6 +29,7 @@ type Schedule struct {
 	Workflow    string
 	Input       any
 	Daily       *TimeOfDay    // a calendar spec: every day at this UTC time
+	DayOfMonth  int           // with Daily: only on this day of the month (monthly)
 	Every       time.Duration // or an interval spec
 	Jitter      time.Duration
 	Catchup     time.Duration
@@ -43,8 +44,8 @@ type TimeOfDay struct{ Hour, Minute int }
 // Schedules returns MUTT's schedules; prefix is prepended to every ID (""
 // in production; tests isolate themselves with one) and taskQueue is where
 // the workflows run.
-func Schedules(prefix, taskQueue string, p RetentionPolicy) []Schedule {
-	return []Schedule{
+func Schedules(prefix, taskQueue string, p RetentionPolicy, rotation bool) []Schedule {
+	out := []Schedule{
 		{ID: prefix + "mutt-partition-maintenance", Workflow: "PartitionMaintenanceWorkflow",
 			Input: workflows.PartitionInput{AdvanceMonths: p.PartitionAdvanceMonths},
 			Daily: &TimeOfDay{1, 10}, Jitter: 5 * time.Minute, Catchup: 12 * time.Hour, RunTimeout: 2 * time.Hour,
@@ -61,16 +62,30 @@ func Schedules(prefix, taskQueue string, p RetentionPolicy) []Schedule {
 			Every: 5 * time.Minute, Jitter: 30 * time.Second, Catchup: 10 * time.Minute, RunTimeout: 4 * time.Minute,
 			Description: "evaluates the SLOs from Prometheus and stores the report"},
 	}
+	// Monthly credential rotation, one schedule per target, staggered by an
+	// hour. Created paused unless MUTT_SECRET_ROTATION_ENABLED: an operator
+	// should first run one rotation by hand (docs/SECRET_ROTATION_PROCEDURE.md).
+	for i, target := range workflows.SecretTargets() {
+		out = append(out, Schedule{ID: prefix + workflows.SecretRotationWorkflowID(target), Workflow: "SecretRotationWorkflow",
+			Input: workflows.SecretRotationInput{Target: target}, Daily: &TimeOfDay{3 + i, 0}, DayOfMonth: 1,
+			Jitter: 10 * time.Minute, Catchup: 24 * time.Hour, RunTimeout: 48 * time.Hour, Paused: !rotation,
+			Description: "rotates the " + target + " credential (dual-credential pattern)"})
+	}
+	return out
 }
 
 func (s Schedule) spec() client.ScheduleSpec {
 	if s.Daily != nil {
 		all := func(a, b int) []client.ScheduleRange { return []client.ScheduleRange{{Start: a, End: b, Step: 1}} }
+		dom, comment := all(1, 31), fmt.Sprintf("daily %02d:%02d UTC", s.Daily.Hour, s.Daily.Minute)
+		if s.DayOfMonth > 0 {
+			dom = all(s.DayOfMonth, s.DayOfMonth)
+			comment = fmt.Sprintf("monthly on day %d at %02d:%02d UTC", s.DayOfMonth, s.Daily.Hour, s.Daily.Minute)
+		}
 		return client.ScheduleSpec{
 			Calendars: []client.ScheduleCalendarSpec{{
 				Second: all(0, 0), Minute: all(s.Daily.Minute, s.Daily.Minute), Hour: all(s.Daily.Hour, s.Daily.Hour),
-				DayOfMonth: all(1, 31), Month: all(1, 12), DayOfWeek: all(0, 6),
-				Comment: fmt.Sprintf("daily %02d:%02d UTC", s.Daily.Hour, s.Daily.Minute),
+				DayOfMonth: dom, Month: all(1, 12), DayOfWeek: all(0, 6), Comment: comment,
 			}},
 			Jitter: s.Jitter, TimeZoneName: "UTC",
 		}

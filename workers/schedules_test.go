@@ -25,7 +25,7 @@ func TestApplyIsIdempotentAndKeepsOperatorSettings(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	c, tq := testenv.Temporal(t)
-	scheds := workers.Schedules(tq+"-", tq, policy)
+	scheds := workers.Schedules(tq+"-", tq, policy, false)
 	t.Cleanup(func() {
 		for _, s := range scheds {
 			_ = c.ScheduleClient().GetHandle(context.Background(), s.ID).Delete(context.Background())
@@ -44,7 +44,10 @@ func TestApplyIsIdempotentAndKeepsOperatorSettings(t *testing.T) {
 
 	ch, err = workers.Apply(ctx, c, tq, scheds, false, io.Discard)
 	require.NoError(t, err)
-	require.Len(t, ch, 4)
+	require.Len(t, ch, len(scheds))
+	d0, err := c.ScheduleClient().GetHandle(ctx, scheds[len(scheds)-1].ID).Describe(ctx)
+	require.NoError(t, err)
+	require.True(t, d0.Schedule.State.Paused, "secret rotation schedules start paused unless enabled")
 	ch, err = workers.Apply(ctx, c, tq, scheds, false, io.Discard)
 	require.NoError(t, err)
 	for _, x := range ch {
@@ -109,7 +112,7 @@ func TestTriggeredScheduleRunsTheWorkflow(t *testing.T) {
 	go func() { done <- workers.RunWorker(ctx, c, tq, deps) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 
-	scheds := workers.Schedules(tq+"-", tq, policy)
+	scheds := workers.Schedules(tq+"-", tq, policy, false)
 	t.Cleanup(func() {
 		for _, s := range scheds {
 			_ = c.ScheduleClient().GetHandle(context.Background(), s.ID).Delete(context.Background())

@@ -115,6 +115,11 @@ const (
 // mutt-secret-rotation-redis ...` fails with "already started" while one runs).
 func SecretRotationWorkflowID(target string) string { return "mutt-secret-rotation-" + target }
 
+// SecretTargets lists every rotation target.
+func SecretTargets() []string {
+	return []string{SecretTargetRedis, SecretTargetPostgres, SecretTargetIngestAPIKey, SecretTargetWebUIAPIKey}
+}
+
 // SecretRotationInput is the input of SecretRotationWorkflow.
 type SecretRotationInput struct {
 	// Target is "redis", "postgres", "ingest_api_key" or "webui_api_key" (required).
@@ -142,7 +147,7 @@ func (in SecretRotationInput) normalize() (grace, verify time.Duration, err erro
 	case SecretTargetIngestAPIKey, SecretTargetWebUIAPIKey:
 		grace = SecretDefaultGraceAPIKey
 	default:
-		errs = append(errs, fmt.Errorf("unknown target %q (want one of %v)", in.Target, []string{SecretTargetRedis, SecretTargetPostgres, SecretTargetIngestAPIKey, SecretTargetWebUIAPIKey}))
+		errs = append(errs, fmt.Errorf("unknown target %q (want one of %v)", in.Target, SecretTargets()))
 	}
 	parse := func(name, s string, def time.Duration) time.Duration {
 		if s == "" {

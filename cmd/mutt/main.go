@@ -233,7 +233,7 @@ func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer tc.Close()
-	_, err = workers.Apply(ctx, tc, workflows.TaskQueue, workers.Schedules("", workflows.TaskQueue, wcfg.Retention), *dry, stdout)
+	_, err = workers.Apply(ctx, tc, workflows.TaskQueue, workers.Schedules("", workflows.TaskQueue, wcfg.Retention, wcfg.RotationEnabled), *dry, stdout)
 	return err
 }
 

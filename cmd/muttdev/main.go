@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,12 +17,15 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"go.temporal.io/sdk/client"
 
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/redisconn"
+	"github.com/mutt-ops/mutt/workers"
+	"github.com/mutt-ops/mutt/workflows"
 )
 
 const usage = `usage: muttdev <command>
@@ -30,6 +34,9 @@ const usage = `usage: muttdev <command>
   config list              every dynamic config key: value, default, source
   config get KEY
   config set KEY VALUE     validated, then announced to every service (applies within a second)
+  rotate TARGET [--grace D] [--dry-run]
+                           run SecretRotationWorkflow for redis, postgres, ingest_api_key or
+                           webui_api_key on Temporal (TEMPORAL_ADDRESS) and wait for its result
   probe URL                exit 0 if URL answers 200 (container health checks)
 
 Reads REDIS_URL, MUTT_REDIS_PREFIX and MUTT_STREAM_SHARDS like mutt does.
@@ -48,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "probe":
 		err = probe(ctx, args[1:])
+	case "rotate":
+		err = rotate(ctx, args[1:], stdout)
 	case "status", "config":
 		err = withRedis(ctx, func(rdb redis.UniversalClient, keys keyspace.Keys) error {
 			if args[0] == "status" {
@@ -64,6 +73,46 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+func rotate(ctx context.Context, args []string, w io.Writer) error {
+	fs := flag.NewFlagSet("rotate", flag.ContinueOnError)
+	grace := fs.String("grace", "", "grace period before the old credential is removed (default per target)")
+	dry := fs.Bool("dry-run", false, "only check the preconditions")
+	if len(args) == 0 {
+		return errors.New("usage: muttdev rotate TARGET [--grace D] [--dry-run]")
+	}
+	target := args[0]
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	env := config.FromOS()
+	wcfg := workers.ReadConfig(env)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	tc, err := workers.Dial(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, discardLogger())
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: workflows.SecretRotationWorkflowID(target), TaskQueue: workflows.TaskQueue,
+	}, "SecretRotationWorkflow", workflows.SecretRotationInput{Target: target, GracePeriod: *grace, DryRun: *dry})
+	if err != nil {
+		return fmt.Errorf("start rotation of %s (is one already running?): %w", target, err)
+	}
+	fmt.Fprintf(w, "rotation of %s started: workflow %s run %s (follow it in the Temporal UI)\n", target, run.GetID(), run.GetRunID())
+	var res workflows.SecretRotationResult
+	err = run.Get(ctx, &res)
+	for _, st := range res.Steps {
+		fmt.Fprintf(w, "  %-14s %-10s %s\n", st.Step, st.Status, st.Detail)
+	}
+	if err != nil {
+		return fmt.Errorf("rotation of %s failed: %w", target, err)
+	}
+	fmt.Fprintf(w, "rotation of %s done (old credential removed: %v)\n", target, res.OldRemoved)
+	return nil
 }
 
 func probe(ctx context.Context, args []string) error {
