@@ -210,7 +210,13 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 	}
 	defer proc.Client.Close()
 	log.Info("starting worker", "task_queue", workflows.TaskQueue, "temporal", wcfg.TemporalAddress)
-	return proc.Run(ctx, stdout)
+	// pipeline.Run with only the worker role runs what every process needs
+	// besides its own work: dynamic config, the secrets watcher (so this
+	// process follows rotations too) and the provider's token renewal.
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return proc.Run(gctx, stdout) })
+	g.Go(func() error { return pipeline.Run(gctx, d, roles) })
+	return g.Wait()
 }
 
 func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {

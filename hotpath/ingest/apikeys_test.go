@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -80,4 +81,45 @@ func TestAPIKeysFromTheSecretsCache(t *testing.T) {
 	require.NotContains(t, r.raw, "cur\"")
 	require.NotContains(t, r.raw, "nxt")
 	require.Contains(t, r.raw, `"api_keys_configured":2`)
+}
+
+// TestUnknownKeyRefreshesTheSourceOnce: a NEXT key stored in the provider a
+// moment ago (the process has not had the rotation notice yet) is accepted on
+// its first request, because an unknown key makes the ingestor re-read its
+// secrets before refusing; bad keys cannot make it re-read more than once a
+// second.
+func TestUnknownKeyRefreshesTheSourceOnce(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	var mu sync.Mutex
+	accepted, stored := []string{"key-A"}, []string{"key-A"}
+	refreshes := 0
+	srv, err := ingest.New(ingest.Options{
+		Redis: rdb, Keys: keys, Dyn: dynconfig.NewStore(rdb, keys, quiet), Log: quiet, Registerer: prometheus.NewRegistry(),
+		APIKeys: func() []string { mu.Lock(); defer mu.Unlock(); return accepted },
+		RefreshKeys: func(context.Context) error {
+			mu.Lock()
+			defer mu.Unlock()
+			refreshes++
+			accepted = stored
+			return nil
+		},
+	})
+	require.NoError(t, err)
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	e := &env{url: hs.URL}
+	post := func(k string) int {
+		return e.do(t, http.MethodPost, "/ingest", batch("h", 1), map[string]string{"X-API-KEY": k}).code
+	}
+
+	mu.Lock()
+	stored = []string{"key-A", "key-B"} // the rotation workflow stored NEXT
+	mu.Unlock()
+	require.Equal(t, http.StatusOK, post("key-B"), "the first request with the new key is accepted")
+	require.Equal(t, http.StatusUnauthorized, post("wrong-1"))
+	require.Equal(t, http.StatusUnauthorized, post("wrong-2"))
+	mu.Lock()
+	defer mu.Unlock()
+	require.LessOrEqual(t, refreshes, 2, "unknown keys re-read the secrets at most once a second")
 }

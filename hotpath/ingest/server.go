@@ -61,7 +61,16 @@ type Options struct {
 	// cache holds it. Empty entries are ignored; an empty list refuses
 	// every request.
 	APIKeys func() []string
+	// RefreshKeys, when set, re-reads the source of APIKeys (the secrets
+	// cache) before a request with an unknown key is refused, at most once
+	// per keyRefreshInterval: a NEXT key stored in the provider moments ago
+	// is accepted before the rotation notice reaches this process.
+	RefreshKeys func(ctx context.Context) error
 }
+
+// keyRefreshInterval bounds how often requests with unknown keys make the
+// ingestor re-read the secrets provider (bad keys must not hammer Vault).
+const keyRefreshInterval = time.Second
 
 // Server is the HTTP ingestor.
 type Server struct {
@@ -76,6 +85,9 @@ type Server struct {
 	apiKeys  func() []string        // nil: staticKeys only
 	static   *keySet                // from Config.APIKeys
 	keyCache atomic.Pointer[keySet] // digests of the last list apiKeys returned
+	refresh  func(ctx context.Context) error
+	refreshM sync.Mutex
+	lastRef  time.Time // start of the last refresh (guarded by refreshM)
 	metrics  http.Handler
 	health   http.Handler
 	routes   map[string]route
@@ -144,6 +156,7 @@ func New(o Options) (*Server, error) {
 	}
 	s.static = newKeySet(cfg.APIKeys)
 	s.apiKeys = o.APIKeys
+	s.refresh = o.RefreshKeys
 	s.health = telemetry.HealthHandler(ServiceName, telemetry.Check{
 		Name: "redis",
 		Fn:   func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
@@ -212,6 +225,27 @@ func correlationID(h string) string {
 // constant time (no early exit, so timing does not tell which key nearly
 // matched). Any byte in the header is just a key that does not match.
 func (s *Server) authorized(r *http.Request) bool {
+	if s.matches(r) {
+		return true
+	}
+	if s.refresh == nil || s.apiKeys == nil {
+		return false
+	}
+	arrived := time.Now()
+	s.refreshM.Lock()
+	defer s.refreshM.Unlock()
+	// A refresh that started after this request arrived already covers it.
+	if s.lastRef.Before(arrived) && time.Since(s.lastRef) >= keyRefreshInterval {
+		s.lastRef = time.Now()
+		if err := s.refresh(r.Context()); err != nil {
+			s.log.Warn("re-read the API keys", "err", err)
+		}
+	}
+	return s.matches(r)
+}
+
+// matches compares the header with the keys in force.
+func (s *Server) matches(r *http.Request) bool {
 	ks := s.acceptedKeys()
 	if len(ks.sums) == 0 {
 		return false

@@ -173,7 +173,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 		log := d.Log.With("component", string(r))
 		switch r {
 		case Ingestor:
-			s, err := ingest.New(ingest.Options{Config: d.Cfg.Ingest, APIKeys: d.ingestKeys, Redis: d.Redis,
+			s, err := ingest.New(ingest.Options{Config: d.Cfg.Ingest, APIKeys: d.ingestKeys, RefreshKeys: d.Secrets.Reload, Redis: d.Redis,
 				Keys: d.Keys, Dyn: d.Dyn, Log: log, Registerer: d.Reg, Gatherer: d.Reg})
 			if err != nil {
 				return fmt.Errorf("ingestor: %w", err)
