@@ -128,7 +128,6 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	wcfg.ApplySchedules = true
 	log := logger(cfg.Common)
 	if err := pipeline.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
@@ -160,6 +159,12 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer proc.Client.Close()
+	// Apply the schedules before saying we are up, so the banner's promise holds.
+	if _, err := workers.Apply(ctx, proc.Client, workflows.TaskQueue,
+		workers.Schedules("", workflows.TaskQueue, wcfg.Retention, wcfg.RotationEnabled), false, io.Discard); err != nil {
+		return err
+	}
+	proc.Cfg.ApplySchedules = false
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx, io.Discard) })
 	g.Go(func() error { return pipeline.Run(gctx, d, pipeline.AllRoles) })
