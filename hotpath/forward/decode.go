@@ -8,20 +8,22 @@ import (
 	"unicode/utf8"
 
 	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 )
 
 // decodeAlert is json.Unmarshal(data, a) for the alerts the alerter writes,
-// at a fraction of the cost: one validJSON pass, then the members are picked
-// out by a small scanner that may assume valid JSON. Anything unusual (escaped
-// keys or strings, a key that only matches case-insensitively, a number that
-// is not a plain integer) falls back to encoding/json, so the result is always
-// what encoding/json would give (FuzzDecodeAlertMatchesEncodingJSON).
+// at a fraction of the cost: one jsonenc.Valid pass, then the members are
+// picked out by jsonenc.EachField, which may assume valid JSON. Anything
+// unusual (escaped keys or strings, a key that only matches
+// case-insensitively, a number that is not a plain integer) falls back to
+// encoding/json, so the result is always what encoding/json would give
+// (FuzzDecodeAlertMatchesEncodingJSON).
 func decodeAlert(data []byte, a *event.Alert) error {
-	i := skipSpace(data, 0)
-	if !validJSON(data) || data[i] != '{' {
+	i := jsonenc.SkipSpace(data, 0)
+	if !jsonenc.Valid(data) || data[i] != '{' {
 		return json.Unmarshal(data, a)
 	}
-	ok := eachField(data[i:], func(key, val []byte) bool { return setField(a, key, val) })
+	ok := jsonenc.EachField(data[i:], func(key, val []byte) bool { return setField(a, key, val) })
 	if !ok {
 		*a = event.Alert{}
 		return json.Unmarshal(data, a)
@@ -112,77 +114,5 @@ func setString(dst *string, val []byte) bool {
 		return false
 	}
 	*dst = string(s)
-	return true
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string token starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
-
-// skipValue returns the index after the (valid) value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	default: // number, true, false, null
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
-			i++
-		}
-		return i
-	}
-}
-
-// eachField calls fn with the raw key and value of each member of the valid
-// object b, in order, until fn returns false; it reports whether all were seen.
-func eachField(b []byte, fn func(key, val []byte) bool) bool {
-	i := skipSpace(b, 1)
-	for i < len(b) && b[i] == '"' {
-		k := skipString(b, i)
-		v := skipSpace(b, skipSpace(b, k)+1) // past ':'
-		end := skipValue(b, v)
-		if !fn(b[i:k], b[v:end]) {
-			return false
-		}
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-	}
 	return true
 }

@@ -1,12 +1,10 @@
 package forward
 
 import (
-	"encoding/json"
 	"strconv"
-	"time"
-	"unicode/utf8"
 
 	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 )
 
 // Values of the constant event fields, as the peer's Moogsoft integration
@@ -45,24 +43,24 @@ func appendEvent(dst []byte, a *event.Alert, trusted bool) []byte {
 	}
 
 	dst = append(dst, `{"signature":`...)
-	dst = appendString(dst, sig)
+	dst = jsonenc.AppendString(dst, sig)
 	dst = append(dst, `,"source_id":`...)
-	dst = appendString(dst, host)
+	dst = jsonenc.AppendString(dst, host)
 	dst = append(dst, `,"external_id":`...)
-	dst = appendString(dst, a.EventID)
+	dst = jsonenc.AppendString(dst, a.EventID)
 	dst = append(dst, `,"manager":"`+moogManager+`","source":"`+moogSource+`","class":`...)
-	dst = appendString(dst, class)
+	dst = jsonenc.AppendString(dst, class)
 	dst = append(dst, `,"agent":"`+moogAgent+`","agent_location":"`+moogAgentLocation+`","type":"`+moogType+`","severity":`...)
 	dst = strconv.AppendInt(dst, int64(event.MoogSeverity(a.Severity)), 10)
 	dst = append(dst, `,"description":`...)
-	dst = appendString(dst, a.Description)
+	dst = jsonenc.AppendString(dst, a.Description)
 	dst = append(dst, `,"agent_time":`...)
 	dst = strconv.AppendInt(dst, at.Unix(), 10)
 
 	dst = append(dst, `,"custom_info":{"event_id":`...)
-	dst = appendString(dst, a.EventID)
+	dst = jsonenc.AppendString(dst, a.EventID)
 	dst = append(dst, `,"correlation_id":`...)
-	dst = appendString(dst, a.CorrelationID)
+	dst = jsonenc.AppendString(dst, a.CorrelationID)
 	dst = append(dst, `,"rule_id":`...)
 	if a.RuleID != 0 {
 		dst = strconv.AppendInt(dst, a.RuleID, 10)
@@ -70,18 +68,16 @@ func appendEvent(dst []byte, a *event.Alert, trusted bool) []byte {
 		dst = append(dst, "null"...) // meta-alerts come from no rule
 	}
 	dst = append(dst, `,"handling":`...)
-	dst = appendString(dst, a.Handling)
+	dst = jsonenc.AppendString(dst, a.Handling)
 	dst = append(dst, `,"environment":`...)
-	dst = appendString(dst, a.Environment)
+	dst = jsonenc.AppendString(dst, a.Environment)
 	dst = append(dst, `,"team":`...)
-	dst = appendString(dst, a.Team)
+	dst = jsonenc.AppendString(dst, a.Team)
 	dst = append(dst, `,"received_at":`...)
 	if a.ReceivedAt.IsZero() {
 		dst = append(dst, "null"...)
 	} else {
-		dst = append(dst, '"')
-		dst = a.ReceivedAt.UTC().AppendFormat(dst, time.RFC3339Nano)
-		dst = append(dst, '"')
+		dst = jsonenc.AppendTime(dst, a.ReceivedAt.UTC())
 	}
 	dst = append(dst, `,"meta":`...)
 	dst = strconv.AppendBool(dst, a.Meta)
@@ -89,71 +85,14 @@ func appendEvent(dst []byte, a *event.Alert, trusted bool) []byte {
 	switch {
 	case len(a.Original) == 0:
 		dst = append(dst, "null"...)
-	case trusted || json.Valid(a.Original):
+	case trusted || jsonenc.Valid(a.Original):
 		dst = append(dst, a.Original...)
 	default:
 		// Never produce an invalid body because of one odd alert: carry the
 		// bytes as a string instead.
-		dst = appendString(dst, string(a.Original))
+		dst = jsonenc.AppendString(dst, string(a.Original))
 	}
 	return append(dst, "}}"...)
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s as a JSON string, byte for byte as encoding/json does
-// without HTML escaping: quotes, backslashes, control characters, U+2028/U+2029, and
-// invalid UTF-8 as U+FFFD.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		b := s[i]
-		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch b {
-			case '"', '\\':
-				dst = append(dst, '\\', b)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // appendBody builds one request body from encoded events: the bare object when

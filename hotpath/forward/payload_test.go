@@ -1,7 +1,6 @@
 package forward
 
 import (
-	"bytes"
 	"encoding/json"
 	"testing"
 	"time"
@@ -94,30 +93,6 @@ func TestAppendEventFields(t *testing.T) {
 			require.Len(t, custom, 9)
 		})
 	}
-}
-
-func TestAppendStringMatchesEncodingJSON(t *testing.T) {
-	t.Parallel()
-	for _, s := range []string{"", "plain", "\"\\/", "\x00\x1f\b\f\n\r\t", "é日本\u2028\u2029", "\xff\xfe", "a\xc3", "<>&"} {
-		require.Equal(t, jsonString(t, s), string(appendString(nil, s)), "%q", s)
-	}
-}
-
-func jsonString(t testing.TB, s string) string {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	require.NoError(t, enc.Encode(s))
-	return string(bytes.TrimSuffix(b.Bytes(), []byte("\n")))
-}
-
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "a\"b", "\xff", "\u2028", "\x00"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		require.Equal(t, jsonString(t, s), string(appendString(nil, s)))
-	})
 }
 
 func TestAppendBody(t *testing.T) {

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 )
 
 // The simulator must keep up with the whole pipeline's throughput on the same
-// machine, so a body is checked once with json.Valid and then split by the
-// small scanner below, which may assume valid JSON; decoding every event with
-// encoding/json cost several times more.
+// machine, so a body is checked once with jsonenc.Valid and then split with
+// jsonenc.EachField and jsonenc.EachElement, which may assume valid JSON;
+// decoding every event with encoding/json cost several times more.
 
 // ParseEvents splits a webhook body into its events: a single event object, or
 // {"events":[...]} with at least one object. It returns each event's raw JSON
@@ -31,18 +33,20 @@ type parsed struct {
 
 func (p *parsed) add(ev []byte) {
 	var id, received []byte
-	eachField(ev, func(key, val []byte) {
+	jsonenc.EachField(ev, func(key, val []byte) bool {
 		switch {
 		case keyIs(key, "external_id"):
 			id = val
 		case keyIs(key, "custom_info") && val[0] == '{':
 			received = nil
-			eachField(val, func(key, val []byte) {
+			jsonenc.EachField(val, func(key, val []byte) bool {
 				if keyIs(key, "received_at") && val[0] == '"' {
 					received = val
 				}
+				return true
 			})
 		}
+		return true
 	})
 	p.events = append(p.events, ev)
 	p.ids = append(p.ids, externalID(id))
@@ -51,7 +55,7 @@ func (p *parsed) add(ev []byte) {
 
 func parse(body []byte) (parsed, error) {
 	var p parsed
-	if !json.Valid(body) {
+	if !jsonenc.Valid(body) {
 		var v any
 		err := json.Unmarshal(body, &v)
 		if err == nil {
@@ -59,16 +63,17 @@ func parse(body []byte) (parsed, error) {
 		}
 		return p, fmt.Errorf("body is not JSON: %w", err)
 	}
-	start := skipSpace(body, 0)
+	start := jsonenc.SkipSpace(body, 0)
 	if body[start] != '{' {
 		return p, errors.New(`body is not a JSON event object or {"events":[...]}`)
 	}
 	var events []byte
 	haveEvents := false
-	eachField(body[start:], func(key, val []byte) {
+	jsonenc.EachField(body[start:], func(key, val []byte) bool {
 		if keyIs(key, "events") {
 			events, haveEvents = val, true
 		}
+		return true
 	})
 	if !haveEvents || string(events) == "null" {
 		p.add(bytes.TrimSpace(body))
@@ -78,15 +83,13 @@ func parse(body []byte) (parsed, error) {
 		return parsed{}, errors.New(`"events" is not an array`)
 	}
 	var bad error
-	eachElement(events, func(i int, ev []byte) {
-		if bad != nil {
-			return
-		}
+	jsonenc.EachElement(events, func(i int, ev []byte) bool {
 		if ev[0] != '{' {
 			bad = fmt.Errorf("events[%d] is not an object", i)
-			return
+			return false
 		}
 		p.add(ev)
+		return true
 	})
 	if bad != nil {
 		return parsed{}, bad
@@ -126,87 +129,4 @@ func unquote(raw []byte) string {
 	var s string
 	_ = json.Unmarshal(raw, &s) // raw is a valid string token
 	return s
-}
-
-func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
-
-func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
-		i++
-	}
-	return i
-}
-
-// skipString returns the index after the string token starting at b[i] == '"'.
-func skipString(b []byte, i int) int {
-	for i++; i < len(b); i++ {
-		switch b[i] {
-		case '\\':
-			i++
-		case '"':
-			return i + 1
-		}
-	}
-	return i
-}
-
-// skipValue returns the index after the value starting at b[i].
-func skipValue(b []byte, i int) int {
-	switch b[i] {
-	case '"':
-		return skipString(b, i)
-	case '{', '[':
-		depth := 0
-		for i < len(b) {
-			switch b[i] {
-			case '"':
-				i = skipString(b, i)
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					return i + 1
-				}
-			}
-			i++
-		}
-		return i
-	default: // number, true, false, null
-		for i < len(b) && b[i] != ',' && b[i] != '}' && b[i] != ']' && !isSpace(b[i]) {
-			i++
-		}
-		return i
-	}
-}
-
-// eachField calls fn with the raw key and value of every member of the object
-// b (which starts with '{').
-func eachField(b []byte, fn func(key, val []byte)) {
-	i := skipSpace(b, 1)
-	for i < len(b) && b[i] == '"' {
-		k := skipString(b, i)
-		key := b[i:k]
-		v := skipSpace(b, skipSpace(b, k)+1) // past ':'
-		end := skipValue(b, v)
-		fn(key, b[v:end])
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-	}
-}
-
-// eachElement calls fn with every element of the array b (which starts with '[').
-func eachElement(b []byte, fn func(i int, val []byte)) {
-	i := skipSpace(b, 1)
-	for n := 0; i < len(b) && b[i] != ']'; n++ {
-		end := skipValue(b, i)
-		fn(n, b[i:end])
-		i = skipSpace(b, end)
-		if i < len(b) && b[i] == ',' {
-			i = skipSpace(b, i+1)
-		}
-	}
 }

@@ -6,11 +6,13 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 )
 
 // reference is ParseEvents written plainly with encoding/json.
 func reference(body []byte) ([][]byte, []string, bool) {
-	if i := skipSpace(body, 0); i >= len(body) || body[i] != '{' {
+	if i := jsonenc.SkipSpace(body, 0); i >= len(body) || body[i] != '{' {
 		return nil, nil, false
 	}
 	var top map[string]json.RawMessage
