@@ -106,7 +106,7 @@ func rotate(ctx context.Context, args []string, w io.Writer) error {
 	var res workflows.SecretRotationResult
 	err = run.Get(ctx, &res)
 	for _, st := range res.Steps {
-		fmt.Fprintf(w, "  %-14s %-10s %s\n", st.Step, st.Status, st.Detail)
+		fmt.Fprintf(w, "  %-20s %-8s %s\n", st.Step, st.Status, st.Detail)
 	}
 	if err != nil {
 		return fmt.Errorf("rotation of %s failed: %w", target, err)

@@ -193,7 +193,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			if d.Cfg.MoogWebhookURL == "" {
 				return errors.New("forwarder: MOOG_WEBHOOK_URL: is required")
 			}
-			f, err := forward.New(forward.Options{Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Log: log,
+			f, err := forward.New(forward.Options{Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("forwarder"),
 				WebhookURL: d.Cfg.MoogWebhookURL, APIKey: d.moogAPIKey(), Concurrency: d.Cfg.ForwarderConcurrency})
 			if err != nil {
