@@ -140,8 +140,9 @@ func TestWholePathInProcess(t *testing.T) {
 
 // TestMuttDevAsAUserRunsIt builds the binary, runs `mutt dev` with its own
 // ports, database and prefix, follows the README's curl example, checks the
-// Temporal dev server it started and the schedules it applied, and stops it
-// with SIGTERM (which also stops that Temporal server).
+// Temporal dev server it started and the schedules it applied, rotates the
+// Redis password with `muttdev rotate` while it runs, and stops it with
+// SIGTERM (which also stops that Temporal server).
 func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "mutt")
@@ -188,6 +189,23 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return getJSON(t, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st) == 200 && st.Count == 1
 	}, 10*time.Second, 20*time.Millisecond)
+
+	// The file secrets provider makes a whole rotation possible locally: rotate the
+	// Redis password of the services' ACL user while `mutt dev` runs, then ingest again.
+	muttdev := filepath.Join(filepath.Dir(bin), "muttdev")
+	build = exec.Command("go", "build", "-o", muttdev, "../cmd/muttdev")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+	rot := exec.Command(muttdev, "rotate", "redis", "--grace", "1s")
+	rot.Env = cmd.Env
+	out2, err := rot.CombinedOutput()
+	require.NoError(t, err, string(out2))
+	require.Contains(t, string(out2), "rotation of redis done (old credential removed: true)")
+	code, out = postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	require.Equal(t, http.StatusOK, code, out)
+	require.Eventually(t, func() bool {
+		return getJSON(t, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st) == 200 && st.Count == 2
+	}, 10*time.Second, 20*time.Millisecond, "delivered after the rotation, without a restart")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	select {
