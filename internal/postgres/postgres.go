@@ -45,7 +45,7 @@ func Open(ctx context.Context, o Options) (*pgxpool.Pool, error) {
 	}
 	cfg.HealthCheckPeriod = 15 * time.Second
 	if o.Secrets != nil {
-		m, err := newCredMetrics(o.Registerer)
+		m, err := secrets.NewCredMetrics(o.Registerer)
 		if err != nil {
 			return nil, err
 		}
@@ -100,7 +100,7 @@ func CheckLogin(ctx context.Context, url, user, password string) error {
 type chooser struct {
 	user  string
 	cache *secrets.Cache
-	m     *credMetrics
+	m     *secrets.CredMetrics
 	good  atomic.Pointer[string] // password that last authenticated
 }
 
@@ -151,7 +151,7 @@ func (c *chooser) beforeConnect(ctx context.Context, cfg *pgx.ConnConfig) error 
 		cfg.Password = cands[0].password
 		return nil
 	}
-	c.m.failures.WithLabelValues("postgres").Inc()
+	c.m.Failures.WithLabelValues("postgres").Inc()
 	cfg.Password = cands[1].password
 	return nil
 }
@@ -163,9 +163,9 @@ func (c *chooser) afterConnect(_ context.Context, conn *pgx.Conn) error {
 	s := c.cache.Snapshot()
 	switch pw {
 	case s.Get(secrets.DBPassCurrent):
-		c.m.used.WithLabelValues("postgres", "current").Inc()
+		c.m.Used.WithLabelValues("postgres", "current").Inc()
 	case s.Get(secrets.DBPassNext):
-		c.m.used.WithLabelValues("postgres", "next").Inc()
+		c.m.Used.WithLabelValues("postgres", "next").Inc()
 	default:
 		return nil // the URL's password, or the cache changed meanwhile
 	}

@@ -53,7 +53,7 @@ func Open(ctx context.Context, o Options) (redis.UniversalClient, error) {
 		opts.PoolSize = 64
 	}
 	if o.Secrets != nil {
-		m, err := newCredMetrics(o.Registerer)
+		m, err := secrets.NewCredMetrics(o.Registerer)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +128,7 @@ type authenticator struct {
 	user        string
 	urlPassword string
 	cache       *secrets.Cache
-	m           *credMetrics
+	m           *secrets.CredMetrics
 	timeout     time.Duration
 	dial        func(ctx context.Context, network, addr string) (net.Conn, error)
 }
@@ -170,12 +170,12 @@ func (a *authenticator) dialContext(ctx context.Context, network, addr string) (
 		}
 		if line == "+OK" {
 			if c.which != "" {
-				a.m.used.WithLabelValues("redis", c.which).Inc()
+				a.m.Used.WithLabelValues("redis", c.which).Inc()
 			}
 			_ = conn.SetDeadline(time.Time{})
 			return conn, nil
 		}
-		a.m.failures.WithLabelValues("redis").Inc()
+		a.m.Failures.WithLabelValues("redis").Inc()
 		// Only a wrong password is worth another try; any other error
 		// (unknown command, no password configured) would repeat.
 		if !strings.HasPrefix(line, "-WRONGPASS") {

@@ -1,4 +1,4 @@
-package postgres
+package secrets
 
 import (
 	"errors"
@@ -7,15 +7,16 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// credMetrics counts which credential opened each new connection. The same
-// two vectors are shared with internal/redisconn (label backend), so whichever
-// package registers first owns them and the other reuses them.
-type credMetrics struct {
-	used     *prometheus.CounterVec
-	failures *prometheus.CounterVec
+// CredMetrics count which credential opened each new connection, for the
+// Redis and PostgreSQL connectors alike (label backend): whichever connector
+// registers first owns the vectors and the other reuses them.
+type CredMetrics struct {
+	Used     *prometheus.CounterVec // labels backend, which (current|next)
+	Failures *prometheus.CounterVec // label backend
 }
 
-func newCredMetrics(reg prometheus.Registerer) (*credMetrics, error) {
+// NewCredMetrics registers (or reuses) the credential counters on reg.
+func NewCredMetrics(reg prometheus.Registerer) (*CredMetrics, error) {
 	if reg == nil {
 		reg = prometheus.NewRegistry() // counted but not exported
 	}
@@ -33,7 +34,7 @@ func newCredMetrics(reg prometheus.Registerer) (*credMetrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &credMetrics{used: used, failures: failures}, nil
+	return &CredMetrics{Used: used, Failures: failures}, nil
 }
 
 func registerShared(reg prometheus.Registerer, c *prometheus.CounterVec) (*prometheus.CounterVec, error) {
