@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 )
 
 // Metric reasons of a refused request (label reason of mutt_ingest_requests_total).
@@ -53,7 +54,7 @@ const shapeHint = "send a JSON object, a JSON array of objects, or NDJSON (one o
 
 // decoder turns a request body into envelopes. It reads each event once:
 // a hand-written scan finds the event's extent, its top-level fields and
-// enforces the size and depth limits; json.Valid checks the syntax; only the
+// enforces the size and depth limits; jsonenc.Valid checks the syntax; only the
 // few fields the pipeline needs are decoded. The client's bytes become the
 // envelope's original unless a reserved field has to be cut out.
 type decoder struct {
@@ -100,7 +101,7 @@ func (d *decoder) decode(body []byte, st stamp) ([]event.Envelope, error) {
 	case '{':
 		return d.decodeObjects(body, i, st, &scratch)
 	}
-	if kind := valueKind(body[i:]); kind != "" && json.Valid(body[i:]) {
+	if kind := valueKind(body[i:]); kind != "" && jsonenc.Valid(body[i:]) {
 		return nil, badJSON("body is %s: %s", kind, shapeHint)
 	}
 	return nil, badJSON("body is not JSON: %s", shapeHint)
@@ -224,7 +225,7 @@ func (d *decoder) event(body []byte, start, idx int, st stamp, scratch *[]member
 		return event.Envelope{}, 0, err
 	}
 	raw := body[start:end]
-	if !json.Valid(raw) {
+	if !jsonenc.Valid(raw) {
 		return event.Envelope{}, 0, syntaxError(idx, raw)
 	}
 	if !utf8.Valid(raw) {
@@ -247,7 +248,7 @@ func syntaxError(idx int, rest []byte) error {
 // scanObject walks the object at body[start] == '{' without decoding it: it
 // finds the end, appends the top-level members to members, and enforces the
 // depth and string-length limits. Malformed input yields a syntax error;
-// json.Valid on the returned extent is still needed, since below the top
+// jsonenc.Valid on the returned extent is still needed, since below the top
 // level only strings and brackets are tracked.
 func (d *decoder) scanObject(body []byte, start, idx int, members []member) ([]member, int, error) {
 	malformed := func() error { return syntaxError(idx, body[start:]) }
@@ -582,7 +583,7 @@ func decodeString(raw json.RawMessage) (string, bool) {
 	}
 	inner := raw[1 : len(raw)-1]
 	if bytes.IndexByte(inner, '\\') < 0 {
-		return string(inner), true // json.Valid ruled out control characters
+		return string(inner), true // jsonenc.Valid ruled out control characters
 	}
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
