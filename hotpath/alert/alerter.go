@@ -402,13 +402,8 @@ func (s *shard) complete(ctx context.Context, eng *Engine, items []item, dead []
 			payloads = append(payloads, items[i].alert)
 		}
 	}
-	for _, m := range metas {
-		b, err := json.Marshal(m)
-		if err != nil { // cannot happen: Original was valid JSON when decoded
-			s.log.Error("encode meta-alert", "event_id", m.EventID, "err", err)
-			continue
-		}
-		payloads = append(payloads, b)
+	for i := range metas {
+		payloads = append(payloads, metas[i].AppendJSON(nil))
 	}
 	if !s.step(ctx, "alerts", &failed, func(ctx context.Context) error {
 		return stream.Add(ctx, a.o.Redis, s.alertStream, payloads)
@@ -466,7 +461,8 @@ func (a *Alerter) prepare(eng *Engine, entries []stream.Entry) ([]item, []stream
 				a.noteUnknownHandling(&it.dec)
 			}
 			if it.dec.Forward {
-				it.alert, err = json.Marshal(ruleAlert(it))
+				a := ruleAlert(it)
+				it.alert = a.AppendJSON(make([]byte, 0, len(e.Data)+256))
 			}
 		}
 		if err != nil {

@@ -3,5 +3,6 @@
 // on the alert stream. Both are JSON; the client's original object is carried
 // as raw bytes so no stage re-encodes it.
 //
-// This package has no I/O and imports nothing but the standard library.
+// This package has no I/O and imports nothing but the standard library and
+// internal/jsonenc (itself standard-library only).
 package event
