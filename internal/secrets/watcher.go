@@ -81,9 +81,15 @@ func (w *Watcher) Run(ctx context.Context) error {
 	sub := w.o.Redis.Subscribe(ctx, w.o.Keys.SecretsRotated())
 	defer func() { _ = sub.Close() }()
 	if _, err := sub.Receive(ctx); err != nil { // the subscription confirmation
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
 		return fmt.Errorf("subscribe to %s: %w", w.o.Keys.SecretsRotated(), err)
 	}
 	if err := w.advertise(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	defer func() {

@@ -195,3 +195,18 @@ func waitAcks(t *testing.T, rdb *redis.Client, keys keyspace.Keys, n secrets.Not
 	}
 	return out
 }
+
+// A process stopped while its watcher is still starting shuts down cleanly:
+// Run returns nil, not "context canceled" (which failed the whole process).
+func TestWatcherStoppedWhileStartingIsNotAnError(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	w, err := secrets.NewWatcher(secrets.WatcherOptions{Redis: rdb, Keys: keys, Cache: secrets.StaticCache(nil),
+		Instance: secrets.Instance{ID: "stopping"}})
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() { time.Sleep(time.Duration(i) * 100 * time.Microsecond); cancel() }()
+		require.NoError(t, w.Run(ctx))
+	}
+}
