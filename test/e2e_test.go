@@ -49,6 +49,7 @@ func devEnv(t *testing.T) map[string]string {
 		"MUTT_FORWARDER_ADDR": freeAddr(t),
 		"MUTT_MOOGSIM_ADDR":   freeAddr(t),
 		"MUTT_WORKER_ADDR":    freeAddr(t),
+		"MUTT_API_ADDR":       freeAddr(t),
 		"MUTT_LOG_LEVEL":      "warn",
 		// Own secrets file, Redis ACL user and PostgreSQL role: users and roles
 		// are server-wide, so parallel instances must not share them.

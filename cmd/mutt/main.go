@@ -39,11 +39,13 @@ const usage = `usage: mutt <command> [flags]
 
 Services (configured from the environment; see README):
   dev          everything in one process for development: migrates and seeds the
-               database, starts the ingestor, alerter, forwarder and a Moogsoft simulator
+               database, starts the ingestor, alerter, forwarder, admin API and a Moogsoft simulator
   all          ingestor, alerter and forwarder in one process
   ingestor     HTTP ingest (MUTT_INGEST_ADDR, default :8080)
   alerter      rules, audit and alerts (health/metrics on MUTT_ALERTER_ADDR, :8082)
   forwarder    delivery to Moogsoft (health/metrics on MUTT_FORWARDER_ADDR, :8084)
+  api          the admin API /api/v1, /api/v2 (MUTT_API_ADDR, :8090; keys WEBUI_API_KEY,
+               WEBUI_READONLY_API_KEY)
   moog-sim     a Moogsoft webhook simulator (MUTT_MOOGSIM_ADDR, :18083)
   worker       the Temporal worker of the ops plane (task queue mutt-ops; health/metrics on
                MUTT_WORKER_ADDR, :8086)
@@ -74,7 +76,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = runDev(ctx, stdout)
 	case "all":
 		err = runRoles(ctx, []pipeline.Role{pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder})
-	case "ingestor", "alerter", "forwarder", "moog-sim":
+	case "ingestor", "alerter", "forwarder", "moog-sim", "api":
 		err = runRoles(ctx, []pipeline.Role{pipeline.Role(cmd)})
 	case "worker":
 		err = runWorker(ctx, stdout)

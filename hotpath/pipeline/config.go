@@ -19,6 +19,11 @@ type Config struct {
 	MoogWebhookURL       string
 	MoogAPIKey           string
 	ForwarderConcurrency int
+	// APIAddr is where `mutt api` listens (MUTT_API_ADDR); APIAdminKeys and
+	// APIReadOnlyKeys are WEBUI_API_KEY and WEBUI_READONLY_API_KEY
+	// (comma-separated; the secrets provider's WEBUI_API_KEY[_NEXT] add to the admin keys).
+	APIAddr                       string
+	APIAdminKeys, APIReadOnlyKeys []string
 	// Secrets chooses the secrets provider (MUTT_SECRETS_PROVIDER, Vault or a file).
 	Secrets secrets.Config
 	// RedisUsername is the Redis ACL user the services log in as with the
@@ -38,6 +43,9 @@ type Config struct {
 // DevIngestKey is the ingest API key `mutt dev` uses when INGEST_API_KEY is unset.
 const DevIngestKey = "mutt-dev-key"
 
+// DevAPIAdminKey is the admin API key `mutt dev` uses when WEBUI_API_KEY is unset.
+const DevAPIAdminKey = "mutt-dev-admin-key"
+
 // ReadConfig reads the environment for a process running roles; only the
 // settings those roles need are required. With dev set, the settings a
 // production deployment must give explicitly get local defaults (the dev API
@@ -51,6 +59,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		MoogAPIKey:           e.String("", "MOOG_API_KEY"),
 		ForwarderConcurrency: e.Int(8, 1, 1024, "MUTT_FORWARDER_CONCURRENCY"),
 		Pprof:                e.Bool(false, "MUTT_PPROF"),
+		APIAddr:              e.Addr(":8090", "MUTT_API_ADDR"),
 		Secrets:              secrets.ReadConfig(e),
 		RedisUsername:        e.String("mutt", "REDIS_USERNAME"),
 		DBUser:               e.String("", "DB_USER"),
@@ -61,6 +70,9 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		if _, _, ok := e.Lookup("INGEST_API_KEY", "MUTT_INGEST_API_KEY"); !ok {
 			e.SetDefault("INGEST_API_KEY", DevIngestKey)
 		}
+		if _, _, ok := e.Lookup("WEBUI_API_KEY"); !ok {
+			e.SetDefault("WEBUI_API_KEY", DevAPIAdminKey)
+		}
 		if _, _, ok := e.Lookup("MUTT_LOG_FORMAT"); !ok {
 			c.LogFormat = "text"
 		}
@@ -68,6 +80,8 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
 	}
+	c.APIAdminKeys = e.List("WEBUI_API_KEY")
+	c.APIReadOnlyKeys = e.List("WEBUI_READONLY_API_KEY")
 	c.MoogWebhookURL = e.URL("", []string{"http", "https"}, "MOOG_WEBHOOK_URL")
 	if c.MoogWebhookURL == "" && dev {
 		c.MoogWebhookURL = "http://" + loopback(c.MoogSimAddr) + "/events"

@@ -16,7 +16,7 @@ import (
 )
 
 // AllRoles is what `mutt dev` runs.
-var AllRoles = []Role{MoogSim, Ingestor, Alerter, Forwarder}
+var AllRoles = []Role{MoogSim, Ingestor, Alerter, Forwarder, API}
 
 // Bootstrap prepares a development installation: it creates the database if
 // it does not exist, migrates it, seeds the example rules, dev hosts and teams
@@ -76,6 +76,10 @@ func Banner(w io.Writer, cfg Config, temporalUI string) {
 	if len(cfg.Ingest.APIKeys) > 0 {
 		key = cfg.Ingest.APIKeys[0]
 	}
+	apiKey := DevAPIAdminKey
+	if len(cfg.APIAdminKeys) > 0 {
+		apiKey = cfg.APIAdminKeys[0]
+	}
 	fmt.Fprintf(w, `
 MUTT dev is running (Redis prefix %q, database %s)
   ingest        %s/ingest          (X-API-KEY: %s)
@@ -83,6 +87,7 @@ MUTT dev is running (Redis prefix %q, database %s)
   alerter       http://%s/health   /metrics
   forwarder     http://%s/health   /metrics
   moog-sim      http://%s/stats    (Moogsoft webhook: %s)
+  admin API     http://%s/api/v2/version   (X-API-KEY: %s)   OpenAPI /api/openapi.json
   temporal UI   %s   (schedules mutt-partition-maintenance, mutt-retention,
                 mutt-dlq-remediation, mutt-slo-report; worker on task queue mutt-ops)
 
@@ -93,7 +98,7 @@ Try:
 
 `, cfg.RedisPrefix, redactURL(cfg.DatabaseURL), ingestURL, key, ingestURL, ingestURL, ingestURL,
 		loopback(cfg.AlerterAddr), loopback(cfg.ForwarderAddr), loopback(cfg.MoogSimAddr), cfg.MoogWebhookURL,
-		temporalUI, key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+		loopback(cfg.APIAddr), apiKey, temporalUI, key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
 }
 
 func redactURL(s string) string {

@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mutt-ops/mutt/api"
 	"github.com/mutt-ops/mutt/hotpath/alert"
 	"github.com/mutt-ops/mutt/hotpath/forward"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
@@ -38,6 +39,8 @@ const (
 	Alerter   Role = "alerter"
 	Forwarder Role = "forwarder"
 	MoogSim   Role = "moog-sim"
+	// API is the management API (`mutt api`): Redis and PostgreSQL.
+	API Role = "api"
 	// Worker is the ops-plane worker: it needs Redis and PostgreSQL like an
 	// alerter, but workers.Process runs it, not Run.
 	Worker Role = "worker"
@@ -49,7 +52,7 @@ type Deps struct {
 	Log           *slog.Logger
 	Reg           *prometheus.Registry
 	Redis         redis.UniversalClient
-	DB            *pgxpool.Pool // nil unless an alerter runs
+	DB            *pgxpool.Pool // nil unless an alerter, worker or API runs
 	Keys          keyspace.Keys
 	Dyn           *dynconfig.Store
 	StreamMetrics *stream.Metrics
@@ -92,7 +95,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		d.Close()
 		return nil, err
 	}
-	if slices.Contains(roles, Alerter) || slices.Contains(roles, Worker) {
+	if slices.Contains(roles, Alerter) || slices.Contains(roles, Worker) || slices.Contains(roles, API) {
 		db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseURL, User: cfg.DBUser, Secrets: d.Secrets, Registerer: d.Reg})
 		if err != nil {
 			d.Close()
@@ -203,6 +206,14 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			g.Go(func() error {
 				return telemetry.Serve(ctx, log, d.Cfg.ForwarderAddr, d.OpsHandler("mutt-forwarder"))
 			})
+		case API:
+			s, err := api.New(api.Options{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Secrets: d.Secrets,
+				AdminKeys: d.Cfg.APIAdminKeys, ReadOnlyKeys: d.Cfg.APIReadOnlyKeys, Log: log,
+				Registerer: d.Reg, Gatherer: d.Reg})
+			if err != nil {
+				return fmt.Errorf("api: %w", err)
+			}
+			g.Go(func() error { return s.Run(ctx, d.Cfg.APIAddr) })
 		case Worker:
 		case MoogSim:
 			sim := moogsim.New(moogsim.Options{APIKey: d.Cfg.MoogAPIKey, Log: log})

@@ -1,0 +1,164 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+)
+
+func TestConfigListAndGetReadRedis(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.rdb.Set(ctx, e.keys.Config("unhandled_threshold"), "42", 0).Err())
+	require.NoError(t, e.rdb.Set(ctx, e.keys.Config("alerter_shed_mode"), "bogus", 0).Err())
+	for _, v := range []string{"v1", "v2"} {
+		r := e.do(t, "GET", "/api/"+v+"/config", testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code)
+		require.Equal(t, v, r.h.Get("X-API-Version"))
+		var body struct {
+			Config []ConfigItem `json:"config"`
+			Total  int          `json:"total"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &body))
+		require.Len(t, body.Config, len(dynconfig.Keys()))
+		require.Equal(t, len(dynconfig.Keys()), body.Total)
+		byKey := map[string]ConfigItem{}
+		for _, it := range body.Config {
+			byKey[it.Key] = it
+			require.NotEmpty(t, it.Description)
+			require.NotEmpty(t, it.Type)
+		}
+		require.Equal(t, float64(42), byKey["unhandled_threshold"].Value)
+		require.Equal(t, "redis", byKey["unhandled_threshold"].Source)
+		require.Equal(t, float64(100), byKey["unhandled_threshold"].Default)
+		require.NotNil(t, byKey["unhandled_threshold"].Min)
+		require.Equal(t, "invalid", byKey["alerter_shed_mode"].Source)
+		require.Equal(t, "defer", byKey["alerter_shed_mode"].Value)
+		require.Equal(t, []string{"defer", "dlq"}, byKey["alerter_shed_mode"].Enum)
+		require.Equal(t, "default", byKey["alerter_batch_size"].Source)
+	}
+	r := e.do(t, "GET", "/api/v2/config/unhandled_threshold", testReadOnlyKey, nil)
+	require.Equal(t, 200, r.code)
+	require.Equal(t, float64(42), r.json(t)["value"])
+	// Changed behind the API's back: still read from Redis, not a cache.
+	require.NoError(t, e.rdb.Set(ctx, e.keys.Config("unhandled_threshold"), "43", 0).Err())
+	require.Equal(t, float64(43), e.do(t, "GET", "/api/v1/config/unhandled_threshold", testAdminKey, nil).json(t)["value"])
+	requireError(t, e.do(t, "GET", "/api/v2/config/no_such_key", testAdminKey, nil), 404, errNotFound)
+}
+
+func TestConfigPutAuditsAndPublishes(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ctx := context.Background()
+	sub := e.rdb.Subscribe(ctx, e.keys.ConfigUpdates())
+	t.Cleanup(func() { _ = sub.Close() })
+	_, err := sub.Receive(ctx)
+	require.NoError(t, err)
+
+	r := e.do(t, "PUT", "/api/v2/config/unhandled_threshold", testAdminKey,
+		map[string]any{"value": 250, "reason": "noisy week"}, "X-Correlation-ID", "corr-put-1")
+	require.Equal(t, 200, r.code, string(r.body))
+	require.Equal(t, float64(250), r.json(t)["value"])
+	require.Equal(t, "redis", r.json(t)["source"])
+	require.Equal(t, "250", e.rdb.Get(ctx, e.keys.Config("unhandled_threshold")).Val())
+	msg, err := sub.ReceiveMessage(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "unhandled_threshold", msg.Payload)
+
+	var by, op, table, rec, reason, corr string
+	var oldV, newV []byte
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT changed_by, operation, table_name, record_id, old_values, new_values, reason, correlation_id
+		FROM config_audit_log`).Scan(&by, &op, &table, &rec, &oldV, &newV, &reason, &corr))
+	require.Equal(t, []string{"admin-1", "UPDATE", "dynamic_config", "unhandled_threshold", "noisy week", "corr-put-1"},
+		[]string{by, op, table, rec, reason, corr})
+	require.JSONEq(t, `{"value":"100","source":"default"}`, string(oldV))
+	require.JSONEq(t, `{"value":"250","source":"redis"}`, string(newV))
+
+	// String and bool JSON values; v1 works the same.
+	require.Equal(t, 200, e.do(t, "PUT", "/api/v1/config/alerter_shed_mode", testAdminKey, map[string]any{"value": "dlq"}).code)
+	require.Equal(t, 200, e.do(t, "PUT", "/api/v2/config/unhandled_threshold", testAdminKey, map[string]any{"value": "300"}).code)
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT old_values FROM config_audit_log WHERE record_id = 'unhandled_threshold' ORDER BY id DESC LIMIT 1`).Scan(&oldV))
+	require.JSONEq(t, `{"value":"250","source":"redis"}`, string(oldV))
+
+	// History: newest first, paginated.
+	h := e.do(t, "GET", "/api/v2/config/history?limit=2", testReadOnlyKey, nil)
+	require.Equal(t, 200, h.code)
+	var hist struct {
+		History    []ConfigHistoryEntry `json:"history"`
+		Pagination map[string]int       `json:"pagination"`
+	}
+	require.NoError(t, json.Unmarshal(h.body, &hist))
+	require.Equal(t, map[string]int{"limit": 2, "offset": 0, "total": 3}, hist.Pagination)
+	require.Len(t, hist.History, 2)
+	require.Equal(t, "unhandled_threshold", hist.History[0].Key)
+	require.Equal(t, "alerter_shed_mode", hist.History[1].Key)
+	require.Greater(t, hist.History[0].ID, hist.History[1].ID)
+	require.Regexp(t, `"changed_at":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"`, string(h.body))
+	h = e.do(t, "GET", "/api/v1/config/history?offset=2&key=unhandled_threshold", testReadOnlyKey, nil)
+	require.NoError(t, json.Unmarshal(h.body, &hist))
+	require.Empty(t, hist.History)
+	require.Equal(t, 2, hist.Pagination["total"])
+	for _, q := range []string{"limit=0", "limit=x", "offset=-1", "key=nope"} {
+		requireError(t, e.do(t, "GET", "/api/v2/config/history?"+q, testAdminKey, nil), 400, errBadRequest)
+	}
+}
+
+func TestConfigPutRejectsBadInput(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ctx := context.Background()
+	p := "/api/v2/config/unhandled_threshold"
+	cases := []struct {
+		body    any
+		errCode string
+		want    string
+	}{
+		{`{"value": "abc"}`, errInvalidValue, "unhandled_threshold"},
+		{`{"value": 0}`, errInvalidValue, "unhandled_threshold"},
+		{`{"value": 1.5}`, errInvalidValue, "unhandled_threshold"},
+		{`{"value": true}`, errInvalidValue, "unhandled_threshold"},
+		{`{"value": null}`, errBadRequest, "value"},
+		{`{}`, errBadRequest, "value"},
+		{`{"value": [1]}`, errBadRequest, "value"},
+		{`{"value": 5, "extra": 1}`, errBadRequest, "body"},
+		{`not json`, errBadRequest, "body"},
+		{``, errBadRequest, "body"},
+	}
+	for _, tc := range cases {
+		m := requireError(t, e.do(t, "PUT", p, testAdminKey, tc.body), 400, tc.errCode)
+		require.Contains(t, m["message"], tc.want, tc.body)
+	}
+	long := make([]byte, maxReason+1)
+	for i := range long {
+		long[i] = 'r'
+	}
+	requireError(t, e.do(t, "PUT", p, testAdminKey, map[string]any{"value": 5, "reason": string(long)}), 400, errBadRequest)
+	requireError(t, e.do(t, "PUT", "/api/v2/config/nope", testAdminKey, map[string]any{"value": 5}), 404, errNotFound)
+	requireError(t, e.do(t, "PUT", "/api/v2/config/alerter_shed_mode", testAdminKey, map[string]any{"value": "drop"}), 400, errInvalidValue)
+	var n int
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&n))
+	require.Zero(t, n)
+	require.Zero(t, e.rdb.Exists(ctx, e.keys.Config("unhandled_threshold")).Val())
+}
+
+func TestConfigPutFailedAuditChangesNothing(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.rdb.Set(ctx, e.keys.Config("unhandled_threshold"), "77", 0).Err())
+	// This test's own database: make every dynamic_config audit insert fail.
+	_, err := e.db.Exec(ctx, `ALTER TABLE config_audit_log ADD CONSTRAINT test_no_config_audit CHECK (table_name <> 'dynamic_config')`)
+	require.NoError(t, err)
+	r := requireError(t, e.do(t, "PUT", "/api/v2/config/unhandled_threshold", testAdminKey, map[string]any{"value": 5}), 503, errUnavailable)
+	require.NotContains(t, r["message"], "test_no_config_audit", "no database text leaks")
+	require.NotContains(t, r["message"], "constraint")
+	require.Equal(t, "77", e.rdb.Get(ctx, e.keys.Config("unhandled_threshold")).Val())
+	var n int
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&n))
+	require.Zero(t, n)
+}

@@ -1,0 +1,267 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+)
+
+// DevHost is a development_hosts row.
+type DevHost struct {
+	Hostname  string    `json:"hostname"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// TeamMapping is a device_teams row.
+type TeamMapping struct {
+	Hostname       string    `json:"hostname"`
+	TeamAssignment string    `json:"team_assignment"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+type hostInput struct {
+	Hostname       *string `json:"hostname"`
+	TeamAssignment *string `json:"team_assignment"`
+	Reason         string  `json:"reason"`
+}
+
+func (s *Server) registerHosts(g *gin.RouterGroup, _ string) {
+	g.GET("/dev-hosts", s.listDevHosts)
+	g.POST("/dev-hosts", s.createDevHost)
+	g.DELETE("/dev-hosts/:hostname", s.deleteDevHost)
+	g.GET("/teams", s.listTeams)
+	g.POST("/teams", s.createTeam)
+	g.PUT("/teams/:hostname", s.updateTeam)
+	g.DELETE("/teams/:hostname", s.deleteTeam)
+}
+
+// validHostname stores hostnames as given (the alerter matches them
+// exactly) but refuses what can never be a hostname.
+func validHostname(h *string) (string, error) {
+	if h == nil || strings.TrimSpace(*h) == "" {
+		return "", &fieldErr{"hostname", "is required"}
+	}
+	v := strings.TrimSpace(*h)
+	if len(v) > maxLongText {
+		return "", &fieldErr{"hostname", fmt.Sprintf("must be at most %d characters", maxLongText)}
+	}
+	if strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }) >= 0 {
+		return "", &fieldErr{"hostname", "must not contain spaces, control characters or '/'"}
+	}
+	return v, nil
+}
+
+func (s *Server) listDevHosts(c *gin.Context) {
+	rows, err := s.o.DB.Query(c, `SELECT hostname, created_at FROM development_hosts ORDER BY hostname`)
+	if err != nil {
+		s.dbFailure(c, "list dev hosts", err)
+		return
+	}
+	hosts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DevHost, error) {
+		var h DevHost
+		err := r.Scan(&h.Hostname, &h.CreatedAt)
+		h.CreatedAt = h.CreatedAt.UTC()
+		return h, err
+	})
+	if err != nil {
+		s.dbFailure(c, "list dev hosts", err)
+		return
+	}
+	if hosts == nil {
+		hosts = []DevHost{}
+	}
+	c.JSON(http.StatusOK, gin.H{"hosts": hosts, "total": len(hosts)})
+}
+
+// hostWrite runs fn in a transaction and answers: 409/404 from fn's
+// writeRefused, 500 otherwise; publishes a rules update after commit because
+// the alerter caches dev hosts and teams with the rules.
+func (s *Server) hostWrite(c *gin.Context, what string, status int, fn func(tx pgx.Tx) (any, error)) {
+	var out any
+	err := pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
+		var err error
+		out, err = fn(tx)
+		return err
+	})
+	if s.answerWriteError(c, what, err) {
+		return
+	}
+	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
+	c.JSON(status, out)
+}
+
+func (s *Server) createDevHost(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	var in hostInput
+	if !decodeResourceBody(c, &in) {
+		return
+	}
+	host, err := validHostname(in.Hostname)
+	if err != nil {
+		answerInvalid(c, err)
+		return
+	}
+	s.hostWrite(c, "add dev host", http.StatusCreated, func(tx pgx.Tx) (any, error) {
+		var h DevHost
+		err := tx.QueryRow(c, `INSERT INTO development_hosts (hostname) VALUES ($1) ON CONFLICT DO NOTHING
+            RETURNING hostname, created_at`, host).Scan(&h.Hostname, &h.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, &writeRefused{http.StatusConflict, "conflict", fmt.Sprintf("dev host %q already exists", host)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert dev host: %w", err)
+		}
+		h.CreatedAt = h.CreatedAt.UTC()
+		return h, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableDev,
+			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), New: h})
+	})
+}
+
+func (s *Server) deleteDevHost(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	host := c.Param("hostname")
+	s.hostWrite(c, "delete dev host", http.StatusOK, func(tx pgx.Tx) (any, error) {
+		var h DevHost
+		err := tx.QueryRow(c, `DELETE FROM development_hosts WHERE hostname = $1 RETURNING hostname, created_at`, host).
+			Scan(&h.Hostname, &h.CreatedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("dev host %q not found", host)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("delete dev host: %w", err)
+		}
+		h.CreatedAt = h.CreatedAt.UTC()
+		return gin.H{"message": "dev host deleted", "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
+			ChangedBy: caller(c), Operation: "DELETE", TableName: tableDev, RecordID: host,
+			Reason: changeReason(c, ""), CorrelationID: correlationID(c), Old: h})
+	})
+}
+
+const teamColumns = `hostname, team_assignment, created_at, updated_at`
+
+func scanTeam(r ruleRow) (TeamMapping, error) {
+	var t TeamMapping
+	err := r.Scan(&t.Hostname, &t.TeamAssignment, &t.CreatedAt, &t.UpdatedAt)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, err
+}
+
+func (s *Server) listTeams(c *gin.Context) {
+	rows, err := s.o.DB.Query(c, `SELECT `+teamColumns+` FROM device_teams ORDER BY hostname`)
+	if err != nil {
+		s.dbFailure(c, "list teams", err)
+		return
+	}
+	teams, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (TeamMapping, error) { return scanTeam(r) })
+	if err != nil {
+		s.dbFailure(c, "list teams", err)
+		return
+	}
+	if teams == nil {
+		teams = []TeamMapping{}
+	}
+	c.JSON(http.StatusOK, gin.H{"teams": teams, "total": len(teams)})
+}
+
+func validTeam(v *string) (string, error) {
+	t, err := cleanText("team_assignment", v, true, maxShortText)
+	if err != nil {
+		return "", err
+	}
+	return *t, nil
+}
+
+func (s *Server) createTeam(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	var in hostInput
+	if !decodeResourceBody(c, &in) {
+		return
+	}
+	host, err := validHostname(in.Hostname)
+	if err != nil {
+		answerInvalid(c, err)
+		return
+	}
+	team, err := validTeam(in.TeamAssignment)
+	if err != nil {
+		answerInvalid(c, err)
+		return
+	}
+	s.hostWrite(c, "add team mapping", http.StatusCreated, func(tx pgx.Tx) (any, error) {
+		t, err := scanTeam(tx.QueryRow(c, `INSERT INTO device_teams (hostname, team_assignment) VALUES ($1, $2)
+            ON CONFLICT DO NOTHING RETURNING `+teamColumns, host, team))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, &writeRefused{http.StatusConflict, "conflict", fmt.Sprintf("host %q already has a team", host)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("insert team mapping: %w", err)
+		}
+		return t, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableTeams,
+			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), New: t})
+	})
+}
+
+func (s *Server) updateTeam(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	host := c.Param("hostname")
+	var in hostInput
+	if !decodeResourceBody(c, &in) {
+		return
+	}
+	team, err := validTeam(in.TeamAssignment)
+	if err != nil {
+		answerInvalid(c, err)
+		return
+	}
+	s.hostWrite(c, "update team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
+		old, err := scanTeam(tx.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE hostname = $1 FOR UPDATE`, host))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("host %q has no team mapping", host)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lock team mapping: %w", err)
+		}
+		t, err := scanTeam(tx.QueryRow(c, `UPDATE device_teams SET team_assignment = $2, updated_at = now()
+            WHERE hostname = $1 RETURNING `+teamColumns, host, team))
+		if err != nil {
+			return nil, fmt.Errorf("update team mapping: %w", err)
+		}
+		return t, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "UPDATE", TableName: tableTeams,
+			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), Old: old, New: t})
+	})
+}
+
+func (s *Server) deleteTeam(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	host := c.Param("hostname")
+	s.hostWrite(c, "delete team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
+		old, err := scanTeam(tx.QueryRow(c, `DELETE FROM device_teams WHERE hostname = $1 RETURNING `+teamColumns, host))
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("host %q has no team mapping", host)}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("delete team mapping: %w", err)
+		}
+		return gin.H{"message": "team mapping deleted", "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
+			ChangedBy: caller(c), Operation: "DELETE", TableName: tableTeams, RecordID: host,
+			Reason: changeReason(c, ""), CorrelationID: correlationID(c), Old: old})
+	})
+}

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestDevHosts(t *testing.T) {
+	t.Parallel()
+	e := newResEnv(t)
+	updates := e.subscribeRules()
+
+	var h DevHost
+	w := e.do(http.MethodPost, "/api/v2/dev-hosts", resAdminKey, map[string]any{"hostname": "dev-01.lab"},
+		map[string]string{"X-Change-Reason": "lab box"}, &h)
+	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+	require.Equal(t, "dev-01.lab", h.Hostname)
+	requirePublished(t, updates)
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v1/dev-hosts", map[string]any{"hostname": "dev-01.lab"}, nil),
+		http.StatusConflict, "dev-01.lab")
+	for _, bad := range []any{map[string]any{}, map[string]any{"hostname": "has space"},
+		map[string]any{"hostname": strings.Repeat("h", 256)}, map[string]any{"hostname": 5}} {
+		requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/dev-hosts", bad, nil), http.StatusBadRequest, "hostname")
+	}
+	require.Equal(t, http.StatusForbidden,
+		e.do(http.MethodPost, "/api/v2/dev-hosts", resROKey, map[string]any{"hostname": "x"}, nil, nil).Code)
+
+	var list struct {
+		Hosts []DevHost `json:"hosts"`
+		Total int       `json:"total"`
+	}
+	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/api/v1/dev-hosts", resROKey, nil, nil, &list).Code)
+	require.Equal(t, 1, list.Total)
+	require.Equal(t, "dev-01.lab", list.Hosts[0].Hostname)
+
+	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/dev-hosts/dev-01.lab", nil, nil).Code)
+	requirePublished(t, updates)
+	requireErrorJSON(t, e.admin(http.MethodDelete, "/api/v2/dev-hosts/dev-01.lab", nil, nil), http.StatusNotFound, "dev-01.lab")
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v2/dev-hosts", nil, &list).Code)
+	require.Zero(t, list.Total)
+	require.NotNil(t, list.Hosts)
+
+	audit := e.auditRows("development_hosts", "dev-01.lab")
+	require.Len(t, audit, 2)
+	require.Equal(t, "CREATE", audit[0].Operation)
+	require.Equal(t, "lab box", *audit[0].Reason)
+	require.Equal(t, "dev-01.lab", audit[0].New["hostname"])
+	require.Equal(t, "DELETE", audit[1].Operation)
+	require.Equal(t, "dev-01.lab", audit[1].Old["hostname"])
+	require.Nil(t, audit[1].New)
+}
+
+func TestTeams(t *testing.T) {
+	t.Parallel()
+	e := newResEnv(t)
+	updates := e.subscribeRules()
+
+	var tm TeamMapping
+	w := e.admin(http.MethodPost, "/api/v2/teams", map[string]any{"hostname": "core-sw1", "team_assignment": "netops"}, &tm)
+	require.Equal(t, http.StatusCreated, w.Code, w.Body.String())
+	require.Equal(t, "netops", tm.TeamAssignment)
+	requirePublished(t, updates)
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/teams",
+		map[string]any{"hostname": "core-sw1", "team_assignment": "x"}, nil), http.StatusConflict, "core-sw1")
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/teams", map[string]any{"hostname": "a"}, nil),
+		http.StatusBadRequest, "team_assignment")
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/teams",
+		map[string]any{"hostname": "a", "team_assignment": strings.Repeat("t", 101)}, nil), http.StatusBadRequest, "team_assignment")
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/teams", map[string]any{"team_assignment": "t"}, nil),
+		http.StatusBadRequest, "hostname")
+
+	w = e.do(http.MethodPut, "/api/v1/teams/core-sw1", resAdminKey, map[string]any{"team_assignment": "dc-ops"},
+		map[string]string{"X-Change-Reason": "reorg"}, &tm)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.Equal(t, "dc-ops", tm.TeamAssignment)
+	requirePublished(t, updates)
+	requireErrorJSON(t, e.admin(http.MethodPut, "/api/v2/teams/nope", map[string]any{"team_assignment": "x"}, nil),
+		http.StatusNotFound, "nope")
+	requireErrorJSON(t, e.admin(http.MethodPut, "/api/v2/teams/core-sw1", map[string]any{"team_assignment": ""}, nil),
+		http.StatusBadRequest, "team_assignment")
+	require.Equal(t, http.StatusForbidden,
+		e.do(http.MethodPut, "/api/v2/teams/core-sw1", resROKey, map[string]any{"team_assignment": "x"}, nil, nil).Code)
+
+	var list struct {
+		Teams []TeamMapping `json:"teams"`
+		Total int           `json:"total"`
+	}
+	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/api/v2/teams", resROKey, nil, nil, &list).Code)
+	require.Equal(t, 1, list.Total)
+	require.Equal(t, "dc-ops", list.Teams[0].TeamAssignment)
+
+	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/teams/core-sw1", nil, nil).Code)
+	requireErrorJSON(t, e.admin(http.MethodDelete, "/api/v2/teams/core-sw1", nil, nil), http.StatusNotFound, "core-sw1")
+
+	audit := e.auditRows("device_teams", "core-sw1")
+	require.Len(t, audit, 3)
+	require.Equal(t, []string{"CREATE", "UPDATE", "DELETE"}, []string{audit[0].Operation, audit[1].Operation, audit[2].Operation})
+	require.Equal(t, "netops", audit[1].Old["team_assignment"])
+	require.Equal(t, "dc-ops", audit[1].New["team_assignment"])
+	require.Equal(t, "reorg", *audit[1].Reason)
+	require.Equal(t, "dc-ops", audit[2].Old["team_assignment"])
+}

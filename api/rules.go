@@ -1,0 +1,533 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
+)
+
+// Rule is an alert_rules row as the API shows it.
+type Rule struct {
+	ID             int       `json:"id"`
+	MatchString    *string   `json:"match_string"`
+	TrapOID        *string   `json:"trap_oid"`
+	SyslogSeverity *int      `json:"syslog_severity"`
+	MatchType      string    `json:"match_type"`
+	Priority       int       `json:"priority"`
+	ProdHandling   string    `json:"prod_handling"`
+	DevHandling    string    `json:"dev_handling"`
+	TeamAssignment string    `json:"team_assignment"`
+	IsActive       bool      `json:"is_active"`
+	Version        int       `json:"version"`
+	CreatedAt      time.Time `json:"created_at"`
+	UpdatedAt      time.Time `json:"updated_at"`
+}
+
+// ruleResponse is a written rule plus non-fatal validation warnings.
+type ruleResponse struct {
+	Rule
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// ruleInput is a POST/PUT body. Pointers tell "absent" from "zero".
+type ruleInput struct {
+	MatchString    *string `json:"match_string"`
+	TrapOID        *string `json:"trap_oid"`
+	SyslogSeverity *int    `json:"syslog_severity"`
+	MatchType      *string `json:"match_type"`
+	Priority       *int    `json:"priority"`
+	ProdHandling   *string `json:"prod_handling"`
+	DevHandling    *string `json:"dev_handling"`
+	TeamAssignment *string `json:"team_assignment"`
+	IsActive       *bool   `json:"is_active"`
+	Version        *int    `json:"version"`
+	Reason         string  `json:"reason"`
+}
+
+// rulePatch is a PATCH body: only enable/disable.
+type rulePatch struct {
+	IsActive *bool  `json:"is_active"`
+	Version  *int   `json:"version"`
+	Reason   string `json:"reason"`
+}
+
+const ruleColumns = `id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling,
+    dev_handling, team_assignment, is_active, version, created_at, updated_at`
+
+var (
+	oidPattern     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+	knownHandlings = map[string]bool{"page_and_ticket": true, "page_only": true, "ticket_only": true, "ignore": true}
+)
+
+const (
+	maxLongText  = 255
+	maxShortText = 100
+	maxPriority  = 100000
+	tableRules   = "alert_rules"
+	tableDev     = "development_hosts"
+	tableTeams   = "device_teams"
+)
+
+func (s *Server) registerRules(g *gin.RouterGroup, version string) {
+	g.GET("/rules", func(c *gin.Context) { s.listRules(c, version) })
+	g.GET("/rules/:id", s.getRule)
+	g.POST("/rules", s.createRule)
+	g.PUT("/rules/:id", s.updateRule)
+	g.PATCH("/rules/:id", s.patchRule)
+	g.DELETE("/rules/:id", s.deleteRule)
+}
+
+type ruleRow interface{ Scan(dest ...any) error }
+
+func scanRule(r ruleRow) (Rule, error) {
+	var x Rule
+	err := r.Scan(&x.ID, &x.MatchString, &x.TrapOID, &x.SyslogSeverity, &x.MatchType, &x.Priority,
+		&x.ProdHandling, &x.DevHandling, &x.TeamAssignment, &x.IsActive, &x.Version, &x.CreatedAt, &x.UpdatedAt)
+	x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
+	return x, err
+}
+
+func (s *Server) listRules(c *gin.Context, version string) {
+	q := `SELECT ` + ruleColumns + ` FROM alert_rules WHERE true`
+	var args []any
+	if v := c.Query("active"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			abort(c, http.StatusBadRequest, "invalid_query", "active must be true or false")
+			return
+		}
+		args = append(args, b)
+		q += fmt.Sprintf(" AND is_active = $%d", len(args))
+	}
+	if v := c.Query("team"); v != "" {
+		args = append(args, v)
+		q += fmt.Sprintf(" AND team_assignment = $%d", len(args))
+	}
+	q += " ORDER BY priority, id"
+	rows, err := s.o.DB.Query(c, q, args...)
+	if err != nil {
+		s.dbFailure(c, "list rules", err)
+		return
+	}
+	rules := []Rule{}
+	for rows.Next() {
+		r, err := scanRule(rows)
+		if err != nil {
+			rows.Close()
+			s.dbFailure(c, "scan rule", err)
+			return
+		}
+		rules = append(rules, r)
+	}
+	if err := rows.Err(); err != nil {
+		s.dbFailure(c, "list rules", err)
+		return
+	}
+	if version == "v1" {
+		// v1 keeps the legacy bare array; the deprecation notice is in core's headers.
+		c.JSON(http.StatusOK, rules)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"rules": rules, "total": len(rules)})
+}
+
+func ruleID(c *gin.Context) (int, bool) {
+	id, err := strconv.Atoi(c.Param("id"))
+	if err != nil || id <= 0 {
+		abort(c, http.StatusBadRequest, "invalid_id", "rule id must be a positive integer")
+		return 0, false
+	}
+	return id, true
+}
+
+func (s *Server) getRule(c *gin.Context) {
+	id, ok := ruleID(c)
+	if !ok {
+		return
+	}
+	r, err := scanRule(s.o.DB.QueryRow(c, `SELECT `+ruleColumns+` FROM alert_rules WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		abort(c, http.StatusNotFound, "not_found", fmt.Sprintf("rule %d not found", id))
+		return
+	}
+	if err != nil {
+		s.dbFailure(c, "get rule", err)
+		return
+	}
+	setVersionETag(c, r.Version)
+	c.JSON(http.StatusOK, r)
+}
+
+func setVersionETag(c *gin.Context, version int) {
+	c.Header("ETag", fmt.Sprintf("%q", strconv.Itoa(version)))
+}
+
+// decodeResourceBody decodes a body into v; a malformed body or a wrongly typed field is
+// a 400 that names the field.
+func decodeResourceBody(c *gin.Context, v any) bool {
+	dec := json.NewDecoder(c.Request.Body)
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &te):
+			abort(c, http.StatusBadRequest, "invalid_field", fmt.Sprintf("%s: must be of type %s", te.Field, te.Type))
+		case errors.Is(err, io.EOF):
+			abort(c, http.StatusBadRequest, "invalid_body", "request body must be a JSON object")
+		default:
+			abort(c, http.StatusBadRequest, "invalid_body", "malformed JSON body")
+		}
+		return false
+	}
+	return true
+}
+
+// fieldErr is a validation failure that names its field.
+type fieldErr struct{ field, msg string }
+
+func (e *fieldErr) Error() string { return e.field + ": " + e.msg }
+
+func answerInvalid(c *gin.Context, err error) {
+	var fe *fieldErr
+	if errors.As(err, &fe) {
+		abort(c, http.StatusBadRequest, "invalid_field", fe.Error())
+		return
+	}
+	abort(c, http.StatusBadRequest, "invalid_body", err.Error())
+}
+
+func cleanText(field string, v *string, required bool, max int) (*string, error) {
+	if v == nil {
+		if required {
+			return nil, &fieldErr{field, "is required"}
+		}
+		return nil, nil
+	}
+	t := strings.TrimSpace(*v)
+	if t == "" {
+		if required {
+			return nil, &fieldErr{field, "must not be empty"}
+		}
+		return nil, nil
+	}
+	if len(t) > max {
+		return nil, &fieldErr{field, fmt.Sprintf("must be at most %d characters", max)}
+	}
+	return &t, nil
+}
+
+// validate turns a body into a rule (ID, version and timestamps unset) and
+// warnings; it checks what the alerter needs so a stored rule can always match.
+func (in ruleInput) validate() (Rule, []string, error) {
+	var r Rule
+	var warns []string
+	r.MatchType = "contains"
+	if in.MatchType != nil {
+		r.MatchType = strings.ToLower(strings.TrimSpace(*in.MatchType))
+	}
+	switch r.MatchType {
+	case "contains", "regex", "oid_prefix":
+	default:
+		return r, nil, &fieldErr{"match_type", "must be one of contains, regex, oid_prefix"}
+	}
+	var err error
+	if r.MatchString, err = cleanText("match_string", in.MatchString, r.MatchType != "oid_prefix", maxLongText); err != nil {
+		return r, nil, err
+	}
+	if r.MatchType == "regex" {
+		// Compiled exactly as the alerter compiles it (RE2, case-insensitive).
+		if _, err := regexp.Compile("(?i)" + *r.MatchString); err != nil {
+			return r, nil, &fieldErr{"match_string", "is not a valid regular expression: " + err.Error()}
+		}
+	}
+	if r.TrapOID, err = cleanText("trap_oid", in.TrapOID, r.MatchType == "oid_prefix", maxLongText); err != nil {
+		return r, nil, err
+	}
+	if r.TrapOID != nil {
+		oid := strings.TrimPrefix(*r.TrapOID, ".")
+		if !oidPattern.MatchString(oid) {
+			return r, nil, &fieldErr{"trap_oid", "must be dotted digits such as 1.3.6.1.4.1"}
+		}
+		r.TrapOID = &oid
+	}
+	if in.SyslogSeverity != nil && (*in.SyslogSeverity < 0 || *in.SyslogSeverity > 7) {
+		return r, nil, &fieldErr{"syslog_severity", "must be between 0 and 7 or null"}
+	}
+	r.SyslogSeverity = in.SyslogSeverity
+	r.Priority = 100
+	if in.Priority != nil {
+		if *in.Priority < 0 || *in.Priority > maxPriority {
+			return r, nil, &fieldErr{"priority", fmt.Sprintf("must be between 0 and %d", maxPriority)}
+		}
+		r.Priority = *in.Priority
+	}
+	for _, f := range []struct {
+		name string
+		in   *string
+		out  *string
+	}{{"prod_handling", in.ProdHandling, &r.ProdHandling}, {"dev_handling", in.DevHandling, &r.DevHandling}} {
+		v, err := cleanText(f.name, f.in, true, maxShortText)
+		if err != nil {
+			return r, nil, err
+		}
+		*f.out = *v
+		if !knownHandlings[strings.ToLower(*v)] {
+			warns = append(warns, fmt.Sprintf("%s %q is not one of page_and_ticket, page_only, ticket_only, ignore", f.name, *v))
+		}
+	}
+	team, err := cleanText("team_assignment", in.TeamAssignment, true, maxShortText)
+	if err != nil {
+		return r, nil, err
+	}
+	r.TeamAssignment = *team
+	r.IsActive = true
+	if in.IsActive != nil {
+		r.IsActive = *in.IsActive
+	}
+	return r, warns, nil
+}
+
+// changeReason is the body's reason, else the X-Change-Reason header.
+func changeReason(c *gin.Context, body string) string {
+	if body != "" {
+		return body
+	}
+	return c.GetHeader("X-Change-Reason")
+}
+
+func (s *Server) createRule(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	var in ruleInput
+	if !decodeResourceBody(c, &in) {
+		return
+	}
+	r, warns, err := in.validate()
+	if err != nil {
+		answerInvalid(c, err)
+		return
+	}
+	var out Rule
+	err = pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
+		var err error
+		out, err = scanRule(tx.QueryRow(c, `INSERT INTO alert_rules (match_string, trap_oid, syslog_severity,
+            match_type, priority, prod_handling, dev_handling, team_assignment, is_active)
+            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING `+ruleColumns,
+			r.MatchString, r.TrapOID, r.SyslogSeverity, r.MatchType, r.Priority, r.ProdHandling, r.DevHandling,
+			r.TeamAssignment, r.IsActive))
+		if err != nil {
+			return fmt.Errorf("insert rule: %w", err)
+		}
+		return writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableRules,
+			RecordID: strconv.Itoa(out.ID), Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), New: out})
+	})
+	if err != nil {
+		s.dbFailure(c, "create rule", err)
+		return
+	}
+	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
+	setVersionETag(c, out.Version)
+	c.JSON(http.StatusCreated, ruleResponse{Rule: out, Warnings: warns})
+}
+
+// writeRefused carries the HTTP status of a failed concurrency check.
+type writeRefused struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *writeRefused) Error() string { return e.message }
+
+// expectedVersion reads the client's version: If-Match wins (412 when stale),
+// else the body's version (409 when stale). Neither → 428 Precondition
+// Required (RFC 6585), so a client cannot overwrite blindly.
+func expectedVersion(c *gin.Context, body *int, required bool) (v int, status int, ok bool) {
+	if h := strings.TrimSpace(c.GetHeader("If-Match")); h != "" {
+		h = strings.TrimPrefix(h, "W/")
+		n, err := strconv.Atoi(strings.Trim(h, `"`))
+		if err != nil {
+			abort(c, http.StatusBadRequest, "invalid_header", `If-Match must be "<version>"`)
+			return 0, 0, false
+		}
+		return n, http.StatusPreconditionFailed, true
+	}
+	if body != nil {
+		return *body, http.StatusConflict, true
+	}
+	if required {
+		abort(c, http.StatusPreconditionRequired, "precondition_required",
+			`version: send the rule's current version in the body or an If-Match: "<version>" header`)
+		return 0, 0, false
+	}
+	return 0, 0, true
+}
+
+// lockRule loads a rule FOR UPDATE and checks the expected version.
+func lockRule(ctx context.Context, tx pgx.Tx, id, want, staleStatus int) (Rule, error) {
+	old, err := scanRule(tx.QueryRow(ctx, `SELECT `+ruleColumns+` FROM alert_rules WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return old, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("rule %d not found", id)}
+	}
+	if err != nil {
+		return old, fmt.Errorf("lock rule %d: %w", id, err)
+	}
+	if staleStatus != 0 && old.Version != want {
+		return old, &writeRefused{staleStatus, "version_conflict",
+			fmt.Sprintf("rule %d is at version %d, not %d: reload it and retry", id, old.Version, want)}
+	}
+	return old, nil
+}
+
+func (s *Server) updateRule(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	id, ok := ruleID(c)
+	if !ok {
+		return
+	}
+	var in ruleInput
+	if !decodeResourceBody(c, &in) {
+		return
+	}
+	want, stale, ok := expectedVersion(c, in.Version, true)
+	if !ok {
+		return
+	}
+	r, warns, err := in.validate()
+	if err != nil {
+		answerInvalid(c, err)
+		return
+	}
+	s.writeRule(c, id, want, stale, in.Reason, warns, func(ctx context.Context, tx pgx.Tx) (Rule, error) {
+		return scanRule(tx.QueryRow(ctx, `UPDATE alert_rules SET match_string=$2, trap_oid=$3, syslog_severity=$4,
+            match_type=$5, priority=$6, prod_handling=$7, dev_handling=$8, team_assignment=$9, is_active=$10,
+            version = version + 1, updated_at = now() WHERE id = $1 RETURNING `+ruleColumns,
+			id, r.MatchString, r.TrapOID, r.SyslogSeverity, r.MatchType, r.Priority, r.ProdHandling, r.DevHandling,
+			r.TeamAssignment, r.IsActive))
+	})
+}
+
+func (s *Server) patchRule(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	id, ok := ruleID(c)
+	if !ok {
+		return
+	}
+	var in rulePatch
+	if !decodeResourceBody(c, &in) {
+		return
+	}
+	if in.IsActive == nil {
+		abort(c, http.StatusBadRequest, "invalid_field", "is_active: is required (true or false)")
+		return
+	}
+	want, stale, ok := expectedVersion(c, in.Version, true)
+	if !ok {
+		return
+	}
+	s.writeRule(c, id, want, stale, in.Reason, nil, func(ctx context.Context, tx pgx.Tx) (Rule, error) {
+		return scanRule(tx.QueryRow(ctx, `UPDATE alert_rules SET is_active = $2, version = version + 1,
+            updated_at = now() WHERE id = $1 RETURNING `+ruleColumns, id, *in.IsActive))
+	})
+}
+
+// writeRule runs an UPDATE under the version check, audits it in the same
+// transaction, and publishes after commit.
+func (s *Server) writeRule(c *gin.Context, id, want, stale int, reason string, warns []string,
+	update func(context.Context, pgx.Tx) (Rule, error)) {
+	var out Rule
+	err := pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
+		old, err := lockRule(c, tx, id, want, stale)
+		if err != nil {
+			return err
+		}
+		if out, err = update(c, tx); err != nil {
+			return fmt.Errorf("update rule %d: %w", id, err)
+		}
+		return writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "UPDATE", TableName: tableRules,
+			RecordID: strconv.Itoa(id), Reason: changeReason(c, reason), CorrelationID: correlationID(c), Old: old, New: out})
+	})
+	if s.answerWriteError(c, "update rule", err) {
+		return
+	}
+	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
+	setVersionETag(c, out.Version)
+	c.JSON(http.StatusOK, ruleResponse{Rule: out, Warnings: warns})
+}
+
+func (s *Server) deleteRule(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	id, ok := ruleID(c)
+	if !ok {
+		return
+	}
+	want, stale, ok := expectedVersion(c, nil, false)
+	if !ok {
+		return
+	}
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	// The body is optional on DELETE; a present one must still be valid JSON.
+	if c.Request.ContentLength != 0 && c.Request.Body != nil {
+		if err := json.NewDecoder(c.Request.Body).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
+			abort(c, http.StatusBadRequest, "invalid_body", "malformed JSON body")
+			return
+		}
+	}
+	err := pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
+		// matched_rule_id in the event audit has no foreign key (ADR 0003), so a
+		// rule that has matched events deletes like any other.
+		old, err := lockRule(c, tx, id, want, stale)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(c, `DELETE FROM alert_rules WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("delete rule %d: %w", id, err)
+		}
+		return writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "DELETE", TableName: tableRules,
+			RecordID: strconv.Itoa(id), Reason: changeReason(c, body.Reason), CorrelationID: correlationID(c), Old: old})
+	})
+	if s.answerWriteError(c, "delete rule", err) {
+		return
+	}
+	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
+	c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("rule %d deleted", id), "id": id})
+}
+
+// answerWriteError answers a failed write transaction: a precondition error keeps
+// its status, anything else is a 500 without database text.
+func (s *Server) answerWriteError(c *gin.Context, what string, err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *writeRefused
+	if errors.As(err, &pe) {
+		abort(c, pe.status, pe.code, pe.message)
+		return true
+	}
+	s.dbFailure(c, what, err)
+	return true
+}
+
+// dbFailure logs the real error and answers a generic 500.
+func (s *Server) dbFailure(c *gin.Context, what string, err error) {
+	s.o.Log.ErrorContext(c, what+" failed", "component", "api", "correlation_id", correlationID(c), "err", err)
+	abort(c, http.StatusInternalServerError, "internal_error", what+" failed; see the server log with this correlation_id")
+}

@@ -1,0 +1,192 @@
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/telemetry"
+)
+
+// ServiceName is the service label of /health.
+const ServiceName = "mutt-api"
+
+// Options configure the API server.
+type Options struct {
+	DB    *pgxpool.Pool
+	Redis redis.UniversalClient
+	Keys  keyspace.Keys
+	Dyn   *dynconfig.Store
+	// Secrets supplies WEBUI_API_KEY and WEBUI_API_KEY_NEXT (admin keys),
+	// read per request so rotations apply at once. May be nil.
+	Secrets *secrets.Cache
+	// ReadOnlyKeys are WEBUI_READONLY_API_KEY; AdminKeys WEBUI_API_KEY from the environment.
+	ReadOnlyKeys []string
+	AdminKeys    []string
+	Log          *slog.Logger
+	Registerer   prometheus.Registerer
+	Gatherer     prometheus.Gatherer
+	Now          func() time.Time
+}
+
+// Server is the management API.
+type Server struct {
+	o        Options
+	engine   *gin.Engine
+	build    BuildInfo
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// New builds the server and its routes.
+func New(o Options) (*Server, error) {
+	if o.DB == nil || o.Redis == nil {
+		return nil, errors.New("api: DB and Redis are required")
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Registerer == nil {
+		o.Registerer = prometheus.NewRegistry()
+	}
+	if o.Gatherer == nil {
+		o.Gatherer = prometheus.NewRegistry()
+	}
+	s := &Server{o: o, build: buildInfo()}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mutt_api_requests_total", Help: "API requests by method, route template and status code.",
+	}, []string{"method", "route", "status"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "mutt_api_request_duration_seconds", Help: "API request latency by method and route template.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"})
+	for _, c := range []prometheus.Collector{s.requests, s.duration} {
+		if err := o.Registerer.Register(c); err != nil {
+			return nil, fmt.Errorf("api: register metrics: %w", err)
+		}
+	}
+	s.engine = s.routes()
+	return s, nil
+}
+
+// Handler is the HTTP handler of every route.
+func (s *Server) Handler() http.Handler { return s.engine }
+
+// Engine exposes the gin engine (the route/OpenAPI test walks its routes).
+func (s *Server) Engine() *gin.Engine { return s.engine }
+
+// Run serves on addr until ctx ends, then drains.
+func (s *Server) Run(ctx context.Context, addr string) error {
+	return telemetry.Serve(ctx, s.o.Log, addr, s.engine)
+}
+
+func (s *Server) routes() *gin.Engine {
+	// gin's debug mode prints every route at start-up to stdout, bypassing slog.
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	r.ContextWithFallback = true
+	r.Use(s.correlate, s.accessLog, s.recover)
+	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, errNotFound, "no such route") })
+	r.NoMethod(func(c *gin.Context) {
+		abort(c, http.StatusMethodNotAllowed, errMethodNotAllowed, "method not allowed on this route")
+	})
+
+	r.GET("/health", gin.WrapH(telemetry.HealthHandler(ServiceName,
+		telemetry.Check{Name: "redis", Fn: func(ctx context.Context) error { return s.o.Redis.Ping(ctx).Err() }},
+		telemetry.Check{Name: "postgres", Fn: s.o.DB.Ping},
+	)))
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{})))
+	r.GET("/api/openapi.json", s.openAPI)
+
+	for _, v := range supportedVersions {
+		g := r.Group("/api/"+v, versionHeaders(v), s.authenticate)
+		s.registerVersion(g, v)
+		s.registerConfig(g, v)
+		s.registerMetrics(g, v)
+		s.registerSLO(g, v)
+		s.registerRules(g, v)
+		s.registerHosts(g, v)
+		s.registerAudit(g, v)
+	}
+	return r
+}
+
+// validCorrelationID bounds what a client may choose, so ids are safe in logs
+// and headers.
+var validCorrelationID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
+
+// correlate takes X-Correlation-ID when valid, else generates one, and echoes it.
+func (s *Server) correlate(c *gin.Context) {
+	id := c.GetHeader("X-Correlation-ID")
+	if !validCorrelationID.MatchString(id) {
+		id = newCorrelationID()
+	}
+	c.Set(ctxCorrelationID, id)
+	c.Header("X-Correlation-ID", id)
+	c.Next()
+}
+
+func newCorrelationID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
+	return hex.EncodeToString(b[:])
+}
+
+// accessLog logs each request once and feeds the request metrics. Routes are
+// the templates, so ids in paths do not explode label cardinality.
+func (s *Server) accessLog(c *gin.Context) {
+	start := time.Now()
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "unmatched"
+	}
+	status := c.Writer.Status()
+	elapsed := time.Since(start)
+	s.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
+	s.duration.WithLabelValues(c.Request.Method, route).Observe(elapsed.Seconds())
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	}
+	if strings.HasPrefix(c.Request.URL.Path, "/health") || c.Request.URL.Path == "/metrics" {
+		level = slog.LevelDebug // probes and scrapes would drown the log
+	}
+	s.o.Log.Log(c.Request.Context(), level, "request", "component", "api", "method", c.Request.Method,
+		"route", route, "status", status, "duration_ms", elapsed.Milliseconds(),
+		"correlation_id", correlationID(c), "caller", caller(c))
+}
+
+// recover turns a handler panic into a JSON 500 without internals.
+func (s *Server) recover(c *gin.Context) {
+	defer func() {
+		if v := recover(); v != nil {
+			if err, ok := v.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(v) // net/http's own abort signal must propagate
+			}
+			s.internalError(c, "handler panicked", fmt.Errorf("panic: %v", v))
+		}
+	}()
+	c.Next()
+}

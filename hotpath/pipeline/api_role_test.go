@@ -1,0 +1,66 @@
+package pipeline_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/internal/testenv"
+)
+
+// The api role connects to PostgreSQL and serves the admin API on
+// MUTT_API_ADDR with the WEBUI_API_KEY / WEBUI_READONLY_API_KEY keys.
+func TestAPIRoleServes(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := ln.Addr().String()
+	require.NoError(t, ln.Close())
+	env := map[string]string{"REDIS_URL": testenv.RedisURL(), "DATABASE_URL": testenv.DatabaseURL(t),
+		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"), "MUTT_REDIS_PREFIX": "test:apirole:",
+		"MUTT_API_ADDR": addr, "WEBUI_API_KEY": "a1, a2", "WEBUI_READONLY_API_KEY": "r1"}
+	roles := []pipeline.Role{pipeline.API}
+	cfg, err := pipeline.ReadConfig(config.FromMap(env), false, roles)
+	require.NoError(t, err)
+	require.Equal(t, []string{"a1", "a2"}, cfg.APIAdminKeys)
+	require.Equal(t, []string{"r1"}, cfg.APIReadOnlyKeys)
+	d, err := pipeline.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "error"), roles)
+	require.NoError(t, err)
+	t.Cleanup(d.Close)
+	require.NotNil(t, d.DB)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- pipeline.Run(ctx, d, roles) }()
+	status := func(key string) int {
+		req, err := http.NewRequest("GET", "http://"+addr+"/api/v2/version", nil)
+		require.NoError(t, err)
+		req.Header.Set("X-API-KEY", key)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Eventually(t, func() bool { return status("a2") == 200 }, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, 200, status("r1"))
+	require.Equal(t, 401, status("nope"))
+	cancel()
+	require.NoError(t, <-done)
+
+	// mutt dev defaults the admin key.
+	dev, err := pipeline.ReadConfig(config.FromMap(map[string]string{}), true, pipeline.AllRoles)
+	require.NoError(t, err)
+	require.Equal(t, []string{pipeline.DevAPIAdminKey}, dev.APIAdminKeys)
+	require.Equal(t, ":8090", dev.APIAddr)
+	require.Contains(t, pipeline.AllRoles, pipeline.API)
+}
