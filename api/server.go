@@ -129,6 +129,7 @@ func (s *Server) routes() *gin.Engine {
 		s.registerHosts(g, v)
 		s.registerAudit(g, v)
 	}
+	s.registerUI(r)
 	return r
 }
 

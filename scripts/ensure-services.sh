@@ -32,3 +32,8 @@ pg_isready -q -h 127.0.0.1 -p 5432
 if [ "${1:-}" = "--test" ] && ! { command -v prometheus && command -v promtool; } >/dev/null 2>&1; then
   apt_install --no-install-recommends prometheus
 fi
+
+# Chromium: the web UI's browser test (api/ui_browser_test.go) drives it headless.
+if [ "${1:-}" = "--test" ]; then
+  command -v chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
+fi

@@ -164,8 +164,13 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Kill()
+		if cmd.ProcessState == nil { // the test failed before its SIGTERM: stop it the same way
+			_ = cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-exited:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+			}
 		}
 	})
 

@@ -76,7 +76,10 @@ func StartDevServer(ctx context.Context, address string, log *slog.Logger) (*Dev
 	}
 	cmd := exec.Command(bin, "server", "start-dev", "--ip", host, "--port", portStr,
 		"--ui-port", strconv.Itoa(uiPort), "--log-level", "warn")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Own process group (so Stop ends the server and its children), and a
+	// parent-death signal so a mutt dev that is killed outright does not leave
+	// an orphaned server holding the port.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	logFile, err := os.CreateTemp("", "mutt-temporal-dev-*.log")
 	if err != nil {
 		return nil, err

@@ -1,0 +1,342 @@
+// MUTT admin UI: plain JS, no framework. The API key lives in sessionStorage
+// (gone when the tab closes) and travels only in the X-API-KEY header.
+(function () {
+  "use strict";
+  var KEY = "mutt.apiKey";
+  var page = document.body.dataset.page;
+
+  function $(id) { return document.getElementById(id); }
+  function el(tag, text, cls) {
+    var e = document.createElement(tag);
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    if (cls) { e.className = cls; }
+    return e;
+  }
+  function status(msg, isError) {
+    var s = $("status");
+    if (!s) { return; }
+    s.textContent = msg || "";
+    s.className = isError ? "status error" : "status";
+  }
+
+  // api calls /api/v2 with the key; it resolves to {ok, status, body}.
+  // A 401 sends the user back to the login page.
+  function api(method, path, body) {
+    var opts = { method: method, headers: { "X-API-KEY": sessionStorage.getItem(KEY) || "" } };
+    if (body !== undefined) {
+      opts.headers["Content-Type"] = "application/json";
+      opts.body = JSON.stringify(body);
+    }
+    return fetch("/api/v2" + path, opts).then(function (r) {
+      return r.text().then(function (t) {
+        var b = null;
+        try { b = t ? JSON.parse(t) : null; } catch (e) { b = { message: t }; }
+        if (r.status === 401 && page !== "login") {
+          sessionStorage.removeItem(KEY);
+          location.href = "/ui/login";
+        }
+        return { ok: r.ok, status: r.status, body: b };
+      });
+    });
+  }
+  function errText(res) {
+    return (res.body && res.body.message) ? res.body.message : ("request failed with status " + res.status);
+  }
+
+  var logout = $("logout");
+  if (logout) {
+    logout.addEventListener("click", function () { sessionStorage.removeItem(KEY); location.href = "/ui/login"; });
+  }
+  if (page !== "login" && !sessionStorage.getItem(KEY)) {
+    location.href = "/ui/login";
+    return;
+  }
+
+  // ---- login ----
+  function initLogin() {
+    $("login-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      sessionStorage.setItem(KEY, $("api-key").value.trim());
+      api("GET", "/version").then(function (res) {
+        if (res.ok) { location.href = "/ui/"; return; }
+        sessionStorage.removeItem(KEY);
+        $("login-error").textContent = res.status === 401 ? "Invalid API key" : errText(res);
+      });
+    });
+  }
+
+  // ---- dashboard ----
+  // The SVG namespace is taken from a parsed element rather than spelled out,
+  // so no asset contains a URL (the tests check for that).
+  var SVG = (function () { var d = document.createElement("div"); d.innerHTML = "<svg></svg>"; return d.firstChild.namespaceURI; })();
+  function svg(tag, attrs) {
+    var e = document.createElementNS(SVG, tag);
+    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
+    return e;
+  }
+  function drawChart(points) {
+    var W = 720, H = 200, pad = 30, box = $("chart");
+    box.textContent = "";
+    var max = 1;
+    points.forEach(function (p) { if (p.count > max) { max = p.count; } });
+    var s = svg("svg", { viewBox: "0 0 " + W + " " + H, width: "100%", role: "img", "aria-label": "events per hour" });
+    s.appendChild(svg("line", { x1: pad, y1: H - pad, x2: W, y2: H - pad, "class": "axis" }));
+    var bw = (W - pad) / Math.max(points.length, 1);
+    points.forEach(function (p, i) {
+      var h = (H - 2 * pad) * p.count / max;
+      var r = svg("rect", { x: pad + i * bw + 1, y: H - pad - h, width: Math.max(bw - 2, 1), height: h, "class": "bar" });
+      var tip = svg("title", {});
+      tip.textContent = p.hour + ": " + p.count;
+      r.appendChild(tip);
+      s.appendChild(r);
+      if (i % 4 === 0) {
+        var t = svg("text", { x: pad + i * bw, y: H - pad + 14, "class": "tick" });
+        t.textContent = String(p.hour).substr(11, 5);
+        s.appendChild(t);
+      }
+    });
+    var m = svg("text", { x: 0, y: pad, "class": "tick" });
+    m.textContent = String(max);
+    s.appendChild(m);
+    box.appendChild(s);
+  }
+  function initDashboard() {
+    api("GET", "/metrics").then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var m = res.body;
+      $("m-current").textContent = m.current_rate;
+      $("m-avg15").textContent = Number(m.avg_15m).toFixed(1);
+      $("m-avg1h").textContent = Number(m.avg_1h).toFixed(1);
+      $("m-24h").textContent = m.events_last_24h;
+      drawChart(m.chart_24h || []);
+    });
+    api("GET", "/slo").then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var r = res.body, rows = $("slo-rows");
+      $("slo-overall").textContent = r.status;
+      $("slo-overall").className = "badge " + (r.color || "grey");
+      $("slo-message").textContent = r.message || ("report of " + (r.generated_at || "–"));
+      (r.slos || []).forEach(function (x) {
+        var tr = el("tr");
+        tr.appendChild(el("td", x.name || x.id || "slo"));
+        tr.appendChild(el("td", x.status, "badge " + (x.color || "grey")));
+        tr.appendChild(el("td", x.error_budget_remaining === undefined ? "–" : x.error_budget_remaining));
+        rows.appendChild(tr);
+      });
+    });
+  }
+
+  // ---- rules ----
+  var rules = {};
+  function ruleBody() {
+    function opt(id) { var v = $(id).value.trim(); return v === "" ? null : v; }
+    var sev = $("rule-syslog-severity").value.trim();
+    var b = {
+      match_type: $("rule-match-type").value,
+      match_string: opt("rule-match-string"),
+      trap_oid: opt("rule-trap-oid"),
+      syslog_severity: sev === "" ? null : Number(sev),
+      priority: Number($("rule-priority").value || "100"),
+      prod_handling: $("rule-prod").value.trim(),
+      dev_handling: $("rule-dev").value.trim(),
+      team_assignment: $("rule-team").value.trim(),
+      is_active: $("rule-active").checked,
+      reason: $("rule-reason").value.trim()
+    };
+    var v = $("rule-version").value;
+    if (v !== "") { b.version = Number(v); }
+    return b;
+  }
+  function resetRuleForm() {
+    $("rule-form").reset();
+    $("rule-id").value = "";
+    $("rule-version").value = "";
+    $("rule-form-title").textContent = "New rule";
+    $("rule-save").textContent = "Create";
+    $("rule-error").textContent = "";
+    $("rule-warnings").textContent = "";
+  }
+  function editRule(r) {
+    resetRuleForm();
+    $("rule-id").value = r.id;
+    $("rule-version").value = r.version;
+    $("rule-match-type").value = r.match_type;
+    $("rule-match-string").value = r.match_string || "";
+    $("rule-trap-oid").value = r.trap_oid || "";
+    $("rule-syslog-severity").value = r.syslog_severity === null ? "" : r.syslog_severity;
+    $("rule-priority").value = r.priority;
+    $("rule-prod").value = r.prod_handling;
+    $("rule-dev").value = r.dev_handling;
+    $("rule-team").value = r.team_assignment;
+    $("rule-active").checked = r.is_active;
+    $("rule-form-title").textContent = "Edit rule " + r.id + " (version " + r.version + ")";
+    $("rule-save").textContent = "Save";
+  }
+  function button(text, cls, fn) {
+    var b = el("button", text, cls);
+    b.type = "button";
+    b.addEventListener("click", fn);
+    return b;
+  }
+  function loadRules() {
+    return api("GET", "/rules").then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var rows = $("rules-rows");
+      rows.textContent = "";
+      rules = {};
+      $("rules-total").textContent = res.body.total;
+      res.body.rules.forEach(function (r) {
+        rules[r.id] = r;
+        var tr = el("tr");
+        tr.dataset.id = r.id;
+        [r.id, r.match_type, r.match_string, r.trap_oid, r.priority, r.prod_handling, r.dev_handling,
+          r.team_assignment, r.is_active ? "yes" : "no", r.version].forEach(function (v) { tr.appendChild(el("td", v)); });
+        var td = el("td", null, "actions");
+        td.appendChild(button("Edit", "edit", function () { editRule(r); }));
+        td.appendChild(button(r.is_active ? "Disable" : "Enable", "toggle", function () {
+          api("PATCH", "/rules/" + r.id, { is_active: !r.is_active, version: r.version, reason: "toggled in the web UI" })
+            .then(function (x) { status(x.ok ? "" : errText(x), !x.ok); loadRules(); });
+        }));
+        td.appendChild(button("Delete", "delete danger", function () {
+          if (!window.confirm("Delete rule " + r.id + "?")) { return; }
+          api("DELETE", "/rules/" + r.id, { reason: "deleted in the web UI" })
+            .then(function (x) { status(x.ok ? "Rule " + r.id + " deleted" : errText(x), !x.ok); loadRules(); });
+        }));
+        tr.appendChild(td);
+        rows.appendChild(tr);
+      });
+    });
+  }
+  function initRules() {
+    $("rule-cancel").addEventListener("click", resetRuleForm);
+    $("rule-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var id = $("rule-id").value;
+      var req = id === "" ? api("POST", "/rules", ruleBody()) : api("PUT", "/rules/" + id, ruleBody());
+      req.then(function (res) {
+        if (!res.ok) {
+          // The server's validation message, shown next to the form.
+          $("rule-error").textContent = errText(res);
+          return;
+        }
+        var warns = (res.body && res.body.warnings) || [];
+        resetRuleForm();
+        warns.forEach(function (w) { $("rule-warnings").appendChild(el("li", w)); });
+        status((id === "" ? "Created rule " : "Saved rule ") + res.body.id);
+        loadRules();
+      });
+    });
+    loadRules();
+  }
+
+  // ---- audit ----
+  var auditPage = 1, auditPages = 1;
+  function fmt(v) {
+    if (v === undefined) { return ""; }
+    return typeof v === "object" && v !== null ? JSON.stringify(v) : String(v);
+  }
+  function showDiff(id) {
+    api("GET", "/config-audit/" + id).then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var d = res.body, rows = $("diff-rows");
+      $("audit-detail").hidden = false;
+      $("diff-title").textContent = d.operation + " " + d.table_name + " #" + d.record_id;
+      $("diff-meta").textContent = "by " + d.changed_by + " at " + d.changed_at + (d.reason ? " — " + d.reason : "");
+      rows.textContent = "";
+      var o = d.old_values || {}, n = d.new_values || {};
+      if (typeof o !== "object" || typeof n !== "object") { o = { value: d.old_values }; n = { value: d.new_values }; }
+      var keys = Object.keys(o).concat(Object.keys(n).filter(function (k) { return !(k in o); })).sort();
+      keys.forEach(function (k) {
+        var a = fmt(o[k]), b = fmt(n[k]);
+        var tr = el("tr", null, a === b ? "same" : "changed");
+        tr.dataset.field = k;
+        tr.appendChild(el("th", k));
+        tr.appendChild(el("td", a, "old"));
+        tr.appendChild(el("td", b, "new"));
+        rows.appendChild(tr);
+      });
+    });
+  }
+  function loadAudit() {
+    var q = new URLSearchParams();
+    [["changed_by", "f-changed-by"], ["table_name", "f-table"], ["record_id", "f-record"],
+      ["operation", "f-operation"], ["start_date", "f-start"], ["end_date", "f-end"]].forEach(function (p) {
+      var v = $(p[1]).value.trim();
+      if (v !== "") { q.set(p[0], v); }
+    });
+    q.set("page", auditPage);
+    q.set("page_size", 20);
+    api("GET", "/config-audit?" + q.toString()).then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      status("");
+      var rows = $("audit-rows");
+      rows.textContent = "";
+      res.body.changes.forEach(function (c) {
+        var tr = el("tr", null, "clickable");
+        tr.dataset.id = c.id;
+        [c.id, c.changed_at, c.changed_by, c.operation, c.table_name, c.record_id, c.reason].forEach(function (v) {
+          tr.appendChild(el("td", v));
+        });
+        tr.addEventListener("click", function () { showDiff(c.id); });
+        rows.appendChild(tr);
+      });
+      var p = res.body.pagination;
+      auditPages = Math.max(p.total_pages, 1);
+      $("audit-page").textContent = "page " + p.page + " of " + auditPages + " (" + p.total + " changes)";
+      $("audit-prev").disabled = auditPage <= 1;
+      $("audit-next").disabled = auditPage >= auditPages;
+    });
+  }
+  function initAudit() {
+    $("audit-filters").addEventListener("submit", function (ev) { ev.preventDefault(); auditPage = 1; loadAudit(); });
+    $("audit-prev").addEventListener("click", function () { if (auditPage > 1) { auditPage--; loadAudit(); } });
+    $("audit-next").addEventListener("click", function () { if (auditPage < auditPages) { auditPage++; loadAudit(); } });
+    loadAudit();
+  }
+
+  // ---- dynamic config ----
+  function loadConfig() {
+    api("GET", "/config").then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var rows = $("config-rows");
+      rows.textContent = "";
+      res.body.config.forEach(function (k) {
+        var tr = el("tr");
+        tr.dataset.key = k.key;
+        tr.appendChild(el("td", k.key, "mono"));
+        tr.appendChild(el("td", k.raw_value + (k.source === "default" ? " (default)" : ""), "value"));
+        tr.appendChild(el("td", k.type + (k.min !== undefined ? " " + k.min + "–" + k.max : "") +
+          (k.enum ? " [" + k.enum.join(", ") + "]" : "")));
+        tr.appendChild(el("td", k.description, "hint"));
+        var td = el("td");
+        td.appendChild(button("Edit", "edit", function () {
+          $("config-key").value = k.key;
+          $("config-key-label").textContent = k.key;
+          $("config-value").value = k.raw_value;
+          $("config-error").textContent = "";
+          $("config-form").hidden = false;
+        }));
+        tr.appendChild(td);
+        rows.appendChild(tr);
+      });
+    });
+  }
+  function initConfig() {
+    $("config-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var key = $("config-key").value;
+      // Sent as a string: the server parses it by the key's type and range.
+      api("PUT", "/config/" + encodeURIComponent(key), { value: $("config-value").value.trim(), reason: $("config-reason").value.trim() })
+        .then(function (res) {
+          if (!res.ok) { $("config-error").textContent = errText(res); return; }
+          $("config-form").hidden = true;
+          $("config-form").reset();
+          status("Saved " + key);
+          loadConfig();
+        });
+    });
+    loadConfig();
+  }
+
+  ({ login: initLogin, dashboard: initDashboard, rules: initRules, audit: initAudit, config: initConfig }[page] || function () {})();
+})();
