@@ -47,10 +47,6 @@ const (
 	dlqPoisonFieldCause = "poison_cause" // "max_replays" or "no_payload"
 )
 
-// PoisonDLQ is where entries replayed too often are parked for a human:
-// <prefix>dlq:poison.
-func PoisonDLQ(k keyspace.Keys) string { return k.Prefix + "dlq:poison" }
-
 // MoogHealthCache is the Redis key of the shared Moogsoft probe result:
 // <prefix>remediation:moog_health.
 func MoogHealthCache(k keyspace.Keys) string { return k.Prefix + "remediation:moog_health" }
@@ -368,7 +364,7 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 		return nil
 	}
 
-	poisonKey := PoisonDLQ(a.d.Keys)
+	poisonKey := a.d.Keys.PoisonDLQ()
 	now := a.d.Now().UTC().Format(time.RFC3339Nano)
 	adds := make([]*redis.StringCmd, len(moves))
 	// Per-command errors are read below; the pipeline's own error is the first of them.
@@ -472,7 +468,7 @@ func (a *dlqActivities) reportPoison(log *slog.Logger, st dlqStage, mv dlqMove, 
 // a run left because Moogsoft was unhealthy.
 func (a *dlqActivities) RecordDepths(ctx context.Context, in workflows.DLQDepthsInput) (workflows.DLQDepths, error) {
 	k := a.d.Keys
-	keys := []string{k.MoogDLQ(), k.AlerterDLQ(), PoisonDLQ(k)}
+	keys := []string{k.MoogDLQ(), k.AlerterDLQ(), k.PoisonDLQ()}
 	lens := make([]*redis.IntCmd, len(keys))
 	_, err := a.d.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, key := range keys {

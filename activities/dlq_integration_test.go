@@ -222,7 +222,7 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.Equal(t, workflows.DLQStreamResult{Stream: "moog", Examined: 2, Replayed: 1, Poisoned: 1, MoogHealthy: m.MoogHealthy, Depth: 2}, m)
 	require.Len(t, res.Poisoned, 1)
 	require.Empty(t, dlqPayloads(t, rdb, keys.AlertStream(0)))
-	n, err := rdb.Exists(ctx, PoisonDLQ(keys)).Result()
+	n, err := rdb.Exists(ctx, keys.PoisonDLQ()).Result()
 	require.NoError(t, err)
 	require.Zero(t, n)
 
@@ -244,7 +244,7 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.EqualValues(t, 3, p.Replays)
 	require.Equal(t, "max_replays", p.Cause)
 	require.EqualValues(t, 1, res.PoisonDepth)
-	parked, err := rdb.XRange(ctx, PoisonDLQ(keys), "-", "+").Result()
+	parked, err := rdb.XRange(ctx, keys.PoisonDLQ(), "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, parked, 1)
 	require.Equal(t, p.PoisonID, parked[0].ID)

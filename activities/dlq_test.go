@@ -185,7 +185,7 @@ func TestDLQReplayStreamMovesEntriesAndParksPoison(t *testing.T) {
 	require.Zero(t, n, "moved entries leave the DLQ")
 
 	// Parked with every original field plus where and why.
-	parked, err := rdb.XRange(ctx, PoisonDLQ(keys), "-", "+").Result()
+	parked, err := rdb.XRange(ctx, keys.PoisonDLQ(), "-", "+").Result()
 	require.NoError(t, err)
 	require.Len(t, parked, 2)
 	p := parked[0].Values
@@ -234,7 +234,7 @@ func TestDLQReplayStreamDryRunChangesNothing(t *testing.T) {
 	after, err := rdb.XRange(ctx, keys.MoogDLQ(), "-", "+").Result()
 	require.NoError(t, err)
 	require.Equal(t, before, after)
-	n, err := stream.Len(ctx, rdb, keys.AlertStream(0), PoisonDLQ(keys))
+	n, err := stream.Len(ctx, rdb, keys.AlertStream(0), keys.PoisonDLQ())
 	require.NoError(t, err)
 	require.Zero(t, n, "nothing added to the alert stream or the poison stream")
 	require.Zero(t, dlqValue(t, a.m.actions.WithLabelValues("replayed")))
@@ -258,7 +258,7 @@ func TestDLQReplayStreamFilterAndBound(t *testing.T) {
 	left := dlqPayloads(t, rdb, keys.MoogDLQ())
 	require.Equal(t, map[string]string{"d0": "", "r3": ""}, left, "filtered and past the bound stay")
 	require.Zero(t, dlqValue(t, a.m.actions.WithLabelValues("poisoned")))
-	n, err := rdb.Exists(ctx, PoisonDLQ(keys)).Result()
+	n, err := rdb.Exists(ctx, keys.PoisonDLQ()).Result()
 	require.NoError(t, err)
 	require.Zero(t, n)
 }
@@ -472,7 +472,7 @@ func TestDLQRecordDepths(t *testing.T) {
 	require.NoError(t, err)
 	dlqDeadLetter(t, rdb, keys, workflows.DLQMoog, 0, "moog_rejected", 0, "m0", "m1", "m2")
 	dlqDeadLetter(t, rdb, keys, workflows.DLQAlerter, 0, "shed", 0, "a0")
-	require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: PoisonDLQ(keys), Values: []any{"d", "x"}}).Err())
+	require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: keys.PoisonDLQ(), Values: []any{"d", "x"}}).Err())
 	env := dlqActivityEnv(a)
 
 	depths := func(in workflows.DLQDepthsInput) workflows.DLQDepths {

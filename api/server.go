@@ -124,6 +124,7 @@ func (s *Server) routes() *gin.Engine {
 		s.registerVersion(g, v)
 		s.registerConfig(g, v)
 		s.registerMetrics(g, v)
+		s.registerPipeline(g, v)
 		s.registerSLO(g, v)
 		s.registerRules(g, v)
 		s.registerHosts(g, v)

@@ -27,6 +27,7 @@ var uiPages = map[string]struct{ file, title string }{
 	"rules":  {"rules.html", "Rules"},
 	"audit":  {"audit.html", "Config audit"},
 	"config": {"config.html", "Dynamic config"},
+	"hosts":  {"hosts.html", "Dev hosts and teams"},
 }
 
 type uiPageData struct {

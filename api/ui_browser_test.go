@@ -157,3 +157,47 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 		screenshot(t, shots, "06-config"))
 	require.Equal(t, "250", e.rdb.Get(ctx, e.keys.Config("unhandled_threshold")).Val())
 }
+
+// TestUIBrowserDevHosts adds a dev host in the hosts page (after a rejected
+// one shows the server's message), sees it listed, and sees the pipeline's
+// breaker colour on the dashboard.
+func TestUIBrowserDevHosts(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	require.NoError(t, e.rdb.HSet(t.Context(), e.keys.CircuitBreaker(), "state", "open", "failures", "3").Err())
+	srv := httptest.NewServer(e.s.Handler())
+	t.Cleanup(srv.Close)
+	ctx := newBrowser(t)
+	shots := t.TempDir()
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, steps...))
+	}
+	const host = "ui-dev-host-01"
+	row := `//tbody[@id="hosts-rows"]/tr[td[1]="` + host + `"]`
+
+	do(chromedp.Navigate(srv.URL+"/ui/login"),
+		chromedp.WaitVisible(css("#login-form")),
+		chromedp.SendKeys(css("#api-key"), testAdminKey),
+		chromedp.Click(css("#login-submit")),
+		chromedp.WaitVisible(css(`#breaker-state.red`)),
+		screenshot(t, shots, "01-dashboard-pipeline"))
+	require.Equal(t, "breaker open", text(t, ctx, css("#breaker-state")))
+
+	do(chromedp.Navigate(srv.URL+"/ui/hosts"),
+		chromedp.WaitVisible(css("#host-form")),
+		chromedp.SetValue(css("#host-name"), "bad host"),
+		chromedp.Click(css("#host-save")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("host-error").textContent !== ""`))
+	require.Contains(t, text(t, ctx, css("#host-error")), "hostname")
+
+	do(chromedp.SetValue(css("#host-name"), host),
+		chromedp.SetValue(css("#host-reason"), "browser test"),
+		chromedp.Click(css("#host-save")),
+		chromedp.WaitVisible(chromedp.Search(row)),
+		screenshot(t, shots, "02-dev-host-added"))
+	var n int
+	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT count(*) FROM development_hosts WHERE hostname = $1`, host).Scan(&n))
+	require.Equal(t, 1, n)
+}

@@ -18,6 +18,7 @@ func TestUIPagesServedWithoutKey(t *testing.T) {
 		"/ui/rules":  `id="rule-form"`,
 		"/ui/audit":  `id="audit-filters"`,
 		"/ui/config": `id="config-form"`,
+		"/ui/hosts":  `id="host-form"`,
 	} {
 		r := e.do(t, "GET", path, "", nil)
 		require.Equal(t, http.StatusOK, r.code, path)

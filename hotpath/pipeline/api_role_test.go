@@ -3,7 +3,6 @@ package pipeline_test
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"path/filepath"
 	"testing"
@@ -21,10 +20,7 @@ import (
 // MUTT_API_ADDR with the WEBUI_API_KEY / WEBUI_READONLY_API_KEY keys.
 func TestAPIRoleServes(t *testing.T) {
 	t.Parallel()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	addr := testenv.FreeAddr(t)
 	env := map[string]string{"REDIS_URL": testenv.RedisURL(), "DATABASE_URL": testenv.DatabaseURL(t),
 		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"), "MUTT_REDIS_PREFIX": "test:apirole:",
 		"MUTT_API_ADDR": addr, "WEBUI_API_KEY": "a1, a2", "WEBUI_READONLY_API_KEY": "r1"}

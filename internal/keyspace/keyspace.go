@@ -58,6 +58,9 @@ func (k Keys) AlerterDLQ() string { return k.Prefix + "dlq:alerter" }
 // MoogDLQ holds alerts Moogsoft rejected permanently.
 func (k Keys) MoogDLQ() string { return k.Prefix + "dlq:moog" }
 
+// PoisonDLQ holds dead letters DLQ remediation gave up on (replayed too often).
+func (k Keys) PoisonDLQ() string { return k.Prefix + "dlq:poison" }
+
 // Config is the key of one dynamic config value.
 func (k Keys) Config(name string) string { return k.Prefix + "config:" + name }
 

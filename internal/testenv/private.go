@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -19,10 +20,9 @@ import (
 
 func freePort(t testing.TB) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer func() { _ = ln.Close() }()
-	return ln.Addr().(*net.TCPAddr).Port
+	_, port, _ := net.SplitHostPort(FreeAddr(t))
+	p, _ := strconv.Atoi(port)
+	return p
 }
 
 // PrivateRedis starts a redis-server of this test's own on a free port (so a
@@ -85,4 +85,21 @@ func PrivatePostgres(t testing.TB) string {
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(ctx))
 	return url
+}
+
+// FreeAddr returns a loopback address with a port free right now, chosen
+// below the kernel's ephemeral range (32768+), so it cannot be taken in the
+// meantime by the local end of some outgoing connection — which made tests
+// that listen on several pre-chosen ports flaky ("address already in use").
+func FreeAddr(t testing.TB) string {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000)))
+		if ln, err := net.Listen("tcp", addr); err == nil {
+			_ = ln.Close()
+			return addr
+		}
+	}
+	t.Fatal("no free port in 20000..31999")
+	return ""
 }

@@ -100,7 +100,34 @@
     s.appendChild(m);
     box.appendChild(s);
   }
+  // Breaker colours: closed green, half_open yellow, open red.
+  var BREAKER_COLOR = { closed: "green", half_open: "yellow", open: "red" };
+  function loadPipeline() {
+    api("GET", "/pipeline").then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var p = res.body, rows = $("pipeline-rows");
+      var b = p.circuit_breaker || { state: "closed", failures: 0 };
+      $("breaker-state").textContent = "breaker " + b.state;
+      $("breaker-state").className = "badge " + (BREAKER_COLOR[b.state] || "grey");
+      $("breaker-state").dataset.state = b.state;
+      $("breaker-failures").textContent = b.failures;
+      $("p-ingest").textContent = p.ingest_backlog;
+      $("p-alerts").textContent = p.alert_backlog;
+      rows.textContent = "";
+      [["ingest", p.ingest_streams], ["alerts", p.alert_streams], ["dlq", p.dlq]].forEach(function (g) {
+        (g[1] || []).forEach(function (q) {
+          var tr = el("tr", null, g[0] === "dlq" && q.length > 0 ? "dlq-nonempty" : "");
+          tr.dataset.stream = q.stream;
+          tr.appendChild(el("td", q.stream, "mono"));
+          tr.appendChild(el("td", g[0]));
+          tr.appendChild(el("td", q.length, "depth"));
+          rows.appendChild(tr);
+        });
+      });
+    });
+  }
   function initDashboard() {
+    loadPipeline();
     api("GET", "/metrics").then(function (res) {
       if (!res.ok) { status(errText(res), true); return; }
       var m = res.body;
@@ -338,5 +365,97 @@
     loadConfig();
   }
 
-  ({ login: initLogin, dashboard: initDashboard, rules: initRules, audit: initAudit, config: initConfig }[page] || function () {})();
+  // ---- dev hosts and teams ----
+  var teams = {};
+  function loadHosts() {
+    return api("GET", "/dev-hosts").then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var rows = $("hosts-rows");
+      rows.textContent = "";
+      $("hosts-total").textContent = res.body.total;
+      res.body.hosts.forEach(function (h) {
+        var tr = el("tr");
+        tr.dataset.host = h.hostname;
+        tr.appendChild(el("td", h.hostname, "mono"));
+        tr.appendChild(el("td", h.created_at));
+        var td = el("td", null, "actions");
+        td.appendChild(button("Delete", "delete danger", function () {
+          if (!window.confirm("Remove dev host " + h.hostname + "?")) { return; }
+          api("DELETE", "/dev-hosts/" + encodeURIComponent(h.hostname))
+            .then(function (x) { status(x.ok ? "Dev host " + h.hostname + " removed" : errText(x), !x.ok); loadHosts(); });
+        }));
+        tr.appendChild(td);
+        rows.appendChild(tr);
+      });
+    });
+  }
+  function loadTeams() {
+    return api("GET", "/teams").then(function (res) {
+      if (!res.ok) { status(errText(res), true); return; }
+      var rows = $("teams-rows");
+      rows.textContent = "";
+      teams = {};
+      $("teams-total").textContent = res.body.total;
+      res.body.teams.forEach(function (m) {
+        teams[m.hostname] = m;
+        var tr = el("tr");
+        tr.dataset.host = m.hostname;
+        tr.appendChild(el("td", m.hostname, "mono"));
+        tr.appendChild(el("td", m.team_assignment));
+        tr.appendChild(el("td", m.updated_at));
+        var td = el("td", null, "actions");
+        td.appendChild(button("Edit", "edit", function () {
+          $("team-host").value = m.hostname;
+          $("team-name").value = m.team_assignment;
+          $("team-error").textContent = "";
+        }));
+        td.appendChild(button("Delete", "delete danger", function () {
+          if (!window.confirm("Remove the team mapping of " + m.hostname + "?")) { return; }
+          api("DELETE", "/teams/" + encodeURIComponent(m.hostname))
+            .then(function (x) { status(x.ok ? "Mapping of " + m.hostname + " removed" : errText(x), !x.ok); loadTeams(); });
+        }));
+        tr.appendChild(td);
+        rows.appendChild(tr);
+      });
+    });
+  }
+  function initHosts() {
+    $("host-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      api("POST", "/dev-hosts", { hostname: $("host-name").value, reason: $("host-reason").value.trim() })
+        .then(function (res) {
+          // The server's validation message, shown next to the form.
+          if (!res.ok) { $("host-error").textContent = errText(res); return; }
+          $("host-error").textContent = "";
+          $("host-form").reset();
+          status("Added dev host " + res.body.hostname);
+          loadHosts();
+        });
+    });
+    $("team-clear").addEventListener("click", function () { $("team-form").reset(); $("team-error").textContent = ""; });
+    $("team-form").addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var host = $("team-host").value.trim();
+      var body = { team_assignment: $("team-name").value, reason: $("team-reason").value.trim() };
+      // An existing mapping is updated in place; a new hostname is created.
+      var req;
+      if (host !== "" && teams[host]) {
+        req = api("PUT", "/teams/" + encodeURIComponent(host), body);
+      } else {
+        body.hostname = $("team-host").value;
+        req = api("POST", "/teams", body);
+      }
+      req.then(function (res) {
+        if (!res.ok) { $("team-error").textContent = errText(res); return; }
+        $("team-error").textContent = "";
+        $("team-form").reset();
+        status("Saved team mapping of " + ((res.body && res.body.hostname) || host));
+        loadTeams();
+      });
+    });
+    loadHosts();
+    loadTeams();
+  }
+
+  ({ login: initLogin, dashboard: initDashboard, rules: initRules, audit: initAudit, config: initConfig, hosts: initHosts }[page] || function () {})();
 })();
