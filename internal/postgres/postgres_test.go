@@ -2,9 +2,7 @@ package postgres_test
 
 import (
 	"context"
-	"maps"
 	"net/url"
-	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -13,30 +11,11 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/secrets/secretstest"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
-type memProvider struct {
-	mu sync.Mutex
-	s  secrets.Snapshot
-}
-
-func (p *memProvider) Read(context.Context) (secrets.Snapshot, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return secrets.Snapshot{Values: maps.Clone(p.s.Values), Version: p.s.Version}, nil
-}
-
-func (p *memProvider) Write(_ context.Context, v map[string]string, _ int) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.s = secrets.Snapshot{Values: maps.Clone(v), Version: p.s.Version + 1}
-	return p.s.Version, nil
-}
-
-func (p *memProvider) Name() string { return "memory" }
-
-func set(t testing.TB, p *memProvider, c *secrets.Cache, current, next string) {
+func set(t testing.TB, p *secretstest.Memory, c *secrets.Cache, current, next string) {
 	t.Helper()
 	ctx := context.Background()
 	_, err := p.Write(ctx, map[string]string{secrets.DBUser: "mutt_app", secrets.DBPassCurrent: current, secrets.DBPassNext: next}, 0)
@@ -94,7 +73,7 @@ func TestRotationNeverFailsAnAcquire(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	admin, adminURL := privateWithRole(t)
-	p := &memProvider{}
+	p := &secretstest.Memory{}
 	cache, err := secrets.NewCache(ctx, p)
 	require.NoError(t, err)
 	set(t, p, cache, "pass-A", "")
@@ -177,7 +156,7 @@ func BenchmarkConnect(b *testing.B) {
 	_, adminURL := privateWithRole(b)
 	for _, bc := range []struct{ name, next string }{{"one_candidate", ""}, {"two_candidates", "pass-B"}} {
 		b.Run(bc.name, func(b *testing.B) {
-			p := &memProvider{}
+			p := &secretstest.Memory{}
 			cache, err := secrets.NewCache(ctx, p)
 			require.NoError(b, err)
 			set(b, p, cache, "pass-A", bc.next)

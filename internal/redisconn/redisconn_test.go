@@ -2,7 +2,6 @@ package redisconn_test
 
 import (
 	"context"
-	"maps"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,32 +13,12 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/secrets/secretstest"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
-// memProvider is a Provider whose values the test changes.
-type memProvider struct {
-	mu sync.Mutex
-	s  secrets.Snapshot
-}
-
-func (p *memProvider) Read(context.Context) (secrets.Snapshot, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return secrets.Snapshot{Values: maps.Clone(p.s.Values), Version: p.s.Version}, nil
-}
-
-func (p *memProvider) Write(_ context.Context, v map[string]string, _ int) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.s = secrets.Snapshot{Values: maps.Clone(v), Version: p.s.Version + 1}
-	return p.s.Version, nil
-}
-
-func (p *memProvider) Name() string { return "memory" }
-
 // set changes the secrets and reloads the cache, as a watcher would.
-func set(t *testing.T, p *memProvider, c *secrets.Cache, current, next string) {
+func set(t *testing.T, p *secretstest.Memory, c *secrets.Cache, current, next string) {
 	t.Helper()
 	ctx := context.Background()
 	_, err := p.Write(ctx, map[string]string{secrets.RedisPassCurrent: current, secrets.RedisPassNext: next}, 0)
@@ -87,7 +66,7 @@ func TestRotationNeverFailsACommand(t *testing.T) {
 	}
 	acl("on", "~*", "&*", "+@all", ">pass-A")
 
-	p := &memProvider{}
+	p := &secretstest.Memory{}
 	cache, err := secrets.NewCache(ctx, p)
 	require.NoError(t, err)
 	set(t, p, cache, "pass-A", "")

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"maps"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,28 +13,9 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/secrets/secretstest"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
-
-type memProvider struct {
-	mu sync.Mutex
-	s  secrets.Snapshot
-}
-
-func (p *memProvider) Read(context.Context) (secrets.Snapshot, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return secrets.Snapshot{Values: maps.Clone(p.s.Values), Version: p.s.Version}, nil
-}
-
-func (p *memProvider) Write(_ context.Context, v map[string]string, _ int) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.s = secrets.Snapshot{Values: maps.Clone(v), Version: p.s.Version + 1}
-	return p.s.Version, nil
-}
-
-func (p *memProvider) Name() string { return "memory" }
 
 // runWatcher starts w until the test ends.
 func runWatcher(t *testing.T, w *secrets.Watcher) context.CancelFunc {
@@ -52,7 +31,7 @@ func TestWatchersAnswerNotices(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, keys := testenv.Redis(t)
-	p := &memProvider{}
+	p := &secretstest.Memory{}
 	_, err := p.Write(ctx, map[string]string{secrets.RedisPassCurrent: "old-secret-value"}, 0)
 	require.NoError(t, err)
 
@@ -151,7 +130,7 @@ func TestWatcherReloadsPeriodically(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	rdb, keys := testenv.Redis(t)
-	p := &memProvider{}
+	p := &secretstest.Memory{}
 	cache, err := secrets.NewCache(ctx, p)
 	require.NoError(t, err)
 	w, err := secrets.NewWatcher(secrets.WatcherOptions{Redis: rdb, Keys: keys, Cache: cache,
