@@ -17,6 +17,7 @@ const (
 	ctxCorrelationID = "mutt.correlation_id"
 	ctxKeyName       = "mutt.key_name"
 	ctxKeyAdmin      = "mutt.key_admin"
+	ctxRoute         = "mutt.route" // the metrics route of a request gin did not route
 )
 
 // HeaderAPIKey is the only place a key is accepted: query strings end up in

@@ -4,10 +4,15 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 func TestConfigListAndGetReadRedis(t *testing.T) {
@@ -161,4 +166,93 @@ func TestConfigPutFailedAuditChangesNothing(t *testing.T) {
 	var n int
 	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&n))
 	require.Zero(t, n)
+}
+
+// limitedRedis is a client of a fresh ACL user of the shared Redis that may
+// use this test's keys but not the commands in deny (e.g. "-publish").
+func limitedRedis(t *testing.T, keys keyspace.Keys, deny ...string) redis.UniversalClient {
+	t.Helper()
+	ctx := context.Background()
+	admin, _ := testenv.Redis(t)
+	user := "test-" + uuid.NewString()[:12]
+	rules := append([]any{"ACL", "SETUSER", user, "on", ">pw", "~" + keys.Prefix + "*", "&*", "+@all"}, toAny(deny)...)
+	require.NoError(t, admin.Do(ctx, rules...).Err())
+	t.Cleanup(func() { _ = admin.Do(context.Background(), "ACL", "DELUSER", user).Err() })
+	opts, err := redis.ParseURL(testenv.RedisURL())
+	require.NoError(t, err)
+	opts.Username, opts.Password = user, "pw"
+	c := redis.NewClient(opts)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func toAny(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// Redis refusing the change after the audit row was inserted: the audit row
+// is rolled back and Redis keeps its old value, even when only the publish
+// (after the SET) is refused.
+func TestConfigPutRedisFailureAfterAuditChangesNothing(t *testing.T) {
+	t.Parallel()
+	for _, deny := range []string{"-set", "-publish"} {
+		t.Run(deny, func(t *testing.T) {
+			t.Parallel()
+			e := newCoreEnv(t, func(o *Options) { o.Redis = limitedRedis(t, o.Keys, deny) })
+			ctx := context.Background()
+			require.NoError(t, e.rdb.Set(ctx, e.keys.Config("unhandled_threshold"), "77", 0).Err())
+			r := requireError(t, e.do(t, "PUT", "/api/v2/config/unhandled_threshold", testAdminKey, map[string]any{"value": 5}), 503, errUnavailable)
+			require.NotContains(t, r["message"], "NOPERM", "no Redis text leaks")
+			require.Equal(t, "77", e.rdb.Get(ctx, e.keys.Config("unhandled_threshold")).Val())
+			var n int
+			require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&n))
+			require.Zero(t, n, "the audit row was rolled back")
+		})
+	}
+}
+
+// A commit that fails after Redis was changed puts the old value back (or
+// removes a key that had none), so Redis and the audit log agree.
+func TestConfigPutCommitFailureRestoresRedis(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ctx := context.Background()
+	// This test's own database: every dynamic_config audit row fails at commit.
+	_, err := e.db.Exec(ctx, `
+		CREATE FUNCTION test_fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS
+		$$ BEGIN RAISE EXCEPTION 'test: commit refused'; END $$;
+		CREATE CONSTRAINT TRIGGER test_fail_at_commit AFTER INSERT ON config_audit_log
+		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_fail_at_commit();`)
+	require.NoError(t, err)
+	require.NoError(t, e.rdb.Set(ctx, e.keys.Config("unhandled_threshold"), "77", 0).Err())
+	sub := e.rdb.Subscribe(ctx, e.keys.ConfigUpdates())
+	t.Cleanup(func() { _ = sub.Close() })
+	_, err = sub.Receive(ctx)
+	require.NoError(t, err)
+
+	r := requireError(t, e.do(t, "PUT", "/api/v2/config/unhandled_threshold", testAdminKey, map[string]any{"value": 5}), 503, errUnavailable)
+	require.Contains(t, r["message"], "undone")
+	require.NotContains(t, r["message"], "commit refused", "no database text leaks")
+	require.Equal(t, "77", e.rdb.Get(ctx, e.keys.Config("unhandled_threshold")).Val())
+
+	requireError(t, e.do(t, "PUT", "/api/v2/config/alerter_batch_size", testAdminKey, map[string]any{"value": 10}), 503, errUnavailable)
+	require.Zero(t, e.rdb.Exists(ctx, e.keys.Config("alerter_batch_size")).Val(), "a key that had no value has none again")
+
+	var n int
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&n))
+	require.Zero(t, n)
+	// Services were told about the undo too: the last notice for each key
+	// comes after its restore, so they re-read the old value.
+	seen := map[string]int{}
+	for len(seen) < 2 || seen["unhandled_threshold"] < 2 || seen["alerter_batch_size"] < 2 {
+		m, err := sub.ReceiveTimeout(ctx, 5*time.Second)
+		require.NoError(t, err, "notices so far: %v", seen)
+		if msg, ok := m.(*redis.Message); ok {
+			seen[msg.Payload]++
+		}
+	}
 }

@@ -53,6 +53,7 @@ type Server struct {
 	build    BuildInfo
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	ui       *ui
 }
 
 // New builds the server and its routes.
@@ -72,7 +73,11 @@ func New(o Options) (*Server, error) {
 	if o.Gatherer == nil {
 		o.Gatherer = prometheus.NewRegistry()
 	}
-	s := &Server{o: o, build: buildInfo()}
+	ui, err := loadUI()
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{o: o, build: buildInfo(), ui: ui}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "mutt_api_requests_total", Help: "API requests by method, route template and status code.",
 	}, []string{"method", "route", "status"})
@@ -107,7 +112,6 @@ func (s *Server) routes() *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
 	r.Use(s.correlate, s.accessLog, s.recover)
-	r.NoRoute(func(c *gin.Context) { abort(c, http.StatusNotFound, errNotFound, "no such route") })
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, errMethodNotAllowed, "method not allowed on this route")
 	})
@@ -161,6 +165,9 @@ func (s *Server) accessLog(c *gin.Context) {
 	start := time.Now()
 	c.Next()
 	route := c.FullPath()
+	if route == "" {
+		route = c.GetString(ctxRoute) // set by the UI fallback
+	}
 	if route == "" {
 		route = "unmatched"
 	}

@@ -35,13 +35,38 @@ type uiPageData struct {
 	Title string
 }
 
+// ui is the parsed web UI: the page templates and the static files.
+type ui struct {
+	pages  map[string]*template.Template
+	titles map[string]string
+	static http.Handler
+}
+
+// loadUI parses every page once, at start-up: a broken template fails New,
+// not a request.
+func loadUI() (*ui, error) {
+	u := &ui{pages: map[string]*template.Template{}, titles: map[string]string{}}
+	for name, pg := range uiPages {
+		t, err := template.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+pg.file)
+		if err != nil {
+			return nil, fmt.Errorf("api: parse ui page %s: %w", pg.file, err)
+		}
+		u.pages[name], u.titles[name] = t, pg.title
+	}
+	static, err := fs.Sub(webFS, "web/static")
+	if err != nil {
+		return nil, fmt.Errorf("api: ui assets: %w", err)
+	}
+	u.static = http.StripPrefix("/ui/static", http.FileServer(http.FS(static)))
+	return u, nil
+}
+
 // registerUI mounts the web UI. The pages are deliberately not gin routes:
 // they are served from the not-found fallback so the route table stays the
 // API's (which the OpenAPI test checks route for route), and any other
-// unknown path still gets the JSON 404.
+// unknown path still gets the JSON 404. Metrics label them "/ui/:page" and
+// "/ui/static/*".
 func (s *Server) registerUI(r *gin.Engine) {
-	static, err := fs.Sub(webFS, "web/static")
-	files := http.FileServer(http.FS(static))
 	r.NoRoute(func(c *gin.Context) {
 		p := c.Request.URL.Path
 		get := c.Request.Method == http.MethodGet || c.Request.Method == http.MethodHead
@@ -49,34 +74,28 @@ func (s *Server) registerUI(r *gin.Engine) {
 		case !get || !(p == "/" || p == "/ui" || strings.HasPrefix(p, "/ui/")):
 			abort(c, http.StatusNotFound, errNotFound, "no such route")
 		case p == "/" || p == "/ui":
+			c.Set(ctxRoute, "/ui/:page")
 			c.Redirect(http.StatusFound, "/ui/")
 		case strings.HasPrefix(p, "/ui/static/"):
-			if err != nil {
-				s.internalError(c, "open embedded ui assets", err)
-				return
-			}
+			c.Set(ctxRoute, "/ui/static/*")
 			c.Header("Cache-Control", "no-cache")
-			http.StripPrefix("/ui/static", files).ServeHTTP(c.Writer, c.Request)
+			s.ui.static.ServeHTTP(c.Writer, c.Request)
 		default:
+			c.Set(ctxRoute, "/ui/:page")
 			s.uiPage(c, strings.TrimSuffix(strings.TrimPrefix(p, "/ui/"), "/"))
 		}
 	})
 }
 
 func (s *Server) uiPage(c *gin.Context, name string) {
-	pg, ok := uiPages[name]
+	t, ok := s.ui.pages[name]
 	if !ok {
 		abort(c, http.StatusNotFound, errNotFound, "no such page")
 		return
 	}
-	t, err := template.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+pg.file)
-	if err != nil {
-		s.internalError(c, "parse ui template", fmt.Errorf("parse %s: %w", pg.file, err))
-		return
-	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", uiPageData{Page: name, Title: pg.title}); err != nil {
-		s.internalError(c, "render ui page", fmt.Errorf("render %s: %w", pg.file, err))
+	if err := t.ExecuteTemplate(&buf, "layout", uiPageData{Page: name, Title: s.ui.titles[name]}); err != nil {
+		s.internalError(c, "render ui page", fmt.Errorf("render %s: %w", name, err))
 		return
 	}
 	// The shell has no data, but forbid framing and inline script injection anyway.

@@ -27,6 +27,12 @@ func TestUIPagesServedWithoutKey(t *testing.T) {
 		require.Contains(t, string(r.body), `/ui/static/app.js`, path)
 		require.NotEmpty(t, r.h.Get("Content-Security-Policy"), path)
 	}
+	require.Equal(t, http.StatusOK, e.do(t, "GET", "/ui/static/app.css", "", nil).code)
+	// Request metrics name the UI's routes, not "unmatched".
+	m := string(e.do(t, "GET", "/metrics", "", nil).body)
+	require.Contains(t, m, `mutt_api_requests_total{method="GET",route="/ui/:page",status="200"} 6`)
+	require.Contains(t, m, `mutt_api_requests_total{method="GET",route="/ui/static/*",status="200"} 1`)
+	require.NotContains(t, m, `route="unmatched"`)
 }
 
 func TestUIRedirectsAndNotFound(t *testing.T) {

@@ -108,6 +108,10 @@ func newRotationEnv(t *testing.T, redisAdmin func(t *testing.T, admin *redis.Cli
 	r.services = start(t, r.cfg, pipeline.MoogSim, pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder)
 	require.Eventually(t, func() bool { return getJSON(t, "http://"+r.cfg.Ingest.Addr+"/health", nil) == 200 },
 		10*time.Second, 50*time.Millisecond)
+	// The secrets watcher advertises the process shortly after /health
+	// answers; a rotation started before that would not wait for it.
+	require.Eventually(t, func() bool { return len(r.instances(t)) == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the services process advertises itself")
 
 	var ra redis.UniversalClient = r.admin
 	if redisAdmin != nil {

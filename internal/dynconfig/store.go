@@ -149,7 +149,8 @@ func (s *Store) Effective() []Value {
 // ErrUnknownKey is returned for a name not in the registry.
 var ErrUnknownKey = errors.New("unknown dynamic config key")
 
-// Set validates and stores a value, then announces it on mutt:config:updates.
+// Set validates a value, stores it and announces it on mutt:config:updates in
+// one Redis transaction.
 func Set(ctx context.Context, rdb redis.Cmdable, keys keyspace.Keys, name, value string) error {
 	k, ok := Lookup(name)
 	if !ok {
@@ -158,11 +159,14 @@ func Set(ctx context.Context, rdb redis.Cmdable, keys keyspace.Keys, name, value
 	if _, err := k.Parse(value); err != nil {
 		return err
 	}
-	if err := rdb.Set(ctx, keys.Config(name), value, 0).Err(); err != nil {
-		return fmt.Errorf("set %s: %w", name, err)
-	}
-	if err := rdb.Publish(ctx, keys.ConfigUpdates(), name).Err(); err != nil {
-		return fmt.Errorf("announce %s: %w", name, err)
+	// One MULTI/EXEC: a value nobody was told about (SET done, PUBLISH
+	// refused) would make the caller report "nothing changed" wrongly.
+	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, keys.Config(name), value, 0)
+		p.Publish(ctx, keys.ConfigUpdates(), name)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("set and announce %s: %w", name, err)
 	}
 	return nil
 }
