@@ -4,10 +4,12 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
@@ -86,6 +88,17 @@ func (w *where) sql() string {
 	return " WHERE " + strings.Join(w.conds, " AND ")
 }
 
+// textQuery reads a text filter. PostgreSQL holds no invalid UTF-8 or NUL,
+// so such a value is a 400 rather than a failing query.
+func textQuery(c *gin.Context, name string) (string, bool) {
+	v := c.Query(name)
+	if !utf8.ValidString(v) || strings.ContainsRune(v, 0) {
+		abort(c, http.StatusBadRequest, errInvalidQuery, name+": must be UTF-8 text without NUL characters")
+		return "", false
+	}
+	return v, true
+}
+
 // parseDate accepts RFC 3339 or YYYY-MM-DD (UTC). A date-only end bound
 // covers that whole day.
 func parseDate(c *gin.Context, name string, end bool) (time.Time, bool, bool) {
@@ -93,16 +106,18 @@ func parseDate(c *gin.Context, name string, end bool) (time.Time, bool, bool) {
 	if v == "" {
 		return time.Time{}, false, true
 	}
-	if t, err := time.Parse(time.RFC3339, v); err == nil {
-		return t, true, true
-	}
-	t, err := time.Parse(time.DateOnly, v)
+	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		abort(c, http.StatusBadRequest, "invalid_query", name+": must be RFC 3339 or YYYY-MM-DD")
-		return time.Time{}, false, false
+		t, err = time.Parse(time.DateOnly, v)
+		if err == nil && end {
+			t = t.Add(24*time.Hour - time.Nanosecond)
+		}
 	}
-	if end {
-		t = t.Add(24*time.Hour - time.Nanosecond)
+	// An offset can carry a date out of the years 0000-9999 in UTC, which
+	// answers (window_start) cannot show in RFC 3339.
+	if err != nil || t.UTC().Year() < 0 || t.UTC().Year() > 9999 {
+		abort(c, http.StatusBadRequest, errInvalidQuery, name+": must be RFC 3339 or YYYY-MM-DD, within the years 0000-9999 UTC")
+		return time.Time{}, false, false
 	}
 	return t, true, true
 }
@@ -113,7 +128,7 @@ func pageParams(c *gin.Context) (page, size int, ok bool) {
 	if v := c.Query("page"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 {
-			abort(c, http.StatusBadRequest, "invalid_query", "page: must be a positive integer")
+			abort(c, http.StatusBadRequest, errInvalidQuery, "page: must be a positive integer")
 			return 0, 0, false
 		}
 		page = n
@@ -125,7 +140,7 @@ func pageParams(c *gin.Context) (page, size int, ok bool) {
 	if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			abort(c, http.StatusBadRequest, "invalid_query", fmt.Sprintf("%s: must be an integer from 1 to %d", name, maxPageSize))
+			abort(c, http.StatusBadRequest, errInvalidQuery, fmt.Sprintf("%s: must be an integer from 1 to %d", name, maxPageSize))
 			return 0, 0, false
 		}
 		size = n
@@ -135,15 +150,28 @@ func pageParams(c *gin.Context) (page, size int, ok bool) {
 
 func totalPages(total, size int) int { return (total + size - 1) / size }
 
+// pageOffset is (page-1)*size, saturated: a page past the data is empty, not
+// an overflow into a negative OFFSET.
+func pageOffset(page, size int) int {
+	if page-1 > math.MaxInt/size {
+		return math.MaxInt
+	}
+	return (page - 1) * size
+}
+
 func (s *Server) listConfigAudit(c *gin.Context) {
 	var w where
-	for _, f := range []string{"changed_by", "table_name", "record_id"} {
-		if v := c.Query(f); v != "" {
+	for _, f := range []string{"changed_by", "table_name", "record_id", "operation"} {
+		v, ok := textQuery(c, f)
+		if !ok {
+			return
+		}
+		if f == "operation" {
+			v = strings.ToUpper(v)
+		}
+		if v != "" {
 			w.add(f+" = ?", v)
 		}
-	}
-	if v := c.Query("operation"); v != "" {
-		w.add("operation = ?", strings.ToUpper(v))
 	}
 	start, has, ok := parseDate(c, "start_date", false)
 	if !ok {
@@ -168,7 +196,7 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 		s.dbFailure(c, "count config audit", err)
 		return
 	}
-	args := append(w.args, size, (page-1)*size)
+	args := append(w.args, size, pageOffset(page, size))
 	rows, err := s.o.DB.Query(c, fmt.Sprintf(`SELECT id, changed_at, changed_by, operation, table_name, record_id,
         reason, correlation_id FROM config_audit_log%s ORDER BY changed_at DESC, id DESC LIMIT $%d OFFSET $%d`,
 		w.sql(), len(w.args)+1, len(w.args)+2), args...)
@@ -196,7 +224,7 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 func (s *Server) getConfigAudit(c *gin.Context) {
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil || id <= 0 {
-		abort(c, http.StatusBadRequest, "invalid_id", "id: must be a positive integer")
+		abort(c, http.StatusBadRequest, errInvalidID, "id: must be a positive integer")
 		return
 	}
 	var x ConfigChange
@@ -206,7 +234,7 @@ func (s *Server) getConfigAudit(c *gin.Context) {
 		Scan(&x.ID, &x.ChangedAt, &x.ChangedBy, &x.Operation, &x.TableName, &x.RecordID, &x.Reason, &x.CorrelationID,
 			&oldV, &newV)
 	if errors.Is(err, pgx.ErrNoRows) {
-		abort(c, http.StatusNotFound, "not_found", fmt.Sprintf("config audit entry %d not found", id))
+		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("config audit entry %d not found", id))
 		return
 	}
 	if err != nil {
@@ -263,13 +291,17 @@ const eventColumns = `id, event_id::text, event_timestamp, received_at, hostname
 // fast for deep pages. include_archive=true adds event_audit_log_archive.
 func (s *Server) listEventAudit(c *gin.Context) {
 	var w where
-	if v := c.Query("hostname"); v != "" {
-		w.add("hostname = ?", v)
+	hostname, ok := textQuery(c, "hostname")
+	if !ok {
+		return
+	}
+	if hostname != "" {
+		w.add("hostname = ?", hostname)
 	}
 	if v := c.Query("rule_id"); v != "" {
-		n, err := strconv.Atoi(v)
+		n, err := strconv.ParseInt(v, 10, 32) // matched_rule_id is an INT
 		if err != nil {
-			abort(c, http.StatusBadRequest, "invalid_query", "rule_id: must be an integer")
+			abort(c, http.StatusBadRequest, errInvalidQuery, "rule_id: must be an integer from -2147483648 to 2147483647")
 			return
 		}
 		w.add("matched_rule_id = ?", n)
@@ -277,13 +309,17 @@ func (s *Server) listEventAudit(c *gin.Context) {
 	if v := c.Query("event_id"); v != "" {
 		u, err := uuid.Parse(v)
 		if err != nil {
-			abort(c, http.StatusBadRequest, "invalid_query", "event_id: must be a UUID")
+			abort(c, http.StatusBadRequest, errInvalidQuery, "event_id: must be a UUID")
 			return
 		}
 		w.add("event_id = ?", u)
 	}
-	if v := c.Query("correlation_id"); v != "" {
-		w.add("correlation_id = ?", v)
+	corr, ok := textQuery(c, "correlation_id")
+	if !ok {
+		return
+	}
+	if corr != "" {
+		w.add("correlation_id = ?", corr)
 	}
 	start, has, ok := parseDate(c, "start_date", false)
 	if !ok {
@@ -304,7 +340,7 @@ func (s *Server) listEventAudit(c *gin.Context) {
 	if v := c.Query("include_archive"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			abort(c, http.StatusBadRequest, "invalid_query", "include_archive: must be true or false")
+			abort(c, http.StatusBadRequest, errInvalidQuery, "include_archive: must be true or false")
 			return
 		}
 		archive = b
@@ -319,7 +355,7 @@ func (s *Server) listEventAudit(c *gin.Context) {
 	if after != "" {
 		ts, id, err := decodeCursor(after)
 		if err != nil {
-			abort(c, http.StatusBadRequest, "invalid_query", "after: not a cursor returned by this endpoint")
+			abort(c, http.StatusBadRequest, errInvalidQuery, "after: not a cursor returned by this endpoint")
 			return
 		}
 		keyset.args = append(keyset.args, ts, id)
@@ -338,7 +374,7 @@ func (s *Server) listEventAudit(c *gin.Context) {
 	args := append(keyset.args, size)
 	if after == "" {
 		q += fmt.Sprintf(" OFFSET $%d", len(args)+1)
-		args = append(args, (page-1)*size)
+		args = append(args, pageOffset(page, size))
 	}
 	rows, err := s.o.DB.Query(c, q, args...)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -129,20 +130,26 @@ type configValueAudit struct {
 	Source string `json:"source"`
 }
 
-// parsePutBody decodes {"value": …, "reason": …}; value may be a JSON
-// string, number or bool and is turned into the text Redis stores.
+// parsePutBody reads and decodes a PUT /config/{key} body (decodePutBody).
 func parsePutBody(c *gin.Context) (value, reason string, msg string) {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	if err != nil {
 		return "", "", "body: too large or unreadable"
 	}
+	return decodePutBody(body)
+}
+
+// decodePutBody decodes {"value": …, "reason": …}; value may be a JSON
+// string, number or bool and is turned into the text Redis stores. A refusal
+// is msg, which names the field.
+func decodePutBody(body []byte) (value, reason string, msg string) {
 	var req struct {
 		Value  json.RawMessage `json:"value"`
 		Reason *string         `json:"reason"`
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&req); err != nil {
+	if err := dec.Decode(&req); err != nil || !atEOF(dec) {
 		return "", "", "body: must be a JSON object {\"value\": …, \"reason\": …} with no other fields"
 	}
 	if len(req.Value) == 0 || string(req.Value) == "null" {
@@ -166,6 +173,13 @@ func parsePutBody(c *gin.Context) (value, reason string, msg string) {
 	}
 	if req.Reason != nil {
 		reason = *req.Reason
+	}
+	// The audit row holds both; PostgreSQL stores no NUL.
+	if strings.ContainsRune(value, 0) {
+		return "", "", "value: must not contain NUL characters"
+	}
+	if strings.ContainsRune(reason, 0) {
+		return "", "", "reason: must not contain NUL characters"
 	}
 	if len(reason) > maxReason {
 		return "", "", fmt.Sprintf("reason: is longer than %d characters", maxReason)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -250,4 +251,34 @@ func TestHealthUnhealthyWhenRedisDown(t *testing.T) {
 	var n int
 	require.NoError(t, e.db.QueryRow(context.Background(), `SELECT count(*) FROM config_audit_log`).Scan(&n))
 	require.Zero(t, n, "a failed change leaves no audit row")
+}
+
+// PostgreSQL unreachable: reads and writes answer 503 without driver text,
+// and the change is made once it is back.
+func TestPostgresDownIs503(t *testing.T) {
+	t.Parallel()
+	dbURL := testenv.DatabaseURL(t)
+	u, err := url.Parse(dbURL)
+	require.NoError(t, err)
+	proxy := testenv.NewProxy(t, u.Host)
+	u.Host = proxy.Addr()
+	q := u.Query()
+	q.Set("connect_timeout", "1")
+	u.RawQuery = q.Encode()
+	db := testenv.PostgresAt(t, u.String())
+	e := newCoreEnv(t, func(o *Options) { o.DB = db })
+	proxy.Cut()
+	body := map[string]any{"match_string": "x", "prod_handling": "ignore", "dev_handling": "ignore", "team_assignment": "NET"}
+	for _, c := range [][2]string{{"GET", "/api/v2/rules"}, {"POST", "/api/v2/rules"}, {"GET", "/api/v2/dev-hosts"}, {"GET", "/api/v2/config-audit"}} {
+		var b any
+		if c[0] == "POST" {
+			b = body
+		}
+		r := requireError(t, e.do(t, c[0], c[1], testAdminKey, b), 503, errUnavailable)
+		require.NotContains(t, r["message"], "dial", c)
+		require.NotContains(t, r["message"], "SQLSTATE", c)
+	}
+	proxy.Restore()
+	require.Eventually(t, func() bool { return e.do(t, "POST", "/api/v2/rules", testAdminKey, body).code == 201 },
+		10*time.Second, 100*time.Millisecond)
 }

@@ -18,6 +18,15 @@ const (
 	errUnsupportedVersion = "unsupported_version"
 	errUnavailable        = "service_unavailable"
 	errInternal           = "internal_error"
+	errInvalidBody        = "invalid_body"
+	errInvalidField       = "invalid_field"
+	errInvalidQuery       = "invalid_query"
+	errInvalidID          = "invalid_id"
+	errInvalidHeader      = "invalid_header"
+	errConflict           = "conflict"
+	errVersionConflict    = "version_conflict"
+	errPreconditionReq    = "precondition_required"
+	errBodyTooLarge       = "body_too_large"
 )
 
 // errorBody is every error response: a stable code, a human message that

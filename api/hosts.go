@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,7 @@ type hostInput struct {
 	Hostname       *string `json:"hostname"`
 	TeamAssignment *string `json:"team_assignment"`
 	Reason         string  `json:"reason"`
+	readOnlyFields
 }
 
 func (s *Server) registerHosts(g *gin.RouterGroup, _ string) {
@@ -56,7 +58,22 @@ func validHostname(h *string) (string, error) {
 	if strings.IndexFunc(v, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) || r == '/' }) >= 0 {
 		return "", &fieldErr{"hostname", "must not contain spaces, control characters or '/'"}
 	}
+	if v == "." || v == ".." { // clients rewrite /dev-hosts/.. so it could never be deleted
+		return "", &fieldErr{"hostname", `must not be "." or ".."`}
+	}
 	return v, nil
+}
+
+// pathHostname is the {hostname} of a path. Any stored hostname may be named
+// (older rows need not pass validHostname), but PostgreSQL holds no invalid
+// UTF-8 or NUL, so such a name is a 400 rather than a failing query.
+func pathHostname(c *gin.Context) (string, bool) {
+	h := c.Param("hostname")
+	if !utf8.ValidString(h) || strings.ContainsRune(h, 0) {
+		abort(c, http.StatusBadRequest, errInvalidField, "hostname: must be UTF-8 text without NUL characters")
+		return "", false
+	}
+	return h, true
 }
 
 func (s *Server) listDevHosts(c *gin.Context) {
@@ -107,6 +124,9 @@ func (s *Server) createDevHost(c *gin.Context) {
 		return
 	}
 	host, err := validHostname(in.Hostname)
+	if err == nil {
+		err = checkReason(in.Reason)
+	}
 	if err != nil {
 		answerInvalid(c, err)
 		return
@@ -116,7 +136,7 @@ func (s *Server) createDevHost(c *gin.Context) {
 		err := tx.QueryRow(c, `INSERT INTO development_hosts (hostname) VALUES ($1) ON CONFLICT DO NOTHING
             RETURNING hostname, created_at`, host).Scan(&h.Hostname, &h.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusConflict, "conflict", fmt.Sprintf("dev host %q already exists", host)}
+			return nil, &writeRefused{http.StatusConflict, errConflict, fmt.Sprintf("dev host %q already exists", host)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("insert dev host: %w", err)
@@ -131,13 +151,20 @@ func (s *Server) deleteDevHost(c *gin.Context) {
 	if !requireAdmin(c) {
 		return
 	}
-	host := c.Param("hostname")
+	host, ok := pathHostname(c)
+	if !ok {
+		return
+	}
+	reason, ok := deleteReason(c)
+	if !ok {
+		return
+	}
 	s.hostWrite(c, "delete dev host", http.StatusOK, func(tx pgx.Tx) (any, error) {
 		var h DevHost
 		err := tx.QueryRow(c, `DELETE FROM development_hosts WHERE hostname = $1 RETURNING hostname, created_at`, host).
 			Scan(&h.Hostname, &h.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("dev host %q not found", host)}
+			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("dev host %q not found", host)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("delete dev host: %w", err)
@@ -145,7 +172,7 @@ func (s *Server) deleteDevHost(c *gin.Context) {
 		h.CreatedAt = h.CreatedAt.UTC()
 		return gin.H{"message": "dev host deleted", "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
 			ChangedBy: caller(c), Operation: "DELETE", TableName: tableDev, RecordID: host,
-			Reason: changeReason(c, ""), CorrelationID: correlationID(c), Old: h})
+			Reason: reason, CorrelationID: correlationID(c), Old: h})
 	})
 }
 
@@ -197,6 +224,9 @@ func (s *Server) createTeam(c *gin.Context) {
 		return
 	}
 	team, err := validTeam(in.TeamAssignment)
+	if err == nil {
+		err = checkReason(in.Reason)
+	}
 	if err != nil {
 		answerInvalid(c, err)
 		return
@@ -205,7 +235,7 @@ func (s *Server) createTeam(c *gin.Context) {
 		t, err := scanTeam(tx.QueryRow(c, `INSERT INTO device_teams (hostname, team_assignment) VALUES ($1, $2)
             ON CONFLICT DO NOTHING RETURNING `+teamColumns, host, team))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusConflict, "conflict", fmt.Sprintf("host %q already has a team", host)}
+			return nil, &writeRefused{http.StatusConflict, errConflict, fmt.Sprintf("host %q already has a team", host)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("insert team mapping: %w", err)
@@ -219,12 +249,18 @@ func (s *Server) updateTeam(c *gin.Context) {
 	if !requireAdmin(c) {
 		return
 	}
-	host := c.Param("hostname")
+	host, ok := pathHostname(c)
+	if !ok {
+		return
+	}
 	var in hostInput
 	if !decodeResourceBody(c, &in) {
 		return
 	}
 	team, err := validTeam(in.TeamAssignment)
+	if err == nil {
+		err = checkReason(in.Reason)
+	}
 	if err != nil {
 		answerInvalid(c, err)
 		return
@@ -232,7 +268,7 @@ func (s *Server) updateTeam(c *gin.Context) {
 	s.hostWrite(c, "update team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
 		old, err := scanTeam(tx.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE hostname = $1 FOR UPDATE`, host))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("host %q has no team mapping", host)}
+			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("lock team mapping: %w", err)
@@ -251,17 +287,24 @@ func (s *Server) deleteTeam(c *gin.Context) {
 	if !requireAdmin(c) {
 		return
 	}
-	host := c.Param("hostname")
+	host, ok := pathHostname(c)
+	if !ok {
+		return
+	}
+	reason, ok := deleteReason(c)
+	if !ok {
+		return
+	}
 	s.hostWrite(c, "delete team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
 		old, err := scanTeam(tx.QueryRow(c, `DELETE FROM device_teams WHERE hostname = $1 RETURNING `+teamColumns, host))
 		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("host %q has no team mapping", host)}
+			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host)}
 		}
 		if err != nil {
 			return nil, fmt.Errorf("delete team mapping: %w", err)
 		}
 		return gin.H{"message": "team mapping deleted", "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
 			ChangedBy: caller(c), Operation: "DELETE", TableName: tableTeams, RecordID: host,
-			Reason: changeReason(c, ""), CorrelationID: correlationID(c), Old: old})
+			Reason: reason, CorrelationID: correlationID(c), Old: old})
 	})
 }

@@ -103,3 +103,24 @@ func TestTeams(t *testing.T) {
 	require.Equal(t, "reorg", *audit[1].Reason)
 	require.Equal(t, "dc-ops", audit[2].Old["team_assignment"])
 }
+
+// "." and ".." could be created but never deleted: clients rewrite the path.
+// A DELETE takes its reason from a {"reason"} body like rule deletes do.
+func TestDevHostsDotNamesAndDeleteReasonBody(t *testing.T) {
+	t.Parallel()
+	e := newResEnv(t)
+	for _, bad := range []string{".", ".."} {
+		requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": bad}, nil),
+			http.StatusBadRequest, "hostname")
+		requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/teams", map[string]any{"hostname": bad, "team_assignment": "NET"}, nil),
+			http.StatusBadRequest, "hostname")
+	}
+	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": "lab-1"}, nil).Code)
+	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/teams",
+		map[string]any{"hostname": "lab-1", "team_assignment": "NET"}, nil).Code)
+	requireErrorJSON(t, e.admin(http.MethodDelete, "/api/v2/dev-hosts/lab-1", `{"reason": 5}`, nil), http.StatusBadRequest, "malformed")
+	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/dev-hosts/lab-1", map[string]any{"reason": "decommissioned"}, nil).Code)
+	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/teams/lab-1", map[string]any{"reason": "moved to NOC"}, nil).Code)
+	require.Equal(t, "decommissioned", *e.auditRows("development_hosts", "lab-1")[1].Reason)
+	require.Equal(t, "moved to NOC", *e.auditRows("device_teams", "lab-1")[1].Reason)
+}

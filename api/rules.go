@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -52,6 +53,16 @@ type ruleInput struct {
 	IsActive       *bool   `json:"is_active"`
 	Version        *int    `json:"version"`
 	Reason         string  `json:"reason"`
+	readOnlyFields
+}
+
+// readOnlyFields are what GET returns but a write cannot change; accepted
+// and ignored so a client may send back what it read. Any other unknown
+// field is a 400, so a typo ("priorty") is not silently dropped.
+type readOnlyFields struct {
+	ID        json.RawMessage `json:"id"`
+	CreatedAt json.RawMessage `json:"created_at"`
+	UpdatedAt json.RawMessage `json:"updated_at"`
 }
 
 // rulePatch is a PATCH body: only enable/disable.
@@ -60,6 +71,9 @@ type rulePatch struct {
 	Version  *int   `json:"version"`
 	Reason   string `json:"reason"`
 }
+
+// unknownField matches encoding/json's error for a field DisallowUnknownFields refuses.
+var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
 
 const ruleColumns = `id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling,
     dev_handling, team_assignment, is_active, version, created_at, updated_at`
@@ -103,14 +117,18 @@ func (s *Server) listRules(c *gin.Context, version string) {
 	if v := c.Query("active"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			abort(c, http.StatusBadRequest, "invalid_query", "active must be true or false")
+			abort(c, http.StatusBadRequest, errInvalidQuery, "active must be true or false")
 			return
 		}
 		args = append(args, b)
 		q += fmt.Sprintf(" AND is_active = $%d", len(args))
 	}
-	if v := c.Query("team"); v != "" {
-		args = append(args, v)
+	team, ok := textQuery(c, "team")
+	if !ok {
+		return
+	}
+	if team != "" {
+		args = append(args, team)
 		q += fmt.Sprintf(" AND team_assignment = $%d", len(args))
 	}
 	q += " ORDER BY priority, id"
@@ -144,7 +162,11 @@ func (s *Server) listRules(c *gin.Context, version string) {
 func ruleID(c *gin.Context) (int, bool) {
 	id, err := strconv.Atoi(c.Param("id"))
 	if err != nil || id <= 0 {
-		abort(c, http.StatusBadRequest, "invalid_id", "rule id must be a positive integer")
+		abort(c, http.StatusBadRequest, errInvalidID, "rule id must be a positive integer")
+		return 0, false
+	}
+	if id > math.MaxInt32 { // alert_rules.id is an INT: no such rule
+		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("rule %d not found", id))
 		return 0, false
 	}
 	return id, true
@@ -157,7 +179,7 @@ func (s *Server) getRule(c *gin.Context) {
 	}
 	r, err := scanRule(s.o.DB.QueryRow(c, `SELECT `+ruleColumns+` FROM alert_rules WHERE id = $1`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		abort(c, http.StatusNotFound, "not_found", fmt.Sprintf("rule %d not found", id))
+		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("rule %d not found", id))
 		return
 	}
 	if err != nil {
@@ -175,20 +197,36 @@ func setVersionETag(c *gin.Context, version int) {
 // decodeResourceBody decodes a body into v; a malformed body or a wrongly typed field is
 // a 400 that names the field.
 func decodeResourceBody(c *gin.Context, v any) bool {
-	dec := json.NewDecoder(c.Request.Body)
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var te *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &te):
-			abort(c, http.StatusBadRequest, "invalid_field", fmt.Sprintf("%s: must be of type %s", te.Field, te.Type))
-		case errors.Is(err, io.EOF):
-			abort(c, http.StatusBadRequest, "invalid_body", "request body must be a JSON object")
+		var tooBig *http.MaxBytesError
+		switch m := unknownField.FindStringSubmatch(err.Error()); {
+		case errors.As(err, &tooBig):
+			abort(c, http.StatusRequestEntityTooLarge, errBodyTooLarge, fmt.Sprintf("request body exceeds %d bytes", maxBody))
+		case m != nil:
+			abort(c, http.StatusBadRequest, errInvalidField, "unknown field "+quoteShort(m[1]))
+		case errors.As(err, &te) && te.Field != "":
+			abort(c, http.StatusBadRequest, errInvalidField, fmt.Sprintf("%s: must be of type %s", te.Field, te.Type))
+		case errors.As(err, &te), errors.Is(err, io.EOF): // an array, string, number… or nothing
+			abort(c, http.StatusBadRequest, errInvalidBody, "request body must be a JSON object")
 		default:
-			abort(c, http.StatusBadRequest, "invalid_body", "malformed JSON body")
+			abort(c, http.StatusBadRequest, errInvalidBody, "malformed JSON body")
 		}
 		return false
 	}
+	if !atEOF(dec) {
+		abort(c, http.StatusBadRequest, errInvalidBody, "malformed JSON body: data after the JSON object")
+		return false
+	}
 	return true
+}
+
+// atEOF reports whether only white space is left after the decoded value.
+func atEOF(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return errors.Is(err, io.EOF)
 }
 
 // fieldErr is a validation failure that names its field.
@@ -199,10 +237,10 @@ func (e *fieldErr) Error() string { return e.field + ": " + e.msg }
 func answerInvalid(c *gin.Context, err error) {
 	var fe *fieldErr
 	if errors.As(err, &fe) {
-		abort(c, http.StatusBadRequest, "invalid_field", fe.Error())
+		abort(c, http.StatusBadRequest, errInvalidField, fe.Error())
 		return
 	}
-	abort(c, http.StatusBadRequest, "invalid_body", err.Error())
+	abort(c, http.StatusBadRequest, errInvalidBody, err.Error())
 }
 
 func cleanText(field string, v *string, required bool, max int) (*string, error) {
@@ -222,7 +260,42 @@ func cleanText(field string, v *string, required bool, max int) (*string, error)
 	if len(t) > max {
 		return nil, &fieldErr{field, fmt.Sprintf("must be at most %d characters", max)}
 	}
+	if strings.ContainsRune(t, 0) {
+		return nil, &fieldErr{field, "must not contain NUL characters"}
+	}
 	return &t, nil
+}
+
+// deleteReason reads the optional DELETE body {"reason": …} (a present body
+// must be valid), falling back to the X-Change-Reason header.
+func deleteReason(c *gin.Context) (string, bool) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if c.Request.ContentLength != 0 && c.Request.Body != nil {
+		dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); (err != nil && !errors.Is(err, io.EOF)) || (err == nil && !atEOF(dec)) {
+			abort(c, http.StatusBadRequest, errInvalidBody, `malformed JSON body: expected nothing or {"reason": "…"}`)
+			return "", false
+		}
+		if err := checkReason(body.Reason); err != nil {
+			answerInvalid(c, err)
+			return "", false
+		}
+	}
+	return changeReason(c, body.Reason), true
+}
+
+// checkReason refuses an audit reason PostgreSQL cannot store.
+func checkReason(reason string) error {
+	if strings.ContainsRune(reason, 0) {
+		return &fieldErr{"reason", "must not contain NUL characters"}
+	}
+	if len(reason) > maxReason {
+		return &fieldErr{"reason", fmt.Sprintf("must be at most %d characters", maxReason)}
+	}
+	return nil
 }
 
 // validate turns a body into a rule (ID, version and timestamps unset) and
@@ -230,6 +303,9 @@ func cleanText(field string, v *string, required bool, max int) (*string, error)
 func (in ruleInput) validate() (Rule, []string, error) {
 	var r Rule
 	var warns []string
+	if err := checkReason(in.Reason); err != nil {
+		return r, nil, err
+	}
 	r.MatchType = "contains"
 	if in.MatchType != nil {
 		r.MatchType = strings.ToLower(strings.TrimSpace(*in.MatchType))
@@ -296,12 +372,13 @@ func (in ruleInput) validate() (Rule, []string, error) {
 	return r, warns, nil
 }
 
-// changeReason is the body's reason, else the X-Change-Reason header.
+// changeReason is the body's reason, else the X-Change-Reason header (whose
+// bytes need not be UTF-8; PostgreSQL stores only UTF-8).
 func changeReason(c *gin.Context, body string) string {
 	if body != "" {
 		return body
 	}
-	return c.GetHeader("X-Change-Reason")
+	return strings.ToValidUTF8(c.GetHeader("X-Change-Reason"), "\uFFFD")
 }
 
 func (s *Server) createRule(c *gin.Context) {
@@ -357,7 +434,7 @@ func expectedVersion(c *gin.Context, body *int, required bool) (v int, status in
 		h = strings.TrimPrefix(h, "W/")
 		n, err := strconv.Atoi(strings.Trim(h, `"`))
 		if err != nil {
-			abort(c, http.StatusBadRequest, "invalid_header", `If-Match must be "<version>"`)
+			abort(c, http.StatusBadRequest, errInvalidHeader, `If-Match must be "<version>"`)
 			return 0, 0, false
 		}
 		return n, http.StatusPreconditionFailed, true
@@ -366,7 +443,7 @@ func expectedVersion(c *gin.Context, body *int, required bool) (v int, status in
 		return *body, http.StatusConflict, true
 	}
 	if required {
-		abort(c, http.StatusPreconditionRequired, "precondition_required",
+		abort(c, http.StatusPreconditionRequired, errPreconditionReq,
 			`version: send the rule's current version in the body or an If-Match: "<version>" header`)
 		return 0, 0, false
 	}
@@ -377,13 +454,13 @@ func expectedVersion(c *gin.Context, body *int, required bool) (v int, status in
 func lockRule(ctx context.Context, tx pgx.Tx, id, want, staleStatus int) (Rule, error) {
 	old, err := scanRule(tx.QueryRow(ctx, `SELECT `+ruleColumns+` FROM alert_rules WHERE id = $1 FOR UPDATE`, id))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return old, &writeRefused{http.StatusNotFound, "not_found", fmt.Sprintf("rule %d not found", id)}
+		return old, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("rule %d not found", id)}
 	}
 	if err != nil {
 		return old, fmt.Errorf("lock rule %d: %w", id, err)
 	}
 	if staleStatus != 0 && old.Version != want {
-		return old, &writeRefused{staleStatus, "version_conflict",
+		return old, &writeRefused{staleStatus, errVersionConflict,
 			fmt.Sprintf("rule %d is at version %d, not %d: reload it and retry", id, old.Version, want)}
 	}
 	return old, nil
@@ -432,7 +509,11 @@ func (s *Server) patchRule(c *gin.Context) {
 		return
 	}
 	if in.IsActive == nil {
-		abort(c, http.StatusBadRequest, "invalid_field", "is_active: is required (true or false)")
+		abort(c, http.StatusBadRequest, errInvalidField, "is_active: is required (true or false)")
+		return
+	}
+	if err := checkReason(in.Reason); err != nil {
+		answerInvalid(c, err)
 		return
 	}
 	want, stale, ok := expectedVersion(c, in.Version, true)
@@ -481,15 +562,9 @@ func (s *Server) deleteRule(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var body struct {
-		Reason string `json:"reason"`
-	}
-	// The body is optional on DELETE; a present one must still be valid JSON.
-	if c.Request.ContentLength != 0 && c.Request.Body != nil {
-		if err := json.NewDecoder(c.Request.Body).Decode(&body); err != nil && !errors.Is(err, io.EOF) {
-			abort(c, http.StatusBadRequest, "invalid_body", "malformed JSON body")
-			return
-		}
+	reason, ok := deleteReason(c)
+	if !ok {
+		return
 	}
 	err := pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
 		// matched_rule_id in the event audit has no foreign key (ADR 0003), so a
@@ -502,7 +577,7 @@ func (s *Server) deleteRule(c *gin.Context) {
 			return fmt.Errorf("delete rule %d: %w", id, err)
 		}
 		return writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "DELETE", TableName: tableRules,
-			RecordID: strconv.Itoa(id), Reason: changeReason(c, body.Reason), CorrelationID: correlationID(c), Old: old})
+			RecordID: strconv.Itoa(id), Reason: reason, CorrelationID: correlationID(c), Old: old})
 	})
 	if s.answerWriteError(c, "delete rule", err) {
 		return
@@ -512,7 +587,7 @@ func (s *Server) deleteRule(c *gin.Context) {
 }
 
 // answerWriteError answers a failed write transaction: a precondition error keeps
-// its status, anything else is a 500 without database text.
+// its status, anything else is a 503 without database text.
 func (s *Server) answerWriteError(c *gin.Context, what string, err error) bool {
 	if err == nil {
 		return false
@@ -526,8 +601,11 @@ func (s *Server) answerWriteError(c *gin.Context, what string, err error) bool {
 	return true
 }
 
-// dbFailure logs the real error and answers a generic 500.
+// dbFailure logs the real error and answers a 503 without database text:
+// what reaches here is PostgreSQL being unreachable or refusing the write
+// (input problems are 4xx before the query), and the request may be retried.
 func (s *Server) dbFailure(c *gin.Context, what string, err error) {
 	s.o.Log.ErrorContext(c, what+" failed", "component", "api", "correlation_id", correlationID(c), "err", err)
-	abort(c, http.StatusInternalServerError, "internal_error", what+" failed; see the server log with this correlation_id")
+	abort(c, http.StatusServiceUnavailable, errUnavailable,
+		what+" failed: the database is unavailable; try again later, or quote the correlation id to an operator")
 }

@@ -136,6 +136,8 @@ func TestRulesCreateValidation(t *testing.T) {
 		{"team missing", with("team_assignment", nil), "team_assignment"},
 		{"team long", with("team_assignment", strings.Repeat("t", 101)), "team_assignment"},
 		{"match_string long", with("match_string", long), "match_string"},
+		{"reason long", with("reason", strings.Repeat("r", maxReason+1)), "reason"},
+		{"typo in a field name", with("priorty", 5), `unknown field "priorty"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -157,6 +159,27 @@ func TestRulesCreateValidation(t *testing.T) {
 		"prod_handling": "ignore", "dev_handling": "ignore", "team_assignment": "net"})
 	require.Equal(t, 100, rx.Priority, "default priority")
 	require.True(t, rx.IsActive)
+}
+
+// A client may send back what GET returned (id, timestamps) with its change;
+// a body over the size limit is a 413.
+func TestRulesPutWhatGetReturnedAndBodyLimit(t *testing.T) {
+	t.Parallel()
+	e := newResEnv(t)
+	r := createRule(t, e, validRuleBody())
+	path := fmt.Sprintf("/api/v2/rules/%d", r.ID)
+	var got map[string]any
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, path, nil, &got).Code)
+	got["priority"] = 7
+	var out Rule
+	w := e.admin(http.MethodPut, path, got, &out)
+	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
+	require.Equal(t, 7, out.Priority)
+	require.Equal(t, r.Version+1, out.Version)
+
+	huge := validRuleBody()
+	huge["reason"] = strings.Repeat("r", maxBody)
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/rules", huge, nil), http.StatusRequestEntityTooLarge, "exceeds")
 }
 
 func TestRulesWriteAuth(t *testing.T) {

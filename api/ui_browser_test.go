@@ -9,7 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -43,9 +45,11 @@ func newBrowser(t *testing.T) context.Context {
 	return bctx
 }
 
+// screenshot saves the whole page as dir/name.png. Quality 100 is what makes
+// chromedp capture a PNG; any other quality gives a JPEG.
 func screenshot(t *testing.T, dir, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+		buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {
 			return err
 		}
@@ -53,6 +57,34 @@ func screenshot(t *testing.T, dir, name string) chromedp.Action[chromedp.Void] {
 		t.Logf("screenshot %s", p)
 		return os.WriteFile(p, buf, 0o600)
 	})
+}
+
+// auditRows is an XPath to the rows of the audit page once the answer to its
+// latest filter is drawn (the table is aria-busy until then), so a test never
+// finds, or clicks, a row of the list that the filter is about to replace.
+const auditRows = `//table[@id="audit-table"][not(@aria-busy)]/tbody[@id="audit-rows"]/tr`
+
+// acceptDialogs accepts every JavaScript dialog of the tab (the UI asks with
+// confirm() before it deletes) and passes on each dialog's text. Call it once
+// the browser runs: it subscribes before it returns, so no dialog is missed.
+func acceptDialogs(ctx context.Context) <-chan string {
+	texts := make(chan string, 16)
+	opening := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	go func() {
+		for ev, err := range opening {
+			if err != nil {
+				return
+			}
+			select {
+			case texts <- ev.Message:
+			default:
+			}
+			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+				return // the click that waits for the dialog fails the test with the context's deadline
+			}
+		}
+	}()
+	return texts
 }
 
 // text reads an element's visible text.
@@ -121,7 +153,7 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 	require.Equal(t, "2", text(t, ctx, chromedp.Search(row+`/td[10]`)))
 
 	// The audit page lists the edit; clicking it shows old and new side by side.
-	auditRow := `//tbody[@id="audit-rows"]/tr[td[4]="UPDATE"][td[7]="edited by the browser test"]`
+	auditRow := auditRows + `[td[4]="UPDATE"][td[7]="edited by the browser test"]`
 	do(chromedp.Navigate(srv.URL+"/ui/audit"),
 		chromedp.WaitVisible(css("#audit-filters")),
 		chromedp.SetValue(css("#f-table"), "alert_rules"),
@@ -158,9 +190,11 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 	require.Equal(t, "250", e.rdb.Get(ctx, e.keys.Config("unhandled_threshold")).Val())
 }
 
-// TestUIBrowserDevHosts adds a dev host in the hosts page (after a rejected
-// one shows the server's message), sees it listed, and sees the pipeline's
-// breaker colour on the dashboard.
+// TestUIBrowserDevHosts drives the dev hosts and teams page: a rejected dev
+// host and team mapping show the server's message; a dev host is added, a
+// mapping added, edited and deleted, the dev host deleted; each change has its
+// config_audit_log row, and the audit page shows them with their diffs. It
+// starts on the dashboard, which shows the pipeline's breaker colour.
 func TestUIBrowserDevHosts(t *testing.T) {
 	t.Parallel()
 	e := newCoreEnv(t)
@@ -174,9 +208,12 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		t.Helper()
 		require.NoError(t, chromedp.Do(ctx, steps...))
 	}
-	const host = "ui-dev-host-01"
+	const (
+		host   = "ui-dev-host-01"
+		mapped = "ui-router-01.prod.example.com"
+	)
 	row := `//tbody[@id="hosts-rows"]/tr[td[1]="` + host + `"]`
-
+	teamRow := `//tbody[@id="teams-rows"]/tr[td[1]="` + mapped + `"]`
 	do(chromedp.Navigate(srv.URL+"/ui/login"),
 		chromedp.WaitVisible(css("#login-form")),
 		chromedp.SendKeys(css("#api-key"), testAdminKey),
@@ -184,6 +221,17 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		chromedp.WaitVisible(css(`#breaker-state.red`)),
 		screenshot(t, shots, "01-dashboard-pipeline"))
 	require.Equal(t, "breaker open", text(t, ctx, css("#breaker-state")))
+	confirms := acceptDialogs(ctx)
+	next := func(texts <-chan string) string {
+		t.Helper()
+		select {
+		case s := <-texts:
+			return s
+		case <-ctx.Done():
+			t.Fatal("no dialog before the browser's deadline")
+			return ""
+		}
+	}
 
 	do(chromedp.Navigate(srv.URL+"/ui/hosts"),
 		chromedp.WaitVisible(css("#host-form")),
@@ -200,4 +248,117 @@ func TestUIBrowserDevHosts(t *testing.T) {
 	var n int
 	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT count(*) FROM development_hosts WHERE hostname = $1`, host).Scan(&n))
 	require.Equal(t, 1, n)
+
+	// A mapping without a team shows the server's message next to the form.
+	do(chromedp.SetValue(css("#team-host"), mapped),
+		chromedp.SetValue(css("#team-reason"), "browser test: map"),
+		chromedp.Click(css("#team-save")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("team-error").textContent !== ""`))
+	require.Contains(t, text(t, ctx, css("#team-error")), "team_assignment")
+
+	do(chromedp.SetValue(css("#team-name"), "UI-NetOps"),
+		chromedp.Click(css("#team-save")),
+		chromedp.WaitVisible(chromedp.Search(teamRow+`[td[2]="UI-NetOps"]`)),
+		screenshot(t, shots, "03-team-added"))
+	require.Empty(t, text(t, ctx, css("#team-error")), "the earlier message is gone")
+	require.Equal(t, "1", text(t, ctx, css("#teams-total")))
+
+	// Edit: the form holds the mapping with its hostname locked; the new team is listed.
+	do(chromedp.Click(chromedp.Search(teamRow+`//button[contains(@class,"edit")]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("team-host").readOnly &&
+			document.getElementById("team-host").value === "`+mapped+`" &&
+			document.getElementById("team-name").value === "UI-NetOps"`),
+		screenshot(t, shots, "04-team-editing"),
+		chromedp.SetValue(css("#team-name"), "UI-Security"),
+		chromedp.SetValue(css("#team-reason"), "browser test: remap"),
+		chromedp.Click(css("#team-save")),
+		chromedp.WaitVisible(chromedp.Search(teamRow+`[td[2]="UI-Security"]`)),
+		screenshot(t, shots, "05-team-edited"))
+	require.Equal(t, "1", text(t, ctx, css("#teams-total")), "edited in place, not added again")
+	locked, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.getElementById("team-host").readOnly`))
+	require.NoError(t, err)
+	require.False(t, locked, "after saving, the form is for a new mapping again")
+
+	// Delete the mapping, then the dev host; each asks first.
+	do(chromedp.Click(chromedp.Search(teamRow+`//button[contains(@class,"delete")]`)),
+		chromedp.WaitNotPresent(chromedp.Search(teamRow)))
+	require.Equal(t, "Remove the team mapping of "+mapped+"?", next(confirms))
+	do(chromedp.Click(chromedp.Search(row+`//button[contains(@class,"delete")]`)),
+		chromedp.WaitNotPresent(chromedp.Search(row)),
+		screenshot(t, shots, "06-deleted"))
+	require.Equal(t, "Remove dev host "+host+"?", next(confirms))
+	require.Equal(t, "Dev host "+host+" removed", text(t, ctx, css("#status")))
+	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM development_hosts WHERE hostname = $1)
+        + (SELECT count(*) FROM device_teams WHERE hostname = $2)`, host, mapped).Scan(&n))
+	require.Equal(t, 0, n)
+
+	// Each change wrote its audit row, with the reason given (deletes say where they came from).
+	type change struct {
+		By, Op, Table, Record, Reason string
+		Old, New                      map[string]any
+	}
+	rows, err := e.db.Query(t.Context(), `SELECT changed_by, operation, table_name, record_id, coalesce(reason, ''),
+        old_values, new_values FROM config_audit_log WHERE record_id IN ($1, $2) ORDER BY id`, host, mapped)
+	require.NoError(t, err)
+	changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (change, error) {
+		var c change
+		return c, r.Scan(&c.By, &c.Op, &c.Table, &c.Record, &c.Reason, &c.Old, &c.New)
+	})
+	require.NoError(t, err)
+	require.Len(t, changes, 5, "%+v", changes)
+	want := []change{
+		{"admin-1", "CREATE", "development_hosts", host, "browser test", nil, nil},
+		{"admin-1", "CREATE", "device_teams", mapped, "browser test: map", nil, nil},
+		{"admin-1", "UPDATE", "device_teams", mapped, "browser test: remap", nil, nil},
+		{"admin-1", "DELETE", "device_teams", mapped, "deleted in the web UI", nil, nil},
+		{"admin-1", "DELETE", "development_hosts", host, "deleted in the web UI", nil, nil},
+	}
+	for i, w := range want {
+		got := changes[i]
+		require.Equal(t, w, change{got.By, got.Op, got.Table, got.Record, got.Reason, nil, nil}, "change %d", i)
+	}
+	require.Nil(t, changes[1].Old)
+	require.Equal(t, "UI-NetOps", changes[1].New["team_assignment"])
+	require.Equal(t, "UI-NetOps", changes[2].Old["team_assignment"])
+	require.Equal(t, "UI-Security", changes[2].New["team_assignment"])
+	require.Equal(t, "UI-Security", changes[3].Old["team_assignment"])
+	require.Nil(t, changes[3].New)
+	require.Equal(t, host, changes[4].Old["hostname"])
+	require.Nil(t, changes[4].New)
+
+	// The audit page lists the mapping's history, newest first; the edit shows old and new.
+	do(chromedp.Navigate(srv.URL+"/ui/audit"),
+		chromedp.WaitVisible(css("#audit-filters")),
+		chromedp.SetValue(css("#f-table"), "device_teams"),
+		chromedp.SetValue(css("#f-record"), mapped),
+		chromedp.Click(css("#audit-apply")),
+		chromedp.WaitVisible(chromedp.Search(auditRows+`[td[4]="UPDATE"]`)))
+	listed, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#audit-rows tr"))
+		.map(r => [3, 4, 5, 6].map(i => r.children[i].textContent).join(" | "))`))
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		"DELETE | device_teams | " + mapped + " | deleted in the web UI",
+		"UPDATE | device_teams | " + mapped + " | browser test: remap",
+		"CREATE | device_teams | " + mapped + " | browser test: map",
+	}, listed)
+	do(chromedp.Click(chromedp.Search(auditRows+`[td[4]="UPDATE"]`)),
+		chromedp.WaitVisible(css(`#diff-rows tr.changed[data-field="team_assignment"]`)),
+		screenshot(t, shots, "07-audit-team-diff"))
+	require.Equal(t, "UI-NetOps", text(t, ctx, css(`#diff-rows tr.changed[data-field="team_assignment"] td.old`)))
+	require.Equal(t, "UI-Security", text(t, ctx, css(`#diff-rows tr.changed[data-field="team_assignment"] td.new`)))
+	require.Equal(t, mapped, text(t, ctx, css(`#diff-rows tr.same[data-field="hostname"] td.new`)))
+
+	// And the dev host's removal, with what was removed.
+	hostDelete := auditRows + `[td[4]="DELETE"][td[5]="development_hosts"][td[6]="` + host + `"]`
+	do(chromedp.SetValue(css("#f-table"), "development_hosts"),
+		chromedp.SetValue(css("#f-record"), host),
+		chromedp.SetValue(css("#f-operation"), "DELETE"),
+		chromedp.Click(css("#audit-apply")),
+		chromedp.WaitVisible(chromedp.Search(hostDelete)),
+		chromedp.Click(chromedp.Search(hostDelete)),
+		chromedp.WaitVisible(css(`#diff-rows tr.changed[data-field="hostname"]`)),
+		screenshot(t, shots, "08-audit-host-deleted"))
+	require.Equal(t, "deleted in the web UI", text(t, ctx, chromedp.Search(hostDelete+`/td[7]`)))
+	require.Equal(t, host, text(t, ctx, css(`#diff-rows tr.changed[data-field="hostname"] td.old`)))
+	require.Equal(t, "DELETE development_hosts #"+host, text(t, ctx, css("#diff-title")))
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workers"
@@ -134,9 +136,10 @@ func TestWholePathInProcess(t *testing.T) {
 
 // TestMuttDevAsAUserRunsIt builds the binary, runs `mutt dev` with its own
 // ports, database and prefix, follows the README's curl example, checks the
-// Temporal dev server it started and the schedules it applied, rotates the
-// Redis password with `muttdev rotate` while it runs, and stops it with
-// SIGTERM (which also stops that Temporal server).
+// Temporal dev server it started and the schedules it applied, uses the admin
+// API and web UI with the key the banner prints, rotates the Redis password
+// with `muttdev rotate` while it runs, and stops it with SIGTERM (which also
+// stops that Temporal server).
 func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	t.Parallel()
 	bin := filepath.Join(t.TempDir(), "mutt")
@@ -182,6 +185,8 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 		require.NoError(t, err, id)
 	}
 
+	checkAdminAPIAndUI(t, env, stdout.String())
+
 	code, out := postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
 	var st simStats
@@ -215,6 +220,122 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("mutt dev did not stop within 30s of SIGTERM")
 	}
+}
+
+// checkAdminAPIAndUI is what a user of a running `mutt dev` does with the
+// admin API and the web UI that its banner points to: read the version and
+// the seeded rules with the printed key, open the UI, and change a dynamic
+// config key, which is audited, stored in Redis and seen by the ingestor.
+func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
+	t.Helper()
+	base := "http://" + env["MUTT_API_ADDR"]
+	require.Regexp(t, `admin API\s+`+regexp.QuoteMeta(base)+`/api/v2/version\s+\(X-API-KEY: `+
+		regexp.QuoteMeta(pipeline.DevAPIAdminKey)+`\)`, banner, "the banner prints the admin API and its key")
+	require.Regexp(t, `web UI\s+`+regexp.QuoteMeta(base)+`/ui/\s`, banner, "the banner prints the web UI")
+
+	// call answers 0 when the request fails, and a body that is not JSON as
+	// {"raw": …}: it runs inside require.Eventually, where require must not fail.
+	call := func(method, url, key string, body any) (int, map[string]any) {
+		var rd io.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequest(method, url, rd)
+		if err != nil {
+			return 0, map[string]any{"raw": err.Error()}
+		}
+		req.Header.Set("X-API-KEY", key)
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, map[string]any{"raw": err.Error()}
+		}
+		defer func() { _ = resp.Body.Close() }()
+		raw, err := io.ReadAll(resp.Body)
+		var out map[string]any
+		if err != nil || json.Unmarshal(raw, &out) != nil {
+			out = map[string]any{"raw": string(raw)}
+		}
+		return resp.StatusCode, out
+	}
+	admin := func(method, path string, body any) (int, map[string]any) {
+		return call(method, base+path, pipeline.DevAPIAdminKey, body)
+	}
+
+	// The API may bind a moment after the banner: wait for the version, as a user retries.
+	var version map[string]any
+	require.Eventually(t, func() bool {
+		var code int
+		code, version = admin(http.MethodGet, "/api/v2/version", nil)
+		return code == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, "v2", version["current"], version)
+	code, out := call(http.MethodGet, base+"/api/v2/version", "not-the-key", nil)
+	require.Equal(t, http.StatusUnauthorized, code, out)
+
+	// The seeded example rules.
+	code, rules := admin(http.MethodGet, "/api/v2/rules", nil)
+	require.Equal(t, http.StatusOK, code, rules)
+	require.EqualValues(t, 5, rules["total"], rules)
+	var matches []any
+	for _, r := range rules["rules"].([]any) {
+		matches = append(matches, r.(map[string]any)["match_string"])
+	}
+	require.Contains(t, matches, "LINK-DOWN")
+	require.Contains(t, matches, "CRITICAL")
+
+	// The UI: "/" leads to the dashboard page, which loads its script.
+	resp, err := http.Get(base + "/")
+	require.NoError(t, err)
+	page, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Equal(t, "/ui/", resp.Request.URL.Path)
+	require.Contains(t, resp.Header.Get("Content-Type"), "text/html")
+	require.Contains(t, string(page), "<title>MUTT")
+	require.Contains(t, string(page), `src="/ui/static/app.js"`)
+	resp, err = http.Get(base + "/ui/static/app.js")
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	// A dynamic config change through the API: audited, in Redis, and seen by the ingestor.
+	const key, value = "max_ingest_queue_size", "900000"
+	code, out = admin(http.MethodPut, "/api/v2/config/"+key, map[string]any{"value": 900000, "reason": "e2e: raise the queue bound"})
+	require.Equal(t, http.StatusOK, code, out)
+	code, audit := admin(http.MethodGet, "/api/v2/config-audit?table_name=dynamic_config&record_id="+key, nil)
+	require.Equal(t, http.StatusOK, code, audit)
+	changes := audit["changes"].([]any)
+	require.Len(t, changes, 1, audit)
+	change := changes[0].(map[string]any)
+	require.Equal(t, "admin-1", change["changed_by"])
+	require.Equal(t, "UPDATE", change["operation"])
+	require.Equal(t, "e2e: raise the queue bound", change["reason"])
+	code, detail := admin(http.MethodGet, fmt.Sprintf("/api/v2/config-audit/%.0f", change["id"]), nil)
+	require.Equal(t, http.StatusOK, code, detail)
+	require.Equal(t, map[string]any{"value": value, "source": "redis"}, detail["new_values"], detail)
+
+	rdb, _ := testenv.Redis(t)
+	got, err := rdb.Get(context.Background(), keyspace.New(env["MUTT_REDIS_PREFIX"], 1).Config(key)).Result()
+	require.NoError(t, err)
+	require.Equal(t, value, got)
+	require.Eventually(t, func() bool {
+		code, cfg := call(http.MethodGet, "http://"+env["MUTT_INGEST_ADDR"]+"/admin/config", pipeline.DevIngestKey, nil)
+		if code != http.StatusOK {
+			return false
+		}
+		for _, d := range cfg["dynamic"].([]any) {
+			if d := d.(map[string]any); d["name"] == key {
+				return d["value"] == value
+			}
+		}
+		return false
+	}, 10*time.Second, 50*time.Millisecond, "the ingestor sees the new value without a restart")
 }
 
 func dropRedisUser(t *testing.T, user string) {

@@ -643,7 +643,12 @@ func parseTime(s string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	if _, err := t.MarshalText(); err != nil {
+	if _, err := t.MarshalText(); err != nil { // e.g. an offset of +24:00
+		return time.Time{}, err
+	}
+	// Stored and shown in UTC: its year must be 0000-9999 there too, or the
+	// audit API could not write it as RFC 3339.
+	if _, err := t.UTC().MarshalText(); err != nil {
 		return time.Time{}, err
 	}
 	return t, nil

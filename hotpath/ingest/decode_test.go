@@ -163,6 +163,8 @@ func TestDecodeRejects(t *testing.T) {
 		{"bad timestamp at index 3", "[" + good + "," + good + "," + good + `,{"hostname":"h","message":"m","timestamp":"yesterday"}]`, 400, reasonValidation,
 			`event 3: field "timestamp": must be an RFC 3339 time such as 2025-01-31T12:00:00.1234567Z`},
 		{"timestamp without zone", `{"hostname":"h","message":"m","timestamp":"2025-01-02T03:04:05"}`, 400, reasonValidation, `event 0: field "timestamp": must be an RFC 3339 time…`},
+		{"timestamp before year 0 in UTC", `{"hostname":"h","message":"m","timestamp":"0000-01-01T00:00:00+01:00"}`, 400, reasonValidation, `event 0: field "timestamp": must be an RFC 3339 time…`},
+		{"timestamp after year 9999 in UTC", `{"hostname":"h","message":"m","timestamp":"9999-12-31T23:30:00-01:00"}`, 400, reasonValidation, `event 0: field "timestamp": must be an RFC 3339 time…`},
 		{"timestamp offset out of range", `{"hostname":"h","message":"m","timestamp":"2025-01-02T03:04:05+24:00"}`, 400, reasonValidation, `event 0: field "timestamp": must be an RFC 3339 time…`},
 		{"message too long", `{"hostname":"h","message":"` + strings.Repeat("m", 129) + `",` + tsOK + "}", 400, reasonValidation,
 			`event 0: field "message": string longer than 128 bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)`},

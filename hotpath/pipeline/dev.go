@@ -88,6 +88,7 @@ MUTT dev is running (Redis prefix %q, database %s)
   forwarder     http://%s/health   /metrics
   moog-sim      http://%s/stats    (Moogsoft webhook: %s)
   admin API     http://%s/api/v2/version   (X-API-KEY: %s)   OpenAPI /api/openapi.json
+  web UI        http://%s/ui/   (log in with the admin API key)
   temporal UI   %s   (schedules mutt-partition-maintenance, mutt-retention,
                 mutt-dlq-remediation, mutt-slo-report; worker on task queue mutt-ops)
 
@@ -98,7 +99,7 @@ Try:
 
 `, cfg.RedisPrefix, redactURL(cfg.DatabaseURL), ingestURL, key, ingestURL, ingestURL, ingestURL,
 		loopback(cfg.AlerterAddr), loopback(cfg.ForwarderAddr), loopback(cfg.MoogSimAddr), cfg.MoogWebhookURL,
-		loopback(cfg.APIAddr), apiKey, temporalUI, key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), temporalUI, key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
 }
 
 func redactURL(s string) string {

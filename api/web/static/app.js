@@ -19,10 +19,11 @@
     s.className = isError ? "status error" : "status";
   }
 
-  // api calls /api/v2 with the key; it resolves to {ok, status, body}.
-  // A 401 sends the user back to the login page.
-  function api(method, path, body) {
+  // api calls /api/v2 with the key (and any extra headers); it resolves to
+  // {ok, status, body}. A 401 sends the user back to the login page.
+  function api(method, path, body, headers) {
     var opts = { method: method, headers: { "X-API-KEY": sessionStorage.getItem(KEY) || "" } };
+    Object.keys(headers || {}).forEach(function (h) { opts.headers[h] = headers[h]; });
     if (body !== undefined) {
       opts.headers["Content-Type"] = "application/json";
       opts.body = JSON.stringify(body);
@@ -41,6 +42,15 @@
   }
   function errText(res) {
     return (res.body && res.body.message) ? res.body.message : ("request failed with status " + res.status);
+  }
+  // latest numbers the loads of one list; a load draws its answer only while
+  // it is still the newest, so a slow earlier answer (the unfiltered audit
+  // list, the list from before a change) never overwrites a newer one.
+  var loads = {};
+  function latest(list) {
+    var n = (loads[list] || 0) + 1;
+    loads[list] = n;
+    return function () { return loads[list] === n; };
   }
 
   var logout = $("logout");
@@ -206,7 +216,9 @@
     return b;
   }
   function loadRules() {
+    var current = latest("rules");
     return api("GET", "/rules").then(function (res) {
+      if (!current()) { return; }
       if (!res.ok) { status(errText(res), true); return; }
       var rows = $("rules-rows");
       rows.textContent = "";
@@ -293,7 +305,12 @@
     });
     q.set("page", auditPage);
     q.set("page_size", 20);
+    var current = latest("audit");
+    // Busy until this answer is drawn: the rows shown meanwhile are the old filter's.
+    $("audit-table").setAttribute("aria-busy", "true");
     api("GET", "/config-audit?" + q.toString()).then(function (res) {
+      if (!current()) { return; }
+      $("audit-table").removeAttribute("aria-busy");
       if (!res.ok) { status(errText(res), true); return; }
       status("");
       var rows = $("audit-rows");
@@ -323,7 +340,9 @@
 
   // ---- dynamic config ----
   function loadConfig() {
+    var current = latest("config");
     api("GET", "/config").then(function (res) {
+      if (!current()) { return; }
       if (!res.ok) { status(errText(res), true); return; }
       var rows = $("config-rows");
       rows.textContent = "";
@@ -366,9 +385,14 @@
   }
 
   // ---- dev hosts and teams ----
+  // Deletes of hosts and mappings take their reason from the X-Change-Reason
+  // header (they have no body), so the audit row says where they came from.
+  var DELETED_IN_UI = { "X-Change-Reason": "deleted in the web UI" };
   var teams = {};
   function loadHosts() {
+    var current = latest("hosts");
     return api("GET", "/dev-hosts").then(function (res) {
+      if (!current()) { return; }
       if (!res.ok) { status(errText(res), true); return; }
       var rows = $("hosts-rows");
       rows.textContent = "";
@@ -381,7 +405,7 @@
         var td = el("td", null, "actions");
         td.appendChild(button("Delete", "delete danger", function () {
           if (!window.confirm("Remove dev host " + h.hostname + "?")) { return; }
-          api("DELETE", "/dev-hosts/" + encodeURIComponent(h.hostname))
+          api("DELETE", "/dev-hosts/" + encodeURIComponent(h.hostname), undefined, DELETED_IN_UI)
             .then(function (x) { status(x.ok ? "Dev host " + h.hostname + " removed" : errText(x), !x.ok); loadHosts(); });
         }));
         tr.appendChild(td);
@@ -389,8 +413,27 @@
       });
     });
   }
+  // editTeam fills the form with a mapping. The hostname is locked while
+  // editing: the API cannot rename a mapping, and a changed hostname would
+  // silently add a second mapping instead.
+  function editTeam(m) {
+    $("team-error").textContent = "";
+    $("team-host").value = m.hostname;
+    $("team-host").readOnly = true;
+    $("team-name").value = m.team_assignment;
+    $("team-save").textContent = "Save mapping";
+    $("team-name").focus();
+  }
+  function resetTeamForm() {
+    $("team-form").reset();
+    $("team-host").readOnly = false;
+    $("team-save").textContent = "Add / update mapping";
+    $("team-error").textContent = "";
+  }
   function loadTeams() {
+    var current = latest("teams");
     return api("GET", "/teams").then(function (res) {
+      if (!current()) { return; }
       if (!res.ok) { status(errText(res), true); return; }
       var rows = $("teams-rows");
       rows.textContent = "";
@@ -404,14 +447,10 @@
         tr.appendChild(el("td", m.team_assignment));
         tr.appendChild(el("td", m.updated_at));
         var td = el("td", null, "actions");
-        td.appendChild(button("Edit", "edit", function () {
-          $("team-host").value = m.hostname;
-          $("team-name").value = m.team_assignment;
-          $("team-error").textContent = "";
-        }));
+        td.appendChild(button("Edit", "edit", function () { editTeam(m); }));
         td.appendChild(button("Delete", "delete danger", function () {
           if (!window.confirm("Remove the team mapping of " + m.hostname + "?")) { return; }
-          api("DELETE", "/teams/" + encodeURIComponent(m.hostname))
+          api("DELETE", "/teams/" + encodeURIComponent(m.hostname), undefined, DELETED_IN_UI)
             .then(function (x) { status(x.ok ? "Mapping of " + m.hostname + " removed" : errText(x), !x.ok); loadTeams(); });
         }));
         tr.appendChild(td);
@@ -432,7 +471,7 @@
           loadHosts();
         });
     });
-    $("team-clear").addEventListener("click", function () { $("team-form").reset(); $("team-error").textContent = ""; });
+    $("team-clear").addEventListener("click", resetTeamForm);
     $("team-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
       var host = $("team-host").value.trim();
@@ -447,8 +486,7 @@
       }
       req.then(function (res) {
         if (!res.ok) { $("team-error").textContent = errText(res); return; }
-        $("team-error").textContent = "";
-        $("team-form").reset();
+        resetTeamForm();
         status("Saved team mapping of " + ((res.body && res.body.hostname) || host));
         loadTeams();
       });
