@@ -321,14 +321,10 @@ func (s *Server) listEventAudit(c *gin.Context) {
 	if corr != "" {
 		w.add("correlation_id = ?", corr)
 	}
-	start, has, ok := parseDate(c, "start_date", false)
+	start, hasStart, ok := parseDate(c, "start_date", false)
 	if !ok {
 		return
 	}
-	if !has {
-		start = s.o.Now().Add(-defaultAuditWindow)
-	}
-	w.add("event_timestamp >= ?", start)
 	end, has, ok := parseDate(c, "end_date", true)
 	if !ok {
 		return
@@ -344,6 +340,22 @@ func (s *Server) listEventAudit(c *gin.Context) {
 			return
 		}
 		archive = b
+	}
+	// Without start_date the list covers the last 24 h, so a default request
+	// never scans every partition; a lookup by event or correlation id, and a
+	// search of the archive (old by definition), cover all time.
+	var windowStart *time.Time
+	switch {
+	case hasStart:
+		windowStart = &start
+	case c.Query("event_id") == "" && corr == "" && !archive:
+		start = s.o.Now().Add(-defaultAuditWindow)
+		windowStart = &start
+	}
+	if windowStart != nil {
+		w.add("event_timestamp >= ?", *windowStart)
+		utc := windowStart.UTC()
+		windowStart = &utc
 	}
 	page, size, ok := pageParams(c)
 	if !ok {
@@ -396,7 +408,7 @@ func (s *Server) listEventAudit(c *gin.Context) {
 	if logs == nil {
 		logs = []EventAudit{}
 	}
-	resp := gin.H{"logs": logs, "window_start": start.UTC()}
+	resp := gin.H{"logs": logs, "window_start": windowStart}
 	if len(logs) == size {
 		resp["next_cursor"] = encodeCursor(logs[len(logs)-1])
 	} else {

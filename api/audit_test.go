@@ -87,7 +87,7 @@ func TestEventAudit(t *testing.T) {
 	for i := range 5 {
 		ids = append(ids, ins("event_audit_log", now.Add(-time.Duration(i)*time.Minute), "h1", 7, fmt.Sprintf("c%d", i)))
 	}
-	ins("event_audit_log", now.Add(-48*time.Hour), "h2", 8, "old")
+	old := ins("event_audit_log", now.Add(-48*time.Hour), "h2", 8, "old")
 	archived := ins("event_audit_log_archive", now.Add(-2*time.Minute-time.Second), "h1", 7, "arch")
 
 	type resp struct {
@@ -112,12 +112,17 @@ func TestEventAudit(t *testing.T) {
 	require.Len(t, r.Logs, 1)
 	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v1/audit-logs?correlation_id=c2", nil, &r).Code)
 	require.Equal(t, ids[2], r.Logs[0].EventID)
+	// Lookups by id are not limited to the default 24 h window.
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v2/audit-logs?event_id="+old, nil, &r).Code)
+	require.Len(t, r.Logs, 1)
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v2/audit-logs?correlation_id=old", nil, &r).Code)
+	require.Len(t, r.Logs, 1)
 	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v1/audit-logs?end_date="+now.Add(-150*time.Second).Format(time.RFC3339), nil, &r).Code)
 	require.Equal(t, 2, r.Pagination.Total)
 
-	// Archive.
+	// Archive: all time unless start_date says otherwise.
 	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v2/audit-logs?include_archive=true", nil, &r).Code)
-	require.Equal(t, 6, r.Pagination.Total)
+	require.Equal(t, 7, r.Pagination.Total)
 	require.Equal(t, archived, r.Logs[3].EventID)
 	require.True(t, r.Logs[3].Archived)
 	require.False(t, r.Logs[0].Archived)
@@ -145,7 +150,7 @@ func TestEventAudit(t *testing.T) {
 		}
 		next = *r.NextCursor
 	}
-	require.Equal(t, []string{ids[0], ids[1], ids[2], archived, ids[3], ids[4]}, seen)
+	require.Equal(t, []string{ids[0], ids[1], ids[2], archived, ids[3], ids[4], old}, seen)
 
 	for q, field := range map[string]string{"rule_id=x": "rule_id", "event_id=nope": "event_id", "start_date=bad": "start_date",
 		"include_archive=maybe": "include_archive", "after=Zm9v": "after", "page_size=0": "page_size", "limit=500": "limit"} {

@@ -192,6 +192,22 @@ func TestVersioningHeaders(t *testing.T) {
 	// Non-/api routes carry no version headers.
 	r = e.do(t, "GET", "/health", "", nil)
 	require.Empty(t, r.h.Get("X-API-Version"))
+
+	// Errors gin answers outside the version groups carry them too.
+	for _, c := range []struct{ method, path, version string }{
+		{"GET", "/api/v1/nope", "v1"}, {"DELETE", "/api/v1/version", "v1"}, {"GET", "/api/v2/nope", "v2"},
+		{"DELETE", "/api/v2/version", "v2"}, {"GET", "/api/openapi.json", "v2"}, {"GET", "/api/v9/rules", "v2"},
+	} {
+		r := e.do(t, c.method, c.path, testAdminKey, nil)
+		require.Equal(t, c.version, r.h.Get("X-API-Version"), c)
+		require.Equal(t, "v1, v2", r.h.Get("X-API-Supported-Versions"), c)
+		require.Equal(t, c.version == "v1", r.h.Get("Sunset") != "", c)
+	}
+	// The deprecation Link leads somewhere.
+	r = e.do(t, "GET", "/docs/MIGRATION_v1_to_v2.md", "", nil)
+	require.Equal(t, 200, r.code)
+	require.Contains(t, string(r.body), "v2")
+	requireError(t, e.do(t, "GET", "/docs/secrets.json", "", nil), 404, errNotFound)
 }
 
 func TestCorrelationID(t *testing.T) {

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -123,4 +125,52 @@ func TestDevHostsDotNamesAndDeleteReasonBody(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/teams/lab-1", map[string]any{"reason": "moved to NOC"}, nil).Code)
 	require.Equal(t, "decommissioned", *e.auditRows("development_hosts", "lab-1")[1].Reason)
 	require.Equal(t, "moved to NOC", *e.auditRows("device_teams", "lab-1")[1].Reason)
+}
+
+// A failing audit insert fails the change itself: 503, and neither the
+// record nor an audit row is written, for rules, dev hosts and teams alike.
+func TestFailedAuditFailsResourceWrites(t *testing.T) {
+	t.Parallel()
+	e := newResEnv(t)
+	ctx := context.Background()
+	rule := createRule(t, e, validRuleBody())
+	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/teams", map[string]any{"hostname": "sw1", "team_assignment": "NET"}, nil).Code)
+	var before int
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&before))
+	_, err := e.db.Exec(ctx, `ALTER TABLE config_audit_log ADD CONSTRAINT test_no_audit CHECK (false) NOT VALID`)
+	require.NoError(t, err)
+
+	upd := validRuleBody()
+	upd["priority"], upd["version"] = 5, rule.Version
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{http.MethodPost, "/api/v2/rules", validRuleBody()},
+		{http.MethodPut, fmt.Sprintf("/api/v2/rules/%d", rule.ID), upd},
+		{http.MethodPatch, fmt.Sprintf("/api/v2/rules/%d", rule.ID), map[string]any{"is_active": false, "version": rule.Version}},
+		{http.MethodDelete, fmt.Sprintf("/api/v2/rules/%d", rule.ID), nil},
+		{http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": "lab-9"}},
+		{http.MethodPost, "/api/v2/teams", map[string]any{"hostname": "sw2", "team_assignment": "NET"}},
+		{http.MethodPut, "/api/v2/teams/sw1", map[string]any{"team_assignment": "SEC"}},
+		{http.MethodDelete, "/api/v2/teams/sw1", nil},
+	} {
+		w := e.admin(c.method, c.path, c.body, nil)
+		requireErrorJSON(t, w, http.StatusServiceUnavailable, "failed")
+		require.NotContains(t, w.Body.String(), "test_no_audit", "no database text")
+	}
+	var rules, hosts, teams, audit int
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT (SELECT count(*) FROM alert_rules), (SELECT count(*) FROM development_hosts),
+		(SELECT count(*) FROM device_teams), (SELECT count(*) FROM config_audit_log)`).Scan(&rules, &hosts, &teams, &audit))
+	require.Equal(t, before, audit)
+	require.Equal(t, 1, rules)
+	require.Zero(t, hosts)
+	require.Equal(t, 1, teams)
+	got := Rule{}
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, fmt.Sprintf("/api/v2/rules/%d", rule.ID), nil, &got).Code)
+	require.Equal(t, rule.Priority, got.Priority)
+	require.True(t, got.IsActive)
+	var team TeamMapping
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT team_assignment FROM device_teams WHERE hostname = 'sw1'`).Scan(&team.TeamAssignment))
+	require.Equal(t, "NET", team.TeamAssignment)
 }

@@ -111,7 +111,7 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.correlate, s.accessLog, s.recover)
+	r.Use(s.correlate, apiVersionHeaders, s.accessLog, s.recover)
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, errMethodNotAllowed, "method not allowed on this route")
 	})
@@ -122,9 +122,10 @@ func (s *Server) routes() *gin.Engine {
 	)))
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.o.Gatherer, promhttp.HandlerOpts{})))
 	r.GET("/api/openapi.json", s.openAPI)
+	r.GET("/docs/:name", s.document)
 
 	for _, v := range supportedVersions {
-		g := r.Group("/api/"+v, versionHeaders(v), s.authenticate)
+		g := r.Group("/api/"+v, acceptVersion, s.authenticate)
 		s.registerVersion(g, v)
 		s.registerConfig(g, v)
 		s.registerMetrics(g, v)

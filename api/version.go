@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -26,28 +27,40 @@ const (
 // supportedVersions lists the path versions in order.
 var supportedVersions = []string{"v1", "v2"}
 
-// versionHeaders returns the middleware of the /api/<version> group: every
-// response, errors included, carries the version headers, and an
-// Accept-Version naming a version this server does not have is a 400.
-func versionHeaders(version string) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		h := c.Writer.Header()
-		h.Set("X-API-Version", version)
-		h.Set("X-API-Supported-Versions", SupportedHeader)
-		if version == DeprecatedV1 {
-			h.Set("Deprecation", v1DeprecatedSince)
-			h.Set("Sunset", V1Sunset)
-			h.Set("Link", "<"+MigrationGuide+`>; rel="deprecation"; type="text/markdown"`)
-		}
-		if av := c.GetHeader("Accept-Version"); av != "" {
-			if _, ok := normalizeVersion(av); !ok {
-				abort(c, http.StatusBadRequest, errUnsupportedVersion,
-					"Accept-Version: "+quoteShort(av)+" is not supported; supported versions: "+SupportedHeader)
-				return
-			}
-		}
-		c.Next()
+// apiVersionHeaders puts the version headers on every /api response, errors
+// included — also 404s and 405s, which gin answers outside the version
+// groups: /api/v1/… gets v1's (with Deprecation, Sunset and the migration
+// guide Link), anything else under /api/ the current version's.
+func apiVersionHeaders(c *gin.Context) {
+	rest, ok := strings.CutPrefix(c.Request.URL.Path, "/api/")
+	if !ok {
+		return
 	}
+	version := CurrentVersion
+	if v, _, _ := strings.Cut(rest, "/"); slices.Contains(supportedVersions, v) {
+		version = v
+	}
+	h := c.Writer.Header()
+	h.Set("X-API-Version", version)
+	h.Set("X-API-Supported-Versions", SupportedHeader)
+	if version == DeprecatedV1 {
+		h.Set("Deprecation", v1DeprecatedSince)
+		h.Set("Sunset", V1Sunset)
+		h.Set("Link", "<"+MigrationGuide+`>; rel="deprecation"; type="text/markdown"`)
+	}
+}
+
+// acceptVersion is the middleware of the /api/<version> groups: an
+// Accept-Version naming a version this server does not have is a 400.
+func acceptVersion(c *gin.Context) {
+	if av := c.GetHeader("Accept-Version"); av != "" {
+		if _, ok := normalizeVersion(av); !ok {
+			abort(c, http.StatusBadRequest, errUnsupportedVersion,
+				"Accept-Version: "+quoteShort(av)+" is not supported; supported versions: "+SupportedHeader)
+			return
+		}
+	}
+	c.Next()
 }
 
 // normalizeVersion accepts "v2", "2", "v2.0", "2.0" (any case) and returns "v2".

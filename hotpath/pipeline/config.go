@@ -3,9 +3,11 @@ package pipeline
 import (
 	"net"
 	"slices"
+	"strings"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/secrets"
 )
 
@@ -51,8 +53,12 @@ const DevAPIAdminKey = "mutt-dev-admin-key"
 // production deployment must give explicitly get local defaults (the dev API
 // key, the simulator as the Moogsoft webhook).
 func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
+	common := config.ReadCommon(e)
+	if dev {
+		devInstanceDefaults(e, common.RedisPrefix)
+	}
 	c := Config{
-		Common:               config.ReadCommon(e),
+		Common:               common,
 		AlerterAddr:          e.Addr(":8082", "MUTT_ALERTER_ADDR"),
 		ForwarderAddr:        e.Addr(":8084", "MUTT_FORWARDER_ADDR"),
 		MoogSimAddr:          e.Addr(":18083", "MUTT_MOOGSIM_ADDR"),
@@ -87,6 +93,46 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		c.MoogWebhookURL = "http://" + loopback(c.MoogSimAddr) + "/events"
 	}
 	return c, e.Err()
+}
+
+// DevInstance is the name `mutt dev` derives from a non-default
+// MUTT_REDIS_PREFIX ("blue:" → "blue"), "" for the default prefix. It keeps
+// side-by-side instances apart in what is server-wide rather than per
+// prefix or database.
+func DevInstance(prefix string) string {
+	if prefix == config.DefaultRedisPrefix {
+		return ""
+	}
+	b := make([]byte, 0, len(prefix))
+	for _, r := range strings.ToLower(prefix) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b = append(b, byte(r))
+		case len(b) > 0 && b[len(b)-1] != '_':
+			b = append(b, '_')
+		}
+	}
+	return strings.Trim(string(b), "_")
+}
+
+// devInstanceDefaults gives an instance with its own key prefix its own Redis
+// ACL user, PostgreSQL role and secrets file unless they are set: ACL users
+// and roles are server-wide, and setup limits the user to one prefix, so two
+// instances sharing them would lock each other out.
+func devInstanceDefaults(e *config.Env, prefix string) {
+	name := DevInstance(prefix)
+	if name == "" {
+		return
+	}
+	for k, v := range map[string]string{
+		"REDIS_USERNAME":    "mutt_" + name,
+		"DB_USER":           postgres.DefaultUser + "_" + name,
+		"MUTT_SECRETS_FILE": strings.TrimSuffix(secrets.DefaultFile, ".json") + "-" + name + ".json",
+	} {
+		if _, _, ok := e.Lookup(k); !ok {
+			e.SetDefault(k, v)
+		}
+	}
 }
 
 // loopback turns a listen address such as ":18083" into one to dial.

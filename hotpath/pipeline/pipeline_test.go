@@ -4,8 +4,12 @@ import (
 	"context"
 	"io"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
@@ -33,4 +37,59 @@ func TestRolesReadOnlyWhatTheyNeed(t *testing.T) {
 	require.NoError(t, err)
 	_, err = pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Ingestor})
 	require.ErrorContains(t, err, "INGEST_API_KEY")
+}
+
+// Two `mutt dev` instances that differ only in ports, database and key prefix
+// get their own Redis ACL user, PostgreSQL role and secrets file, so setting
+// up the second does not lock the first out of its keys.
+func TestDevInstancesWithOwnPrefixStayApart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	log := telemetry.NewLogger(io.Discard, "text", "error")
+	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	var deps []*pipeline.Deps
+	for _, side := range []string{"a", "b"} {
+		prefix := "T" + id + side + ":"
+		name := pipeline.DevInstance(prefix)
+		require.Equal(t, "t"+id+side, name)
+		t.Cleanup(func() { dropUserAndRole(t, "mutt_"+name, "mutt_app_"+name) }) // after the database is dropped
+		env := config.FromMap(map[string]string{"REDIS_URL": testenv.RedisURL(), "DATABASE_URL": testenv.DatabaseURL(t),
+			"MUTT_REDIS_PREFIX": prefix})
+		cfg, err := pipeline.ReadConfig(env, true, []pipeline.Role{pipeline.Alerter})
+		require.NoError(t, err)
+		require.Equal(t, "mutt_"+name, cfg.RedisUsername)
+		require.Equal(t, "mutt_app_"+name, cfg.DBUser)
+		require.Equal(t, "./.mutt/secrets-"+name+".json", cfg.Secrets.File)
+		cfg.Secrets.File = filepath.Join(t.TempDir(), "secrets.json") // not in the source tree
+		require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
+		d, err := pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Alerter})
+		require.NoError(t, err)
+		t.Cleanup(d.Close)
+		deps = append(deps, d)
+	}
+	for _, d := range deps {
+		require.NoError(t, d.Redis.Set(ctx, d.Keys.Config("probe"), "1", time.Minute).Err(), "instance %s", d.Keys.Prefix)
+		require.NoError(t, d.DB.Ping(ctx))
+	}
+	// The default prefix keeps the documented defaults.
+	cfg, err := pipeline.ReadConfig(config.FromMap(map[string]string{}), true, []pipeline.Role{pipeline.Alerter})
+	require.NoError(t, err)
+	require.Equal(t, "mutt", cfg.RedisUsername)
+	require.Empty(t, cfg.DBUser)
+	// Explicit settings win.
+	cfg, err = pipeline.ReadConfig(config.FromMap(map[string]string{"MUTT_REDIS_PREFIX": "x:", "REDIS_USERNAME": "ops"}),
+		true, []pipeline.Role{pipeline.Alerter})
+	require.NoError(t, err)
+	require.Equal(t, "ops", cfg.RedisUsername)
+}
+
+func dropUserAndRole(t *testing.T, user, role string) {
+	rdb, _ := testenv.Redis(t)
+	_ = rdb.Do(context.Background(), "ACL", "DELUSER", user).Err()
+	conn, err := pgx.Connect(context.Background(), testenv.AdminDatabaseURL())
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close(context.Background()) }()
+	_, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
 }

@@ -192,12 +192,15 @@ type Common struct {
 	LogLevel    string
 }
 
+// DefaultRedisPrefix is MUTT_REDIS_PREFIX's default.
+const DefaultRedisPrefix = "mutt:"
+
 // ReadCommon reads the shared settings.
 func ReadCommon(e *Env) Common {
 	c := Common{
 		RedisURL:    e.URL("redis://127.0.0.1:6379/0", []string{"redis", "rediss"}, "REDIS_URL"),
 		DatabaseURL: e.URL("postgres://postgres@127.0.0.1:5432/mutt?sslmode=disable", []string{"postgres", "postgresql"}, "DATABASE_URL"),
-		RedisPrefix: e.String("mutt:", "MUTT_REDIS_PREFIX"),
+		RedisPrefix: e.String(DefaultRedisPrefix, "MUTT_REDIS_PREFIX"),
 		Shards:      e.Int(1, 1, 1024, "MUTT_STREAM_SHARDS"),
 		LogFormat:   e.String("json", "MUTT_LOG_FORMAT"),
 		LogLevel:    e.String("info", "MUTT_LOG_LEVEL", "LOG_LEVEL"),
