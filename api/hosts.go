@@ -38,9 +38,11 @@ type hostInput struct {
 func (s *Server) registerHosts(g *gin.RouterGroup, _ string) {
 	g.GET("/dev-hosts", s.listDevHosts)
 	g.POST("/dev-hosts", s.createDevHost)
+	g.GET("/dev-hosts/:hostname", s.getDevHost)
 	g.DELETE("/dev-hosts/:hostname", s.deleteDevHost)
 	g.GET("/teams", s.listTeams)
 	g.POST("/teams", s.createTeam)
+	g.GET("/teams/:hostname", s.getTeam)
 	g.PUT("/teams/:hostname", s.updateTeam)
 	g.DELETE("/teams/:hostname", s.deleteTeam)
 }
@@ -98,8 +100,45 @@ func (s *Server) listDevHosts(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"hosts": hosts, "total": len(hosts)})
 }
 
+func (s *Server) getDevHost(c *gin.Context) {
+	host, ok := pathHostname(c)
+	if !ok {
+		return
+	}
+	var h DevHost
+	err := s.o.DB.QueryRow(c, `SELECT hostname, created_at FROM development_hosts WHERE hostname = $1`, host).
+		Scan(&h.Hostname, &h.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("dev host %q not found", host))
+		return
+	}
+	if err != nil {
+		s.dbFailure(c, "get dev host", err)
+		return
+	}
+	h.CreatedAt = h.CreatedAt.UTC()
+	c.JSON(http.StatusOK, h)
+}
+
+func (s *Server) getTeam(c *gin.Context) {
+	host, ok := pathHostname(c)
+	if !ok {
+		return
+	}
+	t, err := scanTeam(s.o.DB.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE hostname = $1`, host))
+	if errors.Is(err, pgx.ErrNoRows) {
+		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host))
+		return
+	}
+	if err != nil {
+		s.dbFailure(c, "get team mapping", err)
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
 // hostWrite runs fn in a transaction and answers: 409/404 from fn's
-// writeRefused, 500 otherwise; publishes a rules update after commit because
+// writeRefused, 503 otherwise; publishes a rules update after commit because
 // the alerter caches dev hosts and teams with the rules.
 func (s *Server) hostWrite(c *gin.Context, what string, status int, fn func(tx pgx.Tx) (any, error)) {
 	var out any

@@ -108,7 +108,7 @@ func TestTeams(t *testing.T) {
 
 // "." and ".." could be created but never deleted: clients rewrite the path.
 // A DELETE takes its reason from a {"reason"} body like rule deletes do.
-func TestDevHostsDotNamesAndDeleteReasonBody(t *testing.T) {
+func TestDevHostsDotNamesGetOneAndDeleteReasonBody(t *testing.T) {
 	t.Parallel()
 	e := newResEnv(t)
 	for _, bad := range []string{".", ".."} {
@@ -120,11 +120,19 @@ func TestDevHostsDotNamesAndDeleteReasonBody(t *testing.T) {
 	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": "lab-1"}, nil).Code)
 	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/teams",
 		map[string]any{"hostname": "lab-1", "team_assignment": "NET"}, nil).Code)
+	var h DevHost
+	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/api/v1/dev-hosts/lab-1", resROKey, nil, nil, &h).Code)
+	require.Equal(t, "lab-1", h.Hostname)
+	var tm TeamMapping
+	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/api/v2/teams/lab-1", resROKey, nil, nil, &tm).Code)
+	require.Equal(t, "NET", tm.TeamAssignment)
 	requireErrorJSON(t, e.admin(http.MethodDelete, "/api/v2/dev-hosts/lab-1", `{"reason": 5}`, nil), http.StatusBadRequest, "malformed")
 	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/dev-hosts/lab-1", map[string]any{"reason": "decommissioned"}, nil).Code)
 	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/teams/lab-1", map[string]any{"reason": "moved to NOC"}, nil).Code)
 	require.Equal(t, "decommissioned", *e.auditRows("development_hosts", "lab-1")[1].Reason)
 	require.Equal(t, "moved to NOC", *e.auditRows("device_teams", "lab-1")[1].Reason)
+	requireErrorJSON(t, e.admin(http.MethodGet, "/api/v2/dev-hosts/lab-1", nil, nil), http.StatusNotFound, "lab-1")
+	requireErrorJSON(t, e.admin(http.MethodGet, "/api/v2/teams/lab-1", nil, nil), http.StatusNotFound, "lab-1")
 }
 
 // A failing audit insert fails the change itself: 503, and neither the
