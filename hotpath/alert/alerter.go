@@ -61,7 +61,6 @@ type Alerter struct {
 	m      *metrics
 	engine atomic.Pointer[Engine]
 	shards []shardState
-	batch  int64
 
 	lastBacklogWarn atomic.Int64 // unix nanoseconds
 	unknownLogged   sync.Map     // "rule/env/word" already logged
@@ -101,7 +100,6 @@ func New(o Options) (*Alerter, error) {
 		o:      o,
 		log:    o.Log.With("component", "alerter"),
 		shards: make([]shardState, o.Keys.Shards),
-		batch:  o.Dyn.Int("alerter_batch_size"),
 	}
 	m, err := newMetrics(o.Registerer, a.shards)
 	if err != nil {
@@ -129,7 +127,8 @@ func (a *Alerter) Run(ctx context.Context) error {
 	if err := a.loadInitial(ctx); err != nil {
 		return nil // ctx ended before rules could be loaded: nothing was read
 	}
-	a.log.Info("alerter started", "consumer", a.o.Consumer, "shards", a.o.Keys.Shards, "batch", a.batch)
+	a.log.Info("alerter started", "consumer", a.o.Consumer, "shards", a.o.Keys.Shards,
+		"batch", a.batchSize())
 	var wg sync.WaitGroup
 	wg.Go(func() { a.watchRules(ctx, sub) })
 	wg.Go(func() { a.watchDLQ(ctx) })
@@ -162,30 +161,50 @@ func (a *Alerter) refreshDLQDepth(ctx context.Context) {
 // shard is the worker of one ingest stream shard.
 type shard struct {
 	a           *Alerter
+	n           int
 	log         *slog.Logger
 	c           *stream.Consumer
+	count       int64 // batch size c reads with
 	alertStream string
 	state       *shardState
 	backlogAt   time.Time // when state.backlog was last measured
 }
 
 func (a *Alerter) newShard(n int) *shard {
-	log := a.log.With("shard", n)
-	return &shard{
-		a:   a,
-		log: log,
-		c: stream.NewConsumer(a.o.Redis, stream.Options{
-			Stream:        a.o.Keys.IngestStream(n),
-			Group:         Group,
-			Consumer:      a.o.Consumer,
-			DeadLetter:    a.o.Keys.AlerterDLQ(),
-			Count:         a.batch,
-			Visibility:    a.visibility,
-			MaxDeliveries: func() int64 { return a.o.Dyn.Int("alerter_max_attempts") },
-		}, log, a.o.StreamMetrics),
+	s := &shard{
+		a:           a,
+		n:           n,
+		log:         a.log.With("shard", n),
 		alertStream: a.o.Keys.AlertStream(n),
 		state:       &a.shards[n],
 	}
+	s.resize()
+	return s
+}
+
+func (a *Alerter) batchSize() int64 { return max(a.o.Dyn.Int("alerter_batch_size"), 1) }
+
+// resize makes the next read use the current alerter_batch_size. The
+// consumer's read count is fixed, so a changed size gets a new consumer under
+// the same name; only its reclaim cursor is lost, and the next read starts
+// the reclaim scan over. Call it between batches only: the consumer is in use
+// until a batch is acknowledged.
+func (s *shard) resize() {
+	n := s.a.batchSize()
+	if s.c != nil && n == s.count {
+		return
+	}
+	a := s.a
+	s.c = stream.NewConsumer(a.o.Redis, stream.Options{
+		Stream:        a.o.Keys.IngestStream(s.n),
+		Group:         Group,
+		Consumer:      a.o.Consumer,
+		DeadLetter:    a.o.Keys.AlerterDLQ(),
+		Count:         n,
+		Visibility:    a.visibility,
+		MaxDeliveries: func() int64 { return a.o.Dyn.Int("alerter_max_attempts") },
+	}, s.log, a.o.StreamMetrics)
+	s.count = n
 }
 
 func (a *Alerter) visibility() time.Duration { return a.o.Dyn.Millis("stream_visibility_timeout_ms") }
@@ -208,6 +227,7 @@ func (s *shard) run(ctx context.Context) {
 		if !read {
 			continue
 		}
+		s.resize() // alerter_batch_size is dynamic: a new value applies at the next read
 		entries, err := s.c.Read(ctx)
 		if err != nil {
 			if ctx.Err() != nil {

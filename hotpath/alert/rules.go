@@ -121,11 +121,17 @@ func (a *Alerter) loadInitial(ctx context.Context) error {
 	}
 }
 
+// reloadCheckEvery bounds how long a changed cache_reload_interval takes to
+// apply: the periodic reload is re-planned at least this often.
+const reloadCheckEvery = time.Second
+
 // watchRules reloads on every notice on the rules channel (several notices
-// that arrive together cause one reload) and every cache_reload_interval.
+// that arrive together cause one reload) and every cache_reload_interval
+// after the last reload.
 func (a *Alerter) watchRules(ctx context.Context, sub *redis.PubSub) {
 	ch := sub.Channel() // go-redis re-subscribes after a connection loss
-	timer := time.NewTimer(a.o.Dyn.Seconds("cache_reload_interval"))
+	last := time.Now()
+	timer := time.NewTimer(a.untilReload(last))
 	defer timer.Stop()
 	for {
 		why := "interval"
@@ -143,11 +149,24 @@ func (a *Alerter) watchRules(ctx context.Context, sub *redis.PubSub) {
 				}
 			}
 		case <-timer.C:
+			// The interval may have changed since the timer was armed
+			// (lowered from 300 s to 5 s, say): re-plan with the current one.
+			if d := a.untilReload(last); d > 0 {
+				timer.Reset(d)
+				continue
+			}
 		}
 		if err := a.reload(ctx, why); err != nil && ctx.Err() == nil {
 			a.log.Error("rule reload failed, keeping the previous rules", "why", why, "err", err)
 		}
-		// Re-read each cycle so a changed interval applies without restart.
-		timer.Reset(a.o.Dyn.Seconds("cache_reload_interval"))
+		last = time.Now()
+		timer.Reset(a.untilReload(last))
 	}
+}
+
+// untilReload is how long to wait before the periodic reload after one at
+// last is due, capped at reloadCheckEvery so that a changed
+// cache_reload_interval is noticed.
+func (a *Alerter) untilReload(last time.Time) time.Duration {
+	return min(time.Until(last.Add(a.o.Dyn.Seconds("cache_reload_interval"))), reloadCheckEvery)
 }

@@ -105,7 +105,7 @@ var registry = []Key{
 		Description: "Events an alerter reads, audits and acknowledges per batch."},
 	{Name: "alerter_max_attempts", Kind: Int, Default: "5", Min: 1, Max: 1000,
 		Env: []string{"ALERTER_MAX_RETRIES"}, Services: []string{alerter},
-		Description: "Deliveries of one event (crashes, permanent errors) before it is dead-lettered to mutt:dlq:alerter."},
+		Description: "Deliveries of one event before it is dead-lettered to mutt:dlq:alerter as max_deliveries_exceeded. Only redeliveries after an alerter crashed or stalled count; events that cannot be decoded or that PostgreSQL rejects are dead-lettered on their first delivery (decode_error, audit_rejected)."},
 	{Name: "alerter_queue_warn_threshold", Kind: Int, Default: "10000", Min: 0, Max: 1e10,
 		Services:    []string{alerter},
 		Description: "Alert backlog above which the alerter logs a warning (at most once a minute)."},

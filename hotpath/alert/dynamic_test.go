@@ -1,0 +1,116 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+)
+
+// Dynamic settings the alerter must apply at run time, without a restart.
+
+// batches is what mutt_alerter_batch_size has recorded: batches processed,
+// events in them, and batches of at most 5 events (a bucket bound).
+type batches struct{ count, events, upTo5 uint64 }
+
+func (in *instance) batches(t *testing.T) batches {
+	t.Helper()
+	mfs, err := in.reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "mutt_alerter_batch_size" {
+			continue
+		}
+		h := mf.GetMetric()[0].GetHistogram()
+		b := batches{count: h.GetSampleCount(), events: uint64(h.GetSampleSum())}
+		for _, bk := range h.GetBucket() {
+			if bk.GetUpperBound() == 5 {
+				b.upTo5 = bk.GetCumulativeCount()
+			}
+		}
+		return b
+	}
+	return batches{}
+}
+
+func TestBatchSizeChangeAppliesToTheNextRead(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	in := r.start(t)
+	// round adds 12 events in one atomic step, waits until all are
+	// acknowledged, and returns how they were batched.
+	round := func(name string) batches {
+		before := in.batches(t)
+		var envs []event.Envelope
+		for i := range 12 {
+			envs = append(envs, newEnvelope("router1.prod.example.com", fmt.Sprintf("LINK-DOWN %s port %d", name, i)))
+		}
+		r.enqueue(t, envs...)
+		r.drained(t)
+		after := in.batches(t)
+		return batches{count: after.count - before.count, events: after.events - before.events, upTo5: after.upTo5 - before.upTo5}
+	}
+
+	require.Equal(t, batches{count: 1, events: 12}, round("default"), "alerter_batch_size 500: one read takes all")
+
+	r.set(t, "alerter_batch_size", "5")
+	// A read already waiting for entries when the value changed still uses
+	// the old size; it ends with this round at the latest.
+	require.EqualValues(t, 12, round("in-flight").events)
+	require.Equal(t, batches{count: 3, events: 12, upTo5: 3}, round("resized"), "reads of at most 5: 5, 5, 2")
+	require.Len(t, readAudit(t, r.db), 36, "every event audited")
+}
+
+// newRule adds an active rule behind the alerter's back: nothing is published
+// on the rules-update channel, so only a periodic reload can pick it up.
+func (r *rig) newRule(t *testing.T, match string) int64 {
+	t.Helper()
+	var id int64
+	require.NoError(t, r.db.QueryRow(context.Background(), `INSERT INTO alert_rules (match_string, match_type,
+		priority, prod_handling, dev_handling, team_assignment) VALUES ($1, 'contains', 1, 'Page_only', 'Ignore',
+		'Storage') RETURNING id`, match).Scan(&id))
+	return id
+}
+
+// requireRuleApplies waits until the alerter uses rule id for events that
+// contain match.
+func (r *rig) requireRuleApplies(t *testing.T, in *instance, id int64, match string) {
+	t.Helper()
+	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_rules_count") == 6 }, wait,
+		10*time.Millisecond, "the periodic reload picks up the new rule")
+	e := newEnvelope("array1", "disk "+match+" failure") // unmatched under the seed rules
+	r.enqueue(t, e)
+	r.drained(t)
+	row := readAudit(t, r.db)[e.EventID]
+	require.Len(t, row, 1)
+	require.Equal(t, id, *row[0].RuleID)
+}
+
+func TestRulesReloadPeriodicallyWithoutNotice(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.set(t, "cache_reload_interval", "1")
+	in := r.start(t)
+	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_rules_count") == 5 }, wait, 10*time.Millisecond)
+
+	id := r.newRule(t, "SILENT-CHANGE")
+	r.requireRuleApplies(t, in, id, "SILENT-CHANGE")
+	require.Zero(t, in.metric(t, "mutt_alerter_cache_reload_failures_total"))
+}
+
+func TestLoweredReloadIntervalAppliesToTheArmedTimer(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.set(t, "cache_reload_interval", "86400") // the next periodic reload is a day away
+	in := r.start(t)
+	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_rules_count") == 5 }, wait, 10*time.Millisecond)
+
+	id := r.newRule(t, "LOWERED-INTERVAL")
+	r.set(t, "cache_reload_interval", "1")
+	// Eventually's bound (15 s) is far below the day the old timer waits.
+	r.requireRuleApplies(t, in, id, "LOWERED-INTERVAL")
+}
