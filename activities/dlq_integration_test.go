@@ -2,14 +2,12 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -35,52 +33,17 @@ import (
 // the workflow, with MUTT_RECORD_HISTORY=1 go test ./activities -run TestDLQRemediationWorkflowEndToEnd.
 const dlqHistoryFile = "../workflows/testdata/dlq_remediation_history.json"
 
-// dlqMoogsoft serves the simulator behind the webhook URL. The simulator's
-// faults apply to event POSTs only; a real outage takes the whole endpoint
-// down, so a probe (HEAD or GET of the webhook) is answered with the
-// simulator's current fault too. Probes are recorded.
-type dlqMoogsoft struct {
-	sim *moogsim.Sim
-	srv *httptest.Server
-
-	mu     sync.Mutex
-	probes []http.Header
-	verbs  []string
-}
-
+// dlqWebhookPath is where the simulator takes events, and what the probe
+// asks (MOOG_WEBHOOK_URL).
 const dlqWebhookPath = "/api/v1/events"
 
-func newDLQMoogsoft(t *testing.T) *dlqMoogsoft {
+// newDLQMoogsoft serves a Moogsoft simulator, as `mutt moog-sim` does.
+func newDLQMoogsoft(t *testing.T) (*moogsim.Sim, string) {
 	t.Helper()
-	m := &dlqMoogsoft{sim: moogsim.New(moogsim.Options{APIKey: "moog-key"})}
-	h := m.sim.Handler()
-	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == dlqWebhookPath && (r.Method == http.MethodHead || r.Method == http.MethodGet) {
-			m.mu.Lock()
-			m.probes = append(m.probes, r.Header.Clone())
-			m.verbs = append(m.verbs, r.Method)
-			m.mu.Unlock()
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/stats", nil))
-			var st struct {
-				Failing    bool `json:"failing"`
-				FailStatus int  `json:"fail_status"`
-			}
-			if json.Unmarshal(rec.Body.Bytes(), &st) == nil && st.Failing {
-				w.WriteHeader(st.FailStatus)
-				return
-			}
-		}
-		h.ServeHTTP(w, r)
-	}))
-	t.Cleanup(m.srv.Close)
-	return m
-}
-
-func (m *dlqMoogsoft) seen() ([]string, []http.Header) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return append([]string(nil), m.verbs...), append([]http.Header(nil), m.probes...)
+	sim := moogsim.New(moogsim.Options{APIKey: "moog-key"})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	return sim, srv.URL + dlqWebhookPath
 }
 
 // dlqWorker starts a real worker on a test queue of the dev server with the
@@ -173,8 +136,8 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	t.Parallel()
 	rdb, keys := testenv.Redis(t)
 	ctx := context.Background()
-	moog := newDLQMoogsoft(t)
-	c, tq, reg := dlqWorker(t, rdb, keys, moog.srv.URL+dlqWebhookPath)
+	moog, moogURL := newDLQMoogsoft(t)
+	c, tq, reg := dlqWorker(t, rdb, keys, moogURL)
 
 	dlqDeadLetter(t, rdb, keys, workflows.DLQMoog, 0, "moog_rejected", 0, `{"event_id":"m-fresh"}`)
 	poison := dlqDeadLetter(t, rdb, keys, workflows.DLQMoog, 0, "retry_exhausted", 3, `{"event_id":"m-poison"}`)
@@ -182,7 +145,7 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 
 	// 1. Moogsoft is down: the moog DLQ stays, the alerter DLQ (which does
 	// not need Moogsoft) is replayed. No input at all means the defaults.
-	moog.sim.Fail(http.StatusServiceUnavailable, -1)
+	moog.Fail(http.StatusServiceUnavailable, -1)
 	res, _ := dlqRun(t, c, tq, "down")
 	require.NotNil(t, res.MoogHealth)
 	require.False(t, res.MoogHealth.Healthy)
@@ -198,26 +161,25 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.Equal(t, map[string]string{`{"event_id":"a-1"}`: "1", `{"event_id":"a-2"}`: "1"}, dlqPayloads(t, rdb, keys.IngestStream(0)))
 	require.Empty(t, dlqPayloads(t, rdb, keys.AlertStream(0)))
 
-	verbs, probes := moog.seen()
-	require.Equal(t, []string{http.MethodHead}, verbs)
-	require.Equal(t, "Bearer moog-key", probes[0].Get("Authorization"))
-	require.Zero(t, moog.sim.Requests(), "the probe never posts an event")
+	require.Equal(t, 1, moog.Probes())
+	require.Zero(t, moog.Requests(), "the probe never posts an event")
 
 	// 2. Healed, but the unhealthy answer is cached for a minute for every worker.
-	moog.sim.Heal()
+	moog.Heal()
 	res, _ = dlqRun(t, c, tq, "cached", workflows.DLQInput{Streams: []string{"moog"}})
 	require.True(t, res.MoogHealth.Cached)
 	require.False(t, res.MoogHealth.Healthy)
 	require.Len(t, res.Streams, 1)
-	verbs, _ = moog.seen()
-	require.Len(t, verbs, 1, "no second probe within the cache TTL")
+	require.Equal(t, 1, moog.Probes(), "no second probe within the cache TTL")
 
 	// 3. The cache expires (dropped here); a dry run reports and changes nothing.
 	require.NoError(t, rdb.Del(ctx, MoogHealthCache(keys)).Err())
 	res, _ = dlqRun(t, c, tq, "dry", workflows.DLQInput{Streams: []string{"moog"}, DryRun: true})
 	require.True(t, res.DryRun)
 	require.True(t, res.MoogHealth.Healthy)
-	require.Equal(t, http.StatusMethodNotAllowed, res.MoogHealth.Status, "the webhook only takes POSTs, and answers")
+	require.Equal(t, http.StatusMethodNotAllowed, res.MoogHealth.Status,
+		"the webhook only takes POSTs, and answers (401 had the probe not sent MOOG_API_KEY)")
+	require.Equal(t, 2, moog.Probes())
 	m = dlqStream(t, res, workflows.DLQMoog)
 	require.Equal(t, workflows.DLQStreamResult{Stream: "moog", Examined: 2, Replayed: 1, Poisoned: 1, MoogHealthy: m.MoogHealthy, Depth: 2}, m)
 	require.Len(t, res.Poisoned, 1)
@@ -277,8 +239,8 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 func TestDLQReplayRoundTripKeepsCount(t *testing.T) {
 	t.Parallel()
 	rdb, keys := testenv.Redis(t)
-	moog := newDLQMoogsoft(t)
-	c, tq, _ := dlqWorker(t, rdb, keys, moog.srv.URL+dlqWebhookPath)
+	_, moogURL := newDLQMoogsoft(t)
+	c, tq, _ := dlqWorker(t, rdb, keys, moogURL)
 
 	dlqDeadLetter(t, rdb, keys, workflows.DLQMoog, 0, "moog_rejected", 0, `{"event_id":"m"}`)
 	dlqDeadLetter(t, rdb, keys, workflows.DLQAlerter, 0, "decode_error", 0, `{"event_id":"a"}`)

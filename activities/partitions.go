@@ -108,6 +108,7 @@ func registerPartitions(r Registry, d *Deps) error {
 	r.RegisterActivityWithOptions(a.Inspect, activity.RegisterOptions{Name: workflows.ActivityPartitionInspect})
 	r.RegisterActivityWithOptions(a.EnsureMonth, activity.RegisterOptions{Name: workflows.ActivityPartitionEnsureMonth})
 	r.RegisterActivityWithOptions(a.Report, activity.RegisterOptions{Name: workflows.ActivityPartitionReport})
+	r.RegisterActivityWithOptions(d.policy, activity.RegisterOptions{Name: workflows.ActivityPartitionPolicy})
 	return nil
 }
 

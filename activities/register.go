@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/workflows"
 )
 
 // Deps are what the activities need. Fields a deployment does not use may be
@@ -28,6 +30,10 @@ type Deps struct {
 	MoogAPIKey    string
 	// Now is the clock of retention cut-offs and partition months (injected by tests).
 	Now func() time.Time
+	// Retention is the worker's configured policy (PARTITION_ADVANCE_MONTHS,
+	// EVENT_RETENTION_DAYS, …): what a run started without them uses. Zero
+	// fields leave the workflows' code defaults.
+	Retention workflows.RetentionPolicy
 
 	// Secret rotation (activities/secrets.go).
 	Secrets       secrets.Provider
@@ -35,6 +41,12 @@ type Deps struct {
 	RedisUsername string                // REDIS_USERNAME, the rotated ACL user ("mutt" when empty)
 	DBAdmin       *pgxpool.Pool         // can ALTER ROLE DBUser
 	DBUser        string                // DB_USER, the rotated login role ("mutt_app" when empty; the provider's DB_USER wins)
+}
+
+// policy is the local activity answering the worker's retention policy
+// (workflows.ActivityRetentionPolicy, workflows.ActivityPartitionPolicy).
+func (d *Deps) policy(context.Context) (workflows.RetentionPolicy, error) {
+	return d.Retention, nil
 }
 
 // Registry is what a worker offers to register activities (worker.Worker satisfies it).

@@ -175,6 +175,7 @@ func (a *retentionActivities) register(r Registry) {
 	r.RegisterActivityWithOptions(a.ArchiveBatches, activity.RegisterOptions{Name: workflows.ActivityRetentionArchiveBatches})
 	r.RegisterActivityWithOptions(a.Purge, activity.RegisterOptions{Name: workflows.ActivityRetentionPurge})
 	r.RegisterActivityWithOptions(a.Report, activity.RegisterOptions{Name: workflows.ActivityRetentionReport})
+	r.RegisterActivityWithOptions(a.d.policy, activity.RegisterOptions{Name: workflows.ActivityRetentionPolicy})
 }
 
 // ExpiredPartitions lists the monthly partitions whose whole month ends at or

@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -158,14 +157,8 @@ func redact(msg string, values ...string) string {
 	return msg
 }
 
-// fingerprint identifies a value in logs and results without revealing it.
-func fingerprint(v string) string {
-	if v == "" {
-		return ""
-	}
-	s := sha256.Sum256([]byte(v))
-	return hex.EncodeToString(s[:6])
-}
+// fingerprint identifies a value in logs, results and notices without revealing it.
+func fingerprint(v string) string { return secrets.Fingerprint(v) }
 
 // generateSecret returns a fresh random value: hex for API keys (safe in any
 // header), URL-safe base64 for passwords (safe in connection URLs).
@@ -242,13 +235,38 @@ func checkFree(s secrets.Snapshot, slot secretSlot, target, rotationID string) (
 		return true, nil
 	case marker != "":
 		return false, secretErr(workflows.SecretErrConflict,
-			"rotation %s of %s is in flight (stage %q, see %s/%s in the provider); wait for it to finish",
-			marker, target, s.Get(slot.stage), slot.rotationID, slot.stage)
+			"rotation %s of %s is in flight (stage %q, see %s/%s in the provider); wait for it to finish, or, if that run "+
+				"is over (temporal workflow list --query \"RunId='%s'\"), clear its stale marker as "+
+				"docs/SECRET_ROTATION_PROCEDURE.md says",
+			marker, target, s.Get(slot.stage), slot.rotationID, slot.stage, marker)
 	case s.Get(slot.next) != "":
 		return false, secretErr(workflows.SecretErrConflict,
 			"%s already holds a value that no rotation put there; refusing to overwrite it (clear it once nothing relies on it)", slot.next)
 	}
 	return false, nil
+}
+
+// checkSingleKey refuses to rotate a provider WEBUI_API_KEY that lists
+// several admin keys (comma-separated, as the API accepts it): a rotation
+// replaces the value with one new key, so it would silently revoke the
+// others. The error names the count, never a key.
+func checkSingleKey(s secrets.Snapshot, slot secretSlot, target string) error {
+	if target != secrets.TargetWebUIAPIKey {
+		return nil
+	}
+	n := 0
+	for _, k := range strings.Split(s.Get(slot.current), ",") {
+		if strings.TrimSpace(k) != "" {
+			n++
+		}
+	}
+	if n > 1 {
+		return secretErr(workflows.SecretErrInvalid,
+			"%s holds %d keys (comma-separated); a rotation replaces the value with one new key and would revoke the others: "+
+				"keep one key in the provider's %s (clients needing their own key get one from the environment's WEBUI_API_KEY, "+
+				"which rotation never touches, or a read-only key) and rotate again", slot.current, n, slot.current)
+	}
+	return nil
 }
 
 func (a *secretActivities) redisUser() (string, error) {
@@ -350,6 +368,9 @@ func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretSte
 	if _, err := checkFree(s, slot, in.Target, in.RotationID); err != nil {
 		return workflows.SecretStepResult{}, err
 	}
+	if err := checkSingleKey(s, slot, in.Target); err != nil {
+		return workflows.SecretStepResult{}, err
+	}
 	notes := []string{fmt.Sprintf("%s provider at version %d", a.d.Secrets.Name(), s.Version)}
 	if s.Get(slot.current) == "" {
 		notes = append(notes, slot.current+" is empty: the rotation creates the first value")
@@ -415,6 +436,9 @@ func (a *secretActivities) StoreNext(ctx context.Context, in workflows.SecretSte
 				res.Fingerprint = fingerprint(s.Get(slot.current))
 			}
 			return nil, nil
+		}
+		if err := checkSingleKey(s, slot, in.Target); err != nil {
+			return nil, err
 		}
 		values := maps.Clone(s.Values)
 		if values == nil {
@@ -506,13 +530,26 @@ type secretVerifyProgress struct {
 // uses the target acked it with ok=true. A refusal, or instances still silent
 // at the deadline, fail the step with their ids and messages.
 func (a *secretActivities) NotifyVerify(ctx context.Context, in workflows.SecretVerifyInput) (workflows.SecretStepResult, error) {
-	if _, err := slotFor(in.Target); err != nil {
+	slot, err := slotFor(in.Target)
+	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
 	if a.d.Redis == nil {
 		return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "no Redis client configured on the worker")
 	}
-	notice := secrets.Notice{RotationID: in.RotationID, Target: in.Target, Stage: in.Stage, Expect: in.Expect}
+	// The notice names the value to prove by its fingerprint, so an instance
+	// that read an older version of the provider cannot confirm vacuously
+	// (for API keys, "the cache holds a key" is true before and after).
+	s, err := a.read(ctx)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	expected := s.Get(slot.current)
+	if in.Expect == "next" {
+		expected = s.Get(slot.next)
+	}
+	notice := secrets.Notice{RotationID: in.RotationID, Target: in.Target, Stage: in.Stage, Expect: in.Expect,
+		Fingerprint: fingerprint(expected)}
 	ackKey := a.d.Keys.RotationAcks(notice.AckKey())
 	timeout := in.Timeout
 	if timeout <= 0 {

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
@@ -281,4 +282,61 @@ func TestSecretTargetsMatchWorkflows(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, secrets.Targets(), []string{workflows.SecretTargetRedis, workflows.SecretTargetPostgres,
 		workflows.SecretTargetIngestAPIKey, workflows.SecretTargetWebUIAPIKey})
+}
+
+// A provider WEBUI_API_KEY may list several admin keys; a rotation replaces
+// one value with one new key, so it would silently revoke the others. It is
+// refused, before anything changes, with what to do instead.
+func TestSecretMultiKeyAdminValueIsNotRotated(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	vals := secretInitialValues()
+	vals[secrets.WebUIAPIKey] = "ops-team-key, ci-key"
+	p := newMemProvider(vals)
+	env := secretActivityEnv(t, secretDeps(rdb, keys, p, secretBackends{}))
+	in := workflows.SecretStepInput{Target: secrets.TargetWebUIAPIKey, RotationID: "multi"}
+	for _, step := range []string{workflows.ActivitySecretPreflight, workflows.ActivitySecretStoreNext} {
+		_, err := runSecretStep(t, env, step, in)
+		requireErrType(t, err, workflows.SecretErrInvalid)
+		require.ErrorContains(t, err, "WEBUI_API_KEY holds 2 keys")
+		require.NotContains(t, err.Error(), "ops-team-key")
+	}
+	require.Equal(t, vals, p.snapshot(), "nothing was changed")
+
+	// One key: rotated as usual.
+	vals[secrets.WebUIAPIKey] = "ops-team-key"
+	p = newMemProvider(vals)
+	env = secretActivityEnv(t, secretDeps(rdb, keys, p, secretBackends{}))
+	for _, step := range []string{workflows.ActivitySecretPreflight, workflows.ActivitySecretStoreNext} {
+		_, err := runSecretStep(t, env, step, in)
+		require.NoError(t, err)
+	}
+	require.Len(t, p.get(secrets.WebUIAPIKeyNext), 64)
+}
+
+// The notice names the value to prove by its fingerprint (never the value):
+// NEXT before promotion, CURRENT after.
+func TestSecretNoticeCarriesTheFingerprint(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, keys := testenv.Redis(t)
+	vals := secretInitialValues()
+	vals[secrets.IngestAPIKeyNext] = "the-next-key"
+	p := newMemProvider(vals)
+	env := secretActivityEnv(t, secretDeps(rdb, keys, p, secretBackends{}))
+	sub := rdb.Subscribe(ctx, keys.SecretsRotated())
+	t.Cleanup(func() { _ = sub.Close() })
+	_, err := sub.Receive(ctx)
+	require.NoError(t, err)
+	for expect, value := range map[string]string{"next": "the-next-key", "current": secretOldIngestKey} {
+		_, err := runSecretStep(t, env, workflows.ActivitySecretNotifyVerify, workflows.SecretVerifyInput{
+			Target: secrets.TargetIngestAPIKey, RotationID: "fp-" + expect, Stage: "s", Expect: expect, Timeout: time.Second})
+		require.NoError(t, err) // no live instance
+		m, err := sub.ReceiveMessage(ctx)
+		require.NoError(t, err)
+		var n secrets.Notice
+		require.NoError(t, json.Unmarshal([]byte(m.Payload), &n))
+		require.Equal(t, secrets.Fingerprint(value), n.Fingerprint, expect)
+		require.NotContains(t, m.Payload, value)
+	}
 }

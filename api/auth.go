@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -38,34 +37,40 @@ type apiKey struct {
 func (s *Server) keys() []apiKey {
 	var out []apiKey
 	seen := map[string]bool{}
-	add := func(name, key string, admin bool) {
-		key = strings.TrimSpace(key)
-		if key == "" || seen[key] {
-			return
-		}
-		seen[key] = true
-		out = append(out, apiKey{name: name, digest: sha256.Sum256([]byte(key)), admin: admin})
-	}
-	n := 0
-	for _, k := range s.o.AdminKeys {
-		n++
-		add("admin-"+strconv.Itoa(n), k, true)
-	}
-	if s.o.Secrets != nil {
-		for _, k := range strings.Split(s.o.Secrets.Get(secrets.WebUIAPIKey), ",") {
-			if strings.TrimSpace(k) != "" {
-				n++
-				add("admin-"+strconv.Itoa(n), k, true)
+	add := func(keys []string, admin bool) {
+		for _, key := range keys {
+			key = strings.TrimSpace(key)
+			if key == "" || seen[key] {
+				continue
 			}
-		}
-		for _, k := range strings.Split(s.o.Secrets.Get(secrets.WebUIAPIKeyNext), ",") {
-			add("admin-next", k, true)
+			seen[key] = true
+			out = append(out, apiKey{name: KeyName(key, admin), digest: sha256.Sum256([]byte(key)), admin: admin})
 		}
 	}
-	for i, k := range s.o.ReadOnlyKeys {
-		add("readonly-"+strconv.Itoa(i+1), k, false)
+	add(s.o.AdminKeys, true)
+	if s.o.Secrets != nil {
+		for _, k := range []string{secrets.WebUIAPIKey, secrets.WebUIAPIKeyNext} {
+			add(strings.Split(s.o.Secrets.Get(k), ","), true)
+		}
+	}
+	add(s.o.ReadOnlyKeys, false)
+	if s.o.Secrets != nil {
+		add(strings.Split(s.o.Secrets.Get(secrets.WebUIReadOnlyAPIKey), ","), false)
 	}
 	return out
+}
+
+// KeyName is what audit rows record as changed_by for a key: its role and
+// fingerprint (secrets.Fingerprint), e.g. "admin-3f9a1c2e4b5d". It names
+// the credential, not its position in a list, so it stays the same when
+// other keys are added or removed and when a rotation promotes NEXT to
+// CURRENT, and it reveals nothing usable about the key.
+func KeyName(key string, admin bool) string {
+	role := "readonly-"
+	if admin {
+		role = "admin-"
+	}
+	return role + secrets.Fingerprint(key)
 }
 
 // authenticate is the /api/v* middleware: 401 without a key or with an
@@ -104,8 +109,8 @@ func requireAdmin(c *gin.Context) bool {
 	return false
 }
 
-// caller is the authenticated key's name (admin-1, readonly-2, admin-next),
-// recorded as changed_by: meaningful to operators, never the secret.
+// caller is the authenticated key's name (KeyName), recorded as changed_by:
+// stable for operators, never the secret.
 func caller(c *gin.Context) string { return c.GetString(ctxKeyName) }
 
 // correlationID is the request's validated or generated correlation id.

@@ -107,7 +107,8 @@ func requireError(t *testing.T, r resp, code int, errCode string) map[string]any
 
 func TestAuth(t *testing.T) {
 	t.Parallel()
-	sc := secrets.StaticCache(map[string]string{secrets.WebUIAPIKey: "vault-admin-a, vault-admin-b", secrets.WebUIAPIKeyNext: "vault-next"})
+	sc := secrets.StaticCache(map[string]string{secrets.WebUIAPIKey: "vault-admin-a, vault-admin-b", secrets.WebUIAPIKeyNext: "vault-next",
+		secrets.WebUIReadOnlyAPIKey: "vault-readonly"})
 	e := newCoreEnv(t, func(o *Options) { o.Secrets = sc })
 	for _, v := range []string{"v1", "v2"} {
 		p := "/api/" + v + "/version"
@@ -116,7 +117,7 @@ func TestAuth(t *testing.T) {
 		// A key in the query string is never accepted.
 		r := requireError(t, e.do(t, "GET", p+"?api_key="+testAdminKey, "", nil), 401, errUnauthorized)
 		require.NotContains(t, r["message"], testAdminKey)
-		for _, k := range []string{testAdminKey, testAdmin2Key, testReadOnlyKey, "vault-admin-a", "vault-admin-b", "vault-next"} {
+		for _, k := range []string{testAdminKey, testAdmin2Key, testReadOnlyKey, "vault-admin-a", "vault-admin-b", "vault-next", "vault-readonly"} {
 			require.Equal(t, 200, e.do(t, "GET", p, k, nil).code, k)
 		}
 	}
@@ -128,9 +129,14 @@ func TestAuth(t *testing.T) {
 	// Read-only keys read but do not write.
 	require.Equal(t, 200, e.do(t, "GET", "/api/v2/config", testReadOnlyKey, nil).code)
 	requireError(t, e.do(t, "PUT", "/api/v2/config/unhandled_threshold", testReadOnlyKey, map[string]any{"value": 5}), 403, errForbidden)
+	requireError(t, e.do(t, "PUT", "/api/v2/config/unhandled_threshold", "vault-readonly", map[string]any{"value": 5}), 403, errForbidden)
 
-	// Key names, never keys, are recorded.
-	for key, name := range map[string]string{testAdmin2Key: "admin-2", "vault-admin-b": "admin-4", "vault-next": "admin-next"} {
+	// Key names, never keys, are recorded: role and fingerprint, whatever the
+	// key's position in its list.
+	require.Regexp(t, `^admin-[0-9a-f]{12}$`, KeyName("vault-next", true))
+	require.NotEqual(t, KeyName("vault-admin-a", true), KeyName("vault-admin-b", true))
+	for _, key := range []string{testAdmin2Key, "vault-admin-b", "vault-next"} {
+		name := KeyName(key, true)
 		r := e.do(t, "PUT", "/api/v2/config/unhandled_threshold", key, map[string]any{"value": 7, "reason": "by " + name})
 		require.Equal(t, 200, r.code, string(r.body))
 		var by string

@@ -306,12 +306,13 @@ func TestUIBrowserDevHosts(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Len(t, changes, 5, "%+v", changes)
+	by := KeyName(testAdminKey, true)
 	want := []change{
-		{"admin-1", "CREATE", "development_hosts", host, "browser test", nil, nil},
-		{"admin-1", "CREATE", "device_teams", mapped, "browser test: map", nil, nil},
-		{"admin-1", "UPDATE", "device_teams", mapped, "browser test: remap", nil, nil},
-		{"admin-1", "DELETE", "device_teams", mapped, "deleted in the web UI", nil, nil},
-		{"admin-1", "DELETE", "development_hosts", host, "deleted in the web UI", nil, nil},
+		{by, "CREATE", "development_hosts", host, "browser test", nil, nil},
+		{by, "CREATE", "device_teams", mapped, "browser test: map", nil, nil},
+		{by, "UPDATE", "device_teams", mapped, "browser test: remap", nil, nil},
+		{by, "DELETE", "device_teams", mapped, "deleted in the web UI", nil, nil},
+		{by, "DELETE", "development_hosts", host, "deleted in the web UI", nil, nil},
 	}
 	for i, w := range want {
 		got := changes[i]

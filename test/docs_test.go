@@ -11,6 +11,9 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/workers"
+	"github.com/mutt-ops/mutt/workflows"
 )
 
 // TestReadmeDocumentsEveryDynamicKey keeps the README's dynamic config table in
@@ -36,10 +39,14 @@ func TestReadmeMatchesDevBanner(t *testing.T) {
 	require.True(t, start >= 0 && end > start, "README lacks its first-steps section")
 	steps := readme[start:end]
 
-	cfg, err := pipeline.ReadConfig(config.FromMap(map[string]string{}), true, pipeline.AllRoles)
+	e := config.FromMap(map[string]string{})
+	cfg, err := pipeline.ReadConfig(e, true, pipeline.AllRoles)
 	require.NoError(t, err)
+	// What setup stores in a fresh machine's secrets provider
+	// (hotpath/pipeline's TestDevKeysLiveInTheProvider checks it does).
+	keys := secrets.StaticCache(map[string]string{secrets.IngestAPIKey: pipeline.DevIngestKey, secrets.WebUIAPIKey: pipeline.DevAPIAdminKey})
 	var b strings.Builder
-	pipeline.Banner(&b, cfg, "http://127.0.0.1:8233")
+	pipeline.Banner(&b, cfg, keys, "http://127.0.0.1:8233")
 	banner := b.String()
 
 	urls := regexp.MustCompile(`http://127\.0\.0\.1:\d+[^\s,;)'"]*`).FindAllString(steps, -1)
@@ -60,6 +67,12 @@ func TestReadmeMatchesDevBanner(t *testing.T) {
 	require.Regexp(t, `admin API\s+http://127\.0\.0\.1:8090/api/v2/version\s+\(X-API-KEY: `+
 		regexp.QuoteMeta(pipeline.DevAPIAdminKey)+`\)`, banner)
 	require.Regexp(t, `web UI\s+http://127\.0\.0\.1:8090/ui/\s`, banner)
+
+	// Every schedule mutt dev applies is named, the rotations included.
+	wcfg := workers.ReadConfig(e)
+	for _, sc := range workers.Schedules("", workflows.TaskQueue, wcfg.Retention, wcfg.RotationEnabled) {
+		require.Contains(t, banner, sc.ID, "the banner lists the schedule %s", sc.ID)
+	}
 
 	ref, err := os.ReadFile("../docs/API_REFERENCE.md")
 	require.NoError(t, err)

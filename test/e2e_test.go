@@ -17,11 +17,12 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/mutt-ops/mutt/api"
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/telemetry"
@@ -34,7 +35,7 @@ func freeAddr(t *testing.T) string { return testenv.FreeAddr(t) }
 // devEnv is the environment of one isolated `mutt dev`: own database, key prefix and ports.
 func devEnv(t *testing.T) map[string]string {
 	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	t.Cleanup(func() { dropRedisUser(t, "mutt_"+id); dropRole(t, "mutt_app_"+id) })
+	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })
 	return map[string]string{
 		"REDIS_URL":           testenv.RedisURL(),
 		"DATABASE_URL":        testenv.DatabaseURL(t),
@@ -89,14 +90,10 @@ func postEvent(t *testing.T, ingestAddr, key, body string) (int, map[string]any)
 const readmeEvent = `{"hostname":"router1.prod.example.com","timestamp":"%s",` +
 	`"message":"LINK-DOWN Gi0/1 changed state to down","syslog_severity":"critical"}`
 
-// TestWholePathInProcess runs the dev pipeline in-process: an HTTP event is
-// matched by a seed rule, audited once, and delivered to the simulator with its
-// event_id as external_id.
-func TestWholePathInProcess(t *testing.T) {
-	t.Parallel()
-	env := devEnv(t)
-	e := config.FromMap(env)
-	cfg, err := pipeline.ReadConfig(e, true, pipeline.AllRoles)
+// runInProcess runs the dev pipeline of env in-process until the test ends.
+func runInProcess(t *testing.T, env map[string]string) (pipeline.Config, *pipeline.Deps) {
+	t.Helper()
+	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := telemetry.NewLogger(io.Discard, "text", "warn")
@@ -113,6 +110,16 @@ func TestWholePathInProcess(t *testing.T) {
 	})
 	require.Eventually(t, func() bool { return getJSON(t, "http://"+cfg.Ingest.Addr+"/health", nil) == 200 },
 		10*time.Second, 50*time.Millisecond)
+	return cfg, d
+}
+
+// TestWholePathInProcess runs the dev pipeline in-process: an HTTP event is
+// matched by a seed rule, audited once, and delivered to the simulator with its
+// event_id as external_id.
+func TestWholePathInProcess(t *testing.T) {
+	t.Parallel()
+	cfg, d := runInProcess(t, devEnv(t))
+	ctx := context.Background()
 
 	code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
@@ -132,6 +139,76 @@ func TestWholePathInProcess(t *testing.T) {
 	require.NoError(t, d.DB.QueryRow(ctx, `SELECT count(*), min(handling_decision) FROM event_audit_log WHERE event_id = $1`, eventID).Scan(&rows, &handling))
 	require.Equal(t, 1, rows)
 	require.Equal(t, "Page_and_ticket", handling)
+}
+
+// TestWholePathInProcessTwoShards is the whole path with MUTT_STREAM_SHARDS=2:
+// events of many hosts spread over both shards of both streams, and each is
+// audited once and delivered once.
+func TestWholePathInProcessTwoShards(t *testing.T) {
+	t.Parallel()
+	env := devEnv(t)
+	env["MUTT_STREAM_SHARDS"] = "2"
+	cfg, d := runInProcess(t, env)
+	require.Equal(t, 2, d.Keys.Shards)
+	ctx := context.Background()
+
+	const n = 60
+	var evs []string
+	for i := range n {
+		evs = append(evs, fmt.Sprintf(`{"hostname":"router%d.prod.example.com","timestamp":"%s","message":"ERROR %d on the line"}`,
+			i%12, time.Now().UTC().Format(time.RFC3339Nano), i))
+	}
+	code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, "["+strings.Join(evs, ",")+"]")
+	require.Equal(t, http.StatusOK, code, out)
+	var ids []string
+	for _, id := range out["event_ids"].([]any) {
+		ids = append(ids, id.(string))
+	}
+	require.Len(t, ids, n)
+
+	var st struct {
+		Count  int `json:"count"`
+		Unique int `json:"unique"`
+	}
+	require.Eventually(t, func() bool {
+		return getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st) == 200 && st.Unique == n
+	}, 20*time.Second, 20*time.Millisecond, "every event reaches the simulator")
+	require.Equal(t, n, st.Count, "each once")
+
+	var rows, distinct int
+	require.NoError(t, d.DB.QueryRow(ctx, `SELECT count(*), count(DISTINCT event_id) FROM event_audit_log WHERE event_id = ANY($1::uuid[])`,
+		ids).Scan(&rows, &distinct))
+	require.Equal(t, n, rows, "exactly one audit row per event")
+	require.Equal(t, n, distinct)
+
+	// Both shards of both streams carried events, and all are acknowledged.
+	acked := map[string]float64{}
+	mfs, err := d.Reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() != "mutt_stream_acked_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "stream" {
+					acked[l.GetValue()] += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	for _, s := range append(d.Keys.IngestStreams(), d.Keys.AlertStreams()...) {
+		require.Positive(t, acked[s], "events went through %s", s)
+	}
+	require.Eventually(t, func() bool {
+		l, err := stream.Len(ctx, d.Redis, append(d.Keys.IngestStreams(), d.Keys.AlertStreams()...)...)
+		return err == nil && l == 0
+	}, 20*time.Second, 20*time.Millisecond, "every entry acknowledged")
+	for _, dlq := range []string{d.Keys.AlerterDLQ(), d.Keys.MoogDLQ()} {
+		l, err := stream.Len(ctx, d.Redis, dlq)
+		require.NoError(t, err)
+		require.Zero(t, l, dlq)
+	}
 }
 
 // TestMuttDevAsAUserRunsIt builds the binary, runs `mutt dev` with its own
@@ -180,8 +257,12 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	tc, err := client.Dial(client.Options{HostPort: env["TEMPORAL_ADDRESS"]})
 	require.NoError(t, err)
 	defer tc.Close()
+	// This instance has its own key prefix, so its own schedule ids and task queue.
+	taskQueue, schedPrefix := pipeline.DevTemporal(env["MUTT_REDIS_PREFIX"])
+	require.NotEqual(t, "mutt-ops", taskQueue)
+	require.Contains(t, stdout.String(), "task queue "+taskQueue)
 	for _, id := range []string{"mutt-partition-maintenance", "mutt-retention", "mutt-dlq-remediation", "mutt-slo-report"} {
-		_, err := tc.ScheduleClient().GetHandle(context.Background(), id).Describe(context.Background())
+		_, err := tc.ScheduleClient().GetHandle(context.Background(), schedPrefix+id).Describe(context.Background())
 		require.NoError(t, err, id)
 	}
 
@@ -313,7 +394,7 @@ func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
 	changes := audit["changes"].([]any)
 	require.Len(t, changes, 1, audit)
 	change := changes[0].(map[string]any)
-	require.Equal(t, "admin-1", change["changed_by"])
+	require.Equal(t, api.KeyName(pipeline.DevAPIAdminKey, true), change["changed_by"])
 	require.Equal(t, "UPDATE", change["operation"])
 	require.Equal(t, "e2e: raise the queue bound", change["reason"])
 	code, detail := admin(http.MethodGet, fmt.Sprintf("/api/v2/config-audit/%.0f", change["id"]), nil)
@@ -336,20 +417,4 @@ func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
 		}
 		return false
 	}, 10*time.Second, 50*time.Millisecond, "the ingestor sees the new value without a restart")
-}
-
-func dropRedisUser(t *testing.T, user string) {
-	rdb, _ := testenv.Redis(t)
-	_ = rdb.Do(context.Background(), "ACL", "DELUSER", user).Err()
-}
-
-// dropRole removes a test's login role once its database is gone (cleanups run
-// in reverse order, so the database dropped by testenv goes first).
-func dropRole(t *testing.T, role string) {
-	conn, err := pgx.Connect(context.Background(), testenv.AdminDatabaseURL())
-	if err != nil {
-		return
-	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	_, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
 }

@@ -2,8 +2,6 @@ package test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +21,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mutt-ops/mutt/activities"
+	"github.com/mutt-ops/mutt/api"
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
@@ -52,10 +51,11 @@ type rotationEnv struct {
 	stopWorker context.CancelFunc
 }
 
-// newRotationEnv sets the deployment up like `mutt setup` + `mutt dev` would,
-// except that the ingest key lives only in the secrets file (not in the
-// environment), so its rotation is the only thing deciding which keys work.
-// redisAdmin builds the worker's Redis admin client (nil: the default user).
+// newRotationEnv sets the deployment up like `mutt dev` does: setup stores
+// the dev API keys in the secrets file (the environment gives none), so a
+// rotation is the only thing deciding which keys work. The services process
+// runs the ingestor, alerter, forwarder and admin API. redisAdmin builds the
+// worker's Redis admin client (nil: the default user).
 func newRotationEnv(t *testing.T, redisAdmin func(t *testing.T, admin *redis.Client) redis.UniversalClient) *rotationEnv {
 	t.Helper()
 	ctx := context.Background()
@@ -81,20 +81,10 @@ func newRotationEnv(t *testing.T, redisAdmin func(t *testing.T, admin *redis.Cli
 	env["DATABASE_ADMIN_URL"] = fmt.Sprintf("postgres://postgres:admin@%s/mutt?sslmode=disable", pgURL.Host)
 	r.cfg, err = pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
 	require.NoError(t, err)
-	// The dev default key would be accepted forever; the provider's keys only.
-	r.cfg.Ingest.APIKeys = nil
 
 	log := telemetry.NewLogger(io.Discard, "text", "warn")
 	require.NoError(t, pipeline.Setup(ctx, r.cfg, log, io.Discard))
 	r.file = secrets.NewFile(env["MUTT_SECRETS_FILE"], slog.New(slog.DiscardHandler))
-	snap, err := r.file.Read(ctx)
-	require.NoError(t, err)
-	values := map[string]string{secrets.IngestAPIKey: randomKey(t)}
-	for k, v := range snap.Values {
-		values[k] = v
-	}
-	_, err = r.file.Write(ctx, values, snap.Version)
-	require.NoError(t, err)
 
 	r.admin = redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { _ = r.admin.Close() })
@@ -105,8 +95,10 @@ func newRotationEnv(t *testing.T, redisAdmin func(t *testing.T, admin *redis.Cli
 	require.NoError(t, dynconfig.Set(ctx, r.admin, r.worker.Keys, "moog_rate_limit", "0"))
 	require.NoError(t, dynconfig.Set(ctx, r.admin, r.worker.Keys, "moog_batch_size", "20"))
 
-	r.services = start(t, r.cfg, pipeline.MoogSim, pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder)
+	r.services = start(t, r.cfg, pipeline.MoogSim, pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder, pipeline.API)
 	require.Eventually(t, func() bool { return getJSON(t, "http://"+r.cfg.Ingest.Addr+"/health", nil) == 200 },
+		10*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool { return getJSON(t, "http://"+r.cfg.APIAddr+"/health", nil) == 200 },
 		10*time.Second, 50*time.Millisecond)
 	// The secrets watcher advertises the process shortly after /health
 	// answers; a rotation started before that would not wait for it.
@@ -130,13 +122,6 @@ func newRotationEnv(t *testing.T, redisAdmin func(t *testing.T, admin *redis.Cli
 	}()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
 	return r
-}
-
-func randomKey(t *testing.T) string {
-	b := make([]byte, 16)
-	_, err := rand.Read(b)
-	require.NoError(t, err)
-	return hex.EncodeToString(b)
 }
 
 // snapshot reads the secrets file.
@@ -303,6 +288,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	before := r.snapshot(t)
 	oldRedis, oldDB, oldKey := before.Get(secrets.RedisPassCurrent), before.Get(secrets.DBPassCurrent), before.Get(secrets.IngestAPIKey)
 	dbUser := before.Get(secrets.DBUser)
+	require.Equal(t, pipeline.DevIngestKey, oldKey, "mutt dev's setup stored the dev ingest key in the provider")
 	require.NotEmpty(t, oldRedis)
 	require.NotEmpty(t, oldDB)
 	require.NotEmpty(t, dbUser)
@@ -355,7 +341,7 @@ func TestRotationUnderLoad(t *testing.T) {
 
 	code, _, body, err := ingest(r.cfg.Ingest.Addr, oldKey, batch(-1, 1))
 	require.NoError(t, err)
-	require.Equal(t, http.StatusUnauthorized, code, "the old ingest key is refused after its grace period: %s", body)
+	require.Equal(t, http.StatusUnauthorized, code, "the old (dev) ingest key is refused after its grace period: %s", body)
 	code, ids, body, err := ingest(r.cfg.Ingest.Addr, newKey, batch(-2, 1))
 	require.NoError(t, err)
 	require.Equal(t, http.StatusOK, code, body)
@@ -427,4 +413,81 @@ func (r *rotationEnv) aclPasswords(t *testing.T) []any {
 	}
 	t.Fatalf("unexpected ACL GETUSER reply %T", v)
 	return nil
+}
+
+// TestRotationOfAdminAPIKey rotates the admin API key while the API runs:
+// every verification waits for the API process (it uses the key), the dev
+// admin key `mutt dev` started with is refused afterwards, the new key works
+// without a restart, and audit rows name it by its fingerprint, never the key.
+func TestRotationOfAdminAPIKey(t *testing.T) {
+	t.Parallel()
+	r := newRotationEnv(t, nil)
+	instances := r.instances(t)
+	oldKey := r.snapshot(t).Get(secrets.WebUIAPIKey)
+	require.Equal(t, pipeline.DevAPIAdminKey, oldKey, "mutt dev's setup stored the dev admin key in the provider")
+	version := "http://" + r.cfg.APIAddr + "/api/v2/version"
+	code, out := apiCall(t, http.MethodGet, version, oldKey, nil)
+	require.Equal(t, http.StatusOK, code, out)
+
+	res, err := r.rotate(t, workflows.SecretRotationInput{Target: workflows.SecretTargetWebUIAPIKey, GracePeriod: "1s", VerifyTimeout: "30s"})
+	require.NoError(t, err, "%+v", res)
+	require.True(t, res.Promoted)
+	require.True(t, res.OldRemoved)
+	verified := 0
+	for _, s := range res.Steps {
+		switch s.Step {
+		case workflows.SecretStepVerifyNext, workflows.SecretStepVerifyCurrent, workflows.SecretStepVerifyRemoved:
+			require.Contains(t, s.Detail, "1 instance(s) confirmed", "%s waited for the API process", s.Step)
+			verified++
+		}
+	}
+	require.Equal(t, 3, verified)
+
+	after := r.snapshot(t)
+	newKey := after.Get(secrets.WebUIAPIKey)
+	require.NotEqual(t, oldKey, newKey)
+	require.Empty(t, after.Get(secrets.WebUIAPIKeyNext), "the old key is dropped after the grace period")
+	code, out = apiCall(t, http.MethodGet, version, oldKey, nil)
+	require.Equal(t, http.StatusUnauthorized, code, "the old admin key is refused: %v", out)
+	code, out = apiCall(t, http.MethodGet, version, newKey, nil)
+	require.Equal(t, http.StatusOK, code, out)
+
+	// A change made with the new key is audited under the key's name.
+	const key = "max_ingest_queue_size"
+	code, out = apiCall(t, http.MethodPut, "http://"+r.cfg.APIAddr+"/api/v2/config/"+key, newKey,
+		map[string]any{"value": 900000, "reason": "after the admin key rotation"})
+	require.Equal(t, http.StatusOK, code, out)
+	code, audit := apiCall(t, http.MethodGet, "http://"+r.cfg.APIAddr+"/api/v2/config-audit?table_name=dynamic_config&record_id="+key, newKey, nil)
+	require.Equal(t, http.StatusOK, code, audit)
+	changes, ok := audit["changes"].([]any)
+	require.True(t, ok, audit)
+	require.Len(t, changes, 1, audit)
+	change := changes[0].(map[string]any)
+	require.Equal(t, api.KeyName(newKey, true), change["changed_by"])
+	require.NotContains(t, change["changed_by"], newKey)
+	require.Equal(t, "after the admin key rotation", change["reason"])
+	require.Equal(t, instances, r.instances(t), "the same services process ran throughout, never restarted")
+}
+
+// apiCall sends one admin API request with key and decodes the JSON answer.
+func apiCall(t *testing.T, method, url, key string, body any) (int, map[string]any) {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequest(method, url, rd)
+	require.NoError(t, err)
+	req.Header.Set("X-API-KEY", key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer func() { _ = resp.Body.Close() }()
+	var out map[string]any
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return resp.StatusCode, out
 }

@@ -2,6 +2,7 @@ package workers
 
 import (
 	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/workflows"
 )
 
 // Config is the static configuration of the ops plane.
@@ -17,13 +18,9 @@ type Config struct {
 	PrometheusURL   string
 }
 
-// RetentionPolicy are the settings the schedules pass to their workflows.
-type RetentionPolicy struct {
-	PartitionAdvanceMonths   int
-	EventRetentionDays       int
-	ArchiveRetentionDays     int
-	ConfigAuditRetentionDays int
-}
+// RetentionPolicy are the settings the schedules pass to their workflows, and
+// the worker's defaults for a run started without them.
+type RetentionPolicy = workflows.RetentionPolicy
 
 // ReadConfig reads the ops-plane variables.
 func ReadConfig(e *config.Env) Config {

@@ -57,8 +57,10 @@ func TemporalCLI() (string, error) {
 
 // StartDevServer starts `temporal server start-dev` on address (in memory),
 // with the web UI on the first free port from 8233, and waits until it
-// answers. Stop ends it.
-func StartDevServer(ctx context.Context, address string, log *slog.Logger) (*DevServer, error) {
+// answers. The dev server only creates the "default" namespace by itself, so
+// any other namespace (TEMPORAL_NAMESPACE) is created at launch too. Stop ends
+// it.
+func StartDevServer(ctx context.Context, address, namespace string, log *slog.Logger) (*DevServer, error) {
 	bin, err := TemporalCLI()
 	if err != nil {
 		return nil, err
@@ -74,8 +76,12 @@ func StartDevServer(ctx context.Context, address string, log *slog.Logger) (*Dev
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, "server", "start-dev", "--ip", host, "--port", portStr,
-		"--ui-port", strconv.Itoa(uiPort), "--log-level", "warn")
+	args := []string{"server", "start-dev", "--ip", host, "--port", portStr,
+		"--ui-port", strconv.Itoa(uiPort), "--log-level", "warn"}
+	if namespace != "" && namespace != "default" {
+		args = append(args, "--namespace", namespace)
+	}
+	cmd := exec.Command(bin, args...)
 	// Own process group (so Stop ends the server and its children), and a
 	// parent-death signal so a mutt dev that is killed outright does not leave
 	// an orphaned server holding the port.
@@ -92,7 +98,7 @@ func StartDevServer(ctx context.Context, address string, log *slog.Logger) (*Dev
 	d := &DevServer{Address: net.JoinHostPort(host, portStr), UIURL: fmt.Sprintf("http://%s:%d", host, uiPort),
 		cmd: cmd, done: make(chan struct{})}
 	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(d.done) }()
-	log.Info("started temporal dev server", "address", d.Address, "ui", d.UIURL, "log", logFile.Name())
+	log.Info("started temporal dev server", "address", d.Address, "namespace", namespace, "ui", d.UIURL, "log", logFile.Name())
 	deadline := time.Now().Add(60 * time.Second)
 	for !Reachable(ctx, d.Address) {
 		select {

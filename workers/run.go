@@ -28,11 +28,16 @@ type Process struct {
 }
 
 // Run applies the schedules when cfg.ApplySchedules is set, then runs the
-// worker and the health listener until ctx ends.
+// worker and the health listener until ctx ends. The activities get
+// cfg.Retention (unless Deps already has a policy): a run started by hand
+// without retention settings follows the configured ones, as scheduled runs do.
 func (p *Process) Run(ctx context.Context, out io.Writer) error {
 	tq := p.TaskQueue
 	if tq == "" {
 		tq = workflows.TaskQueue
+	}
+	if p.Deps != nil && p.Deps.Retention == (RetentionPolicy{}) {
+		p.Deps.Retention = p.Cfg.Retention
 	}
 	if p.Cfg.ApplySchedules {
 		if _, err := Apply(ctx, p.Client, tq, Schedules(p.SchedulePrefix, tq, p.Cfg.Retention, p.Cfg.RotationEnabled), false, out); err != nil {

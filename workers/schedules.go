@@ -20,10 +20,14 @@ import (
 	"github.com/mutt-ops/mutt/workflows"
 )
 
-// Schedule is one schedule the project owns. Spec, action and the overlap and
-// catch-up policies are the project's: apply sets them. Whether it is paused,
-// its note, remaining actions and pause-on-failure are the operator's: apply
-// never changes them (a new schedule starts unpaused unless Paused is set).
+// Schedule is one schedule the project owns. Its times (calendars or
+// interval, jitter, time zone), its workflow (type, ID, input, task queue, run
+// timeout, summary) and the overlap and catch-up policies are the project's:
+// apply sets them. Everything else is the operator's and apply never changes
+// it: paused state, note, remaining actions, pause-on-failure, the spec's
+// start, end and skipped times, and the action's memo, search attributes,
+// execution and task timeouts and retry policy (a new schedule starts unpaused
+// unless Paused is set).
 type Schedule struct {
 	ID          string
 	Workflow    string
@@ -128,6 +132,7 @@ func owned(spec *client.ScheduleSpec, act client.ScheduleAction, pol *client.Sch
 		out["action.workflow_id"] = wa.ID
 		out["action.task_queue"] = wa.TaskQueue
 		out["action.run_timeout"] = wa.WorkflowRunTimeout.String()
+		out["action.summary"] = wa.StaticSummary
 		var args []string
 		for _, a := range wa.Args {
 			p, ok := a.(*commonpb.Payload)
@@ -174,9 +179,10 @@ type Change struct {
 
 // Apply creates missing schedules and brings the project-owned fields of
 // existing ones back to the desired state, leaving paused state, notes and
-// other operator settings alone. A schedule replaced by `temporal schedule
-// update` (which replaces the whole schedule) is repaired the same way. With
-// dryRun nothing changes; the diff is printed to out either way.
+// every other operator setting alone (see Schedule). A schedule replaced by
+// `temporal schedule update` (which replaces the whole schedule) is repaired
+// the same way. With dryRun nothing changes; the diff (exactly the fields an
+// update changes) is printed to out either way.
 func Apply(ctx context.Context, c client.Client, taskQueue string, schedules []Schedule, dryRun bool, out io.Writer) ([]Change, error) {
 	var changes []Change
 	for _, s := range schedules {
@@ -223,6 +229,11 @@ func applyOne(ctx context.Context, c client.Client, taskQueue string, s Schedule
 		}
 		return ch, err
 	}
+	var nsnf *serviceerror.NamespaceNotFound
+	if errors.As(err, &nsnf) {
+		return Change{}, fmt.Errorf("describe: %w (create the namespace TEMPORAL_NAMESPACE names, "+
+			"e.g. `temporal operator namespace create`, or unset it for \"default\")", err)
+	}
 	if err != nil {
 		return Change{}, fmt.Errorf("describe: %w", err)
 	}
@@ -240,7 +251,7 @@ func applyOne(ctx context.Context, c client.Client, taskQueue string, s Schedule
 	}
 	err = h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 		cur := in.Description.Schedule // read-modify-write with the server's conflict token
-		cur.Spec, cur.Action = &spec, act
+		cur.Spec, cur.Action = mergeSpec(cur.Spec, spec), mergeAction(cur.Action, act)
 		p := pol
 		if cur.Policy != nil {
 			p.PauseOnFailure = cur.Policy.PauseOnFailure // the operator's
@@ -251,10 +262,44 @@ func applyOne(ctx context.Context, c client.Client, taskQueue string, s Schedule
 	return ch, err
 }
 
+// mergeSpec is the current spec with the fields the project owns (those owned
+// compares) replaced by ours; the operator's start and end time and skipped
+// times stay.
+func mergeSpec(cur *client.ScheduleSpec, ours client.ScheduleSpec) *client.ScheduleSpec {
+	if cur == nil {
+		return &ours
+	}
+	out := *cur
+	out.Calendars, out.Intervals, out.CronExpressions = ours.Calendars, ours.Intervals, ours.CronExpressions
+	out.Jitter, out.TimeZoneName = ours.Jitter, ours.TimeZoneName
+	return &out
+}
+
+// mergeAction is the current workflow action with the fields the project owns
+// (those owned compares) replaced by ours; the operator's
+// memo, search attributes, execution and task timeouts, retry policy,
+// details, priority and versioning override stay. An action of another kind
+// is replaced whole.
+func mergeAction(cur client.ScheduleAction, ours *client.ScheduleWorkflowAction) client.ScheduleAction {
+	wa, ok := cur.(*client.ScheduleWorkflowAction)
+	if !ok || wa == nil {
+		return ours
+	}
+	out := *wa
+	out.ID, out.Workflow, out.Args, out.TaskQueue = ours.ID, ours.Workflow, ours.Args, ours.TaskQueue
+	out.WorkflowRunTimeout, out.StaticSummary = ours.WorkflowRunTimeout, ours.StaticSummary
+	return &out
+}
+
 func diff(have, want map[string]string) []string {
 	keys := make([]string, 0, len(want))
 	for k := range want {
 		keys = append(keys, k)
+	}
+	for k := range have {
+		if _, ok := want[k]; !ok {
+			keys = append(keys, k) // e.g. an action of another kind, which the update replaces
+		}
 	}
 	sort.Strings(keys)
 	var out []string

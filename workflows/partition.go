@@ -39,10 +39,12 @@ const (
 )
 
 // PartitionInput is PartitionMaintenanceWorkflow's input. Zero values mean
-// defaults: `{}` keeps 3 months ahead of the current UTC month.
+// defaults: `{}` keeps the worker's PARTITION_ADVANCE_MONTHS (3 when not
+// configured) months ahead of the current UTC month.
 type PartitionInput struct {
 	// AdvanceMonths is how many months after the current one must have a
-	// partition (PARTITION_ADVANCE_MONTHS, passed by the schedule; 0 → 3).
+	// partition (PARTITION_ADVANCE_MONTHS, passed by the schedule; 0 → the
+	// worker's configured value, else 3).
 	AdvanceMonths int `json:"advance_months"`
 	// DryRun reports what would be created and moved without changing anything.
 	DryRun bool `json:"dry_run"`
@@ -140,6 +142,15 @@ func partitionActivityOptions() workflow.ActivityOptions {
 // DEFAULT partition into partitions of their own. Running it again changes
 // nothing: every step is idempotent.
 func PartitionMaintenanceWorkflow(ctx workflow.Context, in PartitionInput) (PartitionResult, error) {
+	// A run started by hand leaves it unset: it is the worker's configured
+	// value, not the code default (the schedule passes it).
+	if in.AdvanceMonths == 0 && workflow.GetVersion(ctx, policyChangeID, workflow.DefaultVersion, 1) == 1 {
+		p, err := workerPolicy(ctx, ActivityPartitionPolicy)
+		if err != nil {
+			return PartitionResult{}, fmt.Errorf("read the worker's partition policy: %w", err)
+		}
+		in.AdvanceMonths = p.PartitionAdvanceMonths
+	}
 	if in.AdvanceMonths == 0 {
 		in.AdvanceMonths = DefaultPartitionAdvanceMonths
 	}

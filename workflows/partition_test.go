@@ -31,6 +31,10 @@ func partitionTestEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	env.RegisterActivityWithOptions(func(context.Context, PartitionReportInput) (PartitionReportResult, error) {
 		return PartitionReportResult{}, errors.New("not mocked")
 	}, activity.RegisterOptions{Name: ActivityPartitionReport})
+	// A worker with no policy configured, unless a test mocks one.
+	env.RegisterActivityWithOptions(func(context.Context) (RetentionPolicy, error) {
+		return RetentionPolicy{}, nil
+	}, activity.RegisterOptions{Name: ActivityPartitionPolicy})
 	return env
 }
 
@@ -189,6 +193,32 @@ func TestPartitionWorkflowDefaultsFromEmptyInput(t *testing.T) {
 	require.Equal(t, DefaultPartitionAdvanceMonths, res.AdvanceMonths)
 	require.Empty(t, res.Created)
 	require.True(t, res.Now.Equal(start), "the workflow clock, not the wall clock")
+}
+
+// A run started by hand without advance_months keeps the worker's
+// PARTITION_ADVANCE_MONTHS ahead, not the code default.
+func TestPartitionWorkflowTakesAdvanceMonthsFromTheWorker(t *testing.T) {
+	t.Parallel()
+	env := partitionTestEnv(t)
+	start := time.Date(2027, 12, 20, 1, 10, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	env.OnActivity(ActivityPartitionPolicy, mock.Anything).Return(RetentionPolicy{PartitionAdvanceMonths: 5, EventRetentionDays: 7}, nil).Once()
+	var asked []time.Time
+	env.OnActivity(ActivityPartitionInspect, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in PartitionInspectInput) (PartitionInspectResult, error) {
+			asked = in.Months
+			return ptInspectAnswer(in.Months, nil)(ctx, in)
+		})
+	env.OnActivity(ActivityPartitionReport, mock.Anything, mock.Anything).Return(PartitionReportResult{PartitionsAhead: 5}, nil)
+
+	env.ExecuteWorkflow(PartitionMaintenanceWorkflow, PartitionInput{DryRun: true})
+	require.NoError(t, env.GetWorkflowError())
+	var res PartitionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, 5, res.AdvanceMonths)
+	require.Len(t, asked, 6, "the current month and 5 ahead")
+	require.True(t, asked[5].Equal(ptMonth(2028, 5)))
+	env.AssertExpectations(t)
 }
 
 func TestPartitionWorkflowRejectsBadInput(t *testing.T) {

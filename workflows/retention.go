@@ -50,9 +50,12 @@ const (
 // that can never succeed; it is not retried.
 const ErrTypeRetentionInput = "InvalidRetentionInput"
 
-// RetentionInput is RetentionWorkflow's input. Zero values mean defaults: `{}`
-// archives events older than 90 days, purges the archive past 2555 days and
-// the config audit past 365 days, in batches of 10000.
+// RetentionInput is RetentionWorkflow's input. Zero values mean defaults: a
+// retention left unset is the worker's configured one (EVENT_RETENTION_DAYS,
+// ARCHIVE_RETENTION_DAYS, CONFIG_AUDIT_RETENTION_DAYS), else the code's: `{}`
+// on a worker with nothing configured archives events older than 90 days,
+// purges the archive past 2555 days and the config audit past 365 days, in
+// batches of 10000.
 type RetentionInput struct {
 	DryRun                   bool `json:"dry_run"`
 	EventRetentionDays       int  `json:"event_retention_days"`
@@ -67,11 +70,16 @@ type RetentionInput struct {
 // RetentionResult is RetentionWorkflow's result: what each step did (in a dry
 // run: would do).
 type RetentionResult struct {
-	DryRun            bool      `json:"dry_run"`
-	Now               time.Time `json:"now"`
-	EventCutoff       time.Time `json:"event_cutoff"`
-	ArchiveCutoff     time.Time `json:"archive_cutoff"`
-	ConfigAuditCutoff time.Time `json:"config_audit_cutoff"`
+	DryRun bool      `json:"dry_run"`
+	Now    time.Time `json:"now"`
+	// The retentions the run applied (from the input, the worker's policy or
+	// the code defaults).
+	EventRetentionDays       int       `json:"event_retention_days"`
+	ArchiveRetentionDays     int       `json:"archive_retention_days"`
+	ConfigAuditRetentionDays int       `json:"config_audit_retention_days"`
+	EventCutoff              time.Time `json:"event_cutoff"`
+	ArchiveCutoff            time.Time `json:"archive_cutoff"`
+	ConfigAuditCutoff        time.Time `json:"config_audit_cutoff"`
 	// Archived is every event moved from event_audit_log to the archive:
 	// ArchivedFromPartitions + ArchivedInBatches.
 	Archived               int64 `json:"archived"`
@@ -169,6 +177,25 @@ func retentionActivityOptions() workflow.ActivityOptions {
 	}
 }
 
+// needsPolicy reports whether a retention is left unset.
+func (in RetentionInput) needsPolicy() bool {
+	return in.EventRetentionDays == 0 || in.ArchiveRetentionDays == 0 || in.ConfigAuditRetentionDays == 0
+}
+
+// withPolicy fills the retentions left unset from the worker's policy.
+func (in RetentionInput) withPolicy(p RetentionPolicy) RetentionInput {
+	if in.EventRetentionDays == 0 {
+		in.EventRetentionDays = p.EventRetentionDays
+	}
+	if in.ArchiveRetentionDays == 0 {
+		in.ArchiveRetentionDays = p.ArchiveRetentionDays
+	}
+	if in.ConfigAuditRetentionDays == 0 {
+		in.ConfigAuditRetentionDays = p.ConfigAuditRetentionDays
+	}
+	return in
+}
+
 // withDefaults fills zero values and rejects what can never work.
 func (in RetentionInput) withDefaults() (RetentionInput, error) {
 	def := func(v *int, d int) {
@@ -213,6 +240,15 @@ func retentionCutoff(t time.Time, days int) time.Time {
 // step is idempotent, so a retry or a second run only continues the work. In
 // a dry run it counts what each step would do and changes nothing.
 func RetentionWorkflow(ctx workflow.Context, in RetentionInput) (RetentionResult, error) {
+	// A run started by hand leaves retentions unset: they are the worker's
+	// configured ones, not the code defaults (the schedule passes them all).
+	if in.needsPolicy() && workflow.GetVersion(ctx, policyChangeID, workflow.DefaultVersion, 1) == 1 {
+		p, err := workerPolicy(ctx, ActivityRetentionPolicy)
+		if err != nil {
+			return RetentionResult{}, fmt.Errorf("read the worker's retention policy: %w", err)
+		}
+		in = in.withPolicy(p)
+	}
 	in, err := in.withDefaults()
 	if err != nil {
 		return RetentionResult{}, err
@@ -222,12 +258,15 @@ func RetentionWorkflow(ctx workflow.Context, in RetentionInput) (RetentionResult
 		now = in.Now.UTC()
 	}
 	res := RetentionResult{
-		DryRun:            in.DryRun,
-		Now:               now,
-		EventCutoff:       retentionCutoff(now, in.EventRetentionDays),
-		ArchiveCutoff:     retentionCutoff(now, in.ArchiveRetentionDays),
-		ConfigAuditCutoff: retentionCutoff(now, in.ConfigAuditRetentionDays),
-		DroppedPartitions: []string{},
+		DryRun:                   in.DryRun,
+		Now:                      now,
+		EventRetentionDays:       in.EventRetentionDays,
+		ArchiveRetentionDays:     in.ArchiveRetentionDays,
+		ConfigAuditRetentionDays: in.ConfigAuditRetentionDays,
+		EventCutoff:              retentionCutoff(now, in.EventRetentionDays),
+		ArchiveCutoff:            retentionCutoff(now, in.ArchiveRetentionDays),
+		ConfigAuditCutoff:        retentionCutoff(now, in.ConfigAuditRetentionDays),
+		DroppedPartitions:        []string{},
 	}
 	log := workflow.GetLogger(ctx)
 	ctx = workflow.WithActivityOptions(ctx, retentionActivityOptions())

@@ -43,6 +43,10 @@ func retentionTestEnv(t *testing.T, batches func(context.Context, RetentionBatch
 	env.RegisterActivityWithOptions(func(context.Context, RetentionReportInput) (RetentionReportResult, error) {
 		return RetentionReportResult{}, notMocked
 	}, activity.RegisterOptions{Name: ActivityRetentionReport})
+	// A worker with no policy configured, unless a test mocks one.
+	env.RegisterActivityWithOptions(func(context.Context) (RetentionPolicy, error) {
+		return RetentionPolicy{}, nil
+	}, activity.RegisterOptions{Name: ActivityRetentionPolicy})
 	return env
 }
 
@@ -84,20 +88,23 @@ func TestRetentionWorkflowRunsEveryStep(t *testing.T) {
 	var res RetentionResult
 	require.NoError(t, env.GetWorkflowResult(&res))
 	require.Equal(t, RetentionResult{
-		Now:                    now,
-		EventCutoff:            cutoff,
-		ArchiveCutoff:          now.Add(-2555 * 24 * time.Hour),
-		ConfigAuditCutoff:      now.Add(-365 * 24 * time.Hour),
-		Archived:               1334,
-		ArchivedFromPartitions: 100,
-		ArchivedInBatches:      1234,
-		Batches:                3,
-		PartitionsDropped:      1,
-		DroppedPartitions:      []string{"event_audit_log_p202606"},
-		ArchivePurged:          10,
-		ConfigAuditPurged:      3,
-		OldestEventAgeDays:     89.5,
-		OldestEvent:            &oldest,
+		Now:                      now,
+		EventRetentionDays:       90,
+		ArchiveRetentionDays:     2555,
+		ConfigAuditRetentionDays: 365,
+		EventCutoff:              cutoff,
+		ArchiveCutoff:            now.Add(-2555 * 24 * time.Hour),
+		ConfigAuditCutoff:        now.Add(-365 * 24 * time.Hour),
+		Archived:                 1334,
+		ArchivedFromPartitions:   100,
+		ArchivedInBatches:        1234,
+		Batches:                  3,
+		PartitionsDropped:        1,
+		DroppedPartitions:        []string{"event_audit_log_p202606"},
+		ArchivePurged:            10,
+		ConfigAuditPurged:        3,
+		OldestEventAgeDays:       89.5,
+		OldestEvent:              &oldest,
 	}, res)
 	env.AssertExpectations(t)
 }
@@ -222,6 +229,69 @@ func TestRetentionWorkflowDefaultsFromEmptyInput(t *testing.T) {
 	require.True(t, res.Now.Equal(start))
 	require.Empty(t, res.DroppedPartitions)
 	env.AssertExpectations(t)
+}
+
+// A run started by hand with only dry_run (`--input '{"dry_run":true}'`)
+// uses the retentions the worker is configured with, not the code defaults;
+// what the input sets still wins. A history without the policy read replays
+// the old way (TestRetentionReplaysRecordedHistory).
+func TestRetentionWorkflowTakesUnsetRetentionsFromTheWorker(t *testing.T) {
+	t.Parallel()
+	env := retentionTestEnv(t, nil)
+	start := time.Date(2027, 3, 1, 2, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	env.OnActivity(ActivityRetentionPolicy, mock.Anything).Return(RetentionPolicy{
+		PartitionAdvanceMonths: 6, EventRetentionDays: 30, ArchiveRetentionDays: 400, ConfigAuditRetentionDays: 60}, nil).Once()
+	env.OnActivity(ActivityRetentionExpiredPartitions, mock.Anything, RetentionPartitionsInput{Cutoff: start.AddDate(0, 0, -30)}).
+		Return(RetentionPartitionsResult{}, nil).Once()
+	env.OnActivity(ActivityRetentionArchiveBatches, mock.Anything,
+		RetentionBatchInput{Cutoff: start.AddDate(0, 0, -30), BatchSize: DefaultRetentionBatchSize, DryRun: true}).
+		Return(RetentionBatchProgress{}, nil).Once()
+	env.OnActivity(ActivityRetentionPurge, mock.Anything, RetentionPurgeInput{Target: RetentionPurgeArchive,
+		Cutoff: start.AddDate(0, 0, -1000), BatchSize: DefaultRetentionBatchSize, DryRun: true}).Return(RetentionBatchProgress{}, nil).Once()
+	env.OnActivity(ActivityRetentionPurge, mock.Anything, RetentionPurgeInput{Target: RetentionPurgeConfigAudit,
+		Cutoff: start.AddDate(0, 0, -60), BatchSize: DefaultRetentionBatchSize, DryRun: true}).Return(RetentionBatchProgress{}, nil).Once()
+	env.OnActivity(ActivityRetentionReport, mock.Anything, RetentionReportInput{Now: start, DryRun: true}).
+		Return(RetentionReportResult{}, nil).Once()
+
+	env.ExecuteWorkflow(RetentionWorkflow, RetentionInput{DryRun: true, ArchiveRetentionDays: 1000})
+	require.NoError(t, env.GetWorkflowError())
+	var res RetentionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, []int{30, 1000, 60}, []int{res.EventRetentionDays, res.ArchiveRetentionDays, res.ConfigAuditRetentionDays})
+	require.True(t, res.EventCutoff.Equal(start.AddDate(0, 0, -30)))
+	env.AssertExpectations(t)
+}
+
+// A scheduled run passes every retention: the worker is not asked.
+func TestRetentionWorkflowWithEveryRetentionSetDoesNotAskTheWorker(t *testing.T) {
+	t.Parallel()
+	env := retentionTestEnv(t, nil)
+	start := time.Date(2027, 3, 1, 2, 0, 0, 0, time.UTC)
+	env.SetStartTime(start)
+	env.OnActivity(ActivityRetentionPolicy, mock.Anything).Return(RetentionPolicy{}, errors.New("must not be asked"))
+	env.OnActivity(ActivityRetentionExpiredPartitions, mock.Anything, mock.Anything).Return(RetentionPartitionsResult{}, nil).Once()
+	env.OnActivity(ActivityRetentionArchiveBatches, mock.Anything, mock.Anything).Return(RetentionBatchProgress{}, nil).Once()
+	env.OnActivity(ActivityRetentionPurge, mock.Anything, mock.Anything).Return(RetentionBatchProgress{}, nil).Twice()
+	env.OnActivity(ActivityRetentionReport, mock.Anything, mock.Anything).Return(RetentionReportResult{}, nil).Once()
+
+	env.ExecuteWorkflow(RetentionWorkflow, RetentionInput{EventRetentionDays: 10, ArchiveRetentionDays: 20, ConfigAuditRetentionDays: 30})
+	require.NoError(t, env.GetWorkflowError())
+	var res RetentionResult
+	require.NoError(t, env.GetWorkflowResult(&res))
+	require.Equal(t, []int{10, 20, 30}, []int{res.EventRetentionDays, res.ArchiveRetentionDays, res.ConfigAuditRetentionDays})
+	env.AssertNotCalled(t, ActivityRetentionPolicy, mock.Anything)
+}
+
+// The worker's policy cannot be read: the run fails instead of guessing the
+// code defaults (which could archive or purge earlier than configured).
+func TestRetentionWorkflowFailsWithoutTheWorkersPolicy(t *testing.T) {
+	t.Parallel()
+	env := retentionTestEnv(t, nil)
+	env.OnActivity(ActivityRetentionPolicy, mock.Anything).Return(RetentionPolicy{}, errors.New("boom"))
+	env.ExecuteWorkflow(RetentionWorkflow, RetentionInput{DryRun: true})
+	require.ErrorContains(t, env.GetWorkflowError(), "retention policy")
+	env.AssertNotCalled(t, ActivityRetentionExpiredPartitions, mock.Anything, mock.Anything)
 }
 
 func TestRetentionWorkflowRejectsBadInput(t *testing.T) {

@@ -109,10 +109,10 @@ const (
 	SecretDefaultVerifyTimeout = 2 * time.Minute
 )
 
-// SecretRotationWorkflowID is the workflow id a rotation of target must run
-// under: one id per target, so Temporal refuses a second concurrent rotation
-// of the same target (`temporal workflow start --workflow-id
-// mutt-secret-rotation-redis ...` fails with "already started" while one runs).
+// SecretRotationWorkflowID is the workflow id manual rotations of target run
+// under (and the id of its schedule): Temporal refuses a second start with it
+// while one runs. Scheduled runs get this id plus the scheduled time, so only
+// the provider's rotation marker keeps them from overlapping a manual run.
 func SecretRotationWorkflowID(target string) string { return "mutt-secret-rotation-" + target }
 
 // SecretTargets lists every rotation target.
@@ -243,9 +243,9 @@ type SecretRotationResult struct {
 // workflow fails saying which step failed; after promotion the steps are
 // retried until they succeed, never rolled back (the new credential is in use).
 //
-// Run it under SecretRotationWorkflowID(target) so a second rotation of the
-// same target is refused while one runs; the provider's rotation marker
-// refuses it too, whatever the id.
+// The provider's rotation marker refuses a second rotation of the same target
+// while one is in flight, whatever the workflow id; running manual rotations
+// under SecretRotationWorkflowID(target) also makes Temporal refuse the start.
 func SecretRotationWorkflow(ctx workflow.Context, in SecretRotationInput) (SecretRotationResult, error) {
 	log := workflow.GetLogger(ctx)
 	res := SecretRotationResult{

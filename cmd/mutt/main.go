@@ -39,7 +39,9 @@ const usage = `usage: mutt <command> [flags]
 
 Services (configured from the environment; see README):
   dev          everything in one process for development: migrates and seeds the
-               database, starts the ingestor, alerter, forwarder, admin API and a Moogsoft simulator
+               database, starts the ingestor, alerter, forwarder, admin API and a Moogsoft simulator,
+               a Temporal dev server (when none answers at TEMPORAL_ADDRESS; with TEMPORAL_NAMESPACE),
+               applies the schedules and runs the ops-plane worker
   all          ingestor, alerter and forwarder in one process
   ingestor     HTTP ingest (MUTT_INGEST_ADDR, default :8080)
   alerter      rules, audit and alerts (health/metrics on MUTT_ALERTER_ADDR, :8082)
@@ -149,7 +151,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	}
 	ui := "(Temporal was already running at " + wcfg.TemporalAddress + "; use its own UI)"
 	if !workers.Reachable(ctx, wcfg.TemporalAddress) {
-		ds, err := workers.StartDevServer(ctx, wcfg.TemporalAddress, log)
+		ds, err := workers.StartDevServer(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, log)
 		if err != nil {
 			return err
 		}
@@ -161,16 +163,19 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer proc.Client.Close()
-	// Apply the schedules before saying we are up, so the banner's promise holds.
-	if _, err := workers.Apply(ctx, proc.Client, workflows.TaskQueue,
-		workers.Schedules("", workflows.TaskQueue, wcfg.Retention, wcfg.RotationEnabled), false, io.Discard); err != nil {
+	// Apply the schedules before saying we are up, so the banner's promise
+	// holds. An instance with its own key prefix gets its own task queue and
+	// schedule ids (pipeline.DevTemporal).
+	proc.TaskQueue, proc.SchedulePrefix = pipeline.DevTemporal(cfg.RedisPrefix)
+	if _, err := workers.Apply(ctx, proc.Client, proc.TaskQueue,
+		workers.Schedules(proc.SchedulePrefix, proc.TaskQueue, wcfg.Retention, wcfg.RotationEnabled), false, io.Discard); err != nil {
 		return err
 	}
 	proc.Cfg.ApplySchedules = false
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx, io.Discard) })
 	g.Go(func() error { return pipeline.Run(gctx, d, pipeline.AllRoles) })
-	pipeline.Banner(stdout, cfg, ui)
+	pipeline.Banner(stdout, cfg, d.Secrets, ui)
 	return g.Wait()
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
@@ -88,6 +89,8 @@ func rotate(ctx context.Context, args []string, w io.Writer) error {
 	}
 	env := config.FromOS()
 	wcfg := workers.ReadConfig(env)
+	// The task queue and id prefix of the `mutt dev` instance of MUTT_REDIS_PREFIX.
+	taskQueue, idPrefix := pipeline.DevTemporal(config.ReadCommon(env).RedisPrefix)
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -97,7 +100,7 @@ func rotate(ctx context.Context, args []string, w io.Writer) error {
 	}
 	defer tc.Close()
 	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
-		ID: workflows.SecretRotationWorkflowID(target), TaskQueue: workflows.TaskQueue,
+		ID: idPrefix + workflows.SecretRotationWorkflowID(target), TaskQueue: taskQueue,
 	}, "SecretRotationWorkflow", workflows.SecretRotationInput{Target: target, GracePeriod: *grace, DryRun: *dry})
 	if err != nil {
 		return fmt.Errorf("start rotation of %s (is one already running?): %w", target, err)

@@ -7,9 +7,10 @@
 // drop, and a circuit breaker (a hash changed only by single-key Lua scripts on
 // Redis time) that stops all traffic while Moogsoft is down without burning
 // retries or dead-lettering anything. Retries are scheduled with exponential
-// backoff and full jitter so one failing alert never blocks the others;
-// permanent rejections go to the Moogsoft dead-letter stream with the status
-// and a body excerpt.
+// backoff and full jitter so one failing alert never blocks the others (nor
+// do many: alerts waiting for a retry have a bound of their own, beyond which
+// they are dead-lettered as retry_overflow; ADR 0007); permanent rejections
+// go to the Moogsoft dead-letter stream with the status and a body excerpt.
 //
 // It must not import the other hot-path stages (ingest, alert), PostgreSQL, or
 // the simulator (internal/moogsim, which only its tests use); the Moogsoft API

@@ -138,7 +138,7 @@ func New(o Options) (*Forwarder, error) {
 		consumer: o.Consumer, url: o.WebhookURL, concurrency: o.Concurrency,
 		client:  newHTTPClient(o.HTTPClient, o.Concurrency),
 		breaker: NewBreaker(o.Redis, o.Keys.CircuitBreaker()),
-		hand:    newHand(m.inflight),
+		hand:    newHand(m.inflight, m.retrying),
 	}
 	if o.APIKey != "" {
 		f.auth = "Bearer " + o.APIKey
@@ -265,13 +265,16 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 }
 
 // readBlocked: while the breaker is not closed, alerts wait in the stream.
-// The exception is a forwarder holding nothing once a probe is due: it needs
-// one alert to probe with.
+// The exception is a probe that is due while this forwarder holds no alert
+// that was never sent: it reads so that the probe need not be an alert that
+// failed before. One failing for reasons of its own (a payload Moogsoft
+// answers 500 to) would otherwise keep the breaker open while the others
+// wait in the stream.
 func (f *Forwarder) readBlocked() bool {
 	if f.cbState.Load() == 0 {
 		return false
 	}
-	return f.hand.size() > 0 || time.Now().UnixNano() < f.cbRetryAt.Load()
+	return time.Now().UnixNano() < f.cbRetryAt.Load() || f.hand.hasUntried()
 }
 
 // accept decodes entries into held alerts; undecodable ones are dead-lettered.
@@ -367,11 +370,8 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 		return
 	case Probe:
 		f.observe(StateHalfOpen, 0)
-		f.log.Info("circuit breaker half-open: sending the probe")
-		if len(its) > 1 {
-			f.hand.putBack(its[1:])
-			its = its[:1]
-		}
+		its = []*item{f.hand.probeFrom(its)}
+		f.log.Info("circuit breaker half-open: sending the probe", "event_id", its[0].eventID)
 	default:
 		token = ""
 		f.observe(StateClosed, 0)
@@ -408,6 +408,8 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 		break
 	}
 
+	f.hand.sending(its)
+	f.m.batchSize.Observe(float64(len(its)))
 	payloads := make([][]byte, len(its))
 	size := 16
 	for i, it := range its {
@@ -438,6 +440,14 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	case retryable:
 		f.m.fail(o.reason)
 		f.recordBreaker(send, Failure, token, acq.Failures)
+		if token != "" {
+			// A failed probe reopened the breaker: Moogsoft is still
+			// failing. Like time spent open, it consumes no retry; the
+			// alert waits for the breaker with the others.
+			its[0].lastStatus, its[0].lastErr = o.status, o.err
+			f.hand.putBack(its)
+			return
+		}
 		f.retry(send, its, o)
 	case aborted:
 		f.releaseProbe(send, token)
@@ -523,29 +533,45 @@ func (f *Forwarder) reject(ctx context.Context, its []*item, o outcome) {
 	f.deadLetterAll(ctx, its, dls)
 }
 
+// retryBound is how many alerts a forwarder may hold waiting for a retry,
+// on top of the 2 × forwarder_batch_size it reads ahead.
+func (f *Forwarder) retryBound() int {
+	return int(2 * max(f.dyn.Int("forwarder_batch_size"), 1))
+}
+
 func (f *Forwarder) retry(ctx context.Context, its []*item, o outcome) {
 	maxRetries := int(f.dyn.Int("moog_max_retries"))
 	base, maxDelay := f.dyn.Millis("moog_retry_base_delay_ms"), f.dyn.Millis("moog_retry_max_delay_ms")
+	bound := f.retryBound()
 	now := time.Now()
 	var exhausted []*item
 	var dls []stream.DeadLetter
+	giveUp := func(it *item, reason, msg string) {
+		extra := map[string]string{"last_reason": o.reason}
+		if o.status != 0 {
+			extra["status"] = strconv.Itoa(o.status)
+			extra["body"] = o.body
+		}
+		exhausted = append(exhausted, it)
+		dls = append(dls, f.deadLetter(it, reason, msg, int64(it.failures), extra))
+	}
 	for _, it := range its {
 		it.failures++
 		it.lastStatus, it.lastErr = o.status, o.err
 		if it.failures > maxRetries {
-			extra := map[string]string{"last_reason": o.reason}
-			if o.status != 0 {
-				extra["status"] = strconv.Itoa(o.status)
-				extra["body"] = o.body
-			}
-			exhausted = append(exhausted, it)
-			dls = append(dls, f.deadLetter(it, "retry_exhausted",
-				fmt.Sprintf("gave up after %d attempts; last: %s", it.failures, o.err), int64(it.failures), extra))
+			giveUp(it, "retry_exhausted", fmt.Sprintf("gave up after %d attempts; last: %s", it.failures, o.err))
 			continue
 		}
 		it.due = now.Add(max(backoff(it.failures, base, maxDelay, rand.Int64N), o.retryAfter))
+		if !f.hand.scheduleRetry(it, bound) {
+			// Holding it would stop reading, or grow without bound: the
+			// others must keep flowing (ADR 0007).
+			giveUp(it, "retry_overflow", fmt.Sprintf(
+				"not retried: %d alerts already wait for a retry on this forwarder (2 × forwarder_batch_size); last: %s",
+				bound, o.err))
+			continue
+		}
 		f.m.procRetry.Inc()
-		f.hand.schedule(it)
 		f.log.Debug("alert will be retried", "event_id", it.eventID, "correlation_id", it.correlationID,
 			"attempt", it.failures, "reason", o.reason, "status", o.status, "after", it.due.Sub(now))
 	}

@@ -159,6 +159,12 @@ func hasLabel(m *dto.Metric, k, v string) bool {
 // addAlerts puts n alerts on shard 0 and returns their event IDs.
 func (r *rig) addAlerts(n int) []string {
 	r.t.Helper()
+	return r.addAlertsTo(0, n)
+}
+
+// addAlertsTo puts n alerts on a shard and returns their event IDs.
+func (r *rig) addAlertsTo(shard, n int) []string {
+	r.t.Helper()
 	ids := make([]string, n)
 	payloads := make([][]byte, n)
 	for i := range n {
@@ -173,7 +179,7 @@ func (r *rig) addAlerts(n int) []string {
 		require.NoError(r.t, err)
 		payloads[i] = b
 	}
-	require.NoError(r.t, stream.Add(r.ctx, r.rdb, r.keys.AlertStream(0), payloads))
+	require.NoError(r.t, stream.Add(r.ctx, r.rdb, r.keys.AlertStream(shard), payloads))
 	return ids
 }
 

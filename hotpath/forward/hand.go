@@ -2,6 +2,7 @@ package forward
 
 import (
 	"container/heap"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,11 +22,15 @@ type item struct {
 	receivedAt             time.Time
 	payload                []byte // the encoded Moogsoft event, reused by retries
 
-	failures   int       // failed attempts so far (retryable failures only)
+	failures   int       // failed attempts that count toward moog_max_retries (retryable failures, not probes)
 	due        time.Time // when a retry may be sent
 	solo       bool      // send alone: a batch holding it was rejected
 	lastStatus int
 	lastErr    string
+
+	// Guarded by hand.mu:
+	attempts int  // requests that carried it, probes included
+	retrying bool // counted in hand.retrying
 }
 
 type handKey struct {
@@ -35,22 +40,30 @@ type handKey struct {
 
 // hand is the set of alerts a forwarder holds and the schedule of their
 // attempts: ready alerts in arrival order, retries ordered by due time, and a
-// hold that pauses every request (breaker open, rate limit exhausted). Readers
-// reserve room before reading so the forwarder never holds more than its cap.
+// hold that pauses every request (breaker open, rate limit exhausted).
+//
+// Alerts that have failed (retrying, whether due yet or not) and the others
+// (fresh) have separate bounds: readers reserve room among the fresh ones
+// before reading, and an alert joins the retrying ones only while there is
+// room (scheduleRetry). So alerts that keep failing never stop the reading
+// of others, and what a forwarder holds stays bounded.
 // Every change closes the changed channel, waking whoever waits on it.
 type hand struct {
 	mu       sync.Mutex
 	items    map[handKey]*item
 	ready    []*item
 	retries  retryHeap
+	retrying int // items with retrying set
+	untried  int // items never sent
 	reserved int
 	hold     time.Time
 	changed  chan struct{}
-	gauge    prometheus.Gauge
+	gauge    prometheus.Gauge // every item
+	rgauge   prometheus.Gauge // retrying items
 }
 
-func newHand(gauge prometheus.Gauge) *hand {
-	return &hand{items: make(map[handKey]*item), changed: make(chan struct{}), gauge: gauge}
+func newHand(gauge, rgauge prometheus.Gauge) *hand {
+	return &hand{items: make(map[handKey]*item), changed: make(chan struct{}), gauge: gauge, rgauge: rgauge}
 }
 
 // notifyLocked wakes every waiter.
@@ -66,12 +79,32 @@ func (h *hand) size() int {
 	return len(h.items)
 }
 
+// hasUntried reports whether an alert held was never sent.
+func (h *hand) hasUntried() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.untried > 0
+}
+
+// sending counts an attempt of each alert about to be sent.
+func (h *hand) sending(its []*item) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, it := range its {
+		if it.attempts == 0 {
+			h.untried--
+		}
+		it.attempts++
+	}
+}
+
 // reserve makes room for a read of n alerts if the forwarder would still hold
-// at most limit; otherwise it returns a channel closed on the next change.
+// at most limit alerts that are not retrying; otherwise it returns a channel
+// closed on the next change.
 func (h *hand) reserve(n, limit int) (bool, <-chan struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.items)+h.reserved+n > limit {
+	if len(h.items)-h.retrying+h.reserved+n > limit {
 		return false, h.changed
 	}
 	h.reserved += n
@@ -99,6 +132,9 @@ func (h *hand) add(its []*item) {
 		}
 		h.items[k] = it
 		h.ready = append(h.ready, it)
+		if it.attempts == 0 {
+			h.untried++
+		}
 	}
 	h.gauge.Set(float64(len(h.items)))
 	h.notifyLocked()
@@ -152,12 +188,44 @@ func (h *hand) putBack(its []*item) {
 	h.notifyLocked()
 }
 
-// schedule sets an alert aside until its due time.
-func (h *hand) schedule(it *item) {
+// scheduleRetry sets an alert aside until its due time. An alert not yet
+// retrying joins the retrying ones only if fewer than limit are; otherwise
+// it is refused (false) and left to the caller.
+func (h *hand) scheduleRetry(it *item, limit int) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if !it.retrying {
+		if h.retrying >= limit {
+			return false
+		}
+		it.retrying = true
+		h.retrying++
+		h.rgauge.Set(float64(h.retrying))
+	}
 	heap.Push(&h.retries, it)
 	h.notifyLocked()
+	return true
+}
+
+// probeFrom picks the alert to probe the breaker with among its (just taken)
+// and the ready queue: the one sent least often, so an alert that keeps
+// failing does not keep the breaker open while others wait, and successive
+// probes go round the alerts held. The rest go back to the front of the
+// queue.
+func (h *hand) probeFrom(its []*item) *item {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	all := append(append(make([]*item, 0, len(its)+len(h.ready)), its...), h.ready...)
+	best := 0
+	for i, it := range all {
+		if it.attempts < all[best].attempts {
+			best = i
+		}
+	}
+	probe := all[best]
+	h.ready = slices.Delete(all, best, best+1)
+	h.notifyLocked()
+	return probe
 }
 
 // holdFor pauses every request for d (extending, never shortening, a hold).
@@ -200,9 +268,21 @@ func (h *hand) remove(its []*item) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, it := range its {
-		delete(h.items, handKey{it.shard, it.id})
+		k := handKey{it.shard, it.id}
+		if h.items[k] != it {
+			continue // not held (already removed): keep the counts right
+		}
+		delete(h.items, k)
+		if it.attempts == 0 {
+			h.untried--
+		}
+		if it.retrying {
+			it.retrying = false
+			h.retrying--
+		}
 	}
 	h.gauge.Set(float64(len(h.items)))
+	h.rgauge.Set(float64(h.retrying))
 	h.notifyLocked()
 }
 

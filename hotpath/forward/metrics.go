@@ -27,6 +27,8 @@ type metrics struct {
 	rateLimitHits prometheus.Counter
 	dlqDepth      prometheus.Gauge
 	inflight      prometheus.Gauge
+	retrying      prometheus.Gauge
+	batchSize     prometheus.Histogram
 	endToEnd      prometheus.Histogram
 	cbState       prometheus.Gauge
 	cbTrips       prometheus.Counter
@@ -59,6 +61,15 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mutt_moog_inflight_alerts",
 			Help: "Alerts this forwarder holds: read from the stream and not yet acknowledged or dead-lettered (sending, waiting for a retry, the rate limit or the circuit breaker).",
 		}),
+		retrying: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mutt_moog_retrying_alerts",
+			Help: "Alerts this forwarder holds that failed and wait for a retry; at 2 × forwarder_batch_size, alerts that fail for the first time are dead-lettered as retry_overflow.",
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "mutt_moog_batch_size",
+			Help:    "Alerts per Moogsoft request sent (at most moog_batch_size; a probe or a re-sent rejected batch carries one).",
+			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000},
+		}),
 		endToEnd: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mutt_event_end_to_end_seconds",
 			Help:    "Time from ingest (received_at) until Moogsoft acknowledged the alert.",
@@ -74,7 +85,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.latency, m.processed, m.rateLimitHits,
-		m.dlqDepth, m.inflight, m.endToEnd, m.cbState, m.cbTrips} {
+		m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbTrips} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("register forwarder metrics: %w", err)
 		}

@@ -37,7 +37,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		depth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mutt_ingest_queue_depth",
-			Help: "Ingest backlog seen by the last accepted request: entries on the fullest ingest stream shard it added to.",
+			Help: "Ingest backlog: entries on the fullest ingest stream shard (requests to a shard holding max_ingest_queue_size / MUTT_STREAM_SHARDS get 503), refreshed every 2 s and by every request.",
 		}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mutt_ingest_batch_size",

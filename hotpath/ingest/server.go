@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/hotpath/stream"
@@ -39,6 +40,11 @@ const ServiceName = "mutt-ingestor"
 // the alerters to drain a share of the backlog, short enough that rsyslog's
 // retry does not fall far behind.
 const queueFullRetryAfter = 5
+
+// depthEvery is the period of the backlog refresh behind
+// mutt_ingest_queue_depth, so the gauge stays current while no request is
+// accepted (idle, or answering 503).
+const depthEvery = 2 * time.Second
 
 // Options build a Server.
 type Options struct {
@@ -92,6 +98,9 @@ type Server struct {
 	health   http.Handler
 	routes   map[string]route
 	bufs     sync.Pool // *bytes.Buffer for request bodies
+
+	depthMu sync.Mutex
+	depths  []int64 // last backlog seen per ingest shard; the gauge shows the largest
 }
 
 // route is the one method a path answers (GET also answers HEAD).
@@ -148,6 +157,7 @@ func New(o Options) (*Server, error) {
 		},
 		metrics: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		depths:  make([]int64, o.Keys.Shards),
 	}
 	for i, k := range cfg.APIKeys {
 		if k == "" {
@@ -176,10 +186,58 @@ func New(o Options) (*Server, error) {
 // Handler serves every route of the ingestor.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-// Run serves Handler on Config.Addr until ctx ends, then drains in-flight
-// requests. Dynamic config is kept current by the caller's Dyn.Run.
+// Run serves Handler on Config.Addr and keeps the backlog gauge current
+// (TrackQueueDepth) until ctx ends, then drains in-flight requests. Dynamic
+// config is kept current by the caller's Dyn.Run.
 func (s *Server) Run(ctx context.Context) error {
-	return telemetry.Serve(ctx, s.log, s.cfg.Addr, s.Handler())
+	g, ctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return s.TrackQueueDepth(ctx) })
+	g.Go(func() error { return telemetry.Serve(ctx, s.log, s.cfg.Addr, s.Handler()) })
+	return g.Wait()
+}
+
+// TrackQueueDepth refreshes mutt_ingest_queue_depth from the ingest streams
+// every few seconds until ctx ends, so the gauge follows the backlog while no
+// request is accepted. Requests update it too. A caller that serves Handler
+// itself runs this next to it; Run does both.
+func (s *Server) TrackQueueDepth(ctx context.Context) error {
+	t := time.NewTicker(depthEvery)
+	defer t.Stop()
+	failing := false
+	for {
+		lens := make([]*redis.IntCmd, s.keys.Shards)
+		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for sh := range lens {
+				lens[sh] = p.XLen(ctx, s.keys.IngestStream(sh))
+			}
+			return nil
+		})
+		switch {
+		case err == nil:
+			for sh, c := range lens {
+				s.noteDepth(sh, c.Val())
+			}
+			failing = false
+		case ctx.Err() == nil && !failing:
+			// Once per outage; the gauge keeps the last value seen.
+			s.log.Warn("read the ingest backlog for mutt_ingest_queue_depth", "err", err)
+			failing = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// noteDepth records the backlog of one shard and sets the gauge to the
+// largest known, the one that decides the next 503.
+func (s *Server) noteDepth(shard int, depth int64) {
+	s.depthMu.Lock()
+	defer s.depthMu.Unlock()
+	s.depths[shard] = depth
+	s.m.depth.Set(float64(slices.Max(s.depths)))
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
@@ -356,7 +414,6 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, cid string) {
 		s.m.requests.WithLabelValues("success", "").Inc()
 		s.m.events.WithLabelValues("accepted").Add(float64(n))
 		s.m.batchSize.Observe(float64(n))
-		s.m.depth.Set(float64(res.QueueDepth))
 		telemetry.WriteJSON(w, http.StatusOK, res)
 	}
 	s.m.latency.Observe(time.Since(start).Seconds())
@@ -482,12 +539,14 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 			_, depth, err := stream.Enqueue(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads)
 			var fe *stream.FullError
 			if errors.As(err, &fe) {
+				s.noteDepth(sh, fe.Depth)
 				return 0, full(fe.Depth)
 			}
 			if err != nil {
 				s.log.Error("enqueue failed", "err", err, "correlation_id", cid)
 				return 0, redisDown("enqueue")
 			}
+			s.noteDepth(sh, depth)
 			return depth, nil
 		}
 	}
@@ -507,6 +566,9 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 		s.log.Error("backlog check failed", "err", err, "correlation_id", cid)
 		return 0, redisDown("backlog check")
 	}
+	for i, c := range lens {
+		s.noteDepth(shards[i], c.Val())
+	}
 	for _, c := range lens {
 		if c.Val() >= perShard {
 			return 0, full(c.Val())
@@ -522,6 +584,7 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 			s.log.Error("enqueue failed", "err", err, "shards_queued", i, "shards", len(shards), "correlation_id", cid)
 			return 0, redisDown("enqueue")
 		}
+		s.noteDepth(sh, d)
 		depth = max(depth, d)
 	}
 	return depth, nil

@@ -53,10 +53,11 @@ func TestAPIRoleServes(t *testing.T) {
 	cancel()
 	require.NoError(t, <-done)
 
-	// mutt dev defaults the admin key.
+	// mutt dev uses the dev admin key, through the secrets provider (Setup stores it).
 	dev, err := pipeline.ReadConfig(config.FromMap(map[string]string{}), true, pipeline.AllRoles)
 	require.NoError(t, err)
-	require.Equal(t, []string{pipeline.DevAPIAdminKey}, dev.APIAdminKeys)
+	require.Empty(t, dev.APIAdminKeys)
+	require.Equal(t, pipeline.DevAPIAdminKey, dev.DevKeys["WEBUI_API_KEY"])
 	require.Equal(t, ":8090", dev.APIAddr)
 	require.Contains(t, pipeline.AllRoles, pipeline.API)
 }

@@ -40,12 +40,18 @@ type Config struct {
 	// Pprof serves /debug/pprof/ on every role's HTTP listener (MUTT_PPROF;
 	// off by default: profiles expose internals and cost CPU while taken).
 	Pprof bool
+	// DevKeys are the well-known development API keys `mutt dev` uses for
+	// the keys the environment does not give (secrets provider key → value).
+	// Setup stores them in the provider when it holds none, so they live
+	// where a rotation replaces them, exactly as production keys do.
+	DevKeys map[string]string
 }
 
-// DevIngestKey is the ingest API key `mutt dev` uses when INGEST_API_KEY is unset.
+// DevIngestKey is the ingest API key `mutt dev` stores in the secrets
+// provider when neither INGEST_API_KEY nor the provider gives one.
 const DevIngestKey = "mutt-dev-key"
 
-// DevAPIAdminKey is the admin API key `mutt dev` uses when WEBUI_API_KEY is unset.
+// DevAPIAdminKey is the admin API key `mutt dev` stores likewise for WEBUI_API_KEY.
 const DevAPIAdminKey = "mutt-dev-admin-key"
 
 // ReadConfig reads the environment for a process running roles; only the
@@ -73,11 +79,12 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	c.RedisAdminURL = e.URL(c.RedisURL, []string{"redis", "rediss"}, "REDIS_ADMIN_URL")
 	c.DatabaseAdminURL = e.URL(c.DatabaseURL, []string{"postgres", "postgresql"}, "DATABASE_ADMIN_URL")
 	if dev {
+		c.DevKeys = map[string]string{}
 		if _, _, ok := e.Lookup("INGEST_API_KEY", "MUTT_INGEST_API_KEY"); !ok {
-			e.SetDefault("INGEST_API_KEY", DevIngestKey)
+			c.DevKeys[secrets.IngestAPIKey] = DevIngestKey
 		}
 		if _, _, ok := e.Lookup("WEBUI_API_KEY"); !ok {
-			e.SetDefault("WEBUI_API_KEY", DevAPIAdminKey)
+			c.DevKeys[secrets.WebUIAPIKey] = DevAPIAdminKey
 		}
 		if _, _, ok := e.Lookup("MUTT_LOG_FORMAT"); !ok {
 			c.LogFormat = "text"

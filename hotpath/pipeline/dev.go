@@ -12,7 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/schema"
+	"github.com/mutt-ops/mutt/workflows"
 )
 
 // AllRoles is what `mutt dev` runs.
@@ -69,17 +71,41 @@ func EnsureDatabase(ctx context.Context, dbURL string) error {
 	return nil
 }
 
-// Banner tells the developer where everything is.
-func Banner(w io.Writer, cfg Config, temporalUI string) {
+// DevTemporal is the Temporal task queue and schedule-id prefix of a
+// `mutt dev` instance: the defaults for the default key prefix, else derived
+// from it (DevInstance), so instances side by side on one Temporal server
+// never run each other's workflows.
+func DevTemporal(redisPrefix string) (taskQueue, schedulePrefix string) {
+	name := DevInstance(redisPrefix)
+	if name == "" {
+		return workflows.TaskQueue, ""
+	}
+	return workflows.TaskQueue + "-" + name, name + "-"
+}
+
+// Banner tells the developer where everything is. The API keys it prints
+// are the secrets provider's current ones (keys, as the running process
+// reads them; Setup stored the dev keys there, and a rotation replaces them),
+// else the environment's.
+func Banner(w io.Writer, cfg Config, keys *secrets.Cache, temporalUI string) {
 	ingestURL := "http://" + loopback(cfg.Ingest.Addr)
-	key := DevIngestKey
-	if len(cfg.Ingest.APIKeys) > 0 {
-		key = cfg.Ingest.APIKeys[0]
+	key := bannerKey(keys, secrets.IngestAPIKey, cfg.Ingest.APIKeys)
+	apiKey := bannerKey(keys, secrets.WebUIAPIKey, cfg.APIAdminKeys)
+	store := cfg.Secrets.Provider
+	if store == secrets.ProviderFile {
+		store += " " + cfg.Secrets.File
 	}
-	apiKey := DevAPIAdminKey
-	if len(cfg.APIAdminKeys) > 0 {
-		apiKey = cfg.APIAdminKeys[0]
+	targets := workflows.SecretTargets()
+	taskQueue, schedPrefix := DevTemporal(cfg.RedisPrefix)
+	rotations := make([]string, len(targets))
+	for i, t := range targets {
+		rotations[i] = schedPrefix + workflows.SecretRotationWorkflowID(t)
 	}
+	ops := []string{"mutt-partition-maintenance", "mutt-retention", "mutt-dlq-remediation", "mutt-slo-report"}
+	for i := range ops {
+		ops[i] = schedPrefix + ops[i]
+	}
+	half := (len(rotations) + 1) / 2
 	fmt.Fprintf(w, `
 MUTT dev is running (Redis prefix %q, database %s)
   ingest        %s/ingest          (X-API-KEY: %s)
@@ -89,8 +115,12 @@ MUTT dev is running (Redis prefix %q, database %s)
   moog-sim      http://%s/stats    (Moogsoft webhook: %s)
   admin API     http://%s/api/v2/version   (X-API-KEY: %s)   OpenAPI /api/openapi.json
   web UI        http://%s/ui/   (log in with the admin API key)
-  temporal UI   %s   (schedules mutt-partition-maintenance, mutt-retention,
-                mutt-dlq-remediation, mutt-slo-report; worker on task queue mutt-ops)
+  secrets       %s   (passwords, API keys; muttdev rotate %s)
+  temporal UI   %s   (worker on task queue %s)
+  schedules     %s,
+                %s,
+                %s
+                (the rotations run monthly; paused unless MUTT_SECRET_ROTATION_ENABLED=true)
 
 Try:
   curl -s -H 'X-API-KEY: %s' -H 'Content-Type: application/json' %s/ingest \
@@ -99,7 +129,25 @@ Try:
 
 `, cfg.RedisPrefix, redactURL(cfg.DatabaseURL), ingestURL, key, ingestURL, ingestURL, ingestURL,
 		loopback(cfg.AlerterAddr), loopback(cfg.ForwarderAddr), loopback(cfg.MoogSimAddr), cfg.MoogWebhookURL,
-		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), temporalUI, key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), store, strings.Join(targets, "|"), temporalUI, taskQueue, strings.Join(ops, ", "),
+		strings.Join(rotations[:half], ", "), strings.Join(rotations[half:], ", "),
+		key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+}
+
+// bannerKey is the first key of the provider's slot, else of the
+// environment's list.
+func bannerKey(keys *secrets.Cache, slot string, env []string) string {
+	if keys != nil {
+		for _, k := range strings.Split(keys.Get(slot), ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				return k
+			}
+		}
+	}
+	if len(env) > 0 {
+		return env[0]
+	}
+	return "(none: set " + slot + ")"
 }
 
 func redactURL(s string) string {

@@ -81,6 +81,14 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 	if d.Secrets, err = secrets.NewCache(ctx, d.Provider); err != nil {
 		return nil, err
 	}
+	if slices.Contains(roles, Ingestor) && len(d.Cfg.Ingest.APIKeys) > 0 {
+		log.Warn("INGEST_API_KEY from the environment: accepted next to the secrets provider's keys and never rotated; " +
+			"move it to the provider and remove it from the environment (docs/SECRET_ROTATION_PROCEDURE.md)")
+	}
+	if slices.Contains(roles, API) && len(d.Cfg.APIAdminKeys) > 0 {
+		log.Warn("WEBUI_API_KEY from the environment: accepted next to the secrets provider's keys and never rotated; " +
+			"move it to the provider and remove it from the environment (docs/SECRET_ROTATION_PROCEDURE.md)")
+	}
 	if slices.Contains(roles, Ingestor) && len(d.ingestKeys()) == 0 {
 		return nil, errors.New("INGEST_API_KEY: is required (in the environment or the secrets provider)")
 	}
@@ -182,6 +190,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 				return fmt.Errorf("ingestor: %w", err)
 			}
 			g.Go(func() error { return telemetry.Serve(ctx, log, d.Cfg.Ingest.Addr, d.withPprof(s.Handler())) })
+			g.Go(func() error { return s.TrackQueueDepth(ctx) })
 		case Alerter:
 			a, err := alert.New(alert.Options{Redis: d.Redis, DB: d.DB, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("alerter")})
@@ -234,6 +243,12 @@ func (d *Deps) watcher(roles []Role) (*secrets.Watcher, error) {
 	}
 	if slices.Contains(roles, Ingestor) {
 		uses = append(uses, secrets.TargetIngestAPIKey)
+	}
+	// The API reads WEBUI_API_KEY[_NEXT] from the cache per request: the
+	// watcher's default check (the cache holds the key the rotation stored)
+	// is what it needs.
+	if slices.Contains(roles, API) {
+		uses = append(uses, secrets.TargetWebUIAPIKey)
 	}
 	pick := func(which, current, next string) string {
 		if which == "next" {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
@@ -52,7 +51,7 @@ func TestDevInstancesWithOwnPrefixStayApart(t *testing.T) {
 		prefix := "T" + id + side + ":"
 		name := pipeline.DevInstance(prefix)
 		require.Equal(t, "t"+id+side, name)
-		t.Cleanup(func() { dropUserAndRole(t, "mutt_"+name, "mutt_app_"+name) }) // after the database is dropped
+		t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+name, "mutt_app_"+name) }) // after the database is dropped
 		env := config.FromMap(map[string]string{"REDIS_URL": testenv.RedisURL(), "DATABASE_URL": testenv.DatabaseURL(t),
 			"MUTT_REDIS_PREFIX": prefix})
 		cfg, err := pipeline.ReadConfig(env, true, []pipeline.Role{pipeline.Alerter})
@@ -71,6 +70,11 @@ func TestDevInstancesWithOwnPrefixStayApart(t *testing.T) {
 		require.NoError(t, d.Redis.Set(ctx, d.Keys.Config("probe"), "1", time.Minute).Err(), "instance %s", d.Keys.Prefix)
 		require.NoError(t, d.DB.Ping(ctx))
 	}
+	// And their own Temporal task queue and schedule ids.
+	tq, sp := pipeline.DevTemporal("blue:")
+	require.Equal(t, [2]string{"mutt-ops-blue", "blue-"}, [2]string{tq, sp})
+	tq, sp = pipeline.DevTemporal("mutt:")
+	require.Equal(t, [2]string{"mutt-ops", ""}, [2]string{tq, sp})
 	// The default prefix keeps the documented defaults.
 	cfg, err := pipeline.ReadConfig(config.FromMap(map[string]string{}), true, []pipeline.Role{pipeline.Alerter})
 	require.NoError(t, err)
@@ -81,15 +85,4 @@ func TestDevInstancesWithOwnPrefixStayApart(t *testing.T) {
 		true, []pipeline.Role{pipeline.Alerter})
 	require.NoError(t, err)
 	require.Equal(t, "ops", cfg.RedisUsername)
-}
-
-func dropUserAndRole(t *testing.T, user, role string) {
-	rdb, _ := testenv.Redis(t)
-	_ = rdb.Do(context.Background(), "ACL", "DELUSER", user).Err()
-	conn, err := pgx.Connect(context.Background(), testenv.AdminDatabaseURL())
-	if err != nil {
-		return
-	}
-	defer func() { _ = conn.Close(context.Background()) }()
-	_, _ = conn.Exec(context.Background(), "DROP ROLE IF EXISTS "+pgx.Identifier{role}.Sanitize())
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/mutt-ops/mutt/internal/postgres"
@@ -21,7 +22,9 @@ import (
 // DB_PASS_CURRENT (generating what is missing, with check-and-set), then
 // creates or updates, through the admin connections, the Redis ACL user
 // (REDIS_USERNAME, limited to MUTT_REDIS_PREFIX) and the PostgreSQL login role
-// (DML only). Idempotent; never prints a secret.
+// (DML only). For `mutt dev` it also stores cfg.DevKeys in the provider when
+// it holds none, so they live where a rotation replaces them; keys given in
+// the environment are never copied. Idempotent; never prints a secret.
 func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) error {
 	prov, err := secrets.Open(ctx, cfg.Secrets, log)
 	if err != nil {
@@ -54,11 +57,25 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) err
 	if values[secrets.DBUser] != role {
 		values[secrets.DBUser], changed = role, true
 	}
-	if changed {
+	var seeded []string
+	for k, v := range cfg.DevKeys {
+		if values[k] == "" && values[k+"_NEXT"] == "" {
+			values[k] = v
+			seeded = append(seeded, k)
+		}
+	}
+	slices.Sort(seeded)
+	if changed || len(seeded) > 0 {
 		if _, err := prov.Write(ctx, values, snap.Version); err != nil {
 			return fmt.Errorf("store generated credentials in %s: %w", prov.Name(), err)
 		}
-		fmt.Fprintf(out, "setup: stored generated credentials in the %s secrets provider\n", prov.Name())
+		if changed {
+			fmt.Fprintf(out, "setup: stored generated credentials in the %s secrets provider\n", prov.Name())
+		}
+		if len(seeded) > 0 {
+			fmt.Fprintf(out, "setup: stored the development API keys (%s) in the %s secrets provider; "+
+				"a rotation (muttdev rotate ingest_api_key|webui_api_key) replaces them\n", strings.Join(seeded, ", "), prov.Name())
+		}
 	}
 	if cfg.RedisUsername == "" || cfg.RedisUsername == "default" {
 		return errors.New("REDIS_USERNAME: set a dedicated ACL user (not default)")

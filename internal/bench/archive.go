@@ -33,7 +33,7 @@ func (r *run) archivePhase(ctx context.Context) (Phase, error) {
 		return Phase{}, err
 	}
 	taddr := net.JoinHostPort("127.0.0.1", port)
-	ds, err := workers.StartDevServer(ctx, taddr, telemetry.NewLogger(io.Discard, "text", "error"))
+	ds, err := workers.StartDevServer(ctx, taddr, "default", telemetry.NewLogger(io.Discard, "text", "error"))
 	if err != nil {
 		return Phase{}, err
 	}

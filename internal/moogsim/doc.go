@@ -3,7 +3,9 @@
 // accepts what the forwarder sends (one event object or {"events":[...]}),
 // records what it received (counts, per-external_id counts, the last few
 // events), answers /stats, and can be told to fail or to answer slowly so
-// retries, timeouts and the circuit breaker can be exercised.
+// retries, timeouts and the circuit breaker can be exercised. A fault applies
+// to the whole webhook, as a real outage does: a health probe (HEAD or GET of
+// an event path, as DLQ remediation sends) gets the injected status too.
 //
 // It is pure HTTP: it must not import Redis, PostgreSQL or any hotpath package,
 // so the forwarder is tested against it exactly as against a real webhook.

@@ -52,6 +52,7 @@ type Sim struct {
 	mu       sync.Mutex
 	count    int // events accepted with a 2xx
 	requests int // POSTs to an event endpoint, whatever the answer
+	probes   int // HEADs and GETs of an event endpoint (health probes)
 	// external_id -> times accepted. MUTT's ids are UUIDs, kept as 16 bytes
 	// (a benchmark sends millions); anything else is kept as a string.
 	seenUUID  map[uuid.UUID]int32
@@ -100,11 +101,30 @@ func (s *Sim) Handler() http.Handler {
 	for _, p := range []string{"/{$}", "/events", "/api/v1/events"} {
 		mux.HandleFunc("POST "+p, s.handleEvents)
 	}
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, _ *http.Request) {
+	// A probe of the webhook (GET patterns match HEAD too), as DLQ remediation
+	// sends before replaying: answered like a real endpoint in the same state.
+	for _, p := range []string{"/events", "/api/v1/events"} {
+		mux.HandleFunc("GET "+p, func(w http.ResponseWriter, r *http.Request) {
+			if s.probeFault(w, r) {
+				return
+			}
+			if s.apiKey != nil && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), s.apiKey) != 1 {
+				writeError(w, http.StatusUnauthorized, "missing or wrong Authorization bearer token")
+				return
+			}
+			w.Header().Set("Allow", http.MethodPost)
+			writeError(w, http.StatusMethodNotAllowed, "the webhook takes POST")
+		})
+	}
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		if s.probeFault(w, r) {
+			return
+		}
 		telemetry.WriteJSON(w, http.StatusOK, map[string]any{
 			"service": "moog-sim",
 			"endpoints": map[string]string{
 				"events":  "POST / | /events | /api/v1/events (one event or {\"events\":[...]})",
+				"probe":   "HEAD or GET of an events path: the injected fault while failing, else 405 (401 without the API key; GET / is this page)",
 				"stats":   "GET /stats",
 				"health":  "GET /health",
 				"control": `POST /control {"fail_status":500,"fail_count":10,"delay_ms":0,"retry_after":1} or {"heal":true}`,
@@ -183,6 +203,39 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte(`{"success":true,"received":` + strconv.Itoa(len(p.events)) + "}\n"))
+}
+
+// probeFault answers a probe (HEAD or GET of an event path) the way a real
+// webhook in the simulated state would: after the injected delay, with the
+// injected fault status while one is set. It reports whether it answered. A
+// probe does not use up a counted fault (fail_count counts event requests)
+// and is counted in Probes, not in Requests.
+func (s *Sim) probeFault(w http.ResponseWriter, r *http.Request) bool {
+	s.mu.Lock()
+	s.probes++
+	delay, ra := s.delay, s.retryAfter
+	status := 0
+	if s.failLeft != 0 {
+		status = s.failStatus
+	}
+	s.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true
+		}
+	}
+	if status == 0 {
+		return false
+	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", strconv.Itoa(ra))
+	}
+	writeError(w, status, "simulated failure")
+	return true
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
@@ -305,6 +358,7 @@ func (s *Sim) quantileLocked(q float64) float64 {
 type stats struct {
 	Count         int               `json:"count"`
 	Requests      int               `json:"requests"`
+	Probes        int               `json:"probes"`
 	Unique        int               `json:"unique"`
 	TrackingFull  bool              `json:"tracking_full,omitempty"`
 	Failing       bool              `json:"failing"`
@@ -329,7 +383,7 @@ type latencyStats struct {
 func (s *Sim) snapshot() stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := stats{Count: s.count, Requests: s.requests, Unique: len(s.seenUUID) + len(s.seenOther),
+	st := stats{Count: s.count, Requests: s.requests, Probes: s.probes, Unique: len(s.seenUUID) + len(s.seenOther),
 		TrackingFull: s.full, Failing: s.failLeft != 0, DelayMS: s.delay.Milliseconds(),
 		Latency: latencyStats{Count: s.latencyCount, P50: s.quantileLocked(.5), P95: s.quantileLocked(.95),
 			P99: s.quantileLocked(.99)},
@@ -420,6 +474,10 @@ func (s *Sim) Count() int { s.mu.Lock(); defer s.mu.Unlock(); return s.count }
 // Requests is the number of POSTs to an event endpoint, whatever the answer.
 func (s *Sim) Requests() int { s.mu.Lock(); defer s.mu.Unlock(); return s.requests }
 
+// Probes is the number of HEADs and GETs of an event endpoint (health probes
+// such as DLQ remediation's), whatever the answer.
+func (s *Sim) Probes() int { s.mu.Lock(); defer s.mu.Unlock(); return s.probes }
+
 // Seen is how often an event with this external_id was accepted.
 func (s *Sim) Seen(externalID string) int {
 	k := keyOf(externalID)
@@ -454,16 +512,17 @@ func (s *Sim) Events() []map[string]any {
 }
 
 // Fail makes the next n event requests answer status (n < 0: until Heal;
-// n == 0 clears the fault). It replaces any earlier Fail.
+// n == 0 clears the fault). It replaces any earlier Fail. While it lasts,
+// probes (HEAD or GET of an event path) answer status too, without using up n.
 func (s *Sim) Fail(status, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.failStatus, s.failLeft = status, n
 }
 
-// Delay makes every event request wait d before it is answered (0: no delay),
-// to provoke client timeouts. A request whose client leaves during the delay
-// is not recorded.
+// Delay makes every event request and probe wait d before it is answered (0:
+// no delay), to provoke client timeouts. A request whose client leaves during
+// the delay is not recorded.
 func (s *Sim) Delay(d time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -493,7 +552,7 @@ func (s *Sim) Reset() {
 }
 
 func (s *Sim) resetLocked() {
-	s.count, s.requests = 0, 0
+	s.count, s.requests, s.probes = 0, 0, 0
 	s.seenUUID, s.seenOther, s.full = make(map[uuid.UUID]int32), make(map[string]int), false
 	s.latency, s.latencyCount = make([]int64, latencyBuckets), 0
 	s.firstAt, s.lastAt = time.Time{}, time.Time{}

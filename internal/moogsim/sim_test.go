@@ -151,6 +151,77 @@ func TestFaultInjection(t *testing.T) {
 	require.Empty(t, sim.Events())
 }
 
+func probe(t *testing.T, method, url, auth string) (int, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	require.NoError(t, err)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	require.NoError(t, resp.Body.Close())
+	return resp.StatusCode, resp.Header
+}
+
+// A fault takes the whole webhook down, as a real outage does: a health probe
+// (HEAD or GET of an event path, DLQ remediation's) sees it too, so the probe
+// cannot call a failing Moogsoft healthy. Probes use up no counted fault.
+func TestProbesSeeTheFault(t *testing.T) {
+	t.Parallel()
+	sim := moogsim.New(moogsim.Options{APIKey: "k3y"})
+	srv := httptest.NewServer(sim.Handler())
+	t.Cleanup(srv.Close)
+	paths := []string{"/events", "/api/v1/events"}
+
+	for _, p := range paths {
+		for _, m := range []string{http.MethodHead, http.MethodGet} {
+			code, h := probe(t, m, srv.URL+p, "Bearer k3y")
+			require.Equal(t, http.StatusMethodNotAllowed, code, "healthy: the webhook answers, and takes only POST (%s %s)", m, p)
+			require.Equal(t, http.MethodPost, h.Get("Allow"))
+			code, _ = probe(t, m, srv.URL+p, "Bearer nope")
+			require.Equal(t, http.StatusUnauthorized, code, "%s %s with a wrong key", m, p)
+		}
+	}
+
+	sim.Fail(http.StatusServiceUnavailable, 1)
+	for _, p := range append(paths, "/") {
+		for _, m := range []string{http.MethodHead, http.MethodGet} {
+			code, h := probe(t, m, srv.URL+p, "Bearer k3y")
+			require.Equal(t, http.StatusServiceUnavailable, code, "%s %s while failing", m, p)
+			require.Equal(t, "1", h.Get("Retry-After"))
+		}
+	}
+	_, stats := get(t, srv.URL+"/stats")
+	require.Equal(t, true, stats["failing"], "probes did not use up the counted fault")
+	require.EqualValues(t, 14, stats["probes"])
+	require.Equal(t, 14, sim.Probes())
+	require.Zero(t, sim.Requests(), "a probe is not an event request")
+	code, _, _ := post(t, srv.URL+"/events", "Bearer k3y", `{"external_id":"a"}`)
+	require.Equal(t, http.StatusServiceUnavailable, code, "the one counted failure goes to an event request")
+	code, _ = probe(t, http.MethodHead, srv.URL+"/events", "Bearer k3y")
+	require.Equal(t, http.StatusMethodNotAllowed, code, "healed after the counted failure")
+
+	sim.Fail(http.StatusInternalServerError, -1)
+	code, _ = probe(t, http.MethodHead, srv.URL+"/api/v1/events", "")
+	require.Equal(t, http.StatusInternalServerError, code, "an outage answers before any credential check")
+	sim.Heal()
+	code, _ = probe(t, http.MethodGet, srv.URL+"/", "")
+	require.Equal(t, http.StatusOK, code, "GET / is the simulator's index when healthy")
+
+	// A slow webhook is slow for probes too.
+	sim.Delay(time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodHead, srv.URL+"/events", nil)
+	require.NoError(t, err)
+	_, err = http.DefaultClient.Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	sim.Reset()
+	require.Zero(t, sim.Probes())
+}
+
 func TestDelayProvokesClientTimeoutsAndRecordsNothing(t *testing.T) {
 	t.Parallel()
 	sim := moogsim.New(moogsim.Options{})

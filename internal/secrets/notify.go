@@ -1,6 +1,8 @@
 package secrets
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"time"
 )
@@ -29,6 +31,11 @@ type Notice struct {
 	// Expect is which value the processes must prove they can use: "next"
 	// (after the backend accepted the new credential) or "current".
 	Expect string `json:"expect"`
+	// Fingerprint identifies the value the rotation stored in that slot
+	// (Fingerprint of it, never the value): a process whose cache holds
+	// another value, e.g. from a stale read of the provider, refuses. Empty:
+	// not compared (manual notices, compensation).
+	Fingerprint string `json:"fingerprint,omitempty"`
 }
 
 // AckKey is the suffix of keys.RotationAcks under which this notice's acks are
@@ -62,4 +69,15 @@ const InstanceTTL = 15 * time.Second
 func Marshal(v any) string {
 	b, _ := json.Marshal(v) // these types always encode
 	return string(b)
+}
+
+// Fingerprint identifies a secret value in logs, workflow results and
+// notices without revealing it: the first 12 hex digits of its SHA-256 (the
+// values are random 256-bit strings). "" for "".
+func Fingerprint(v string) string {
+	if v == "" {
+		return ""
+	}
+	s := sha256.Sum256([]byte(v))
+	return hex.EncodeToString(s[:6])
 }

@@ -21,7 +21,10 @@ const (
 	IngestAPIKeyNext = "INGEST_API_KEY_NEXT"
 	WebUIAPIKey      = "WEBUI_API_KEY"
 	WebUIAPIKeyNext  = "WEBUI_API_KEY_NEXT"
-	MoogAPIKey       = "MOOG_API_KEY"
+	// WebUIReadOnlyAPIKey holds read-only admin API keys (comma-separated);
+	// not rotated by SecretRotationWorkflow.
+	WebUIReadOnlyAPIKey = "WEBUI_READONLY_API_KEY"
+	MoogAPIKey          = "MOOG_API_KEY"
 )
 
 // Snapshot is one version of every secret.

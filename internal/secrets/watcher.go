@@ -33,7 +33,8 @@ type WatcherOptions struct {
 	// Checks prove, per target, that a NEW connection opens with the
 	// "current" or "next" credential (redisconn.CheckLogin,
 	// postgres.CheckLogin) — never a pooled one. API-key targets need none:
-	// the default check is that the cache holds the key.
+	// the default check is that the cache holds the key the notice's
+	// fingerprint names (services read accepted keys from the cache).
 	Checks map[string]func(ctx context.Context, which string) error
 	// Resets, per target, run after a "promoted" notice was handled, e.g.
 	// the pgxpool's Reset so idle connections reconnect with CURRENT.
@@ -174,12 +175,18 @@ func (w *Watcher) Handle(ctx context.Context, n Notice) error {
 	return nil
 }
 
-// apiKeySlots are the cache keys an API-key target's check looks at.
-var apiKeySlots = map[string][2]string{
+// targetSlots are the CURRENT and NEXT cache keys of each target.
+var targetSlots = map[string][2]string{
+	TargetRedis:        {RedisPassCurrent, RedisPassNext},
+	TargetPostgres:     {DBPassCurrent, DBPassNext},
 	TargetIngestAPIKey: {IngestAPIKey, IngestAPIKeyNext},
 	TargetWebUIAPIKey:  {WebUIAPIKey, WebUIAPIKeyNext},
 }
 
+// check proves the notice's credential: first that the cache holds the value
+// the rotation stored (its fingerprint), then, for backends, that a new
+// connection opens with it. For API keys the first is the proof: services
+// read the accepted keys from the cache per request.
 func (w *Watcher) check(ctx context.Context, n Notice) error {
 	which := n.Expect
 	if which == "" {
@@ -188,19 +195,31 @@ func (w *Watcher) check(ctx context.Context, n Notice) error {
 	if which != "current" && which != "next" {
 		return fmt.Errorf("notice expects %q: want current or next", which)
 	}
-	if f := w.o.Checks[n.Target]; f != nil {
-		if err := f(ctx, which); err != nil {
-			return fmt.Errorf("check %s with the %s credential: %w", n.Target, which, err)
-		}
-		return nil
-	}
-	slots, ok := apiKeySlots[n.Target]
+	slots, ok := targetSlots[n.Target]
 	if !ok {
 		return fmt.Errorf("no check configured for target %q", n.Target)
 	}
 	slot := slots[0]
 	if which == "next" {
 		slot = slots[1]
+	}
+	if n.Fingerprint != "" {
+		switch got := Fingerprint(w.o.Cache.Get(slot)); {
+		case got == "":
+			return fmt.Errorf("secrets hold no %s (read version %d)", slot, w.o.Cache.Snapshot().Version)
+		case got != n.Fingerprint:
+			return fmt.Errorf("secrets hold another %s than the rotation stored (read version %d: a stale read of the provider?)",
+				slot, w.o.Cache.Snapshot().Version)
+		}
+	}
+	if f := w.o.Checks[n.Target]; f != nil {
+		if err := f(ctx, which); err != nil {
+			return fmt.Errorf("check %s with the %s credential: %w", n.Target, which, err)
+		}
+		return nil
+	}
+	if n.Target != TargetIngestAPIKey && n.Target != TargetWebUIAPIKey {
+		return fmt.Errorf("no check configured for target %q", n.Target)
 	}
 	if w.o.Cache.Get(slot) == "" {
 		return fmt.Errorf("secrets hold no %s", slot)

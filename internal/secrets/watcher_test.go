@@ -189,3 +189,52 @@ func TestWatcherStoppedWhileStartingIsNotAnError(t *testing.T) {
 		require.NoError(t, w.Run(ctx))
 	}
 }
+
+// A notice names the value the rotation stored by its fingerprint: an
+// instance whose cache holds another value (a stale read of the provider)
+// refuses, for API keys too, where "the cache holds some key" proved nothing.
+func TestWatcherChecksTheRotatedValue(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, keys := testenv.Redis(t)
+	p := &secretstest.Memory{}
+	_, err := p.Write(ctx, map[string]string{secrets.WebUIAPIKey: "old-admin-key"}, 0)
+	require.NoError(t, err)
+	cache, err := secrets.NewCache(ctx, p)
+	require.NoError(t, err)
+	w, err := secrets.NewWatcher(secrets.WatcherOptions{Redis: rdb, Keys: keys, Cache: cache,
+		Instance: secrets.Instance{ID: "api-1", Role: "api", Uses: []string{secrets.TargetWebUIAPIKey}}})
+	require.NoError(t, err)
+
+	// The rotation promoted a new key, but this instance reads an older
+	// version (the provider answers with the old key): CURRENT is not empty,
+	// yet it is not the key the rotation promoted.
+	n := secrets.Notice{RotationID: "rot-1", Target: secrets.TargetWebUIAPIKey, Stage: "promoted", Expect: "current",
+		Fingerprint: secrets.Fingerprint("new-admin-key")}
+	require.NoError(t, w.Handle(ctx, n))
+	got := waitAcks(t, rdb, keys, n, 1)
+	require.False(t, got["api-1"].OK, "the cache holds the old key")
+	require.Contains(t, got["api-1"].Error, secrets.WebUIAPIKey)
+	require.NotContains(t, got["api-1"].Error, "admin-key")
+
+	_, err = p.Write(ctx, map[string]string{secrets.WebUIAPIKey: "new-admin-key", secrets.WebUIAPIKeyNext: "old-admin-key"}, 0)
+	require.NoError(t, err)
+	n.RotationID = "rot-2"
+	require.NoError(t, w.Handle(ctx, n))
+	require.True(t, waitAcks(t, rdb, keys, n, 1)["api-1"].OK)
+
+	// The same holds for a target with a login check: the value is compared first.
+	var tried atomic.Int64
+	w, err = secrets.NewWatcher(secrets.WatcherOptions{Redis: rdb, Keys: keys, Cache: cache,
+		Instance: secrets.Instance{ID: "alerter-1", Uses: []string{secrets.TargetRedis}},
+		Checks: map[string]func(context.Context, string) error{secrets.TargetRedis: func(context.Context, string) error {
+			tried.Add(1)
+			return nil
+		}}})
+	require.NoError(t, err)
+	r := secrets.Notice{RotationID: "rot-3", Target: secrets.TargetRedis, Stage: "next_stored", Expect: "next",
+		Fingerprint: secrets.Fingerprint("new-redis-password")}
+	require.NoError(t, w.Handle(ctx, r))
+	require.False(t, waitAcks(t, rdb, keys, r, 1)["alerter-1"].OK)
+	require.Zero(t, tried.Load())
+}

@@ -114,3 +114,23 @@ func PostgresAt(t testing.TB, dbURL string) *pgxpool.Pool {
 	require.NoError(t, err, fmt.Sprintf("migrate %s", dbURL))
 	return pool
 }
+
+// DropLogins removes a test's Redis ACL user and PostgreSQL login role (both
+// server-wide). Register it with t.Cleanup before the test's database is
+// created: cleanups run in reverse order, and a role that still owns grants in
+// a database cannot be dropped.
+func DropLogins(t testing.TB, redisUser, pgRole string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if opts, err := redis.ParseURL(RedisURL()); err == nil {
+		c := redis.NewClient(opts)
+		_ = c.Do(ctx, "ACL", "DELUSER", redisUser).Err()
+		_ = c.Close()
+	}
+	conn, err := pgx.Connect(ctx, AdminDatabaseURL())
+	if err != nil {
+		return
+	}
+	defer func() { _ = conn.Close(ctx) }()
+	_, _ = conn.Exec(ctx, "DROP ROLE IF EXISTS "+pgx.Identifier{pgRole}.Sanitize())
+}
