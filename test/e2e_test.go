@@ -252,7 +252,16 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 			getJSON(t, "http://"+env["MUTT_INGEST_ADDR"]+"/health", nil) == 200
 	}, 60*time.Second, 100*time.Millisecond, "stderr: %s", &stderr)
 	require.Contains(t, stdout.String(), pipeline.DevIngestKey, "the banner prints the key to use")
-	require.Regexp(t, `temporal UI\s+http://127\.0\.0\.1:\d+`, stdout.String())
+	uiURL := regexp.MustCompile(`temporal UI\s+(http://127\.0\.0\.1:\d+)`).FindStringSubmatch(stdout.String())
+	require.Len(t, uiURL, 2, "the banner prints the Temporal UI URL")
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(uiURL[1])
+		if err != nil {
+			return false
+		}
+		_ = resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 200*time.Millisecond, "the Temporal UI answers at %s", uiURL[1])
 
 	tc, err := client.Dial(client.Options{HostPort: env["TEMPORAL_ADDRESS"]})
 	require.NoError(t, err)
@@ -286,6 +295,11 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	out2, err := rot.CombinedOutput()
 	require.NoError(t, err, string(out2))
 	require.Contains(t, string(out2), "rotation of redis done (old credential removed: true)")
+	st2 := exec.Command(muttdev, "status")
+	st2.Env = cmd.Env
+	out2, err = st2.CombinedOutput()
+	require.NoError(t, err, string(out2))
+	require.Contains(t, string(out2), env["MUTT_REDIS_PREFIX"]+"dlq:poison", "muttdev status lists every dead-letter stream")
 	code, out = postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
 	require.Eventually(t, func() bool {

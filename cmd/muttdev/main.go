@@ -157,7 +157,7 @@ func withRedis(ctx context.Context, f func(redis.UniversalClient, keyspace.Keys)
 func status(ctx context.Context, rdb redis.UniversalClient, keys keyspace.Keys, w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STREAM\tBACKLOG")
-	all := append(append(keys.IngestStreams(), keys.AlertStreams()...), keys.AlerterDLQ(), keys.MoogDLQ())
+	all := append(append(keys.IngestStreams(), keys.AlertStreams()...), keys.AlerterDLQ(), keys.MoogDLQ(), keys.PoisonDLQ())
 	for _, s := range all {
 		n, err := stream.Len(ctx, rdb, s)
 		if err != nil {
