@@ -9,19 +9,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -30,6 +31,10 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workflows"
 )
@@ -45,109 +50,121 @@ const sloRecordHistoryEnv = "MUTT_RECORD_SLO_HISTORY"
 
 var sloHistoryFixture = filepath.Join("..", "workflows", "testdata", "slo_report_history.json")
 
-// sloHotPath exposes the hot path's metric names (same names, labels and
-// buckets as hotpath/ingest, hotpath/forward, hotpath/alert) with traffic the
-// test decides: every tick adds the same mix of events, so every window sees
-// the same ratios. The lock makes a scrape see whole ticks only.
-type sloHotPath struct {
-	mu            sync.Mutex
-	reg           *prometheus.Registry
-	ingest        *prometheus.CounterVec
-	ingestLatency prometheus.Histogram
-	moog          *prometheus.CounterVec
-	moogLatency   prometheus.Histogram
-	alerter       *prometheus.CounterVec
+// sloRoles runs the real ingestor, alerter, forwarder and Moogsoft simulator
+// in-process, each with its own connections, registry and listener as in
+// production, on an own database, key prefix and ports. Prometheus scrapes
+// their /metrics, so a renamed metric, label or bucket shows up as an SLO
+// without data.
+type sloRoles struct {
+	cfg    pipeline.Config
+	ingest *pipeline.Deps // its Redis client writes to this instance's streams
 }
 
-func newSLOHotPath() *sloHotPath {
-	h := &sloHotPath{
-		reg: prometheus.NewRegistry(),
-		ingest: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mutt_ingest_requests_total", Help: "ingest"},
-			[]string{"status", "reason"}),
-		ingestLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mutt_ingest_latency_seconds", Help: "ingest",
-			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5}}),
-		moog: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mutt_moog_alerts_processed_total", Help: "moog"},
-			[]string{"status"}),
-		moogLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mutt_moog_request_latency_seconds", Help: "moog",
-			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}}),
-		alerter: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mutt_alerter_events_processed_total", Help: "alerter"},
-			[]string{"status"}),
-		// mutt_event_end_to_end_seconds is deliberately absent: that SLO has no data.
-	}
-	h.reg.MustRegister(h.ingest, h.ingestLatency, h.moog, h.moogLatency, h.alerter)
-	h.ingest.WithLabelValues("fail", "queue_full") // exists, never moves
-	return h
+// sloMetricsTargets are the scrape targets: the listeners of the roles that
+// serve /metrics.
+func (r *sloRoles) sloMetricsTargets() []string {
+	return []string{r.cfg.Ingest.Addr, r.cfg.AlerterAddr, r.cfg.ForwarderAddr}
 }
 
-// tick adds one unit of traffic:
-//   - ingest availability: 1 server failure (redis) in 10 000, plus client
-//     errors that must not count: 0.01 % of a 0.1 % budget, burn 0.1 → ok;
-//   - ingest latency: 9 in 1 000 slower than 500 ms: burn 0.9, 10 % of the
-//     budget left → warning;
-//   - forward delivery: 10 % dead-lettered: burn 20 → critical (page);
-//   - forward latency: all at 200 ms → ok;
-//   - alerter: 3 in 2 000 poison or failed: burn 1.5, budget overspent →
-//     critical (ticket, not page).
-func (h *sloHotPath) tick() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.ingest.WithLabelValues("success", "").Add(9999)
-	h.ingest.WithLabelValues("fail", "redis").Add(1)
-	h.ingest.WithLabelValues("fail", "auth").Add(50)
-	h.ingest.WithLabelValues("fail", "validation").Add(10)
-	for i := 0; i < 1000; i++ {
-		if i < 9 {
-			h.ingestLatency.Observe(1)
-		} else {
-			h.ingestLatency.Observe(0.01)
-		}
-	}
-	h.moog.WithLabelValues("success").Add(90)
-	h.moog.WithLabelValues("dlq").Add(10)
-	h.moog.WithLabelValues("retry").Add(30)
-	for i := 0; i < 100; i++ {
-		h.moogLatency.Observe(0.2)
-	}
-	h.alerter.WithLabelValues("handled").Add(1500)
-	h.alerter.WithLabelValues("unhandled").Add(497)
-	h.alerter.WithLabelValues("poison").Add(1)
-	h.alerter.WithLabelValues("error").Add(2)
-}
-
-// serve exposes the metrics on a test HTTP server and ticks every 100 ms
-// until the test ends.
-func (h *sloHotPath) serve(t *testing.T) string {
+func sloStartRoles(t *testing.T) *sloRoles {
 	t.Helper()
-	metrics := promhttp.HandlerFor(h.reg, promhttp.HandlerOpts{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		metrics.ServeHTTP(w, r)
-	}))
-	t.Cleanup(srv.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	t.Cleanup(func() { cancel(); <-done })
-	h.tick()
-	go func() {
-		defer close(done)
-		tk := time.NewTicker(100 * time.Millisecond)
-		defer tk.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-tk.C:
-				h.tick()
-			}
+	ctx := context.Background()
+	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	// Redis ACL users and PostgreSQL roles are server-wide: own ones per test.
+	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })
+	env := map[string]string{
+		"REDIS_URL":           testenv.RedisURL(),
+		"DATABASE_URL":        testenv.DatabaseURL(t),
+		"MUTT_REDIS_PREFIX":   "test:" + uuid.NewString()[:12] + ":",
+		"MUTT_INGEST_ADDR":    testenv.FreeAddr(t),
+		"MUTT_ALERTER_ADDR":   testenv.FreeAddr(t),
+		"MUTT_FORWARDER_ADDR": testenv.FreeAddr(t),
+		"MUTT_MOOGSIM_ADDR":   testenv.FreeAddr(t),
+		"MUTT_LOG_LEVEL":      "warn",
+		"MUTT_SECRETS_FILE":   filepath.Join(t.TempDir(), "secrets.json"),
+		"REDIS_USERNAME":      "mutt_" + id,
+		"DB_USER":             "mutt_app_" + id,
+	}
+	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
+	require.NoError(t, err)
+	log := telemetry.NewLogger(io.Discard, "text", "warn")
+	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
+	boot, err := pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Worker})
+	require.NoError(t, err)
+	require.NoError(t, pipeline.Bootstrap(ctx, boot))
+	boot.Close()
+
+	r := &sloRoles{cfg: cfg}
+	for _, role := range []pipeline.Role{pipeline.MoogSim, pipeline.Alerter, pipeline.Forwarder, pipeline.Ingestor} {
+		roles := []pipeline.Role{role}
+		d, err := pipeline.Connect(ctx, cfg, log, roles)
+		require.NoError(t, err, role)
+		rctx, cancel := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- pipeline.Run(rctx, d, roles) }()
+		t.Cleanup(func() {
+			cancel()
+			require.NoError(t, <-done, role)
+			d.Close()
+		})
+		if role == pipeline.Ingestor {
+			r.ingest = d
 		}
-	}()
-	return strings.TrimPrefix(srv.URL, "http://")
+	}
+	for _, addr := range append(r.sloMetricsTargets(), cfg.MoogSimAddr) {
+		require.Eventually(t, func() bool { return sloHTTPStatus(http.MethodGet, "http://"+addr+"/health", "", "") == http.StatusOK },
+			10*time.Second, 50*time.Millisecond, "%s is healthy", addr)
+	}
+	return r
+}
+
+// sloHTTPStatus sends one request and answers its status (0 when it fails).
+func sloHTTPStatus(method, url, key, body string) int {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		return 0
+	}
+	if key != "" {
+		req.Header.Set("X-API-KEY", key)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	_ = resp.Body.Close()
+	return resp.StatusCode
+}
+
+// ingestEvent posts one event to the real ingestor and answers the status.
+func (r *sloRoles) ingestEvent(key, message string) int {
+	body := fmt.Sprintf(`{"hostname":"router1.prod.example.com","timestamp":%q,"message":%q,"syslog_severity":"critical"}`,
+		time.Now().UTC().Format(time.RFC3339Nano), message)
+	return sloHTTPStatus(http.MethodPost, "http://"+r.cfg.Ingest.Addr+"/ingest", key, body)
+}
+
+// simDelivered is the number of events the Moogsoft simulator acknowledged.
+func (r *sloRoles) simDelivered() int {
+	resp, err := http.Get("http://" + r.cfg.MoogSimAddr + "/stats")
+	if err != nil {
+		return -1
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var st struct {
+		Count int `json:"count"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&st) != nil {
+		return -1
+	}
+	return st.Count
 }
 
 // sloStartPrometheus runs a real Prometheus as a child process that scrapes
-// target every second and evaluates ruleFiles every second; it returns its URL.
-func sloStartPrometheus(t *testing.T, target string, ruleFiles []string) string {
+// targets every second and evaluates ruleFiles every second; it returns its URL.
+func sloStartPrometheus(t *testing.T, targets []string, ruleFiles []string) string {
 	t.Helper()
 	_, err := os.Stat(sloPrometheusBinary)
 	require.NoError(t, err, "prometheus is needed: apt-get install -y --no-install-recommends prometheus")
@@ -166,8 +183,8 @@ rule_files:
 %sscrape_configs:
   - job_name: mutt-test
     static_configs:
-      - targets: [%q]
-`, rules.String(), target)
+      - targets: [%s]
+`, rules.String(), quoted(targets))
 	cfgPath := filepath.Join(dir, "prometheus.yml")
 	require.NoError(t, os.WriteFile(cfgPath, []byte(cfg), 0o644))
 
@@ -235,6 +252,15 @@ rule_files:
 	}
 }
 
+// quoted writes ss as a YAML flow list of quoted strings.
+func quoted(ss []string) string {
+	q := make([]string, len(ss))
+	for i, s := range ss {
+		q[i] = strconv.Quote(s)
+	}
+	return strings.Join(q, ", ")
+}
+
 // sloPromSeries runs an instant query and returns its series' labels.
 func sloPromSeries(base, q string) ([]map[string]string, error) {
 	resp, err := http.Get(base + "/api/v1/query?" + url.Values{"query": {q}}.Encode())
@@ -286,30 +312,79 @@ func sloWorker(t *testing.T, c client.Client, tq string, d *Deps) {
 	t.Cleanup(w.Stop)
 }
 
-// TestSLOReportWorkflowAgainstRealPrometheus drives hot-path metrics with
-// known failure rates, lets a real Prometheus scrape them and evaluate the
-// rules of deploy/prometheus, then runs SLOReportWorkflow on the Temporal dev
-// server and checks the report stored in PostgreSQL and published in Redis.
+// TestSLOReportWorkflowAgainstRealPrometheus runs the real hot-path roles,
+// drives a little traffic with known outcomes through them, lets a real
+// Prometheus scrape their /metrics and evaluate the rules of deploy/prometheus,
+// then runs SLOReportWorkflow on the Temporal dev server and checks the report
+// stored in PostgreSQL and published in Redis. Every SLO must have data: one
+// without means an SLO definition queries a metric, label or bucket the hot
+// path does not expose.
 func TestSLOReportWorkflowAgainstRealPrometheus(t *testing.T) {
 	t.Parallel()
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 
-	target := newSLOHotPath().serve(t)
+	roles := sloStartRoles(t)
 	rules, err := filepath.Glob(filepath.Join("..", "deploy", "prometheus", "rules", "*.yml"))
 	require.NoError(t, err)
 	require.Len(t, rules, 2)
-	prom := sloStartPrometheus(t, target, rules)
+	prom := sloStartPrometheus(t, roles.sloMetricsTargets(), rules)
 
-	// The generated rules work on what the hot path exposes: the fast burn of
-	// forward delivery pages; forward delivery and the alerter open tickets;
-	// nothing else fires.
+	// rate() needs a sample before the traffic: wait for a scrape of every
+	// role, which holds their counters at zero (every series exists from the start).
 	require.Eventually(t, func() bool {
-		return strings.Join(sloFiringSLOs(prom, "page"), ",") == "forward_delivery_success" &&
-			len(sloFiringSLOs(prom, "ticket")) == 2
-	}, 30*time.Second, 250*time.Millisecond, "burn-rate alerts did not fire as expected: page %v ticket %v",
-		sloFiringSLOs(prom, "page"), sloFiringSLOs(prom, "ticket"))
-	require.ElementsMatch(t, []string{"forward_delivery_success", "alerter_processing_success"}, sloFiringSLOs(prom, "ticket"))
+		s, err := sloPromSeries(prom, `up{job="mutt-test"} == 1`)
+		return err == nil && len(s) == 3
+	}, 30*time.Second, 100*time.Millisecond, "prometheus scrapes the three roles")
+
+	// The traffic, in counts:
+	//   - ingest: 6 accepted requests, plus a wrong key and an event without a
+	//     message (client errors: they must not count against availability);
+	//   - alerter: 5 events match the LINK-DOWN seed rule, 1 matches nothing,
+	//     1 stream entry is not an event (poison): bad 1 of 7;
+	//   - forwarder: 4 alerts delivered, then Moogsoft answers 400 and the
+	//     fifth is dead-lettered: bad 1 of 5.
+	const linkDown = "LINK-DOWN Gi0/1 changed state to down"
+	for i := 0; i < 4; i++ {
+		require.Equal(t, http.StatusOK, roles.ingestEvent(pipeline.DevIngestKey, linkDown))
+	}
+	require.Equal(t, http.StatusOK, roles.ingestEvent(pipeline.DevIngestKey, "nothing a rule knows"))
+	require.Equal(t, http.StatusUnauthorized, roles.ingestEvent("not-the-key", linkDown))
+	require.Equal(t, http.StatusBadRequest, sloHTTPStatus(http.MethodPost, "http://"+roles.cfg.Ingest.Addr+"/ingest",
+		pipeline.DevIngestKey, `{"hostname":"router1.prod.example.com"}`))
+	require.Eventually(t, func() bool { return roles.simDelivered() == 4 }, 20*time.Second, 20*time.Millisecond,
+		"the matched events reach the simulator")
+	require.Equal(t, http.StatusOK, sloHTTPStatus(http.MethodPost, "http://"+roles.cfg.MoogSimAddr+"/control", "",
+		`{"fail_status":400,"fail_count":-1}`))
+	require.Equal(t, http.StatusOK, roles.ingestEvent(pipeline.DevIngestKey, linkDown))
+	require.NoError(t, roles.ingest.Redis.XAdd(ctx, &redis.XAddArgs{Stream: roles.ingest.Keys.IngestStream(0),
+		Values: []any{stream.Field, "not an event"}}).Err())
+
+	// Prometheus has scraped the whole traffic.
+	for _, q := range []string{
+		`mutt_ingest_requests_total{status="success"} == 6`,
+		`mutt_ingest_requests_total{status="fail",reason="auth"} == 1`,
+		`mutt_ingest_requests_total{status="fail",reason="validation"} == 1`,
+		`mutt_alerter_events_processed_total{status="handled"} == 5`,
+		`mutt_alerter_events_processed_total{status="unhandled"} == 1`,
+		`mutt_alerter_events_processed_total{status="poison"} == 1`,
+		`mutt_moog_alerts_processed_total{status="success"} == 4`,
+		`mutt_moog_alerts_processed_total{status="dlq"} == 1`,
+		`mutt_event_end_to_end_seconds_count == 4`,
+	} {
+		require.Eventually(t, func() bool {
+			s, err := sloPromSeries(prom, q)
+			return err == nil && len(s) == 1
+		}, 30*time.Second, 100*time.Millisecond, "prometheus sees %s", q)
+	}
+
+	// The generated rules work on what the hot path exposes: forward delivery
+	// (burn 40) and the alerter (burn 143) page.
+	require.Eventually(t, func() bool {
+		page := sloFiringSLOs(prom, "page")
+		return slices.Contains(page, "forward_delivery_success") && slices.Contains(page, "alerter_processing_success")
+	}, 30*time.Second, 250*time.Millisecond, "burn-rate alerts did not fire as expected: page %v", sloFiringSLOs(prom, "page"))
+	require.NotContains(t, sloFiringSLOs(prom, "page"), "ingest_availability", "client errors do not burn the budget")
 
 	db := testenv.Postgres(t)
 	rdb, keys := testenv.Redis(t)
@@ -342,49 +417,60 @@ func TestSLOReportWorkflowAgainstRealPrometheus(t *testing.T) {
 	require.Equal(t, run.GetRunID(), report.WorkflowRunID)
 	require.True(t, report.PrometheusConfigured)
 	require.Empty(t, report.Reason)
-	require.Equal(t, map[string]int{"ok": 2, "warning": 1, "critical": 2, "no_data": 1}, report.Summary)
+	var noData []string
+	for _, e := range report.SLOs {
+		if e.Status == workflows.SLOStatusNoData || len(e.NoDataWindows) > 0 {
+			noData = append(noData, e.Name)
+		}
+	}
+	require.Empty(t, noData, "SLOs whose queries find nothing the hot path exposes (metric, label or bucket renamed?)")
+	require.Zero(t, report.Summary[workflows.SLOStatusNoData], report.Summary)
+	require.Len(t, report.SLOs, len(workflows.SLODefinitions()))
 
 	byName := map[string]workflows.SLOEvaluation{}
 	for _, e := range report.SLOs {
 		byName[e.Name] = e
+		// Every SLO has data in every window, and numbers that make sense.
+		require.NotEqual(t, workflows.SLOStatusNoData, e.Status, "%s: %v", e.Name, e.Reasons)
+		require.False(t, e.NoData, e.Name)
+		require.Empty(t, e.NoDataWindows, e.Name)
+		require.NotNil(t, e.SLI, e.Name)
+		require.GreaterOrEqual(t, *e.SLI, 0.0, e.Name)
+		require.LessOrEqual(t, *e.SLI, 1.0, e.Name)
+		require.NotNil(t, e.ErrorBudgetRemaining, e.Name)
+		for _, win := range report.Windows {
+			require.NotNil(t, e.BurnRates[win], "%s %s", e.Name, win)
+			require.GreaterOrEqual(t, *e.BurnRates[win], 0.0, "%s %s", e.Name, win)
+		}
+		if e.Kind == workflows.SLOKindLatency {
+			require.NotNil(t, e.P99Seconds, e.Name)
+			require.Positive(t, *e.P99Seconds, e.Name)
+		}
 	}
+
+	// The ratio SLOs, whose outcomes the test decided: the burn rate is the
+	// same in every window (all the traffic is in each).
 	type want struct {
 		status string
-		burn   float64 // every window: the traffic mix never changes
+		burn   float64
 	}
 	for name, w := range map[string]want{
-		"ingest_availability":        {workflows.SLOStatusOK, 0.1},
-		"ingest_latency_p99":         {workflows.SLOStatusWarning, 0.9},
-		"forward_delivery_success":   {workflows.SLOStatusCritical, 20},
-		"forward_latency_p99":        {workflows.SLOStatusOK, 0},
-		"alerter_processing_success": {workflows.SLOStatusCritical, 1.5},
+		"ingest_availability":        {workflows.SLOStatusOK, 0},
+		"forward_delivery_success":   {workflows.SLOStatusCritical, (1.0 / 5) / 0.005},
+		"alerter_processing_success": {workflows.SLOStatusCritical, (1.0 / 7) / 0.001},
 	} {
 		e, ok := byName[name]
 		require.True(t, ok, name)
 		require.Equal(t, w.status, e.Status, "%s: %v", name, e.Reasons)
-		require.False(t, e.NoData, name)
-		require.Empty(t, e.NoDataWindows, name)
 		for _, win := range report.Windows {
-			require.NotNil(t, e.BurnRates[win], "%s %s", name, win)
-			require.InDelta(t, w.burn, *e.BurnRates[win], 1e-6, "%s burn rate over %s", name, win)
+			require.InDelta(t, w.burn, *e.BurnRates[win], 1e-6*(1+w.burn), "%s burn rate over %s", name, win)
 		}
-		require.NotNil(t, e.ErrorBudgetRemaining, name)
-		require.InDelta(t, 1-w.burn, *e.ErrorBudgetRemaining, 1e-6, name)
+		require.InDelta(t, 1-w.burn, *e.ErrorBudgetRemaining, 1e-6*(1+w.burn), name)
 		require.InDelta(t, 1-w.burn*(1-e.Target), *e.SLI, 1e-9, name)
 	}
-	require.InDelta(t, 0.9999, *byName["ingest_availability"].SLI, 1e-9, "client errors do not count")
+	require.Equal(t, 1.0, *byName["ingest_availability"].SLI, "client errors do not count")
 	require.Contains(t, strings.Join(byName["forward_delivery_success"].Reasons, ";"), "(page)")
-	require.Contains(t, byName["alerter_processing_success"].Reasons[0], "error budget exhausted")
-	require.Contains(t, strings.Join(byName["alerter_processing_success"].Reasons, ";"), "(ticket)")
-	fwdLat := byName["forward_latency_p99"]
-	require.NotNil(t, fwdLat.P99Seconds)
-	require.InDelta(t, 0.25, *fwdLat.P99Seconds, 0.15, "observations at 200 ms")
-
-	e2e := byName["end_to_end_latency_p99"]
-	require.Equal(t, workflows.SLOStatusNoData, e2e.Status)
-	require.True(t, e2e.NoData)
-	require.Nil(t, e2e.SLI, "no samples: no data, never 0 or 100 %")
-	require.Nil(t, e2e.ErrorBudgetRemaining)
+	require.Contains(t, strings.Join(byName["alerter_processing_success"].Reasons, ";"), "(page)")
 
 	// The published status and the gauges.
 	stored, err := rdb.Get(ctx, sloStatusKey(keys)).Bytes()
@@ -398,10 +484,11 @@ func TestSLOReportWorkflowAgainstRealPrometheus(t *testing.T) {
 	require.JSONEq(t, string(stored), msg.Payload)
 	gauges := sloGather(t, reg)
 	require.Equal(t, 2.0, gauges[`mutt_slo_status{slo="forward_delivery_success"}`])
-	require.Equal(t, 1.0, gauges[`mutt_slo_status{slo="ingest_latency_p99"}`])
 	require.Equal(t, 0.0, gauges[`mutt_slo_status{slo="ingest_availability"}`])
-	require.Equal(t, -1.0, gauges[`mutt_slo_status{slo="end_to_end_latency_p99"}`])
-	require.InDelta(t, 0.9, gauges[`mutt_slo_error_budget_remaining{slo="ingest_availability"}`], 1e-6)
+	require.Equal(t, 1.0, gauges[`mutt_slo_error_budget_remaining{slo="ingest_availability"}`])
+	for _, def := range workflows.SLODefinitions() {
+		require.NotEqual(t, -1.0, gauges[fmt.Sprintf(`mutt_slo_status{slo=%q}`, def.Name)], def.Name)
+	}
 
 	// The history replays with the current workflow code; on request it
 	// becomes the replay test's fixture.
