@@ -103,13 +103,23 @@ func secretCounter(t *testing.T, reg *prometheus.Registry, name string, labels m
 
 // Rotates Redis, then PostgreSQL, through the real dev server with a live
 // instance that proves every stage with a new connection: the old password
-// stops working, the new one works, and no secret is in the history.
+// stops working, the new one works, and no secret is in the history. Runs
+// against each provider (the Vault one through its HTTP API).
 func TestSecretRotationWorkflowEndToEnd(t *testing.T) {
 	t.Parallel()
+	for _, prov := range rotationProviders() {
+		t.Run(prov.name, func(t *testing.T) {
+			t.Parallel()
+			testSecretRotationWorkflowEndToEnd(t, prov)
+		})
+	}
+}
+
+func testSecretRotationWorkflowEndToEnd(t *testing.T, prov rotationProvider) {
 	rdb, keys := testenv.Redis(t)
 	addr, admin := newSecretRedis(t)
 	pgURL, pg := newSecretPostgres(t)
-	p := newMemProvider(secretInitialValues())
+	p := prov.new(t, secretInitialValues())
 	d := secretDeps(rdb, keys, p, secretBackends{redisAdmin: admin, pgAdmin: pg})
 	c, tq := secretWorker(t, d)
 	simInstance{id: "alerter-1", uses: []string{secrets.TargetRedis, secrets.TargetPostgres}, check: func(target, value string) error {
@@ -129,12 +139,14 @@ func TestSecretRotationWorkflowEndToEnd(t *testing.T) {
 	require.True(t, res.Promoted)
 	require.True(t, res.OldRemoved)
 	require.Equal(t, run.GetRunID(), res.RotationID)
-	newRedis := p.get(secrets.RedisPassCurrent)
+	snap := secretRead(t, p)
+	newRedis := snap.Get(secrets.RedisPassCurrent)
+	require.NotEmpty(t, newRedis)
 	require.NotEqual(t, secretOldRedisPass, newRedis)
 	require.Equal(t, fingerprint(newRedis), res.Fingerprint)
 	require.NoError(t, redisLogin(addr, secretTestRedisUser, newRedis))
 	require.Error(t, redisLogin(addr, secretTestRedisUser, secretOldRedisPass))
-	require.Empty(t, p.get(secrets.RedisPassNext))
+	require.Empty(t, snap.Get(secrets.RedisPassNext))
 	acks, err := rdb.HGetAll(context.Background(), keys.RotationAcks(res.RotationID+":next_stored")).Result()
 	require.NoError(t, err)
 	require.Contains(t, acks, "alerter-1")
@@ -147,7 +159,9 @@ func TestSecretRotationWorkflowEndToEnd(t *testing.T) {
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflowWithOptions(workflows.SecretRotationWorkflow, workflow.RegisterOptions{Name: "SecretRotationWorkflow"})
 	require.NoError(t, replayer.ReplayWorkflowHistory(nil, h))
-	if os.Getenv("MUTT_RECORD_HISTORY") != "" {
+	// One recorded history only: the memory run's (the workflow's history
+	// does not depend on the provider, and two writers would race).
+	if os.Getenv("MUTT_RECORD_HISTORY") != "" && prov.name == "memory" {
 		require.NoError(t, os.MkdirAll(filepath.Dir(secretHistoryFile), 0o755))
 		require.NoError(t, os.WriteFile(secretHistoryFile, append(raw, '\n'), 0o644))
 	}
@@ -157,8 +171,12 @@ func TestSecretRotationWorkflowEndToEnd(t *testing.T) {
 	res, err = secretResult(t, run)
 	require.NoError(t, err)
 	require.True(t, res.OldRemoved)
-	newDB := p.get(secrets.DBPassCurrent)
+	snap = secretRead(t, p)
+	newDB := snap.Get(secrets.DBPassCurrent)
+	require.NotEmpty(t, newDB)
 	require.NotEqual(t, secretOldDBPass, newDB)
+	require.Empty(t, snap.Get(secrets.DBPassNext))
+	require.Equal(t, newRedis, snap.Get(secrets.RedisPassCurrent), "rotating postgres must leave redis alone")
 	require.NoError(t, pgLogin(pgURL, secretTestDBUser, newDB))
 	require.Error(t, pgLogin(pgURL, secretTestDBUser, secretOldDBPass))
 	raw, err = temporalproto.CustomJSONMarshalOptions{}.Marshal(secretHistory(t, c, run))
@@ -174,19 +192,31 @@ func TestSecretRotationWorkflowEndToEnd(t *testing.T) {
 }
 
 // ACL SETUSER refused (the admin client lacks ACL rights): the workflow fails
-// at apply_next, rolled back, and the provider and Redis are as before.
+// at apply_next, rolled back, and the provider and Redis are as before. Runs
+// against each provider.
 func TestSecretRotationFailedApplyLeavesEverythingAsBefore(t *testing.T) {
 	t.Parallel()
+	for _, prov := range rotationProviders() {
+		t.Run(prov.name, func(t *testing.T) {
+			t.Parallel()
+			testSecretRotationFailedApply(t, prov)
+		})
+	}
+}
+
+func testSecretRotationFailedApply(t *testing.T, prov rotationProvider) {
 	rdb, keys := testenv.Redis(t)
 	addr, admin := newSecretRedis(t)
 	require.NoError(t, admin.Do(context.Background(), "ACL", "SETUSER", "weak", "on", ">weak", "~*", "+@all", "-acl|setuser").Err())
 	weak := redis.NewClient(&redis.Options{Addr: addr, Username: "weak", Password: "weak"})
 	t.Cleanup(func() { _ = weak.Close() })
-	p := newMemProvider(secretInitialValues())
+	p := prov.new(t, secretInitialValues())
 	d := secretDeps(rdb, keys, p, secretBackends{redisAdmin: weak})
 	c, tq := secretWorker(t, d)
 	before, err := admin.Do(context.Background(), "ACL", "GETUSER", secretTestRedisUser).Result()
 	require.NoError(t, err)
+	stored := secretRead(t, p)
+	require.Equal(t, secretInitialValues(), stored.Values)
 
 	_, err = secretResult(t, secretStart(t, c, tq, workflows.SecretRotationInput{Target: secrets.TargetRedis}))
 	require.Error(t, err)
@@ -199,10 +229,17 @@ func TestSecretRotationFailedApplyLeavesEverythingAsBefore(t *testing.T) {
 	require.NoError(t, app.Details(&res))
 	require.True(t, res.Compensated)
 
-	require.Equal(t, secretInitialValues(), p.snapshot())
-	after, err := admin.Do(context.Background(), "ACL", "GETUSER", secretTestRedisUser).Result()
+	// The same values, NEXT and the rotation marker gone. The version is not
+	// the one before: compensation writes the old values back as a new
+	// version (KV v2 keeps history; it never deletes the version StoreNext
+	// wrote), so it is exactly two ahead: StoreNext, then Compensate.
+	after := secretRead(t, p)
+	require.Equal(t, secretInitialValues(), after.Values)
+	require.Empty(t, after.Get(secrets.RedisPassNext))
+	require.Equal(t, stored.Version+2, after.Version)
+	acl, err := admin.Do(context.Background(), "ACL", "GETUSER", secretTestRedisUser).Result()
 	require.NoError(t, err)
-	require.Equal(t, before, after)
+	require.Equal(t, before, acl)
 	require.NoError(t, redisLogin(addr, secretTestRedisUser, secretOldRedisPass))
 	reg, ok := d.Registerer.(*prometheus.Registry)
 	require.True(t, ok)
