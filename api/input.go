@@ -1,0 +1,173 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Input and write-outcome helpers shared by the rule, dev-host and team handlers.
+
+// readOnlyFields are what GET returns but a write cannot change; accepted
+// and ignored so a client may send back what it read. Any other unknown
+// field is a 400, so a typo ("priorty") is not silently dropped.
+type readOnlyFields struct {
+	ID        json.RawMessage `json:"id"`
+	CreatedAt json.RawMessage `json:"created_at"`
+	UpdatedAt json.RawMessage `json:"updated_at"`
+}
+
+// unknownField matches encoding/json's error for a field DisallowUnknownFields refuses.
+var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
+
+// decodeResourceBody decodes a body into v; a malformed body or a wrongly typed field is
+// a 400 that names the field.
+func decodeResourceBody(c *gin.Context, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		var tooBig *http.MaxBytesError
+		switch m := unknownField.FindStringSubmatch(err.Error()); {
+		case errors.As(err, &tooBig):
+			abort(c, http.StatusRequestEntityTooLarge, errBodyTooLarge, fmt.Sprintf("request body exceeds %d bytes", maxBody))
+		case m != nil:
+			abort(c, http.StatusBadRequest, errInvalidField, "unknown field "+quoteShort(m[1]))
+		case errors.As(err, &te) && te.Field != "":
+			abort(c, http.StatusBadRequest, errInvalidField, fmt.Sprintf("%s: must be of type %s", te.Field, te.Type))
+		case errors.As(err, &te), errors.Is(err, io.EOF): // an array, string, number… or nothing
+			abort(c, http.StatusBadRequest, errInvalidBody, "request body must be a JSON object")
+		default:
+			abort(c, http.StatusBadRequest, errInvalidBody, "malformed JSON body")
+		}
+		return false
+	}
+	if !atEOF(dec) {
+		abort(c, http.StatusBadRequest, errInvalidBody, "malformed JSON body: data after the JSON object")
+		return false
+	}
+	return true
+}
+
+// atEOF reports whether only white space is left after the decoded value.
+func atEOF(dec *json.Decoder) bool {
+	_, err := dec.Token()
+	return errors.Is(err, io.EOF)
+}
+
+// fieldErr is a validation failure that names its field.
+type fieldErr struct{ field, msg string }
+
+func (e *fieldErr) Error() string { return e.field + ": " + e.msg }
+
+func answerInvalid(c *gin.Context, err error) {
+	var fe *fieldErr
+	if errors.As(err, &fe) {
+		abort(c, http.StatusBadRequest, errInvalidField, fe.Error())
+		return
+	}
+	abort(c, http.StatusBadRequest, errInvalidBody, err.Error())
+}
+
+func cleanText(field string, v *string, required bool, max int) (*string, error) {
+	if v == nil {
+		if required {
+			return nil, &fieldErr{field, "is required"}
+		}
+		return nil, nil
+	}
+	t := strings.TrimSpace(*v)
+	if t == "" {
+		if required {
+			return nil, &fieldErr{field, "must not be empty"}
+		}
+		return nil, nil
+	}
+	if len(t) > max {
+		return nil, &fieldErr{field, fmt.Sprintf("must be at most %d characters", max)}
+	}
+	if strings.ContainsRune(t, 0) {
+		return nil, &fieldErr{field, "must not contain NUL characters"}
+	}
+	return &t, nil
+}
+
+// deleteReason reads the optional DELETE body {"reason": …} (a present body
+// must be valid), falling back to the X-Change-Reason header.
+func deleteReason(c *gin.Context) (string, bool) {
+	var body struct {
+		Reason string `json:"reason"`
+	}
+	if c.Request.ContentLength != 0 && c.Request.Body != nil {
+		dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); (err != nil && !errors.Is(err, io.EOF)) || (err == nil && !atEOF(dec)) {
+			abort(c, http.StatusBadRequest, errInvalidBody, `malformed JSON body: expected nothing or {"reason": "…"}`)
+			return "", false
+		}
+		if err := checkReason(body.Reason); err != nil {
+			answerInvalid(c, err)
+			return "", false
+		}
+	}
+	return changeReason(c, body.Reason), true
+}
+
+// checkReason refuses an audit reason PostgreSQL cannot store.
+func checkReason(reason string) error {
+	if strings.ContainsRune(reason, 0) {
+		return &fieldErr{"reason", "must not contain NUL characters"}
+	}
+	if len(reason) > maxReason {
+		return &fieldErr{"reason", fmt.Sprintf("must be at most %d characters", maxReason)}
+	}
+	return nil
+}
+
+// changeReason is the body's reason, else the X-Change-Reason header (whose
+// bytes need not be UTF-8; PostgreSQL stores only UTF-8).
+func changeReason(c *gin.Context, body string) string {
+	if body != "" {
+		return body
+	}
+	return strings.ToValidUTF8(c.GetHeader("X-Change-Reason"), "\uFFFD")
+}
+
+// writeRefused carries the HTTP status of a failed concurrency check.
+type writeRefused struct {
+	status  int
+	code    string
+	message string
+}
+
+func (e *writeRefused) Error() string { return e.message }
+
+// answerWriteError answers a failed write transaction: a precondition error keeps
+// its status, anything else is a 503 without database text.
+func (s *Server) answerWriteError(c *gin.Context, what string, err error) bool {
+	if err == nil {
+		return false
+	}
+	var pe *writeRefused
+	if errors.As(err, &pe) {
+		abort(c, pe.status, pe.code, pe.message)
+		return true
+	}
+	s.dbFailure(c, what, err)
+	return true
+}
+
+// dbFailure logs the real error and answers a 503 without database text:
+// what reaches here is PostgreSQL being unreachable or refusing the write
+// (input problems are 4xx before the query), and the request may be retried.
+func (s *Server) dbFailure(c *gin.Context, what string, err error) {
+	s.o.Log.ErrorContext(c, what+" failed", "component", "api", "correlation_id", correlationID(c), "err", err)
+	abort(c, http.StatusServiceUnavailable, errUnavailable,
+		what+" failed: the database is unavailable; try again later, or quote the correlation id to an operator")
+}
