@@ -47,7 +47,7 @@ func TestDevServerWithAnotherNamespace(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(ds.Stop)
 
-	c, err := workers.Dial(ctx, ds.Address, ns, log)
+	c, err := workers.Dial(ctx, workers.TemporalConn{Address: ds.Address, Namespace: ns}, log)
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	// As mutt dev: apply the schedules, then run the worker.
@@ -138,7 +138,8 @@ func TestApplyNamesAMissingNamespace(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := workers.Dial(ctx, testenv.TemporalAddress(), "mutt-missing-"+uuid.NewString()[:8], slog.New(slog.DiscardHandler))
+	c, err := workers.Dial(ctx, workers.TemporalConn{Address: testenv.TemporalAddress(), Namespace: "mutt-missing-" + uuid.NewString()[:8]},
+		slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	t.Cleanup(c.Close)
 	_, err = workers.Apply(ctx, c, "q", workers.Schedules("x-", "q", policy, false)[:1], true, io.Discard)

@@ -149,9 +149,10 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err := pipeline.Bootstrap(ctx, d); err != nil {
 		return err
 	}
-	ui := "(Temporal was already running at " + wcfg.TemporalAddress + "; use its own UI)"
-	if !workers.Reachable(ctx, wcfg.TemporalAddress) {
-		ds, err := workers.StartDevServer(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, log)
+	ui := "(Temporal was already running at " + wcfg.Temporal.Address + "; use its own UI)"
+	// A dev server speaks plaintext: never start one for a TLS configuration.
+	if !wcfg.Temporal.TLS && !workers.Reachable(ctx, wcfg.Temporal.Address) {
+		ds, err := workers.StartDevServer(ctx, wcfg.Temporal.Address, wcfg.Temporal.Namespace, log)
 		if err != nil {
 			return err
 		}
@@ -180,7 +181,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 }
 
 func workerProcess(ctx context.Context, d *pipeline.Deps, wcfg workers.Config, log *slog.Logger) (*workers.Process, error) {
-	tc, err := workers.Dial(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, log)
+	tc, err := workers.Dial(ctx, wcfg.Temporal, log)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +222,7 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	defer proc.Client.Close()
-	log.Info("starting worker", "task_queue", workflows.TaskQueue, "temporal", wcfg.TemporalAddress)
+	log.Info("starting worker", "task_queue", workflows.TaskQueue, "temporal", wcfg.Temporal.Address)
 	// pipeline.Run with only the worker role runs what every process needs
 	// besides its own work: dynamic config, the secrets watcher (so this
 	// process follows rotations too) and the provider's token renewal.
@@ -246,7 +247,7 @@ func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	tc, err := workers.Dial(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, logger(c))
+	tc, err := workers.Dial(ctx, wcfg.Temporal, logger(c))
 	if err != nil {
 		return err
 	}

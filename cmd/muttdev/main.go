@@ -94,7 +94,7 @@ func rotate(ctx context.Context, args []string, w io.Writer) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	tc, err := workers.Dial(ctx, wcfg.TemporalAddress, wcfg.TemporalNamespace, discardLogger())
+	tc, err := workers.Dial(ctx, wcfg.Temporal, discardLogger())
 	if err != nil {
 		return err
 	}

@@ -53,7 +53,7 @@ func (r *run) archivePhase(ctx context.Context) (Phase, error) {
 	if err := r.waitHealthy(ctx, "http://127.0.0.1:"+wport+"/health"); err != nil {
 		return Phase{}, err
 	}
-	tc, err := workers.Dial(ctx, taddr, "default", telemetry.NewLogger(io.Discard, "text", "error"))
+	tc, err := workers.Dial(ctx, workers.TemporalConn{Address: taddr, Namespace: "default"}, telemetry.NewLogger(io.Discard, "text", "error"))
 	if err != nil {
 		return Phase{}, err
 	}
