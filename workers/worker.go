@@ -53,7 +53,8 @@ func (c TemporalConn) clientOptions() (client.Options, error) {
 func (c TemporalConn) hint(err error) string {
 	msg := err.Error()
 	if !c.TLS {
-		if strings.Contains(msg, "server preface") || strings.Contains(msg, "connection reset") {
+		if strings.Contains(msg, "server preface") || strings.Contains(msg, "connection reset") ||
+			strings.Contains(msg, "broken pipe") || strings.Contains(msg, "EOF") {
 			return "TLS is off: set TEMPORAL_TLS=true (or TEMPORAL_API_KEY) for a TLS-secured cluster"
 		}
 		return ""
@@ -63,8 +64,12 @@ func (c TemporalConn) hint(err error) string {
 		return "the server's certificate is signed by a CA this host does not trust: set TEMPORAL_TLS_SERVER_CA_CERT_PATH to that CA"
 	case strings.Contains(msg, "x509: certificate is valid for"), strings.Contains(msg, "x509: cannot validate certificate for"):
 		return "the server's certificate is not for this host name: set TEMPORAL_TLS_SERVER_NAME to a name it holds"
-	case strings.Contains(msg, "remote error: tls:"):
-		return "the server refused the TLS handshake: does it require a client certificate " +
+	case strings.Contains(msg, "remote error: tls:"),
+		// With TLS 1.3 a server that rejects the client certificate does so
+		// after the client finished its handshake: the client then sees the
+		// connection closed rather than the TLS alert.
+		strings.Contains(msg, "broken pipe"), strings.Contains(msg, "connection reset"), strings.Contains(msg, "EOF"):
+		return "the server refused the TLS handshake or closed the connection right after it: does it require a client certificate " +
 			"(TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH) signed by a CA it trusts?"
 	case strings.Contains(msg, "x509:"), strings.Contains(msg, "tls:"):
 		return "TLS failed: check the TEMPORAL_TLS_* settings (or TEMPORAL_TLS=false for a plaintext server)"
