@@ -323,7 +323,7 @@ func requireStoredRule(t *testing.T, e *fuzzEnv, what string, body []byte, r fuz
 // FuzzRulePathID fuzzes the {id} of /rules/{id}.
 func FuzzRulePathID(f *testing.F) {
 	for _, s := range []string{"1", "0", "-1", "+1", "007", "abc", "1.5", "1e3", "2147483647", "2147483648",
-		"9223372036854775807", "9223372036854775808", "99999999999999999999", "０", " 1", "1 "} {
+		"9223372036854775807", "9223372036854775808", "99999999999999999999", "０", " 1", "1 ", "", "1/2"} {
 		f.Add(s)
 	}
 	e := newFuzzEnv(f)
@@ -332,7 +332,13 @@ func FuzzRulePathID(f *testing.F) {
 	body := []byte(withField(validRuleJSON, "version", "999"))
 	f.Fuzz(func(t *testing.T, id string) {
 		if id == "" || strings.Contains(id, "/") {
-			t.Skip("not one path segment")
+			// Not one path segment: another route or none, never a 5xx.
+			for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+				r := e.send(m, "/api/v2/rules/"+id, "", body, nil)
+				requireAnswer(t, r, m+" /rules/"+id, id, nil, http.StatusMovedPermanently, http.StatusTemporaryRedirect,
+					http.StatusPermanentRedirect, http.StatusNotFound, http.StatusMethodNotAllowed)
+			}
+			return
 		}
 		fields := []string{"rule id"}
 		for _, m := range []string{http.MethodGet, http.MethodPut, http.MethodPatch} {
