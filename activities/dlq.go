@@ -21,6 +21,7 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/workflows"
 )
 
@@ -73,10 +74,8 @@ func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
 			Help: "Entries in a dead-letter stream (moog, alerter, poison) after the last remediation run.",
 		}, []string{"dlq"}),
 	}
-	for _, c := range []prometheus.Collector{m.actions, m.health, m.depth} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register DLQ remediation metrics: %w", err)
-		}
+	if err := telemetry.Register(reg, "DLQ remediation metrics", m.actions, m.health, m.depth); err != nil {
+		return nil, err
 	}
 	// Every action exists from the start, so rate() works before the first event.
 	for _, a := range []string{"replayed", "poisoned", "skipped_unhealthy"} {

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/schema"
 	"github.com/mutt-ops/mutt/workflows"
 )
@@ -76,10 +77,8 @@ func newPartitionMetrics(reg prometheus.Registerer) (*partitionMetrics, error) {
 		moved: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_partition_default_rows_moved_total",
 			Help: "Rows moved out of event_audit_log_default into their month's partition."}),
 	}
-	for _, c := range []prometheus.Collector{m.ahead, m.lastSuccess, m.defaultRows, m.created, m.moved} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register partition metrics: %w", err)
-		}
+	if err := telemetry.Register(reg, "partition metrics", m.ahead, m.lastSuccess, m.defaultRows, m.created, m.moved); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/workflows"
 )
 
@@ -123,10 +124,8 @@ func newRetentionMetrics(reg prometheus.Registerer) (*retentionMetrics, error) {
 		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_retention_last_success_timestamp_seconds",
 			Help: "Unix time of the last successful retention run (dry runs excluded)."}),
 	}
-	for _, c := range []prometheus.Collector{m.archived, m.deleted, m.configDeleted, m.partitionsDropped, m.oldestAge, m.lastSuccess} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register retention metrics: %w", err)
-		}
+	if err := telemetry.Register(reg, "retention metrics", m.archived, m.deleted, m.configDeleted, m.partitionsDropped, m.oldestAge, m.lastSuccess); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/workflows"
 )
 
@@ -95,10 +96,8 @@ func newSecretMetrics(reg prometheus.Registerer) (*secretMetrics, error) {
 			Help: "Unix time of the last successful rotation of a target seen by this worker.",
 		}, []string{"target"}),
 	}
-	for _, c := range []prometheus.Collector{m.rotations, m.lastSuccess} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register secret rotation metrics: %w", err)
-		}
+	if err := telemetry.Register(reg, "secret rotation metrics", m.rotations, m.lastSuccess); err != nil {
+		return nil, err
 	}
 	// Every series exists from the start, so "no success yet" is visible.
 	for _, t := range secrets.Targets() {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/workflows"
 )
 
@@ -76,10 +77,8 @@ func newSLOMetrics(reg prometheus.Registerer) (*sloMetrics, error) {
 			Help: "Unix time the last SLO report this worker published was evaluated at.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.status, m.budget, m.burn, m.timestamp} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register slo metrics: %w", err)
-		}
+	if err := telemetry.Register(reg, "slo metrics", m.status, m.budget, m.burn, m.timestamp); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

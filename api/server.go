@@ -85,10 +85,8 @@ func New(o Options) (*Server, error) {
 		Name: "mutt_api_request_duration_seconds", Help: "API request latency by method and route template.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "route"})
-	for _, c := range []prometheus.Collector{s.requests, s.duration} {
-		if err := o.Registerer.Register(c); err != nil {
-			return nil, fmt.Errorf("api: register metrics: %w", err)
-		}
+	if err := telemetry.Register(o.Registerer, "api: metrics", s.requests, s.duration); err != nil {
+		return nil, err
 	}
 	s.engine = s.routes()
 	return s, nil

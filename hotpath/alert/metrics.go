@@ -1,11 +1,11 @@
 package alert
 
 import (
-	"errors"
-	"fmt"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
 // Values of the status label of mutt_alerter_events_processed_total.
@@ -137,18 +137,8 @@ func newMetrics(reg prometheus.Registerer, shards []shardState) (*metrics, error
 	for _, s := range []string{"dlq", "defer"} {
 		m.shed.WithLabelValues(s)
 	}
-	var errs []error
-	for _, c := range []prometheus.Collector{
-		m.processed, m.forwarded, m.metaAlerts, m.unknownHandling, m.retries, m.latency, m.reloadLatency,
-		m.rulesCount, m.devHostsCount, m.teamsCount, m.reloadFailures, m.invalidRules, m.dbWriteMillis,
-		m.batchSize, m.dlqDepth, m.shed, m.queueDepth, m.backpressureFunc,
-	} {
-		if err := reg.Register(c); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, fmt.Errorf("register alerter metrics: %w", err)
+	if err := telemetry.Register(reg, "alerter metrics", m.processed, m.forwarded, m.metaAlerts, m.unknownHandling, m.retries, m.latency, m.reloadLatency, m.rulesCount, m.devHostsCount, m.teamsCount, m.reloadFailures, m.invalidRules, m.dbWriteMillis, m.batchSize, m.dlqDepth, m.shed, m.queueDepth, m.backpressureFunc); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

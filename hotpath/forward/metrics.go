@@ -1,9 +1,9 @@
 package forward
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
 // Reasons of mutt_moog_requests_total{status="fail"}.
@@ -84,11 +84,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Times this forwarder's failure opened the shared circuit breaker.",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.latency, m.processed, m.rateLimitHits,
-		m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbTrips} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register forwarder metrics: %w", err)
-		}
+	if err := telemetry.Register(reg, "forwarder metrics", m.requests, m.latency, m.processed, m.rateLimitHits, m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbTrips); err != nil {
+		return nil, err
 	}
 	m.reqSuccess = m.requests.WithLabelValues("success", "")
 	m.procSuccess = m.processed.WithLabelValues("success")

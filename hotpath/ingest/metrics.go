@@ -1,9 +1,9 @@
 package ingest
 
 import (
-	"fmt"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
 // metrics of the ingestor; names follow the peer's where it had them.
@@ -45,10 +45,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000},
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.events, m.latency, m.rateHits, m.depth, m.batchSize} {
-		if err := reg.Register(c); err != nil {
-			return nil, fmt.Errorf("register ingest metrics: %w", err)
-		}
+	if err := telemetry.Register(reg, "ingest metrics", m.requests, m.events, m.latency, m.rateHits, m.depth, m.batchSize); err != nil {
+		return nil, err
 	}
 	// Every series exists from the start, so rate() and alerts see zeros.
 	m.requests.WithLabelValues("success", "")

@@ -130,3 +130,14 @@ func ServeListener(ctx context.Context, log *slog.Logger, ln net.Listener, h htt
 	}
 	return nil
 }
+
+// Register registers every collector with reg; an error names what (e.g.
+// "ingest metrics") and the collector that clashed.
+func Register(reg prometheus.Registerer, what string, cs ...prometheus.Collector) error {
+	for _, c := range cs {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register %s: %w", what, err)
+		}
+	}
+	return nil
+}
