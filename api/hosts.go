@@ -31,7 +31,7 @@ type TeamMapping struct {
 type hostInput struct {
 	Hostname       *string `json:"hostname"`
 	TeamAssignment *string `json:"team_assignment"`
-	Reason         string  `json:"reason"`
+	reasonField
 	readOnlyFields
 }
 
@@ -163,9 +163,6 @@ func (s *Server) createDevHost(c *gin.Context) {
 		return
 	}
 	host, err := validHostname(in.Hostname)
-	if err == nil {
-		err = checkReason(in.Reason)
-	}
 	if err != nil {
 		answerInvalid(c, err)
 		return
@@ -263,9 +260,6 @@ func (s *Server) createTeam(c *gin.Context) {
 		return
 	}
 	team, err := validTeam(in.TeamAssignment)
-	if err == nil {
-		err = checkReason(in.Reason)
-	}
 	if err != nil {
 		answerInvalid(c, err)
 		return
@@ -297,9 +291,6 @@ func (s *Server) updateTeam(c *gin.Context) {
 		return
 	}
 	team, err := validTeam(in.TeamAssignment)
-	if err == nil {
-		err = checkReason(in.Reason)
-	}
 	if err != nil {
 		answerInvalid(c, err)
 		return

@@ -23,6 +23,14 @@ type readOnlyFields struct {
 	UpdatedAt json.RawMessage `json:"updated_at"`
 }
 
+// reasonField is the optional audit reason of a write body; decodeResourceBody
+// checks it for every body that embeds it.
+type reasonField struct {
+	Reason string `json:"reason"`
+}
+
+func (r reasonField) reason() string { return r.Reason }
+
 // unknownField matches encoding/json's error for a field DisallowUnknownFields refuses.
 var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
 
@@ -51,6 +59,12 @@ func decodeResourceBody(c *gin.Context, v any) bool {
 	if !atEOF(dec) {
 		abort(c, http.StatusBadRequest, errInvalidBody, "malformed JSON body: data after the JSON object")
 		return false
+	}
+	if r, ok := v.(interface{ reason() string }); ok {
+		if err := checkReason(r.reason()); err != nil {
+			answerInvalid(c, err)
+			return false
+		}
 	}
 	return true
 }

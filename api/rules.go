@@ -50,15 +50,15 @@ type ruleInput struct {
 	TeamAssignment *string `json:"team_assignment"`
 	IsActive       *bool   `json:"is_active"`
 	Version        *int    `json:"version"`
-	Reason         string  `json:"reason"`
+	reasonField
 	readOnlyFields
 }
 
 // rulePatch is a PATCH body: only enable/disable.
 type rulePatch struct {
-	IsActive *bool  `json:"is_active"`
-	Version  *int   `json:"version"`
-	Reason   string `json:"reason"`
+	IsActive *bool `json:"is_active"`
+	Version  *int  `json:"version"`
+	reasonField
 }
 
 const ruleColumns = `id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling,
@@ -185,9 +185,6 @@ func setVersionETag(c *gin.Context, version int) {
 func (in ruleInput) validate() (Rule, []string, error) {
 	var r Rule
 	var warns []string
-	if err := checkReason(in.Reason); err != nil {
-		return r, nil, err
-	}
 	r.MatchType = "contains"
 	if in.MatchType != nil {
 		r.MatchType = strings.ToLower(strings.TrimSpace(*in.MatchType))
@@ -374,10 +371,6 @@ func (s *Server) patchRule(c *gin.Context) {
 	}
 	if in.IsActive == nil {
 		abort(c, http.StatusBadRequest, errInvalidField, "is_active: is required (true or false)")
-		return
-	}
-	if err := checkReason(in.Reason); err != nil {
-		answerInvalid(c, err)
 		return
 	}
 	want, stale, ok := expectedVersion(c, in.Version, true)
