@@ -310,14 +310,13 @@ func (a *secretActivities) redisACL(ctx context.Context, user, modifier, passwor
 	return fmt.Errorf("redis ACL SETUSER %s: %s", user, msg)
 }
 
-// redisSave persists the ACL when Redis uses an ACL file; without one the
-// users live in memory (or the config file, which setup manages).
+// redisSave persists the ACL where Redis can (secrets.PersistRedisACL: ACL
+// SAVE with an aclfile, else CONFIG REWRITE with a configuration file).
+// Without either the users live in memory; the worker's RedisUserKeeper
+// re-creates them with the provider's passwords after a restart.
 func (a *secretActivities) redisSave(ctx context.Context) error {
-	err := a.d.RedisAdmin.Do(ctx, "ACL", "SAVE").Err()
-	if err != nil && !strings.Contains(err.Error(), "not configured to use an ACL file") {
-		return fmt.Errorf("redis ACL SAVE: %w", err)
-	}
-	return nil
+	_, err := secrets.PersistRedisACL(ctx, a.d.RedisAdmin)
+	return err
 }
 
 func (a *secretActivities) redisAddPassword(ctx context.Context, user, pw string) error {

@@ -53,8 +53,11 @@ Services (configured from the environment; see README):
                MUTT_WORKER_ADDR, :8086)
 
 Operations:
-  setup                    create the Redis ACL user and PostgreSQL role the services use (least
-                           privilege), generating their passwords into the secrets provider if missing
+  setup [--disable-default-user]
+                           create the Redis ACL user and PostgreSQL role the services use (least
+                           privilege), generating their passwords into the secrets provider if missing,
+                           and save the ACL users where Redis keeps them across restarts;
+                           --disable-default-user also disables Redis's default user
   migrate up|status        apply or list the database migrations
   config init [--dry-run]  seed dynamic config in Redis from env without overwriting
   schedules apply [--dry-run]
@@ -85,7 +88,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "schedules":
 		err = runSchedules(ctx, rest, stdout)
 	case "setup":
-		err = runSetup(ctx, stdout)
+		err = runSetup(ctx, rest, stdout)
 	case "migrate":
 		err = runMigrate(ctx, rest, stdout)
 	case "config":
@@ -256,11 +259,18 @@ func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
 	return err
 }
 
-func runSetup(ctx context.Context, stdout io.Writer) error {
+func runSetup(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("setup", flag.ContinueOnError)
+	disableDefault := fs.Bool("disable-default-user", false,
+		"disable Redis's default user after creating MUTT's (REDIS_ADMIN_URL must log in as a named admin user)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
 	cfg, err := pipeline.ReadConfig(config.FromOS(), false, nil)
 	if err != nil {
 		return err
 	}
+	cfg.DisableDefaultRedisUser = *disableDefault
 	return pipeline.Setup(ctx, cfg, logger(cfg.Common), stdout)
 }
 

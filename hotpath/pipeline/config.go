@@ -4,6 +4,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/internal/config"
@@ -37,6 +38,16 @@ type Config struct {
 	// `mutt setup` (REDIS_ADMIN_URL, DATABASE_ADMIN_URL; default REDIS_URL,
 	// DATABASE_URL).
 	RedisAdminURL, DatabaseAdminURL string
+	// RedisAuthWait is how long a starting role retries, with backoff, a
+	// login Redis refuses (MUTT_REDIS_AUTH_WAIT, 2m): a user lost in a Redis
+	// restart comes back when the worker re-creates it.
+	RedisAuthWait time.Duration
+	// RedisUserCheckInterval is how often the worker checks that Redis still
+	// has the ACL user and re-creates it if not (MUTT_REDIS_USER_CHECK_INTERVAL, 10s).
+	RedisUserCheckInterval time.Duration
+	// DisableDefaultRedisUser makes Setup disable Redis's default user
+	// (`mutt setup --disable-default-user`).
+	DisableDefaultRedisUser bool
 	// Pprof serves /debug/pprof/ on every role's HTTP listener (MUTT_PPROF;
 	// off by default: profiles expose internals and cost CPU while taken).
 	Pprof bool
@@ -76,6 +87,8 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		RedisUsername:        e.String("mutt", "REDIS_USERNAME"),
 		DBUser:               e.String("", "DB_USER"),
 	}
+	c.RedisAuthWait = e.Duration(2*time.Minute, "MUTT_REDIS_AUTH_WAIT")
+	c.RedisUserCheckInterval = e.Duration(secrets.DefaultRedisUserCheckInterval, "MUTT_REDIS_USER_CHECK_INTERVAL")
 	c.RedisAdminURL = e.URL(c.RedisURL, []string{"redis", "rediss"}, "REDIS_ADMIN_URL")
 	c.DatabaseAdminURL = e.URL(c.DatabaseURL, []string{"postgres", "postgresql"}, "DATABASE_ADMIN_URL")
 	if dev {

@@ -93,7 +93,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		return nil, errors.New("INGEST_API_KEY: is required (in the environment or the secrets provider)")
 	}
 	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Username: cfg.RedisUsername,
-		Secrets: d.Secrets, Registerer: d.Reg})
+		Secrets: d.Secrets, Registerer: d.Reg, AuthWait: cfg.RedisAuthWait, Log: log.With("component", "redis")})
 	if err != nil {
 		return nil, err
 	}
@@ -121,6 +121,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 			return nil, err
 		}
 	}
+	redisconn.WarnIfDefaultUserOpen(ctx, cfg.RedisURL, d.AdminRedis, log.With("component", "redis"))
 	return d, nil
 }
 
@@ -224,6 +225,16 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return s.Run(ctx, d.Cfg.APIAddr) })
 		case Worker:
+			// The worker holds the admin connection: it re-creates the ACL
+			// user when a Redis restart lost it (ADR 0015).
+			if d.AdminRedis != nil {
+				k, err := secrets.NewRedisUserKeeper(secrets.RedisUserKeeperOptions{Admin: d.AdminRedis, User: d.Cfg.RedisUsername,
+					Prefix: d.Cfg.RedisPrefix, Provider: d.Provider, Interval: d.Cfg.RedisUserCheckInterval, Log: log})
+				if err != nil {
+					return fmt.Errorf("worker: %w", err)
+				}
+				g.Go(func() error { return k.Run(ctx) })
+			}
 		case MoogSim:
 			sim := moogsim.New(moogsim.Options{APIKey: d.Cfg.MoogAPIKey, Log: log})
 			g.Go(func() error { return sim.Run(ctx, d.Cfg.MoogSimAddr) })

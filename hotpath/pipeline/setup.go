@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -85,10 +87,33 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) err
 		return err
 	}
 	defer func() { _ = admin.Close() }()
+	if cfg.DisableDefaultRedisUser {
+		// Checked before anything changes: disabling the user the admin
+		// connection logs in as would lock setup and the worker out.
+		if err := secrets.CheckNamedAdmin(ctx, admin); err != nil {
+			return err
+		}
+	}
 	if err := secrets.SetupRedisUser(ctx, admin, cfg.RedisUsername, values[secrets.RedisPassCurrent], cfg.RedisPrefix); err != nil {
 		return fmt.Errorf("set up redis user %s: %w", cfg.RedisUsername, err)
 	}
 	fmt.Fprintf(out, "setup: redis ACL user %q limited to keys %s*\n", cfg.RedisUsername, cfg.RedisPrefix)
+	if err := setupDefaultRedisUser(ctx, cfg, admin, values[secrets.RedisPassCurrent], log, out); err != nil {
+		return err
+	}
+	persisted, err := secrets.PersistRedisACL(ctx, admin)
+	if err != nil {
+		return err
+	}
+	switch persisted {
+	case secrets.ACLInACLFile:
+		fmt.Fprintln(out, "setup: redis ACL users saved to Redis's aclfile (ACL SAVE): they survive a restart")
+	case secrets.ACLInConfigFile:
+		fmt.Fprintln(out, "setup: redis ACL users saved to Redis's configuration file (CONFIG REWRITE): they survive a restart")
+	default:
+		fmt.Fprintln(out, "setup: WARNING: "+secrets.ACLPersistenceAdvice)
+		log.Warn("redis ACL users are not persisted", "advice", secrets.ACLPersistenceAdvice)
+	}
 	db, err := postgres.Open(ctx, postgres.Options{URL: cfg.DatabaseAdminURL})
 	if err != nil {
 		return err
@@ -99,6 +124,29 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) err
 		return fmt.Errorf("set up postgres role %s: %w", role, err)
 	}
 	fmt.Fprintf(out, "setup: postgres role %q with DML rights on database %s\n", role, dbName)
+	return nil
+}
+
+// setupDefaultRedisUser disables Redis's default user when cfg asks for it,
+// after proving that the dedicated user logs in with its password (so the
+// services are not left without a way in); otherwise it points out a default
+// user that can still run every command.
+func setupDefaultRedisUser(ctx context.Context, cfg Config, admin redis.UniversalClient, password string, log *slog.Logger, out io.Writer) error {
+	if !cfg.DisableDefaultRedisUser {
+		if u, err := secrets.InspectRedisUser(ctx, admin, "default"); err == nil && u.Enabled && u.AllCommands {
+			fmt.Fprintln(out, "setup: WARNING: "+secrets.DefaultUserWarning)
+		}
+		return nil
+	}
+	if err := redisconn.CheckLogin(ctx, cfg.RedisURL, cfg.RedisUsername, password); err != nil {
+		return fmt.Errorf("the redis default user was left as it is: %w", err)
+	}
+	if err := secrets.DisableDefaultRedisUser(ctx, admin); err != nil {
+		return err
+	}
+	who, _ := admin.Do(ctx, "ACL", "WHOAMI").Text()
+	fmt.Fprintf(out, "setup: redis default user disabled (ACL SETUSER default reset); the admin connection logs in as %q\n", who)
+	log.Info("redis default user disabled", "admin_user", who)
 	return nil
 }
 

@@ -4,11 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -31,6 +33,12 @@ type Options struct {
 	Secrets *secrets.Cache
 	// Registerer receives mutt_secret_credential_*; nil keeps them private.
 	Registerer prometheus.Registerer
+	// AuthWait is how long Open keeps retrying, with backoff, when Redis
+	// refuses the login (a user lost in a Redis restart comes back when the
+	// worker or setup re-creates it); zero fails at once. Log receives
+	// those retries.
+	AuthWait time.Duration
+	Log      *slog.Logger
 }
 
 // Open parses the URL, applies timeouts, plugs in the dual-password dialer
@@ -80,13 +88,49 @@ func Open(ctx context.Context, o Options) (redis.UniversalClient, error) {
 		opts.CredentialsProvider, opts.CredentialsProviderContext = nil, nil
 	}
 	c := redis.NewClient(opts)
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := c.Ping(pctx).Err(); err != nil {
+	ping := func() error {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return c.Ping(pctx).Err()
+	}
+	err = ping()
+	if err != nil && o.AuthWait > 0 && IsAuthError(err) {
+		err = waitForLogin(ctx, o, ping, err)
+	}
+	if err != nil {
 		_ = c.Close()
 		return nil, fmt.Errorf("connect to redis at %s: %w", opts.Addr, err)
 	}
 	return c, nil
+}
+
+// waitForLogin retries a refused login with exponential backoff for up to
+// o.AuthWait: the worker re-creates a user Redis lost, and an operator may
+// be rerunning setup. Other errors end the wait.
+func waitForLogin(ctx context.Context, o Options, ping func() error, first error) error {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval, b.MaxInterval, b.MaxElapsedTime = 500*time.Millisecond, 10*time.Second, o.AuthWait
+	err := first
+	return backoff.RetryNotify(func() error {
+		if err != nil {
+			e := err
+			err = nil
+			return e // the first attempt's answer, already known
+		}
+		if err := ping(); err != nil {
+			if !IsAuthError(err) {
+				return backoff.Permanent(err)
+			}
+			return err
+		}
+		return nil
+	}, backoff.WithContext(b, ctx), func(err error, next time.Duration) {
+		log.Warn("redis refused the login; retrying", "err", err, "retry_in", next.Round(time.Millisecond), "gives_up_after", o.AuthWait)
+	})
 }
 
 // CheckLogin opens one new connection to the server of url (its own
@@ -157,10 +201,22 @@ func (a *authenticator) dialContext(ctx context.Context, network, addr string) (
 		return nil, err
 	}
 	cands := a.candidates()
-	if len(cands) == 0 {
-		return conn, nil // password-less server, as without secrets
-	}
 	setDeadline(ctx, conn, a.timeout)
+	if len(cands) == 0 {
+		// No password to give: fine on a password-less server, as without
+		// secrets; one that wants a login gets a message saying so.
+		line, err := roundTrip(conn, []string{"PING"})
+		if err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("ping redis at %s: %w", addr, err)
+		}
+		if strings.HasPrefix(line, "-NOAUTH") {
+			_ = conn.Close()
+			return nil, &AuthError{Addr: addr, User: a.user}
+		}
+		_ = conn.SetDeadline(time.Time{})
+		return conn, nil
+	}
 	var rejected []string
 	for _, c := range cands {
 		line, err := roundTrip(conn, authCommand(a.user, c.password))
@@ -185,8 +241,41 @@ func (a *authenticator) dialContext(ctx context.Context, network, addr string) (
 		rejected = append(rejected, whichName(c.which))
 	}
 	_ = conn.Close()
-	return nil, fmt.Errorf("authenticate to redis at %s as %q: every password was rejected (%s)",
-		addr, a.user, strings.Join(rejected, ", "))
+	return nil, &AuthError{Addr: addr, User: a.user, Rejected: rejected}
+}
+
+// AuthError is a login Redis refused: the user does not exist, or none of
+// its passwords was accepted, or Redis wants a login and no password is
+// configured. Its message says what is wrong and what to do, because it is
+// what every role logs when Redis lost its ACL users.
+type AuthError struct {
+	Addr, User string
+	// Rejected names the passwords tried (current, next, url); empty when
+	// there was none to try.
+	Rejected []string
+}
+
+func (e *AuthError) Error() string {
+	user := e.User
+	if user == "" {
+		user = "default"
+	}
+	if len(e.Rejected) == 0 {
+		return fmt.Sprintf("redis at %s requires a login and no password is configured for user %q: run mutt setup "+
+			"(it stores REDIS_PASS_CURRENT in the secrets provider and creates the user)", e.Addr, user)
+	}
+	return fmt.Sprintf("redis user %q does not exist or its password was refused at %s (every password was rejected: %s) — "+
+		"was Redis restarted without an aclfile? run mutt setup (docs/runbooks/hot-path.md)", user, e.Addr, strings.Join(e.Rejected, ", "))
+}
+
+// IsAuthError says whether err is (or wraps) a refused login, as an
+// *AuthError or as Redis's own WRONGPASS/NOAUTH reply.
+func IsAuthError(err error) bool {
+	var ae *AuthError
+	if errors.As(err, &ae) {
+		return true
+	}
+	return err != nil && (strings.Contains(err.Error(), "WRONGPASS") || strings.Contains(err.Error(), "NOAUTH"))
 }
 
 func whichName(w string) string {

@@ -14,13 +14,16 @@ import (
 const (
 	RedisPassCurrent = "REDIS_PASS_CURRENT"
 	RedisPassNext    = "REDIS_PASS_NEXT"
-	DBUser           = "DB_USER"
-	DBPassCurrent    = "DB_PASS_CURRENT"
-	DBPassNext       = "DB_PASS_NEXT"
-	IngestAPIKey     = "INGEST_API_KEY"
-	IngestAPIKeyNext = "INGEST_API_KEY_NEXT"
-	WebUIAPIKey      = "WEBUI_API_KEY"
-	WebUIAPIKeyNext  = "WEBUI_API_KEY_NEXT"
+	// RedisPassPrevious is the old Redis password a rotation keeps from
+	// promotion until it removes it from the ACL user.
+	RedisPassPrevious = "REDIS_PASS_PREVIOUS"
+	DBUser            = "DB_USER"
+	DBPassCurrent     = "DB_PASS_CURRENT"
+	DBPassNext        = "DB_PASS_NEXT"
+	IngestAPIKey      = "INGEST_API_KEY"
+	IngestAPIKeyNext  = "INGEST_API_KEY_NEXT"
+	WebUIAPIKey       = "WEBUI_API_KEY"
+	WebUIAPIKeyNext   = "WEBUI_API_KEY_NEXT"
 	// WebUIReadOnlyAPIKey holds read-only admin API keys (comma-separated);
 	// not rotated by SecretRotationWorkflow.
 	WebUIReadOnlyAPIKey = "WEBUI_READONLY_API_KEY"

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,13 +41,22 @@ var RedisUserRules = []string{
 // and channels under prefix only, RedisUserRules, and password added to its
 // passwords. It is idempotent and never removes a password (a rotation in
 // progress may have added NEXT next to CURRENT; removing the old one is the
-// rotation's job). The default user is never touched.
+// rotation's job). The default user is never touched here (see
+// DisableDefaultRedisUser). ACL SETUSER lives in memory only: call
+// PersistRedisACL after it.
 func SetupRedisUser(ctx context.Context, admin redis.UniversalClient, user, password, prefix string) error {
+	if password == "" {
+		return fmt.Errorf("set up redis user %q: password is empty", user)
+	}
+	return setRedisUser(ctx, admin, user, prefix, password)
+}
+
+// setRedisUser is ACL SETUSER with MUTT's rules and every non-empty password
+// of passwords added.
+func setRedisUser(ctx context.Context, admin redis.UniversalClient, user, prefix string, passwords ...string) error {
 	switch {
 	case user == "" || user == "default":
 		return fmt.Errorf("set up redis user %q: a dedicated user is required, never the default user", user)
-	case password == "":
-		return fmt.Errorf("set up redis user %q: password is empty", user)
 	case prefix == "":
 		return fmt.Errorf("set up redis user %q: key prefix is empty (it would grant every key)", user)
 	}
@@ -54,9 +64,186 @@ func SetupRedisUser(ctx context.Context, admin redis.UniversalClient, user, pass
 	for _, r := range RedisUserRules {
 		args = append(args, r)
 	}
-	args = append(args, ">"+password)
+	added := 0
+	for _, p := range passwords {
+		if p != "" {
+			args = append(args, ">"+p)
+			added++
+		}
+	}
+	if added == 0 {
+		return fmt.Errorf("set up redis user %q: no password to give it", user)
+	}
 	if err := admin.Do(ctx, args...).Err(); err != nil {
-		return fmt.Errorf("set up redis user %q: %w", user, err)
+		// Redis echoes the offending modifier, password included.
+		msg := err.Error()
+		for _, p := range passwords {
+			if p != "" {
+				msg = strings.ReplaceAll(msg, p, "[redacted]")
+			}
+		}
+		return fmt.Errorf("set up redis user %q: %s", user, msg)
+	}
+	return nil
+}
+
+// EnsureRedisUser re-creates user, with MUTT's rules and every non-empty
+// password of passwords, when Redis no longer knows it — what a restart of a
+// Redis that does not persist its ACL leaves behind. A user that exists is
+// left alone: a rotation may be changing its passwords, and only the
+// rotation removes one. It persists what it re-created (PersistRedisACL).
+// created says whether the user was missing, persisted where it was saved.
+func EnsureRedisUser(ctx context.Context, admin redis.UniversalClient, user, prefix string, passwords ...string) (created bool, persisted ACLPersistence, err error) {
+	err = admin.Do(ctx, "ACL", "GETUSER", user).Err()
+	switch {
+	case err == nil:
+		return false, "", nil
+	case !errors.Is(err, redis.Nil):
+		return false, "", fmt.Errorf("look up redis user %q: %w", user, err)
+	}
+	if err := setRedisUser(ctx, admin, user, prefix, passwords...); err != nil {
+		return false, "", err
+	}
+	persisted, err = PersistRedisACL(ctx, admin)
+	return true, persisted, err
+}
+
+// ACLPersistence is where a Redis server keeps its ACL users across a restart.
+type ACLPersistence string
+
+// The three answers of PersistRedisACL.
+const (
+	// ACLInACLFile: the server has an aclfile; ACL SAVE wrote the users to it.
+	ACLInACLFile ACLPersistence = "aclfile"
+	// ACLInConfigFile: no aclfile but a configuration file; CONFIG REWRITE
+	// wrote the users (as "user" lines) to it.
+	ACLInConfigFile ACLPersistence = "config file"
+	// ACLNotPersisted: neither; the users live in memory only and are gone
+	// after a restart (AOF and RDB never hold them).
+	ACLNotPersisted ACLPersistence = "none"
+)
+
+// ACLPersistenceAdvice tells an operator what a deployment whose ACL users are
+// not persisted needs.
+const ACLPersistenceAdvice = "the Redis ACL users live in memory only and are lost when Redis restarts " +
+	"(AOF and RDB do not hold them); start Redis with an aclfile (aclfile /data/users.acl) or from a " +
+	"configuration file so they can be saved, and rerun mutt setup; until then the worker re-creates " +
+	"missing users (docs/adr/0015-redis-acl-users.md)"
+
+// PersistRedisACL saves the server's ACL users where they survive a restart:
+// ACL SAVE when Redis uses an aclfile, else CONFIG REWRITE when it was started
+// from a configuration file. With neither it returns ACLNotPersisted and no
+// error; any other failure (a file Redis cannot write, a refused command) is
+// an error naming the command.
+func PersistRedisACL(ctx context.Context, admin redis.UniversalClient) (ACLPersistence, error) {
+	err := admin.Do(ctx, "ACL", "SAVE").Err()
+	if err == nil {
+		return ACLInACLFile, nil
+	}
+	if !strings.Contains(err.Error(), "not configured to use an ACL file") {
+		return "", fmt.Errorf("redis ACL SAVE: %w", err)
+	}
+	err = admin.Do(ctx, "CONFIG", "REWRITE").Err()
+	if err == nil {
+		return ACLInConfigFile, nil
+	}
+	if strings.Contains(err.Error(), "without a config file") {
+		return ACLNotPersisted, nil
+	}
+	return "", fmt.Errorf("redis CONFIG REWRITE (to keep the ACL users across restarts): %w", err)
+}
+
+// RedisUserACL is what ACL GETUSER says of a user, as far as MUTT cares.
+type RedisUserACL struct {
+	Exists      bool
+	Enabled     bool // flag "on"
+	NoPass      bool // flag "nopass": any password (or none) logs in
+	AllCommands bool // +@all with nothing taken back
+	AllKeys     bool // ~* (or allkeys)
+}
+
+// InspectRedisUser reads user's ACL with ACL GETUSER on c. A client that may
+// not run it gets Redis's NOPERM (or NOAUTH) error back.
+func InspectRedisUser(ctx context.Context, c interface {
+	Do(ctx context.Context, args ...any) *redis.Cmd
+}, user string) (RedisUserACL, error) {
+	v, err := c.Do(ctx, "ACL", "GETUSER", user).Result()
+	if errors.Is(err, redis.Nil) {
+		return RedisUserACL{}, nil
+	}
+	if err != nil {
+		return RedisUserACL{}, fmt.Errorf("redis ACL GETUSER %s: %w", user, err)
+	}
+	fields := map[string]any{}
+	switch r := v.(type) {
+	case []any: // RESP2: name, value, name, value…
+		for i := 0; i+1 < len(r); i += 2 {
+			if k, ok := r[i].(string); ok {
+				fields[k] = r[i+1]
+			}
+		}
+	case map[any]any: // RESP3
+		for k, val := range r {
+			if ks, ok := k.(string); ok {
+				fields[ks] = val
+			}
+		}
+	default:
+		return RedisUserACL{}, fmt.Errorf("redis ACL GETUSER %s: unexpected reply %T", user, v)
+	}
+	u := RedisUserACL{Exists: true}
+	if flags, ok := fields["flags"].([]any); ok {
+		for _, f := range flags {
+			switch f {
+			case "on":
+				u.Enabled = true
+			case "nopass":
+				u.NoPass = true
+			case "allcommands": // Redis 6
+				u.AllCommands = true
+			case "allkeys": // Redis 6
+				u.AllKeys = true
+			}
+		}
+	}
+	if cmds, ok := fields["commands"].(string); ok && strings.TrimSpace(cmds) == "+@all" {
+		u.AllCommands = true
+	}
+	if keys, ok := fields["keys"].(string); ok && strings.Contains(" "+keys+" ", " ~* ") {
+		u.AllKeys = true
+	}
+	return u, nil
+}
+
+// DisableDefaultRedisUser resets Redis's default user (ACL SETUSER default
+// reset: off, no password, no keys, no channels, no commands), so nothing
+// reaches the data without logging in as a named user. The admin connection
+// must itself be a named user: disabling the user it is logged in as would
+// lock setup and the worker out the next time they connect, so that is
+// refused before anything changes. Connections already logged in as default
+// keep working until they close (Redis does not drop them).
+func DisableDefaultRedisUser(ctx context.Context, admin redis.UniversalClient) error {
+	if err := CheckNamedAdmin(ctx, admin); err != nil {
+		return err
+	}
+	if err := admin.Do(ctx, "ACL", "SETUSER", "default", "reset").Err(); err != nil {
+		return fmt.Errorf("disable the redis default user: %w", err)
+	}
+	return nil
+}
+
+// CheckNamedAdmin fails unless admin is logged in as a user other than
+// default (ACL WHOAMI), with the steps that fix it.
+func CheckNamedAdmin(ctx context.Context, admin redis.UniversalClient) error {
+	who, err := admin.Do(ctx, "ACL", "WHOAMI").Text()
+	if err != nil {
+		return fmt.Errorf("redis ACL WHOAMI on REDIS_ADMIN_URL: %w", err)
+	}
+	if who == "default" {
+		return errors.New("REDIS_ADMIN_URL: logs in as the Redis default user, which --disable-default-user would " +
+			"lock out: create a named admin user first (ACL SETUSER mutt_admin on >PASSWORD ~* &* +@all, then " +
+			"ACL SAVE or CONFIG REWRITE) and set REDIS_ADMIN_URL=redis://mutt_admin:PASSWORD@host:6379/0 " +
+			"(docs/SECRET_ROTATION_PROCEDURE.md)")
 	}
 	return nil
 }

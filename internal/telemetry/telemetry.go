@@ -34,10 +34,13 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 		lv = slog.LevelInfo
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	var h slog.Handler = slog.NewJSONHandler(w, opts)
 	if format == "text" {
-		return slog.New(slog.NewTextHandler(w, opts))
+		h = slog.NewTextHandler(w, opts)
 	}
-	return slog.New(slog.NewJSONHandler(w, opts))
+	// A dependency that is down makes every request fail the same way:
+	// one line per DedupWindow with a count, not one per request.
+	return slog.New(NewDedupHandler(h, DedupWindow))
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors.

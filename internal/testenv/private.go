@@ -10,11 +10,13 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
@@ -102,4 +104,100 @@ func FreeAddr(t testing.TB) string {
 	}
 	t.Fatal("no free port in 20000..31999")
 	return ""
+}
+
+// RedisServerOptions choose how StartRedis runs its server.
+type RedisServerOptions struct {
+	// AOF turns on the append-only file with fsync at every write
+	// (--appendonly yes --appendfsync always), so a kill -9 loses nothing.
+	AOF bool
+	// ACLFile gives the server an (initially empty) aclfile in its
+	// directory: ACL SAVE writes it and a restart loads it.
+	ACLFile bool
+	// ConfigFile starts the server from a configuration file in its
+	// directory, so CONFIG REWRITE can store ACL users there.
+	ConfigFile bool
+}
+
+// RedisServer is a private redis-server a test may kill -9 and start again
+// on the same port and directory. Stopped at cleanup.
+type RedisServer struct {
+	Addr string
+	Dir  string
+	args []string
+	cmd  *exec.Cmd
+	t    testing.TB
+}
+
+// StartRedis starts a private redis-server as o says and waits until it
+// answers. Its default user has no password.
+func StartRedis(t testing.TB, o RedisServerOptions) *RedisServer {
+	t.Helper()
+	port := freePort(t)
+	dir := t.TempDir()
+	settings := [][2]string{{"bind", "127.0.0.1"}, {"port", strconv.Itoa(port)}, {"save", `""`},
+		{"dir", dir}, {"logfile", filepath.Join(dir, "redis.log")}, {"appendonly", "no"}}
+	if o.AOF {
+		settings = append(settings, [2]string{"appendonly", "yes"}, [2]string{"appendfsync", "always"})
+	}
+	if o.ACLFile {
+		acl := filepath.Join(dir, "users.acl")
+		require.NoError(t, os.WriteFile(acl, nil, 0o600))
+		settings = append(settings, [2]string{"aclfile", acl})
+	}
+	var args []string
+	if o.ConfigFile {
+		var conf []byte
+		for _, s := range settings {
+			conf = fmt.Appendf(conf, "%s %s\n", s[0], s[1])
+		}
+		path := filepath.Join(dir, "redis.conf")
+		require.NoError(t, os.WriteFile(path, conf, 0o600))
+		args = []string{path}
+	} else {
+		for _, s := range settings {
+			v := s[1]
+			if v == `""` {
+				v = ""
+			}
+			args = append(args, "--"+s[0], v)
+		}
+	}
+	r := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir, args: args, t: t}
+	t.Cleanup(func() {
+		if r.cmd != nil {
+			r.Kill()
+		}
+	})
+	r.Start()
+	return r
+}
+
+// Start starts the server (again) and waits until it answers, even if only
+// to say that authentication is required.
+func (r *RedisServer) Start() {
+	r.t.Helper()
+	require.Nil(r.t, r.cmd, "redis-server is already running")
+	cmd := exec.Command("redis-server", r.args...)
+	require.NoError(r.t, cmd.Start(), "redis-server must be installed (make test installs it)")
+	r.cmd = cmd
+	c := redis.NewClient(&redis.Options{Addr: r.Addr, Protocol: 2, MaxRetries: -1})
+	defer func() { _ = c.Close() }()
+	require.EventuallyWithT(r.t, func(ct *assert.CollectT) {
+		err := c.Ping(context.Background()).Err()
+		if err != nil && strings.Contains(err.Error(), "NOAUTH") {
+			err = nil
+		}
+		assert.NoError(ct, err)
+	}, 10*time.Second, 20*time.Millisecond, "redis-server answers (log: %s)", filepath.Join(r.Dir, "redis.log"))
+}
+
+// Kill stops the server with SIGKILL, as a crash would.
+func (r *RedisServer) Kill() {
+	if r.cmd == nil {
+		return
+	}
+	_ = r.cmd.Process.Kill()
+	_ = r.cmd.Wait()
+	r.cmd = nil
 }
