@@ -92,6 +92,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 	if slices.Contains(roles, Ingestor) && len(d.ingestKeys()) == 0 {
 		return nil, errors.New("INGEST_API_KEY: is required (in the environment or the secrets provider)")
 	}
+	redisconn.SetDriverLogger(log.With("component", "redis"))
 	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Username: cfg.RedisUsername,
 		Secrets: d.Secrets, Registerer: d.Reg, AuthWait: cfg.RedisAuthWait, Log: log.With("component", "redis")})
 	if err != nil {

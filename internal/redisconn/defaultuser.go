@@ -2,6 +2,7 @@ package redisconn
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -42,3 +43,16 @@ func WarnIfDefaultUserOpen(ctx context.Context, url string, admin redis.Universa
 		log.Debug("the redis default user is restricted", "enabled", u.Enabled, "all_commands", u.AllCommands)
 	}
 }
+
+// driverLogger sends go-redis's own messages (e.g. "connection pool: failed
+// to dial after 5 attempts", printed to stderr by default, once per attempt)
+// to slog as warnings, where repeats are folded (telemetry.NewDedupHandler).
+type driverLogger struct{ log *slog.Logger }
+
+func (l driverLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis client", "err", fmt.Sprintf(format, v...))
+}
+
+// SetDriverLogger makes go-redis log through log. The driver's logger is
+// process-wide: a process calls this once, at start.
+func SetDriverLogger(log *slog.Logger) { redis.SetLogger(driverLogger{log}) }
