@@ -145,6 +145,14 @@ func (d *Deps) ingestKeys() []string {
 	return keys
 }
 
+// dbUser is the services' PostgreSQL role: DB_USER, else the provider's.
+func (d *Deps) dbUser() string {
+	if d.Cfg.DBUser != "" {
+		return d.Cfg.DBUser
+	}
+	return d.Secrets.Get(secrets.DBUser)
+}
+
 // moogAPIKey is the provider's MOOG_API_KEY, else the environment's.
 func (d *Deps) moogAPIKey() string {
 	if k := d.Secrets.Get(secrets.MoogAPIKey); k != "" {
