@@ -45,6 +45,9 @@ type Config struct {
 	// Setup stores them in the provider when it holds none, so they live
 	// where a rotation replaces them, exactly as production keys do.
 	DevKeys map[string]string
+	// InsecureTransport are the plaintext connections leaving this machine
+	// that MUTT_ALLOW_INSECURE_TRANSPORT accepted; Connect logs each once.
+	InsecureTransport []string
 }
 
 // DevIngestKey is the ingest API key `mutt dev` stores in the secrets
@@ -99,6 +102,10 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	if c.MoogWebhookURL == "" && dev {
 		c.MoogWebhookURL = "http://" + loopback(c.MoogSimAddr) + "/events"
 	}
+	c.InsecureTransport = checkTransport(e, dev, c)
+	if c.Secrets.Provider == secrets.ProviderFile {
+		e.CheckSecretsFile(dev, "MUTT_SECRETS_FILE", c.Secrets.File)
+	}
 	return c, e.Err()
 }
 
@@ -149,4 +156,21 @@ func loopback(addr string) string {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// checkTransport applies the transport rule (ADR 0016) to every outside
+// connection of c; the admin URLs only when set (they default to the others).
+func checkTransport(e *config.Env, dev bool, c Config) []string {
+	names := []string{"REDIS_URL", "REDIS_ADMIN_URL", "DATABASE_URL", "DATABASE_ADMIN_URL", "VAULT_ADDR", "MOOG_WEBHOOK_URL"}
+	urls := map[string]string{"REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL, "MOOG_WEBHOOK_URL": c.MoogWebhookURL}
+	if _, _, ok := e.Lookup("REDIS_ADMIN_URL"); ok {
+		urls["REDIS_ADMIN_URL"] = c.RedisAdminURL
+	}
+	if _, _, ok := e.Lookup("DATABASE_ADMIN_URL"); ok {
+		urls["DATABASE_ADMIN_URL"] = c.DatabaseAdminURL
+	}
+	if c.Secrets.Provider == secrets.ProviderVault {
+		urls["VAULT_ADDR"] = c.Secrets.Vault.Addr
+	}
+	return e.CheckTransport(dev, names, urls)
 }

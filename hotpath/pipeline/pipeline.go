@@ -71,6 +71,9 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 	d := &Deps{Cfg: cfg, Log: log, Reg: telemetry.NewRegistry(), Keys: keyspace.New(cfg.RedisPrefix, cfg.Shards),
 		instance: stream.ConsumerName(roleNames(roles))}
 	d.StreamMetrics = stream.NewMetrics(d.Reg)
+	for _, w := range cfg.InsecureTransport {
+		log.Warn("plaintext connection outside this machine", "setting", w)
+	}
 	if !slices.ContainsFunc(roles, func(r Role) bool { return r != MoogSim }) {
 		return d, nil
 	}
