@@ -218,7 +218,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			f, err := forward.New(forward.Options{Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("forwarder"),
-				WebhookURL: d.Cfg.MoogWebhookURL, APIKey: d.moogAPIKey(), Concurrency: d.Cfg.ForwarderConcurrency})
+				WebhookURL: d.Cfg.MoogWebhookURL, APIKeyFunc: d.moogAPIKey, RefreshAPIKey: d.Secrets.Reload, Concurrency: d.Cfg.ForwarderConcurrency})
 			if err != nil {
 				return fmt.Errorf("forwarder: %w", err)
 			}
