@@ -21,6 +21,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/forward"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
@@ -92,6 +93,9 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		log.Warn("WEBUI_API_KEY from the environment: accepted next to the secrets provider's keys and never rotated; " +
 			"move it to the provider and remove it from the environment (docs/SECRET_ROTATION_PROCEDURE.md)")
 	}
+	if err := d.checkProviderKeys(roles); err != nil {
+		return nil, err
+	}
 	if slices.Contains(roles, Ingestor) && len(d.ingestKeys()) == 0 {
 		return nil, errors.New("INGEST_API_KEY: is required (in the environment or the secrets provider)")
 	}
@@ -154,6 +158,42 @@ func (d *Deps) dbUser() string {
 		return d.Cfg.DBUser
 	}
 	return d.Secrets.Get(secrets.DBUser)
+}
+
+// keyNameSecret is MUTT_KEY_FINGERPRINT_SECRET, else the provider's
+// KEY_FINGERPRINT_SECRET (api.KeyName).
+func (d *Deps) keyNameSecret() []byte {
+	if d.Cfg.KeyNameSecret != "" {
+		return []byte(d.Cfg.KeyNameSecret)
+	}
+	return []byte(d.Secrets.Get(secrets.KeyFingerprintSecret))
+}
+
+// checkProviderKeys refuses, outside mutt dev, API keys in the secrets
+// provider shorter than apikey.MinLength, for the roles that accept them.
+func (d *Deps) checkProviderKeys(roles []Role) error {
+	if d.Cfg.Dev {
+		return nil
+	}
+	var names []string
+	if slices.Contains(roles, Ingestor) {
+		names = append(names, secrets.IngestAPIKey, secrets.IngestAPIKeyNext)
+	}
+	if slices.Contains(roles, API) {
+		names = append(names, secrets.WebUIAPIKey, secrets.WebUIAPIKeyNext, secrets.WebUIReadOnlyAPIKey)
+	}
+	for _, n := range names {
+		var keys []string
+		for _, k := range strings.Split(d.Secrets.Get(n), ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+		if err := apikey.CheckLength(n, keys); err != nil {
+			return fmt.Errorf("%w (in the %s secrets provider)", err, d.Provider.Name())
+		}
+	}
+	return nil
 }
 
 // moogAPIKey is the provider's MOOG_API_KEY, else the environment's.
@@ -228,7 +268,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			})
 		case API:
 			s, err := api.New(api.Options{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Secrets: d.Secrets,
-				AdminKeys: d.Cfg.APIAdminKeys, ReadOnlyKeys: d.Cfg.APIReadOnlyKeys, Log: log,
+				AdminKeys: d.Cfg.APIAdminKeys, ReadOnlyKeys: d.Cfg.APIReadOnlyKeys, KeyNameSecret: d.keyNameSecret(), Log: log,
 				Registerer: d.Reg, Gatherer: d.Reg})
 			if err != nil {
 				return fmt.Errorf("api: %w", err)

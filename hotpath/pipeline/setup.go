@@ -46,7 +46,7 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) err
 		role = postgres.DefaultUser
 	}
 	changed := false
-	for _, k := range []string{secrets.RedisPassCurrent, secrets.DBPassCurrent} {
+	for _, k := range []string{secrets.RedisPassCurrent, secrets.DBPassCurrent, secrets.KeyFingerprintSecret} {
 		if values[k] == "" {
 			if values[k], err = generate(); err != nil {
 				return err
