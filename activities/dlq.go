@@ -21,6 +21,7 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/workflows"
 )
@@ -165,6 +166,21 @@ func (a *dlqActivities) CheckMoogHealth(ctx context.Context) (workflows.DLQMoogH
 	return h, nil
 }
 
+// moogAPIKey is the key the forwarders send: the secrets provider's
+// MOOG_API_KEY, read for every probe so a rotated key is what is checked,
+// else the environment's.
+func (a *dlqActivities) moogAPIKey(ctx context.Context) string {
+	if a.d.Secrets != nil {
+		snap, err := a.d.Secrets.Read(ctx)
+		if err != nil {
+			a.log.Warn("read MOOG_API_KEY from the secrets provider; probing with the environment's", "err", err)
+		} else if k := snap.Get(secrets.MoogAPIKey); k != "" {
+			return k
+		}
+	}
+	return a.d.MoogAPIKey
+}
+
 // probe asks the webhook for its headers with the forwarder's credentials. It
 // never posts an event: a probe must not create alerts in production.
 func (a *dlqActivities) probe(ctx context.Context) workflows.DLQMoogHealth {
@@ -180,8 +196,8 @@ func (a *dlqActivities) probe(ctx context.Context) workflows.DLQMoogHealth {
 		h.Detail = "build probe request: " + err.Error()
 		return h
 	}
-	if a.d.MoogAPIKey != "" {
-		req.Header.Set("Authorization", "Bearer "+a.d.MoogAPIKey)
+	if key := a.moogAPIKey(ctx); key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	client := a.d.HTTP
 	if client == nil {

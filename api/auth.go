@@ -1,13 +1,14 @@
 package api
 
 import (
-	"crypto/sha256"
-	"crypto/subtle"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/secrets"
 )
 
@@ -23,19 +24,18 @@ const (
 // access logs, browser history and proxies.
 const HeaderAPIKey = "X-API-KEY"
 
-// apiKey is one accepted key: its name (what audit rows record) and the
-// sha256 digest compared against.
-type apiKey struct {
-	name   string
-	digest [sha256.Size]byte
-	admin  bool
+// keyInfo is what a matched key tells: its name (what audit rows record)
+// and whether it may write.
+type keyInfo struct {
+	name  string
+	admin bool
 }
 
 // keys returns the accepted keys. It runs per request so a rotation through
 // the secrets provider (WEBUI_API_KEY / WEBUI_API_KEY_NEXT) applies without a
 // restart; the lists are short, so hashing them each time is cheap.
-func (s *Server) keys() []apiKey {
-	var out []apiKey
+func (s *Server) keys() *apikey.Set[keyInfo] {
+	var out []apikey.Key[keyInfo]
 	seen := map[string]bool{}
 	add := func(keys []string, admin bool) {
 		for _, key := range keys {
@@ -44,7 +44,7 @@ func (s *Server) keys() []apiKey {
 				continue
 			}
 			seen[key] = true
-			out = append(out, apiKey{name: KeyName(key, admin), digest: sha256.Sum256([]byte(key)), admin: admin})
+			out = append(out, apikey.Key[keyInfo]{Value: key, Info: keyInfo{name: KeyName(s.o.KeyNameSecret, key, admin), admin: admin}})
 		}
 	}
 	add(s.o.AdminKeys, true)
@@ -57,43 +57,47 @@ func (s *Server) keys() []apiKey {
 	if s.o.Secrets != nil {
 		add(strings.Split(s.o.Secrets.Get(secrets.WebUIReadOnlyAPIKey), ","), false)
 	}
-	return out
+	return apikey.NewSet(out)
 }
 
 // KeyName is what audit rows record as changed_by for a key: its role and
-// fingerprint (secrets.Fingerprint), e.g. "admin-3f9a1c2e4b5d". It names
-// the credential, not its position in a list, so it stays the same when
-// other keys are added or removed and when a rotation promotes NEXT to
-// CURRENT, and it reveals nothing usable about the key.
-func KeyName(key string, admin bool) string {
+// an HMAC fingerprint with the server's secret (apikey.Fingerprint), e.g.
+// "admin-3f9a1c2e4b5d". It names the credential, not its position in a
+// list, so it stays the same when other keys are added or removed and when a
+// rotation promotes NEXT to CURRENT; without the secret, whoever reads the
+// audit (a read-only key) cannot test guessed keys against it.
+func KeyName(secret []byte, key string, admin bool) string {
 	role := "readonly-"
 	if admin {
 		role = "admin-"
 	}
-	return role + secrets.Fingerprint(key)
+	return role + apikey.Fingerprint(secret, key)
 }
 
-// authenticate is the /api/v* middleware: 401 without a key or with an
-// unknown one. Every candidate is compared (no early exit) over fixed-size
-// digests, so timing reveals neither the key nor which one matched.
+// authenticate is the /api/v* middleware: 429 for a client that failed
+// authentication too often (apikey.Guard, counted in
+// mutt_auth_failures_total, never one log line per attempt), 401 without a
+// key or with an unknown one. Matching is apikey.Set's: constant time.
 func (s *Server) authenticate(c *gin.Context) {
+	if wait, blocked := s.guard.Blocked(c.Request); blocked {
+		c.Header("Retry-After", strconv.Itoa(max(1, int(wait.Round(time.Second)/time.Second))))
+		abort(c, http.StatusTooManyRequests, errTooManyFailures,
+			"too many failed authentications from this address: retry later with a valid "+HeaderAPIKey)
+		return
+	}
 	presented := c.GetHeader(HeaderAPIKey)
 	if presented == "" {
+		s.guard.Failed(c.Request)
 		abort(c, http.StatusUnauthorized, errUnauthorized, "missing "+HeaderAPIKey+" header")
 		return
 	}
-	d := sha256.Sum256([]byte(presented))
-	var match *apiKey
-	keys := s.keys()
-	for i := range keys {
-		if subtle.ConstantTimeCompare(d[:], keys[i].digest[:]) == 1 && match == nil {
-			match = &keys[i]
-		}
-	}
-	if match == nil {
+	match, ok := s.keys().Match(presented)
+	if !ok {
+		s.guard.Failed(c.Request)
 		abort(c, http.StatusUnauthorized, errUnauthorized, "invalid "+HeaderAPIKey)
 		return
 	}
+	s.guard.Succeeded(c.Request)
 	c.Set(ctxKeyName, match.name)
 	c.Set(ctxKeyAdmin, match.admin)
 	c.Next()

@@ -79,7 +79,7 @@ func TestConfigPutAuditsAndPublishes(t *testing.T) {
 	var oldV, newV []byte
 	require.NoError(t, e.db.QueryRow(ctx, `SELECT changed_by, operation, table_name, record_id, old_values, new_values, reason, correlation_id
 		FROM config_audit_log`).Scan(&by, &op, &table, &rec, &oldV, &newV, &reason, &corr))
-	require.Equal(t, []string{KeyName(testAdminKey, true), "UPDATE", "dynamic_config", "unhandled_threshold", "noisy week", "corr-put-1"},
+	require.Equal(t, []string{KeyName(testKeyNameSecret, testAdminKey, true), "UPDATE", "dynamic_config", "unhandled_threshold", "noisy week", "corr-put-1"},
 		[]string{by, op, table, rec, reason, corr})
 	require.JSONEq(t, `{"value":"100","source":"default"}`, string(oldV))
 	require.JSONEq(t, `{"value":"250","source":"redis"}`, string(newV))

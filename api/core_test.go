@@ -29,6 +29,9 @@ const (
 	testReadOnlyKey = "readonly-key-one"
 )
 
+// testKeyNameSecret is the tests' KEY_FINGERPRINT_SECRET.
+var testKeyNameSecret = []byte("test-key-name-secret")
+
 type coreEnv struct {
 	s    *Server
 	rdb  redis.UniversalClient
@@ -45,7 +48,7 @@ func newCoreEnv(t *testing.T, opts ...envOpt) *coreEnv {
 	db := testenv.Postgres(t)
 	reg := prometheus.NewRegistry()
 	e := &coreEnv{rdb: rdb, keys: keys, db: db, now: time.Date(2026, 3, 4, 10, 30, 20, 0, time.UTC)}
-	o := Options{DB: db, Redis: rdb, Keys: keys, AdminKeys: []string{testAdminKey, testAdmin2Key},
+	o := Options{DB: db, Redis: rdb, Keys: keys, AdminKeys: []string{testAdminKey, testAdmin2Key}, KeyNameSecret: testKeyNameSecret,
 		ReadOnlyKeys: []string{testReadOnlyKey}, Registerer: reg, Gatherer: reg,
 		Now: func() time.Time { return e.now }}
 	for _, f := range opts {
@@ -133,10 +136,10 @@ func TestAuth(t *testing.T) {
 
 	// Key names, never keys, are recorded: role and fingerprint, whatever the
 	// key's position in its list.
-	require.Regexp(t, `^admin-[0-9a-f]{12}$`, KeyName("vault-next", true))
-	require.NotEqual(t, KeyName("vault-admin-a", true), KeyName("vault-admin-b", true))
+	require.Regexp(t, `^admin-[0-9a-f]{12}$`, KeyName(testKeyNameSecret, "vault-next", true))
+	require.NotEqual(t, KeyName(testKeyNameSecret, "vault-admin-a", true), KeyName(testKeyNameSecret, "vault-admin-b", true))
 	for _, key := range []string{testAdmin2Key, "vault-admin-b", "vault-next"} {
-		name := KeyName(key, true)
+		name := KeyName(testKeyNameSecret, key, true)
 		r := e.do(t, "PUT", "/api/v2/config/unhandled_threshold", key, map[string]any{"value": 7, "reason": "by " + name})
 		require.Equal(t, 200, r.code, string(r.body))
 		var by string

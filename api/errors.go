@@ -27,6 +27,7 @@ const (
 	errVersionConflict    = "version_conflict"
 	errPreconditionReq    = "precondition_required"
 	errBodyTooLarge       = "body_too_large"
+	errTooManyFailures    = "too_many_failed_authentications"
 )
 
 // errorBody is every error response: a stable code, a human message that

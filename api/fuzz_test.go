@@ -75,7 +75,7 @@ func newFuzzEnv(tb testing.TB) *fuzzEnv {
 	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	reg := prometheus.NewRegistry()
-	s, err := New(Options{DB: db, Redis: rdb, Keys: keys, AdminKeys: []string{fuzzAdminKey}, Log: log,
+	s, err := New(Options{DB: db, Redis: rdb, Keys: keys, AdminKeys: []string{fuzzAdminKey}, KeyNameSecret: testKeyNameSecret, Log: log,
 		Registerer: reg, Gatherer: reg})
 	require.NoError(tb, err)
 	return &fuzzEnv{h: s.Handler(), db: db, log: logs}

@@ -43,8 +43,8 @@ func newResEnv(t *testing.T) *resEnv {
 	log := slog.New(slog.DiscardHandler)
 	s, err := New(Options{
 		DB: db, Redis: rdb, Keys: keys, Dyn: dynconfig.NewStore(rdb, keys, log),
-		Secrets:      secrets.StaticCache(map[string]string{"WEBUI_API_KEY": resAdminKey}),
-		AdminKeys:    []string{resAdminKey},
+		Secrets:   secrets.StaticCache(map[string]string{"WEBUI_API_KEY": resAdminKey}),
+		AdminKeys: []string{resAdminKey}, KeyNameSecret: testKeyNameSecret,
 		ReadOnlyKeys: []string{resROKey},
 		Log:          log, Registerer: reg, Gatherer: reg,
 	})

@@ -46,7 +46,7 @@ func TestRulesCreateGetList(t *testing.T) {
 	audit := e.auditRows("alert_rules", id)
 	require.Len(t, audit, 1)
 	require.Equal(t, "CREATE", audit[0].Operation)
-	require.Equal(t, KeyName(resAdminKey, true), audit[0].ChangedBy)
+	require.Equal(t, KeyName(testKeyNameSecret, resAdminKey, true), audit[0].ChangedBy)
 	require.Nil(t, audit[0].Old)
 	require.Equal(t, "LINK DOWN", audit[0].New["match_string"])
 	require.Equal(t, "new link rule", *audit[0].Reason)

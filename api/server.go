@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -40,10 +41,14 @@ type Options struct {
 	// ReadOnlyKeys are WEBUI_READONLY_API_KEY; AdminKeys WEBUI_API_KEY from the environment.
 	ReadOnlyKeys []string
 	AdminKeys    []string
-	Log          *slog.Logger
-	Registerer   prometheus.Registerer
-	Gatherer     prometheus.Gatherer
-	Now          func() time.Time
+	// KeyNameSecret is the server secret of the names audit rows record
+	// for a key (KeyName): the secrets provider's KEY_FINGERPRINT_SECRET,
+	// which mutt setup generates. Required.
+	KeyNameSecret []byte
+	Log           *slog.Logger
+	Registerer    prometheus.Registerer
+	Gatherer      prometheus.Gatherer
+	Now           func() time.Time
 }
 
 // Server is the management API.
@@ -54,12 +59,16 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	ui       *ui
+	guard    *apikey.Guard // failed authentications per client
 }
 
 // New builds the server and its routes.
 func New(o Options) (*Server, error) {
 	if o.DB == nil || o.Redis == nil {
 		return nil, errors.New("api: DB and Redis are required")
+	}
+	if len(o.KeyNameSecret) == 0 {
+		return nil, errors.New("api: KEY_FINGERPRINT_SECRET is missing from the secrets provider: run mutt setup (it generates one)")
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -86,6 +95,9 @@ func New(o Options) (*Server, error) {
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "route"})
 	if err := telemetry.Register(o.Registerer, "api: metrics", s.requests, s.duration); err != nil {
+		return nil, err
+	}
+	if s.guard, err = apikey.NewGuard(apikey.GuardOptions{Listener: "api", Registerer: o.Registerer, Now: o.Now}); err != nil {
 		return nil, err
 	}
 	s.engine = s.routes()

@@ -306,7 +306,7 @@ func TestUIBrowserDevHosts(t *testing.T) {
 	})
 	require.NoError(t, err)
 	require.Len(t, changes, 5, "%+v", changes)
-	by := KeyName(testAdminKey, true)
+	by := KeyName(testKeyNameSecret, testAdminKey, true)
 	want := []change{
 		{by, "CREATE", "development_hosts", host, "browser test", nil, nil},
 		{by, "CREATE", "device_teams", mapped, "browser test: map", nil, nil},

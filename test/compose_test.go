@@ -48,3 +48,47 @@ func TestComposeFileIsConsistent(t *testing.T) {
 		}
 	}
 }
+
+// TestComposeFileIsLeastPrivilege checks what each compose service is handed:
+// the admin connections only where they are needed (migrate, setup, worker),
+// Vault's root token to no MUTT service, and every published port bound to
+// the loopback interface (Vault's dev server and the root token behind it
+// among them).
+func TestComposeFileIsLeastPrivilege(t *testing.T) {
+	raw, err := os.ReadFile("../docker-compose.yml")
+	require.NoError(t, err)
+	var doc struct {
+		Services map[string]struct {
+			Image       string            `yaml:"image"`
+			Environment map[string]string `yaml:"environment"`
+			Ports       []string          `yaml:"ports"`
+		} `yaml:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &doc)) // resolves the anchors and merge keys
+	admins := map[string]bool{"migrate": true, "setup": true, "worker": true}
+	for name, svc := range doc.Services {
+		for _, p := range svc.Ports {
+			require.True(t, strings.HasPrefix(p, "127.0.0.1:"), "%s publishes %q on every interface", name, p)
+		}
+		if svc.Image != "mutt:local" {
+			continue
+		}
+		for _, k := range []string{"REDIS_ADMIN_URL", "DATABASE_ADMIN_URL"} {
+			_, has := svc.Environment[k]
+			require.Equal(t, admins[name], has, "%s: %s set=%v", name, k, has)
+		}
+		require.NotContains(t, svc.Environment, "VAULT_TOKEN", "%s gets a Vault token in its environment", name)
+		for k, v := range svc.Environment {
+			require.NotContains(t, v, "root-token", "%s: %s", name, k)
+		}
+		if !admins[name] && svc.Environment["MUTT_SECRETS_PROVIDER"] == "vault" {
+			require.Equal(t, "/run/vault/service-token", svc.Environment["VAULT_TOKEN_FILE"], name)
+		}
+		for _, k := range []string{"INGEST_API_KEY", "WEBUI_API_KEY", "WEBUI_READONLY_API_KEY"} {
+			if v, ok := svc.Environment[k]; ok {
+				require.GreaterOrEqual(t, len(v), 32, "%s: %s is shorter than the 32 bytes outside mutt dev", name, k)
+			}
+		}
+	}
+	require.Contains(t, doc.Services, "vault-init")
+}

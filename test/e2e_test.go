@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -25,6 +26,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workers"
@@ -408,7 +410,11 @@ func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
 	changes := audit["changes"].([]any)
 	require.Len(t, changes, 1, audit)
 	change := changes[0].(map[string]any)
-	require.Equal(t, api.KeyName(pipeline.DevAPIAdminKey, true), change["changed_by"])
+	snap, err := secrets.NewFile(env["MUTT_SECRETS_FILE"], slog.New(slog.DiscardHandler)).Read(context.Background())
+	require.NoError(t, err)
+	nameSecret := snap.Get(secrets.KeyFingerprintSecret)
+	require.NotEmpty(t, nameSecret, "mutt dev's setup generated the key-name secret")
+	require.Equal(t, api.KeyName([]byte(nameSecret), pipeline.DevAPIAdminKey, true), change["changed_by"])
 	require.Equal(t, "UPDATE", change["operation"])
 	require.Equal(t, "e2e: raise the queue bound", change["reason"])
 	code, detail := admin(http.MethodGet, fmt.Sprintf("/api/v2/config-audit/%.0f", change["id"]), nil)

@@ -463,7 +463,7 @@ func TestRotationOfAdminAPIKey(t *testing.T) {
 	require.True(t, ok, audit)
 	require.Len(t, changes, 1, audit)
 	change := changes[0].(map[string]any)
-	require.Equal(t, api.KeyName(newKey, true), change["changed_by"])
+	require.Equal(t, api.KeyName([]byte(after.Get(secrets.KeyFingerprintSecret)), newKey, true), change["changed_by"])
 	require.NotContains(t, change["changed_by"], newKey)
 	require.Equal(t, "after the admin key rotation", change["reason"])
 	require.Equal(t, instances, r.instances(t), "the same services process ran throughout, never restarted")

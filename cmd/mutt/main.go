@@ -299,6 +299,22 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 		if len(done) == 0 {
 			fmt.Fprintln(stdout, "database is up to date")
 		}
+		// The services' role gets exactly its table privileges on the tables
+		// this migration may have added (mutt setup does the same).
+		// Before the first `mutt setup` the role does not exist: setup grants.
+		var exists bool
+		role := env.String("", "DB_USER")
+		if role != "" {
+			if err := db.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+				return fmt.Errorf("look up postgres role %q: %w", role, err)
+			}
+		}
+		if exists {
+			if err := secrets.GrantPostgresRole(ctx, db, role); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "granted postgres role %q its table privileges\n", role)
+		}
 		return nil
 	}
 	st, err := schema.List(ctx, db)

@@ -60,8 +60,15 @@ type Options struct {
 	Consumer      string                // consumer name; stream.ConsumerName("forwarder") when empty
 	WebhookURL    string                // MOOG_WEBHOOK_URL, required
 	APIKey        string                // MOOG_API_KEY; sent as a bearer token, never stored
-	Concurrency   int                   // MUTT_FORWARDER_CONCURRENCY: requests in flight; 8
-	HTTPClient    *http.Client          // optional; redirects are never followed whatever it says
+	// APIKeyFunc, when set, replaces APIKey and is read for every request
+	// (the secrets cache: a key rotated in the provider applies without a
+	// restart). RefreshAPIKey re-reads its source: the forwarder calls it when
+	// Moogsoft refuses the key (401, 403), at most every keyRefreshEvery, and
+	// sends the request again once if the key changed.
+	APIKeyFunc    func() string
+	RefreshAPIKey func(context.Context) error
+	Concurrency   int          // MUTT_FORWARDER_CONCURRENCY: requests in flight; 8
+	HTTPClient    *http.Client // optional; redirects are never followed whatever it says
 }
 
 // Forwarder delivers alerts from the alert stream to Moogsoft.
@@ -74,7 +81,9 @@ type Forwarder struct {
 	sm          *stream.Metrics
 	consumer    string
 	url         string
-	auth        string // "Bearer <key>": never logged, never written to Redis
+	apiKey      func() string // sent as "Bearer <key>": never logged, never written to Redis
+	refreshKey  func(context.Context) error
+	refreshedAt atomic.Int64 // unix ns of the last refreshKey call
 	concurrency int
 	client      *http.Client
 	breaker     *Breaker
@@ -140,9 +149,12 @@ func New(o Options) (*Forwarder, error) {
 		breaker: NewBreaker(o.Redis, o.Keys.CircuitBreaker()),
 		hand:    newHand(m.inflight, m.retrying),
 	}
-	if o.APIKey != "" {
-		f.auth = "Bearer " + o.APIKey
-	} else {
+	f.apiKey, f.refreshKey = o.APIKeyFunc, o.RefreshAPIKey
+	if f.apiKey == nil {
+		key := o.APIKey
+		f.apiKey = func() string { return key }
+	}
+	if f.apiKey() == "" {
 		f.log.Warn("MOOG_API_KEY is empty: requests carry no Authorization header")
 	}
 	for shard := range o.Keys.Shards {

@@ -66,9 +66,33 @@ func newHTTPClient(base *http.Client, concurrency int) *http.Client {
 	return &http.Client{Transport: tr, CheckRedirect: noRedirect}
 }
 
+// keyRefreshEvery bounds how often a refused key makes the forwarder re-read
+// the secrets provider (every forwarder request may be refused at once).
+const keyRefreshEvery = 5 * time.Second
+
 // post sends one body and classifies the answer. ctx bounds the request with
 // the forwarder's send context (cancelled only when a drain runs out of time).
+// When Moogsoft refuses the key (401, 403) and the provider holds another
+// one by now, for example after a rotation, the body is sent again once with it.
 func (f *Forwarder) post(ctx context.Context, body []byte, timeout time.Duration) outcome {
+	key := f.apiKey()
+	o := f.postWith(ctx, body, timeout, key)
+	if (o.status != http.StatusUnauthorized && o.status != http.StatusForbidden) || f.refreshKey == nil {
+		return o
+	}
+	now := time.Now().UnixNano()
+	if last := f.refreshedAt.Load(); now-last >= int64(keyRefreshEvery) && f.refreshedAt.CompareAndSwap(last, now) {
+		if err := f.refreshKey(ctx); err != nil {
+			f.log.Warn("re-read MOOG_API_KEY after Moogsoft refused it", "err", err)
+		}
+	}
+	if next := f.apiKey(); next != key {
+		return f.postWith(ctx, body, timeout, next)
+	}
+	return o
+}
+
+func (f *Forwarder) postWith(ctx context.Context, body []byte, timeout time.Duration, key string) outcome {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodPost, f.url, bytes.NewReader(body))
@@ -78,8 +102,8 @@ func (f *Forwarder) post(ctx context.Context, body []byte, timeout time.Duration
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "mutt-forwarder")
-	if f.auth != "" {
-		req.Header.Set("Authorization", f.auth)
+	if key != "" {
+		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	start := time.Now()
 	resp, err := f.client.Do(req)

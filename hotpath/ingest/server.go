@@ -3,8 +3,6 @@ package ingest
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
@@ -92,6 +91,7 @@ type Server struct {
 	static   *keySet                // from Config.APIKeys
 	keyCache atomic.Pointer[keySet] // digests of the last list apiKeys returned
 	refresh  func(ctx context.Context) error
+	guard    *apikey.Guard // failed authentications per client
 	refreshM sync.Mutex
 	lastRef  time.Time // start of the last refresh (guarded by refreshM)
 	metrics  http.Handler
@@ -165,6 +165,9 @@ func New(o Options) (*Server, error) {
 		}
 	}
 	s.static = newKeySet(cfg.APIKeys)
+	if s.guard, err = apikey.NewGuard(apikey.GuardOptions{Listener: "ingest", Registerer: o.Registerer, Now: now}); err != nil {
+		return nil, err
+	}
 	s.apiKeys = o.APIKeys
 	s.refresh = o.RefreshKeys
 	s.health = telemetry.HealthHandler(ServiceName, telemetry.Check{
@@ -302,36 +305,25 @@ func (s *Server) authorized(r *http.Request) bool {
 	return s.matches(r)
 }
 
-// matches compares the header with the keys in force.
+// matches compares the header with the keys in force (apikey.Set: constant
+// time, no early exit).
 func (s *Server) matches(r *http.Request) bool {
-	ks := s.acceptedKeys()
-	if len(ks.sums) == 0 {
-		return false
-	}
-	got := sha256.Sum256([]byte(r.Header.Get("X-API-KEY")))
-	match := 0
-	for i := range ks.sums {
-		match |= subtle.ConstantTimeCompare(got[:], ks.sums[i][:])
-	}
-	return match == 1
+	_, ok := s.acceptedKeys().set.Match(r.Header.Get("X-API-KEY"))
+	return ok
 }
 
-// keySet is a list of accepted keys and their digests. Comparing
-// fixed-length digests keeps the compare constant-time whatever the lengths
-// of the configured and presented keys.
+// keySet is a list of accepted keys and their matcher.
 type keySet struct {
 	keys []string
-	sums [][sha256.Size]byte
+	set  *apikey.Set[struct{}]
 }
 
 func newKeySet(keys []string) *keySet {
-	ks := &keySet{keys: slices.Clone(keys)}
-	for _, k := range keys {
-		if k != "" { // an empty key would match a request without the header
-			ks.sums = append(ks.sums, sha256.Sum256([]byte(k)))
-		}
+	ks := make([]apikey.Key[struct{}], len(keys))
+	for i, k := range keys {
+		ks[i] = apikey.Key[struct{}]{Value: k}
 	}
-	return ks
+	return &keySet{keys: slices.Clone(keys), set: apikey.NewSet(ks)}
 }
 
 // acceptedKeys asks Options.APIKeys for the list on every request; the
@@ -350,9 +342,29 @@ func (s *Server) acceptedKeys() *keySet {
 	return ks
 }
 
+// authenticate answers 429 to a client that failed authentication too often
+// (apikey.Guard), 401 to a missing or unknown key, and reports whether the
+// request may go on. Failures are counted (mutt_auth_failures_total), not
+// logged one line each.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, cid string) bool {
+	if wait, blocked := s.guard.Blocked(r); blocked {
+		s.m.requests.WithLabelValues("fail", reasonAuth).Inc()
+		s.writeError(w, &requestError{status: http.StatusTooManyRequests, reason: reasonAuth,
+			retryAfter: max(1, int(wait.Round(time.Second)/time.Second)),
+			msg:        "too many failed authentications from this address: retry later with a valid X-API-KEY"}, cid)
+		return false
+	}
+	if !s.authorized(r) {
+		s.guard.Failed(r)
+		s.unauthorized(w, r, cid)
+		return false
+	}
+	s.guard.Succeeded(r)
+	return true
+}
+
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, cid string) {
 	s.m.requests.WithLabelValues("fail", reasonAuth).Inc()
-	s.log.Info("unauthorized request", "path", r.URL.Path, "remote_addr", r.RemoteAddr, "correlation_id", cid)
 	s.writeError(w, &requestError{status: http.StatusUnauthorized, reason: reasonAuth,
 		msg: "unauthorized: missing or invalid X-API-KEY header"}, cid)
 }
@@ -388,8 +400,7 @@ type queued struct {
 }
 
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request, cid string) {
-	if !s.authorized(r) {
-		s.unauthorized(w, r, cid)
+	if !s.authenticate(w, r, cid) {
 		return
 	}
 	start := time.Now()
@@ -663,8 +674,7 @@ type dynamicValue struct {
 }
 
 func (s *Server) adminConfig(w http.ResponseWriter, r *http.Request, cid string) {
-	if !s.authorized(r) {
-		s.unauthorized(w, r, cid)
+	if !s.authenticate(w, r, cid) {
 		return
 	}
 	var dyn []dynamicValue
@@ -681,7 +691,7 @@ func (s *Server) adminConfig(w http.ResponseWriter, r *http.Request, cid string)
 			"max_field_bytes":     s.cfg.MaxFieldBytes,
 			"max_hostname_bytes":  MaxHostnameBytes,
 			"max_depth":           s.cfg.MaxDepth,
-			"api_keys_configured": len(s.acceptedKeys().sums),
+			"api_keys_configured": s.acceptedKeys().set.Len(),
 			"redis_prefix":        s.keys.Prefix,
 			"stream_shards":       s.keys.Shards,
 		},

@@ -20,15 +20,21 @@ import (
 // MUTT_API_ADDR with the WEBUI_API_KEY / WEBUI_READONLY_API_KEY keys.
 func TestAPIRoleServes(t *testing.T) {
 	t.Parallel()
+	const ( // 32 bytes at least outside mutt dev
+		a1 = "admin-key-1-0123456789abcdef01234"
+		a2 = "admin-key-2-0123456789abcdef01234"
+		r1 = "readonly-key-1-0123456789abcdef01"
+	)
 	addr := testenv.FreeAddr(t)
 	env := map[string]string{"REDIS_URL": testenv.RedisURL(), "DATABASE_URL": testenv.DatabaseURL(t),
 		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"), "MUTT_REDIS_PREFIX": "test:apirole:",
-		"MUTT_API_ADDR": addr, "WEBUI_API_KEY": "a1, a2", "WEBUI_READONLY_API_KEY": "r1"}
+		"MUTT_API_ADDR": addr, "WEBUI_API_KEY": a1 + ", " + a2, "WEBUI_READONLY_API_KEY": r1,
+		"MUTT_KEY_FINGERPRINT_SECRET": "0123456789abcdef0123456789abcdef"}
 	roles := []pipeline.Role{pipeline.API}
 	cfg, err := pipeline.ReadConfig(config.FromMap(env), false, roles)
 	require.NoError(t, err)
-	require.Equal(t, []string{"a1", "a2"}, cfg.APIAdminKeys)
-	require.Equal(t, []string{"r1"}, cfg.APIReadOnlyKeys)
+	require.Equal(t, []string{a1, a2}, cfg.APIAdminKeys)
+	require.Equal(t, []string{r1}, cfg.APIReadOnlyKeys)
 	d, err := pipeline.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "error"), roles)
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
@@ -47,8 +53,8 @@ func TestAPIRoleServes(t *testing.T) {
 		_ = resp.Body.Close()
 		return resp.StatusCode
 	}
-	require.Eventually(t, func() bool { return status("a2") == 200 }, 10*time.Second, 50*time.Millisecond)
-	require.Equal(t, 200, status("r1"))
+	require.Eventually(t, func() bool { return status(a2) == 200 }, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, 200, status(r1))
 	require.Equal(t, 401, status("nope"))
 	cancel()
 	require.NoError(t, <-done)

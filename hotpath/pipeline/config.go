@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -27,6 +28,9 @@ type Config struct {
 	// (comma-separated; the secrets provider's WEBUI_API_KEY[_NEXT] add to the admin keys).
 	APIAddr                       string
 	APIAdminKeys, APIReadOnlyKeys []string
+	// KeyNameSecret is MUTT_KEY_FINGERPRINT_SECRET, else the provider's
+	// KEY_FINGERPRINT_SECRET is used (api.KeyName).
+	KeyNameSecret string
 	// Secrets chooses the secrets provider (MUTT_SECRETS_PROVIDER, Vault or a file).
 	Secrets secrets.Config
 	// RedisUsername is the Redis ACL user the services log in as with the
@@ -56,6 +60,11 @@ type Config struct {
 	// Setup stores them in the provider when it holds none, so they live
 	// where a rotation replaces them, exactly as production keys do.
 	DevKeys map[string]string
+	// InsecureTransport are the plaintext connections leaving this machine
+	// that MUTT_ALLOW_INSECURE_TRANSPORT accepted; Connect logs each once.
+	InsecureTransport []string
+	// Dev is set for `mutt dev`: short API keys and plaintext are accepted.
+	Dev bool
 }
 
 // DevIngestKey is the ingest API key `mutt dev` stores in the secrets
@@ -108,9 +117,18 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	}
 	c.APIAdminKeys = e.List("WEBUI_API_KEY")
 	c.APIReadOnlyKeys = e.List("WEBUI_READONLY_API_KEY")
+	c.KeyNameSecret = e.String("", "MUTT_KEY_FINGERPRINT_SECRET")
+	if !dev {
+		checkKeyLengths(e, c)
+	}
 	c.MoogWebhookURL = e.URL("", []string{"http", "https"}, "MOOG_WEBHOOK_URL")
 	if c.MoogWebhookURL == "" && dev {
 		c.MoogWebhookURL = "http://" + loopback(c.MoogSimAddr) + "/events"
+	}
+	c.Dev = dev
+	c.InsecureTransport = checkTransport(e, dev, c)
+	if c.Secrets.Provider == secrets.ProviderFile {
+		e.CheckSecretsFile(dev, "MUTT_SECRETS_FILE", c.Secrets.File)
 	}
 	return c, e.Err()
 }
@@ -162,4 +180,38 @@ func loopback(addr string) string {
 		return net.JoinHostPort("127.0.0.1", port)
 	}
 	return net.JoinHostPort(host, port)
+}
+
+// checkTransport applies the transport rule (ADR 0016) to every outside
+// connection of c; the admin URLs only when set (they default to the others).
+func checkTransport(e *config.Env, dev bool, c Config) []string {
+	names := []string{"REDIS_URL", "REDIS_ADMIN_URL", "DATABASE_URL", "DATABASE_ADMIN_URL", "VAULT_ADDR", "MOOG_WEBHOOK_URL"}
+	urls := map[string]string{"REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL, "MOOG_WEBHOOK_URL": c.MoogWebhookURL}
+	if _, _, ok := e.Lookup("REDIS_ADMIN_URL"); ok {
+		urls["REDIS_ADMIN_URL"] = c.RedisAdminURL
+	}
+	if _, _, ok := e.Lookup("DATABASE_ADMIN_URL"); ok {
+		urls["DATABASE_ADMIN_URL"] = c.DatabaseAdminURL
+	}
+	if c.Secrets.Provider == secrets.ProviderVault {
+		urls["VAULT_ADDR"] = c.Secrets.Vault.Addr
+	}
+	return e.CheckTransport(dev, names, urls)
+}
+
+// checkKeyLengths refuses, outside mutt dev, API keys from the environment
+// shorter than apikey.MinLength (Connect checks the provider's).
+func checkKeyLengths(e *config.Env, c Config) {
+	for _, name := range []string{"INGEST_API_KEY", "INGEST_API_KEY_NEXT", "WEBUI_API_KEY", "WEBUI_READONLY_API_KEY"} {
+		keys := e.List(name)
+		if name == "INGEST_API_KEY" {
+			keys = e.List(name, "MUTT_INGEST_API_KEY")
+		}
+		if err := apikey.CheckLength(name, keys); err != nil {
+			e.Fail(name, "%s", strings.TrimPrefix(err.Error(), name+": "))
+		}
+	}
+	if s := c.KeyNameSecret; s != "" && len(s) < apikey.MinLength {
+		e.Fail("MUTT_KEY_FINGERPRINT_SECRET", "is %d bytes; at least %d", len(s), apikey.MinLength)
+	}
 }

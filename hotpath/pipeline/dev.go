@@ -22,7 +22,8 @@ var AllRoles = []Role{MoogSim, Ingestor, Alerter, Forwarder, API}
 
 // Bootstrap prepares a development installation: it creates the database if
 // it does not exist, migrates it, seeds the example rules, dev hosts and teams
-// into empty tables, and seeds dynamic config (never overwriting values).
+// into empty tables, grants the services' PostgreSQL role its privileges on
+// the tables, and seeds dynamic config (never overwriting values).
 func Bootstrap(ctx context.Context, d *Deps) error {
 	db := d.AdminDB // the owner runs DDL; services log in as the DML-only role
 	if db == nil {
@@ -33,6 +34,13 @@ func Bootstrap(ctx context.Context, d *Deps) error {
 	}
 	if _, err := schema.SeedExamples(ctx, db); err != nil {
 		return err
+	}
+	// Setup ran before the tables existed: grant the services' role its
+	// table privileges now (ADR 0016).
+	if role := d.dbUser(); d.AdminDB != nil && role != "" {
+		if err := secrets.GrantPostgresRole(ctx, d.AdminDB, role); err != nil {
+			return err
+		}
 	}
 	if _, err := dynconfig.Init(ctx, d.Redis, d.Keys, os.LookupEnv, false, nil); err != nil {
 		return err

@@ -21,6 +21,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/forward"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
@@ -71,6 +72,9 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 	d := &Deps{Cfg: cfg, Log: log, Reg: telemetry.NewRegistry(), Keys: keyspace.New(cfg.RedisPrefix, cfg.Shards),
 		instance: stream.ConsumerName(roleNames(roles))}
 	d.StreamMetrics = stream.NewMetrics(d.Reg)
+	for _, w := range cfg.InsecureTransport {
+		log.Warn("plaintext connection outside this machine", "setting", w)
+	}
 	if !slices.ContainsFunc(roles, func(r Role) bool { return r != MoogSim }) {
 		return d, nil
 	}
@@ -88,6 +92,9 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 	if slices.Contains(roles, API) && len(d.Cfg.APIAdminKeys) > 0 {
 		log.Warn("WEBUI_API_KEY from the environment: accepted next to the secrets provider's keys and never rotated; " +
 			"move it to the provider and remove it from the environment (docs/SECRET_ROTATION_PROCEDURE.md)")
+	}
+	if err := d.checkProviderKeys(roles); err != nil {
+		return nil, err
 	}
 	if slices.Contains(roles, Ingestor) && len(d.ingestKeys()) == 0 {
 		return nil, errors.New("INGEST_API_KEY: is required (in the environment or the secrets provider)")
@@ -145,6 +152,50 @@ func (d *Deps) ingestKeys() []string {
 		}
 	}
 	return keys
+}
+
+// dbUser is the services' PostgreSQL role: DB_USER, else the provider's.
+func (d *Deps) dbUser() string {
+	if d.Cfg.DBUser != "" {
+		return d.Cfg.DBUser
+	}
+	return d.Secrets.Get(secrets.DBUser)
+}
+
+// keyNameSecret is MUTT_KEY_FINGERPRINT_SECRET, else the provider's
+// KEY_FINGERPRINT_SECRET (api.KeyName).
+func (d *Deps) keyNameSecret() []byte {
+	if d.Cfg.KeyNameSecret != "" {
+		return []byte(d.Cfg.KeyNameSecret)
+	}
+	return []byte(d.Secrets.Get(secrets.KeyFingerprintSecret))
+}
+
+// checkProviderKeys refuses, outside mutt dev, API keys in the secrets
+// provider shorter than apikey.MinLength, for the roles that accept them.
+func (d *Deps) checkProviderKeys(roles []Role) error {
+	if d.Cfg.Dev {
+		return nil
+	}
+	var names []string
+	if slices.Contains(roles, Ingestor) {
+		names = append(names, secrets.IngestAPIKey, secrets.IngestAPIKeyNext)
+	}
+	if slices.Contains(roles, API) {
+		names = append(names, secrets.WebUIAPIKey, secrets.WebUIAPIKeyNext, secrets.WebUIReadOnlyAPIKey)
+	}
+	for _, n := range names {
+		var keys []string
+		for _, k := range strings.Split(d.Secrets.Get(n), ",") {
+			if k = strings.TrimSpace(k); k != "" {
+				keys = append(keys, k)
+			}
+		}
+		if err := apikey.CheckLength(n, keys); err != nil {
+			return fmt.Errorf("%w (in the %s secrets provider)", err, d.Provider.Name())
+		}
+	}
+	return nil
 }
 
 // moogAPIKey is the provider's MOOG_API_KEY, else the environment's.
@@ -209,7 +260,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			f, err := forward.New(forward.Options{Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("forwarder"),
-				WebhookURL: d.Cfg.MoogWebhookURL, APIKey: d.moogAPIKey(), Concurrency: d.Cfg.ForwarderConcurrency})
+				WebhookURL: d.Cfg.MoogWebhookURL, APIKeyFunc: d.moogAPIKey, RefreshAPIKey: d.Secrets.Reload, Concurrency: d.Cfg.ForwarderConcurrency})
 			if err != nil {
 				return fmt.Errorf("forwarder: %w", err)
 			}
@@ -219,7 +270,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			})
 		case API:
 			s, err := api.New(api.Options{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Secrets: d.Secrets,
-				AdminKeys: d.Cfg.APIAdminKeys, ReadOnlyKeys: d.Cfg.APIReadOnlyKeys, Log: log,
+				AdminKeys: d.Cfg.APIAdminKeys, ReadOnlyKeys: d.Cfg.APIReadOnlyKeys, KeyNameSecret: d.keyNameSecret(), Log: log,
 				Registerer: d.Reg, Gatherer: d.Reg})
 			if err != nil {
 				return fmt.Errorf("api: %w", err)

@@ -48,7 +48,7 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) err
 		role = postgres.DefaultUser
 	}
 	changed := false
-	for _, k := range []string{secrets.RedisPassCurrent, secrets.DBPassCurrent} {
+	for _, k := range []string{secrets.RedisPassCurrent, secrets.DBPassCurrent, secrets.KeyFingerprintSecret} {
 		if values[k] == "" {
 			if values[k], err = generate(); err != nil {
 				return err
@@ -123,7 +123,7 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) err
 	if err := secrets.SetupPostgresRole(ctx, db, role, values[secrets.DBPassCurrent], dbName); err != nil {
 		return fmt.Errorf("set up postgres role %s: %w", role, err)
 	}
-	fmt.Fprintf(out, "setup: postgres role %q with DML rights on database %s\n", role, dbName)
+	fmt.Fprintf(out, "setup: postgres role %q with the services' table privileges on database %s (docs/SECURITY.md)\n", role, dbName)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -44,7 +45,7 @@ const latencyBuckets = 60_001
 
 // Sim is an in-memory Moogsoft webhook. It is safe for concurrent use.
 type Sim struct {
-	apiKey     []byte
+	apiKey     atomic.Pointer[[]byte] // "Bearer <key>"; nil: any request is accepted
 	keep       int
 	maxTracked int
 	log        *slog.Logger
@@ -83,11 +84,26 @@ func New(o Options) *Sim {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
 	s := &Sim{keep: o.Keep, maxTracked: o.MaxTracked, log: o.Log.With("component", "moogsim")}
-	if o.APIKey != "" {
-		s.apiKey = []byte("Bearer " + o.APIKey)
-	}
+	s.SetAPIKey(o.APIKey)
 	s.resetLocked()
 	return s
+}
+
+// SetAPIKey changes the key the simulator requires from now on ("" accepts
+// any request), as rotating the key on the Moogsoft side does.
+func (s *Sim) SetAPIKey(key string) {
+	if key == "" {
+		s.apiKey.Store(nil)
+		return
+	}
+	b := []byte("Bearer " + key)
+	s.apiKey.Store(&b)
+}
+
+// authorized reports whether r carries the key in force.
+func (s *Sim) authorized(r *http.Request) bool {
+	k := s.apiKey.Load()
+	return k == nil || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), *k) == 1
 }
 
 // Run serves the simulator on addr until ctx ends.
@@ -108,7 +124,7 @@ func (s *Sim) Handler() http.Handler {
 			if s.probeFault(w, r) {
 				return
 			}
-			if s.apiKey != nil && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), s.apiKey) != 1 {
+			if !s.authorized(r) {
 				writeError(w, http.StatusUnauthorized, "missing or wrong Authorization bearer token")
 				return
 			}
@@ -180,7 +196,7 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, status, "simulated failure")
 		return
 	}
-	if s.apiKey != nil && subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), s.apiKey) != 1 {
+	if !s.authorized(r) {
 		writeError(w, http.StatusUnauthorized, "missing or wrong Authorization bearer token")
 		return
 	}

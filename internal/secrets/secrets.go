@@ -28,6 +28,10 @@ const (
 	// not rotated by SecretRotationWorkflow.
 	WebUIReadOnlyAPIKey = "WEBUI_READONLY_API_KEY"
 	MoogAPIKey          = "MOOG_API_KEY"
+	// KeyFingerprintSecret is the server secret of the API-key names audit
+	// rows record (an HMAC, api.KeyName); mutt setup generates it. Changing
+	// it changes the names new rows carry.
+	KeyFingerprintSecret = "KEY_FINGERPRINT_SECRET"
 )
 
 // Snapshot is one version of every secret.

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -260,11 +261,10 @@ func ResetPassword() RoleOption { return func(o *roleOptions) { o.resetPassword 
 
 // SetupPostgresRole creates the login role MUTT services use (if missing)
 // with least privilege: LOGIN, no SUPERUSER/CREATEDB/CREATEROLE/REPLICATION/
-// BYPASSRLS; CONNECT on database, USAGE on schema public, SELECT, INSERT,
-// UPDATE, DELETE on its tables and USAGE on its sequences, also for tables
-// and sequences the admin creates later (ALTER DEFAULT PRIVILEGES). admin
-// must be the owner of the schema objects (migrations run as it). The
-// superuser and the admin role are refused. Idempotent.
+// BYPASSRLS; CONNECT on database, USAGE on schema public and, on the tables
+// that exist, exactly ServiceTablePrivileges (GrantPostgresRole). admin must
+// be the owner of the schema objects (migrations run as it). The superuser
+// and the admin role are refused. Idempotent.
 func SetupPostgresRole(ctx context.Context, admin *pgxpool.Pool, role, password, database string, opts ...RoleOption) error {
 	var o roleOptions
 	for _, f := range opts {
@@ -317,16 +317,80 @@ func SetupPostgresRole(ctx context.Context, admin *pgxpool.Pool, role, password,
 	for _, q := range []string{
 		"GRANT CONNECT ON DATABASE " + db + " TO " + id,
 		"GRANT USAGE ON SCHEMA public TO " + id,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + id,
-		"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + id,
-		"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + id,
-		"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO " + id,
 	} {
 		if _, err := admin.Exec(ctx, q); err != nil {
 			return fmt.Errorf("set up postgres role %q: %s: %w", role, q[:min(len(q), 40)], err)
 		}
 	}
-	return nil
+	return GrantPostgresRole(ctx, admin, role)
+}
+
+// ServiceTablePrivileges are the table privileges of the services' role,
+// nothing more: the admin API edits rules, dev hosts and teams and appends to
+// config_audit_log; the alerter appends to event_audit_log; the API reads the
+// audit (also the archive) and the SLO reports. Audit rows are never updated
+// or deleted by a service (retention runs in the worker, as the admin), and
+// schema_migrations is the migrator's alone. event_audit_log's partitions
+// need no grant: PostgreSQL checks privileges on the table a query names, so
+// inserts and reads through the parent work on every partition, also those
+// partition maintenance creates later, while the partitions themselves stay
+// closed to the role.
+var ServiceTablePrivileges = map[string]string{
+	"alert_rules":             "SELECT, INSERT, UPDATE, DELETE",
+	"development_hosts":       "SELECT, INSERT, UPDATE, DELETE",
+	"device_teams":            "SELECT, INSERT, UPDATE, DELETE",
+	"config_audit_log":        "SELECT, INSERT",
+	"event_audit_log":         "SELECT, INSERT",
+	"event_audit_log_archive": "SELECT",
+	"slo_reports":             "SELECT",
+}
+
+// GrantPostgresRole brings role's privileges on the schema's tables to
+// exactly ServiceTablePrivileges (tables that do not exist yet are skipped;
+// run it again after migrating) plus USAGE on the sequences the inserts
+// draw ids from. It first revokes everything the role holds on the tables
+// and sequences of schema public and the default privileges earlier
+// versions granted (SELECT, INSERT, UPDATE, DELETE on every future table),
+// so re-running setup or migrate narrows an existing installation. One
+// transaction: a running service never sees the role without its grants.
+func GrantPostgresRole(ctx context.Context, admin *pgxpool.Pool, role string) error {
+	if role == "" || role == "postgres" {
+		return fmt.Errorf("grant postgres role %q: a dedicated role is required, never the superuser", role)
+	}
+	id := pgx.Identifier{role}.Sanitize()
+	return pgx.BeginFunc(ctx, admin, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + id,
+			"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + id,
+			"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON TABLES FROM " + id,
+			"ALTER DEFAULT PRIVILEGES IN SCHEMA public REVOKE ALL ON SEQUENCES FROM " + id,
+			"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE ON SEQUENCES TO " + id,
+			"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO " + id,
+		} {
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("grant postgres role %q: %s: %w", role, q[:min(len(q), 40)], err)
+			}
+		}
+		tables := make([]string, 0, len(ServiceTablePrivileges))
+		for t := range ServiceTablePrivileges {
+			tables = append(tables, t)
+		}
+		slices.Sort(tables)
+		for _, t := range tables {
+			var exists bool
+			if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", "public."+t).Scan(&exists); err != nil {
+				return fmt.Errorf("grant postgres role %q: look up table %s: %w", role, t, err)
+			}
+			if !exists {
+				continue
+			}
+			q := "GRANT " + ServiceTablePrivileges[t] + " ON TABLE " + pgx.Identifier{"public", t}.Sanitize() + " TO " + id
+			if _, err := tx.Exec(ctx, q); err != nil {
+				return fmt.Errorf("grant postgres role %q: on %s: %w", role, t, err)
+			}
+		}
+		return nil
+	})
 }
 
 // SetPostgresPassword sets role's password (ALTER ROLE … PASSWORD). The

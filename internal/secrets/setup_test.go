@@ -19,6 +19,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/ratelimit"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/testenv"
+	"github.com/mutt-ops/mutt/schema"
 )
 
 // TestRedisUserRunsTheHotPathAndNothingElse sets the user up twice and then
@@ -131,9 +132,11 @@ func TestRedisUserRunsTheHotPathAndNothingElse(t *testing.T) {
 	require.Contains(t, out, "no permissions")
 }
 
-// TestPostgresRoleIsLeastPrivilege sets the role up twice on a private
-// cluster (password authentication) over a migrated database, then proves
-// what it may and may not do.
+// TestPostgresRoleIsLeastPrivilege gives the role the broad grants earlier
+// versions gave (DML on every table, also future ones), sets it up twice on a
+// private cluster (password authentication) over a migrated database, then
+// proves what it may and may not do: the services' work goes through, audit
+// history cannot be rewritten and schema_migrations is out of reach.
 func TestPostgresRoleIsLeastPrivilege(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -147,6 +150,16 @@ func TestPostgresRoleIsLeastPrivilege(t *testing.T) {
 	require.NoError(t, err)
 	u.Path = "/mutt"
 	admin := testenv.PostgresAt(t, u.String()) // migrations run as the owner
+
+	// An installation set up by an earlier version.
+	for _, q := range []string{
+		"CREATE ROLE mutt_app LOGIN PASSWORD 'pw-1'",
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO mutt_app",
+		"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO mutt_app",
+	} {
+		_, err := admin.Exec(ctx, q)
+		require.NoError(t, err, q)
+	}
 
 	require.NoError(t, secrets.SetupPostgresRole(ctx, admin, "mutt_app", "pw-1", "mutt"))
 	require.NoError(t, secrets.SetupPostgresRole(ctx, admin, "mutt_app", "other", "mutt"), "idempotent")
@@ -172,40 +185,62 @@ func TestPostgresRoleIsLeastPrivilege(t *testing.T) {
 		Scan(&isSuper, &createDB, &createRole))
 	require.False(t, isSuper || createDB || createRole)
 
-	// Data access on every table, also one created after setup.
-	var tables []string
-	rows, err := admin.Query(ctx, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+	// A partition that maintenance creates (as the admin) after setup.
+	_, err = schema.EnsurePartitions(ctx, admin, time.Date(2031, 5, 1, 0, 0, 0, 0, time.UTC), 1)
 	require.NoError(t, err)
-	for rows.Next() {
-		var name string
-		require.NoError(t, rows.Scan(&name))
-		tables = append(tables, name)
-	}
-	require.NoError(t, rows.Err())
-	require.NotEmpty(t, tables)
-	for _, tbl := range tables {
+	_, err = admin.Exec(ctx, "CREATE TABLE later (id bigserial PRIMARY KEY, v text)")
+	require.NoError(t, err)
+
+	// What the services do.
+	for tbl := range secrets.ServiceTablePrivileges {
 		_, err := app2.Exec(ctx, "SELECT * FROM "+pgx.Identifier{tbl}.Sanitize()+" LIMIT 1")
 		require.NoError(t, err, tbl)
 	}
-	_, err = admin.Exec(ctx, "CREATE TABLE later (id bigserial PRIMARY KEY, v text)")
+	for _, ts := range []string{"2026-12-15T00:00:00Z", "2031-05-15T00:00:00Z", "1999-01-01T00:00:00Z"} {
+		_, err = app2.Exec(ctx, `INSERT INTO event_audit_log (event_id, event_timestamp, received_at, hostname, handling_decision)
+			VALUES (gen_random_uuid(), $1, now(), 'h', 'x') ON CONFLICT (event_id, event_timestamp) DO NOTHING`, ts)
+		require.NoError(t, err, "audit insert at %s", ts)
+	}
+	var n int
+	require.NoError(t, app2.QueryRow(ctx, "SELECT count(*) FROM event_audit_log").Scan(&n))
+	require.Equal(t, 3, n)
+	_, err = app2.Exec(ctx, `INSERT INTO config_audit_log (changed_by, operation, table_name, record_id) VALUES ('t', 'CREATE', 'alert_rules', '1')`)
 	require.NoError(t, err)
-	_, err = app2.Exec(ctx, "INSERT INTO later (v) VALUES ('x')")
+	var ruleID int
+	require.NoError(t, app2.QueryRow(ctx, `INSERT INTO alert_rules (match_string, prod_handling, dev_handling, team_assignment)
+		VALUES ('x', 'p', 'd', 't') RETURNING id`).Scan(&ruleID))
+	_, err = app2.Exec(ctx, "UPDATE alert_rules SET priority = 5 WHERE id = $1", ruleID)
 	require.NoError(t, err)
-	_, err = app2.Exec(ctx, "UPDATE later SET v = 'y'")
-	require.NoError(t, err)
-	_, err = app2.Exec(ctx, "DELETE FROM later")
+	_, err = app2.Exec(ctx, "DELETE FROM alert_rules WHERE id = $1", ruleID)
 	require.NoError(t, err)
 
-	// And nothing more.
+	// And nothing more: no rewriting of history, no migrations table, no DDL.
 	for name, q := range map[string]string{
-		"create database": "CREATE DATABASE evil",
-		"create role":     "CREATE ROLE evil",
-		"pg_authid":       "SELECT rolpassword FROM pg_authid",
-		"drop table":      "DROP TABLE later",
-		"truncate":        "TRUNCATE later",
-		"alter table":     "ALTER TABLE later ADD COLUMN w text",
+		"update audit":           "UPDATE event_audit_log SET hostname = 'forged'",
+		"delete audit":           "DELETE FROM event_audit_log",
+		"delete audit partition": "DELETE FROM event_audit_log_p203105",
+		"update audit partition": "UPDATE event_audit_log_p202612 SET hostname = 'forged'",
+		"delete default part":    "DELETE FROM event_audit_log_default",
+		"update config audit":    "UPDATE config_audit_log SET changed_by = 'someone else'",
+		"delete config audit":    "DELETE FROM config_audit_log",
+		"delete archive":         "DELETE FROM event_audit_log_archive",
+		"insert slo report":      `INSERT INTO slo_reports (status, report) VALUES ('ok', '{}')`,
+		"read migrations":        "SELECT * FROM schema_migrations",
+		"insert migrations":      "INSERT INTO schema_migrations (version, name) VALUES (999, 'evil')",
+		"delete migrations":      "DELETE FROM schema_migrations",
+		"table created later":    "SELECT * FROM later",
+		"setval":                 "SELECT setval('config_audit_log_id_seq', 1)",
+		"create database":        "CREATE DATABASE evil",
+		"create role":            "CREATE ROLE evil",
+		"pg_authid":              "SELECT rolpassword FROM pg_authid",
+		"drop table":             "DROP TABLE later",
+		"truncate":               "TRUNCATE event_audit_log",
+		"alter table":            "ALTER TABLE alert_rules ADD COLUMN w text",
+		"create table":           "CREATE TABLE evil (id int)",
 	} {
 		_, err := app2.Exec(ctx, q)
 		require.Error(t, err, name)
 	}
+	require.NoError(t, app2.QueryRow(ctx, "SELECT count(*) FROM event_audit_log WHERE hostname = 'h'").Scan(&n))
+	require.Equal(t, 3, n, "history unchanged")
 }
