@@ -23,6 +23,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
 
 // ServiceName is the service label of /health.
@@ -44,6 +45,10 @@ type Options struct {
 	Registerer   prometheus.Registerer
 	Gatherer     prometheus.Gatherer
 	Now          func() time.Time
+	// HTTP bounds the listener Run serves on; TLS (MUTT_API_TLS_CERT_FILE,
+	// MUTT_API_TLS_KEY_FILE), when set, makes it HTTPS.
+	HTTP telemetry.HTTPConfig
+	TLS  tlsconfig.Files
 }
 
 // Server is the management API.
@@ -100,7 +105,15 @@ func (s *Server) Engine() *gin.Engine { return s.engine }
 
 // Run serves on addr until ctx ends, then drains.
 func (s *Server) Run(ctx context.Context, addr string) error {
-	return telemetry.Serve(ctx, s.o.Log, addr, s.engine)
+	hc := s.o.HTTP
+	if s.o.TLS.Enabled() {
+		tc, err := tlsconfig.New(s.o.TLS, s.o.Log)
+		if err != nil {
+			return fmt.Errorf("api tls: %w", err)
+		}
+		hc.TLS = tc
+	}
+	return telemetry.Serve(ctx, s.o.Log, addr, s.engine, hc)
 }
 
 func (s *Server) routes() *gin.Engine {
@@ -109,12 +122,12 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.correlate, apiVersionHeaders, s.accessLog, s.recover)
+	r.Use(securityHeaders, s.correlate, apiVersionHeaders, s.accessLog, s.recover)
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, errMethodNotAllowed, "method not allowed on this route")
 	})
 
-	r.GET("/health", gin.WrapH(telemetry.HealthHandler(ServiceName,
+	r.GET("/health", gin.WrapH(telemetry.HealthHandler(s.o.Log, ServiceName,
 		telemetry.Check{Name: "redis", Fn: func(ctx context.Context) error { return s.o.Redis.Ping(ctx).Err() }},
 		telemetry.Check{Name: "postgres", Fn: s.o.DB.Ping},
 	)))
@@ -135,6 +148,16 @@ func (s *Server) routes() *gin.Engine {
 	}
 	s.registerUI(r)
 	return r
+}
+
+// securityHeaders puts telemetry's security headers (nosniff, no-store, the
+// CSP, no framing, no referrer) on every answer: API JSON, UI pages, static
+// files (which relax Cache-Control), errors and /health. The listener
+// (telemetry.NewServer) sets them too; here they also reach callers that
+// serve Handler themselves.
+func securityHeaders(c *gin.Context) {
+	telemetry.SetSecurityHeaders(c.Writer.Header())
+	c.Next()
 }
 
 // validCorrelationID bounds what a client may choose, so ids are safe in logs

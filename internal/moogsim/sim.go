@@ -37,6 +37,7 @@ type Options struct {
 	// tracked and /stats says "tracking_full"; Count stays exact.
 	MaxTracked int
 	Log        *slog.Logger
+	HTTP       telemetry.HTTPConfig // limits of Run's listener
 }
 
 // latencyBuckets: 1 ms buckets up to a minute, plus one for anything longer.
@@ -48,6 +49,7 @@ type Sim struct {
 	keep       int
 	maxTracked int
 	log        *slog.Logger
+	http       telemetry.HTTPConfig
 
 	mu       sync.Mutex
 	count    int // events accepted with a 2xx
@@ -82,7 +84,7 @@ func New(o Options) *Sim {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sim{keep: o.Keep, maxTracked: o.MaxTracked, log: o.Log.With("component", "moogsim")}
+	s := &Sim{keep: o.Keep, maxTracked: o.MaxTracked, log: o.Log.With("component", "moogsim"), http: o.HTTP}
 	if o.APIKey != "" {
 		s.apiKey = []byte("Bearer " + o.APIKey)
 	}
@@ -92,7 +94,7 @@ func New(o Options) *Sim {
 
 // Run serves the simulator on addr until ctx ends.
 func (s *Sim) Run(ctx context.Context, addr string) error {
-	return telemetry.Serve(ctx, s.log, addr, s.Handler())
+	return telemetry.Serve(ctx, s.log, addr, s.Handler(), s.http)
 }
 
 // Handler routes the webhook, stats, health and control endpoints.
