@@ -1,8 +1,10 @@
 package api
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -146,4 +148,27 @@ func TestAPIOverTLS(t *testing.T) {
 	old := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool, MaxVersion: tls.VersionTLS11}}}
 	_, err = old.Get(base + "/health")
 	require.Error(t, err, "TLS 1.1 is refused")
+}
+
+// A client without a key that announces a body and never sends it gets its
+// 401 and a closed connection, not a socket held until the read timeout.
+func TestUnauthenticatedSlowBodyIsNotWaitedFor(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	base := serveReal(t, e)
+	c, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	require.NoError(t, c.SetDeadline(time.Now().Add(20*time.Second))) // the listener's read timeout is 30 s
+	_, err = io.WriteString(c, "POST /api/v2/rules HTTP/1.1\r\nHost: mutt\r\nX-API-KEY: wrong\r\n"+
+		"Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"match_string\":")
+	require.NoError(t, err)
+	r := bufio.NewReader(c)
+	res, err := http.ReadResponse(r, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, res.StatusCode)
+	_, _ = io.Copy(io.Discard, res.Body)
+	_, err = io.ReadAll(r)
+	var ne net.Error
+	require.False(t, errors.As(err, &ne) && ne.Timeout(), "the server kept the connection open")
 }

@@ -122,7 +122,7 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(securityHeaders, s.correlate, apiVersionHeaders, s.accessLog, s.recover)
+	r.Use(securityHeaders, dropRefusedBody, s.correlate, apiVersionHeaders, s.accessLog, s.recover)
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, errMethodNotAllowed, "method not allowed on this route")
 	})
@@ -158,6 +158,17 @@ func (s *Server) routes() *gin.Engine {
 func securityHeaders(c *gin.Context) {
 	telemetry.SetSecurityHeaders(c.Writer.Header())
 	c.Next()
+}
+
+// dropRefusedBody makes a 401's connection close without reading the rest
+// of the request body: net/http would otherwise wait (up to the listener's
+// read timeout) for a body nobody will read, a free slot for a client with
+// no key. The expired read deadline makes that discard fail at once.
+func dropRefusedBody(c *gin.Context) {
+	c.Next()
+	if c.Writer.Status() == http.StatusUnauthorized && c.Request.ContentLength != 0 {
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
+	}
 }
 
 // validCorrelationID bounds what a client may choose, so ids are safe in logs

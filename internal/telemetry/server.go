@@ -91,7 +91,8 @@ func NewServer(h http.Handler, c HTTPConfig, log *slog.Logger) *http.Server {
 		WriteTimeout:      c.WriteTimeout,
 		IdleTimeout:       c.IdleTimeout,
 		MaxHeaderBytes:    c.MaxHeaderBytes,
-		TLSConfig:         c.TLS,
+		// TLS is the listener's (ServeListener), not TLSConfig: that is
+		// only for ServeTLS, and Serve would add h2 to it.
 		// TLS handshake failures and the like are a client's problem; at
 		// debug level they do not flood the log when scanned.
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug),
