@@ -221,3 +221,15 @@ func TestReadHTTPConfig(t *testing.T) {
 	require.ErrorContains(t, e.Err(), "MUTT_HTTP_MAX_CONNS")
 	require.ErrorContains(t, e.Err(), "MUTT_HTTP_WRITE_TIMEOUT")
 }
+
+func TestOversizedHeadersAreRefused(t *testing.T) {
+	t.Parallel()
+	addr := listen(t, ok, telemetry.HTTPConfig{})
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("X-Big", strings.Repeat("a", 2*telemetry.DefaultMaxHeaderBytes))
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.NoError(t, res.Body.Close())
+	require.Equal(t, http.StatusRequestHeaderFieldsTooLarge, res.StatusCode)
+}
