@@ -24,6 +24,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
 
 // ServiceName is the service label of /health.
@@ -49,6 +50,10 @@ type Options struct {
 	Registerer    prometheus.Registerer
 	Gatherer      prometheus.Gatherer
 	Now           func() time.Time
+	// HTTP bounds the listener Run serves on; TLS (MUTT_API_TLS_CERT_FILE,
+	// MUTT_API_TLS_KEY_FILE), when set, makes it HTTPS.
+	HTTP telemetry.HTTPConfig
+	TLS  tlsconfig.Files
 }
 
 // Server is the management API.
@@ -112,7 +117,15 @@ func (s *Server) Engine() *gin.Engine { return s.engine }
 
 // Run serves on addr until ctx ends, then drains.
 func (s *Server) Run(ctx context.Context, addr string) error {
-	return telemetry.Serve(ctx, s.o.Log, addr, s.engine)
+	hc := s.o.HTTP
+	if s.o.TLS.Enabled() {
+		tc, err := tlsconfig.New(s.o.TLS, s.o.Log)
+		if err != nil {
+			return fmt.Errorf("api tls: %w", err)
+		}
+		hc.TLS = tc
+	}
+	return telemetry.Serve(ctx, s.o.Log, addr, s.engine, hc)
 }
 
 func (s *Server) routes() *gin.Engine {
@@ -121,12 +134,12 @@ func (s *Server) routes() *gin.Engine {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
 	r.ContextWithFallback = true
-	r.Use(s.correlate, apiVersionHeaders, s.accessLog, s.recover)
+	r.Use(securityHeaders, dropRefusedBody, s.correlate, apiVersionHeaders, s.accessLog, s.recover)
 	r.NoMethod(func(c *gin.Context) {
 		abort(c, http.StatusMethodNotAllowed, errMethodNotAllowed, "method not allowed on this route")
 	})
 
-	r.GET("/health", gin.WrapH(telemetry.HealthHandler(ServiceName,
+	r.GET("/health", gin.WrapH(telemetry.HealthHandler(s.o.Log, ServiceName,
 		telemetry.Check{Name: "redis", Fn: func(ctx context.Context) error { return s.o.Redis.Ping(ctx).Err() }},
 		telemetry.Check{Name: "postgres", Fn: s.o.DB.Ping},
 	)))
@@ -147,6 +160,27 @@ func (s *Server) routes() *gin.Engine {
 	}
 	s.registerUI(r)
 	return r
+}
+
+// securityHeaders puts telemetry's security headers (nosniff, no-store, the
+// CSP, no framing, no referrer) on every answer: API JSON, UI pages, static
+// files (which relax Cache-Control), errors and /health. The listener
+// (telemetry.NewServer) sets them too; here they also reach callers that
+// serve Handler themselves.
+func securityHeaders(c *gin.Context) {
+	telemetry.SetSecurityHeaders(c.Writer.Header())
+	c.Next()
+}
+
+// dropRefusedBody makes a 401's connection close without reading the rest
+// of the request body: net/http would otherwise wait (up to the listener's
+// read timeout) for a body nobody will read, a free slot for a client with
+// no key. The expired read deadline makes that discard fail at once.
+func dropRefusedBody(c *gin.Context) {
+	c.Next()
+	if c.Writer.Status() == http.StatusUnauthorized && c.Request.ContentLength != 0 {
+		_ = http.NewResponseController(c.Writer).SetReadDeadline(time.Now())
+	}
 }
 
 // validCorrelationID bounds what a client may choose, so ids are safe in logs

@@ -2,11 +2,15 @@ package api
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"mime"
 	"net/http"
+	"path"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -39,7 +43,14 @@ type uiPageData struct {
 type ui struct {
 	pages  map[string]*template.Template
 	titles map[string]string
-	static http.Handler
+	static map[string]asset // by name under /ui/static/
+}
+
+// asset is one embedded static file, served from memory.
+type asset struct {
+	body  []byte
+	ctype string
+	etag  string
 }
 
 // loadUI parses every page once, at start-up: a broken template fails New,
@@ -53,11 +64,23 @@ func loadUI() (*ui, error) {
 		}
 		u.pages[name], u.titles[name] = t, pg.title
 	}
-	static, err := fs.Sub(webFS, "web/static")
+	entries, err := fs.ReadDir(webFS, "web/static")
 	if err != nil {
 		return nil, fmt.Errorf("api: ui assets: %w", err)
 	}
-	u.static = http.StripPrefix("/ui/static", http.FileServer(http.FS(static)))
+	u.static = map[string]asset{}
+	for _, de := range entries {
+		b, err := fs.ReadFile(webFS, "web/static/"+de.Name())
+		if err != nil {
+			return nil, fmt.Errorf("api: ui asset %s: %w", de.Name(), err)
+		}
+		ctype := mime.TypeByExtension(path.Ext(de.Name()))
+		if ctype == "" {
+			ctype = http.DetectContentType(b)
+		}
+		sum := sha256.Sum256(b)
+		u.static[de.Name()] = asset{body: b, ctype: ctype, etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+	}
 	return u, nil
 }
 
@@ -76,15 +99,53 @@ func (s *Server) registerUI(r *gin.Engine) {
 		case p == "/" || p == "/ui":
 			c.Set(ctxRoute, "/ui/:page")
 			c.Redirect(http.StatusFound, "/ui/")
+		case hasKeyInQuery(c.Request):
+			// A login form submitted before its JS loaded (or a hand-made
+			// link) put the key in the URL: it is in history and proxy logs
+			// already, so say so rather than serve the page as if all were well.
+			c.Set(ctxRoute, "/ui/:page")
+			abort(c, http.StatusBadRequest, errBadRequest,
+				"an API key in the URL is refused: it ends up in browser history and logs; "+
+					"log in on /ui/login with JavaScript on, and rotate the key if this was a real one")
 		case strings.HasPrefix(p, "/ui/static/"):
 			c.Set(ctxRoute, "/ui/static/*")
-			c.Header("Cache-Control", "no-cache")
-			s.ui.static.ServeHTTP(c.Writer, c.Request)
+			s.staticAsset(c, strings.TrimPrefix(p, "/ui/static/"))
 		default:
 			c.Set(ctxRoute, "/ui/:page")
 			s.uiPage(c, strings.TrimSuffix(strings.TrimPrefix(p, "/ui/"), "/"))
 		}
 	})
+}
+
+// staticAsset serves an embedded file from memory: whole, with an ETag
+// for revalidation. Range is never honoured (no http.ServeContent): the
+// assets are small, and net/http's multi-range handling is a CPU sink for
+// anyone unauthenticated (GO-2026-6609).
+func (s *Server) staticAsset(c *gin.Context, name string) {
+	a, ok := s.ui.static[name]
+	if !ok {
+		abort(c, http.StatusNotFound, errNotFound, "no such file")
+		return
+	}
+	c.Header("Cache-Control", "no-cache")
+	c.Header("ETag", a.etag)
+	if inm := c.GetHeader("If-None-Match"); inm != "" && strings.Contains(inm, a.etag) {
+		c.Status(http.StatusNotModified)
+		return
+	}
+	c.Data(http.StatusOK, a.ctype, a.body)
+}
+
+// hasKeyInQuery reports whether the query string carries something named
+// like an API key (api-key, api_key, apikey, x-api-key, key; any case).
+func hasKeyInQuery(r *http.Request) bool {
+	for name := range r.URL.Query() {
+		n := strings.NewReplacer("-", "", "_", "").Replace(strings.ToLower(name))
+		if n == "apikey" || n == "xapikey" || n == "key" {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) uiPage(c *gin.Context, name string) {
@@ -98,8 +159,6 @@ func (s *Server) uiPage(c *gin.Context, name string) {
 		s.internalError(c, "render ui page", fmt.Errorf("render %s: %w", name, err))
 		return
 	}
-	// The shell has no data, but forbid framing and inline script injection anyway.
-	c.Header("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'")
-	c.Header("X-Frame-Options", "DENY")
+	// The security headers (CSP, no framing) come from securityHeaders.
 	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }

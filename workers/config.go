@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/workflows"
 )
 
@@ -23,6 +24,8 @@ type Config struct {
 	RotationEnabled bool
 	Retention       RetentionPolicy
 	PrometheusURL   string
+	// HTTP bounds the health/metrics listener (MUTT_HTTP_*).
+	HTTP telemetry.HTTPConfig
 }
 
 // TemporalConn is how to reach Temporal. The variables are those of
@@ -66,6 +69,7 @@ func ReadConfig(e *config.Env) Config {
 		ApplySchedules:  e.Bool(false, "MUTT_WORKER_APPLY_SCHEDULES"),
 		RotationEnabled: e.Bool(false, "MUTT_SECRET_ROTATION_ENABLED"),
 		PrometheusURL:   e.URL("", []string{"http", "https"}, "PROMETHEUS_URL"),
+		HTTP:            telemetry.ReadHTTPConfig(e),
 		Retention: RetentionPolicy{
 			PartitionAdvanceMonths:   e.Int(3, 1, 36, "PARTITION_ADVANCE_MONTHS"),
 			EventRetentionDays:       e.Int(90, 1, 36500, "EVENT_RETENTION_DAYS"),

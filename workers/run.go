@@ -47,7 +47,7 @@ func (p *Process) Run(ctx context.Context, out io.Writer) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return RunWorker(ctx, p.Client, tq, p.Deps) })
 	if p.Health != nil && p.Cfg.WorkerAddr != "" {
-		g.Go(func() error { return telemetry.Serve(ctx, p.Log, p.Cfg.WorkerAddr, p.Health) })
+		g.Go(func() error { return telemetry.Serve(ctx, p.Log, p.Cfg.WorkerAddr, p.Health, p.Cfg.HTTP) })
 	}
 	return g.Wait()
 }

@@ -1,6 +1,11 @@
 package ingest
 
-import "github.com/mutt-ops/mutt/internal/config"
+import (
+	"time"
+
+	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/tlsconfig"
+)
 
 // Defaults of Config.
 const (
@@ -9,6 +14,9 @@ const (
 	DefaultMaxBatch      = 10000
 	DefaultMaxFieldBytes = 65536
 	DefaultMaxDepth      = 32
+	// DefaultBodyTimeout is how long an authenticated client may take to
+	// send one request body: 10 MiB at about 1 Mbit/s.
+	DefaultBodyTimeout = 2 * time.Minute
 	// MaxHostnameBytes is the longest hostname (RFC 1035 limit of a full name
 	// plus slack for a trailing dot and odd client formats).
 	MaxHostnameBytes = 255
@@ -22,6 +30,14 @@ type Config struct {
 	MaxBatch      int      // MUTT_INGEST_MAX_BATCH, default 10000 events per request
 	MaxFieldBytes int      // MUTT_INGEST_MAX_FIELD_BYTES, default 65536 (message and any string); hostname max 255
 	MaxDepth      int      // MUTT_INGEST_MAX_DEPTH, default 32 (JSON nesting)
+	// BodyTimeout (MUTT_INGEST_BODY_TIMEOUT, default 2m) replaces the
+	// listener's read timeout once a request's key is accepted, so large
+	// bodies over slow links get through; an unauthenticated request's body
+	// is never waited for.
+	BodyTimeout time.Duration
+	// TLS is MUTT_INGEST_TLS_CERT_FILE, _KEY_FILE, _CLIENT_CA_FILE and
+	// _CLIENT_AUTH; unset, the listener speaks plain HTTP.
+	TLS tlsconfig.Files
 }
 
 // ReadConfig reads the ingestor's variables from e. Problems are recorded in
@@ -38,6 +54,8 @@ func ReadConfig(e *config.Env) Config {
 		MaxBatch:      e.Int(DefaultMaxBatch, 1, 1000000, "MUTT_INGEST_MAX_BATCH"),
 		MaxFieldBytes: e.Int(DefaultMaxFieldBytes, 256, 1<<30, "MUTT_INGEST_MAX_FIELD_BYTES"),
 		MaxDepth:      e.Int(DefaultMaxDepth, 2, 10000, "MUTT_INGEST_MAX_DEPTH"),
+		BodyTimeout:   e.Duration(DefaultBodyTimeout, "MUTT_INGEST_BODY_TIMEOUT"),
+		TLS:           tlsconfig.Read(e, "MUTT_INGEST_TLS", true),
 	}
 	// No key here is not an error yet: the secrets provider may hold them
 	// (the pipeline checks that one source has at least one).
@@ -61,6 +79,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxDepth <= 0 {
 		c.MaxDepth = DefaultMaxDepth
+	}
+	if c.BodyTimeout <= 0 {
+		c.BodyTimeout = DefaultBodyTimeout
 	}
 	return c
 }

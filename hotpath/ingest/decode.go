@@ -25,6 +25,7 @@ const (
 	reasonRateLimit  = "rate_limit"
 	reasonQueueFull  = "queue_full"
 	reasonRedis      = "redis"
+	reasonTimeout    = "timeout"
 )
 
 // requestError is a refusal of a request: the HTTP status, the metric reason

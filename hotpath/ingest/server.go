@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,6 +31,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
 	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
 
 // ServiceName is how the ingestor names itself in /health and /.
@@ -44,6 +46,10 @@ const queueFullRetryAfter = 5
 // mutt_ingest_queue_depth, so the gauge stays current while no request is
 // accepted (idle, or answering 503).
 const depthEvery = 2 * time.Second
+
+// answerTimeout is how long an ingest answer may take to write once the body
+// is in: queueing is a few Redis round trips.
+const answerTimeout = 30 * time.Second
 
 // Options build a Server.
 type Options struct {
@@ -71,6 +77,8 @@ type Options struct {
 	// per keyRefreshInterval: a NEXT key stored in the provider moments ago
 	// is accepted before the rotation notice reaches this process.
 	RefreshKeys func(ctx context.Context) error
+	// HTTP bounds the listener Run serves on; Run adds Config.TLS.
+	HTTP telemetry.HTTPConfig
 }
 
 // keyRefreshInterval bounds how often requests with unknown keys make the
@@ -92,6 +100,7 @@ type Server struct {
 	keyCache atomic.Pointer[keySet] // digests of the last list apiKeys returned
 	refresh  func(ctx context.Context) error
 	guard    *apikey.Guard // failed authentications per client
+	http     telemetry.HTTPConfig
 	refreshM sync.Mutex
 	lastRef  time.Time // start of the last refresh (guarded by refreshM)
 	metrics  http.Handler
@@ -170,7 +179,8 @@ func New(o Options) (*Server, error) {
 	}
 	s.apiKeys = o.APIKeys
 	s.refresh = o.RefreshKeys
-	s.health = telemetry.HealthHandler(ServiceName, telemetry.Check{
+	s.http = o.HTTP
+	s.health = telemetry.HealthHandler(log, ServiceName, telemetry.Check{
 		Name: "redis",
 		Fn:   func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
 	})
@@ -189,14 +199,33 @@ func New(o Options) (*Server, error) {
 // Handler serves every route of the ingestor.
 func (s *Server) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
 
-// Run serves Handler on Config.Addr and keeps the backlog gauge current
-// (TrackQueueDepth) until ctx ends, then drains in-flight requests. Dynamic
-// config is kept current by the caller's Dyn.Run.
+// Run serves Handler on Config.Addr (with TLS when Config.TLS names
+// files) and keeps the backlog gauge current (TrackQueueDepth) until ctx
+// ends, then drains in-flight requests. Dynamic config is kept current by
+// the caller's Dyn.Run.
 func (s *Server) Run(ctx context.Context) error {
+	hc, err := s.HTTPConfig()
+	if err != nil {
+		return err
+	}
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return s.TrackQueueDepth(ctx) })
-	g.Go(func() error { return telemetry.Serve(ctx, s.log, s.cfg.Addr, s.Handler()) })
+	g.Go(func() error { return telemetry.Serve(ctx, s.log, s.cfg.Addr, s.Handler(), hc) })
 	return g.Wait()
+}
+
+// HTTPConfig is Options.HTTP with the TLS of Config.TLS, for a caller that
+// serves Handler itself.
+func (s *Server) HTTPConfig() (telemetry.HTTPConfig, error) {
+	hc := s.http
+	if s.cfg.TLS.Enabled() {
+		tc, err := tlsconfig.New(s.cfg.TLS, s.log)
+		if err != nil {
+			return hc, fmt.Errorf("ingest tls: %w", err)
+		}
+		hc.TLS = tc
+	}
+	return hc, nil
 }
 
 // TrackQueueDepth refreshes mutt_ingest_queue_depth from the ingest streams
@@ -364,6 +393,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request, cid string
 }
 
 func (s *Server) unauthorized(w http.ResponseWriter, r *http.Request, cid string) {
+	// A client without a key gets no time to send its body: net/http would
+	// otherwise wait for the rest of it (to reuse the connection) under the
+	// listener's read timeout. The expired deadline makes that discard fail
+	// at once, and the connection closes after the 401.
+	w.Header().Set("Connection", "close")
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
 	s.m.requests.WithLabelValues("fail", reasonAuth).Inc()
 	s.writeError(w, &requestError{status: http.StatusUnauthorized, reason: reasonAuth,
 		msg: "unauthorized: missing or invalid X-API-KEY header"}, cid)
@@ -441,6 +476,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf 
 	if r.ContentLength > limit {
 		return queued{}, 0, tooLarge()
 	}
+	// The key is good: the body may take up to BodyTimeout, longer than
+	// the listener's read timeout, and the answer its write time after that.
+	// (An error means the connection cannot take deadlines: a test recorder.)
+	rc := http.NewResponseController(w)
+	bodyDone := time.Now().Add(s.cfg.BodyTimeout)
+	_ = rc.SetReadDeadline(bodyDone)
+	_ = rc.SetWriteDeadline(bodyDone.Add(answerTimeout))
 	if r.ContentLength > 0 {
 		buf.Grow(int(r.ContentLength) + 1) // +1: ReadFrom needs room to see EOF
 	}
@@ -448,6 +490,11 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf 
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
 			return queued{}, 0, tooLarge()
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			w.Header().Set("Connection", "close")
+			return queued{}, 0, &requestError{status: http.StatusRequestTimeout, reason: reasonTimeout,
+				msg: fmt.Sprintf("request body not received within %s (MUTT_INGEST_BODY_TIMEOUT)", s.cfg.BodyTimeout)}
 		}
 		return queued{}, 0, badJSON("could not read the request body: %v", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -24,7 +25,9 @@ import (
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
+	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
 
 var quiet = slog.New(slog.DiscardHandler)
@@ -33,11 +36,13 @@ const key = "test-key-1"
 
 // env is one ingestor under test on its own Redis prefix.
 type env struct {
-	url  string
-	rdb  redis.UniversalClient
-	keys keyspace.Keys
-	dyn  *dynconfig.Store
-	reg  *prometheus.Registry
+	url    string
+	addr   string
+	client *http.Client
+	rdb    redis.UniversalClient
+	keys   keyspace.Keys
+	dyn    *dynconfig.Store
+	reg    *prometheus.Registry
 }
 
 type setup struct {
@@ -46,6 +51,8 @@ type setup struct {
 	now    func() time.Time
 	run    bool // run the dynamic config store (tests that change config)
 	rdb    redis.UniversalClient
+	http   telemetry.HTTPConfig
+	client *http.Client // for https; http.DefaultClient otherwise
 }
 
 func newEnv(t *testing.T, s setup) *env {
@@ -70,12 +77,23 @@ func newEnv(t *testing.T, s setup) *env {
 	}
 	reg := prometheus.NewRegistry()
 	srv, err := ingest.New(ingest.Options{
-		Config: s.cfg, Redis: client, Keys: keys, Dyn: dyn, Log: quiet, Registerer: reg, Now: s.now,
+		Config: s.cfg, Redis: client, Keys: keys, Dyn: dyn, Log: quiet, Registerer: reg, Now: s.now, HTTP: s.http,
 	})
 	require.NoError(t, err)
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return &env{url: hs.URL, rdb: rdb, keys: keys, dyn: dyn, reg: reg}
+	// The real listener (timeouts, connection cap, TLS), as Run builds it.
+	hc, err := srv.HTTPConfig()
+	require.NoError(t, err)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- telemetry.ServeListener(ctx, quiet, ln, srv.Handler(), hc) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	scheme := "http://"
+	if hc.TLS != nil {
+		scheme = "https://"
+	}
+	return &env{url: scheme + ln.Addr().String(), addr: ln.Addr().String(), rdb: rdb, keys: keys, dyn: dyn, reg: reg, client: s.client}
 }
 
 // setDyn changes a dynamic config value and waits until the store has it.
@@ -99,12 +117,20 @@ func (e *env) do(t *testing.T, method, path, body string, headers map[string]str
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
-	return send(t, req)
+	return sendWith(t, e.client, req)
 }
 
 func send(t *testing.T, req *http.Request) response {
 	t.Helper()
-	res, err := http.DefaultClient.Do(req)
+	return sendWith(t, nil, req)
+}
+
+func sendWith(t *testing.T, client *http.Client, req *http.Request) response {
+	t.Helper()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	res, err := client.Do(req)
 	require.NoError(t, err)
 	defer func() { require.NoError(t, res.Body.Close()) }()
 	raw, err := io.ReadAll(res.Body)
@@ -501,7 +527,9 @@ func TestHealthFollowsRedis(t *testing.T) {
 	r = e.do(t, http.MethodGet, "/health", "", nil)
 	require.Equal(t, http.StatusServiceUnavailable, r.code, r.raw)
 	require.Equal(t, "unhealthy", r.body["status"])
-	require.Contains(t, r.body["dependencies"].(map[string]any)["redis"], "error")
+	require.Equal(t, "error", r.body["dependencies"].(map[string]any)["redis"])
+	require.NotContains(t, r.raw, proxy.Addr(), "/health answers without a key: no addresses")
+	require.NotContains(t, r.raw, "dial")
 
 	// Ingest answers 503 without internals while Redis is away.
 	r = e.post(t, evt("h", 1))
@@ -620,23 +648,26 @@ func TestReadConfig(t *testing.T) {
 		"MUTT_INGEST_MAX_BATCH":       "100",
 		"MUTT_INGEST_MAX_FIELD_BYTES": "1024",
 		"MUTT_INGEST_MAX_DEPTH":       "8",
+		"MUTT_INGEST_BODY_TIMEOUT":    "5m",
 	})
 	c := ingest.ReadConfig(e)
 	require.NoError(t, e.Err())
 	require.Equal(t, ingest.Config{Addr: "127.0.0.1:9999", APIKeys: []string{"k1", "k2", "k3"}, MaxBodyBytes: 2048,
-		MaxBatch: 100, MaxFieldBytes: 1024, MaxDepth: 8}, c)
+		MaxBatch: 100, MaxFieldBytes: 1024, MaxDepth: 8, BodyTimeout: 5 * time.Minute,
+		TLS: tlsconfig.Files{Prefix: "MUTT_INGEST_TLS"}}, c)
 
 	e = config.FromMap(map[string]string{"MUTT_INGEST_API_KEY": "k"})
 	c = ingest.ReadConfig(e)
 	require.NoError(t, e.Err())
 	require.Equal(t, ingest.Config{Addr: ":8080", APIKeys: []string{"k"}, MaxBodyBytes: 10 << 20, MaxBatch: 10000,
-		MaxFieldBytes: 65536, MaxDepth: 32}, c)
+		MaxFieldBytes: 65536, MaxDepth: 32, BodyTimeout: 2 * time.Minute, TLS: tlsconfig.Files{Prefix: "MUTT_INGEST_TLS"}}, c)
 
-	e = config.FromMap(map[string]string{"MUTT_INGEST_MAX_BATCH": "lots", "MUTT_INGEST_MAX_DEPTH": "0", "MUTT_INGEST_ADDR": "nope"})
+	e = config.FromMap(map[string]string{"MUTT_INGEST_MAX_BATCH": "lots", "MUTT_INGEST_MAX_DEPTH": "0", "MUTT_INGEST_ADDR": "nope",
+		"MUTT_INGEST_BODY_TIMEOUT": "-1s", "MUTT_INGEST_TLS_CERT_FILE": "/nonexistent/tls.crt", "MUTT_INGEST_TLS_KEY_FILE": "/nonexistent/tls.key"})
 	ingest.ReadConfig(e)
 	err := e.Err()
 	require.Error(t, err)
-	for _, v := range []string{"MUTT_INGEST_MAX_BATCH", "MUTT_INGEST_MAX_DEPTH", "MUTT_INGEST_ADDR"} {
+	for _, v := range []string{"MUTT_INGEST_MAX_BATCH", "MUTT_INGEST_MAX_DEPTH", "MUTT_INGEST_ADDR", "MUTT_INGEST_BODY_TIMEOUT", "MUTT_INGEST_TLS_CERT_FILE"} {
 		require.Contains(t, err.Error(), v)
 	}
 	// No key in the environment is not an error here: the secrets provider may

@@ -64,6 +64,6 @@ func TestAPIRoleServes(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, dev.APIAdminKeys)
 	require.Equal(t, pipeline.DevAPIAdminKey, dev.DevKeys["WEBUI_API_KEY"])
-	require.Equal(t, ":8090", dev.APIAddr)
+	require.Equal(t, "127.0.0.1:8090", dev.APIAddr, "mutt dev listens on loopback")
 	require.Contains(t, pipeline.AllRoles, pipeline.API)
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
 
 // Config is the static configuration of the hot-path roles.
@@ -31,6 +33,10 @@ type Config struct {
 	// KeyNameSecret is MUTT_KEY_FINGERPRINT_SECRET, else the provider's
 	// KEY_FINGERPRINT_SECRET is used (api.KeyName).
 	KeyNameSecret string
+	// APITLS is MUTT_API_TLS_CERT_FILE and MUTT_API_TLS_KEY_FILE.
+	APITLS tlsconfig.Files
+	// HTTP bounds every listener of the process (MUTT_HTTP_*).
+	HTTP telemetry.HTTPConfig
 	// Secrets chooses the secrets provider (MUTT_SECRETS_PROVIDER, Vault or a file).
 	Secrets secrets.Config
 	// RedisUsername is the Redis ACL user the services log in as with the
@@ -82,6 +88,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	common := config.ReadCommon(e)
 	if dev {
 		devInstanceDefaults(e, common.RedisPrefix)
+		devLoopbackDefaults(e)
 	}
 	c := Config{
 		Common:               common,
@@ -92,6 +99,8 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		ForwarderConcurrency: e.Int(8, 1, 1024, "MUTT_FORWARDER_CONCURRENCY"),
 		Pprof:                e.Bool(false, "MUTT_PPROF"),
 		APIAddr:              e.Addr(":8090", "MUTT_API_ADDR"),
+		APITLS:               tlsconfig.Read(e, "MUTT_API_TLS", false),
+		HTTP:                 telemetry.ReadHTTPConfig(e),
 		Secrets:              secrets.ReadConfig(e),
 		RedisUsername:        e.String("mutt", "REDIS_USERNAME"),
 		DBUser:               e.String("", "DB_USER"),
@@ -170,6 +179,26 @@ func devInstanceDefaults(e *config.Env, prefix string) {
 		if _, _, ok := e.Lookup(k); !ok {
 			e.SetDefault(k, v)
 		}
+	}
+}
+
+// DevAddrs are the listen addresses of `mutt dev` (variable → default):
+// loopback only, because dev runs with well-known keys. Setting a variable
+// (e.g. MUTT_API_ADDR=:8090) exposes that listener on every interface.
+var DevAddrs = map[string]string{
+	"MUTT_INGEST_ADDR":    "127.0.0.1:8080",
+	"MUTT_ALERTER_ADDR":   "127.0.0.1:8082",
+	"MUTT_FORWARDER_ADDR": "127.0.0.1:8084",
+	"MUTT_WORKER_ADDR":    "127.0.0.1:8086",
+	"MUTT_API_ADDR":       "127.0.0.1:8090",
+	"MUTT_MOOGSIM_ADDR":   "127.0.0.1:18083",
+}
+
+// devLoopbackDefaults makes every listener of `mutt dev` default to
+// 127.0.0.1 (DevAddrs); the worker's config reads the same Env after this.
+func devLoopbackDefaults(e *config.Env) {
+	for k, v := range DevAddrs {
+		e.SetDefault(k, v)
 	}
 }
 

@@ -238,11 +238,15 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 		switch r {
 		case Ingestor:
 			s, err := ingest.New(ingest.Options{Config: d.Cfg.Ingest, APIKeys: d.ingestKeys, RefreshKeys: d.Secrets.Reload, Redis: d.Redis,
-				Keys: d.Keys, Dyn: d.Dyn, Log: log, Registerer: d.Reg, Gatherer: d.Reg})
+				Keys: d.Keys, Dyn: d.Dyn, Log: log, Registerer: d.Reg, Gatherer: d.Reg, HTTP: d.Cfg.HTTP})
 			if err != nil {
 				return fmt.Errorf("ingestor: %w", err)
 			}
-			g.Go(func() error { return telemetry.Serve(ctx, log, d.Cfg.Ingest.Addr, d.withPprof(s.Handler())) })
+			hc, err := s.HTTPConfig()
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return telemetry.Serve(ctx, log, d.Cfg.Ingest.Addr, d.withPprof(s.Handler()), hc) })
 			g.Go(func() error { return s.TrackQueueDepth(ctx) })
 		case Alerter:
 			a, err := alert.New(alert.Options{Redis: d.Redis, DB: d.DB, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
@@ -252,7 +256,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return a.Run(ctx) })
 			g.Go(func() error {
-				return telemetry.Serve(ctx, log, d.Cfg.AlerterAddr, d.OpsHandler("mutt-alerter"))
+				return telemetry.Serve(ctx, log, d.Cfg.AlerterAddr, d.OpsHandler("mutt-alerter"), d.Cfg.HTTP)
 			})
 		case Forwarder:
 			if d.Cfg.MoogWebhookURL == "" {
@@ -266,12 +270,12 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return f.Run(ctx) })
 			g.Go(func() error {
-				return telemetry.Serve(ctx, log, d.Cfg.ForwarderAddr, d.OpsHandler("mutt-forwarder"))
+				return telemetry.Serve(ctx, log, d.Cfg.ForwarderAddr, d.OpsHandler("mutt-forwarder"), d.Cfg.HTTP)
 			})
 		case API:
 			s, err := api.New(api.Options{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Secrets: d.Secrets,
 				AdminKeys: d.Cfg.APIAdminKeys, ReadOnlyKeys: d.Cfg.APIReadOnlyKeys, KeyNameSecret: d.keyNameSecret(), Log: log,
-				Registerer: d.Reg, Gatherer: d.Reg})
+				Registerer: d.Reg, Gatherer: d.Reg, HTTP: d.Cfg.HTTP, TLS: d.Cfg.APITLS})
 			if err != nil {
 				return fmt.Errorf("api: %w", err)
 			}
@@ -288,7 +292,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 				g.Go(func() error { return k.Run(ctx) })
 			}
 		case MoogSim:
-			sim := moogsim.New(moogsim.Options{APIKey: d.Cfg.MoogAPIKey, Log: log})
+			sim := moogsim.New(moogsim.Options{APIKey: d.Cfg.MoogAPIKey, Log: log, HTTP: d.Cfg.HTTP})
 			g.Go(func() error { return sim.Run(ctx, d.Cfg.MoogSimAddr) })
 		default:
 			return fmt.Errorf("unknown role %q", r)
@@ -351,7 +355,7 @@ func (d *Deps) OpsHandler(service string, extra ...telemetry.Check) http.Handler
 	}
 	checks = append(checks, extra...)
 	mux := http.NewServeMux()
-	mux.Handle("GET /health", telemetry.HealthHandler(service, checks...))
+	mux.Handle("GET /health", telemetry.HealthHandler(d.Log.With("component", service), service, checks...))
 	mux.Handle("GET /metrics", telemetry.MetricsHandler(d.Reg))
 	return d.withPprof(mux)
 }

@@ -38,6 +38,7 @@ type Options struct {
 	// tracked and /stats says "tracking_full"; Count stays exact.
 	MaxTracked int
 	Log        *slog.Logger
+	HTTP       telemetry.HTTPConfig // limits of Run's listener
 }
 
 // latencyBuckets: 1 ms buckets up to a minute, plus one for anything longer.
@@ -49,6 +50,7 @@ type Sim struct {
 	keep       int
 	maxTracked int
 	log        *slog.Logger
+	http       telemetry.HTTPConfig
 
 	mu       sync.Mutex
 	count    int // events accepted with a 2xx
@@ -83,7 +85,7 @@ func New(o Options) *Sim {
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Sim{keep: o.Keep, maxTracked: o.MaxTracked, log: o.Log.With("component", "moogsim")}
+	s := &Sim{keep: o.Keep, maxTracked: o.MaxTracked, log: o.Log.With("component", "moogsim"), http: o.HTTP}
 	s.SetAPIKey(o.APIKey)
 	s.resetLocked()
 	return s
@@ -108,7 +110,7 @@ func (s *Sim) authorized(r *http.Request) bool {
 
 // Run serves the simulator on addr until ctx ends.
 func (s *Sim) Run(ctx context.Context, addr string) error {
-	return telemetry.Serve(ctx, s.log, addr, s.Handler())
+	return telemetry.Serve(ctx, s.log, addr, s.Handler(), s.http)
 }
 
 // Handler routes the webhook, stats, health and control endpoints.

@@ -5,11 +5,9 @@ package telemetry
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -18,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
 )
 
 // NewLogger returns a JSON ("json") or text ("text") logger at level.
@@ -61,10 +60,23 @@ type Check struct {
 	Fn   func(context.Context) error
 }
 
+// healthLogEvery bounds how often one failing check is logged: probes come
+// every few seconds, and one line a minute says enough.
+const healthLogEvery = time.Minute
+
 // HealthHandler answers 200 {"status":"healthy",...} when every check passes
-// and 503 {"status":"unhealthy",...} otherwise, with each dependency's state.
-// Checks run concurrently with a 2 s budget.
-func HealthHandler(service string, checks ...Check) http.Handler {
+// and 503 {"status":"unhealthy",...} otherwise, with each dependency's state
+// ("ok" or "error"). /health answers without a key, so a failure's detail
+// (driver text: roles, database names, internal addresses) goes only to log,
+// at most once a minute per check. Checks run concurrently with a 2 s budget.
+func HealthHandler(log *slog.Logger, service string, checks ...Check) http.Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	every := make([]*rate.Sometimes, len(checks))
+	for i := range every {
+		every[i] = &rate.Sometimes{Interval: healthLogEvery}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
@@ -72,13 +84,16 @@ func HealthHandler(service string, checks ...Check) http.Handler {
 		var mu sync.Mutex
 		var wg sync.WaitGroup
 		healthy := true
-		for _, c := range checks {
+		for i, c := range checks {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				state := "ok"
 				if err := c.Fn(ctx); err != nil {
-					state = "error: " + err.Error()
+					state = "error"
+					every[i].Do(func() {
+						log.Warn("health check failed", "service", service, "dependency", c.Name, "err", err)
+					})
 				}
 				mu.Lock()
 				defer mu.Unlock()
@@ -103,35 +118,6 @@ func WriteJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
-}
-
-// Serve runs an HTTP server on addr until ctx ends, then shuts it down,
-// letting in-flight requests finish for up to 10 s.
-func Serve(ctx context.Context, log *slog.Logger, addr string, h http.Handler) error {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", addr, err)
-	}
-	return ServeListener(ctx, log, ln, h)
-}
-
-// ServeListener is Serve on an open listener.
-func ServeListener(ctx context.Context, log *slog.Logger, ln net.Listener, h http.Handler) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String())
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return fmt.Errorf("shut down %s: %w", ln.Addr(), err)
-	}
-	return nil
 }
 
 // Register registers every collector with reg; an error names what (e.g.
