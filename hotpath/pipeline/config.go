@@ -45,6 +45,9 @@ type Config struct {
 	// Setup stores them in the provider when it holds none, so they live
 	// where a rotation replaces them, exactly as production keys do.
 	DevKeys map[string]string
+	// DevLogFile is where `mutt dev` also writes its log (MUTT_DEV_LOG_FILE,
+	// default DevLogFile(prefix)), so `muttdev logs` can read it.
+	DevLogFile string
 }
 
 // DevIngestKey is the ingest API key `mutt dev` stores in the secrets
@@ -89,6 +92,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		if _, _, ok := e.Lookup("MUTT_LOG_FORMAT"); !ok {
 			c.LogFormat = "text"
 		}
+		c.DevLogFile = e.String(DevLogFile(common.RedisPrefix), "MUTT_DEV_LOG_FILE")
 	}
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
