@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -20,6 +21,7 @@ const defaultAPIURL = "http://127.0.0.1:8090"
 type apiClient struct {
 	base, key string
 	hc        *http.Client
+	err       error // a malformed setting
 }
 
 // apiError is a non-2xx answer of the admin API.
@@ -36,28 +38,37 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("admin API refused (%d %s): %s", e.Status, e.Code, e.Message)
 }
 
+// api is the admin API client of this invocation: --api-url, else
+// MUTT_API_URL, else the default; --api-key, else MUTT_API_KEY, else the
+// first of WEBUI_API_KEY, else the mutt dev admin key. A malformed setting is
+// reported (naming it) by the first call.
 func (a *app) api() *apiClient {
+	e := a.cfgEnv()
 	base := a.apiURL
 	if base == "" {
-		base = a.getenv("MUTT_API_URL")
-	}
-	if base == "" {
-		base = defaultAPIURL
+		base = e.URL(defaultAPIURL, []string{"http", "https"}, "MUTT_API_URL")
 	}
 	key := a.apiKey
 	if key == "" {
-		key = a.getenv("MUTT_API_KEY", "WEBUI_API_KEY")
-	}
-	if key == "" {
-		key = pipeline.DevAPIAdminKey
+		key = e.String(pipeline.DevAPIAdminKey, "MUTT_API_KEY", "WEBUI_API_KEY")
 	}
 	key, _, _ = strings.Cut(key, ",") // WEBUI_API_KEY may list several
-	return &apiClient{base: strings.TrimRight(base, "/"), key: strings.TrimSpace(key), hc: &http.Client{Timeout: 30 * time.Second}}
+	c := &apiClient{base: strings.TrimRight(base, "/"), key: strings.TrimSpace(key), hc: &http.Client{Timeout: 30 * time.Second}}
+	if err := e.Err(); err != nil {
+		c.err = usageErr("%v", err)
+	}
+	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		c.err = usageErr("--api-url: want an http or https URL, not %q", base)
+	}
+	return c
 }
 
 // do sends body (JSON, when not nil) and decodes a 2xx answer into out. A
 // refused request is an apiError (exit 4 for 4xx), a connection failure exit 3.
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	if c.err != nil {
+		return c.err
+	}
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)

@@ -128,14 +128,17 @@ row (table_name dlq, operation DELETE, record_id the stream) in the same transac
 	var from string
 	show := &cobra.Command{
 		Use: "show NAME", Short: "The oldest entries of a dead-letter stream (reason, error, original message)",
-		Args: cobra.ExactArgs(1), ValidArgs: dlqNames,
+		Args: dlqNameArg, ValidArgs: dlqNames,
+		PreRunE: func(*cobra.Command, []string) error {
+			if count < 1 || count > 10000 {
+				return usageErr("--count: must be between 1 and 10000")
+			}
+			return nil
+		},
 		RunE: withRedis(func(ctx context.Context, rdb redis.UniversalClient, keys keyspace.Keys, args []string) error {
 			k, err := dlqKey(keys, args[0])
 			if err != nil {
 				return err
-			}
-			if count < 1 || count > 10000 {
-				return usageErr("--count: must be between 1 and 10000")
 			}
 			msgs, err := rdb.XRangeN(ctx, k, from, "+", count).Result()
 			if err != nil {
@@ -226,14 +229,17 @@ entries replayed too often are parked in the poison stream.`,
 	var reason string
 	purge := &cobra.Command{
 		Use: "purge NAME --reason TEXT [--yes]", Short: "Delete every entry of a dead-letter stream (asks first; audited)",
-		Args: cobra.ExactArgs(1), ValidArgs: dlqNames,
+		Args: dlqNameArg, ValidArgs: dlqNames,
+		PreRunE: func(*cobra.Command, []string) error {
+			if reason == "" {
+				return usageErr("--reason is required: say why, it goes into the audit log")
+			}
+			return nil
+		},
 		RunE: withRedis(func(ctx context.Context, rdb redis.UniversalClient, keys keyspace.Keys, args []string) error {
 			k, err := dlqKey(keys, args[0])
 			if err != nil {
 				return err
-			}
-			if reason == "" {
-				return usageErr("--reason is required: say why, it goes into the audit log")
 			}
 			p, err := a.purgeDLQ(ctx, rdb, k, args[0], reason, yes)
 			if err != nil {
@@ -249,6 +255,15 @@ entries replayed too often are parked in the poison stream.`,
 	purge.Flags().StringVar(&reason, "reason", "", "why (stored in the audit log; required)")
 	cmd.AddCommand(list, show, replay, purge)
 	return cmd
+}
+
+// dlqNameArg accepts exactly one known dead-letter stream name.
+func dlqNameArg(_ *cobra.Command, args []string) error {
+	if len(args) != 1 {
+		return usageErr("want one dead-letter stream: %s", strings.Join(dlqNames, ", "))
+	}
+	_, err := dlqKey(keyspace.Keys{}, args[0])
+	return err
 }
 
 func dlqEntry(m redis.XMessage) DLQEntry {

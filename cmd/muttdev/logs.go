@@ -196,13 +196,18 @@ func (a *app) devLogs(ctx context.Context, path, svc string, tail int, follow bo
 // execTool runs an operator tool (docker, kubectl, go) with this
 // invocation's environment and streams, and passes on its failure.
 func (a *app) execTool(ctx context.Context, name string, args ...string) error {
+	return a.execToolIn(ctx, "", name, args...)
+}
+
+// execToolIn is execTool in directory dir ("" for the working directory).
+func (a *app) execToolIn(ctx context.Context, dir, name string, args ...string) error {
 	path, err := a.lookPath(name)
 	if err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("%s is not installed (not on PATH): %w", name, err)}
 	}
 	cmd := exec.CommandContext(ctx, path, args...) //nolint:gosec // the operator's own tool and arguments
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
-	cmd.Env = a.environ()
+	cmd.Env, cmd.Dir = a.environ(), dir
 	if err := cmd.Run(); err != nil {
 		var ee *exec.ExitError
 		if errors.As(err, &ee) {

@@ -56,9 +56,9 @@ type ScheduleStatus struct {
 	ID          string     `json:"id"`
 	Workflow    string     `json:"workflow"`
 	Paused      bool       `json:"paused"`
-	LastRun     *time.Time `json:"last_run,omitempty"`
+	LastRun     *time.Time `json:"last_run"`
 	LastOutcome string     `json:"last_outcome"` // never_run, running, completed, failed, ... or missing
-	NextRun     *time.Time `json:"next_run,omitempty"`
+	NextRun     *time.Time `json:"next_run"`
 }
 
 func newStatusCmd(a *app) *cobra.Command {

@@ -65,7 +65,15 @@ run muttdev setup (and scripts/ensure-temporal.sh --test-server) first.`,
 			if len(pkgs) == 0 {
 				return fmt.Errorf("no %s test packages found", kind)
 			}
-			return a.execTool(c.Context(), "go", argv...)
+			gobin, err := a.lookPath("go")
+			if err != nil {
+				return err
+			}
+			root, err := a.moduleRoot(c, gobin)
+			if err != nil {
+				return err
+			}
+			return a.execToolIn(c.Context(), root, "go", argv...)
 		}),
 	}
 	cmd.Flags().StringVar(&runRE, "run", "", "only tests matching this regexp (go test -run)")
@@ -87,9 +95,13 @@ func (a *app) testPackages(c *cobra.Command, kind string) ([]string, error) {
 	if err != nil {
 		return nil, &exitError{code: exitFailure, err: fmt.Errorf("go is not installed (not on PATH)")}
 	}
+	root, err := a.moduleRoot(c, gobin)
+	if err != nil {
+		return nil, err
+	}
 	cmd := exec.CommandContext(c.Context(), gobin, "list", "-f",
 		`{{.ImportPath}} {{len .TestGoFiles}}{{len .XTestGoFiles}} {{join .TestImports ","}},{{join .XTestImports ","}}`, "./...")
-	cmd.Env = a.environ()
+	cmd.Env, cmd.Dir = a.environ(), root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -117,4 +129,17 @@ func (a *app) testPackages(c *cobra.Command, kind string) ([]string, error) {
 		}
 	}
 	return pkgs, nil
+}
+
+// moduleRoot is the directory of the main module, where go test runs.
+func (a *app) moduleRoot(c *cobra.Command, gobin string) (string, error) {
+	cmd := exec.CommandContext(c.Context(), gobin, "list", "-m", "-f", "{{.Dir}}")
+	cmd.Env = a.environ()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("find the MUTT module (run muttdev test inside the checkout): %w: %s", err, strings.TrimSpace(stderr.String()))
+	}
+	return strings.TrimSpace(string(out)), nil
 }
