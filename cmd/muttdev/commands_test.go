@@ -14,7 +14,9 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 )
@@ -143,6 +145,13 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 		rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 		t.Cleanup(func() { _ = rdb.Close() })
 		keys := keyspace.New(d.prefix, 1)
+		// The scheduled remediation (every 5 minutes) must not replay the entries this test counts.
+		tc, err := client.Dial(client.Options{HostPort: d.env["TEMPORAL_ADDRESS"]})
+		require.NoError(t, err)
+		defer tc.Close()
+		_, schedPrefix := pipeline.DevTemporal(d.prefix)
+		require.NoError(t, tc.ScheduleClient().GetHandle(ctx, schedPrefix+"mutt-dlq-remediation").
+			Pause(ctx, client.SchedulePauseOptions{Note: "muttdev test counts DLQ entries"}))
 		for i := range 3 {
 			ev := fmt.Sprintf(`{"hostname":"h%d","message":"m","timestamp":"2026-01-01T00:00:00Z"}`, i)
 			require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: keys.AlerterDLQ(), Values: []any{

@@ -150,7 +150,7 @@ func dialAddr(addr string) string {
 
 func probeHealth(ctx context.Context, name, url string) ServiceHealth {
 	h := ServiceHealth{Service: name, URL: url}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
