@@ -5,8 +5,14 @@ FUZZTIME  ?= 10s
 # module proxy once (~10 s). GOTOOLCHAIN=local machines would otherwise refuse go.mod.
 export GOTOOLCHAIN := go1.27.3
 export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
+# make install puts mutt and muttdev in $(PREFIX)/bin when PREFIX is set,
+# else in Go's install directory ($(go env GOBIN), default $(go env GOPATH)/bin).
+PREFIX    ?=
 
-.PHONY: run test fuzz bench build vet services
+.PHONY: help run test fuzz bench build install vet services
+
+help: ## list every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 run: services ## everything in one process: ingestor, alerter, forwarder, Moogsoft simulator, Temporal worker
 	@./scripts/ensure-temporal.sh
@@ -33,12 +39,22 @@ fuzz: ## each fuzz target briefly (FUZZTIME per target)
 bench: services ## end-to-end benchmark of the running pipeline (see docs/PERFORMANCE.md)
 	$(GO) run ./cmd/mutt bench
 
-build:
+build: ## build mutt and muttdev into bin/
 	$(GO) build -o bin/ ./cmd/...
 
-vet:
+install: ## put mutt and muttdev on the PATH ($(PREFIX)/bin, else $(go env GOPATH)/bin)
+ifeq ($(strip $(PREFIX)),)
+	$(GO) install ./cmd/mutt ./cmd/muttdev
+	@echo "installed mutt and muttdev in $${GOBIN:-$$($(GO) env GOBIN)}$$( [ -n "$$($(GO) env GOBIN)" ] || echo $$($(GO) env GOPATH)/bin)"
+else
+	@mkdir -p "$(PREFIX)/bin"
+	$(GO) build -o "$(PREFIX)/bin/" ./cmd/mutt ./cmd/muttdev
+	@echo "installed mutt and muttdev in $(PREFIX)/bin"
+endif
+
+vet: ## go vet and the gofmt check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)
 
-services:
+services: ## install and start Redis and PostgreSQL when missing
 	@./scripts/ensure-services.sh

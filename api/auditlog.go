@@ -46,6 +46,13 @@ func writeConfigAudit(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
 	return nil
 }
 
+// WriteAudit inserts e inside tx, for operator tools that change state
+// outside the API (muttdev dlq purge): the change and its audit row commit
+// together, as the API's own writes do.
+func WriteAudit(ctx context.Context, tx pgx.Tx, e AuditEntry) error {
+	return writeConfigAudit(ctx, tx, e)
+}
+
 // auditJSON returns nil (SQL NULL) for a missing side of the change.
 func auditJSON(v any) ([]byte, error) {
 	if v == nil {

@@ -50,6 +50,7 @@ func (s *Server) registerConfig(g *gin.RouterGroup, _ string) {
 	g.GET("/config/history", s.configHistory)
 	g.GET("/config/:key", s.getConfig)
 	g.PUT("/config/:key", s.putConfig)
+	g.DELETE("/config/:key", s.deleteConfig)
 }
 
 func configItem(k dynconfig.Key, raw *string) ConfigItem {
@@ -255,6 +256,65 @@ func (s *Server) putConfig(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, items[0])
+}
+
+// deleteConfig removes a key's stored value, so every service falls back to
+// the registry default. Same order and guarantees as putConfig: the audit row
+// (operation DELETE, new_values NULL) is inserted in a transaction, Redis is
+// changed and the key published, then the transaction commits; a failed
+// commit puts the old value back. Deleting a key that holds no value changes
+// nothing and writes no audit row (idempotent for scripts).
+func (s *Server) deleteConfig(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	k, ok := s.lookupKey(c)
+	if !ok {
+		return
+	}
+	reason, ok := deleteReason(c)
+	if !ok {
+		return
+	}
+	redisKey := s.o.Keys.Config(k.Name)
+	oldRaw, err := s.o.Redis.Get(c, redisKey).Result()
+	if errors.Is(err, redis.Nil) {
+		c.JSON(http.StatusOK, configItem(k, nil))
+		return
+	}
+	if err != nil {
+		s.unavailable(c, "redis unavailable", err)
+		return
+	}
+	tx, err := s.o.DB.Begin(c)
+	if err != nil {
+		s.unavailable(c, "database unavailable", err)
+		return
+	}
+	defer func() { _ = tx.Rollback(c) }() // no-op after commit
+	entry := AuditEntry{ChangedBy: caller(c), Operation: "DELETE", TableName: configTable, RecordID: k.Name,
+		Reason: reason, CorrelationID: correlationID(c), Old: configValueAudit{Value: oldRaw, Source: "redis"}}
+	if err := writeConfigAudit(c, tx, entry); err != nil {
+		s.unavailable(c, "audit log unavailable; nothing was changed", err)
+		return
+	}
+	if err := s.o.Redis.Del(c, redisKey).Err(); err != nil {
+		s.unavailable(c, "redis unavailable; nothing was changed", err)
+		return
+	}
+	if err := s.o.Redis.Publish(c, s.o.Keys.ConfigUpdates(), k.Name).Err(); err != nil {
+		s.restoreConfig(c, k.Name, oldRaw, true)
+		s.unavailable(c, "redis unavailable; nothing was changed", err)
+		return
+	}
+	if err := tx.Commit(c); err != nil {
+		s.restoreConfig(c, k.Name, oldRaw, true)
+		s.unavailable(c, "database unavailable; the change was undone", err)
+		return
+	}
+	s.o.Log.Info("dynamic config reset to its default", "component", "api", "key", k.Name,
+		"changed_by", caller(c), "correlation_id", correlationID(c))
+	c.JSON(http.StatusOK, configItem(k, nil))
 }
 
 // restoreConfig puts back the value a failed commit left in Redis, so Redis

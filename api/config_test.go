@@ -256,3 +256,47 @@ func TestConfigPutCommitFailureRestoresRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigDeleteAuditsAndResetsToDefault: DELETE /config/{key} drops the
+// stored value (services fall back to the default), tells them, and writes a
+// DELETE audit row in the same transaction; deleting again changes nothing.
+func TestConfigDeleteAuditsAndResetsToDefault(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ctx := context.Background()
+	require.NoError(t, e.rdb.Set(ctx, e.keys.Config("unhandled_threshold"), "250", 0).Err())
+	sub := e.rdb.Subscribe(ctx, e.keys.ConfigUpdates())
+	t.Cleanup(func() { _ = sub.Close() })
+	_, err := sub.Receive(ctx)
+	require.NoError(t, err)
+
+	requireError(t, e.do(t, "DELETE", "/api/v2/config/unhandled_threshold", testReadOnlyKey, nil), 403, errForbidden)
+	requireError(t, e.do(t, "DELETE", "/api/v2/config/no_such_key", testAdminKey, nil), 404, errNotFound)
+	requireError(t, e.do(t, "DELETE", "/api/v2/config/unhandled_threshold", testAdminKey, `{"reason":1}`), 400, errInvalidBody)
+	require.Equal(t, "250", e.rdb.Get(ctx, e.keys.Config("unhandled_threshold")).Val(), "refused deletes change nothing")
+
+	r := e.do(t, "DELETE", "/api/v2/config/unhandled_threshold", testAdminKey,
+		map[string]any{"reason": "back to normal"}, "X-Correlation-ID", "corr-del-1")
+	require.Equal(t, 200, r.code, string(r.body))
+	require.Equal(t, "default", r.json(t)["source"])
+	require.Equal(t, float64(100), r.json(t)["value"])
+	require.Zero(t, e.rdb.Exists(ctx, e.keys.Config("unhandled_threshold")).Val())
+	msg, err := sub.ReceiveMessage(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "unhandled_threshold", msg.Payload)
+
+	var op, rec, reason, corr string
+	var oldV []byte
+	var newV *string
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT operation, record_id, old_values, new_values, reason, correlation_id
+		FROM config_audit_log`).Scan(&op, &rec, &oldV, &newV, &reason, &corr))
+	require.Equal(t, []string{"DELETE", "unhandled_threshold", "back to normal", "corr-del-1"}, []string{op, rec, reason, corr})
+	require.JSONEq(t, `{"value":"250","source":"redis"}`, string(oldV))
+	require.Nil(t, newV)
+
+	// v1 too, and idempotent: nothing stored → nothing written.
+	require.Equal(t, 200, e.do(t, "DELETE", "/api/v1/config/unhandled_threshold", testAdminKey, nil).code)
+	var n int
+	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&n))
+	require.Equal(t, 1, n)
+}

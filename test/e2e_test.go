@@ -52,6 +52,7 @@ func devEnv(t *testing.T) map[string]string {
 		// Own secrets file, Redis ACL user and PostgreSQL role: users and roles
 		// are server-wide, so parallel instances must not share them.
 		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"),
+		"MUTT_DEV_LOG_FILE": filepath.Join(t.TempDir(), "dev.log"),
 		"REDIS_USERNAME":    "mutt_" + id,
 		"DB_USER":           "mutt_app_" + id,
 	}

@@ -135,7 +135,13 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	if err := env.Err(); err != nil {
 		return err
 	}
-	log := logger(cfg.Common)
+	// Also into a file, so `muttdev logs` can read and follow it.
+	logFile, err := pipeline.OpenDevLog(cfg.DevLogFile)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = logFile.Close() }()
+	log := telemetry.NewLogger(io.MultiWriter(os.Stderr, logFile), cfg.LogFormat, cfg.LogLevel)
 	if err := pipeline.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}

@@ -71,6 +71,9 @@ type Config struct {
 	InsecureTransport []string
 	// Dev is set for `mutt dev`: short API keys and plaintext are accepted.
 	Dev bool
+	// DevLogFile is where `mutt dev` also writes its log (MUTT_DEV_LOG_FILE,
+	// default DevLogFile(prefix)), so `muttdev logs` can read it.
+	DevLogFile string
 }
 
 // DevIngestKey is the ingest API key `mutt dev` stores in the secrets
@@ -120,6 +123,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		if _, _, ok := e.Lookup("MUTT_LOG_FORMAT"); !ok {
 			c.LogFormat = "text"
 		}
+		c.DevLogFile = e.String(DevLogFile(common.RedisPrefix), "MUTT_DEV_LOG_FILE")
 	}
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)

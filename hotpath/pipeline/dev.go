@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -91,6 +92,28 @@ func DevTemporal(redisPrefix string) (taskQueue, schedulePrefix string) {
 	return workflows.TaskQueue + "-" + name, name + "-"
 }
 
+// DevLogFile is the default log file of a `mutt dev` instance, beside the
+// secrets file: ./.mutt/dev.log, or ./.mutt/dev-<instance>.log for an
+// instance with its own key prefix (DevInstance).
+func DevLogFile(redisPrefix string) string {
+	if name := DevInstance(redisPrefix); name != "" {
+		return "./.mutt/dev-" + name + ".log"
+	}
+	return "./.mutt/dev.log"
+}
+
+// OpenDevLog opens (appending) the log file of `mutt dev`, creating its directory.
+func OpenDevLog(path string) (*os.File, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return nil, fmt.Errorf("MUTT_DEV_LOG_FILE: create the directory of %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640) //nolint:gosec // the operator's own path
+	if err != nil {
+		return nil, fmt.Errorf("MUTT_DEV_LOG_FILE: %w", err)
+	}
+	return f, nil
+}
+
 // Banner tells the developer where everything is. The API keys it prints
 // are the secrets provider's current ones (keys, as the running process
 // reads them; Setup stored the dev keys there, and a rotation replaces them),
@@ -125,6 +148,7 @@ MUTT dev is running (Redis prefix %q, database %s)
   web UI        http://%s/ui/   (log in with the admin API key)
   secrets       %s   (passwords, API keys; muttdev rotate %s)
   temporal UI   %s   (worker on task queue %s)
+  log           %s   (muttdev logs all --follow)
   schedules     %s,
                 %s,
                 %s
@@ -137,7 +161,7 @@ Try:
 
 `, cfg.RedisPrefix, redactURL(cfg.DatabaseURL), ingestURL, key, ingestURL, ingestURL, ingestURL,
 		loopback(cfg.AlerterAddr), loopback(cfg.ForwarderAddr), loopback(cfg.MoogSimAddr), cfg.MoogWebhookURL,
-		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), store, strings.Join(targets, "|"), temporalUI, taskQueue, strings.Join(ops, ", "),
+		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), store, strings.Join(targets, "|"), temporalUI, taskQueue, cfg.DevLogFile, strings.Join(ops, ", "),
 		strings.Join(rotations[:half], ", "), strings.Join(rotations[half:], ", "),
 		key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
 }

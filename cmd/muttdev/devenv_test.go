@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/internal/testenv"
+	"github.com/mutt-ops/mutt/workers"
+)
+
+// devInstance is a real `mutt dev` process of this test: own database, key
+// prefix, ports, log file, and its own task queue and schedule ids on the
+// suite's Temporal dev server.
+type devInstance struct {
+	env    map[string]string // what muttdev runs with (the process env plus the instance's settings)
+	prefix string
+	stdout *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func startMuttDev(t *testing.T) *devInstance {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "mutt")
+	build := exec.Command("go", "build", "-o", bin, "../mutt")
+	build.Stderr = os.Stderr
+	require.NoError(t, build.Run())
+
+	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
+	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })
+	prefix := "test:" + id + ":"
+	env := environ(os.Environ())
+	for k, v := range map[string]string{
+		"REDIS_URL":           testenv.RedisURL(),
+		"DATABASE_URL":        testenv.DatabaseURL(t),
+		"MUTT_REDIS_PREFIX":   prefix,
+		"MUTT_INGEST_ADDR":    testenv.FreeAddr(t),
+		"MUTT_ALERTER_ADDR":   testenv.FreeAddr(t),
+		"MUTT_FORWARDER_ADDR": testenv.FreeAddr(t),
+		"MUTT_MOOGSIM_ADDR":   testenv.FreeAddr(t),
+		"MUTT_WORKER_ADDR":    testenv.FreeAddr(t),
+		"MUTT_API_ADDR":       testenv.FreeAddr(t),
+		"MUTT_LOG_LEVEL":      "info",
+		"MUTT_LOG_FORMAT":     "text",
+		"MUTT_SECRETS_FILE":   filepath.Join(t.TempDir(), "secrets.json"),
+		"MUTT_DEV_LOG_FILE":   filepath.Join(t.TempDir(), "dev.log"),
+		"REDIS_USERNAME":      "mutt_" + id,
+		"DB_USER":             "mutt_app_" + id,
+		"TEMPORAL_ADDRESS":    testenv.TemporalAddress(),
+		"USER":                "tester",
+	} {
+		env[k] = v
+	}
+	for _, k := range []string{"WEBUI_API_KEY", "MUTT_API_KEY", "MUTT_API_URL", "INGEST_API_KEY", "DATABASE_ADMIN_URL", "REDIS_ADMIN_URL"} {
+		delete(env, k)
+	}
+	cmd := exec.Command(bin, "dev")
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	d := &devInstance{env: env, prefix: prefix, stdout: &syncBuffer{}}
+	var stderr syncBuffer
+	cmd.Stdout, cmd.Stderr = d.stdout, &stderr
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		// The schedules live on the suite's shared Temporal server: remove this instance's.
+		tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress()})
+		if err != nil {
+			return
+		}
+		defer tc.Close()
+		taskQueue, schedPrefix := pipeline.DevTemporal(prefix)
+		for _, s := range workers.Schedules(schedPrefix, taskQueue, workers.RetentionPolicy{}, false) {
+			_ = tc.ScheduleClient().GetHandle(context.Background(), s.ID).Delete(context.Background())
+		}
+	})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Contains(c, d.stdout.String(), "MUTT dev is running", "stderr: %s", stderr.String())
+		for _, a := range []string{"MUTT_INGEST_ADDR", "MUTT_API_ADDR", "MUTT_WORKER_ADDR"} {
+			resp, err := http.Get("http://" + env[a] + "/health")
+			if !assert.NoError(c, err) {
+				return
+			}
+			_ = resp.Body.Close()
+			assert.Equal(c, http.StatusOK, resp.StatusCode, a)
+		}
+	}, 90*time.Second, 200*time.Millisecond)
+	env["MUTT_API_URL"] = "http://" + env["MUTT_API_ADDR"]
+	return d
+}
+
+// norm is the normaliser of this instance's volatile values.
+func (d *devInstance) norm(volatile ...string) normaliser {
+	n := normaliser{volatileKeys: map[string]bool{}}
+	for _, k := range volatile {
+		n.volatileKeys[k] = true
+	}
+	for _, k := range []string{"MUTT_INGEST_ADDR", "MUTT_ALERTER_ADDR", "MUTT_FORWARDER_ADDR", "MUTT_MOOGSIM_ADDR",
+		"MUTT_WORKER_ADDR", "MUTT_API_ADDR", "MUTT_DEV_LOG_FILE"} {
+		n.literal = append(n.literal, [2]string{d.env[k], "<" + k + ">"})
+	}
+	n.literal = append(n.literal, [2]string{d.prefix, "<prefix>"},
+		[2]string{pipeline.DevInstance(d.prefix), "<instance>"})
+	return n
+}
