@@ -33,6 +33,7 @@ const key = "test-key-1"
 
 // env is one ingestor under test on its own Redis prefix.
 type env struct {
+	srv  *ingest.Server
 	url  string
 	rdb  redis.UniversalClient
 	keys keyspace.Keys
@@ -75,7 +76,7 @@ func newEnv(t *testing.T, s setup) *env {
 	require.NoError(t, err)
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &env{url: hs.URL, rdb: rdb, keys: keys, dyn: dyn, reg: reg}
+	return &env{srv: srv, url: hs.URL, rdb: rdb, keys: keys, dyn: dyn, reg: reg}
 }
 
 // setDyn changes a dynamic config value and waits until the store has it.
