@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/hotpath/snmptrap"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -15,6 +16,7 @@ import (
 type Config struct {
 	config.Common
 	Ingest               ingest.Config
+	SNMP                 snmptrap.Config // MUTT_SNMP_*: the trap receiver of an ingestor (off unless MUTT_SNMP_ADDR; `mutt dev`: 127.0.0.1:1162)
 	AlerterAddr          string // health and metrics of an alerter
 	ForwarderAddr        string // health and metrics of a forwarder
 	MoogSimAddr          string
@@ -92,6 +94,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	}
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
+		c.SNMP = snmptrap.ReadConfig(e, dev)
 	}
 	c.APIAdminKeys = e.List("WEBUI_API_KEY")
 	c.APIReadOnlyKeys = e.List("WEBUI_READONLY_API_KEY")
