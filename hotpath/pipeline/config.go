@@ -16,7 +16,9 @@ import (
 type Config struct {
 	config.Common
 	Ingest               ingest.Config
-	SNMP                 snmptrap.Config // MUTT_SNMP_*: the trap receiver of an ingestor (off unless MUTT_SNMP_ADDR; `mutt dev`: 127.0.0.1:1162)
+	// SNMP is the ingestor's trap receiver (MUTT_SNMP_*; off unless
+	// MUTT_SNMP_ADDR is set, `mutt dev`: 127.0.0.1:1162).
+	SNMP snmptrap.Config
 	AlerterAddr          string // health and metrics of an alerter
 	ForwarderAddr        string // health and metrics of a forwarder
 	MoogSimAddr          string
