@@ -16,9 +16,6 @@ import (
 type Config struct {
 	config.Common
 	Ingest               ingest.Config
-	// SNMP is the ingestor's trap receiver (MUTT_SNMP_*; off unless
-	// MUTT_SNMP_ADDR is set, `mutt dev`: 127.0.0.1:1162).
-	SNMP snmptrap.Config
 	AlerterAddr          string // health and metrics of an alerter
 	ForwarderAddr        string // health and metrics of a forwarder
 	MoogSimAddr          string
@@ -49,6 +46,9 @@ type Config struct {
 	// Setup stores them in the provider when it holds none, so they live
 	// where a rotation replaces them, exactly as production keys do.
 	DevKeys map[string]string
+	// SNMP is the ingestor's trap receiver (MUTT_SNMP_*; off unless
+	// MUTT_SNMP_ADDR is set, `mutt dev`: 127.0.0.1:1162).
+	SNMP snmptrap.Config
 }
 
 // DevIngestKey is the ingest API key `mutt dev` stores in the secrets
