@@ -39,16 +39,21 @@ func udpAddr(t *testing.T) string {
 	return addr
 }
 
+// bindUDP binds addr and lets it go: an error means someone holds it.
+func bindUDP(addr string) error {
+	c, err := net.ListenPacket("udp", addr)
+	if err != nil {
+		return err
+	}
+	return c.Close()
+}
+
 // snmpReady waits until the trap port is bound and the process has
 // advertised itself in Redis (its start-up is over).
 func snmpReady(t *testing.T, d *pipeline.Deps, trapAddr string) {
 	t.Helper()
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		c, err := net.ListenPacket("udp", trapAddr)
-		if err == nil {
-			_ = c.Close()
-		}
-		assert.Error(ct, err, "the trap port is not bound yet")
+		assert.Error(ct, bindUDP(trapAddr), "the trap port is not bound yet")
 		keys, err := d.AdminRedis.Keys(context.Background(), d.Keys.InstancesPattern()).Result()
 		assert.NoError(ct, err)
 		assert.NotEmpty(ct, keys)
