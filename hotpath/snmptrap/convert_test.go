@@ -140,6 +140,29 @@ func TestReadConfig(t *testing.T) {
 	}
 }
 
+// v3NotSequence is a v2c trap whose version byte says 3: gosnmp v1.47.0's
+// UnmarshalTrap panics on it (nil security parameters).
+func v3NotSequence(t testing.TB) []byte {
+	b, err := seedPacketsRaw()[0].MarshalMsg()
+	require.NoError(t, err)
+	require.Equal(t, []byte{0x02, 0x01, 0x01}, b[2:5], "a short-form SEQUENCE, then version 2c")
+	b[4] = 3
+	return b
+}
+
+// A datagram that makes gosnmp's decoder panic is an error, and the
+// receiver keeps the bytes it was given unchanged.
+func TestDecodeSurvivesGosnmpPanics(t *testing.T) {
+	t.Parallel()
+	params, err := newParams(nil)
+	require.NoError(t, err)
+	in := v3NotSequence(t)
+	kept := append([]byte(nil), in...)
+	_, err = decode(params, in)
+	require.ErrorContains(t, err, "undecodable message")
+	require.Equal(t, kept, in)
+}
+
 // FuzzPacketToEvent feeds arbitrary datagrams through the decoder and the
 // conversion: no panic, and every accepted trap becomes valid JSON with a
 // normalised trap_oid.
@@ -152,10 +175,11 @@ func FuzzPacketToEvent(f *testing.F) {
 		f.Add(p)
 	}
 	f.Add([]byte("\x30\x03\x02\x01\x01"))
+	f.Add(v3NotSequence(f))
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, _ = peekVersion(data)
-		pkt, err := params.UnmarshalTrap(append([]byte(nil), data...), true)
+		pkt, err := decode(params, data)
 		if err != nil {
 			return
 		}
@@ -175,21 +199,25 @@ func FuzzPacketToEvent(f *testing.F) {
 // seedPackets are v1, v2c and inform messages as gosnmp encodes them.
 func seedPackets(f *testing.F) [][]byte {
 	var out [][]byte
+	for _, p := range seedPacketsRaw() {
+		b, err := p.MarshalMsg()
+		require.NoError(f, err)
+		out = append(out, b)
+	}
+	return out
+}
+
+func seedPacketsRaw() []*gosnmp.SnmpPacket {
 	vars := []gosnmp.SnmpPDU{
 		{Name: ".1.3.6.1.2.1.1.3.0", Type: gosnmp.TimeTicks, Value: uint32(12)},
 		{Name: ".1.3.6.1.6.3.1.1.4.1.0", Type: gosnmp.ObjectIdentifier, Value: ".1.3.6.1.6.3.1.1.5.3"},
 		{Name: ".1.3.6.1.2.1.1.5.0", Type: gosnmp.OctetString, Value: "sw1"},
 		{Name: ".1.3.6.1.2.1.2.2.1.1.1", Type: gosnmp.Integer, Value: 1},
 	}
-	for _, p := range []*gosnmp.SnmpPacket{
+	return []*gosnmp.SnmpPacket{
 		{Version: gosnmp.Version2c, Community: "public", PDUType: gosnmp.SNMPv2Trap, RequestID: 1, Variables: vars},
 		{Version: gosnmp.Version2c, Community: "public", PDUType: gosnmp.InformRequest, RequestID: 2, Variables: vars},
 		{Version: gosnmp.Version1, Community: "public", PDUType: gosnmp.Trap, Variables: vars[2:],
 			SnmpTrap: gosnmp.SnmpTrap{Enterprise: ".1.3.6.1.4.1.9", AgentAddress: "10.0.0.1", GenericTrap: 6, SpecificTrap: 3, Timestamp: 5}},
-	} {
-		b, err := p.MarshalMsg()
-		require.NoError(f, err)
-		out = append(out, b)
 	}
-	return out
 }

@@ -229,7 +229,7 @@ func (r *Receiver) Run(ctx context.Context) error {
 	for range r.cfg.Workers {
 		g.Go(func() error {
 			for p := range queue {
-				r.handle(gctx, p)
+				r.handleSafely(gctx, p)
 			}
 			return nil
 		})
@@ -255,6 +255,31 @@ func (r *Receiver) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
+// handleSafely is handle that survives a panic on some datagram (counted as
+// malformed, logged with the sender), so one packet never stops a worker.
+func (r *Receiver) handleSafely(ctx context.Context, p packet) {
+	defer func() {
+		if x := recover(); x != nil {
+			r.m.packets.WithLabelValues(outMalformed).Inc()
+			r.log.Error("snmp: packet handling panicked", "source_ip", p.from.Addr().Unmap().String(), "panic", x)
+		}
+	}()
+	r.handle(ctx, p)
+}
+
+// decode runs gosnmp's decoder on a copy of b (it blanks the MAC of v3
+// messages in place, and b is kept for the dead-letter stream), turning a
+// panic into an error: gosnmp v1.47.0 dereferences nil on a v3 message whose
+// header is not a SEQUENCE (TestDecodeSurvivesGosnmpPanics).
+func decode(params *gosnmp.GoSNMP, b []byte) (p *gosnmp.SnmpPacket, err error) {
+	defer func() {
+		if x := recover(); x != nil {
+			p, err = nil, fmt.Errorf("undecodable message (the decoder failed: %v)", x)
+		}
+	}()
+	return params.UnmarshalTrap(append([]byte(nil), b...), true)
+}
+
 // handle processes one datagram; it never panics on its content (FuzzHandle).
 func (r *Receiver) handle(ctx context.Context, p packet) {
 	src := p.from.Addr().Unmap()
@@ -262,7 +287,7 @@ func (r *Receiver) handle(ctx context.Context, p packet) {
 		r.m.packets.WithLabelValues(outRateLimited).Inc()
 		return
 	}
-	pkt, err := r.params.UnmarshalTrap(p.data, true)
+	pkt, err := decode(r.params, p.data)
 	if err != nil {
 		reason := outMalformed
 		if v, ok := peekVersion(p.data); ok && v == gosnmp.Version3 {
