@@ -225,11 +225,22 @@ func (r *Receiver) Run(ctx context.Context) error {
 	r.log.Info("snmp trap receiver listening", "addr", r.conn.LocalAddr().String(),
 		"communities", len(r.cfg.Communities), "v3_users", len(r.cfg.Users))
 	queue := make(chan packet, r.cfg.Workers*16)
-	g, gctx := errgroup.WithContext(context.WithoutCancel(ctx))
+	subq := make(chan pending, maxBatch*2)
+	// Neither stage stops with ctx: what was read is decoded and submitted
+	// (SIGTERM drains), only the socket closes.
+	bctx := context.WithoutCancel(ctx)
+	var subs errgroup.Group
+	for range submitters {
+		subs.Go(func() error {
+			r.submitLoop(bctx, subq)
+			return nil
+		})
+	}
+	var g errgroup.Group
 	for range r.cfg.Workers {
 		g.Go(func() error {
 			for p := range queue {
-				r.handleSafely(gctx, p)
+				r.handleSafely(bctx, p, subq)
 			}
 			return nil
 		})
@@ -252,19 +263,129 @@ func (r *Receiver) Run(ctx context.Context) error {
 		}
 	})
 	go r.pruneLimiters(ctx)
-	return g.Wait()
+	err := g.Wait()
+	close(subq)
+	_ = subs.Wait()
+	return err
+}
+
+// Submission batching: the traps decoded while a Submit is in flight go
+// together in the next one (up to maxBatch), so a burst costs one rate-limit
+// check and one stream append per batch instead of per trap.
+const (
+	maxBatch   = 256
+	submitters = 2
+)
+
+// pending is a decoded trap waiting for Submit.
+type pending struct {
+	env    event.Envelope
+	p      packet
+	pkt    *gosnmp.SnmpPacket
+	inform bool
+	trap   Trap
+}
+
+// submitLoop takes what is queued (waiting only for the first), submits it
+// in one call and settles each trap.
+func (r *Receiver) submitLoop(ctx context.Context, subq <-chan pending) {
+	batch := make([]pending, 0, maxBatch)
+	for first := range subq {
+		batch = append(batch[:0], first)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case x, ok := <-subq:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, x)
+			default:
+				break drain
+			}
+		}
+		r.settle(ctx, batch)
+	}
+}
+
+// settle submits a batch. INFORMs are acknowledged on success and left
+// unacknowledged on a refusal (their senders retransmit, so nothing is
+// retried or dead-lettered for them); traps, whose senders never
+// retransmit, are retried for SubmitRetry, then dead-lettered.
+func (r *Receiver) settle(ctx context.Context, batch []pending) {
+	err := r.submit(ctx, batch)
+	if err == nil {
+		for i := range batch {
+			r.accepted(batch[i])
+		}
+		return
+	}
+	var traps []pending
+	for _, x := range batch {
+		if x.inform {
+			r.m.packets.WithLabelValues(outRefused).Inc()
+			r.log.Warn("snmp: inform not acknowledged: the event could not be queued (the sender retries)",
+				"source_ip", x.trap.SourceIP, "err", err)
+			continue
+		}
+		traps = append(traps, x)
+	}
+	if len(traps) == 0 {
+		return
+	}
+	deadline := r.now().Add(r.cfg.SubmitRetry)
+	wait := 50 * time.Millisecond
+	for r.now().Add(wait).Before(deadline) {
+		time.Sleep(wait)
+		if err = r.submit(ctx, traps); err == nil {
+			for i := range traps {
+				r.accepted(traps[i])
+			}
+			return
+		}
+		wait = min(2*wait, time.Second)
+	}
+	for _, x := range traps {
+		r.reject(ctx, x.p, outRefused, err)
+	}
+}
+
+// submit hands the batch's envelopes to the producer in one call.
+func (r *Receiver) submit(ctx context.Context, batch []pending) error {
+	envs := make([]event.Envelope, len(batch))
+	for i := range batch {
+		envs[i] = batch[i].env
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := r.sub.Submit(sctx, Source, envs)
+	return err
+}
+
+// accepted counts a queued trap and acknowledges it when it is an INFORM.
+func (r *Receiver) accepted(x pending) {
+	r.m.packets.WithLabelValues(outAccepted).Inc()
+	r.m.traps.WithLabelValues(x.trap.Version, x.trap.PDU).Inc()
+	if !x.inform {
+		return
+	}
+	if err := r.acknowledge(x.pkt, x.p.from); err != nil {
+		r.log.Warn("snmp: acknowledge inform", "source_ip", x.trap.SourceIP, "err", err)
+		return
+	}
+	r.m.acks.Inc()
 }
 
 // handleSafely is handle that survives a panic on some datagram (counted as
 // malformed, logged with the sender), so one packet never stops a worker.
-func (r *Receiver) handleSafely(ctx context.Context, p packet) {
+func (r *Receiver) handleSafely(ctx context.Context, p packet, subq chan<- pending) {
 	defer func() {
 		if x := recover(); x != nil {
 			r.m.packets.WithLabelValues(outMalformed).Inc()
 			r.log.Error("snmp: packet handling panicked", "source_ip", p.from.Addr().Unmap().String(), "panic", x)
 		}
 	}()
-	r.handle(ctx, p)
+	r.handle(ctx, p, subq)
 }
 
 // decode runs gosnmp's decoder on a copy of b (it blanks the MAC of v3
@@ -280,8 +401,8 @@ func decode(params *gosnmp.GoSNMP, b []byte) (p *gosnmp.SnmpPacket, err error) {
 	return params.UnmarshalTrap(append([]byte(nil), b...), true)
 }
 
-// handle processes one datagram; it never panics on its content (FuzzHandle).
-func (r *Receiver) handle(ctx context.Context, p packet) {
+// handle processes one datagram; it never panics on its content (FuzzPacketToEvent).
+func (r *Receiver) handle(ctx context.Context, p packet, subq chan<- pending) {
 	src := p.from.Addr().Unmap()
 	if !r.limiter(src).Allow() {
 		r.m.packets.WithLabelValues(outRateLimited).Inc()
@@ -340,62 +461,7 @@ func (r *Receiver) handle(ctx context.Context, p packet) {
 		r.reject(ctx, p, outMalformed, err)
 		return
 	}
-	if pkt.PDUType == gosnmp.InformRequest {
-		r.inform(ctx, p, pkt, env)
-		return
-	}
-	if err := r.submitRetrying(ctx, env); err != nil {
-		r.reject(ctx, p, outRefused, err)
-		return
-	}
-	r.m.packets.WithLabelValues(outAccepted).Inc()
-	r.m.traps.WithLabelValues(trap.Version, trap.PDU).Inc()
-}
-
-// inform submits once and acknowledges only what the producer accepted: an
-// INFORM sender retransmits until acknowledged, so nothing is retried or
-// dead-lettered here.
-func (r *Receiver) inform(ctx context.Context, p packet, pkt *gosnmp.SnmpPacket, env event.Envelope) {
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	_, err := r.sub.Submit(sctx, Source, []event.Envelope{env})
-	cancel()
-	if err != nil {
-		r.m.packets.WithLabelValues(outRefused).Inc()
-		r.log.Warn("snmp: inform not acknowledged: the event could not be queued (the sender retries)",
-			"source_ip", p.from.Addr().Unmap().String(), "err", err)
-		return
-	}
-	r.m.packets.WithLabelValues(outAccepted).Inc()
-	r.m.traps.WithLabelValues(versionName(pkt.Version), "inform").Inc()
-	if err := r.acknowledge(pkt, p.from); err != nil {
-		r.log.Warn("snmp: acknowledge inform", "source_ip", p.from.Addr().Unmap().String(), "err", err)
-		return
-	}
-	r.m.acks.Inc()
-}
-
-// submitRetrying submits a trap, retrying refusals and Redis errors for up
-// to Config.SubmitRetry: the sender of a trap never retransmits.
-func (r *Receiver) submitRetrying(ctx context.Context, env event.Envelope) error {
-	deadline := r.now().Add(r.cfg.SubmitRetry)
-	wait := 50 * time.Millisecond
-	for {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := r.sub.Submit(sctx, Source, []event.Envelope{env})
-		cancel()
-		if err == nil {
-			return nil
-		}
-		if r.now().Add(wait).After(deadline) || ctx.Err() != nil {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return err
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, time.Second)
-	}
+	subq <- pending{env: env, p: p, pkt: pkt, inform: pkt.PDUType == gosnmp.InformRequest, trap: trap}
 }
 
 // peekVersion reads msgVersion from the start of a message (SEQUENCE,
@@ -480,16 +546,6 @@ func (r *Receiver) send(p *gosnmp.SnmpPacket, to netip.AddrPort) error {
 	}
 	_, err = r.conn.WriteToUDPAddrPort(b, to)
 	return err
-}
-
-func versionName(v gosnmp.SnmpVersion) string {
-	switch v {
-	case gosnmp.Version1:
-		return "v1"
-	case gosnmp.Version2c:
-		return "v2c"
-	}
-	return "v3"
 }
 
 // communityAllowed compares in constant time with every allowed community.
