@@ -1,7 +1,9 @@
 package snmptrap
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"strings"
 	"testing"
@@ -220,4 +222,42 @@ func seedPacketsRaw() []*gosnmp.SnmpPacket {
 		{Version: gosnmp.Version1, Community: "public", PDUType: gosnmp.Trap, Variables: vars[2:],
 			SnmpTrap: gosnmp.SnmpTrap{Enterprise: ".1.3.6.1.4.1.9", AgentAddress: "10.0.0.1", GenericTrap: 6, SpecificTrap: 3, Timestamp: 5}},
 	}
+}
+
+// countingResolver answers reverse lookups from a table and counts them.
+type countingResolver struct {
+	names map[string]string
+	calls map[string]int
+}
+
+func (c *countingResolver) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	c.calls[addr]++
+	if n, ok := c.names[addr]; ok {
+		return []string{n + "."}, nil
+	}
+	return nil, errors.New("no PTR")
+}
+
+// hostname: sysName.0 wins; else the reverse name of the agent (cached,
+// failures too, until the TTL passes); else the agent's address; else the
+// sender's.
+func TestHostnameChoice(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	res := &countingResolver{names: map[string]string{"10.0.0.1": "core-sw1.example.net"}, calls: map[string]int{}}
+	r := &Receiver{dns: &dnsCache{res: res, ttl: time.Minute, now: func() time.Time { return now }, m: map[string]dnsEntry{}}}
+	ctx := context.Background()
+	assert.Equal(t, "sw-sysname", r.hostname(ctx, Trap{SysName: "sw-sysname", AgentAddress: "10.0.0.1", SourceIP: "192.0.2.1"}))
+	assert.Equal(t, "core-sw1.example.net", r.hostname(ctx, Trap{AgentAddress: "10.0.0.1", SourceIP: "192.0.2.1"}))
+	assert.Equal(t, "core-sw1.example.net", r.hostname(ctx, Trap{SourceIP: "10.0.0.1"}))
+	assert.Equal(t, "192.0.2.9", r.hostname(ctx, Trap{SourceIP: "192.0.2.9"}))
+	assert.Equal(t, "192.0.2.9", r.hostname(ctx, Trap{SourceIP: "192.0.2.9"}))
+	assert.Equal(t, map[string]int{"10.0.0.1": 1, "192.0.2.9": 1}, res.calls, "answers and failures are cached")
+	now = now.Add(2 * time.Minute)
+	r.hostname(ctx, Trap{SourceIP: "192.0.2.9"})
+	assert.Equal(t, 2, res.calls["192.0.2.9"], "looked up again after the TTL")
+
+	plain := &Receiver{}
+	assert.Equal(t, "10.0.0.1", plain.hostname(ctx, Trap{AgentAddress: "10.0.0.1", SourceIP: "192.0.2.1"}),
+		"without MUTT_SNMP_REVERSE_DNS the agent's address")
 }
