@@ -80,6 +80,7 @@ func sloStartRoles(t *testing.T) *sloRoles {
 		"MUTT_ALERTER_ADDR":   testenv.FreeAddr(t),
 		"MUTT_FORWARDER_ADDR": testenv.FreeAddr(t),
 		"MUTT_MOOGSIM_ADDR":   testenv.FreeAddr(t),
+		"MUTT_SNMP_ADDR":      testenv.FreeAddr(t), // not mutt dev's 127.0.0.1:1162
 		"MUTT_LOG_LEVEL":      "warn",
 		"MUTT_SECRETS_FILE":   filepath.Join(t.TempDir(), "secrets.json"),
 		"REDIS_USERNAME":      "mutt_" + id,

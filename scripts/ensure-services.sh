@@ -37,3 +37,11 @@ fi
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
 fi
+
+# net-snmp: the SNMP-trap tests send with snmptrap/snmpinform (Debian snmp)
+# and run deploy/snmptrapd/ with a real snmptrapd; jq and curl are its forwarder's.
+if [ "${1:-}" = "--test" ]; then
+  { command -v snmptrap && command -v snmpinform; } >/dev/null 2>&1 || apt_install --no-install-recommends snmp
+  command -v snmptrapd >/dev/null 2>&1 || apt_install --no-install-recommends snmptrapd
+  { command -v jq && command -v curl; } >/dev/null 2>&1 || apt_install --no-install-recommends jq curl
+fi

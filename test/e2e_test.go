@@ -48,6 +48,7 @@ func devEnv(t *testing.T) map[string]string {
 		"MUTT_MOOGSIM_ADDR":   freeAddr(t),
 		"MUTT_WORKER_ADDR":    freeAddr(t),
 		"MUTT_API_ADDR":       freeAddr(t),
+		"MUTT_SNMP_ADDR":      freeAddr(t), // not mutt dev's 127.0.0.1:1162: tests run side by side
 		"MUTT_LOG_LEVEL":      "warn",
 		// Own secrets file, Redis ACL user and PostgreSQL role: users and roles
 		// are server-wide, so parallel instances must not share them.

@@ -5,12 +5,21 @@ import (
 	"time"
 )
 
-// Sources of an event.
+// Sources of an event: the envelope's source field and the source label of
+// the ingest metrics.
 const (
-	SourceHTTP   = "http"
-	SourceSyslog = "syslog"
-	SourceSNMP   = "snmp"
+	SourceHTTP      = "http"
+	SourceSyslog    = "syslog" // no receiver sets it; kept for events stored before the listeners
+	SourceSyslogUDP = "syslog_udp"
+	SourceSyslogTCP = "syslog_tcp"
+	SourceSyslogTLS = "syslog_tls"
+	SourceSNMP      = "snmp"
 )
+
+// Sources lists every source a receiver of this version sets.
+func Sources() []string {
+	return []string{SourceHTTP, SourceSyslogUDP, SourceSyslogTCP, SourceSyslogTLS, SourceSNMP}
+}
 
 // Envelope is an accepted event as stored on the ingest stream. The normalised
 // fields are what the alerter matches on; Original is the client's object with

@@ -3,6 +3,7 @@ package ingest
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
@@ -10,6 +11,7 @@ import (
 type metrics struct {
 	requests  *prometheus.CounterVec
 	events    *prometheus.CounterVec
+	bySource  *prometheus.CounterVec
 	latency   prometheus.Histogram
 	rateHits  prometheus.Counter
 	depth     prometheus.Gauge
@@ -26,6 +28,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mutt_ingest_events_total",
 			Help: "Events accepted (queued), and rejected: every event of a decoded request that was refused, plus one per request whose body could not be decoded.",
 		}, []string{"status"}),
+		bySource: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "mutt_ingest_events_by_source_total",
+			Help: "Events accepted (queued) and rejected by source (http, syslog_udp, syslog_tcp, syslog_tls, snmp); mutt_ingest_events_total is their sum. A receiver that retries a refused batch counts it as rejected each time.",
+		}, []string{"source", "status"}),
 		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mutt_ingest_latency_seconds",
 			Help:    "Time to handle an authenticated ingest request, from arrival to response.",
@@ -41,11 +47,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mutt_ingest_batch_size",
-			Help:    "Events per accepted ingest request.",
+			Help:    "Events per accepted ingest request or receiver batch.",
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000},
 		}),
 	}
-	if err := telemetry.Register(reg, "ingest metrics", m.requests, m.events, m.latency, m.rateHits, m.depth, m.batchSize); err != nil {
+	if err := telemetry.Register(reg, "ingest metrics", m.requests, m.events, m.bySource, m.latency, m.rateHits, m.depth, m.batchSize); err != nil {
 		return nil, err
 	}
 	// Every series exists from the start, so rate() and alerts see zeros.
@@ -55,5 +61,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	m.events.WithLabelValues("accepted")
 	m.events.WithLabelValues("rejected")
+	for _, src := range event.Sources() {
+		m.bySource.WithLabelValues(src, "accepted")
+		m.bySource.WithLabelValues(src, "rejected")
+	}
 	return m, nil
+}
+
+// countEvents adds n events of one source to mutt_ingest_events_total and
+// mutt_ingest_events_by_source_total; accepted batches also go to
+// mutt_ingest_batch_size.
+func (m *metrics) countEvents(source, status string, n int) {
+	m.events.WithLabelValues(status).Add(float64(n))
+	m.bySource.WithLabelValues(source, status).Add(float64(n))
+	if status == "accepted" {
+		m.batchSize.Observe(float64(n))
+	}
 }

@@ -454,12 +454,11 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, cid string) {
 			re = &requestError{status: http.StatusInternalServerError, reason: "internal", msg: "internal error"}
 		}
 		s.m.requests.WithLabelValues("fail", re.reason).Inc()
-		s.m.events.WithLabelValues("rejected").Add(float64(max(n, 1)))
+		s.m.countEvents(event.SourceHTTP, "rejected", max(n, 1))
 		s.writeError(w, re, cid)
 	} else {
 		s.m.requests.WithLabelValues("success", "").Inc()
-		s.m.events.WithLabelValues("accepted").Add(float64(n))
-		s.m.batchSize.Observe(float64(n))
+		s.m.countEvents(event.SourceHTTP, "accepted", n)
 		telemetry.WriteJSON(w, http.StatusOK, res)
 	}
 	s.m.latency.Observe(time.Since(start).Seconds())
@@ -505,20 +504,10 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf 
 		return queued{}, 0, err
 	}
 	n := len(envs)
-
-	if err := s.rateLimit(r.Context(), n, cid); err != nil {
-		return queued{}, n, err
-	}
-
-	depth, err := s.enqueue(r.Context(), envs, cid)
+	depth, err := s.queue(r.Context(), envs, receivedAt, cid)
 	if err != nil {
 		return queued{}, n, err
 	}
-	// The events are in Redis; the dashboard counters are best effort, and
-	// counted even if the client has gone.
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 2*time.Second)
-	s.countEvents(cctx, receivedAt, n)
-	cancel()
 
 	ids := make([]string, n)
 	for i := range envs {
@@ -526,6 +515,27 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf 
 	}
 	s.log.Debug("queued events", "count", n, "correlation_id", cid)
 	return queued{Status: "queued", CorrelationID: cid, QueueDepth: depth, Count: n, EventIDs: ids}, n, nil
+}
+
+// queue is the path every source shares once its events are stamped: the
+// global rate limit (in events), the backlog limit, the add to the ingest
+// shards and the dashboard counters. It returns the backlog after the add;
+// a refusal is a *requestError and leaves nothing queued.
+func (s *Server) queue(ctx context.Context, envs []event.Envelope, receivedAt time.Time, cid string) (int64, error) {
+	n := len(envs)
+	if err := s.rateLimit(ctx, n, cid); err != nil {
+		return 0, err
+	}
+	depth, err := s.enqueue(ctx, envs, cid)
+	if err != nil {
+		return 0, err
+	}
+	// The events are in Redis; the dashboard counters are best effort, and
+	// counted even if the client has gone.
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	s.countEvents(cctx, receivedAt, n)
+	cancel()
+	return depth, nil
 }
 
 // redisDown is the 503 for a Redis failure; the error itself is logged by

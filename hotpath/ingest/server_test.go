@@ -36,6 +36,7 @@ const key = "test-key-1"
 
 // env is one ingestor under test on its own Redis prefix.
 type env struct {
+	srv    *ingest.Server
 	url    string
 	addr   string
 	client *http.Client
@@ -93,7 +94,7 @@ func newEnv(t *testing.T, s setup) *env {
 	if hc.TLS != nil {
 		scheme = "https://"
 	}
-	return &env{url: scheme + ln.Addr().String(), addr: ln.Addr().String(), rdb: rdb, keys: keys, dyn: dyn, reg: reg, client: s.client}
+	return &env{srv: srv, url: scheme + ln.Addr().String(), addr: ln.Addr().String(), rdb: rdb, keys: keys, dyn: dyn, reg: reg, client: s.client}
 }
 
 // setDyn changes a dynamic config value and waits until the store has it.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/hotpath/snmptrap"
 	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/postgres"
@@ -74,6 +75,9 @@ type Config struct {
 	// DevLogFile is where `mutt dev` also writes its log (MUTT_DEV_LOG_FILE,
 	// default DevLogFile(prefix)), so `muttdev logs` can read it.
 	DevLogFile string
+	// SNMP is the ingestor's trap receiver (MUTT_SNMP_*; off unless
+	// MUTT_SNMP_ADDR is set, `mutt dev`: 127.0.0.1:1162).
+	SNMP snmptrap.Config
 }
 
 // DevIngestKey is the ingest API key `mutt dev` stores in the secrets
@@ -127,6 +131,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	}
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
+		c.SNMP = snmptrap.ReadConfig(e, dev)
 	}
 	c.APIAdminKeys = e.List("WEBUI_API_KEY")
 	c.APIReadOnlyKeys = e.List("WEBUI_READONLY_API_KEY")

@@ -164,6 +164,11 @@ Try:
 		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), store, strings.Join(targets, "|"), temporalUI, taskQueue, cfg.DevLogFile, strings.Join(ops, ", "),
 		strings.Join(rotations[:half], ", "), strings.Join(rotations[half:], ", "),
 		key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+	if cfg.SNMP.Addr != "" {
+		fmt.Fprintf(w, "SNMP traps on udp %s (v1/v2c communities: %s; v3 users: %d):\n"+
+			"  snmptrap -v 2c -c public %s '' 1.3.6.1.4.1.9.9.41.2.0.1\n\n",
+			loopback(cfg.SNMP.Addr), strings.Join(cfg.SNMP.Communities, ","), len(cfg.SNMP.Users), loopback(cfg.SNMP.Addr))
+	}
 }
 
 // bannerKey is the first key of the provider's slot, else of the

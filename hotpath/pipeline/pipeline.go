@@ -20,6 +20,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/alert"
 	"github.com/mutt-ops/mutt/hotpath/forward"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/hotpath/snmptrap"
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
@@ -248,6 +249,17 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return telemetry.Serve(ctx, log, d.Cfg.Ingest.Addr, d.withPprof(s.Handler()), hc) })
 			g.Go(func() error { return s.TrackQueueDepth(ctx) })
+			if d.Cfg.SNMP.Addr != "" {
+				tr, err := snmptrap.New(snmptrap.Options{Config: d.Cfg.SNMP, Submit: s, Redis: d.Redis,
+					DLQ: d.Keys.SNMPDLQ(), Log: d.Log.With("component", "snmp"), Registerer: d.Reg})
+				if err == nil {
+					err = tr.Listen() // bound before Run returns to its caller's goroutines: a busy port fails the start
+				}
+				if err != nil {
+					return fmt.Errorf("snmp trap receiver: %w", err)
+				}
+				g.Go(func() error { return tr.Run(ctx) })
+			}
 		case Alerter:
 			a, err := alert.New(alert.Options{Redis: d.Redis, DB: d.DB, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("alerter")})

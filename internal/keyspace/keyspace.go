@@ -58,6 +58,13 @@ func (k Keys) AlerterDLQ() string { return k.Prefix + "dlq:alerter" }
 // MoogDLQ holds alerts Moogsoft rejected permanently.
 func (k Keys) MoogDLQ() string { return k.Prefix + "dlq:moog" }
 
+// SyslogDLQ holds syslog messages the receivers could not parse or accept,
+// each with reason, error, raw bytes, source_ip and failed_at.
+func (k Keys) SyslogDLQ() string { return k.Prefix + "dlq:syslog" }
+
+// SNMPDLQ holds SNMP traps the receiver could not decode or accept.
+func (k Keys) SNMPDLQ() string { return k.Prefix + "dlq:snmp" }
+
 // PoisonDLQ holds dead letters DLQ remediation gave up on (replayed too often).
 func (k Keys) PoisonDLQ() string { return k.Prefix + "dlq:poison" }
 
