@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/hotpath/syslog"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -15,8 +16,9 @@ import (
 type Config struct {
 	config.Common
 	Ingest               ingest.Config
-	AlerterAddr          string // health and metrics of an alerter
-	ForwarderAddr        string // health and metrics of a forwarder
+	Syslog               syslog.Config // listeners of the ingestor role (off unless an address is set; mutt dev: 127.0.0.1:5514)
+	AlerterAddr          string        // health and metrics of an alerter
+	ForwarderAddr        string        // health and metrics of a forwarder
 	MoogSimAddr          string
 	MoogWebhookURL       string
 	MoogAPIKey           string
@@ -92,6 +94,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	}
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
+		c.Syslog = syslog.ReadConfig(e, dev)
 	}
 	c.APIAdminKeys = e.List("WEBUI_API_KEY")
 	c.APIReadOnlyKeys = e.List("WEBUI_READONLY_API_KEY")

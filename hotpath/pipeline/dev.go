@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -132,6 +133,12 @@ Try:
 		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), store, strings.Join(targets, "|"), temporalUI, taskQueue, strings.Join(ops, ", "),
 		strings.Join(rotations[:half], ", "), strings.Join(rotations[half:], ", "),
 		key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+	if sl := cfg.Syslog; sl.Enabled() {
+		fmt.Fprintf(w, "Syslog: udp %q tcp %q tls %q (\"off\" or unset: not listening)\n", sl.UDPAddr, sl.TCPAddr, sl.TLSAddr)
+		if h, p, err := net.SplitHostPort(loopback(sl.TCPAddr)); err == nil && sl.TCPAddr != "" {
+			fmt.Fprintf(w, "  logger -n %s -P %s --tcp --rfc5424 -p local4.crit 'LINK-DOWN Gi0/1 changed state to down'\n\n", h, p)
+		}
+	}
 }
 
 // bannerKey is the first key of the provider's slot, else of the

@@ -21,6 +21,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/forward"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/hotpath/syslog"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
@@ -191,6 +192,17 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return telemetry.Serve(ctx, log, d.Cfg.Ingest.Addr, d.withPprof(s.Handler())) })
 			g.Go(func() error { return s.TrackQueueDepth(ctx) })
+			if d.Cfg.Syslog.Enabled() {
+				rcv, err := syslog.New(syslog.Options{Config: d.Cfg.Syslog, Submit: s, Redis: d.Redis, Keys: d.Keys,
+					Log: d.Log.With("component", "syslog"), Registerer: d.Reg})
+				if err != nil {
+					return fmt.Errorf("syslog: %w", err)
+				}
+				if err := rcv.Listen(); err != nil {
+					return err
+				}
+				g.Go(func() error { return rcv.Serve(ctx) })
+			}
 		case Alerter:
 			a, err := alert.New(alert.Options{Redis: d.Redis, DB: d.DB, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("alerter")})

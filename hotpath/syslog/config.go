@@ -62,6 +62,11 @@ type Config struct {
 	TimeZone *time.Location
 
 	DLQMaxLen int64 // MUTT_SYSLOG_DLQ_MAX_LEN
+
+	// DevDefault marks UDPAddr/TCPAddr as mutt dev's defaults rather than
+	// settings: a port already taken (a second mutt dev, parallel tests)
+	// then leaves that listener off with a warning instead of failing.
+	DevDefault struct{ UDP, TCP bool }
 }
 
 // Enabled tells whether any listener is configured.
@@ -93,6 +98,11 @@ func ReadConfig(e *config.Env, dev bool) Config {
 		DNSCacheTTL:      e.Duration(DefaultDNSCacheTTL, "MUTT_SYSLOG_DNS_CACHE_TTL"),
 		DLQMaxLen:        int64(e.Int(DefaultDLQMaxLen, 100, 1<<30, "MUTT_SYSLOG_DLQ_MAX_LEN")),
 		TimeZone:         time.UTC,
+	}
+	if dev {
+		_, _, udpSet := e.Lookup("MUTT_SYSLOG_UDP_ADDR")
+		_, _, tcpSet := e.Lookup("MUTT_SYSLOG_TCP_ADDR")
+		c.DevDefault.UDP, c.DevDefault.TCP = !udpSet, !tcpSet
 	}
 	if n, v, ok := e.Lookup("MUTT_SYSLOG_TIMEZONE"); ok {
 		loc, err := time.LoadLocation(v)

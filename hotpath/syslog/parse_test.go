@@ -24,7 +24,7 @@ func TestParseFormats(t *testing.T) {
 			want: map[string]any{"hostname": "rtr1.example.com", "message": "Gi0/1 down", "syslog_severity": 5.0, "severity": "notice",
 				"facility": 20.0, "facility_name": "local4", "app_name": "ifmgr", "proc_id": "42", "msg_id": "LINK",
 				"structured_data": map[string]any{"exampleSDID@32473": map[string]any{"iut": "3", "eventSource": "App"}},
-				"source_ip": "192.0.2.7", "syslog_format": "rfc5424", "timestamp": "2026-03-04T05:00:00.123Z"},
+				"source_ip":       "192.0.2.7", "syslog_format": "rfc5424", "timestamp": "2026-03-04T05:00:00.123Z"},
 			ts: time.Date(2026, 3, 4, 5, 0, 0, 123e6, time.UTC),
 		},
 		{

@@ -149,9 +149,14 @@ func (r *Receiver) Listen() (err error) {
 		if err != nil {
 			return fmt.Errorf("syslog: MUTT_SYSLOG_UDP_ADDR %q: %w", a, err)
 		}
-		if r.udp, err = net.ListenUDP("udp", ua); err != nil {
+		if r.udp, err = net.ListenUDP("udp", ua); err != nil && r.cfg.DevDefault.UDP {
+			r.log.Warn("syslog udp not listening: its default port is taken; set MUTT_SYSLOG_UDP_ADDR", "addr", a, "err", err)
+			r.cfg.UDPAddr, r.udp = "", nil
+		} else if err != nil {
 			return fmt.Errorf("syslog: listen udp %s: %w", a, err)
 		}
+	}
+	if a := r.cfg.UDPAddr; a != "" {
 		if n := r.cfg.UDPReceiveBuffer; n > 0 {
 			if err := r.udp.SetReadBuffer(n); err != nil {
 				return fmt.Errorf("syslog: MUTT_SYSLOG_UDP_RECEIVE_BUFFER %d: %w", n, err)
@@ -163,10 +168,14 @@ func (r *Receiver) Listen() (err error) {
 		r.m.touch(listenerUDP)
 	}
 	if a := r.cfg.TCPAddr; a != "" {
-		if r.tcp, err = net.Listen("tcp", a); err != nil {
+		if r.tcp, err = net.Listen("tcp", a); err != nil && r.cfg.DevDefault.TCP {
+			r.log.Warn("syslog tcp not listening: its default port is taken; set MUTT_SYSLOG_TCP_ADDR", "addr", a, "err", err)
+			r.cfg.TCPAddr, r.tcp, err = "", nil, nil
+		} else if err != nil {
 			return fmt.Errorf("syslog: listen tcp %s: %w", a, err)
+		} else {
+			r.m.touch(listenerTCP)
 		}
-		r.m.touch(listenerTCP)
 	}
 	if a := r.cfg.TLSAddr; a != "" {
 		if r.tls, err = net.Listen("tcp", a); err != nil {
