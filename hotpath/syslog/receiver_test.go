@@ -54,7 +54,7 @@ type rigOpts struct {
 	runDyn  bool
 }
 
-func newRig(t *testing.T, o rigOpts) *rig {
+func newRig(t testing.TB, o rigOpts) *rig {
 	t.Helper()
 	rdb, keys := testenv.Redis(t)
 	ir := o.ingestR
