@@ -37,3 +37,10 @@ fi
 if [ "${1:-}" = "--test" ]; then
   command -v chromium >/dev/null 2>&1 || apt_install --no-install-recommends chromium
 fi
+
+# util-linux logger and rsyslogd: the syslog listener tests send with logger,
+# and deploy/rsyslog's example is checked with rsyslogd -N1.
+if [ "${1:-}" = "--test" ]; then
+  command -v logger >/dev/null 2>&1 || apt_install bsdutils
+  command -v rsyslogd >/dev/null 2>&1 || apt_install --no-install-recommends rsyslog
+fi

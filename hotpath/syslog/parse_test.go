@@ -79,3 +79,26 @@ func TestParseRejectsWhatIsNotSyslog(t *testing.T) {
 		require.ErrorIs(t, err, errMalformed, "%q", raw)
 	}
 }
+
+// BenchmarkParse: parse and build the envelope of one RFC 5424 and one RFC
+// 3164 message (the per-message CPU of a listener, without Redis).
+func BenchmarkParse(b *testing.B) {
+	msgs := [][]byte{
+		[]byte(`<187>1 2026-03-04T05:06:07.123Z rtr1.example.com ifmgr 4242 LINK - %LINK-3-UPDOWN: Interface Gi0/1 changed state to down`),
+		[]byte(`<187>Mar  4 05:06:07 rtr1 ifmgr[4242]: %LINK-3-UPDOWN: Interface Gi0/1 changed state to down`),
+	}
+	p := newParser(time.UTC)
+	src := netip.MustParseAddr("192.0.2.7")
+	now := time.Now()
+	b.SetBytes(int64(len(msgs[0])+len(msgs[1])) / 2)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		pm, err := p.parse(msgs[i%2], src, now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := pm.envelope(src.String(), "source_ip"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
