@@ -418,3 +418,75 @@ func TestTCPWaitsForTheRateLimit(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond)
 	require.Positive(t, metric(t, r.reg, "mutt_syslog_submit_retries_total", map[string]string{"listener": "tcp", "reason": "rate_limited"}))
 }
+
+// fakeDNS answers reverse lookups from a map and counts them.
+type fakeDNS struct {
+	names map[string]string
+	calls chan string
+}
+
+func (f fakeDNS) LookupAddr(_ context.Context, addr string) ([]string, error) {
+	f.calls <- addr
+	if n, ok := f.names[addr]; ok {
+		return []string{n}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: addr, IsNotFound: true}
+}
+
+// TestReverseDNSNamesHostlessSenders: a Cisco message without hostname gets
+// the sender's reverse-DNS name, looked up once and then cached.
+func TestReverseDNSNamesHostlessSenders(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	dyn := dynconfig.NewStore(rdb, keys, quiet)
+	reg := prometheus.NewRegistry()
+	srv, err := ingest.New(ingest.Options{Config: ingest.Config{APIKeys: []string{"k"}}, Redis: rdb, Keys: keys, Dyn: dyn, Log: quiet, Registerer: reg})
+	require.NoError(t, err)
+	dns := fakeDNS{names: map[string]string{"127.0.0.1": "rtr9.example.com."}, calls: make(chan string, 10)}
+	rcv, err := syslog.New(syslog.Options{Config: syslog.Config{UDPAddr: "127.0.0.1:0", ReverseDNS: true},
+		Submit: srv, Redis: rdb, Keys: keys, Log: quiet, Registerer: reg, Resolver: dns})
+	require.NoError(t, err)
+	require.NoError(t, rcv.Listen())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- rcv.Serve(ctx) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+	r := &rig{rdb: rdb, keys: keys, reg: reg, rcv: rcv}
+
+	u, err := net.Dial("udp", rcv.UDPAddr().String())
+	require.NoError(t, err)
+	defer func() { require.NoError(t, u.Close()) }()
+	for i := range 3 {
+		_, err = fmt.Fprintf(u, "<189>%d: *Apr 11 10:02:08.123: %%LINEPROTO-5-UPDOWN: Line protocol on Interface Gi0/%d, changed state to up", 100+i, i)
+		require.NoError(t, err)
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, r.events(c), 3)
+	}, 10*time.Second, 20*time.Millisecond)
+	for _, e := range r.events(t) {
+		require.Equal(t, "rtr9.example.com", e.Hostname)
+		require.Equal(t, "reverse_dns", e.orig["hostname_from"])
+		require.Equal(t, "127.0.0.1", e.orig["source_ip"])
+	}
+	require.Len(t, dns.calls, 1, "cached after the first lookup")
+}
+
+// TestUDPSourceRateDropsAndCounts: over MUTT_SYSLOG_SOURCE_RATE, UDP drops
+// and counts (it cannot make the sender wait).
+func TestUDPSourceRateDropsAndCounts(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, rigOpts{cfg: syslog.Config{UDPAddr: "127.0.0.1:0", SourceRate: 1}})
+	u, err := net.Dial("udp", r.rcv.UDPAddr().String())
+	require.NoError(t, err)
+	defer func() { require.NoError(t, u.Close()) }()
+	const n = 5
+	for i := range n {
+		_, err = fmt.Fprintf(u, "<13>1 - h app - - - m%d", i)
+		require.NoError(t, err)
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		dropped := metric(c, r.reg, "mutt_syslog_dropped_total", map[string]string{"listener": "udp", "reason": "rate_limited"})
+		assert.Positive(c, dropped)
+		assert.EqualValues(c, n, int(dropped)+len(r.events(c)), "every datagram is queued or counted")
+	}, 10*time.Second, 20*time.Millisecond)
+}
