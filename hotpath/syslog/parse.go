@@ -116,7 +116,9 @@ func (p *parser) parse(raw []byte, src netip.Addr, now time.Time) (parsed, error
 	out.f.AppName = clean(deref(base.Appname))
 	out.f.ProcID = clean(deref(base.ProcID))
 	out.f.MsgID = clean(deref(base.MsgID))
-	out.f.Message = clean(deref(base.Message))
+	// Relays add a space before MSG (rsyslog's %msg% of a BSD message
+	// keeps the one after "tag:"); no rule wants it.
+	out.f.Message = strings.TrimLeft(clean(deref(base.Message)), " ")
 	out.ts = now
 	if base.Timestamp != nil && !base.Timestamp.IsZero() && base.Timestamp.Year() > 0 && base.Timestamp.Year() <= 9999 {
 		out.ts = *base.Timestamp
