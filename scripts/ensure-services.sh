@@ -45,3 +45,10 @@ if [ "${1:-}" = "--test" ]; then
   command -v snmptrapd >/dev/null 2>&1 || apt_install --no-install-recommends snmptrapd
   { command -v jq && command -v curl; } >/dev/null 2>&1 || apt_install --no-install-recommends jq curl
 fi
+
+# util-linux logger and rsyslogd: the syslog listener tests send with logger,
+# and deploy/rsyslog's example is checked with rsyslogd -N1.
+if [ "${1:-}" = "--test" ]; then
+  command -v logger >/dev/null 2>&1 || apt_install bsdutils
+  command -v rsyslogd >/dev/null 2>&1 || apt_install --no-install-recommends rsyslog
+fi

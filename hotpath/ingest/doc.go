@@ -4,6 +4,10 @@
 // applies the global rate limit and the ingest backlog limit, and answers 200
 // only once every event of the request is on the ingest stream in Redis.
 //
+// Server.Submit is the same path for the native receivers (syslog, SNMP
+// traps): they stamp nothing themselves and get an *ingest.Refused when the
+// rate limit, the backlog limit or Redis says no (ADR 0018).
+//
 // It may import the hot-path message and queue packages (hotpath/event,
 // hotpath/stream) and the platform packages under internal/. It must not
 // import the alerter, the forwarder, the admin API, PostgreSQL, or anything

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/hotpath/snmptrap"
+	"github.com/mutt-ops/mutt/hotpath/syslog"
 	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/postgres"
@@ -20,8 +21,9 @@ import (
 type Config struct {
 	config.Common
 	Ingest               ingest.Config
-	AlerterAddr          string // health and metrics of an alerter
-	ForwarderAddr        string // health and metrics of a forwarder
+	Syslog               syslog.Config // listeners of the ingestor role (off unless an address is set; mutt dev: 127.0.0.1:5514)
+	AlerterAddr          string        // health and metrics of an alerter
+	ForwarderAddr        string        // health and metrics of a forwarder
 	MoogSimAddr          string
 	MoogWebhookURL       string
 	MoogAPIKey           string
@@ -132,6 +134,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
 		c.SNMP = snmptrap.ReadConfig(e, dev)
+		c.Syslog = syslog.ReadConfig(e, dev)
 	}
 	c.APIAdminKeys = e.List("WEBUI_API_KEY")
 	c.APIReadOnlyKeys = e.List("WEBUI_READONLY_API_KEY")

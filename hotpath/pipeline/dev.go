@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -168,6 +169,12 @@ Try:
 		fmt.Fprintf(w, "SNMP traps on udp %s (v1/v2c communities: %s; v3 users: %d):\n"+
 			"  snmptrap -v 2c -c public %s '' 1.3.6.1.4.1.9.9.41.2.0.1\n\n",
 			loopback(cfg.SNMP.Addr), strings.Join(cfg.SNMP.Communities, ","), len(cfg.SNMP.Users), loopback(cfg.SNMP.Addr))
+	}
+	if sl := cfg.Syslog; sl.Enabled() {
+		fmt.Fprintf(w, "Syslog: udp %q tcp %q tls %q (\"off\" or unset: not listening)\n", sl.UDPAddr, sl.TCPAddr, sl.TLSAddr)
+		if h, p, err := net.SplitHostPort(loopback(sl.TCPAddr)); err == nil && sl.TCPAddr != "" {
+			fmt.Fprintf(w, "  logger -n %s -P %s --tcp --rfc5424 -p local4.crit 'LINK-DOWN Gi0/1 changed state to down'\n\n", h, p)
+		}
 	}
 }
 

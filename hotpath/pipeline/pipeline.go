@@ -22,6 +22,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/hotpath/snmptrap"
 	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/hotpath/syslog"
 	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
@@ -259,6 +260,17 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 					return fmt.Errorf("snmp trap receiver: %w", err)
 				}
 				g.Go(func() error { return tr.Run(ctx) })
+			}
+			if d.Cfg.Syslog.Enabled() {
+				rcv, err := syslog.New(syslog.Options{Config: d.Cfg.Syslog, Submit: s, Redis: d.Redis, Keys: d.Keys,
+					Log: d.Log.With("component", "syslog"), Registerer: d.Reg})
+				if err != nil {
+					return fmt.Errorf("syslog: %w", err)
+				}
+				if err := rcv.Listen(); err != nil {
+					return err
+				}
+				g.Go(func() error { return rcv.Serve(ctx) })
 			}
 		case Alerter:
 			a, err := alert.New(alert.Options{Redis: d.Redis, DB: d.DB, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
