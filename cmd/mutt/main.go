@@ -56,6 +56,9 @@ Operations:
   setup                    create the Redis ACL user and PostgreSQL role the services use (least
                            privilege), generating their passwords into the secrets provider if missing
   migrate up|status        apply or list the database migrations
+  migrate from-python [--dry-run] [--output json] [--rollback | --finalize]
+                           adopt a running Python MUTT v2.x: its database in place and its
+                           Redis queues and keys (docs/MIGRATION_FROM_PYTHON_MUTT.md)
   config init [--dry-run]  seed dynamic config in Redis from env without overwriting
   schedules apply [--dry-run]
                            create or update the Temporal schedules (only the fields MUTT owns)
@@ -265,8 +268,11 @@ func runSetup(ctx context.Context, stdout io.Writer) error {
 }
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "from-python" {
+		return runFromPython(ctx, args[1:], stdout)
+	}
 	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
-		return errors.New("usage: mutt migrate up|status")
+		return errors.New("usage: mutt migrate up|status|from-python")
 	}
 	env := config.FromOS()
 	c := config.ReadCommon(env)
