@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -68,6 +69,19 @@ func (s *Server) registerAudit(g *gin.RouterGroup, _ string) {
 	g.GET("/config-audit/:id", s.getConfigAudit)
 	g.GET("/audit/config", s.listConfigAudit) // the seed's path; same answer and filters
 	g.GET("/audit-logs", s.listEventAudit)
+	// The Python MUTT's config audit query: {"logs": [...with old/new values],
+	// "pagination": {page, limit, total, pages}}; changed_by matches a part.
+	g.GET("/audit", func(c *gin.Context) { s.configAudit(c, true) })
+}
+
+// legacyPagination is the Python MUTT's pagination object (with ours beside it).
+type legacyPagination struct {
+	Page       int `json:"page"`
+	Limit      int `json:"limit"`
+	Total      int `json:"total"`
+	Pages      int `json:"pages"`
+	PageSize   int `json:"page_size"`
+	TotalPages int `json:"total_pages"`
 }
 
 // where accumulates parameterised conditions.
@@ -159,7 +173,11 @@ func pageOffset(page, size int) int {
 	return (page - 1) * size
 }
 
-func (s *Server) listConfigAudit(c *gin.Context) {
+func (s *Server) listConfigAudit(c *gin.Context) { s.configAudit(c, false) }
+
+// configAudit answers the config audit queries; legacy is the Python MUTT's
+// /audit form.
+func (s *Server) configAudit(c *gin.Context, legacy bool) {
 	var w where
 	for _, f := range []string{"changed_by", "table_name", "record_id", "operation"} {
 		v, ok := textQuery(c, f)
@@ -168,8 +186,16 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 		}
 		if f == "operation" {
 			v = strings.ToUpper(v)
+			if legacy && v != "" && v != "CREATE" && v != "UPDATE" && v != "DELETE" {
+				abort(c, http.StatusBadRequest, errInvalidQuery, "operation: must be CREATE, UPDATE or DELETE")
+				return
+			}
 		}
-		if v != "" {
+		switch {
+		case v == "":
+		case legacy && f == "changed_by":
+			w.add("strpos(lower(changed_by), lower(?)) > 0", v)
+		default:
 			w.add(f+" = ?", v)
 		}
 	}
@@ -198,7 +224,7 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 	}
 	args := append(w.args, size, pageOffset(page, size))
 	rows, err := s.o.DB.Query(c, fmt.Sprintf(`SELECT id, changed_at, changed_by, operation, table_name, record_id,
-        reason, correlation_id FROM config_audit_log%s ORDER BY changed_at DESC, id DESC LIMIT $%d OFFSET $%d`,
+        reason, correlation_id, old_values, new_values FROM config_audit_log%s ORDER BY changed_at DESC, id DESC LIMIT $%d OFFSET $%d`,
 		w.sql(), len(w.args)+1, len(w.args)+2), args...)
 	if err != nil {
 		s.dbFailure(c, "list config audit", err)
@@ -206,8 +232,20 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 	}
 	changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConfigChange, error) {
 		var x ConfigChange
-		err := r.Scan(&x.ID, &x.ChangedAt, &x.ChangedBy, &x.Operation, &x.TableName, &x.RecordID, &x.Reason, &x.CorrelationID)
+		var oldV, newV []byte
+		err := r.Scan(&x.ID, &x.ChangedAt, &x.ChangedBy, &x.Operation, &x.TableName, &x.RecordID, &x.Reason, &x.CorrelationID,
+			&oldV, &newV)
 		x.ChangedAt = x.ChangedAt.UTC()
+		if legacy {
+			// The Python form always carries both, null when absent.
+			x.OldValues, x.NewValues = json.RawMessage("null"), json.RawMessage("null")
+			if oldV != nil {
+				x.OldValues = json.RawMessage(oldV)
+			}
+			if newV != nil {
+				x.NewValues = json.RawMessage(newV)
+			}
+		}
 		return x, err
 	})
 	if err != nil {
@@ -216,6 +254,12 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 	}
 	if changes == nil {
 		changes = []ConfigChange{}
+	}
+	if legacy {
+		n := totalPages(total, size)
+		c.JSON(http.StatusOK, gin.H{"logs": changes, "pagination": legacyPagination{Page: page, Limit: size, Total: total,
+			Pages: n, PageSize: size, TotalPages: n}})
+		return
 	}
 	c.JSON(http.StatusOK, gin.H{"changes": changes,
 		"pagination": pagination{Page: page, PageSize: size, Total: total, TotalPages: totalPages(total, size)}})

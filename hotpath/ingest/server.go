@@ -27,6 +27,7 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/hotpath/stream"
+	"github.com/mutt-ops/mutt/internal/apiversion"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
@@ -243,6 +244,7 @@ func (s *Server) noteDepth(shard int, depth int64) {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	cid := correlationID(r.Header.Get("X-Correlation-ID"))
 	w.Header().Set("X-Correlation-ID", cid)
+	apiversion.Set(w.Header(), r.URL.Path) // the admin API's version headers on /api/v*/ingest
 	rt, ok := s.routes[r.URL.Path]
 	if !ok {
 		s.writeError(w, &requestError{status: http.StatusNotFound,
