@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/config"
 )
 
 var update = flag.Bool("update", false, "rewrite deploy/mutt.env.example")
@@ -39,5 +41,15 @@ func TestEnvExampleIsCurrent(t *testing.T) {
 	require.Equal(t, buf.String(), string(have), "run: go test ./cmd/mutt -run TestEnvExampleIsCurrent -update")
 	for _, name := range []string{"REDIS_URL", "DATABASE_URL", "MUTT_INGEST_ADDR", "VAULT_SECRETS_PATH", "MUTT_WORKER_ADDR"} {
 		require.Contains(t, buf.String(), "\n#"+name+"=", name)
+	}
+}
+
+// TestMigrationGuideListsEveryPythonVariable keeps the guide's settings table
+// in step with internal/config's list.
+func TestMigrationGuideListsEveryPythonVariable(t *testing.T) {
+	b, err := os.ReadFile("../../docs/MIGRATION_FROM_PYTHON_MUTT.md")
+	require.NoError(t, err)
+	for _, l := range config.LegacyVariables() {
+		require.Contains(t, string(b), "| `"+l.Name+"` |", l.Name)
 	}
 }
