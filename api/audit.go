@@ -62,6 +62,15 @@ type pagination struct {
 	PageSize   int `json:"page_size"`
 	Total      int `json:"total"`
 	TotalPages int `json:"total_pages"`
+	// The Python MUTT's names of the same numbers, for its clients.
+	Limit int `json:"limit"`
+	Pages int `json:"pages"`
+}
+
+// newPagination fills both the names.
+func newPagination(page, size, total int) pagination {
+	n := totalPages(total, size)
+	return pagination{Page: page, PageSize: size, Total: total, TotalPages: n, Limit: size, Pages: n}
 }
 
 func (s *Server) registerAudit(g *gin.RouterGroup, _ string) {
@@ -72,16 +81,6 @@ func (s *Server) registerAudit(g *gin.RouterGroup, _ string) {
 	// The Python MUTT's config audit query: {"logs": [...with old/new values],
 	// "pagination": {page, limit, total, pages}}; changed_by matches a part.
 	g.GET("/audit", func(c *gin.Context) { s.configAudit(c, true) })
-}
-
-// legacyPagination is the Python MUTT's pagination object (with ours beside it).
-type legacyPagination struct {
-	Page       int `json:"page"`
-	Limit      int `json:"limit"`
-	Total      int `json:"total"`
-	Pages      int `json:"pages"`
-	PageSize   int `json:"page_size"`
-	TotalPages int `json:"total_pages"`
 }
 
 // where accumulates parameterised conditions.
@@ -256,13 +255,11 @@ func (s *Server) configAudit(c *gin.Context, legacy bool) {
 		changes = []ConfigChange{}
 	}
 	if legacy {
-		n := totalPages(total, size)
-		c.JSON(http.StatusOK, gin.H{"logs": changes, "pagination": legacyPagination{Page: page, Limit: size, Total: total,
-			Pages: n, PageSize: size, TotalPages: n}})
+		c.JSON(http.StatusOK, gin.H{"logs": changes, "pagination": newPagination(page, size, total)})
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"changes": changes,
-		"pagination": pagination{Page: page, PageSize: size, Total: total, TotalPages: totalPages(total, size)}})
+		"pagination": newPagination(page, size, total)})
 }
 
 func (s *Server) getConfigAudit(c *gin.Context) {
@@ -464,7 +461,7 @@ func (s *Server) listEventAudit(c *gin.Context) {
 			s.dbFailure(c, "count event audit", err)
 			return
 		}
-		resp["pagination"] = pagination{Page: page, PageSize: size, Total: total, TotalPages: totalPages(total, size)}
+		resp["pagination"] = newPagination(page, size, total)
 	}
 	c.JSON(http.StatusOK, resp)
 }

@@ -118,3 +118,30 @@ func TestPythonContractVersionHeaders(t *testing.T) {
 		require.Contains(t, m["message"], h)
 	}
 }
+
+func TestPythonContractEventAuditLogs(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	_, err := e.db.Exec(context.Background(), `INSERT INTO event_audit_log (event_id, event_timestamp, received_at, hostname,
+		matched_rule_id, handling_decision, forwarded_to_moog, raw_message)
+		VALUES (gen_random_uuid(), '2026-03-04T10:00:00Z', now(), 'router1', 3, 'Page_and_ticket', true, '{"message":"LINK-DOWN"}')`)
+	require.NoError(t, err)
+	for _, v := range []string{"v1", "v2"} {
+		r := e.do(t, "GET", "/api/"+v+"/audit-logs?hostname=router1&rule_id=3&page=1&limit=10", testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code, string(r.body))
+		var out struct {
+			Logs       []map[string]json.RawMessage `json:"logs"`
+			Pagination map[string]int               `json:"pagination"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &out))
+		require.Len(t, out.Logs, 1)
+		for _, f := range []string{"id", "event_timestamp", "hostname", "matched_rule_id", "handling_decision", "forwarded_to_moog", "raw_message"} {
+			require.Contains(t, out.Logs[0], f)
+		}
+		for f, n := range map[string]int{"page": 1, "limit": 10, "total": 1, "pages": 1} {
+			require.Equal(t, n, out.Pagination[f], f)
+		}
+		requireError(t, e.do(t, "GET", "/api/"+v+"/audit-logs?page=x", testReadOnlyKey, nil), 400, errInvalidQuery)
+		require.Equal(t, 401, e.do(t, "GET", "/api/"+v+"/audit-logs", "", nil).code)
+	}
+}
