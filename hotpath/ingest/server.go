@@ -495,6 +495,7 @@ func (s *Server) rateLimit(ctx context.Context, n int, cid string) error {
 				n, lim.Rate, lim.Period)}
 	case !res.Allowed:
 		s.m.rateHits.Inc()
+		s.m.rateAlias.Inc()
 		secs := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
 		return &requestError{status: http.StatusTooManyRequests, reason: reasonRateLimit, retryAfter: secs,
 			msg: fmt.Sprintf("too many requests: ingest rate limit of %d events per %s exceeded; retry after %d s",

@@ -361,6 +361,7 @@ func TestRateLimitAndItsDynamicChange(t *testing.T) {
 	requireError(t, e.post(t, "[]"), http.StatusBadRequest, "empty batch")
 
 	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_rate_limit_hits_total", nil))
+	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_rate_limited_total", nil), "the Python name counts alike")
 	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "rate_limit"}))
 
 	// 0 turns the limit off.
