@@ -141,7 +141,7 @@ func TestDecodeRejects(t *testing.T) {
 		{"truncated object", `{"hostname":`, 400, reasonJSON, "event 0: invalid JSON: unexpected end of JSON input…"},
 		{"bad syntax", `{"hostname" "x"}`, 400, reasonJSON, "event 0: invalid JSON: invalid character '\"' after object key…"},
 		{"bad literal", `{"hostname":"h","message":"m",` + tsOK + `,"x":tru}`, 400, reasonJSON, "event 0: invalid JSON: invalid character '}' in literal true…"},
-		{"control character in string", "{\"hostname\":\"a\tb\",\"message\":\"m\"," + tsOK + "}", 400, reasonJSON, "event 0: invalid JSON: invalid character '\\t' in string literal…"},
+		{"control character in string", "{\"hostname\":\"a\tb\",\"message\":\"m\"," + tsOK + "}", 400, reasonJSON, "event 0: invalid JSON: invalid character '\\t' in string…"},
 		{"array not closed", "[" + good + "," + good, 400, reasonJSON, "invalid JSON: unexpected end of body after event 1 (the array is not closed)"},
 		{"array trailing comma", "[" + good + ",]", 400, reasonJSON, "event 1: invalid JSON: unexpected ']' where an event object should start"},
 		{"data after array", "[" + good + "] {}", 400, reasonJSON, "invalid JSON: unexpected data after the array at byte…"},
