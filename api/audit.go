@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -61,6 +62,15 @@ type pagination struct {
 	PageSize   int `json:"page_size"`
 	Total      int `json:"total"`
 	TotalPages int `json:"total_pages"`
+	// The Python MUTT's names of the same numbers, for its clients.
+	Limit int `json:"limit"`
+	Pages int `json:"pages"`
+}
+
+// newPagination fills both the names.
+func newPagination(page, size, total int) pagination {
+	n := totalPages(total, size)
+	return pagination{Page: page, PageSize: size, Total: total, TotalPages: n, Limit: size, Pages: n}
 }
 
 func (s *Server) registerAudit(g *gin.RouterGroup, _ string) {
@@ -68,6 +78,9 @@ func (s *Server) registerAudit(g *gin.RouterGroup, _ string) {
 	g.GET("/config-audit/:id", s.getConfigAudit)
 	g.GET("/audit/config", s.listConfigAudit) // the seed's path; same answer and filters
 	g.GET("/audit-logs", s.listEventAudit)
+	// The Python MUTT's config audit query: {"logs": [...with old/new values],
+	// "pagination": {page, limit, total, pages}}; changed_by matches a part.
+	g.GET("/audit", func(c *gin.Context) { s.configAudit(c, true) })
 }
 
 // where accumulates parameterised conditions.
@@ -159,7 +172,11 @@ func pageOffset(page, size int) int {
 	return (page - 1) * size
 }
 
-func (s *Server) listConfigAudit(c *gin.Context) {
+func (s *Server) listConfigAudit(c *gin.Context) { s.configAudit(c, false) }
+
+// configAudit answers the config audit queries; legacy is the Python MUTT's
+// /audit form.
+func (s *Server) configAudit(c *gin.Context, legacy bool) {
 	var w where
 	for _, f := range []string{"changed_by", "table_name", "record_id", "operation"} {
 		v, ok := textQuery(c, f)
@@ -168,8 +185,16 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 		}
 		if f == "operation" {
 			v = strings.ToUpper(v)
+			if legacy && v != "" && v != "CREATE" && v != "UPDATE" && v != "DELETE" {
+				abort(c, http.StatusBadRequest, errInvalidQuery, "operation: must be CREATE, UPDATE or DELETE")
+				return
+			}
 		}
-		if v != "" {
+		switch {
+		case v == "":
+		case legacy && f == "changed_by":
+			w.add("strpos(lower(changed_by), lower(?)) > 0", v)
+		default:
 			w.add(f+" = ?", v)
 		}
 	}
@@ -198,7 +223,7 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 	}
 	args := append(w.args, size, pageOffset(page, size))
 	rows, err := s.o.DB.Query(c, fmt.Sprintf(`SELECT id, changed_at, changed_by, operation, table_name, record_id,
-        reason, correlation_id FROM config_audit_log%s ORDER BY changed_at DESC, id DESC LIMIT $%d OFFSET $%d`,
+        reason, correlation_id, old_values, new_values FROM config_audit_log%s ORDER BY changed_at DESC, id DESC LIMIT $%d OFFSET $%d`,
 		w.sql(), len(w.args)+1, len(w.args)+2), args...)
 	if err != nil {
 		s.dbFailure(c, "list config audit", err)
@@ -206,8 +231,20 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 	}
 	changes, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ConfigChange, error) {
 		var x ConfigChange
-		err := r.Scan(&x.ID, &x.ChangedAt, &x.ChangedBy, &x.Operation, &x.TableName, &x.RecordID, &x.Reason, &x.CorrelationID)
+		var oldV, newV []byte
+		err := r.Scan(&x.ID, &x.ChangedAt, &x.ChangedBy, &x.Operation, &x.TableName, &x.RecordID, &x.Reason, &x.CorrelationID,
+			&oldV, &newV)
 		x.ChangedAt = x.ChangedAt.UTC()
+		if legacy {
+			// The Python form always carries both, null when absent.
+			x.OldValues, x.NewValues = json.RawMessage("null"), json.RawMessage("null")
+			if oldV != nil {
+				x.OldValues = json.RawMessage(oldV)
+			}
+			if newV != nil {
+				x.NewValues = json.RawMessage(newV)
+			}
+		}
 		return x, err
 	})
 	if err != nil {
@@ -217,8 +254,12 @@ func (s *Server) listConfigAudit(c *gin.Context) {
 	if changes == nil {
 		changes = []ConfigChange{}
 	}
+	if legacy {
+		c.JSON(http.StatusOK, gin.H{"logs": changes, "pagination": newPagination(page, size, total)})
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"changes": changes,
-		"pagination": pagination{Page: page, PageSize: size, Total: total, TotalPages: totalPages(total, size)}})
+		"pagination": newPagination(page, size, total)})
 }
 
 func (s *Server) getConfigAudit(c *gin.Context) {
@@ -420,7 +461,7 @@ func (s *Server) listEventAudit(c *gin.Context) {
 			s.dbFailure(c, "count event audit", err)
 			return
 		}
-		resp["pagination"] = pagination{Page: page, PageSize: size, Total: total, TotalPages: totalPages(total, size)}
+		resp["pagination"] = newPagination(page, size, total)
 	}
 	c.JSON(http.StatusOK, resp)
 }

@@ -45,8 +45,8 @@ type ConfigItem struct {
 	Source string `json:"source"`
 }
 
-func (s *Server) registerConfig(g *gin.RouterGroup, _ string) {
-	g.GET("/config", s.listConfig)
+func (s *Server) registerConfig(g *gin.RouterGroup, v string) {
+	g.GET("/config", func(c *gin.Context) { s.listConfig(c, v == DeprecatedV1) })
 	g.GET("/config/history", s.configHistory)
 	g.GET("/config/:key", s.getConfig)
 	g.PUT("/config/:key", s.putConfig)
@@ -95,13 +95,32 @@ func (s *Server) readConfig(c *gin.Context, ks []dynconfig.Key) ([]ConfigItem, e
 	return out, nil
 }
 
-func (s *Server) listConfig(c *gin.Context) {
+// listConfig answers v2 with {"config": [items], "total"}; v1 keeps the
+// Python MUTT's {"config": {key: value}} (values as stored, strings) and
+// carries the items as "items".
+func (s *Server) listConfig(c *gin.Context, v1 bool) {
 	items, err := s.readConfig(c, dynconfig.Keys())
 	if err != nil {
 		s.unavailable(c, "redis unavailable", err)
 		return
 	}
+	if v1 {
+		m := make(map[string]string, len(items))
+		for _, it := range items {
+			m[it.Key] = it.RawValue
+		}
+		c.JSON(http.StatusOK, gin.H{"config": m, "items": items, "total": len(items)})
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"config": items, "total": len(items)})
+}
+
+// configPutResult is the answer to PUT /config/{key}: the item, plus the
+// Python MUTT's old_value (null when Redis held none) and new_value.
+type configPutResult struct {
+	ConfigItem
+	OldValue *string `json:"old_value"`
+	NewValue string  `json:"new_value"`
 }
 
 func (s *Server) lookupKey(c *gin.Context) (dynconfig.Key, bool) {
@@ -250,12 +269,17 @@ func (s *Server) putConfig(c *gin.Context) {
 	}
 	s.o.Log.Info("dynamic config changed", "component", "api", "key", k.Name, "value", stored,
 		"changed_by", caller(c), "correlation_id", correlationID(c))
+	res := configPutResult{NewValue: stored}
+	if oldExists {
+		res.OldValue = &oldRaw
+	}
 	items, err := s.readConfig(c, []dynconfig.Key{k})
 	if err != nil {
-		c.JSON(http.StatusOK, configItem(k, &stored))
-		return
+		res.ConfigItem = configItem(k, &stored)
+	} else {
+		res.ConfigItem = items[0]
 	}
-	c.JSON(http.StatusOK, items[0])
+	c.JSON(http.StatusOK, res)
 }
 
 // deleteConfig removes a key's stored value, so every service falls back to

@@ -27,9 +27,22 @@ func TestConfigListAndGetReadRedis(t *testing.T) {
 		require.Equal(t, v, r.h.Get("X-API-Version"))
 		var body struct {
 			Config []ConfigItem `json:"config"`
+			Items  []ConfigItem `json:"items"` // v1: "config" is the Python MUTT's key: value object
 			Total  int          `json:"total"`
 		}
-		require.NoError(t, json.Unmarshal(r.body, &body))
+		if v == "v1" {
+			var legacy struct {
+				Config map[string]string `json:"config"`
+			}
+			require.NoError(t, json.Unmarshal(r.body, &legacy))
+			require.Equal(t, "42", legacy.Config["unhandled_threshold"])
+			require.NoError(t, json.Unmarshal(r.body, &struct {
+				Items *[]ConfigItem `json:"items"`
+				Total *int          `json:"total"`
+			}{&body.Config, &body.Total}))
+		} else {
+			require.NoError(t, json.Unmarshal(r.body, &body))
+		}
 		require.Len(t, body.Config, len(dynconfig.Keys()))
 		require.Equal(t, len(dynconfig.Keys()), body.Total)
 		byKey := map[string]ConfigItem{}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,7 +16,7 @@ const (
 	hourLayout   = "2006-01-02T15"
 )
 
-// ChartPoint is one hour of chart_24h.
+// ChartPoint is one hour of hourly_24h.
 type ChartPoint struct {
 	Hour  time.Time `json:"hour"` // start of the UTC hour, RFC 3339
 	Count int64     `json:"count"`
@@ -32,9 +33,29 @@ type MetricsSummary struct {
 	Avg1h          float64      `json:"avg_1h"`
 	EventsLastHour int64        `json:"events_last_hour"`
 	EventsLast24h  int64        `json:"events_last_24h"`
-	Chart24h       []ChartPoint `json:"chart_24h"` // 24 hours, oldest first, ending with the current hour
+	Hourly24h      []ChartPoint `json:"hourly_24h"` // 24 hours, oldest first, ending with the current hour
 	RateUnit       string       `json:"rate_unit"`
+	// The Python MUTT's fields, which its dashboard and scripts read
+	// (rates in events per minute, rounded to 2 places).
+	Summary  LegacySummary `json:"summary"`
+	Chart24h LegacyChart   `json:"chart_24h"`
 }
+
+// LegacySummary is the Python MUTT's "summary" object.
+type LegacySummary struct {
+	CurrentRate1m float64 `json:"current_rate_1m"`
+	AvgRate15m    float64 `json:"avg_rate_15m"`
+	AvgRate1h     float64 `json:"avg_rate_1h"`
+}
+
+// LegacyChart is the Python MUTT's "chart_24h": 24 hour labels ("HH:00",
+// UTC, oldest first) and each hour's average events per minute.
+type LegacyChart struct {
+	Labels []string  `json:"labels"`
+	Data   []float64 `json:"data"`
+}
+
+func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
 func (s *Server) registerMetrics(g *gin.RouterGroup, _ string) {
 	g.GET("/metrics", s.metricsSummary)
@@ -80,11 +101,16 @@ func (s *Server) metricsSummary(c *gin.Context) {
 	out.Avg15m = float64(sum15) / 15
 	out.Avg1h = float64(sum60) / 60
 	out.EventsLastHour = sum60
-	out.Chart24h = make([]ChartPoint, 24)
+	out.Hourly24h = make([]ChartPoint, 24)
+	out.Chart24h = LegacyChart{Labels: make([]string, 24), Data: make([]float64, 24)}
 	for i := 0; i < 24; i++ {
 		n := count(61 + i)
-		out.Chart24h[23-i] = ChartPoint{Hour: hour.Add(-time.Duration(i) * time.Hour), Count: n}
+		h := hour.Add(-time.Duration(i) * time.Hour)
+		out.Hourly24h[23-i] = ChartPoint{Hour: h, Count: n}
+		out.Chart24h.Labels[23-i] = h.Format("15:00")
+		out.Chart24h.Data[23-i] = round2(float64(n) / 60)
 		out.EventsLast24h += n
 	}
+	out.Summary = LegacySummary{CurrentRate1m: float64(out.CurrentRate), AvgRate15m: round2(out.Avg15m), AvgRate1h: round2(out.Avg1h)}
 	c.JSON(http.StatusOK, out)
 }

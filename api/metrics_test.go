@@ -36,15 +36,34 @@ func TestMetricsSummary(t *testing.T) {
 		require.InDelta(t, 90.0/15, m.Avg15m, 1e-9)
 		require.InDelta(t, 180.0/60, m.Avg1h, 1e-9)
 		require.Equal(t, int64(180), m.EventsLastHour)
-		require.Len(t, m.Chart24h, 24)
-		require.Equal(t, time.Date(2026, 3, 3, 11, 0, 0, 0, time.UTC), m.Chart24h[0].Hour)
-		require.Equal(t, int64(7), m.Chart24h[0].Count)
-		require.Equal(t, time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), m.Chart24h[23].Hour)
-		require.Equal(t, int64(1179), m.Chart24h[23].Count)
-		require.Equal(t, int64(500), m.Chart24h[21].Count)
-		require.Equal(t, int64(0), m.Chart24h[22].Count, "idle hours count as zero")
+		require.Len(t, m.Hourly24h, 24)
+		require.Equal(t, time.Date(2026, 3, 3, 11, 0, 0, 0, time.UTC), m.Hourly24h[0].Hour)
+		require.Equal(t, int64(7), m.Hourly24h[0].Count)
+		require.Equal(t, time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC), m.Hourly24h[23].Hour)
+		require.Equal(t, int64(1179), m.Hourly24h[23].Count)
+		require.Equal(t, int64(500), m.Hourly24h[21].Count)
+		require.Equal(t, int64(0), m.Hourly24h[22].Count, "idle hours count as zero")
 		require.Equal(t, int64(1179+500+7), m.EventsLast24h)
 		require.Contains(t, string(r.body), `"hour":"2026-03-04T10:00:00Z"`)
+
+		// The Python MUTT's shape, for its dashboard and scripts.
+		require.Equal(t, LegacySummary{CurrentRate1m: 60, AvgRate15m: 6, AvgRate1h: 3}, m.Summary)
+		require.Len(t, m.Chart24h.Labels, 24)
+		require.Len(t, m.Chart24h.Data, 24)
+		require.Equal(t, "11:00", m.Chart24h.Labels[0])
+		require.Equal(t, "10:00", m.Chart24h.Labels[23])
+		require.Equal(t, 19.65, m.Chart24h.Data[23], "1179 events in the hour: 19.65 per minute")
+		require.Equal(t, 0.12, m.Chart24h.Data[0])
+		var raw struct {
+			Summary  map[string]json.RawMessage `json:"summary"`
+			Chart24h map[string]json.RawMessage `json:"chart_24h"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &raw))
+		for _, f := range []string{"current_rate_1m", "avg_rate_15m", "avg_rate_1h"} {
+			require.Contains(t, raw.Summary, f)
+		}
+		require.Contains(t, raw.Chart24h, "labels")
+		require.Contains(t, raw.Chart24h, "data")
 	}
 }
 
@@ -57,8 +76,8 @@ func TestMetricsSummaryIdle(t *testing.T) {
 	require.NoError(t, json.Unmarshal(r.body, &m))
 	require.Zero(t, m.CurrentRate)
 	require.Zero(t, m.Avg15m)
-	require.Len(t, m.Chart24h, 24)
-	for _, p := range m.Chart24h {
+	require.Len(t, m.Hourly24h, 24)
+	for _, p := range m.Hourly24h {
 		require.Zero(t, p.Count)
 	}
 }

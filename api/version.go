@@ -4,66 +4,49 @@ import (
 	"net/http"
 	"runtime"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/mutt-ops/mutt/internal/apiversion"
 )
 
 // API versions. v1 keeps the peer's payloads and is deprecated; v2 is current.
+// The values live in internal/apiversion, shared with the ingestor.
 const (
-	CurrentVersion  = "v2"
-	DeprecatedV1    = "v1"
-	SupportedHeader = "v1, v2"
-	MigrationGuide  = "/docs/MIGRATION_v1_to_v2.md"
-	// V1Sunset is the HTTP-date after which v1 may be removed: twelve months
-	// after v2 shipped. It is a constant so every response and the docs agree.
-	V1Sunset = "Fri, 26 Nov 2027 00:00:00 GMT"
-	// v1DeprecatedSince is the RFC 9745 Deprecation value: "@" + Unix seconds
-	// of the deprecation date (2026-11-26T00:00:00Z), when v2 shipped.
-	v1DeprecatedSince = "@1795651200"
+	CurrentVersion    = apiversion.Current
+	DeprecatedV1      = apiversion.DeprecatedV1
+	SupportedHeader   = apiversion.SupportedHeader
+	MigrationGuide    = apiversion.MigrationGuide
+	V1Sunset          = apiversion.V1Sunset
+	v1DeprecatedSince = apiversion.V1DeprecatedSince
 )
 
 // supportedVersions lists the path versions in order.
-var supportedVersions = []string{"v1", "v2"}
+var supportedVersions = apiversion.Supported
 
 // apiVersionHeaders puts the version headers on every /api response, errors
-// included — also 404s and 405s, which gin answers outside the version
-// groups: /api/v1/… gets v1's (with Deprecation, Sunset and the migration
-// guide Link), anything else under /api/ the current version's.
-func apiVersionHeaders(c *gin.Context) {
-	rest, ok := strings.CutPrefix(c.Request.URL.Path, "/api/")
-	if !ok {
-		return
-	}
-	version := CurrentVersion
-	if v, _, _ := strings.Cut(rest, "/"); slices.Contains(supportedVersions, v) {
-		version = v
-	}
-	h := c.Writer.Header()
-	h.Set("X-API-Version", version)
-	h.Set("X-API-Supported-Versions", SupportedHeader)
-	if version == DeprecatedV1 {
-		h.Set("Deprecation", v1DeprecatedSince)
-		h.Set("Sunset", V1Sunset)
-		h.Set("Link", "<"+MigrationGuide+`>; rel="deprecation"; type="text/markdown"`)
-	}
-}
+// included — also 404s and 405s, which gin answers outside the version groups.
+func apiVersionHeaders(c *gin.Context) { apiversion.Set(c.Writer.Header(), c.Request.URL.Path) }
 
 // acceptVersion is the middleware of the /api/<version> groups: an
-// Accept-Version naming a version this server does not have is a 400.
+// Accept-Version (or, as the Python MUTT's clients send it, X-API-Version)
+// naming a version this server does not have is a 400.
 func acceptVersion(c *gin.Context) {
-	if av := c.GetHeader("Accept-Version"); av != "" {
-		if _, ok := normalizeVersion(av); !ok {
-			abort(c, http.StatusBadRequest, errUnsupportedVersion,
-				"Accept-Version: "+quoteShort(av)+" is not supported; supported versions: "+SupportedHeader)
-			return
+	for _, h := range []string{"Accept-Version", "X-API-Version"} {
+		if av := c.GetHeader(h); av != "" {
+			if _, ok := normalizeVersion(av); !ok {
+				abort(c, http.StatusBadRequest, errUnsupportedVersion,
+					h+": "+quoteShort(av)+" is not supported; supported versions: "+SupportedHeader+" (and the Python MUTT's 1.0, 2.0, 2.5)")
+				return
+			}
 		}
 	}
 	c.Next()
 }
 
-// normalizeVersion accepts "v2", "2", "v2.0", "2.0" (any case) and returns "v2".
+// normalizeVersion accepts "v2", "2", "v2.0", "2.0" (any case) and returns
+// "v2"; the Python MUTT's "2.5" (v2.5) is v2 and its "1.0" v1.
 func normalizeVersion(s string) (string, bool) {
 	s = strings.ToLower(strings.TrimSpace(s))
 	s = strings.TrimPrefix(s, "v")
@@ -71,7 +54,7 @@ func normalizeVersion(s string) (string, bool) {
 	switch s {
 	case "1":
 		return "v1", true
-	case "2":
+	case "2", "2.5":
 		return "v2", true
 	}
 	return "", false

@@ -3,6 +3,7 @@ package schema
 import (
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
 	"sort"
@@ -87,6 +88,15 @@ func Up(ctx context.Context, db *pgxpool.Pool, now time.Time) ([]Migration, erro
 	if err != nil {
 		return nil, err
 	}
+	if _, ok := applied[1]; !ok {
+		python, err := IsPythonDatabase(ctx, conn.Conn())
+		if err != nil {
+			return nil, err
+		}
+		if python {
+			return nil, ErrPythonDatabase
+		}
+	}
 	var done []Migration
 	for _, m := range all {
 		if _, ok := applied[m.Version]; ok {
@@ -108,6 +118,25 @@ func Up(ctx context.Context, db *pgxpool.Pool, now time.Time) ([]Migration, erro
 		return done, err
 	}
 	return done, nil
+}
+
+// ErrPythonDatabase is returned by Up on a database of the Python MUTT v2.x
+// that was not adopted yet: its tables carry our names, so migration 0001
+// would fail half-way; `mutt migrate from-python` adopts it instead.
+var ErrPythonDatabase = errors.New("this database holds a Python MUTT v2.x schema (alert_rules without MUTT's columns): " +
+	"adopt it with `mutt migrate from-python --dry-run`, then `mutt migrate from-python` (docs/MIGRATION_FROM_PYTHON_MUTT.md)")
+
+// IsPythonDatabase reports whether public.alert_rules exists in the Python
+// MUTT's form (no version column), i.e. the database still needs adopting.
+func IsPythonDatabase(ctx context.Context, conn *pgx.Conn) (bool, error) {
+	var python bool
+	err := conn.QueryRow(ctx, `SELECT to_regclass('public.alert_rules') IS NOT NULL AND NOT EXISTS (
+		SELECT 1 FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name = 'alert_rules' AND column_name = 'version')`).Scan(&python)
+	if err != nil {
+		return false, fmt.Errorf("inspect database: %w", err)
+	}
+	return python, nil
 }
 
 func appliedVersions(ctx context.Context, conn *pgx.Conn) (map[int]time.Time, error) {

@@ -59,7 +59,11 @@ Operations:
                            and save the ACL users where Redis keeps them across restarts;
                            --disable-default-user also disables Redis's default user
   migrate up|status        apply or list the database migrations
+  migrate from-python [--dry-run] [--output json] [--rollback | --finalize]
+                           adopt a running Python MUTT v2.x: its database in place and its
+                           Redis queues and keys (docs/MIGRATION_FROM_PYTHON_MUTT.md)
   config init [--dry-run]  seed dynamic config in Redis from env without overwriting
+  config env-example       print every setting with its default (deploy/mutt.env.example)
   schedules apply [--dry-run]
                            create or update the Temporal schedules (only the fields MUTT owns)
   bench [flags]            end-to-end benchmark (mutt bench -h)
@@ -281,8 +285,11 @@ func runSetup(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 && args[0] == "from-python" {
+		return runFromPython(ctx, args[1:], stdout)
+	}
 	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
-		return errors.New("usage: mutt migrate up|status")
+		return errors.New("usage: mutt migrate up|status|from-python")
 	}
 	env := config.FromOS()
 	c := config.ReadCommon(env)
@@ -340,8 +347,12 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 1 && args[0] == "env-example" {
+		writeEnvExample(stdout, nil)
+		return nil
+	}
 	if len(args) == 0 || args[0] != "init" {
-		return errors.New("usage: mutt config init [--dry-run]")
+		return errors.New("usage: mutt config init [--dry-run] | mutt config env-example")
 	}
 	fs := flag.NewFlagSet("config init", flag.ContinueOnError)
 	dry := fs.Bool("dry-run", false, "print what would be set; write nothing")

@@ -506,6 +506,7 @@ func (f *Forwarder) releaseProbe(ctx context.Context, token string) {
 func (f *Forwarder) observe(state string, wait time.Duration) {
 	v := int32(stateValue(state))
 	f.m.cbState.Set(float64(v))
+	f.m.cbStatePython.Set(pythonBreakerState(v))
 	if v != 0 {
 		f.cbRetryAt.Store(time.Now().Add(wait).UnixNano())
 	}

@@ -31,6 +31,7 @@ type metrics struct {
 	batchSize     prometheus.Histogram
 	endToEnd      prometheus.Histogram
 	cbState       prometheus.Gauge
+	cbStatePython prometheus.Gauge // the Python MUTT's name and encoding, for its dashboards
 	cbTrips       prometheus.Counter
 }
 
@@ -79,12 +80,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mutt_moog_circuit_breaker_state",
 			Help: "Shared Moogsoft circuit breaker: 0 closed, 1 open, 2 half-open.",
 		}),
+		cbStatePython: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name:        "mutt_circuit_breaker_state",
+			Help:        "The Python MUTT's alias of mutt_moog_circuit_breaker_state, with its encoding: 0 CLOSED, 1 HALF_OPEN, 2 OPEN.",
+			ConstLabels: prometheus.Labels{"name": "moogsoft"},
+		}),
 		cbTrips: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mutt_moog_circuit_breaker_trips_total",
 			Help: "Times this forwarder's failure opened the shared circuit breaker.",
 		}),
 	}
-	if err := telemetry.Register(reg, "forwarder metrics", m.requests, m.latency, m.processed, m.rateLimitHits, m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbTrips); err != nil {
+	if err := telemetry.Register(reg, "forwarder metrics", m.requests, m.latency, m.processed, m.rateLimitHits, m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbStatePython, m.cbTrips); err != nil {
 		return nil, err
 	}
 	m.reqSuccess = m.requests.WithLabelValues("success", "")
@@ -92,6 +98,18 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.procDLQ = m.processed.WithLabelValues("dlq")
 	m.procRetry = m.processed.WithLabelValues("retry")
 	return m, nil
+}
+
+// pythonBreakerState maps our breaker encoding (0 closed, 1 open, 2
+// half-open) to the Python MUTT's (0 CLOSED, 1 HALF_OPEN, 2 OPEN).
+func pythonBreakerState(v int32) float64 {
+	switch v {
+	case 1:
+		return 2
+	case 2:
+		return 1
+	}
+	return 0
 }
 
 func (m *metrics) fail(reason string) { m.requests.WithLabelValues("fail", reason).Inc() }

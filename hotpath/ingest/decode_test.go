@@ -276,3 +276,19 @@ func TestCorrelationID(t *testing.T) {
 		require.NoError(t, err)
 	}
 }
+
+func TestDecodeQueuedKeepsPythonCorrelationAndStripsReserved(t *testing.T) {
+	raw := []byte(`{"hostname": "r1", "message": "LINK-DOWN", "timestamp": "2025-11-10T08:00:00Z", "syslog_severity": 2, "_correlation_id": "5f0c7c3e-1d2b-4c39-9b1a-0d6f1e2a3b4c", "_retry_count": 2}`)
+	env, payload, shard, err := DecodeQueued(raw, time.Unix(0, 0), 4)
+	require.NoError(t, err)
+	require.Equal(t, "5f0c7c3e-1d2b-4c39-9b1a-0d6f1e2a3b4c", env.CorrelationID)
+	require.Equal(t, 2, *env.Severity)
+	require.NotContains(t, string(env.Original), "_retry_count")
+	require.Equal(t, shardOf("r1", 4), shard)
+	var back event.Envelope
+	require.NoError(t, json.Unmarshal(payload, &back))
+	require.Equal(t, env.EventID, back.EventID)
+
+	_, _, _, err = DecodeQueued([]byte(`{"hostname": "r1", "message": "x", "_correlation_id": "c"}`), time.Unix(0, 0), 1)
+	require.ErrorContains(t, err, `missing required field "timestamp"`)
+}

@@ -14,6 +14,7 @@ type metrics struct {
 	bySource  *prometheus.CounterVec
 	latency   prometheus.Histogram
 	rateHits  prometheus.Counter
+	rateAlias prometheus.Counter // mutt_ingest_rate_limited_total, the Python MUTT v2.5 plan's name
 	depth     prometheus.Gauge
 	batchSize prometheus.Histogram
 }
@@ -41,6 +42,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "mutt_ingest_rate_limit_hits_total",
 			Help: "Requests refused with 429 by the global ingest rate limit.",
 		}),
+		rateAlias: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mutt_ingest_rate_limited_total",
+			Help: "Alias of mutt_ingest_rate_limit_hits_total under the Python MUTT v2.5 name, for its dashboards.",
+		}),
 		depth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mutt_ingest_queue_depth",
 			Help: "Ingest backlog: entries on the fullest ingest stream shard (requests to a shard holding max_ingest_queue_size / MUTT_STREAM_SHARDS get 503), refreshed every 2 s and by every request.",
@@ -51,7 +56,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Buckets: []float64{1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000},
 		}),
 	}
-	if err := telemetry.Register(reg, "ingest metrics", m.requests, m.events, m.bySource, m.latency, m.rateHits, m.depth, m.batchSize); err != nil {
+	if err := telemetry.Register(reg, "ingest metrics", m.requests, m.events, m.bySource, m.latency, m.rateHits, m.rateAlias, m.depth, m.batchSize); err != nil {
 		return nil, err
 	}
 	// Every series exists from the start, so rate() and alerts see zeros.

@@ -27,6 +27,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/apikey"
+	"github.com/mutt-ops/mutt/internal/apiversion"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
@@ -275,6 +276,7 @@ func (s *Server) noteDepth(shard int, depth int64) {
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	cid := correlationID(r.Header.Get("X-Correlation-ID"))
 	w.Header().Set("X-Correlation-ID", cid)
+	apiversion.Set(w.Header(), r.URL.Path) // the admin API's version headers on /api/v*/ingest
 	rt, ok := s.routes[r.URL.Path]
 	if !ok {
 		s.writeError(w, &requestError{status: http.StatusNotFound,
@@ -561,6 +563,7 @@ func (s *Server) rateLimit(ctx context.Context, n int, cid string) error {
 				n, lim.Rate, lim.Period)}
 	case !res.Allowed:
 		s.m.rateHits.Inc()
+		s.m.rateAlias.Inc()
 		secs := max(1, int(math.Ceil(res.RetryAfter.Seconds())))
 		return &requestError{status: http.StatusTooManyRequests, reason: reasonRateLimit, retryAfter: secs,
 			msg: fmt.Sprintf("too many requests: ingest rate limit of %d events per %s exceeded; retry after %d s",

@@ -388,6 +388,7 @@ func TestRateLimitAndItsDynamicChange(t *testing.T) {
 	requireError(t, e.post(t, "[]"), http.StatusBadRequest, "empty batch")
 
 	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_rate_limit_hits_total", nil))
+	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_rate_limited_total", nil), "the Python name counts alike")
 	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "rate_limit"}))
 
 	// 0 turns the limit off.
@@ -749,4 +750,22 @@ func BenchmarkIngestHTTP500(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/event")
+}
+
+// The /api/v*/ingest answers carry the admin API's version headers (the
+// Python MUTT's clients read them); /ingest carries none.
+func TestIngestAnswersCarryVersionHeaders(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, setup{})
+	r := e.do(t, http.MethodPost, "/api/v1/ingest", evt("r1", 0), map[string]string{"X-API-KEY": key})
+	require.Equal(t, http.StatusOK, r.code, r.raw)
+	require.Equal(t, "v1", r.header.Get("X-API-Version"))
+	require.Equal(t, "v1, v2", r.header.Get("X-API-Supported-Versions"))
+	require.NotEmpty(t, r.header.Get("Deprecation"))
+	r = e.do(t, http.MethodPost, "/api/v2/ingest", "{", map[string]string{"X-API-KEY": key})
+	require.Equal(t, http.StatusBadRequest, r.code)
+	require.Equal(t, "v2", r.header.Get("X-API-Version"), "errors too")
+	require.Empty(t, r.header.Get("Deprecation"))
+	r = e.do(t, http.MethodPost, "/ingest", evt("r1", 0), map[string]string{"X-API-KEY": key})
+	require.Empty(t, r.header.Get("X-API-Version"))
 }

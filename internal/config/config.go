@@ -6,26 +6,84 @@ package config
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// Env reads variables and collects validation errors.
+// Env reads variables and collects validation errors. It also records every
+// variable it is asked for with its default (Vars), so the list of settings
+// (deploy/mutt.env.example) is generated from the code, and it reads the
+// Python MUTT's names as deprecated fallbacks (legacy.go).
 type Env struct {
-	lookup func(string) (string, bool)
-	errs   []error
+	lookup   func(string) (string, bool)
+	errs     []error
+	vars     map[string]*Var
+	warnings []string
+	warned   map[string]bool
+	printer  io.Writer // deprecation warnings are also printed here (FromOS: stderr)
+	refused  bool
 }
 
-// FromOS reads the process environment.
-func FromOS() *Env { return &Env{lookup: os.LookupEnv} }
+// Var is one variable a configuration reader asked for.
+type Var struct {
+	Name    string   // canonical name
+	Aliases []string // other accepted names
+	Default string
+}
+
+// FromOS reads the process environment; deprecation warnings go to stderr.
+func FromOS() *Env { return &Env{lookup: os.LookupEnv, printer: os.Stderr} }
 
 // FromMap reads a fixed map (tests).
 func FromMap(m map[string]string) *Env {
 	return &Env{lookup: func(k string) (string, bool) { v, ok := m[k]; return v, ok }}
+}
+
+// note records that names (canonical first) were read with default def.
+func (e *Env) note(def string, names ...string) {
+	if e.vars == nil {
+		e.vars = map[string]*Var{}
+	}
+	if v, ok := e.vars[names[0]]; ok {
+		if v.Default == "" {
+			v.Default = def
+		}
+		return
+	}
+	e.vars[names[0]] = &Var{Name: names[0], Aliases: names[1:], Default: def}
+}
+
+// Vars returns every variable read so far, sorted by name.
+func (e *Env) Vars() []Var {
+	out := make([]Var, 0, len(e.vars))
+	for _, v := range e.vars {
+		out = append(out, *v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Warnings returns the deprecation warnings given so far (one per variable).
+func (e *Env) Warnings() []string { return e.warnings }
+
+func (e *Env) warn(name, msg string) {
+	if e.warned == nil {
+		e.warned = map[string]bool{}
+	}
+	if e.warned[name] {
+		return
+	}
+	e.warned[name] = true
+	e.warnings = append(e.warnings, msg)
+	if e.printer != nil {
+		fmt.Fprintf(e.printer, "mutt: deprecated: %s\n", msg)
+	}
 }
 
 // SetDefault makes name read as value when the environment does not set it.
@@ -47,6 +105,9 @@ func (e *Env) Lookup(names ...string) (name, value string, ok bool) {
 			return n, strings.TrimSpace(v), true
 		}
 	}
+	if n, v, ok := e.legacyFallback(names[0]); ok {
+		return n, v, true
+	}
 	return names[0], "", false
 }
 
@@ -57,6 +118,7 @@ func (e *Env) Fail(name, format string, args ...any) {
 
 // String returns the variable or def.
 func (e *Env) String(def string, names ...string) string {
+	e.note(def, names...)
 	if _, v, ok := e.Lookup(names...); ok {
 		return v
 	}
@@ -65,6 +127,7 @@ func (e *Env) String(def string, names ...string) string {
 
 // Required returns the variable, recording an error when it is unset.
 func (e *Env) Required(names ...string) string {
+	e.note("", names...)
 	n, v, ok := e.Lookup(names...)
 	if !ok {
 		e.Fail(n, "is required")
@@ -74,6 +137,7 @@ func (e *Env) Required(names ...string) string {
 
 // List splits a comma-separated variable, dropping empty items.
 func (e *Env) List(names ...string) []string {
+	e.note("", names...)
 	_, v, _ := e.Lookup(names...)
 	var out []string
 	for _, s := range strings.Split(v, ",") {
@@ -86,6 +150,7 @@ func (e *Env) List(names ...string) []string {
 
 // Int returns the variable as an integer in [min, max], or def.
 func (e *Env) Int(def, min, max int, names ...string) int {
+	e.note(strconv.Itoa(def), names...)
 	n, v, ok := e.Lookup(names...)
 	if !ok {
 		return def
@@ -104,6 +169,11 @@ func (e *Env) Int(def, min, max int, names ...string) int {
 
 // Duration returns the variable as a Go duration (e.g. "30s"), or def.
 func (e *Env) Duration(def time.Duration, names ...string) time.Duration {
+	if def > 0 {
+		e.note(def.String(), names...)
+	} else {
+		e.note("", names...)
+	}
 	n, v, ok := e.Lookup(names...)
 	if !ok {
 		return def
@@ -118,6 +188,7 @@ func (e *Env) Duration(def time.Duration, names ...string) time.Duration {
 
 // Bool returns the variable as a boolean, or def.
 func (e *Env) Bool(def bool, names ...string) bool {
+	e.note(strconv.FormatBool(def), names...)
 	n, v, ok := e.Lookup(names...)
 	if !ok {
 		return def
@@ -132,6 +203,7 @@ func (e *Env) Bool(def bool, names ...string) bool {
 
 // Addr returns a listen address (host:port, host optional), or def.
 func (e *Env) Addr(def string, names ...string) string {
+	e.note(def, names...)
 	n, v, ok := e.Lookup(names...)
 	if !ok {
 		return def
@@ -145,6 +217,7 @@ func (e *Env) Addr(def string, names ...string) string {
 
 // URL returns an absolute URL with one of schemes, or def.
 func (e *Env) URL(def string, schemes []string, names ...string) string {
+	e.note(redact(def), names...)
 	n, v, ok := e.Lookup(names...)
 	if !ok {
 		v = def
@@ -197,9 +270,10 @@ const DefaultRedisPrefix = "mutt:"
 
 // ReadCommon reads the shared settings.
 func ReadCommon(e *Env) Common {
+	e.refuseLegacy()
 	c := Common{
-		RedisURL:    e.URL("redis://127.0.0.1:6379/0", []string{"redis", "rediss"}, "REDIS_URL"),
-		DatabaseURL: e.URL("postgres://postgres@127.0.0.1:5432/mutt?sslmode=disable", []string{"postgres", "postgresql"}, "DATABASE_URL"),
+		RedisURL:    e.URL(e.legacyRedisURL("redis://127.0.0.1:6379/0"), []string{"redis", "rediss"}, "REDIS_URL"),
+		DatabaseURL: e.URL(e.legacyDatabaseURL("postgres://postgres@127.0.0.1:5432/mutt?sslmode=disable"), []string{"postgres", "postgresql"}, "DATABASE_URL"),
 		RedisPrefix: e.String(DefaultRedisPrefix, "MUTT_REDIS_PREFIX"),
 		Shards:      e.Int(1, 1, 1024, "MUTT_STREAM_SHARDS"),
 		LogFormat:   e.String("json", "MUTT_LOG_FORMAT"),

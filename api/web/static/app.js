@@ -145,7 +145,7 @@
       $("m-avg15").textContent = Number(m.avg_15m).toFixed(1);
       $("m-avg1h").textContent = Number(m.avg_1h).toFixed(1);
       $("m-24h").textContent = m.events_last_24h;
-      drawChart(m.chart_24h || []);
+      drawChart(m.hourly_24h || []);
     });
     api("GET", "/slo").then(function (res) {
       if (!res.ok) { status(errText(res), true); return; }
