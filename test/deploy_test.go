@@ -1,15 +1,30 @@
 package test
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/mutt-ops/mutt/activities"
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/internal/telemetry"
+	"github.com/mutt-ops/mutt/internal/testenv"
+	"github.com/mutt-ops/mutt/workers"
+	"github.com/mutt-ops/mutt/workflows"
 )
 
 const runbookURLPrefix = "https://github.com/mutt-ops/mutt/blob/main/docs/runbooks/alerts.md#"
@@ -126,3 +141,154 @@ func TestAlertRulesHaveRunbooksAndTests(t *testing.T) {
 
 // promtool comes with the Debian prometheus package (scripts/ensure-services.sh --test installs it).
 const promtool = "/usr/bin/promtool"
+
+// metricName is a MUTT metric name in a PromQL expression; recording rules
+// (mutt:...) use a colon and do not match.
+var metricName = regexp.MustCompile(`\bmutt_[a-z0-9_]+`)
+
+// usedMetrics are the MUTT metric names the rule files and the Grafana
+// dashboards query, each with where it is used.
+func usedMetrics(t *testing.T) map[string]string {
+	t.Helper()
+	used := map[string]string{}
+	for path, f := range readRuleFiles(t) {
+		for _, g := range f.Groups {
+			for _, r := range g.Rules {
+				for _, m := range metricName.FindAllString(r.Expr, -1) {
+					used[m] = path + " " + r.Alert + r.Record
+				}
+			}
+		}
+	}
+	dashboards, err := filepath.Glob("../deploy/grafana/dashboards/*.json")
+	require.NoError(t, err)
+	require.NotEmpty(t, dashboards)
+	for _, p := range dashboards {
+		raw, err := os.ReadFile(p)
+		require.NoError(t, err)
+		var d any
+		require.NoError(t, json.Unmarshal(raw, &d), p)
+		var walk func(v any)
+		walk = func(v any) {
+			switch v := v.(type) {
+			case map[string]any:
+				for k, x := range v {
+					if s, ok := x.(string); ok && (k == "expr" || k == "query" || k == "definition") {
+						for _, m := range metricName.FindAllString(s, -1) {
+							used[m] = p
+						}
+					}
+					walk(x)
+				}
+			case []any:
+				for _, x := range v {
+					walk(x)
+				}
+			}
+		}
+		walk(d)
+	}
+	return used
+}
+
+// scrapeNames returns the metric names of the samples a /metrics endpoint exposes.
+func scrapeNames(addr string) (map[string]bool, error) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/metrics: %s", addr, resp.Status)
+	}
+	names := map[string]bool{}
+	sample := regexp.MustCompile(`(?m)^(mutt_[a-z0-9_]+)[{ ]`)
+	for _, m := range sample.FindAllStringSubmatch(string(body), -1) {
+		names[m[1]] = true
+	}
+	return names, nil
+}
+
+// needsData are metrics whose series appear only after something this test
+// does not provoke (an SLO report with Prometheus data, a successful secret
+// rotation): for them the name must be registered in the code instead.
+var needsData = map[string]bool{
+	"mutt_slo_burn_rate":                                  true,
+	"mutt_slo_error_budget_remaining":                     true,
+	"mutt_secret_rotation_last_success_timestamp_seconds": true,
+}
+
+// registeredInCode reports whether a non-test Go file names metric m.
+func registeredInCode(t *testing.T, m string) bool {
+	found := false
+	require.NoError(t, filepath.WalkDir("..", func(p string, e os.DirEntry, err error) error {
+		if err != nil || found || e.IsDir() || !strings.HasSuffix(p, ".go") || strings.HasSuffix(p, "_test.go") {
+			return err
+		}
+		raw, err := os.ReadFile(p)
+		found = err == nil && strings.Contains(string(raw), `"`+m+`"`)
+		return err
+	}))
+	return found
+}
+
+// TestDashboardAndRulesUseExistingMetrics runs the pipeline and the ops-plane
+// worker in-process like `mutt dev`, sends an event through, scrapes /metrics
+// of every role and requires every metric the rule files and the dashboards
+// query to be exposed: a renamed or dropped metric fails here.
+func TestDashboardAndRulesUseExistingMetrics(t *testing.T) {
+	t.Parallel()
+	used := usedMetrics(t)
+	require.NotEmpty(t, used)
+
+	env := devEnv(t)
+	cfg, d := runInProcess(t, env)
+	tc, taskQueue := testenv.Temporal(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	workerAddr := env["MUTT_WORKER_ADDR"]
+	proc := &workers.Process{Cfg: workers.Config{WorkerAddr: workerAddr}, Client: tc, TaskQueue: taskQueue,
+		Log: telemetry.NewLogger(io.Discard, "text", "warn"), Health: d.OpsHandler("mutt-worker"),
+		Deps: &activities.Deps{DB: d.AdminDB, Redis: d.Redis, Keys: d.Keys, Log: telemetry.NewLogger(io.Discard, "text", "warn"),
+			Registerer: d.Reg, MoogURL: d.Cfg.MoogWebhookURL, Secrets: d.Provider, RedisAdmin: d.AdminRedis,
+			RedisUsername: d.Cfg.RedisUsername, DBAdmin: d.AdminDB, DBUser: d.Cfg.DBUser}}
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx, io.Discard) }()
+	t.Cleanup(func() { cancel(); require.NoError(t, <-done) })
+
+	// One event through the whole path and one API request, so the
+	// per-request series exist.
+	code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	require.Equal(t, http.StatusOK, code, out)
+	getJSON(t, "http://"+cfg.APIAddr+"/api/openapi.json", nil)
+
+	// A DLQ remediation run publishes mutt_dlq_depth.
+	run, err := tc.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: taskQueue + "-dlq", TaskQueue: taskQueue},
+		"DLQRemediationWorkflow", workflows.DLQInput{})
+	require.NoError(t, err)
+	require.NoError(t, run.Get(context.Background(), nil))
+
+	roles := map[string]string{"ingestor": cfg.Ingest.Addr, "alerter": cfg.AlerterAddr, "forwarder": cfg.ForwarderAddr,
+		"api": cfg.APIAddr, "worker": workerAddr}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		exposed := map[string]bool{}
+		for role, addr := range roles {
+			names, err := scrapeNames(addr)
+			if !assert.NoError(c, err, role) {
+				return
+			}
+			for n := range names {
+				exposed[n] = true
+			}
+		}
+		for m, where := range used {
+			if exposed[m] || (needsData[m] && registeredInCode(t, m)) {
+				continue
+			}
+			assert.Fail(c, "metric not exposed", "%s (used by %s) is not exposed by any role", m, where)
+		}
+	}, 30*time.Second, 200*time.Millisecond)
+}
