@@ -292,3 +292,71 @@ func TestDashboardAndRulesUseExistingMetrics(t *testing.T) {
 		}
 	}, 30*time.Second, 200*time.Millisecond)
 }
+
+// TestComposeMountsAndImages checks docker-compose.yml statically beyond
+// TestComposeFileIsConsistent: every service has a pinned image, MUTT's image
+// is built from deploy/Dockerfile by the file itself, every file it mounts
+// exists, host ports are not published twice, Prometheus loads the project's
+// rules and Grafana the project's dashboards.
+func TestComposeMountsAndImages(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../docker-compose.yml")
+	require.NoError(t, err)
+	var doc struct {
+		Services map[string]struct {
+			Image   string         `yaml:"image"`
+			Build   map[string]any `yaml:"build"`
+			Volumes []string       `yaml:"volumes"`
+			Ports   []string       `yaml:"ports"`
+		} `yaml:"services"`
+		Volumes map[string]any `yaml:"volumes"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &doc))
+	built := false
+	hostPorts := map[string]string{}
+	mounts := map[string]bool{}
+	for name, svc := range doc.Services {
+		require.NotEmpty(t, svc.Image, name)
+		require.Contains(t, svc.Image, ":", "%s: pin the image tag", name)
+		require.NotContains(t, svc.Image, ":latest", name)
+		if svc.Build != nil {
+			require.Equal(t, "deploy/Dockerfile", svc.Build["dockerfile"], name)
+			_, err := os.Stat(filepath.Join("..", svc.Build["dockerfile"].(string)))
+			require.NoError(t, err)
+			built = built || svc.Image == "mutt:local"
+		}
+		for _, v := range svc.Volumes {
+			src := strings.SplitN(v, ":", 2)[0]
+			if strings.HasPrefix(src, "./") {
+				_, err := os.Stat(filepath.Join("..", src))
+				require.NoError(t, err, "%s mounts %s, which does not exist", name, src)
+				mounts[src] = true
+			} else {
+				require.Contains(t, doc.Volumes, src, "%s uses undeclared volume %s", name, src)
+			}
+		}
+		for _, p := range svc.Ports {
+			host := strings.SplitN(p, ":", 2)[0]
+			require.NotContains(t, hostPorts, host, "%s and %s both publish host port %s", name, hostPorts[host], host)
+			hostPorts[host] = name
+		}
+	}
+	require.True(t, built, "the compose file builds mutt:local from deploy/Dockerfile")
+	for _, s := range []string{"ingestor", "alerter", "forwarder", "api", "worker", "moog-sim", "redis", "postgres", "grafana"} {
+		require.Contains(t, string(raw), "\n  "+s+":\n", s)
+		block := strings.SplitN(strings.SplitN(string(raw), "\n  "+s+":\n", 2)[1], "\n\n", 2)[0]
+		require.Contains(t, block, "healthcheck:", "%s has a health check", s)
+	}
+	for _, m := range []string{"./deploy/prometheus/prometheus.yml", "./deploy/prometheus/rules",
+		"./deploy/grafana/dashboards", "./deploy/grafana/provisioning/datasources", "./deploy/grafana/provisioning/dashboards"} {
+		require.True(t, mounts[m], "docker-compose.yml mounts %s", m)
+	}
+	for _, s := range []string{"redis", "postgres", "temporal", "vault", "prometheus", "grafana", "moog-sim",
+		"ingestor", "alerter", "forwarder", "api", "worker"} {
+		require.Contains(t, doc.Services, s)
+	}
+	// The provisioned datasource is the compose Prometheus.
+	ds, err := os.ReadFile("../deploy/grafana/provisioning/datasources/prometheus.yml")
+	require.NoError(t, err)
+	require.Contains(t, string(ds), "url: http://prometheus:9090")
+}
