@@ -16,14 +16,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	kjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 )
 
-// k8sKinds maps apiVersion/kind to the typed Kubernetes struct a manifest must
-// decode into without unknown fields: a typo (readinessprobe, containerport)
-// or a field of another API version fails. Kinds not listed are refused.
+// k8sObject maps apiVersion/kind to the typed Kubernetes struct a manifest
+// must decode into without unknown fields (the API server's own strict JSON
+// decoder, case-sensitive): a typo (readinessprobe, containerPorts) or a field
+// of another API version fails. Kinds not listed are refused.
 func k8sObject(apiVersion, kind string) (any, bool) {
 	switch apiVersion + "/" + kind {
 	case "apps/v1/Deployment":
@@ -63,7 +65,11 @@ func k8sDecode(t *testing.T, name string, raw []byte) []any {
 		}
 		obj, ok := k8sObject(meta.APIVersion, meta.Kind)
 		require.True(t, ok, "%s document %d: unexpected %s %s", name, i, meta.APIVersion, meta.Kind)
-		require.NoError(t, yaml.UnmarshalStrict(doc, obj), "%s document %d (%s)", name, i, meta.Kind)
+		j, err := yaml.YAMLToJSON(doc)
+		require.NoError(t, err, "%s document %d", name, i)
+		strict, err := kjson.UnmarshalStrict(j, obj)
+		require.NoError(t, err, "%s document %d (%s)", name, i, meta.Kind)
+		require.Empty(t, strict, "%s document %d (%s): unknown, duplicate or miscased fields", name, i, meta.Kind)
 		out = append(out, obj)
 	}
 	return out
@@ -173,6 +179,6 @@ func checkK8sObjects(t *testing.T, objs []any) {
 	for _, p := range []string{"8080/TCP", "514/UDP", "514/TCP", "6514/TCP", "162/UDP"} {
 		require.True(t, servicePorts[p], "a Service port %s", p)
 	}
-	require.Equal(t, [][]string{{"migrate", "up"}, {"schedules", "apply"}}, jobArgs)
+	require.Equal(t, [][]string{{"migrate", "up"}, {"config", "init"}, {"schedules", "apply"}}, jobArgs)
 	require.False(t, slices.ContainsFunc(objs, func(o any) bool { _, ok := o.(*batchv1.CronJob); return ok }), "no CronJob")
 }
