@@ -99,10 +99,14 @@ groups:
 			fmt.Fprintf(&b, "          description: %q\n", fmt.Sprintf(
 				"%s. Target %s over %s; burn rate above %s. See mutt:slo_error_ratio:rate*{slo=\"%s\"} and the latest SLO report.",
 				d.Description, sloPercent(d.Target), d.ObjectiveWindow, strings.Join(pairs, ", or "), d.Name))
+			fmt.Fprintf(&b, "          runbook_url: %s\n", sloRunbookURL)
 		}
 	}
 	return b.String()
 }
+
+// sloRunbookURL is the runbook section of MUTTErrorBudgetBurn.
+const sloRunbookURL = "https://github.com/mutt-ops/mutt/blob/main/docs/runbooks/alerts.md#mutterrorbudgetburn"
 
 func sloPercent(v float64) string { return sloFormat(sloRound(v*100)) + " %" }
 
@@ -130,7 +134,7 @@ func TestSLOPrometheusRulesPromtool(t *testing.T) {
 	t.Parallel()
 	_, err := os.Stat(sloPromtool)
 	require.NoError(t, err, "promtool is needed: apt-get install -y --no-install-recommends prometheus")
-	rules, err := filepath.Glob(filepath.Join(sloRulesDir, "rules", "*.yml"))
+	rules, err := filepath.Glob(filepath.Join(sloRulesDir, "rules", "mutt-slo-*.yml"))
 	require.NoError(t, err)
 	require.Len(t, rules, 2)
 	tests, err := filepath.Glob(filepath.Join(sloRulesDir, "tests", "*.yml"))

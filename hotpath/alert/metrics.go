@@ -137,6 +137,11 @@ func newMetrics(reg prometheus.Registerer, shards []shardState) (*metrics, error
 	for _, s := range []string{"dlq", "defer"} {
 		m.shed.WithLabelValues(s)
 	}
+	// Every step exists from the start, so increase() sees the first failed
+	// audit INSERT (the MUTTAuditWritesFailing alert) rather than a new series.
+	for _, s := range []string{"shed", "unhandled", "audit", "alerts", "dead_letter", "ack"} {
+		m.retries.WithLabelValues(s)
+	}
 	if err := telemetry.Register(reg, "alerter metrics", m.processed, m.forwarded, m.metaAlerts, m.unknownHandling, m.retries, m.latency, m.reloadLatency, m.rulesCount, m.devHostsCount, m.teamsCount, m.reloadFailures, m.invalidRules, m.dbWriteMillis, m.batchSize, m.dlqDepth, m.shed, m.queueDepth, m.backpressureFunc); err != nil {
 		return nil, err
 	}
