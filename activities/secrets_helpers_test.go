@@ -33,9 +33,7 @@ const (
 // secretBackends are a private Redis with the ACL user and a private
 // PostgreSQL with the login role, both as setup creates them.
 type secretBackends struct {
-	redisAddr  string
 	redisAdmin *redis.Client
-	pgURL      string // superuser
 	pgAdmin    *pgxpool.Pool
 }
 

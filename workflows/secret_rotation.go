@@ -46,8 +46,8 @@ const (
 const (
 	SecretTargetRedis        = "redis"
 	SecretTargetPostgres     = "postgres"
-	SecretTargetIngestAPIKey = "ingest_api_key"
-	SecretTargetWebUIAPIKey  = "webui_api_key"
+	SecretTargetIngestAPIKey = "ingest_api_key" // #nosec G101 -- a target name, not a credential
+	SecretTargetWebUIAPIKey  = "webui_api_key"  // #nosec G101 -- a target name, not a credential
 )
 
 // Steps of a rotation, as named in SecretRotationResult.Steps and in errors.
@@ -60,7 +60,7 @@ const (
 	SecretStepVerifyCurrent = "verify_promoted"
 	SecretStepGracePeriod   = "grace_period"
 	SecretStepRemoveOld     = "remove_old"
-	SecretStepVerifyRemoved = "verify_old_removed"
+	SecretStepVerifyRemoved = "verify_old_removed" // #nosec G101 -- a step name, not a credential
 	SecretStepCompensate    = "compensate"
 )
 

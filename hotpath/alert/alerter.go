@@ -70,22 +70,22 @@ type Alerter struct {
 func New(o Options) (*Alerter, error) {
 	var missing []error
 	if o.Redis == nil {
-		missing = append(missing, errors.New("Redis is required"))
+		missing = append(missing, errors.New("option Redis is required"))
 	}
 	if o.DB == nil {
-		missing = append(missing, errors.New("DB is required"))
+		missing = append(missing, errors.New("option DB is required"))
 	}
 	if o.Dyn == nil {
-		missing = append(missing, errors.New("Dyn is required"))
+		missing = append(missing, errors.New("option Dyn is required"))
 	}
 	if o.Registerer == nil {
-		missing = append(missing, errors.New("Registerer is required"))
+		missing = append(missing, errors.New("option Registerer is required"))
 	}
 	if o.StreamMetrics == nil {
-		missing = append(missing, errors.New("StreamMetrics is required"))
+		missing = append(missing, errors.New("option StreamMetrics is required"))
 	}
 	if o.Keys.Shards < 1 {
-		missing = append(missing, errors.New("Keys must come from keyspace.New (no shards)"))
+		missing = append(missing, errors.New("option Keys must come from keyspace.New (no shards)"))
 	}
 	if err := errors.Join(missing...); err != nil {
 		return nil, fmt.Errorf("alerter options: %w", err)

@@ -27,7 +27,7 @@ func (b *backoff) sleep(ctx context.Context) bool {
 	if b.next == 0 {
 		b.next = backoffMin
 	}
-	d := b.next/2 + rand.N(b.next/2+1)
+	d := b.next/2 + rand.N(b.next/2+1) // #nosec G404 -- backoff jitter needs no unpredictability
 	b.next = min(b.next*2, backoffMax)
 	return sleepCtx(ctx, d)
 }

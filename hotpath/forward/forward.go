@@ -105,19 +105,19 @@ type Forwarder struct {
 func New(o Options) (*Forwarder, error) {
 	var errs []error
 	if o.Redis == nil {
-		errs = append(errs, errors.New("Redis is required"))
+		errs = append(errs, errors.New("option Redis is required"))
 	}
 	if o.Keys.Shards < 1 || o.Keys.Prefix == "" {
-		errs = append(errs, errors.New("Keys is required (keyspace.New)"))
+		errs = append(errs, errors.New("option Keys is required (keyspace.New)"))
 	}
 	if o.Dyn == nil {
-		errs = append(errs, errors.New("Dyn is required"))
+		errs = append(errs, errors.New("option Dyn is required"))
 	}
 	if o.Registerer == nil {
-		errs = append(errs, errors.New("Registerer is required"))
+		errs = append(errs, errors.New("option Registerer is required"))
 	}
 	if o.StreamMetrics == nil {
-		errs = append(errs, errors.New("StreamMetrics is required"))
+		errs = append(errs, errors.New("option StreamMetrics is required"))
 	}
 	if u, err := url.Parse(o.WebhookURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("MOOG_WEBHOOK_URL: %q is not an http(s) URL", o.WebhookURL))

@@ -166,7 +166,7 @@ func DevInstance(prefix string) string {
 	for _, r := range strings.ToLower(prefix) {
 		switch {
 		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
-			b = append(b, byte(r))
+			b = append(b, byte(r)) // #nosec G115 -- the case admits only ASCII a-z and 0-9
 		case len(b) > 0 && b[len(b)-1] != '_':
 			b = append(b, '_')
 		}

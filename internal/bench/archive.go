@@ -42,7 +42,7 @@ func (r *run) archivePhase(ctx context.Context) (Phase, error) {
 	if err != nil {
 		return Phase{}, err
 	}
-	w := exec.Command(r.o.Exe, "worker")
+	w := exec.Command(r.o.Exe, "worker") // #nosec G204 -- our own mutt binary, started by mutt bench
 	w.Env = append(os.Environ(), "REDIS_URL="+r.o.RedisURL, "DATABASE_URL="+r.dbURL, "MUTT_REDIS_PREFIX="+r.prefix,
 		"TEMPORAL_ADDRESS="+taddr, "MUTT_WORKER_ADDR=127.0.0.1:"+wport, "MUTT_LOG_LEVEL=warn")
 	w.Stdout, w.Stderr = r.logFile, r.logFile

@@ -11,7 +11,8 @@ const hexDigits = "0123456789abcdef"
 // writes it with HTML escaping off (json.Encoder.SetEscapeHTML(false)):
 // quotes, backslashes and control characters escaped (\b \f \n \r \t short,
 // the others as \u00XX), U+2028 and U+2029 escaped, invalid UTF-8 replaced by
-// \ufffd, and <, > and & left alone (they need no escaping in JSON).
+// U+FFFD itself (Go ≥ 1.27 writes the character, not a \ufffd escape), and <, >
+// and & left alone (they need no escaping in JSON).
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
@@ -46,7 +47,7 @@ func AppendString(dst []byte, s string) []byte {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		if r == utf8.RuneError && size == 1 {
 			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
+			dst = append(dst, "\ufffd"...)
 			i += size
 			start = i
 			continue

@@ -126,10 +126,6 @@ func TestFileProviderConcurrentWriters(t *testing.T) {
 	require.Equal(t, wins[versions][0], s.Values["WRITER"])
 }
 
-func errorsIsCAS(err error) bool {
-	return err != nil && strings.Contains(err.Error(), ErrCASMismatch.Error())
-}
-
 func TestSeedFile(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()

@@ -11,8 +11,8 @@ import (
 const (
 	TargetRedis        = "redis"
 	TargetPostgres     = "postgres"
-	TargetIngestAPIKey = "ingest_api_key"
-	TargetWebUIAPIKey  = "webui_api_key"
+	TargetIngestAPIKey = "ingest_api_key" // #nosec G101 -- a target name, not a credential
+	TargetWebUIAPIKey  = "webui_api_key"  // #nosec G101 -- a target name, not a credential
 )
 
 // Targets lists every rotation target.

@@ -35,7 +35,7 @@ func PrivateRedis(t testing.TB) string {
 	port := freePort(t)
 	dir := t.TempDir()
 	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
-		"--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log"))
+		"--appendonly", "no", "--dir", dir, "--logfile", filepath.Join(dir, "redis.log")) // #nosec G204 -- test helper starting redis-server with arguments it builds
 	require.NoError(t, cmd.Start(), "redis-server must be installed (make test installs it)")
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
@@ -64,12 +64,12 @@ func PrivatePostgres(t testing.TB) string {
 	require.NoError(t, os.WriteFile(pw, []byte("admin\n"), 0o600))
 	asPostgres := func(name string, args ...string) *exec.Cmd {
 		if os.Geteuid() == 0 { // initdb refuses to run as root
-			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...)
+			return exec.Command("runuser", append([]string{"-u", "postgres", "--", filepath.Join(bin, name)}, args...)...) // #nosec G204 -- test helper running PostgreSQL binaries found on this machine
 		}
-		return exec.Command(filepath.Join(bin, name), args...)
+		return exec.Command(filepath.Join(bin, name), args...) // #nosec G204 -- test helper running PostgreSQL binaries found on this machine
 	}
 	if os.Geteuid() == 0 {
-		require.NoError(t, exec.Command("chown", "-R", "postgres:postgres", dir).Run())
+		require.NoError(t, exec.Command("chown", "-R", "postgres:postgres", dir).Run()) // #nosec G204 -- test helper, fixed chown of its own temp dir
 	}
 	t.Cleanup(func() {
 		_ = asPostgres("pg_ctl", "-D", data, "-m", "immediate", "stop").Run()
@@ -96,7 +96,7 @@ func PrivatePostgres(t testing.TB) string {
 func FreeAddr(t testing.TB) string {
 	t.Helper()
 	for i := 0; i < 1000; i++ {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000)))
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000))) // #nosec G404 -- a random port to try, no secret
 		if ln, err := net.Listen("tcp", addr); err == nil {
 			_ = ln.Close()
 			return addr
