@@ -34,7 +34,7 @@ func TestDevListensOnLoopbackUnlessTold(t *testing.T) {
 	require.Equal(t, "http://127.0.0.1:18083/events", cfg.MoogWebhookURL)
 	require.Len(t, pipeline.DevAddrs, 6)
 
-	e = config.FromMap(map[string]string{"INGEST_API_KEY": "k", "MOOG_WEBHOOK_URL": "http://moog.example/events"})
+	e = config.FromMap(map[string]string{"INGEST_API_KEY": "production-ingest-key-0123456789abcdef", "MOOG_WEBHOOK_URL": "https://moog.example/events"})
 	cfg, err = pipeline.ReadConfig(e, false, pipeline.AllRoles)
 	require.NoError(t, err)
 	require.Equal(t, ":8080", cfg.Ingest.Addr)

@@ -56,7 +56,7 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })
 	env := map[string]string{"REDIS_URL": "redis://" + srv.Addr + "/0", "DATABASE_URL": testenv.DatabaseURL(t),
 		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"), "MUTT_REDIS_PREFIX": "mutt:",
-		"DB_USER": "mutt_app_" + id, "REDIS_USERNAME": "mutt_" + id, "INGEST_API_KEY": "ingest-key-" + id, "MUTT_INGEST_ADDR": testenv.FreeAddr(t)}
+		"DB_USER": "mutt_app_" + id, "REDIS_USERNAME": "mutt_" + id, "INGEST_API_KEY": "ingest-key-0123456789abcdef-" + id, "MUTT_INGEST_ADDR": testenv.FreeAddr(t)}
 	readConfig := func() pipeline.Config {
 		cfg, err := pipeline.ReadConfig(config.FromMap(env), false, []pipeline.Role{pipeline.Ingestor})
 		require.NoError(t, err)
@@ -120,7 +120,7 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done); d.Close() })
 	event := `{"hostname":"h1","timestamp":"2026-11-26T10:00:00Z","message":"m"}`
 	require.Eventually(t, func() bool {
-		return status(t, http.MethodPost, "http://"+cfg.Ingest.Addr+"/ingest", "ingest-key-"+id, event) == 200
+		return status(t, http.MethodPost, "http://"+cfg.Ingest.Addr+"/ingest", "ingest-key-0123456789abcdef-"+id, event) == 200
 	}, 10*time.Second, 50*time.Millisecond)
 	require.NotContains(t, logs.String(), warning)
 	require.Contains(t, logs.String(), "cannot tell whether the redis default user is restricted", "said at debug level")
