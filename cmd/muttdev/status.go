@@ -213,11 +213,11 @@ func (a *app) schedules(ctx context.Context) ([]ScheduleStatus, error) {
 }
 
 func workflowOutcome(ctx context.Context, tc client.Client, id, runID string) string {
-	d, err := tc.DescribeWorkflowExecution(ctx, id, runID)
-	if err != nil || d.WorkflowExecutionInfo == nil {
+	d, err := tc.DescribeWorkflow(ctx, id, runID)
+	if err != nil {
 		return "unknown"
 	}
-	switch d.WorkflowExecutionInfo.Status {
+	switch d.Status {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
 		return "running"
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
