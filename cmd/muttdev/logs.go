@@ -205,7 +205,7 @@ func (a *app) execToolIn(ctx context.Context, dir, name string, args ...string) 
 	if err != nil {
 		return &exitError{code: exitFailure, err: fmt.Errorf("%s is not installed (not on PATH): %w", name, err)}
 	}
-	cmd := exec.CommandContext(ctx, path, args...) //nolint:gosec // the operator's own tool and arguments
+	cmd := exec.CommandContext(ctx, path, args...) // #nosec G204 -- docker or kubectl from PATH with the operator's own arguments
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = a.stdin, a.stdout, a.stderr
 	cmd.Env, cmd.Dir = a.environ(), dir
 	if err := cmd.Run(); err != nil {

@@ -99,7 +99,7 @@ func (a *app) testPackages(c *cobra.Command, kind string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(c.Context(), gobin, "list", "-f",
+	cmd := exec.CommandContext(c.Context(), gobin, "list", "-f", // #nosec G204 -- the go command of this toolchain with fixed arguments
 		`{{.ImportPath}} {{len .TestGoFiles}}{{len .XTestGoFiles}} {{join .TestImports ","}},{{join .XTestImports ","}}`, "./...")
 	cmd.Env, cmd.Dir = a.environ(), root
 	var stderr bytes.Buffer

@@ -108,7 +108,7 @@ func OpenDevLog(path string) (*os.File, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return nil, fmt.Errorf("MUTT_DEV_LOG_FILE: create the directory of %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o640) //nolint:gosec // the operator's own path
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600) // #nosec G304 -- the operator's own log path (MUTT_DEV_LOG_FILE)
 	if err != nil {
 		return nil, fmt.Errorf("MUTT_DEV_LOG_FILE: %w", err)
 	}

@@ -110,7 +110,7 @@ func ReadConfig(e *config.Env, dev bool) Config {
 		if ok {
 			e.Fail(fname, "set MUTT_SNMP_V3_USERS or MUTT_SNMP_V3_USERS_FILE, not both")
 		}
-		b, err := os.ReadFile(path) //nolint:gosec // the operator names the file
+		b, err := os.ReadFile(path) // #nosec G304 -- the operator names the users file (MUTT_SNMP_V3_USERS_FILE)
 		if err != nil {
 			e.Fail(fname, "read %s: %v", path, err)
 		}

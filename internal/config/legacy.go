@@ -56,7 +56,7 @@ func jsonFlag(v string) (string, error) {
 }
 
 // refused are Python variables MUTT does not read, with what to do instead.
-var refused = map[string]string{
+var refused = map[string]string{ // #nosec G101 -- variable names and advice, no credential
 	"METRICS_PORT_ALERTER":           "MUTT serves /metrics and /health on one address per process: set MUTT_ALERTER_ADDR",
 	"METRICS_PORT_MOOG":              "MUTT serves /metrics and /health on one address per process: set MUTT_FORWARDER_ADDR",
 	"METRICS_PORT_REMEDIATION":       "remediation runs in the ops-plane worker: set MUTT_WORKER_ADDR",

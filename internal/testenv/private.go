@@ -178,7 +178,7 @@ func StartRedis(t testing.TB, o RedisServerOptions) *RedisServer {
 func (r *RedisServer) Start() {
 	r.t.Helper()
 	require.Nil(r.t, r.cmd, "redis-server is already running")
-	cmd := exec.Command("redis-server", r.args...)
+	cmd := exec.Command("redis-server", r.args...) // #nosec G204 -- tests only: the test's own redis-server arguments
 	require.NoError(r.t, cmd.Start(), "redis-server must be installed (make test installs it)")
 	r.cmd = cmd
 	c := redis.NewClient(&redis.Options{Addr: r.Addr, Protocol: 2, MaxRetries: -1})
