@@ -37,3 +37,22 @@ func TestParseFacility(t *testing.T) {
 	require.Empty(t, event.FacilityName(24))
 	require.Empty(t, event.FacilityName(-1))
 }
+
+// FuzzParseFacility: any text either parses to a code 0-23 whose keyword
+// parses back to it, or is an error; never a panic.
+func FuzzParseFacility(f *testing.F) {
+	for _, s := range []string{"auth", "LOCAL4", "23", "24", "-1", "", " cron ", "99999999999999999999", "local\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		code, err := event.ParseFacility(s)
+		if err != nil {
+			return
+		}
+		require.GreaterOrEqual(t, code, 0)
+		require.LessOrEqual(t, code, event.MaxFacility)
+		back, err := event.ParseFacility(event.FacilityName(code))
+		require.NoError(t, err)
+		require.Equal(t, code, back)
+	})
+}
