@@ -1,11 +1,14 @@
 package api
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 )
 
@@ -84,3 +87,47 @@ func TestRulesAppNameAndFacility(t *testing.T) {
 	audit = e.auditRows("alert_rules", fmt.Sprint(r.ID))
 	require.Len(t, audit, 3)
 }
+
+// TestEventAuditShowsSyslogFields: /audit-logs shows the app name and
+// facility of a syslog event (read from its raw_message), code and keyword.
+func TestEventAuditShowsSyslogFields(t *testing.T) {
+	t.Parallel()
+	e := newResEnv(t)
+	ctx := context.Background()
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for _, tc := range []struct {
+		raw       string
+		app       string
+		fac       *int
+		facName   string
+		noSyslogs bool
+	}{
+		{`{"hostname":"h","message":"m","app_name":"sshd","facility":4,"facility_name":"auth"}`, "sshd", ptr(4), "auth", false},
+		{`{"hostname":"h","message":"m","facility":"local4"}`, "", ptr(20), "local4", false},
+		{`{"hostname":"h","message":"m","facility":"invld"}`, "", nil, "", true},
+		{`{"hostname":"h","message":"m"}`, "", nil, "", true},
+		{`not json "app_name"`, "", nil, "", true},
+	} {
+		id := uuid.NewString()
+		_, err := e.db.Exec(ctx, `INSERT INTO event_audit_log (event_id, event_timestamp, received_at, hostname,
+			handling_decision, raw_message) VALUES ($1, $2, $2, 'h', 'page_only', $3)`, id, now, tc.raw)
+		require.NoError(t, err)
+		var body map[string]any
+		var r struct {
+			Logs []EventAudit `json:"logs"`
+		}
+		require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v2/audit-logs?event_id="+id, nil, &r).Code)
+		require.Len(t, r.Logs, 1, tc.raw)
+		require.Equal(t, tc.app, r.Logs[0].AppName, tc.raw)
+		require.Equal(t, tc.fac, r.Logs[0].Facility, tc.raw)
+		require.Equal(t, tc.facName, r.Logs[0].FacilityName, tc.raw)
+		require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v2/audit-logs?event_id="+id, nil, &body).Code)
+		if tc.noSyslogs {
+			log := body["logs"].([]any)[0].(map[string]any)
+			require.NotContains(t, log, "facility", "absent, not null, for other events")
+			require.NotContains(t, log, "app_name")
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
