@@ -15,6 +15,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
 )
 
 const (
@@ -55,6 +57,38 @@ type EventAudit struct {
 	CorrelationID    *string   `json:"correlation_id"`
 	RawMessage       *string   `json:"raw_message"`
 	Archived         bool      `json:"archived"`
+	// The syslog fields rules match on, read from raw_message when the event
+	// has them (not stored apart: the audit keeps the event as it came).
+	AppName      string `json:"app_name,omitempty"`
+	Facility     *int   `json:"facility,omitempty"`
+	FacilityName string `json:"facility_name,omitempty"`
+}
+
+// setSyslogFields fills the syslog fields of x from its raw_message.
+func (x *EventAudit) setSyslogFields() {
+	if x.RawMessage == nil || !strings.Contains(*x.RawMessage, `"app_name"`) && !strings.Contains(*x.RawMessage, `"facility"`) {
+		return
+	}
+	var f struct {
+		AppName  any `json:"app_name"`
+		Facility any `json:"facility"`
+	}
+	if json.Unmarshal([]byte(*x.RawMessage), &f) != nil {
+		return
+	}
+	if app, ok := f.AppName.(string); ok {
+		x.AppName = app
+	}
+	var text string
+	switch v := f.Facility.(type) {
+	case float64:
+		text = strconv.FormatFloat(v, 'f', -1, 64)
+	case string:
+		text = v
+	}
+	if n, err := event.ParseFacility(text); text != "" && err == nil {
+		x.Facility, x.FacilityName = &n, event.FacilityName(n)
+	}
 }
 
 type pagination struct {
@@ -440,6 +474,7 @@ func (s *Server) listEventAudit(c *gin.Context) {
 			&x.HandlingDecision, &x.ForwardedToMoog, &x.TeamAssignment, &x.Environment, &x.CorrelationID,
 			&x.RawMessage, &x.Archived)
 		x.EventTimestamp, x.ReceivedAt = x.EventTimestamp.UTC(), x.ReceivedAt.UTC()
+		x.setSyslogFields()
 		return x, err
 	})
 	if err != nil {

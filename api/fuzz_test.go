@@ -202,7 +202,7 @@ func withField(body, field, v string) string {
 const validRuleJSON = `{"match_string":"LINK DOWN","match_type":"contains","priority":10,` +
 	`"prod_handling":"page_and_ticket","dev_handling":"ignore","team_assignment":"netops"}`
 
-var ruleFields = []string{"match_string", "trap_oid", "syslog_severity", "match_type", "priority", "prod_handling",
+var ruleFields = []string{"match_string", "trap_oid", "syslog_severity", "app_name", "facility", "match_type", "priority", "prod_handling",
 	"dev_handling", "team_assignment", "is_active", "version", "reason", "request body", "malformed JSON body"}
 
 func seedRuleBodies(f *testing.F) {
@@ -214,6 +214,9 @@ func seedRuleBodies(f *testing.F) {
 		`{"match_string":"dup","match_string":"dup2","prod_handling":"ignore","dev_handling":"ignore","team_assignment":"t"}`,
 		`{"match_type":"regex","match_string":"a(b","prod_handling":"ignore","dev_handling":"ignore","team_assignment":"t"}`,
 		`{"match_type":"regex","match_string":"((a{1000}){1000}){1000}","prod_handling":"ignore","dev_handling":"ignore","team_assignment":"t"}`,
+		`{"app_name":" sshd ","facility":"LOCAL4","prod_handling":"ignore","dev_handling":"ignore","team_assignment":"t"}`,
+		`{"match_string":"x","app_name":7,"facility":24,"prod_handling":"ignore","dev_handling":"ignore","team_assignment":"t"}`,
+		`{"match_string":"x","facility":"4","prod_handling":"ignore","dev_handling":"ignore","team_assignment":"t"}`,
 		`{"is_active":true,"version":1}`, `{"is_active":false,"reason":"a\u0000b"}`, `{"reason":"gone"}`,
 		validRuleJSON + ` x`, validRuleJSON + validRuleJSON, validRuleJSON + `}`, validRuleJSON + "\n\t ",
 	} {
@@ -287,8 +290,9 @@ func requireStoredRule(t *testing.T, e *fuzzEnv, what string, body []byte, r fuz
 	require.NoError(t, json.Unmarshal(r.body, &got), string(r.body))
 	switch got.MatchType {
 	case "contains", "regex":
-		require.NotNil(t, got.MatchString)
-		requireCleanText(t, "match_string", *got.MatchString, maxLongText)
+		if got.MatchType == "regex" || (got.AppName == nil && got.Facility == nil) {
+			require.NotNil(t, got.MatchString)
+		}
 		if got.MatchType == "regex" {
 			_, err := regexp.Compile("(?i)" + *got.MatchString)
 			require.NoError(t, err)
@@ -306,6 +310,12 @@ func requireStoredRule(t *testing.T, e *fuzzEnv, what string, body []byte, r fuz
 	}
 	if got.SyslogSeverity != nil {
 		require.True(t, *got.SyslogSeverity >= 0 && *got.SyslogSeverity <= 7)
+	}
+	if got.AppName != nil {
+		requireCleanText(t, "app_name", *got.AppName, maxLongText)
+	}
+	if got.Facility != nil {
+		require.True(t, *got.Facility >= 0 && *got.Facility <= 23)
 	}
 	require.True(t, got.Priority >= 0 && got.Priority <= maxPriority)
 	requireCleanText(t, "prod_handling", got.ProdHandling, maxShortText)

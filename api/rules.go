@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
 )
 
 // Rule is an alert_rules row as the API shows it.
@@ -21,6 +25,8 @@ type Rule struct {
 	MatchString    *string   `json:"match_string"`
 	TrapOID        *string   `json:"trap_oid"`
 	SyslogSeverity *int      `json:"syslog_severity"`
+	AppName        *string   `json:"app_name"` // syslog APP-NAME / tag, compared case-insensitively
+	Facility       *int      `json:"facility"` // syslog facility 0-23
 	MatchType      string    `json:"match_type"`
 	Priority       int       `json:"priority"`
 	ProdHandling   string    `json:"prod_handling"`
@@ -40,16 +46,18 @@ type ruleResponse struct {
 
 // ruleInput is a POST/PUT body. Pointers tell "absent" from "zero".
 type ruleInput struct {
-	MatchString    *string `json:"match_string"`
-	TrapOID        *string `json:"trap_oid"`
-	SyslogSeverity *int    `json:"syslog_severity"`
-	MatchType      *string `json:"match_type"`
-	Priority       *int    `json:"priority"`
-	ProdHandling   *string `json:"prod_handling"`
-	DevHandling    *string `json:"dev_handling"`
-	TeamAssignment *string `json:"team_assignment"`
-	IsActive       *bool   `json:"is_active"`
-	Version        *int    `json:"version"`
+	MatchString    *string         `json:"match_string"`
+	TrapOID        *string         `json:"trap_oid"`
+	SyslogSeverity *int            `json:"syslog_severity"`
+	AppName        *string         `json:"app_name"`
+	Facility       json.RawMessage `json:"facility"` // 0-23 or a keyword such as "local4"
+	MatchType      *string         `json:"match_type"`
+	Priority       *int            `json:"priority"`
+	ProdHandling   *string         `json:"prod_handling"`
+	DevHandling    *string         `json:"dev_handling"`
+	TeamAssignment *string         `json:"team_assignment"`
+	IsActive       *bool           `json:"is_active"`
+	Version        *int            `json:"version"`
 	reasonField
 	readOnlyFields
 }
@@ -62,7 +70,7 @@ type rulePatch struct {
 }
 
 const ruleColumns = `id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling,
-    dev_handling, team_assignment, is_active, version, created_at, updated_at`
+    dev_handling, team_assignment, is_active, version, created_at, updated_at, app_name, facility`
 
 var (
 	oidPattern     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
@@ -92,7 +100,8 @@ type ruleRow interface{ Scan(dest ...any) error }
 func scanRule(r ruleRow) (Rule, error) {
 	var x Rule
 	err := r.Scan(&x.ID, &x.MatchString, &x.TrapOID, &x.SyslogSeverity, &x.MatchType, &x.Priority,
-		&x.ProdHandling, &x.DevHandling, &x.TeamAssignment, &x.IsActive, &x.Version, &x.CreatedAt, &x.UpdatedAt)
+		&x.ProdHandling, &x.DevHandling, &x.TeamAssignment, &x.IsActive, &x.Version, &x.CreatedAt, &x.UpdatedAt,
+		&x.AppName, &x.Facility)
 	x.CreatedAt, x.UpdatedAt = x.CreatedAt.UTC(), x.UpdatedAt.UTC()
 	return x, err
 }
@@ -195,7 +204,20 @@ func (in ruleInput) validate() (Rule, []string, error) {
 		return r, nil, &fieldErr{"match_type", "must be one of contains, regex, oid_prefix"}
 	}
 	var err error
-	if r.MatchString, err = cleanText("match_string", in.MatchString, r.MatchType != "oid_prefix", maxLongText); err != nil {
+	if r.AppName, err = cleanText("app_name", in.AppName, false, maxLongText); err != nil {
+		return r, nil, err
+	}
+	if r.Facility, err = parseFacility(in.Facility); err != nil {
+		return r, nil, err
+	}
+	// A contains rule narrowed by app_name or facility may leave its text
+	// empty: it then matches every message of that app or facility.
+	needText := r.MatchType == "regex" || (r.MatchType == "contains" && r.AppName == nil && r.Facility == nil)
+	if r.MatchString, err = cleanText("match_string", in.MatchString, needText, maxLongText); err != nil {
+		var fe *fieldErr
+		if r.MatchType == "contains" && errors.As(err, &fe) {
+			err = &fieldErr{"match_string", fe.msg + " (or narrow the rule by app_name or facility)"}
+		}
 		return r, nil, err
 	}
 	if r.MatchType == "regex" {
@@ -251,6 +273,34 @@ func (in ruleInput) validate() (Rule, []string, error) {
 	return r, warns, nil
 }
 
+// parseFacility reads the facility of a rule body: null or absent, a code
+// 0-23, or a keyword such as "auth" or "local4" (stored as its code).
+func parseFacility(raw json.RawMessage) (*int, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return nil, &fieldErr{"facility", "must be a number 0-23 or a name such as auth or local4"}
+	}
+	var text string
+	switch x := v.(type) {
+	case json.Number:
+		text = x.String()
+	case string:
+		text = x
+	default:
+		return nil, &fieldErr{"facility", "must be a number 0-23 or a name such as auth or local4"}
+	}
+	n, err := event.ParseFacility(text)
+	if err != nil {
+		return nil, &fieldErr{"facility", err.Error()}
+	}
+	return &n, nil
+}
+
 func (s *Server) createRule(c *gin.Context) {
 	if !requireAdmin(c) {
 		return
@@ -268,10 +318,10 @@ func (s *Server) createRule(c *gin.Context) {
 	err = pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanRule(tx.QueryRow(c, `INSERT INTO alert_rules (match_string, trap_oid, syslog_severity,
-            match_type, priority, prod_handling, dev_handling, team_assignment, is_active)
-            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9) RETURNING `+ruleColumns,
+            match_type, priority, prod_handling, dev_handling, team_assignment, is_active, app_name, facility)
+            VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11) RETURNING `+ruleColumns,
 			r.MatchString, r.TrapOID, r.SyslogSeverity, r.MatchType, r.Priority, r.ProdHandling, r.DevHandling,
-			r.TeamAssignment, r.IsActive))
+			r.TeamAssignment, r.IsActive, r.AppName, r.Facility))
 		if err != nil {
 			return fmt.Errorf("insert rule: %w", err)
 		}
@@ -351,9 +401,9 @@ func (s *Server) updateRule(c *gin.Context) {
 	s.writeRule(c, id, want, stale, in.Reason, warns, func(ctx context.Context, tx pgx.Tx) (Rule, error) {
 		return scanRule(tx.QueryRow(ctx, `UPDATE alert_rules SET match_string=$2, trap_oid=$3, syslog_severity=$4,
             match_type=$5, priority=$6, prod_handling=$7, dev_handling=$8, team_assignment=$9, is_active=$10,
-            version = version + 1, updated_at = now() WHERE id = $1 RETURNING `+ruleColumns,
+            app_name=$11, facility=$12, version = version + 1, updated_at = now() WHERE id = $1 RETURNING `+ruleColumns,
 			id, r.MatchString, r.TrapOID, r.SyslogSeverity, r.MatchType, r.Priority, r.ProdHandling, r.DevHandling,
-			r.TeamAssignment, r.IsActive))
+			r.TeamAssignment, r.IsActive, r.AppName, r.Facility))
 	})
 }
 

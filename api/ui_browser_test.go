@@ -95,6 +95,14 @@ func text[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) strin
 	return strings.TrimSpace(v)
 }
 
+// value reads a form control's value.
+func value[S chromedp.Selectable](t *testing.T, ctx context.Context, sel S) string {
+	t.Helper()
+	v, err := chromedp.Run(ctx, chromedp.Value(sel))
+	require.NoError(t, err, "read value of %v", sel)
+	return v
+}
+
 // TestUIBrowserRuleLifecycle drives the real UI in Chromium against the real
 // API, PostgreSQL and Redis: log in, create a rule (after a rejected one shows
 // the server's message), edit it, and find the edit's old/new diff in the audit page.
@@ -145,12 +153,21 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 		chromedp.Poll[chromedp.Void](`document.getElementById("rule-version").value === "1"`),
 		chromedp.SetValue(css("#rule-team"), "ui-team-edited"),
 		chromedp.SetValue(css("#rule-priority"), "42"),
+		chromedp.SetValue(css("#rule-app-name"), "sshd"),
+		chromedp.SetValue(css("#rule-facility"), "10"),
 		chromedp.SetValue(css("#rule-reason"), "edited by the browser test"),
 		chromedp.Click(css("#rule-save")),
-		chromedp.WaitVisible(chromedp.Search(row+`[td[8]="ui-team-edited"]`)),
+		chromedp.WaitVisible(chromedp.Search(row+`[td[10]="ui-team-edited"]`)),
 		screenshot(t, shots, "04-rule-edited"))
-	require.Equal(t, "ui-team-edited", text(t, ctx, chromedp.Search(row+`/td[8]`)))
-	require.Equal(t, "2", text(t, ctx, chromedp.Search(row+`/td[10]`)))
+	require.Equal(t, "ui-team-edited", text(t, ctx, chromedp.Search(row+`/td[10]`)))
+	require.Equal(t, "2", text(t, ctx, chromedp.Search(row+`/td[12]`)))
+	require.Equal(t, "sshd", text(t, ctx, chromedp.Search(row+`/td[5]`)))
+	require.Equal(t, "authpriv (10)", text(t, ctx, chromedp.Search(row+`/td[6]`)))
+	// Editing again shows the stored syslog conditions in the form.
+	do(chromedp.Click(chromedp.Search(row+`//button[contains(@class,"edit")]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("rule-version").value === "2"`))
+	require.Equal(t, "sshd", value(t, ctx, css("#rule-app-name")))
+	require.Equal(t, "10", value(t, ctx, css("#rule-facility")))
 
 	// The audit page lists the edit; clicking it shows old and new side by side.
 	auditRow := auditRows + `[td[4]="UPDATE"][td[7]="edited by the browser test"]`

@@ -128,6 +128,32 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 		var after RulesFile
 		require.NoError(t, json.Unmarshal([]byte(d.jsonRun(t, exitOK, "rules", "export")), &after))
 		require.Len(t, after.Rules, len(doc.Rules))
+		// The syslog conditions survive export and import (an import that
+		// dropped them would clear them: PUT replaces the rule).
+		app, fac := "sshd", 4
+		for i := range after.Rules {
+			if after.Rules[i].MatchString != nil && *after.Rules[i].MatchString == ms {
+				after.Rules[i].AppName, after.Rules[i].Facility = &app, &fac
+			}
+		}
+		writeRules(t, file, after)
+		var res ImportResult
+		require.NoError(t, json.Unmarshal([]byte(d.jsonRun(t, exitOK, "rules", "import", file, "--reason", "sshd only")), &res))
+		require.Equal(t, 1, res.Updated, "%+v", res)
+		var synced RulesFile
+		require.NoError(t, json.Unmarshal([]byte(d.jsonRun(t, exitOK, "rules", "export")), &synced))
+		found := false
+		for _, r := range synced.Rules {
+			if r.MatchString != nil && *r.MatchString == ms {
+				found = true
+				require.Equal(t, &app, r.AppName)
+				require.Equal(t, &fac, r.Facility)
+			}
+		}
+		require.True(t, found)
+		res = ImportResult{}
+		require.NoError(t, json.Unmarshal([]byte(d.jsonRun(t, exitOK, "rules", "import", file, "--reason", "sshd only")), &res))
+		require.Equal(t, len(after.Rules), res.Unchanged, "%+v", res)
 		// An invalid file is a usage error naming the field, before any change.
 		require.NoError(t, os.WriteFile(file, []byte("rules:\n  - match_type: contains\n    colour: red\n"), 0o644))
 		r = muttdev(t, d.env, "", "rules", "import", file, "--reason", "x")

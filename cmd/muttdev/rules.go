@@ -20,7 +20,7 @@ import (
 
 // RuleDoc is one rule in the YAML file: the fields an operator edits. id
 // ties it to an existing rule; without one, a rule with the same match
-// (match_type, match_string, trap_oid, syslog_severity) is updated, else one
+// (match_type, match_string, trap_oid, syslog_severity, app_name, facility) is updated, else one
 // is created.
 type RuleDoc struct {
 	ID             int     `yaml:"id,omitempty" json:"id,omitempty"`
@@ -28,6 +28,8 @@ type RuleDoc struct {
 	MatchString    *string `yaml:"match_string,omitempty" json:"match_string,omitempty"`
 	TrapOID        *string `yaml:"trap_oid,omitempty" json:"trap_oid,omitempty"`
 	SyslogSeverity *int    `yaml:"syslog_severity,omitempty" json:"syslog_severity,omitempty"`
+	AppName        *string `yaml:"app_name,omitempty" json:"app_name,omitempty"`
+	Facility       *int    `yaml:"facility,omitempty" json:"facility,omitempty"` // code 0-23
 	Priority       int     `yaml:"priority" json:"priority"`
 	ProdHandling   string  `yaml:"prod_handling" json:"prod_handling"`
 	DevHandling    string  `yaml:"dev_handling" json:"dev_handling"`
@@ -66,7 +68,7 @@ const rulesHeader = `# MUTT alert rules, exported by muttdev rules export.
 
 func docOf(r api.Rule) RuleDoc {
 	return RuleDoc{ID: r.ID, MatchType: r.MatchType, MatchString: r.MatchString, TrapOID: r.TrapOID,
-		SyslogSeverity: r.SyslogSeverity, Priority: r.Priority, ProdHandling: r.ProdHandling, DevHandling: r.DevHandling,
+		SyslogSeverity: r.SyslogSeverity, AppName: r.AppName, Facility: r.Facility, Priority: r.Priority, ProdHandling: r.ProdHandling, DevHandling: r.DevHandling,
 		TeamAssignment: r.TeamAssignment, IsActive: r.IsActive}
 }
 
@@ -89,12 +91,23 @@ func (d RuleDoc) match() string {
 	if d.SyslogSeverity != nil {
 		s += " severity " + strconv.Itoa(*d.SyslogSeverity)
 	}
+	if d.AppName != nil {
+		s += " app " + *d.AppName
+	}
+	if d.Facility != nil {
+		s += " facility " + strconv.Itoa(*d.Facility)
+	}
 	return s
 }
 
 func (d RuleDoc) key() string {
 	n := d.normal()
-	return fmt.Sprintf("%s|%v|%v|%v", n.MatchType, deref(n.MatchString), deref(n.TrapOID), deref(n.SyslogSeverity))
+	app := deref(n.AppName)
+	if n.AppName != nil {
+		app = strings.ToLower(strings.TrimSpace(*n.AppName))
+	}
+	return fmt.Sprintf("%s|%v|%v|%v|%v|%v", n.MatchType, deref(n.MatchString), deref(n.TrapOID), deref(n.SyslogSeverity),
+		app, deref(n.Facility))
 }
 
 func deref[T any](p *T) any {
@@ -192,7 +205,8 @@ func newRulesCmd(a *app) *cobra.Command {
 		Short: "Make the rules match FILE (idempotent); --dry-run shows the diff only",
 		Long: `import compares FILE (YAML as written by export; "-" reads stdin) with the rules the admin API
 holds and creates, updates and (with --prune) deletes rules until they match. A rule with an id
-updates that rule; one without is matched by (match_type, match_string, trap_oid, syslog_severity).
+updates that rule; one without is matched by (match_type, match_string, trap_oid, syslog_severity, app_name,
+facility).
 Running it twice changes nothing the second time. Every change is audited with --reason.`,
 		Args: cobra.ExactArgs(1),
 		RunE: run(func(c *cobra.Command, args []string) error {
@@ -321,7 +335,7 @@ func (a *app) importRules(ctx context.Context, have []api.Rule, want RulesFile, 
 	cl := a.api()
 	for _, s := range steps {
 		body := map[string]any{"match_type": s.doc.MatchType, "match_string": s.doc.MatchString, "trap_oid": s.doc.TrapOID,
-			"syslog_severity": s.doc.SyslogSeverity, "priority": s.doc.Priority, "prod_handling": s.doc.ProdHandling,
+			"syslog_severity": s.doc.SyslogSeverity, "app_name": s.doc.AppName, "facility": s.doc.Facility, "priority": s.doc.Priority, "prod_handling": s.doc.ProdHandling,
 			"dev_handling": s.doc.DevHandling, "team_assignment": s.doc.TeamAssignment, "is_active": s.doc.IsActive, "reason": reason}
 		var err error
 		switch s.change.Action {

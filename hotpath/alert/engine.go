@@ -39,6 +39,8 @@ type Rule struct {
 	MatchString  string // contains: substring; regex: RE2 pattern
 	TrapOID      string // oid_prefix: the OID prefix (a leading dot is ignored)
 	Severity     *int   // when set, only events of exactly this syslog severity match
+	AppName      string // when set, only events of this syslog app name match (case-insensitive)
+	Facility     *int   // when set, only events of exactly this syslog facility (0-23) match
 	MatchType    string
 	Priority     int
 	ProdHandling string
@@ -77,6 +79,9 @@ type compiled struct {
 	dev     handling
 	hasSev  bool
 	wantSev int
+	app     string // trimmed AppName; "" for any
+	hasFac  bool
+	wantFac int
 }
 
 type handling struct {
@@ -119,7 +124,8 @@ func NormalizeOID(oid string) string {
 // Compile builds an engine from rules, development hosts and device teams
 // (host -> team). Rules are ordered by priority, then id, so ties are
 // deterministic. A rule that cannot be compiled (bad regex, empty match
-// string or OID, unknown match type, severity out of 0–7) is left out and
+// string or OID, unknown match type, severity out of 0–7, facility out of
+// 0–23) is left out and
 // reported as a *RuleError; the rest of the set is still usable.
 func Compile(rules []Rule, devHosts []string, teams map[string]string) (*Engine, []error) {
 	sorted := slices.Clone(rules)
@@ -157,10 +163,19 @@ func compileRule(r Rule) (compiled, error) {
 		}
 		c.hasSev, c.wantSev = true, *r.Severity
 	}
+	if r.Facility != nil {
+		if *r.Facility < 0 || *r.Facility > event.MaxFacility {
+			return c, fmt.Errorf("syslog facility %d is outside 0-23", *r.Facility)
+		}
+		c.hasFac, c.wantFac = true, *r.Facility
+	}
+	c.app = strings.TrimSpace(r.AppName)
 	switch r.MatchType {
 	case MatchContains:
-		if r.MatchString == "" {
-			return c, errors.New("contains rule without a match string")
+		// With an app name or facility, an empty match string matches every
+		// message of them ("all sshd messages of facility auth").
+		if r.MatchString == "" && c.app == "" && !c.hasFac {
+			return c, errors.New("contains rule without a match string, app name or facility")
 		}
 		c.needle = strings.ToLower(r.MatchString)
 	case MatchRegex:
@@ -219,6 +234,12 @@ func (e *Engine) Evaluate(ev *event.Envelope) Decision {
 	for i := range e.rules {
 		r := &e.rules[i]
 		if r.hasSev && (ev.Severity == nil || *ev.Severity != r.wantSev) {
+			continue
+		}
+		if r.hasFac && (ev.Facility == nil || *ev.Facility != r.wantFac) {
+			continue
+		}
+		if r.app != "" && !strings.EqualFold(ev.AppName, r.app) {
 			continue
 		}
 		var hit bool

@@ -230,6 +230,10 @@ func TestCompileSkipsBadRules(t *testing.T) {
 		rule(14, 1, alert.MatchOIDPrefix, "..."),
 		rule(15, 1, "exact", "x"),
 		func() alert.Rule { r := rule(16, 1, alert.MatchContains, "x"); r.Severity = sev(8); return r }(),
+		func() alert.Rule { r := rule(17, 1, alert.MatchContains, "x"); r.Facility = sev(24); return r }(),
+		func() alert.Rule { r := rule(18, 1, alert.MatchContains, "x"); r.Facility = sev(-1); return r }(),
+		func() alert.Rule { r := rule(19, 1, alert.MatchRegex, ""); r.AppName = "sshd"; return r }(),
+		func() alert.Rule { r := rule(21, 1, alert.MatchContains, ""); r.AppName = "  "; return r }(),
 	}
 	good := rule(20, 2, alert.MatchContains, "unclosed")
 	eng, errs := alert.Compile(append(bad, good), nil, nil)
@@ -241,7 +245,7 @@ func TestCompileSkipsBadRules(t *testing.T) {
 		ids = append(ids, re.ID)
 		require.Contains(t, err.Error(), "rule "+strconv.FormatInt(re.ID, 10))
 	}
-	require.ElementsMatch(t, []int64{11, 12, 13, 14, 15, 16}, ids)
+	require.ElementsMatch(t, []int64{11, 12, 13, 14, 15, 16, 17, 18, 19, 21}, ids)
 	require.Len(t, eng.Rules(), 1, "the valid rule survives")
 	require.EqualValues(t, 20, ruleID(eng.Evaluate(&event.Envelope{Message: "(unclosed"})))
 }

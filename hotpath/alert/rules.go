@@ -12,7 +12,7 @@ import (
 
 const (
 	selectRules = `SELECT id, coalesce(match_string, ''), coalesce(trap_oid, ''), syslog_severity, match_type,
-	priority, prod_handling, dev_handling, team_assignment
+	priority, prod_handling, dev_handling, team_assignment, coalesce(app_name, ''), facility
 FROM alert_rules WHERE is_active ORDER BY priority, id`
 	selectDevHosts = `SELECT hostname FROM development_hosts`
 	selectTeams    = `SELECT hostname, team_assignment FROM device_teams`
@@ -38,12 +38,16 @@ func (a *Alerter) readRules(ctx context.Context) (ruleSet, error) {
 			}
 			s.rules, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Rule, error) {
 				var r Rule
-				var sev *int32
+				var sev, fac *int32
 				err := row.Scan(&r.ID, &r.MatchString, &r.TrapOID, &sev, &r.MatchType, &r.Priority,
-					&r.ProdHandling, &r.DevHandling, &r.Team)
+					&r.ProdHandling, &r.DevHandling, &r.Team, &r.AppName, &fac)
 				if sev != nil {
 					v := int(*sev)
 					r.Severity = &v
+				}
+				if fac != nil {
+					v := int(*fac)
+					r.Facility = &v
 				}
 				return r, err
 			})

@@ -34,6 +34,8 @@ type Envelope struct {
 	Timestamp     time.Time       `json:"timestamp"`          // the event's own time (audit partition key)
 	Severity      *int            `json:"severity,omitempty"` // syslog 0-7 when the event carries one
 	TrapOID       string          `json:"trap_oid,omitempty"` // normalised: no leading dot
+	AppName       string          `json:"app_name,omitempty"` // syslog APP-NAME / tag, as sent
+	Facility      *int            `json:"facility,omitempty"` // syslog facility 0-23 when the event carries one
 	Original      json.RawMessage `json:"event"`
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -429,6 +430,7 @@ type fields struct {
 	hostname, message, timestamp json.RawMessage
 	sourceIP, trapOID, variables json.RawMessage
 	syslogSeverity, severity     json.RawMessage
+	appName, facility            json.RawMessage
 	reserved                     bool
 }
 
@@ -463,6 +465,10 @@ func pick(members []member) fields {
 			f.syslogSeverity = m.val
 		case "severity":
 			f.severity = m.val
+		case "app_name":
+			f.appName = m.val
+		case "facility":
+			f.facility = m.val
 		}
 	}
 	return f
@@ -551,6 +557,19 @@ func (d *decoder) build(raw []byte, members []member, idx int, st stamp) (event.
 		// rsyslog's severity text; anything unknown is simply not a severity.
 		if sev, err := severity(f.severity); err == nil {
 			env.Severity = &sev
+		}
+	}
+
+	// app_name and facility are optional rule conditions. Like severity,
+	// a value that is not one is simply not one: rsyslog templates send
+	// "facility":"invld" for a bad PRI, and refusing such events would break
+	// senders that worked before these fields were read.
+	if name, ok := decodeString(f.appName); ok && name != "" {
+		env.AppName = name
+	}
+	if present(f.facility) {
+		if fac, ok := facility(f.facility); ok {
+			env.Facility = &fac
 		}
 	}
 
@@ -665,6 +684,21 @@ func severity(raw json.RawMessage) (int, error) {
 	}
 	return 0, fmt.Errorf("%s is not a severity: use a number 0-7 or a name (emergency, alert, critical, error, warning, notice, info, debug)",
 		jsonKind(raw[0]))
+}
+
+// facility reads a facility value: a code 0-23 as a JSON number or string,
+// or a keyword such as "local4".
+func facility(raw json.RawMessage) (int, bool) {
+	if c := raw[0]; c >= '0' && c <= '9' {
+		n, err := strconv.Atoi(string(raw))
+		return n, err == nil && n <= event.MaxFacility
+	}
+	s, ok := decodeString(raw)
+	if !ok {
+		return 0, false
+	}
+	n, err := event.ParseFacility(s)
+	return n, err == nil
 }
 
 // stripReserved rebuilds the object from its members minus the reserved

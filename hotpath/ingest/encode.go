@@ -37,6 +37,14 @@ func appendEnvelope(dst []byte, e *event.Envelope) []byte {
 		dst = append(dst, `,"trap_oid":`...)
 		dst = jsonenc.AppendString(dst, e.TrapOID)
 	}
+	if e.AppName != "" {
+		dst = append(dst, `,"app_name":`...)
+		dst = jsonenc.AppendString(dst, e.AppName)
+	}
+	if e.Facility != nil {
+		dst = append(dst, `,"facility":`...)
+		dst = strconv.AppendInt(dst, int64(*e.Facility), 10)
+	}
 	dst = append(dst, `,"event":`...)
 	if len(e.Original) == 0 {
 		dst = append(dst, "null"...)

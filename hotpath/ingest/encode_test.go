@@ -16,7 +16,7 @@ import (
 // with event.Envelope: every field it knows, and nothing else.
 func TestAppendEnvelopeMatchesMarshal(t *testing.T) {
 	t.Parallel()
-	known := []string{"event_id", "received_at", "correlation_id", "source", "hostname", "message", "timestamp", "severity", "trap_oid", "event"}
+	known := []string{"event_id", "received_at", "correlation_id", "source", "hostname", "message", "timestamp", "severity", "trap_oid", "app_name", "facility", "event"}
 	var tags []string
 	rt := reflect.TypeFor[event.Envelope]()
 	for i := range rt.NumField() {
@@ -33,6 +33,8 @@ func TestAppendEnvelopeMatchesMarshal(t *testing.T) {
 			Timestamp: time.Date(2025, 1, 2, 3, 4, 5, 0, loc), Original: json.RawMessage(`{"a":1}`)},
 		{EventID: "x", Source: "snmp", Hostname: "ünï\"\\\n\r\t\x01\x1f<>&\u2028\u2029\xff", Message: "SNMP trap 1.3: [1]",
 			Severity: &sev, TrapOID: "1.3", Original: json.RawMessage(`{"b":[1,2,{"c":null}]}`)},
+		{EventID: "y", Source: "syslog_tcp", Hostname: "h", Message: "m", Severity: &sev, AppName: "sshd\"x",
+			Facility: &sev, Original: json.RawMessage(`{"app_name":"sshd"}`)},
 		{},
 	} {
 		got := appendEnvelope(nil, &e)

@@ -28,6 +28,9 @@ func FuzzDecode(f *testing.F) {
 		`{"hostname":"h","message":"m","timestamp":"2025-01-02T03:04:05Z","trap_oid":"1..2"}`,
 		"{\"hostname\":\"h\xff\",\"message\":\"m\",\"timestamp\":\"2025-01-02T03:04:05Z\"}",
 		strings.Repeat(good+"\n", 60),
+		`{"hostname":"h","message":"m","timestamp":"2025-01-02T03:04:05Z","app_name":"sshd","facility":"local4"}`,
+		`{"hostname":"h","message":"m","timestamp":"2025-01-02T03:04:05Z","app_name":"s\u0073hd","facility":23}`,
+		`{"hostname":"h","message":"m","timestamp":"2025-01-02T03:04:05Z","facility":99999999999999999999999}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -61,6 +64,9 @@ func FuzzDecode(f *testing.F) {
 			require.NoError(t, err, "timestamp %v", e.Timestamp)
 			if e.Severity != nil {
 				require.True(t, *e.Severity >= 0 && *e.Severity <= 7)
+			}
+			if e.Facility != nil {
+				require.True(t, *e.Facility >= 0 && *e.Facility <= 23)
 			}
 			var orig map[string]json.RawMessage
 			require.NoError(t, json.Unmarshal(e.Original, &orig), "original %q", e.Original)

@@ -141,9 +141,15 @@ func (p parsed) envelope(host, from string) (event.Envelope, error) {
 		return event.Envelope{}, err
 	}
 	sev := int(*p.f.SyslogSeverity)
-	return event.Envelope{
-		Hostname: p.f.Hostname, Message: p.f.Message, Timestamp: p.ts, Severity: &sev, Original: orig,
-	}, nil
+	env := event.Envelope{
+		Hostname: p.f.Hostname, Message: p.f.Message, Timestamp: p.ts, Severity: &sev, AppName: p.f.AppName,
+		Original: orig,
+	}
+	if p.f.Facility != nil {
+		fac := int(*p.f.Facility)
+		env.Facility = &fac
+	}
+	return env, nil
 }
 
 func deref(s *string) string {

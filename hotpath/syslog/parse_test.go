@@ -64,6 +64,9 @@ func TestParseFormats(t *testing.T) {
 			}
 			require.Equal(t, got["hostname"], env.Hostname)
 			require.Equal(t, int(got["syslog_severity"].(float64)), *env.Severity)
+			require.Equal(t, int(got["facility"].(float64)), *env.Facility, "the rules match the envelope's facility")
+			app, _ := got["app_name"].(string)
+			require.Equal(t, app, env.AppName, "the rules match the envelope's app_name")
 			if !tc.ts.IsZero() {
 				require.True(t, tc.ts.Equal(env.Timestamp), "timestamp %s, want %s", env.Timestamp, tc.ts)
 			}

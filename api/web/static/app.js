@@ -165,14 +165,24 @@
 
   // ---- rules ----
   var rules = {};
+  var facilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
+    "ftp", "ntp", "security", "console", "cron2", "local0", "local1", "local2", "local3", "local4", "local5",
+    "local6", "local7"];
+  function facilityText(f) {
+    if (f === null || f === undefined) { return ""; }
+    return (facilities[f] || "?") + " (" + f + ")";
+  }
   function ruleBody() {
     function opt(id) { var v = $(id).value.trim(); return v === "" ? null : v; }
     var sev = $("rule-syslog-severity").value.trim();
+    var fac = $("rule-facility").value;
     var b = {
       match_type: $("rule-match-type").value,
       match_string: opt("rule-match-string"),
       trap_oid: opt("rule-trap-oid"),
       syslog_severity: sev === "" ? null : Number(sev),
+      app_name: opt("rule-app-name"),
+      facility: fac === "" ? null : Number(fac),
       priority: Number($("rule-priority").value || "100"),
       prod_handling: $("rule-prod").value.trim(),
       dev_handling: $("rule-dev").value.trim(),
@@ -201,6 +211,8 @@
     $("rule-match-string").value = r.match_string || "";
     $("rule-trap-oid").value = r.trap_oid || "";
     $("rule-syslog-severity").value = r.syslog_severity === null ? "" : r.syslog_severity;
+    $("rule-app-name").value = r.app_name || "";
+    $("rule-facility").value = r.facility === null || r.facility === undefined ? "" : String(r.facility);
     $("rule-priority").value = r.priority;
     $("rule-prod").value = r.prod_handling;
     $("rule-dev").value = r.dev_handling;
@@ -228,7 +240,7 @@
         rules[r.id] = r;
         var tr = el("tr");
         tr.dataset.id = r.id;
-        [r.id, r.match_type, r.match_string, r.trap_oid, r.priority, r.prod_handling, r.dev_handling,
+        [r.id, r.match_type, r.match_string, r.trap_oid, r.app_name, facilityText(r.facility), r.priority, r.prod_handling, r.dev_handling,
           r.team_assignment, r.is_active ? "yes" : "no", r.version].forEach(function (v) { tr.appendChild(el("td", v)); });
         var td = el("td", null, "actions");
         td.appendChild(button("Edit", "edit", function () { editRule(r); }));
