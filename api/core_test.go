@@ -89,6 +89,7 @@ func (e *coreEnv) do(t *testing.T, method, path, key string, body any, hdr ...st
 	if key != "" {
 		req.Header.Set("X-API-KEY", key)
 	}
+	setTestReason(req)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
