@@ -266,6 +266,7 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		chromedp.Click(css("#team-save")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("team-error").textContent !== ""`))
 	require.Contains(t, text(t, ctx, css("#team-error")), "team_assignment")
+	require.Empty(t, text(t, ctx, css("#status")), "the message of the earlier action (dev host added) is gone")
 
 	do(chromedp.SetValue(css("#team-name"), "UI-NetOps"),
 		chromedp.Click(css("#team-save")),

@@ -40,6 +40,19 @@
       });
     });
   }
+  // Each action (a button or a form's submit) starts with no message on
+  // screen: what the status line and the forms' messages say is about the
+  // previous action, and left next to the new one's answer it misleads.
+  // Capture runs before the action's own handler, which may set a message.
+  function clearMessages() {
+    status("");
+    Array.prototype.forEach.call(document.querySelectorAll("p.error, ul.warnings"), function (e) { e.textContent = ""; });
+  }
+  document.addEventListener("submit", clearMessages, true);
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("button")) { clearMessages(); }
+  }, true);
+
   // askReason asks for the reason of a one-click change (the API audits and
   // requires one); it doubles as the confirmation. It returns the trimmed
   // reason, or null when the user cancels or gives only blanks (then nothing
