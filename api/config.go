@@ -224,6 +224,11 @@ func (s *Server) putConfig(c *gin.Context) {
 		abort(c, http.StatusBadRequest, errBadRequest, msg)
 		return
 	}
+	reason = changeReason(c, reason)
+	if err := checkReason(reason); err != nil {
+		answerInvalid(c, err)
+		return
+	}
 	typed, err := k.Parse(value)
 	if err != nil {
 		abort(c, http.StatusBadRequest, errInvalidValue, err.Error()) // names the key, never internals

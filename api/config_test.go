@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,6 +159,11 @@ func TestConfigPutRejectsBadInput(t *testing.T) {
 	requireError(t, e.do(t, "PUT", p, testAdminKey, map[string]any{"value": 5, "reason": string(long)}), 400, errBadRequest)
 	requireError(t, e.do(t, "PUT", "/api/v2/config/nope", testAdminKey, map[string]any{"value": 5}), 404, errNotFound)
 	requireError(t, e.do(t, "PUT", "/api/v2/config/alerter_shed_mode", testAdminKey, map[string]any{"value": "drop"}), 400, errInvalidValue)
+	// A string value longer than its key's limit is refused, naming the key and the limit.
+	m := requireError(t, e.do(t, "PUT", "/api/v2/config/unhandled_default_team", testAdminKey,
+		map[string]any{"value": strings.Repeat("T", 100000)}), 400, errInvalidValue)
+	require.Equal(t, "unhandled_default_team: value is 100000 characters long, the limit is 256", m["message"])
+	require.Zero(t, e.rdb.Exists(ctx, e.keys.Config("unhandled_default_team")).Val())
 	var n int
 	require.NoError(t, e.db.QueryRow(ctx, `SELECT count(*) FROM config_audit_log`).Scan(&n))
 	require.Zero(t, n)

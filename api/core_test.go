@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -89,6 +90,7 @@ func (e *coreEnv) do(t *testing.T, method, path, key string, body any, hdr ...st
 	if key != "" {
 		req.Header.Set("X-API-KEY", key)
 	}
+	setTestReason(req)
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
@@ -306,4 +308,21 @@ func TestPostgresDownIs503(t *testing.T) {
 	proxy.Restore()
 	require.Eventually(t, func() bool { return e.do(t, "POST", "/api/v2/rules", testAdminKey, body).code == 201 },
 		10*time.Second, 100*time.Millisecond)
+}
+
+// TestAccessLogIsDebug: an answered request (a UI page's API call, a probe)
+// is logged at debug, so an info log — `mutt dev`'s — is not flooded; a
+// refused one stays at info.
+func TestAccessLogIsDebug(t *testing.T) {
+	t.Parallel()
+	var logs bytes.Buffer
+	e := newCoreEnv(t, func(o *Options) {
+		o.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	})
+	require.Equal(t, http.StatusOK, e.do(t, "GET", "/api/v2/version", testAdminKey, nil).code)
+	require.Equal(t, http.StatusOK, e.do(t, "GET", "/api/v2/config", testAdminKey, nil).code)
+	require.NotContains(t, logs.String(), "msg=request")
+	requireError(t, e.do(t, "GET", "/api/v2/version", "wrong", nil), http.StatusUnauthorized, errUnauthorized)
+	require.Contains(t, logs.String(), "msg=request")
+	require.Contains(t, logs.String(), "status=401")
 }

@@ -98,6 +98,7 @@ func (e *fuzzEnv) send(method, path, rawQuery string, body []byte, hdr map[strin
 	req.URL.Path, req.URL.RawQuery = path, rawQuery
 	req.Header.Set(HeaderAPIKey, fuzzAdminKey)
 	req.Header.Set("Content-Type", "application/json")
+	setTestReason(req)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}

@@ -72,6 +72,7 @@ func (e *resEnv) do(method, path, key string, body any, hdr map[string]string, o
 	if key != "" {
 		req.Header.Set("X-API-KEY", key)
 	}
+	setTestReason(req)
 	for k, v := range hdr {
 		req.Header.Set(k, v)
 	}
@@ -81,6 +82,17 @@ func (e *resEnv) do(method, path, key string, body any, hdr map[string]string, o
 		require.NoError(e.t, json.Unmarshal(w.Body.Bytes(), out), "body: %s", w.Body.String())
 	}
 	return w
+}
+
+// testReason is the X-Change-Reason every write of these tests carries, as
+// the API requires a reason on each change; tests of the reason itself
+// override the header or send a body reason (which takes precedence).
+const testReason = "test change"
+
+func setTestReason(req *http.Request) {
+	if req.Method != http.MethodGet && req.Method != http.MethodHead {
+		req.Header.Set("X-Change-Reason", testReason)
+	}
 }
 
 func (e *resEnv) admin(method, path string, body any, out any) *httptest.ResponseRecorder {

@@ -47,8 +47,9 @@ func (s *Server) registerHosts(g *gin.RouterGroup, _ string) {
 	g.DELETE("/teams/:hostname", s.deleteTeam)
 }
 
-// validHostname stores hostnames as given (the alerter matches them
-// exactly) but refuses what can never be a hostname.
+// validHostname lower-cases a hostname (the alerter compares hostnames
+// case-insensitively, and a unique index on lower(hostname) keeps one row per
+// host) and refuses what can never be a hostname.
 func validHostname(h *string) (string, error) {
 	if h == nil || strings.TrimSpace(*h) == "" {
 		return "", &fieldErr{"hostname", "is required"}
@@ -63,19 +64,20 @@ func validHostname(h *string) (string, error) {
 	if v == "." || v == ".." { // clients rewrite /dev-hosts/.. so it could never be deleted
 		return "", &fieldErr{"hostname", `must not be "." or ".."`}
 	}
-	return v, nil
+	return strings.ToLower(v), nil
 }
 
-// pathHostname is the {hostname} of a path. Any stored hostname may be named
-// (older rows need not pass validHostname), but PostgreSQL holds no invalid
-// UTF-8 or NUL, so such a name is a 400 rather than a failing query.
+// pathHostname is the {hostname} of a path, lower-cased: queries compare
+// lower(hostname), so any case names the host. Any stored hostname may be
+// named (older rows need not pass validHostname), but PostgreSQL holds no
+// invalid UTF-8 or NUL, so such a name is a 400 rather than a failing query.
 func pathHostname(c *gin.Context) (string, bool) {
 	h := c.Param("hostname")
 	if !utf8.ValidString(h) || strings.ContainsRune(h, 0) {
 		abort(c, http.StatusBadRequest, errInvalidField, "hostname: must be UTF-8 text without NUL characters")
 		return "", false
 	}
-	return h, true
+	return strings.ToLower(h), true
 }
 
 func (s *Server) listDevHosts(c *gin.Context) {
@@ -106,7 +108,7 @@ func (s *Server) getDevHost(c *gin.Context) {
 		return
 	}
 	var h DevHost
-	err := s.o.DB.QueryRow(c, `SELECT hostname, created_at FROM development_hosts WHERE hostname = $1`, host).
+	err := s.o.DB.QueryRow(c, `SELECT hostname, created_at FROM development_hosts WHERE lower(hostname) = lower($1)`, host).
 		Scan(&h.Hostname, &h.CreatedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("dev host %q not found", host))
@@ -125,7 +127,7 @@ func (s *Server) getTeam(c *gin.Context) {
 	if !ok {
 		return
 	}
-	t, err := scanTeam(s.o.DB.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE hostname = $1`, host))
+	t, err := scanTeam(s.o.DB.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE lower(hostname) = lower($1)`, host))
 	if errors.Is(err, pgx.ErrNoRows) {
 		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host))
 		return
@@ -197,7 +199,7 @@ func (s *Server) deleteDevHost(c *gin.Context) {
 	}
 	s.hostWrite(c, "delete dev host", http.StatusOK, func(tx pgx.Tx) (any, error) {
 		var h DevHost
-		err := tx.QueryRow(c, `DELETE FROM development_hosts WHERE hostname = $1 RETURNING hostname, created_at`, host).
+		err := tx.QueryRow(c, `DELETE FROM development_hosts WHERE lower(hostname) = lower($1) RETURNING hostname, created_at`, host).
 			Scan(&h.Hostname, &h.CreatedAt)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("dev host %q not found", host)}
@@ -296,7 +298,7 @@ func (s *Server) updateTeam(c *gin.Context) {
 		return
 	}
 	s.hostWrite(c, "update team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
-		old, err := scanTeam(tx.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE hostname = $1 FOR UPDATE`, host))
+		old, err := scanTeam(tx.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE lower(hostname) = lower($1) FOR UPDATE`, host))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host)}
 		}
@@ -304,7 +306,7 @@ func (s *Server) updateTeam(c *gin.Context) {
 			return nil, fmt.Errorf("lock team mapping: %w", err)
 		}
 		t, err := scanTeam(tx.QueryRow(c, `UPDATE device_teams SET team_assignment = $2, updated_at = now()
-            WHERE hostname = $1 RETURNING `+teamColumns, host, team))
+            WHERE lower(hostname) = lower($1) RETURNING `+teamColumns, host, team))
 		if err != nil {
 			return nil, fmt.Errorf("update team mapping: %w", err)
 		}
@@ -326,7 +328,7 @@ func (s *Server) deleteTeam(c *gin.Context) {
 		return
 	}
 	s.hostWrite(c, "delete team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
-		old, err := scanTeam(tx.QueryRow(c, `DELETE FROM device_teams WHERE hostname = $1 RETURNING `+teamColumns, host))
+		old, err := scanTeam(tx.QueryRow(c, `DELETE FROM device_teams WHERE lower(hostname) = lower($1) RETURNING `+teamColumns, host))
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host)}
 		}

@@ -182,3 +182,34 @@ func TestFailedAuditFailsResourceWrites(t *testing.T) {
 	require.NoError(t, e.db.QueryRow(ctx, `SELECT team_assignment FROM device_teams WHERE hostname = 'sw1'`).Scan(&team.TeamAssignment))
 	require.Equal(t, "NET", team.TeamAssignment)
 }
+
+// TestHostnamesAreCaseInsensitive: the pipeline lower-cases hostnames, so the
+// API stores them lower-cased, finds them in any case, and refuses a second
+// dev host or mapping that differs only in case.
+func TestHostnamesAreCaseInsensitive(t *testing.T) {
+	t.Parallel()
+	e := newResEnv(t)
+	var h DevHost
+	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": "Dev-01.LAB"}, &h).Code)
+	require.Equal(t, "dev-01.lab", h.Hostname)
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": "DEV-01.lab"}, nil),
+		http.StatusConflict, "dev-01.lab")
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v2/dev-hosts/DEV-01.Lab", nil, nil).Code)
+
+	var m TeamMapping
+	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/teams",
+		map[string]any{"hostname": "Router-1.Prod", "team_assignment": "NetOps"}, &m).Code)
+	require.Equal(t, "router-1.prod", m.Hostname)
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/teams",
+		map[string]any{"hostname": "ROUTER-1.prod", "team_assignment": "Other"}, nil), http.StatusConflict, "router-1.prod")
+	require.Equal(t, http.StatusOK, e.admin(http.MethodPut, "/api/v2/teams/ROUTER-1.PROD", map[string]any{"team_assignment": "Security"}, &m).Code)
+	require.Equal(t, "Security", m.TeamAssignment)
+
+	var n int
+	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM development_hosts) + (SELECT count(*) FROM device_teams)`).Scan(&n))
+	require.Equal(t, 2, n)
+	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/teams/Router-1.prod", nil, nil).Code)
+	require.Equal(t, http.StatusOK, e.admin(http.MethodDelete, "/api/v2/dev-hosts/dev-01.LAB", nil, nil).Code)
+	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM development_hosts) + (SELECT count(*) FROM device_teams)`).Scan(&n))
+	require.Zero(t, n)
+}

@@ -23,8 +23,9 @@ type readOnlyFields struct {
 	UpdatedAt json.RawMessage `json:"updated_at"`
 }
 
-// reasonField is the optional audit reason of a write body; decodeResourceBody
-// checks it for every body that embeds it.
+// reasonField is the audit reason of a write body (or, when the body has
+// none, the X-Change-Reason header); decodeResourceBody checks it for every
+// body that embeds it.
 type reasonField struct {
 	Reason string `json:"reason"`
 }
@@ -61,7 +62,7 @@ func decodeResourceBody(c *gin.Context, v any) bool {
 		return false
 	}
 	if r, ok := v.(interface{ reason() string }); ok {
-		if err := checkReason(r.reason()); err != nil {
+		if err := checkReason(changeReason(c, r.reason())); err != nil {
 			answerInvalid(c, err)
 			return false
 		}
@@ -112,8 +113,9 @@ func cleanText(field string, v *string, required bool, max int) (*string, error)
 	return &t, nil
 }
 
-// deleteReason reads the optional DELETE body {"reason": …} (a present body
-// must be valid), falling back to the X-Change-Reason header.
+// deleteReason reads the DELETE body {"reason": …} (a present body must be
+// valid), falling back to the X-Change-Reason header; one of them must carry
+// a reason.
 func deleteReason(c *gin.Context) (string, bool) {
 	var body struct {
 		Reason string `json:"reason"`
@@ -125,16 +127,27 @@ func deleteReason(c *gin.Context) (string, bool) {
 			abort(c, http.StatusBadRequest, errInvalidBody, `malformed JSON body: expected nothing or {"reason": "…"}`)
 			return "", false
 		}
-		if err := checkReason(body.Reason); err != nil {
-			answerInvalid(c, err)
-			return "", false
-		}
 	}
-	return changeReason(c, body.Reason), true
+	reason := changeReason(c, body.Reason)
+	if err := checkReason(reason); err != nil {
+		answerInvalid(c, err)
+		return "", false
+	}
+	return reason, true
 }
 
-// checkReason refuses an audit reason PostgreSQL cannot store.
+// errNoReason is the refusal of a change without a reason: every change is
+// audited, and an audit row that says nothing (or only blanks) explains
+// nothing to whoever reads it later.
+var errNoReason = &fieldErr{"reason", "is required: say why you make this change " +
+	"(the body's reason field or the X-Change-Reason header; blanks alone do not count)"}
+
+// checkReason refuses a missing or blank audit reason and one PostgreSQL
+// cannot store. reason is what changeReason returns (already trimmed).
 func checkReason(reason string) error {
+	if reason == "" {
+		return errNoReason
+	}
 	if strings.ContainsRune(reason, 0) {
 		return &fieldErr{"reason", "must not contain NUL characters"}
 	}
@@ -145,12 +158,13 @@ func checkReason(reason string) error {
 }
 
 // changeReason is the body's reason, else the X-Change-Reason header (whose
-// bytes need not be UTF-8; PostgreSQL stores only UTF-8).
+// bytes need not be UTF-8; PostgreSQL stores only UTF-8), without surrounding
+// white space; "" when neither carries more than blanks.
 func changeReason(c *gin.Context, body string) string {
-	if body != "" {
-		return body
+	if r := strings.TrimSpace(body); r != "" {
+		return r
 	}
-	return strings.ToValidUTF8(c.GetHeader("X-Change-Reason"), "\uFFFD")
+	return strings.TrimSpace(strings.ToValidUTF8(c.GetHeader("X-Change-Reason"), "\uFFFD"))
 }
 
 // writeRefused carries the HTTP status of a failed concurrency check.

@@ -220,12 +220,15 @@ func (s *Server) accessLog(c *gin.Context) {
 	elapsed := time.Since(start)
 	s.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
 	s.duration.WithLabelValues(c.Request.Method, route).Observe(elapsed.Seconds())
-	level := slog.LevelInfo
-	if status >= 500 {
+	// Answered requests are debug: the UI calls the API several times a
+	// page, probes and scrapes never stop, and at info they drowned the log
+	// (and `mutt dev`'s banner). Refusals stay visible at info, failures at error.
+	level := slog.LevelDebug
+	switch {
+	case status >= 500:
 		level = slog.LevelError
-	}
-	if strings.HasPrefix(c.Request.URL.Path, "/health") || c.Request.URL.Path == "/metrics" {
-		level = slog.LevelDebug // probes and scrapes would drown the log
+	case status >= 400 && !strings.HasPrefix(c.Request.URL.Path, "/health"):
+		level = slog.LevelInfo
 	}
 	s.o.Log.Log(c.Request.Context(), level, "request", "component", "api", "method", c.Request.Method,
 		"route", route, "status", status, "duration_ms", elapsed.Milliseconds(),

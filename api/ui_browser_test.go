@@ -64,10 +64,12 @@ func screenshot(t *testing.T, dir, name string) chromedp.Action[chromedp.Void] {
 // finds, or clicks, a row of the list that the filter is about to replace.
 const auditRows = `//table[@id="audit-table"][not(@aria-busy)]/tbody[@id="audit-rows"]/tr`
 
-// acceptDialogs accepts every JavaScript dialog of the tab (the UI asks with
-// confirm() before it deletes) and passes on each dialog's text. Call it once
-// the browser runs: it subscribes before it returns, so no dialog is missed.
-func acceptDialogs(ctx context.Context) <-chan string {
+// acceptDialogs accepts every JavaScript dialog of the tab (the UI asks for
+// a reason with prompt() before a one-click change) and passes on each
+// dialog's text. A prompt is answered with the next text sent on answers (""
+// when none is waiting). Call it once the browser runs: it subscribes before
+// it returns, so no dialog is missed.
+func acceptDialogs(ctx context.Context, answers <-chan string) <-chan string {
 	texts := make(chan string, 16)
 	opening := chromedp.Events(ctx, page.JavascriptDialogOpening)
 	go func() {
@@ -79,7 +81,14 @@ func acceptDialogs(ctx context.Context) <-chan string {
 			case texts <- ev.Message:
 			default:
 			}
-			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true}); err != nil {
+			params := page.HandleJavaScriptDialogParams{Accept: true}
+			if ev.Type == page.DialogTypePrompt {
+				select {
+				case params.PromptText = <-answers:
+				default:
+				}
+			}
+			if _, err := chromedp.Call(ctx, page.HandleJavaScriptDialog, params); err != nil {
 				return // the click that waits for the dialog fails the test with the context's deadline
 			}
 		}
@@ -135,6 +144,7 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 		chromedp.SetValue(css("#rule-match-type"), "regex"),
 		chromedp.SetValue(css("#rule-match-string"), "(["),
 		chromedp.SetValue(css("#rule-team"), "ui-team"),
+		chromedp.SetValue(css("#rule-reason"), "created by the browser test"),
 		chromedp.Click(css("#rule-save")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("rule-error").textContent !== ""`),
 		screenshot(t, shots, "02-rule-invalid"))
@@ -238,7 +248,8 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		chromedp.WaitVisible(css(`#breaker-state.red`)),
 		screenshot(t, shots, "01-dashboard-pipeline"))
 	require.Equal(t, "breaker open", text(t, ctx, css("#breaker-state")))
-	confirms := acceptDialogs(ctx)
+	answers := make(chan string, 1)
+	confirms := acceptDialogs(ctx, answers)
 	next := func(texts <-chan string) string {
 		t.Helper()
 		select {
@@ -253,12 +264,12 @@ func TestUIBrowserDevHosts(t *testing.T) {
 	do(chromedp.Navigate(srv.URL+"/ui/hosts"),
 		chromedp.WaitVisible(css("#host-form")),
 		chromedp.SetValue(css("#host-name"), "bad host"),
+		chromedp.SetValue(css("#host-reason"), "browser test"),
 		chromedp.Click(css("#host-save")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("host-error").textContent !== ""`))
 	require.Contains(t, text(t, ctx, css("#host-error")), "hostname")
 
 	do(chromedp.SetValue(css("#host-name"), host),
-		chromedp.SetValue(css("#host-reason"), "browser test"),
 		chromedp.Click(css("#host-save")),
 		chromedp.WaitVisible(chromedp.Search(row)),
 		screenshot(t, shots, "02-dev-host-added"))
@@ -272,6 +283,7 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		chromedp.Click(css("#team-save")),
 		chromedp.Poll[chromedp.Void](`document.getElementById("team-error").textContent !== ""`))
 	require.Contains(t, text(t, ctx, css("#team-error")), "team_assignment")
+	require.Empty(t, text(t, ctx, css("#status")), "the message of the earlier action (dev host added) is gone")
 
 	do(chromedp.SetValue(css("#team-name"), "UI-NetOps"),
 		chromedp.Click(css("#team-save")),
@@ -296,20 +308,28 @@ func TestUIBrowserDevHosts(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, locked, "after saving, the form is for a new mapping again")
 
-	// Delete the mapping, then the dev host; each asks first.
+	// Delete the mapping, then the dev host; each asks for a reason first, and
+	// a reason of blanks deletes nothing.
+	answers <- "   "
+	do(chromedp.Click(chromedp.Search(teamRow+`//button[contains(@class,"delete")]`)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("status").textContent.includes("a reason is required")`))
+	require.Equal(t, "Remove the team mapping of "+mapped+"? Reason for the change (required):", next(confirms))
+	require.Equal(t, "1", text(t, ctx, css("#teams-total")), "nothing deleted without a reason")
+	answers <- "browser test: unmap"
 	do(chromedp.Click(chromedp.Search(teamRow+`//button[contains(@class,"delete")]`)),
 		chromedp.WaitNotPresent(chromedp.Search(teamRow)))
-	require.Equal(t, "Remove the team mapping of "+mapped+"?", next(confirms))
+	require.Equal(t, "Remove the team mapping of "+mapped+"? Reason for the change (required):", next(confirms))
+	answers <- "browser test: no longer a dev host"
 	do(chromedp.Click(chromedp.Search(row+`//button[contains(@class,"delete")]`)),
 		chromedp.WaitNotPresent(chromedp.Search(row)),
 		screenshot(t, shots, "06-deleted"))
-	require.Equal(t, "Remove dev host "+host+"?", next(confirms))
+	require.Equal(t, "Remove dev host "+host+"? Reason for the change (required):", next(confirms))
 	require.Equal(t, "Dev host "+host+" removed", text(t, ctx, css("#status")))
 	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM development_hosts WHERE hostname = $1)
         + (SELECT count(*) FROM device_teams WHERE hostname = $2)`, host, mapped).Scan(&n))
 	require.Equal(t, 0, n)
 
-	// Each change wrote its audit row, with the reason given (deletes say where they came from).
+	// Each change wrote its audit row, with the reason given (deletes: the one typed at the prompt).
 	type change struct {
 		By, Op, Table, Record, Reason string
 		Old, New                      map[string]any
@@ -328,8 +348,8 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		{by, "CREATE", "development_hosts", host, "browser test", nil, nil},
 		{by, "CREATE", "device_teams", mapped, "browser test: map", nil, nil},
 		{by, "UPDATE", "device_teams", mapped, "browser test: remap", nil, nil},
-		{by, "DELETE", "device_teams", mapped, "deleted in the web UI", nil, nil},
-		{by, "DELETE", "development_hosts", host, "deleted in the web UI", nil, nil},
+		{by, "DELETE", "device_teams", mapped, "browser test: unmap", nil, nil},
+		{by, "DELETE", "development_hosts", host, "browser test: no longer a dev host", nil, nil},
 	}
 	for i, w := range want {
 		got := changes[i]
@@ -355,7 +375,7 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		.map(r => [3, 4, 5, 6].map(i => r.children[i].textContent).join(" | "))`))
 	require.NoError(t, err)
 	require.Equal(t, []string{
-		"DELETE | device_teams | " + mapped + " | deleted in the web UI",
+		"DELETE | device_teams | " + mapped + " | browser test: unmap",
 		"UPDATE | device_teams | " + mapped + " | browser test: remap",
 		"CREATE | device_teams | " + mapped + " | browser test: map",
 	}, listed)
@@ -376,7 +396,7 @@ func TestUIBrowserDevHosts(t *testing.T) {
 		chromedp.Click(chromedp.Search(hostDelete)),
 		chromedp.WaitVisible(css(`#diff-rows tr.changed[data-field="hostname"]`)),
 		screenshot(t, shots, "08-audit-host-deleted"))
-	require.Equal(t, "deleted in the web UI", text(t, ctx, chromedp.Search(hostDelete+`/td[7]`)))
+	require.Equal(t, "browser test: no longer a dev host", text(t, ctx, chromedp.Search(hostDelete+`/td[7]`)))
 	require.Equal(t, host, text(t, ctx, css(`#diff-rows tr.changed[data-field="hostname"] td.old`)))
 	require.Equal(t, "DELETE development_hosts #"+host, text(t, ctx, css("#diff-title")))
 }

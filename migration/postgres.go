@@ -348,12 +348,12 @@ func copySmallTables(ctx context.Context, db *pgxpool.Pool, rep *PGReport) error
 			ON CONFLICT (id) DO NOTHING`,
 			`SELECT count(*) FROM ` + PythonSchema + `.alert_rules s WHERE NOT EXISTS (SELECT 1 FROM public.alert_rules t WHERE t.id = s.id)`,
 			"alert_rules"},
-		{"development_hosts", `INSERT INTO public.development_hosts (hostname) SELECT hostname FROM ` + PythonSchema + `.development_hosts
+		{"development_hosts", `INSERT INTO public.development_hosts (hostname) SELECT lower(hostname) FROM ` + PythonSchema + `.development_hosts
 			ON CONFLICT DO NOTHING`,
-			`SELECT count(*) FROM ` + PythonSchema + `.development_hosts s WHERE NOT EXISTS (SELECT 1 FROM public.development_hosts t WHERE t.hostname = s.hostname)`, ""},
-		{"device_teams", `INSERT INTO public.device_teams (hostname, team_assignment) SELECT hostname, team_assignment FROM ` + PythonSchema + `.device_teams
+			`SELECT count(*) FROM ` + PythonSchema + `.development_hosts s WHERE NOT EXISTS (SELECT 1 FROM public.development_hosts t WHERE lower(t.hostname) = lower(s.hostname))`, ""},
+		{"device_teams", `INSERT INTO public.device_teams (hostname, team_assignment) SELECT lower(hostname), team_assignment FROM ` + PythonSchema + `.device_teams
 			ON CONFLICT DO NOTHING`,
-			`SELECT count(*) FROM ` + PythonSchema + `.device_teams s WHERE NOT EXISTS (SELECT 1 FROM public.device_teams t WHERE t.hostname = s.hostname)`, ""},
+			`SELECT count(*) FROM ` + PythonSchema + `.device_teams s WHERE NOT EXISTS (SELECT 1 FROM public.device_teams t WHERE lower(t.hostname) = lower(s.hostname))`, ""},
 		{"config_audit_log", `INSERT INTO public.config_audit_log (id, changed_at, changed_by, operation, table_name, record_id,
 				old_values, new_values, reason, correlation_id)
 			SELECT id, changed_at, changed_by, operation, table_name, record_id::text, old_values, new_values, reason,

@@ -165,3 +165,21 @@ func TestRollbackRestoresPythonDatabaseAndKeepsMuttRows(t *testing.T) {
 	_, err = migration.Rollback(ctx, db, now)
 	require.ErrorContains(t, err, "nothing to roll back")
 }
+
+// TestFromPythonLowerCasesHostnames: the Python MUTT stored hostnames as
+// given; MUTT's hostnames are lower-case (schema migration 0003), so the copy
+// lower-cases them and keeps one row of hostnames that differ only in case.
+func TestFromPythonLowerCasesHostnames(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pythonDB(t, "python_v23.sql")
+	_, err := db.Exec(ctx, `INSERT INTO development_hosts VALUES ('QA-Box'), ('qa-box');
+		INSERT INTO device_teams VALUES ('Edge-1.Prod', 'NetOps')`)
+	require.NoError(t, err)
+	rep, err := migration.FromPython(ctx, db, migration.Options{BatchSize: 700, Now: now})
+	require.NoError(t, err)
+	require.True(t, rep.Complete, "%+v", rep)
+	require.Equal(t, int64(1), one[int64](t, db, `SELECT count(*) FROM development_hosts WHERE lower(hostname) = 'qa-box'`))
+	require.Equal(t, "qa-box", one[string](t, db, `SELECT hostname FROM development_hosts WHERE lower(hostname) = 'qa-box'`))
+	require.Equal(t, "NetOps", one[string](t, db, `SELECT team_assignment FROM device_teams WHERE hostname = 'edge-1.prod'`))
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +95,37 @@ func TestInitNeverOverwritesAndDryRunWritesNothing(t *testing.T) {
 	env["MOOG_BATCH_SIZE"] = "-3"
 	_, err = dynconfig.Init(ctx, rdb, keys, lookup, false, nil)
 	require.ErrorContains(t, err, "MOOG_BATCH_SIZE")
+}
+
+// TestStringValuesAreBounded: a string key refuses a value longer than its
+// limit (counted in characters), naming the key and the limit without
+// echoing the value.
+func TestStringValuesAreBounded(t *testing.T) {
+	k, ok := dynconfig.Lookup("unhandled_default_team")
+	require.True(t, ok)
+	require.Equal(t, dynconfig.DefaultMaxLen, k.MaxLength())
+	_, err := k.Parse(strings.Repeat("é", dynconfig.DefaultMaxLen))
+	require.NoError(t, err, "the limit counts characters, not bytes")
+	_, err = k.Parse(strings.Repeat("x", 100000))
+	require.EqualError(t, err, "unhandled_default_team: value is 100000 characters long, the limit is 256")
+	// Other parse errors quote only a short prefix of a long value.
+	k, _ = dynconfig.Lookup("moog_batch_size")
+	_, err = k.Parse(strings.Repeat("y", 100000))
+	require.ErrorContains(t, err, "(100000 characters)")
+	require.Less(t, len(err.Error()), 200)
+}
+
+// TestStoreNeverLogsAHugeValue: a value over the limit already in Redis (set
+// before the limit existed, or by hand) is not used, and the start-up log
+// says so without printing it.
+func TestStoreNeverLogsAHugeValue(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	huge := strings.Repeat("T", 100000)
+	require.NoError(t, rdb.Set(t.Context(), keys.Config("unhandled_default_team"), huge, 0).Err())
+	var logs bytes.Buffer
+	s := dynconfig.NewStore(rdb, keys, slog.New(slog.NewTextHandler(&logs, nil)))
+	require.NoError(t, s.Reload(t.Context()))
+	require.Less(t, logs.Len(), 20000, "the log holds no 100,000-character value")
+	require.Contains(t, logs.String(), "unhandled_default_team: value is 100000 characters long, the limit is 256")
 }

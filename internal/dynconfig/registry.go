@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is the type of a key's value.
@@ -25,20 +26,39 @@ type Key struct {
 	Default     string
 	Min, Max    float64 // inclusive range for Int and Float
 	Enum        []string
+	MaxLen      int      // longest String value in characters; 0: DefaultMaxLen
 	Env         []string // environment variables `mutt config init` seeds it from, first wins
 	Services    []string
 	Description string
 }
 
+// DefaultMaxLen bounds a String key's value when the key sets no MaxLen:
+// values are team names and modes, and each is logged when it changes.
+const DefaultMaxLen = 256
+
+// MaxLength is the longest value of a String key, in characters.
+func (k Key) MaxLength() int {
+	if k.MaxLen > 0 {
+		return k.MaxLen
+	}
+	return DefaultMaxLen
+}
+
 // Parse validates s against the key and returns the typed value
-// (int64, float64, string or bool). The error names the key.
+// (int64, float64, string or bool). The error names the key and quotes at
+// most a short prefix of s, so a huge value never reaches a log or an answer.
 func (k Key) Parse(s string) (any, error) {
 	s = strings.TrimSpace(s)
+	if k.Kind == String {
+		if n := utf8.RuneCountInString(s); n > k.MaxLength() {
+			return nil, fmt.Errorf("%s: value is %d characters long, the limit is %d", k.Name, n, k.MaxLength())
+		}
+	}
 	switch k.Kind {
 	case Int:
 		n, err := strconv.ParseInt(s, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not an integer", k.Name, s)
+			return nil, fmt.Errorf("%s: %q is not an integer", k.Name, short(s))
 		}
 		if float64(n) < k.Min || float64(n) > k.Max {
 			return nil, fmt.Errorf("%s: %d is outside %s", k.Name, n, k.rangeText())
@@ -47,7 +67,7 @@ func (k Key) Parse(s string) (any, error) {
 	case Float:
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not a number", k.Name, s)
+			return nil, fmt.Errorf("%s: %q is not a number", k.Name, short(s))
 		}
 		if f < k.Min || f > k.Max {
 			return nil, fmt.Errorf("%s: %g is outside %s", k.Name, f, k.rangeText())
@@ -56,15 +76,24 @@ func (k Key) Parse(s string) (any, error) {
 	case Bool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %q is not true or false", k.Name, s)
+			return nil, fmt.Errorf("%s: %q is not true or false", k.Name, short(s))
 		}
 		return b, nil
 	default:
 		if len(k.Enum) > 0 && !slices.Contains(k.Enum, s) {
-			return nil, fmt.Errorf("%s: %q is not one of %s", k.Name, s, strings.Join(k.Enum, ", "))
+			return nil, fmt.Errorf("%s: %q is not one of %s", k.Name, short(s), strings.Join(k.Enum, ", "))
 		}
 		return s, nil
 	}
+}
+
+// short is s, or its first 64 characters and how long it was.
+func short(s string) string {
+	const keep = 64
+	if utf8.RuneCountInString(s) <= keep {
+		return s
+	}
+	return string([]rune(s)[:keep]) + fmt.Sprintf("… (%d characters)", utf8.RuneCountInString(s))
 }
 
 func (k Key) rangeText() string {

@@ -40,6 +40,33 @@
       });
     });
   }
+  // Each action (a button or a form's submit) starts with no message on
+  // screen: what the status line and the forms' messages say is about the
+  // previous action, and left next to the new one's answer it misleads.
+  // Capture runs before the action's own handler, which may set a message.
+  function clearMessages() {
+    status("");
+    Array.prototype.forEach.call(document.querySelectorAll("p.error, ul.warnings"), function (e) { e.textContent = ""; });
+  }
+  document.addEventListener("submit", clearMessages, true);
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("button")) { clearMessages(); }
+  }, true);
+
+  // askReason asks for the reason of a one-click change (the API audits and
+  // requires one); it doubles as the confirmation. It returns the trimmed
+  // reason, or null when the user cancels or gives only blanks (then nothing
+  // is sent and the status line says why).
+  function askReason(question) {
+    var r = window.prompt(question + " Reason for the change (required):", "");
+    if (r === null) { return null; }
+    r = r.trim();
+    if (r === "") {
+      status("Nothing was changed: a reason is required.", true);
+      return null;
+    }
+    return r;
+  }
   function errText(res) {
     return (res.body && res.body.message) ? res.body.message : ("request failed with status " + res.status);
   }
@@ -245,12 +272,15 @@
         var td = el("td", null, "actions");
         td.appendChild(button("Edit", "edit", function () { editRule(r); }));
         td.appendChild(button(r.is_active ? "Disable" : "Enable", "toggle", function () {
-          api("PATCH", "/rules/" + r.id, { is_active: !r.is_active, version: r.version, reason: "toggled in the web UI" })
+          var reason = askReason((r.is_active ? "Disable" : "Enable") + " rule " + r.id + "?");
+          if (reason === null) { return; }
+          api("PATCH", "/rules/" + r.id, { is_active: !r.is_active, version: r.version, reason: reason })
             .then(function (x) { status(x.ok ? "" : errText(x), !x.ok); loadRules(); });
         }));
         td.appendChild(button("Delete", "delete danger", function () {
-          if (!window.confirm("Delete rule " + r.id + "?")) { return; }
-          api("DELETE", "/rules/" + r.id, { reason: "deleted in the web UI" })
+          var reason = askReason("Delete rule " + r.id + "?");
+          if (reason === null) { return; }
+          api("DELETE", "/rules/" + r.id, { reason: reason })
             .then(function (x) { status(x.ok ? "Rule " + r.id + " deleted" : errText(x), !x.ok); loadRules(); });
         }));
         tr.appendChild(td);
@@ -397,9 +427,6 @@
   }
 
   // ---- dev hosts and teams ----
-  // Deletes of hosts and mappings take their reason from the X-Change-Reason
-  // header (they have no body), so the audit row says where they came from.
-  var DELETED_IN_UI = { "X-Change-Reason": "deleted in the web UI" };
   var teams = {};
   function loadHosts() {
     var current = latest("hosts");
@@ -416,8 +443,9 @@
         tr.appendChild(el("td", h.created_at));
         var td = el("td", null, "actions");
         td.appendChild(button("Delete", "delete danger", function () {
-          if (!window.confirm("Remove dev host " + h.hostname + "?")) { return; }
-          api("DELETE", "/dev-hosts/" + encodeURIComponent(h.hostname), undefined, DELETED_IN_UI)
+          var reason = askReason("Remove dev host " + h.hostname + "?");
+          if (reason === null) { return; }
+          api("DELETE", "/dev-hosts/" + encodeURIComponent(h.hostname), { reason: reason })
             .then(function (x) { status(x.ok ? "Dev host " + h.hostname + " removed" : errText(x), !x.ok); loadHosts(); });
         }));
         tr.appendChild(td);
@@ -461,8 +489,9 @@
         var td = el("td", null, "actions");
         td.appendChild(button("Edit", "edit", function () { editTeam(m); }));
         td.appendChild(button("Delete", "delete danger", function () {
-          if (!window.confirm("Remove the team mapping of " + m.hostname + "?")) { return; }
-          api("DELETE", "/teams/" + encodeURIComponent(m.hostname), undefined, DELETED_IN_UI)
+          var reason = askReason("Remove the team mapping of " + m.hostname + "?");
+          if (reason === null) { return; }
+          api("DELETE", "/teams/" + encodeURIComponent(m.hostname), { reason: reason })
             .then(function (x) { status(x.ok ? "Mapping of " + m.hostname + " removed" : errText(x), !x.ok); loadTeams(); });
         }));
         tr.appendChild(td);
