@@ -493,7 +493,9 @@ func (d *decoder) build(raw []byte, members []member, idx int, st stamp) (event.
 	isTrap := present(f.trapOID)
 	if isTrap {
 		oid, ok := decodeString(f.trapOID)
-		oid, ok = normaliseOID(oid, ok)
+		if ok {
+			oid, ok = event.NormalizeOID(oid)
+		}
 		if !ok {
 			return env, invalid(`event %d: field "trap_oid": must be a dotted numeric OID such as 1.3.6.1.6.3.1.1.5.1`, idx)
 		}
@@ -610,29 +612,6 @@ func decodeString(raw json.RawMessage) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// normaliseOID accepts dotted digits with an optional leading dot, which it removes.
-func normaliseOID(s string, ok bool) (string, bool) {
-	if !ok {
-		return "", false
-	}
-	s = strings.TrimPrefix(s, ".")
-	if s == "" {
-		return "", false
-	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && digits > 0:
-			digits = 0
-		default:
-			return "", false
-		}
-	}
-	return s, digits > 0
 }
 
 // trapMessage renders a trap without a message as readable text.

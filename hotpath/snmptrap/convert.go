@@ -104,7 +104,7 @@ func Convert(p *gosnmp.SnmpPacket, src netip.AddrPort, received time.Time) (Trap
 			return t, errors.New("an SNMPv1 trap PDU in a v2c/v3 message")
 		}
 		t.PDU = "trap"
-		enterprise, ok := normaliseOID(p.Enterprise)
+		enterprise, ok := event.NormalizeOID(p.Enterprise)
 		if !ok {
 			return t, fmt.Errorf("v1 trap: enterprise %q is not an OID", p.Enterprise)
 		}
@@ -132,7 +132,7 @@ func Convert(p *gosnmp.SnmpPacket, src netip.AddrPort, received time.Time) (Trap
 		// tolerate agents that put them elsewhere.
 		rest := make([]gosnmp.SnmpPDU, 0, len(vars))
 		for _, v := range vars {
-			name, _ := normaliseOID(v.Name)
+			name, _ := event.NormalizeOID(v.Name)
 			switch {
 			case name == oidSysUpTime && !t.HasUpTime:
 				if ticks, ok := v.Value.(uint32); ok {
@@ -141,7 +141,7 @@ func Convert(p *gosnmp.SnmpPacket, src netip.AddrPort, received time.Time) (Trap
 				}
 			case name == oidSnmpTrapOID && t.TrapOID == "":
 				if s, ok := v.Value.(string); ok {
-					if oid, ok := normaliseOID(s); ok {
+					if oid, ok := event.NormalizeOID(s); ok {
 						t.TrapOID = oid
 						continue
 					}
@@ -162,7 +162,7 @@ func Convert(p *gosnmp.SnmpPacket, src netip.AddrPort, received time.Time) (Trap
 	}
 	t.Variables = make([]Variable, 0, len(vars))
 	for _, v := range vars {
-		name, ok := normaliseOID(v.Name)
+		name, ok := event.NormalizeOID(v.Name)
 		if !ok {
 			return t, fmt.Errorf("varbind name %q is not an OID", v.Name)
 		}
@@ -306,26 +306,6 @@ func (t Trap) Envelope(host string) (event.Envelope, error) {
 		Source: event.SourceSNMP, Hostname: host, Message: o.Message, Timestamp: t.Received.UTC(),
 		Severity: t.Severity, TrapOID: t.TrapOID, Original: raw,
 	}, nil
-}
-
-// normaliseOID removes a leading dot and checks for dotted digits.
-func normaliseOID(s string) (string, bool) {
-	s = strings.TrimPrefix(s, ".")
-	if s == "" {
-		return "", false
-	}
-	digits := 0
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
-			digits++
-		case c == '.' && digits > 0:
-			digits = 0
-		default:
-			return "", false
-		}
-	}
-	return s, digits > 0
 }
 
 // typeName is the SMI name of a varbind type.
