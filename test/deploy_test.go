@@ -336,7 +336,8 @@ func TestComposeMountsAndImages(t *testing.T) {
 			}
 		}
 		for _, p := range svc.Ports {
-			host := strings.SplitN(p, ":", 2)[0]
+			// "[ip:]host:container[/proto]": the host side is all but the container port.
+			host := p[:strings.LastIndex(p, ":")]
 			require.NotContains(t, hostPorts, host, "%s and %s both publish host port %s", name, hostPorts[host], host)
 			hostPorts[host] = name
 		}

@@ -124,7 +124,7 @@ func TestIngestRecoversAfterRedisRestart(t *testing.T) {
 			env := devEnv(t)
 			env["REDIS_URL"] = "redis://" + srv.Addr + "/0"
 			env["REDIS_ADMIN_URL"] = env["REDIS_URL"] // the private server's default user
-			env["INGEST_API_KEY"] = "restart-ingest-key"
+			env["INGEST_API_KEY"] = "restart-ingest-key-0123456789abcdef"
 			env["MUTT_REDIS_USER_CHECK_INTERVAL"] = "500ms"
 			cfg, err := pipeline.ReadConfig(config.FromMap(env), false, []pipeline.Role{pipeline.Ingestor})
 			require.NoError(t, err)
@@ -149,7 +149,7 @@ func TestIngestRecoversAfterRedisRestart(t *testing.T) {
 			require.Eventually(t, func() bool { return getJSON(t, "http://"+cfg.Ingest.Addr+"/health", nil) == 200 },
 				10*time.Second, 50*time.Millisecond)
 
-			load := startRestartLoad(cfg.Ingest.Addr, "restart-ingest-key")
+			load := startRestartLoad(cfg.Ingest.Addr, "restart-ingest-key-0123456789abcdef")
 			t.Cleanup(func() { load.finish() })
 			require.Eventually(t, func() bool { return load.acceptedSinceRestart() >= 10 }, 10*time.Second, 10*time.Millisecond)
 
