@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mutt-ops/mutt/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -250,7 +251,7 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 		// --follow prints lines written after it started, until interrupted.
 		fctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		buf := &syncBuffer{}
+		buf := &testenv.LogBuffer{}
 		done := make(chan int, 1)
 		go func() {
 			done <- execute(fctx, []string{"logs", "api", "--tail", "0", "--follow"}, d.env, strings.NewReader(""), buf, buf)

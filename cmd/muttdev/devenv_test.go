@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,24 +27,7 @@ import (
 type devInstance struct {
 	env    map[string]string // what muttdev runs with (the process env plus the instance's settings)
 	prefix string
-	stdout *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	stdout *testenv.LogBuffer
 }
 
 func startMuttDev(t *testing.T) *devInstance {
@@ -70,6 +51,7 @@ func startMuttDev(t *testing.T) *devInstance {
 		"MUTT_MOOGSIM_ADDR":   testenv.FreeAddr(t),
 		"MUTT_WORKER_ADDR":    testenv.FreeAddr(t),
 		"MUTT_API_ADDR":       testenv.FreeAddr(t),
+		"MUTT_SNMP_ADDR":      testenv.FreeAddr(t), // not mutt dev's 127.0.0.1:1162: tests run side by side
 		"MUTT_LOG_LEVEL":      "info",
 		"MUTT_LOG_FORMAT":     "text",
 		"MUTT_SECRETS_FILE":   filepath.Join(t.TempDir(), "secrets.json"),
@@ -88,8 +70,8 @@ func startMuttDev(t *testing.T) *devInstance {
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	d := &devInstance{env: env, prefix: prefix, stdout: &syncBuffer{}}
-	var stderr syncBuffer
+	d := &devInstance{env: env, prefix: prefix, stdout: &testenv.LogBuffer{}}
+	var stderr testenv.LogBuffer
 	cmd.Stdout, cmd.Stderr = d.stdout, &stderr
 	require.NoError(t, cmd.Start())
 	exited := make(chan error, 1)

@@ -1,12 +1,10 @@
 package ingest_test
 
 import (
-	"bytes"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,30 +15,13 @@ import (
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // A client that keeps presenting wrong keys is counted and, past ten failures
 // in a minute, answered 429 with Retry-After (even with a valid key) instead
 // of being allowed to guess at full speed; nothing is logged per attempt.
 func TestFailedAuthenticationsAreThrottledPerClient(t *testing.T) {
 	t.Parallel()
 	rdb, keys := testenv.Redis(t)
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	reg := prometheus.NewRegistry()
 	srv, err := ingest.New(ingest.Options{Config: ingest.Config{APIKeys: []string{key}}, Redis: rdb, Keys: keys,
 		Dyn: dynconfig.NewStore(rdb, keys, quiet), Registerer: reg,

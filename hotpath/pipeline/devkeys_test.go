@@ -35,7 +35,8 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 	env := map[string]string{"REDIS_URL": testenv.RedisURL(), "DATABASE_URL": testenv.DatabaseURL(t),
 		"MUTT_SECRETS_FILE": file, "MUTT_REDIS_PREFIX": "test:devkeys:" + id + ":",
 		"REDIS_USERNAME": "mutt_" + id, "DB_USER": "mutt_app_" + id,
-		"MUTT_INGEST_ADDR": testenv.FreeAddr(t), "MUTT_API_ADDR": testenv.FreeAddr(t)}
+		"MUTT_INGEST_ADDR": testenv.FreeAddr(t), "MUTT_API_ADDR": testenv.FreeAddr(t),
+		"MUTT_SNMP_ADDR": testenv.FreeAddr(t)} // not mutt dev's 127.0.0.1:1162: tests run side by side
 	roles := []pipeline.Role{pipeline.Ingestor, pipeline.API}
 	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, roles)
 	require.NoError(t, err)

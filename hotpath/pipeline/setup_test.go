@@ -1,13 +1,11 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +19,6 @@ import (
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
-
-// lockedBuffer collects log lines written from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSetupDisablesTheDefaultUser: while Redis's default user can run
 // everything, setup and every role say so; --disable-default-user is refused
@@ -71,7 +51,7 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	require.NoError(t, pipeline.Setup(ctx, cfg, log, &out))
 	require.Contains(t, out.String(), "setup: WARNING: "+warning)
 	require.Contains(t, out.String(), "saved to Redis's aclfile (ACL SAVE)")
-	var logs lockedBuffer
+	var logs testenv.LogBuffer
 	d, err := pipeline.Connect(ctx, cfg, telemetry.NewLogger(&logs, "text", "info"), []pipeline.Role{pipeline.Ingestor})
 	require.NoError(t, err)
 	d.Close()
@@ -110,7 +90,7 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	require.Equal(t, secrets.RedisUserACL{Exists: true}, u, "the default user is still disabled after the restart")
 	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard), "setup again is idempotent")
 
-	logs = lockedBuffer{}
+	logs = testenv.LogBuffer{}
 	cfg = readConfig()
 	d, err = pipeline.Connect(ctx, cfg, telemetry.NewLogger(&logs, "text", "debug"), []pipeline.Role{pipeline.Ingestor})
 	require.NoError(t, err)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +36,7 @@ func TestALostUserIsNamedAndWaitedFor(t *testing.T) {
 	require.Contains(t, err.Error(), "was Redis restarted without an aclfile? run mutt setup")
 	require.NotContains(t, err.Error(), "pw-cur")
 
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	type result struct {
 		c   redis.UniversalClient
@@ -114,22 +113,4 @@ func TestWarnIfDefaultUserOpen(t *testing.T) {
 	out = logged(admin)
 	require.NotContains(t, out, "level=WARN")
 	require.Contains(t, out, "the redis default user is restricted")
-}
-
-// syncBuffer is a bytes.Buffer safe for a logger on another goroutine.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -5,13 +5,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/mutt-ops/mutt/internal/testenv"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -166,27 +166,9 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the check goroutines may write concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestHealthAnswersAStatusAndLogsTheDetail(t *testing.T) {
 	t.Parallel()
-	var logs syncBuffer
+	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	detail := `failed to connect to user=mutt_svc database=mutt_prod: dial tcp 10.20.30.40:5432: connect: connection refused`
 	h := telemetry.HealthHandler(log, "mutt-api",
