@@ -57,6 +57,9 @@ type dlqMetrics struct {
 	actions *prometheus.CounterVec
 	health  prometheus.Gauge
 	depth   *prometheus.GaugeVec
+	// lastSuccess is the time of the last successful non-dry run, for the
+	// "schedule has not succeeded in time" alert (MUTTScheduleLate).
+	lastSuccess prometheus.Gauge
 }
 
 func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
@@ -74,8 +77,12 @@ func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
 			Name: "mutt_dlq_depth",
 			Help: "Entries in a dead-letter stream (moog, alerter, poison) after the last remediation run.",
 		}, []string{"dlq"}),
+		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "mutt_dlq_remediation_last_success_timestamp_seconds",
+			Help: "Unix time of the last DLQ remediation run (not a dry run) that succeeded; 0 before the first.",
+		}),
 	}
-	if err := telemetry.Register(reg, "DLQ remediation metrics", m.actions, m.health, m.depth); err != nil {
+	if err := telemetry.Register(reg, "DLQ remediation metrics", m.actions, m.health, m.depth, m.lastSuccess); err != nil {
 		return nil, err
 	}
 	// Every action exists from the start, so rate() works before the first event.
@@ -503,6 +510,9 @@ func (a *dlqActivities) RecordDepths(ctx context.Context, in workflows.DLQDepths
 		if !in.DryRun {
 			a.m.actions.WithLabelValues("skipped_unhealthy").Add(float64(out.SkippedUnhealthy))
 		}
+	}
+	if in.Succeeded && !in.DryRun {
+		a.m.lastSuccess.Set(float64(a.d.Now().Unix()))
 	}
 	return out, nil
 }

@@ -491,6 +491,17 @@ func TestDLQRecordDepths(t *testing.T) {
 	require.Equal(t, 2, depths(workflows.DLQDepthsInput{MoogSkipped: true, MaxEntries: 2}).SkippedUnhealthy, "bounded like a replay")
 	require.Equal(t, 3, depths(workflows.DLQDepthsInput{MoogSkipped: true, MaxEntries: 10, DryRun: true}).SkippedUnhealthy)
 	require.InDelta(t, 2, dlqValue(t, a.m.actions.WithLabelValues("skipped_unhealthy")), 0, "a dry run counts nothing")
+
+	// The last success is that of the last run whose every step succeeded,
+	// dry runs aside (MUTTScheduleLate alerts on it).
+	at := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a.d.Now = func() time.Time { return at }
+	depths(workflows.DLQDepthsInput{MaxEntries: 10})
+	require.Zero(t, dlqValue(t, a.m.lastSuccess), "a run with a failed replay is not a success")
+	depths(workflows.DLQDepthsInput{MaxEntries: 10, Succeeded: true, DryRun: true})
+	require.Zero(t, dlqValue(t, a.m.lastSuccess), "a dry run is not the schedule's success")
+	depths(workflows.DLQDepthsInput{MaxEntries: 10, Succeeded: true})
+	require.InDelta(t, float64(at.Unix()), dlqValue(t, a.m.lastSuccess), 0)
 }
 
 func TestDLQRegisterReturnsMetricConflicts(t *testing.T) {

@@ -150,6 +150,10 @@ type DLQDepthsInput struct {
 	MoogSkipped bool `json:"moog_skipped,omitempty"`
 	MaxEntries  int  `json:"max_entries"`
 	DryRun      bool `json:"dry_run,omitempty"`
+	// Succeeded: every step before this last one succeeded, so the run
+	// succeeds when the depths are recorded (a non-dry run then sets
+	// mutt_dlq_remediation_last_success_timestamp_seconds).
+	Succeeded bool `json:"succeeded,omitempty"`
 }
 
 // DLQDepths is the length of every dead-letter stream after the run.
@@ -269,7 +273,7 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 	var depths DLQDepths
 	moogSkipped := slices.Contains(in.Streams, DLQMoog) && !moogHealthy
 	err = workflow.ExecuteActivity(ctx, ActivityDLQRecordDepths, DLQDepthsInput{
-		MoogSkipped: moogSkipped, MaxEntries: in.MaxEntries, DryRun: in.DryRun,
+		MoogSkipped: moogSkipped, MaxEntries: in.MaxEntries, DryRun: in.DryRun, Succeeded: len(errs) == 0,
 	}).Get(ctx, &depths)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("record DLQ depths: %w", err))

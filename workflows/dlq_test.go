@@ -91,7 +91,7 @@ func TestDLQHealthyReplaysBothWithDefaults(t *testing.T) {
 			PoisonedEntries: []DLQPoisonedEntry{{DLQ: DLQMoog, ID: "1-0", Replays: 3, Cause: "max_replays"}}}, nil).Once()
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, DLQInput{})).
 		Return(DLQReplayResult{Stream: DLQAlerter, Examined: 1, Replayed: 1}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000, Succeeded: true}).
 		Return(DLQDepths{Moog: 0, Alerter: 4, Poison: 1}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, DLQInput{})
@@ -117,7 +117,7 @@ func TestDLQUnhealthyMoogSkipsOnlyTheMoogDLQ(t *testing.T) {
 	env.OnActivity(ActivityDLQCheckMoogHealth, mock.Anything).Return(DLQMoogHealth{Healthy: false, Status: 503, Detail: "HTTP 503"}, nil).Once()
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, DLQInput{})).
 		Return(DLQReplayResult{Stream: DLQAlerter, Examined: 2, Replayed: 2}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MoogSkipped: true, MaxEntries: 1000}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MoogSkipped: true, MaxEntries: 1000, Succeeded: true}).
 		Return(DLQDepths{Moog: 7, SkippedUnhealthy: 7}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, DLQInput{})
@@ -161,7 +161,7 @@ func TestDLQDryRunReachesEveryActivity(t *testing.T) {
 		Stream: DLQMoog, MaxEntries: 50, BatchSize: 10, MaxReplays: 2, DryRun: true, Reasons: []string{"moog_rejected"},
 	}).Return(DLQReplayResult{Stream: DLQMoog, Examined: 5, Replayed: 3, Poisoned: 1, Skipped: 1,
 		PoisonedEntries: []DLQPoisonedEntry{{DLQ: DLQMoog, ID: "9-0", Replays: 2, Cause: "max_replays"}}}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 50, DryRun: true}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 50, DryRun: true, Succeeded: true}).
 		Return(DLQDepths{Moog: 5}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, in)
@@ -200,7 +200,8 @@ func TestDLQFailedStreamDoesNotStopTheOther(t *testing.T) {
 		Return(DLQReplayResult{}, errors.New("redis down"))
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, DLQInput{})).
 		Return(DLQReplayResult{Stream: DLQAlerter, Replayed: 4}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, mock.Anything).Return(DLQDepths{}, nil).Once()
+	// Not a success: mutt_dlq_remediation_last_success_timestamp_seconds stays.
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000}).Return(DLQDepths{}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, DLQInput{})
 	require.True(t, env.IsWorkflowCompleted())
