@@ -65,5 +65,5 @@ lint: vet ## gofmt, go vet, staticcheck, gosec, workflowcheck and govulncheck; a
 	$(TOOL) workflowcheck ./workflows/...
 	GO="$(GO)" ./scripts/vulncheck.sh
 
-services: ## install and start Redis and PostgreSQL when missing
+services: ## install and start Redis and PostgreSQL when missing; install Prometheus (mutt dev runs one)
 	@./scripts/ensure-services.sh

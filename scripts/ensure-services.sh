@@ -2,8 +2,9 @@
 # Make sure the services MUTT's dev run and tests need are up on this machine:
 # Redis on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (trust auth).
 # Starts what is installed but stopped; installs from Debian's packages what is
-# missing (with --test also Prometheus, which the SLO tests run). Idempotent;
-# safe to run before every `make run` / `make test`.
+# missing, and Prometheus with promtool (`mutt dev` runs one for the SLO report;
+# the SLO tests run one and promtool checks the rules). Idempotent; safe to run
+# before every `make run` / `make test`.
 set -euo pipefail
 
 need_apt_update=1
@@ -28,8 +29,9 @@ if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
 fi
 pg_isready -q -h 127.0.0.1 -p 5432
 
-# Prometheus and promtool: the SLO tests run a real Prometheus and check the rules.
-if [ "${1:-}" = "--test" ] && ! { command -v prometheus && command -v promtool; } >/dev/null 2>&1; then
+# Prometheus and promtool: `mutt dev` runs a Prometheus scraping its roles (the SLO report queries it),
+# the SLO tests run a real one, and promtool checks the rules.
+if ! { command -v prometheus && command -v promtool; } >/dev/null 2>&1; then
   apt_install --no-install-recommends prometheus
 fi
 

@@ -46,7 +46,7 @@ func TestReadmeMatchesDevBanner(t *testing.T) {
 	// (hotpath/pipeline's TestDevKeysLiveInTheProvider checks it does).
 	keys := secrets.StaticCache(map[string]string{secrets.IngestAPIKey: pipeline.DevIngestKey, secrets.WebUIAPIKey: pipeline.DevAPIAdminKey})
 	var b strings.Builder
-	pipeline.Banner(&b, cfg, keys, "http://127.0.0.1:8233")
+	pipeline.Banner(&b, cfg, keys, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
 	banner := b.String()
 
 	urls := regexp.MustCompile(`http://127\.0\.0\.1:\d+[^\s,;)'"]*`).FindAllString(steps, -1)

@@ -74,7 +74,7 @@ func StartDevServer(ctx context.Context, address, namespace string, log *slog.Lo
 	}
 	uiPort, err := firstFreePort(host, 8233)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("temporal UI: %w", err)
 	}
 	args := []string{"server", "start-dev", "--ip", host, "--port", portStr,
 		"--ui-port", strconv.Itoa(uiPort), "--log-level", "warn"}
@@ -136,7 +136,7 @@ func firstFreePort(host string, from int) (int, error) {
 			return p, nil
 		}
 	}
-	return 0, fmt.Errorf("no free port for the Temporal UI in %d..%d", from, from+99)
+	return 0, fmt.Errorf("no free port in %d..%d", from, from+99)
 }
 
 type quietLogger struct{}

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mutt-ops/mutt/activities"
+	"github.com/mutt-ops/mutt/deploy"
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/bench"
 	"github.com/mutt-ops/mutt/internal/config"
@@ -41,7 +43,8 @@ Services (configured from the environment; see README):
   dev          everything in one process for development: migrates and seeds the
                database, starts the ingestor, alerter, forwarder, admin API and a Moogsoft simulator,
                a Temporal dev server (when none answers at TEMPORAL_ADDRESS; with TEMPORAL_NAMESPACE),
-               applies the schedules and runs the ops-plane worker
+               a Prometheus scraping every role for the SLO report (unless PROMETHEUS_URL is set or
+               MUTT_DEV_PROMETHEUS_ADDR=off), applies the schedules and runs the ops-plane worker
   all          ingestor, alerter and forwarder in one process
   ingestor     HTTP ingest (MUTT_INGEST_ADDR, default :8080)
   alerter      rules, audit and alerts (health/metrics on MUTT_ALERTER_ADDR, :8082)
@@ -172,6 +175,8 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		defer ds.Stop()
 		ui = ds.UIURL
 	}
+	promURL, stopProm := devPrometheus(ctx, cfg, &wcfg, log)
+	defer stopProm()
 	proc, err := workerProcess(ctx, d, wcfg, log)
 	if err != nil {
 		return err
@@ -189,8 +194,46 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx, io.Discard) })
 	g.Go(func() error { return pipeline.Run(gctx, d, pipeline.AllRoles) })
-	pipeline.Banner(stdout, cfg, d.Secrets, ui)
+	pipeline.Banner(stdout, cfg, d.Secrets, ui, promURL)
 	return g.Wait()
+}
+
+// devPrometheus starts the Prometheus of `mutt dev` unless PROMETHEUS_URL
+// names one already or MUTT_DEV_PROMETHEUS_ADDR is off, and points the SLO
+// report (wcfg.PrometheusURL) at it. A Prometheus that is missing or does not
+// start is a warning: dev runs on without it and the SLO report says no_data.
+// It returns what the banner shows and the function that stops it.
+func devPrometheus(ctx context.Context, cfg pipeline.Config, wcfg *workers.Config, log *slog.Logger) (string, func()) {
+	pc := cfg.DevPrometheus
+	switch {
+	case wcfg.PrometheusURL != "":
+		return wcfg.PrometheusURL + " (PROMETHEUS_URL; not started by mutt dev)", func() {}
+	case pc.Addr == "":
+		return "(off: MUTT_DEV_PROMETHEUS_ADDR=off; the SLO report says no_data)", func() {}
+	}
+	rules, err := fs.Sub(deploy.PrometheusRules, "prometheus/rules")
+	if err != nil {
+		return "(not running: " + err.Error() + ")", func() {}
+	}
+	target := func(job, addr string, samples bool) workers.ScrapeTarget {
+		return workers.ScrapeTarget{Job: job, Addr: pipeline.Loopback(addr), Samples: samples}
+	}
+	ingest := target("mutt-ingestor", cfg.Ingest.Addr, true)
+	ingest.HTTPS = cfg.Ingest.TLS.Enabled()
+	api := target("mutt-api", cfg.APIAddr, false)
+	api.HTTPS = cfg.APITLS.Enabled()
+	p, err := workers.StartDevPrometheus(ctx, workers.DevPrometheusOptions{
+		Binary: pc.Binary, Addr: pc.Addr, ScanPorts: !pc.AddrSet, Dir: pc.Dir,
+		ScrapeInterval: pc.ScrapeInterval, Retention: pc.Retention, Rules: rules,
+		Targets: []workers.ScrapeTarget{ingest, target("mutt-alerter", cfg.AlerterAddr, false),
+			target("mutt-forwarder", cfg.ForwarderAddr, false), api, target("mutt-worker", wcfg.WorkerAddr, false)},
+	}, log)
+	if err != nil {
+		log.Warn("running without prometheus: the SLO report says no_data", "err", err)
+		return "(not running: " + err.Error() + ")", func() {}
+	}
+	wcfg.PrometheusURL = p.URL
+	return p.URL, p.Stop
 }
 
 func workerProcess(ctx context.Context, d *pipeline.Deps, wcfg workers.Config, log *slog.Logger) (*workers.Process, error) {
@@ -348,7 +391,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 
 func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 1 && args[0] == "env-example" {
-		writeEnvExample(stdout, nil)
+		writeEnvExample(stdout)
 		return nil
 	}
 	if len(args) == 0 || args[0] != "init" {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"net"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -77,6 +78,8 @@ type Config struct {
 	// DevLogFile is where `mutt dev` also writes its log (MUTT_DEV_LOG_FILE,
 	// default DevLogFile(prefix)), so `muttdev logs` can read it.
 	DevLogFile string
+	// DevPrometheus is the Prometheus `mutt dev` runs (MUTT_DEV_PROMETHEUS_*).
+	DevPrometheus DevPrometheusConfig
 	// SNMP is the ingestor's trap receiver (MUTT_SNMP_*; off unless
 	// MUTT_SNMP_ADDR is set, `mutt dev`: 127.0.0.1:1162).
 	SNMP snmptrap.Config
@@ -130,6 +133,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 			c.LogFormat = "text"
 		}
 		c.DevLogFile = e.String(DevLogFile(common.RedisPrefix), "MUTT_DEV_LOG_FILE")
+		c.DevPrometheus = readDevPrometheus(e, common.RedisPrefix, c.DevLogFile)
 	}
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
@@ -144,7 +148,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 	}
 	c.MoogWebhookURL = e.URL("", []string{"http", "https"}, "MOOG_WEBHOOK_URL")
 	if c.MoogWebhookURL == "" && dev {
-		c.MoogWebhookURL = "http://" + loopback(c.MoogSimAddr) + "/events"
+		c.MoogWebhookURL = "http://" + Loopback(c.MoogSimAddr) + "/events"
 	}
 	c.Dev = dev
 	c.InsecureTransport = checkTransport(e, dev, c)
@@ -214,8 +218,8 @@ func devLoopbackDefaults(e *config.Env) {
 	}
 }
 
-// loopback turns a listen address such as ":18083" into one to dial.
-func loopback(addr string) string {
+// Loopback turns a listen address such as ":18083" into one to dial.
+func Loopback(addr string) string {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil || host == "" || host == "0.0.0.0" || host == "::" {
 		return net.JoinHostPort("127.0.0.1", port)
@@ -225,6 +229,52 @@ func loopback(addr string) string {
 
 // checkTransport applies the transport rule (ADR 0016) to every outside
 // connection of c; the admin URLs only when set (they default to the others).
+// DevPrometheusConfig is the Prometheus `mutt dev` starts when PROMETHEUS_URL
+// is not set.
+type DevPrometheusConfig struct {
+	// Addr is MUTT_DEV_PROMETHEUS_ADDR ("" when "off"). Unless set
+	// explicitly (AddrSet), the first free port from it upwards is used.
+	Addr    string
+	AddrSet bool
+	// Dir holds its configuration, rules and data (MUTT_DEV_PROMETHEUS_DIR,
+	// default DevPrometheusDir: beside the dev log).
+	Dir            string
+	Binary         string        // MUTT_DEV_PROMETHEUS_BIN
+	ScrapeInterval time.Duration // MUTT_DEV_PROMETHEUS_SCRAPE_INTERVAL
+	Retention      time.Duration // MUTT_DEV_PROMETHEUS_RETENTION
+}
+
+// DevPrometheusDefaultAddr is where the dev Prometheus listens by default
+// (the next free port when taken).
+const DevPrometheusDefaultAddr = "127.0.0.1:9090"
+
+// DevPrometheusDir is the default data directory of the dev Prometheus: in
+// the directory of the dev log (the instance's state directory, ./.mutt),
+// prometheus or prometheus-<instance> (DevInstance).
+func DevPrometheusDir(redisPrefix, logFile string) string {
+	name := "prometheus"
+	if inst := DevInstance(redisPrefix); inst != "" {
+		name += "-" + inst
+	}
+	return filepath.Join(filepath.Dir(logFile), name)
+}
+
+func readDevPrometheus(e *config.Env, prefix, logFile string) DevPrometheusConfig {
+	c := DevPrometheusConfig{
+		Dir:            e.String(DevPrometheusDir(prefix, logFile), "MUTT_DEV_PROMETHEUS_DIR"),
+		Binary:         e.String("prometheus", "MUTT_DEV_PROMETHEUS_BIN"),
+		ScrapeInterval: e.Duration(5*time.Second, "MUTT_DEV_PROMETHEUS_SCRAPE_INTERVAL"),
+		Retention:      e.Duration(7*24*time.Hour, "MUTT_DEV_PROMETHEUS_RETENTION"),
+	}
+	if _, v, ok := e.Lookup("MUTT_DEV_PROMETHEUS_ADDR"); ok && strings.EqualFold(v, "off") {
+		e.String(DevPrometheusDefaultAddr, "MUTT_DEV_PROMETHEUS_ADDR") // listed with its default
+		return c
+	}
+	_, _, c.AddrSet = e.Lookup("MUTT_DEV_PROMETHEUS_ADDR")
+	c.Addr = e.Addr(DevPrometheusDefaultAddr, "MUTT_DEV_PROMETHEUS_ADDR")
+	return c
+}
+
 func checkTransport(e *config.Env, dev bool, c Config) []string {
 	names := []string{"REDIS_URL", "REDIS_ADMIN_URL", "DATABASE_URL", "DATABASE_ADMIN_URL", "VAULT_ADDR", "MOOG_WEBHOOK_URL"}
 	urls := map[string]string{"REDIS_URL": c.RedisURL, "DATABASE_URL": c.DatabaseURL, "MOOG_WEBHOOK_URL": c.MoogWebhookURL}

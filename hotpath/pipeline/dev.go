@@ -118,9 +118,10 @@ func OpenDevLog(path string) (*os.File, error) {
 // Banner tells the developer where everything is. The API keys it prints
 // are the secrets provider's current ones (keys, as the running process
 // reads them; Setup stored the dev keys there, and a rotation replaces them),
-// else the environment's.
-func Banner(w io.Writer, cfg Config, keys *secrets.Cache, temporalUI string) {
-	ingestURL := "http://" + loopback(cfg.Ingest.Addr)
+// else the environment's. prometheus is the URL of the Prometheus the SLO
+// report queries, or why there is none.
+func Banner(w io.Writer, cfg Config, keys *secrets.Cache, temporalUI, prometheus string) {
+	ingestURL := "http://" + Loopback(cfg.Ingest.Addr)
 	key := bannerKey(keys, secrets.IngestAPIKey, cfg.Ingest.APIKeys)
 	apiKey := bannerKey(keys, secrets.WebUIAPIKey, cfg.APIAdminKeys)
 	store := cfg.Secrets.Provider
@@ -149,6 +150,7 @@ MUTT dev is running (Redis prefix %q, database %s)
   web UI        http://%s/ui/   (log in with the admin API key)
   secrets       %s   (passwords, API keys; muttdev rotate %s)
   temporal UI   %s   (worker on task queue %s)
+  prometheus    %s   (scrapes every role, with deploy/prometheus/rules; SLO report /api/v2/slo)
   log           %s   (muttdev logs all --follow)
   schedules     %s,
                 %s,
@@ -161,18 +163,18 @@ Try:
   curl -s http://%s/stats
 
 `, cfg.RedisPrefix, redactURL(cfg.DatabaseURL), ingestURL, key, ingestURL, ingestURL, ingestURL,
-		loopback(cfg.AlerterAddr), loopback(cfg.ForwarderAddr), loopback(cfg.MoogSimAddr), cfg.MoogWebhookURL,
-		loopback(cfg.APIAddr), apiKey, loopback(cfg.APIAddr), store, strings.Join(targets, "|"), temporalUI, taskQueue, cfg.DevLogFile, strings.Join(ops, ", "),
+		Loopback(cfg.AlerterAddr), Loopback(cfg.ForwarderAddr), Loopback(cfg.MoogSimAddr), cfg.MoogWebhookURL,
+		Loopback(cfg.APIAddr), apiKey, Loopback(cfg.APIAddr), store, strings.Join(targets, "|"), temporalUI, taskQueue, prometheus, cfg.DevLogFile, strings.Join(ops, ", "),
 		strings.Join(rotations[:half], ", "), strings.Join(rotations[half:], ", "),
-		key, ingestURL, time.Now().UTC().Format(time.RFC3339), loopback(cfg.MoogSimAddr))
+		key, ingestURL, time.Now().UTC().Format(time.RFC3339), Loopback(cfg.MoogSimAddr))
 	if cfg.SNMP.Addr != "" {
 		fmt.Fprintf(w, "SNMP traps on udp %s (v1/v2c communities: %s; v3 users: %d):\n"+
 			"  snmptrap -v 2c -c public %s '' 1.3.6.1.4.1.9.9.41.2.0.1\n\n",
-			loopback(cfg.SNMP.Addr), strings.Join(cfg.SNMP.Communities, ","), len(cfg.SNMP.Users), loopback(cfg.SNMP.Addr))
+			Loopback(cfg.SNMP.Addr), strings.Join(cfg.SNMP.Communities, ","), len(cfg.SNMP.Users), Loopback(cfg.SNMP.Addr))
 	}
 	if sl := cfg.Syslog; sl.Enabled() {
 		fmt.Fprintf(w, "Syslog: udp %q tcp %q tls %q (\"off\" or unset: not listening)\n", sl.UDPAddr, sl.TCPAddr, sl.TLSAddr)
-		if h, p, err := net.SplitHostPort(loopback(sl.TCPAddr)); err == nil && sl.TCPAddr != "" {
+		if h, p, err := net.SplitHostPort(Loopback(sl.TCPAddr)); err == nil && sl.TCPAddr != "" {
 			fmt.Fprintf(w, "  logger -n %s -P %s --tcp --rfc5424 -p local4.crit 'LINK-DOWN Gi0/1 changed state to down'\n\n", h, p)
 		}
 	}

@@ -53,7 +53,7 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 	cache, err := secrets.NewCache(ctx, prov)
 	require.NoError(t, err)
 	var banner strings.Builder
-	pipeline.Banner(&banner, cfg, cache, "http://127.0.0.1:8233")
+	pipeline.Banner(&banner, cfg, cache, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
 	require.Contains(t, banner.String(), "X-API-KEY: "+pipeline.DevIngestKey)
 	require.Contains(t, banner.String(), "X-API-KEY: "+pipeline.DevAPIAdminKey)
 
@@ -68,7 +68,7 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 	require.Equal(t, "rotated-ingest-key", snap.Get(secrets.IngestAPIKey), "setup again does not bring the dev key back")
 	require.NoError(t, cache.Reload(ctx))
 	banner.Reset()
-	pipeline.Banner(&banner, cfg, cache, "http://127.0.0.1:8233")
+	pipeline.Banner(&banner, cfg, cache, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
 	require.Contains(t, banner.String(), "X-API-KEY: rotated-ingest-key", "the banner prints the current key")
 	require.Contains(t, banner.String(), "X-API-KEY: rotated-admin-key")
 
