@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
@@ -13,19 +14,48 @@ import (
 
 // settings returns every environment variable the services read, with its
 // default, by running their configuration readers on an empty environment
-// (with the Vault provider chosen, so its variables are read too).
+// (with the Vault provider chosen, so its variables are read too), followed
+// by those only `mutt dev` reads (MUTT_DEV_*, with their dev defaults).
 func settings() []config.Var {
+	out := readSettings(false)
+	seen := make(map[string]bool, len(out))
+	for _, v := range out {
+		seen[v.Name] = true
+	}
+	for _, v := range readSettings(true) {
+		if !seen[v.Name] {
+			out = append(out, v)
+		}
+	}
+	slices.SortFunc(out, func(a, b config.Var) int { return strings.Compare(a.Name, b.Name) })
+	return out
+}
+
+// devSettings returns the variables `mutt dev` reads, with its defaults.
+func devSettings() []config.Var { return readSettings(true) }
+
+func readSettings(dev bool) []config.Var {
 	e := config.FromMap(map[string]string{"MUTT_SECRETS_PROVIDER": "vault"})
-	_, _ = pipeline.ReadConfig(e, false, append(append([]pipeline.Role{}, pipeline.AllRoles...), pipeline.Worker))
+	_, _ = pipeline.ReadConfig(e, dev, append(append([]pipeline.Role{}, pipeline.AllRoles...), pipeline.Worker))
 	_ = workers.ReadConfig(e)
 	return e.Vars()
 }
 
+// defaults maps each variable to its default.
+func defaults(vars []config.Var) map[string]string {
+	out := make(map[string]string, len(vars))
+	for _, v := range vars {
+		out[v.Name] = v.Default
+	}
+	return out
+}
+
 // writeEnvExample prints deploy/mutt.env.example: every setting commented out
-// at its default, with its description from docs (README's configuration
-// table, when given), the dynamic config seeds of `mutt config init`, and
+// at its default, with its description from settingDocs (README's
+// configuration table), the dynamic config seeds of `mutt config init`, and
 // what becomes of the Python MUTT's variables.
-func writeEnvExample(w io.Writer, docs map[string]string) {
+func writeEnvExample(w io.Writer) {
+	docs := docsByName()
 	fmt.Fprint(w, `# MUTT settings. GENERATED from the code's configuration readers by
 # "go test ./cmd/mutt -run TestEnvExampleIsCurrent -update" (also printed by
 # "mutt config env-example"); do not edit by hand. Every variable is shown
