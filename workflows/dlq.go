@@ -345,6 +345,15 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 		}
 	}
 
+	// The outcome in the run's memo, so the Temporal UI (and the console's
+	// jobs page) show it without opening the result. Versioned: runs recorded
+	// before it replay without the memo command.
+	if workflow.GetVersion(ctx, "dlq-outcome-memo", workflow.DefaultVersion, 1) == 1 {
+		outcome, counts := res.outcome()
+		if err := workflow.UpsertMemo(ctx, map[string]any{"outcome": outcome, "counts": counts}); err != nil {
+			log.Warn("set the outcome memo", "err", err)
+		}
+	}
 	for _, s := range res.Streams {
 		log.Info("DLQ remediation", "stream", s.Stream, "examined", s.Examined, "replayed", s.Replayed,
 			"poisoned", s.Poisoned, "skipped", s.Skipped, "discarded", s.Discarded, "not_found", s.NotFound, "skipped_unhealthy", s.SkippedUnhealthy,
@@ -354,4 +363,28 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 		return res, err
 	}
 	return res, nil
+}
+
+// outcome summarises a run for its memo: one line and the totals over every
+// stream it worked on.
+func (r DLQResult) outcome() (string, map[string]int64) {
+	counts := map[string]int64{}
+	for _, s := range r.Streams {
+		counts["examined"] += int64(s.Examined)
+		counts["replayed"] += int64(s.Replayed)
+		counts["poisoned"] += int64(s.Poisoned)
+		counts["discarded"] += int64(s.Discarded)
+		counts["skipped"] += int64(s.Skipped + s.SkippedUnhealthy)
+		counts["not_found"] += int64(s.NotFound)
+		counts["left"] += s.Depth
+	}
+	line := fmt.Sprintf("replayed %d, parked %d, discarded %d, left %d", counts["replayed"], counts["poisoned"],
+		counts["discarded"], counts["left"])
+	if r.MoogHealth != nil && !r.MoogHealth.Healthy {
+		line += " (moogsoft unhealthy: moog DLQ not replayed)"
+	}
+	if r.DryRun {
+		line = "dry run: " + line
+	}
+	return line, counts
 }

@@ -322,3 +322,16 @@ func TestDLQReplayOfSelectedEntries(t *testing.T) {
 	env.AssertExpectations(t)
 	require.Equal(t, 1, res.Streams[0].Replayed)
 }
+
+// Every run records its outcome in the memo (shown by the Temporal UI and
+// the console's jobs page).
+func TestDLQRunRecordsItsOutcomeInTheMemo(t *testing.T) {
+	t.Parallel()
+	r := DLQResult{MoogHealth: &DLQMoogHealth{Healthy: false}, Streams: []DLQStreamResult{
+		{Stream: DLQMoog, SkippedUnhealthy: 4, Depth: 4},
+		{Stream: DLQAlerter, Examined: 3, Replayed: 2, Poisoned: 1, Depth: 0},
+	}}
+	line, counts := r.outcome()
+	require.Equal(t, "replayed 2, parked 1, discarded 0, left 4 (moogsoft unhealthy: moog DLQ not replayed)", line)
+	require.Equal(t, map[string]int64{"examined": 3, "replayed": 2, "poisoned": 1, "discarded": 0, "skipped": 4, "not_found": 0, "left": 4}, counts)
+}
