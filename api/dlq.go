@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -382,7 +383,8 @@ func (s *Server) dlqAction(c *gin.Context, discard bool) {
 		return nil
 	})
 	if err != nil {
-		if te, ok := err.(*temporalErr); ok {
+		var te *temporalErr
+		if errors.As(err, &te) {
 			s.unavailable(c, "start the remediation workflow: Temporal is unavailable", te.err)
 			return
 		}

@@ -186,6 +186,7 @@
     body.reason = reason;
     var verb = discard ? "discard" : "replay";
     if (discard && !window.confirm("Discard " + what + " of " + state.dlq + "? Discarded entries are deleted for good.")) { return; }
+    $("dlq-run-state").dataset.status = "starting";
     api("POST", "/dlq/" + encodeURIComponent(state.dlq) + "/" + verb, body).then(function (res) {
       if (!res.ok) { $("dlq-action-error").textContent = M.errText(res); return; }
       $("dlq-action-reason").value = "";
