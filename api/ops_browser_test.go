@@ -1,11 +1,13 @@
 package api
 
 import (
+	"context"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -25,6 +27,36 @@ func opsShots(t *testing.T) string {
 	return dir
 }
 
+// opsBrowser is newBrowser with room for a workflow run: these tests wait
+// for real Temporal runs, which on a loaded machine take longer than
+// newBrowser's minute.
+func opsBrowser(t *testing.T) context.Context {
+	t.Helper()
+	_, err := os.Stat(chromiumPath)
+	require.NoError(t, err, "the browser test needs %s: install the Debian package chromium", chromiumPath)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
+		chromedp.ExecPath(chromiumPath), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.NoFirstRun, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900))
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(alloc)
+	t.Cleanup(cancelBrowser)
+	return bctx
+}
+
+// opsLogin logs in with key and opens path.
+func opsLogin(srvURL, key, path string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{chromedp.Navigate(srvURL + "/ui/login"),
+		chromedp.WaitVisible(chromedp.CSS("#login-form")),
+		chromedp.SendKeys(chromedp.CSS("#api-key"), key),
+		chromedp.Click(chromedp.CSS("#login-submit")),
+		chromedp.WaitVisible(chromedp.CSS("#chart svg")),
+		chromedp.Navigate(srvURL + path)}
+}
+
 // TestUIBrowserDeadLetters drives the dead letters page against the real API,
 // Redis, PostgreSQL, Temporal and a MUTT worker: the alerter DLQ's entries are
 // listed with reason, error and payload; a replay without a reason is refused
@@ -38,7 +70,7 @@ func TestUIBrowserDeadLetters(t *testing.T) {
 	addDeadLetters(t, e, 1, "shed")
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	ctx := newBrowser(t)
+	ctx := opsBrowser(t)
 	shots := opsShots(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
@@ -48,13 +80,8 @@ func TestUIBrowserDeadLetters(t *testing.T) {
 	rows := `//table[@id="dlq-table"][not(@aria-busy)]/tbody[@id="dlq-rows"]/tr`
 	row := func(id string) string { return rows + `[@data-id="` + id + `"]` }
 
-	do(chromedp.Navigate(srv.URL+"/ui/login"),
-		chromedp.WaitVisible(css("#login-form")),
-		chromedp.SendKeys(css("#api-key"), testAdminKey),
-		chromedp.Click(css("#login-submit")),
-		chromedp.WaitVisible(css("#chart svg")),
-		chromedp.Navigate(srv.URL+"/ui/deadletters?dlq=alerter"),
-		chromedp.WaitVisible(chromedp.Search(`//tbody[@id="dlq-streams"]/tr[@data-dlq="alerter"][td[3]="4"]`)),
+	do(opsLogin(srv.URL, testAdminKey, "/ui/deadletters?dlq=alerter")...)
+	do(chromedp.WaitVisible(chromedp.Search(`//tbody[@id="dlq-streams"]/tr[@data-dlq="alerter"][td[3]="4"]`)),
 		chromedp.WaitVisible(chromedp.Search(row(ids[2]))),
 		screenshot(t, shots, "01-dead-letters"))
 	require.Equal(t, "max_attempts", text(t, ctx, chromedp.Search(row(ids[0])+`/td[3]`)))
@@ -124,15 +151,10 @@ func TestUIBrowserDeadLettersWithoutTemporal(t *testing.T) {
 	addDeadLetters(t, e, 1, "max_attempts")
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	ctx := newBrowser(t)
+	ctx := opsBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/ui/login"),
-		chromedp.WaitVisible(css("#login-form")),
-		chromedp.SendKeys(css("#api-key"), testAdminKey),
-		chromedp.Click(css("#login-submit")),
-		chromedp.WaitVisible(css("#chart svg")),
-		chromedp.Navigate(srv.URL+"/ui/deadletters?dlq=alerter"),
-		chromedp.WaitVisible(chromedp.Search(`//tbody[@id="dlq-rows"]/tr`)),
+	require.NoError(t, chromedp.Do(ctx, opsLogin(srv.URL, testAdminKey, "/ui/deadletters?dlq=alerter")...))
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(`//tbody[@id="dlq-rows"]/tr`)),
 		screenshot(t, opsShots(t), "01-no-temporal")))
 	require.Contains(t, text(t, ctx, css("#dlq-temporal")), "Temporal is not configured")
 	disabled, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`["dlq-replay-all", "dlq-discard-all", "dlq-replay-selected"]
@@ -152,18 +174,13 @@ func TestUIBrowserJobs(t *testing.T) {
 	applyAndTrigger(t, ops)
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	ctx := newBrowser(t)
+	ctx := opsBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	id := ops.IDPrefix + "mutt-dlq-remediation"
 	row := `//tbody[@id="jobs-rows"]/tr[@data-schedule="` + id + `"]`
 	run := `//tbody[@id="runs-rows"]/tr[@data-status="completed"]`
-	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(srv.URL+"/ui/login"),
-		chromedp.WaitVisible(css("#login-form")),
-		chromedp.SendKeys(css("#api-key"), testReadOnlyKey),
-		chromedp.Click(css("#login-submit")),
-		chromedp.WaitVisible(css("#chart svg")),
-		chromedp.Navigate(srv.URL+"/ui/jobs"),
-		chromedp.WaitVisible(chromedp.Search(row)),
+	require.NoError(t, chromedp.Do(ctx, opsLogin(srv.URL, testReadOnlyKey, "/ui/jobs")...))
+	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(row)),
 		chromedp.WaitVisible(chromedp.Search(run)),
 		screenshot(t, opsShots(t), "01-jobs")))
 	require.Equal(t, "active", text(t, ctx, chromedp.Search(row+`/td[4]/span`)))
