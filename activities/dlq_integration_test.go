@@ -223,9 +223,9 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "alerter"), 0)
 
 	// Its outcome is in the memo, for the Temporal UI and the console.
-	desc, err := c.DescribeWorkflowExecution(t.Context(), run.GetID(), run.GetRunID())
+	desc, err := c.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
 	require.NoError(t, err)
-	memo := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()
+	memo := desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()
 	require.Contains(t, memo, "outcome")
 	require.Contains(t, string(memo["outcome"].GetData()), "replayed 3, parked 1")
 

@@ -247,11 +247,11 @@ func (s *Server) fillRun(ctx context.Context, r *jobRun) {
 	if r.WorkflowID == "" {
 		return
 	}
-	d, err := o.Client.DescribeWorkflowExecution(ctx, r.WorkflowID, r.RunID)
-	if err != nil {
+	d, err := o.Client.DescribeWorkflow(ctx, r.WorkflowID, r.RunID)
+	if err != nil || d.RawResponse == nil {
 		return
 	}
-	info := d.GetWorkflowExecutionInfo()
+	info := d.RawResponse.GetWorkflowExecutionInfo()
 	r.RunID = info.GetExecution().GetRunId()
 	r.TemporalURL = o.workflowURL(r.WorkflowID, r.RunID)
 	r.Status = runStatus(info.GetStatus())
@@ -310,7 +310,7 @@ func (s *Server) getJobRun(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c, 10*time.Second)
 	defer cancel()
-	if _, err := o.Client.DescribeWorkflowExecution(ctx, id, runID); err != nil {
+	if _, err := o.Client.DescribeWorkflow(ctx, id, runID); err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
 			abort(c, http.StatusNotFound, errNotFound, "no such workflow run")

@@ -291,9 +291,9 @@ func applyAndTrigger(t *testing.T, ops *Ops) {
 		if !assert.NotNil(c, a) {
 			return
 		}
-		w, err := ops.Client.DescribeWorkflowExecution(t.Context(), a.WorkflowID, a.FirstExecutionRunID)
+		w, err := ops.Client.DescribeWorkflow(t.Context(), a.WorkflowID, a.FirstExecutionRunID)
 		if assert.NoError(c, err) {
-			assert.Equal(c, "WORKFLOW_EXECUTION_STATUS_COMPLETED", w.GetWorkflowExecutionInfo().GetStatus().String())
+			assert.Equal(c, "WORKFLOW_EXECUTION_STATUS_COMPLETED", w.RawResponse.GetWorkflowExecutionInfo().GetStatus().String())
 		}
 	}, 60*time.Second, 200*time.Millisecond)
 }
