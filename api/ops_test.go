@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/mutt-ops/mutt/activities"
@@ -293,7 +294,7 @@ func applyAndTrigger(t *testing.T, ops *Ops) {
 		}
 		w, err := ops.Client.DescribeWorkflow(t.Context(), a.WorkflowID, a.FirstExecutionRunID)
 		if assert.NoError(c, err) {
-			assert.Equal(c, "WORKFLOW_EXECUTION_STATUS_COMPLETED", w.RawResponse.GetWorkflowExecutionInfo().GetStatus().String())
+			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, w.RawResponse.GetWorkflowExecutionInfo().GetStatus())
 		}
 	}, 60*time.Second, 200*time.Millisecond)
 }
