@@ -67,7 +67,8 @@ func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "mutt_auto_remediation_total",
 			Help: "DLQ entries handled by remediation, by action: replayed, poisoned (parked in dlq:poison), " +
-				"skipped_unhealthy (moog DLQ entries left in place because Moogsoft was unhealthy, counted per run).",
+				"skipped_unhealthy (moog DLQ entries left in place because Moogsoft was unhealthy, counted per run), " +
+				"discarded (deleted on an operator's request).",
 		}, []string{"action"}),
 		health: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mutt_moog_health_status",
@@ -86,7 +87,7 @@ func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
 		return nil, err
 	}
 	// Every action exists from the start, so rate() works before the first event.
-	for _, a := range []string{"replayed", "poisoned", "skipped_unhealthy"} {
+	for _, a := range []string{"replayed", "poisoned", "skipped_unhealthy", "discarded"} {
 		m.actions.WithLabelValues(a)
 	}
 	return m, nil
@@ -244,6 +245,13 @@ func (a *dlqActivities) stage(name string) (dlqStage, bool) {
 		return dlqStage{name: name, dlq: k.MoogDLQ(), targets: k.AlertStreams()}, true
 	case workflows.DLQAlerter:
 		return dlqStage{name: name, dlq: k.AlerterDLQ(), targets: k.IngestStreams()}, true
+	// Discard only: no targets (the workflow refuses to replay them).
+	case workflows.DLQPoison:
+		return dlqStage{name: name, dlq: k.PoisonDLQ()}, true
+	case workflows.DLQSyslog:
+		return dlqStage{name: name, dlq: k.SyslogDLQ()}, true
+	case workflows.DLQSNMP:
+		return dlqStage{name: name, dlq: k.SNMPDLQ()}, true
 	}
 	return dlqStage{}, false
 }
@@ -274,11 +282,14 @@ type dlqProgress struct {
 // every batch and resumes from the last heartbeat when retried.
 func (a *dlqActivities) ReplayStream(ctx context.Context, in workflows.DLQReplayInput) (workflows.DLQReplayResult, error) {
 	st, ok := a.stage(in.Stream)
-	if !ok || in.MaxEntries <= 0 || in.BatchSize <= 0 || in.MaxReplays <= 0 {
+	if !ok || (len(st.targets) == 0 && !in.Discard) || in.MaxEntries <= 0 || in.BatchSize <= 0 || in.MaxReplays <= 0 {
 		return workflows.DLQReplayResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("invalid replay input %+v", in), workflows.DLQErrInvalidInput, nil)
 	}
 	log := a.log.With("dlq", st.name, "workflow_id", activity.GetInfo(ctx).WorkflowExecution.ID, "dry_run", in.DryRun)
+	if len(in.IDs) > 0 {
+		return a.replayIDs(ctx, log, st, in)
+	}
 
 	var p dlqProgress
 	if activity.HasHeartbeatDetails(ctx) {
@@ -331,6 +342,75 @@ func (a *dlqActivities) ReplayStream(ctx context.Context, in workflows.DLQReplay
 	return p.Result, nil
 }
 
+// replayIDs handles the entries the operator selected, in batches of
+// BatchSize with a heartbeat after each; an id no longer in the DLQ (replayed
+// or discarded meanwhile, or by the attempt a retry resumes) counts as not found.
+func (a *dlqActivities) replayIDs(ctx context.Context, log *slog.Logger, st dlqStage, in workflows.DLQReplayInput) (workflows.DLQReplayResult, error) {
+	var p dlqProgress
+	if activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &p); err != nil {
+			p = dlqProgress{}
+		}
+	}
+	done, _ := strconv.Atoi(p.Cursor) // ids handled so far
+	if done == 0 {
+		p.Result = workflows.DLQReplayResult{Stream: st.name}
+	}
+	for done < len(in.IDs) {
+		if err := ctx.Err(); err != nil {
+			return p.Result, fmt.Errorf("replay %s: %w", st.dlq, err)
+		}
+		ids := in.IDs[done:min(done+in.BatchSize, len(in.IDs))]
+		cmds := make([]*redis.XMessageSliceCmd, len(ids))
+		_, err := a.d.Redis.Pipelined(ctx, func(pl redis.Pipeliner) error {
+			for i, id := range ids {
+				cmds[i] = pl.XRangeN(ctx, st.dlq, id, id, 1)
+			}
+			return nil
+		})
+		if err != nil {
+			return p.Result, fmt.Errorf("read selected entries of %s: %w", st.dlq, err)
+		}
+		r := p.Result
+		r.PoisonedEntries = slices.Clone(p.Result.PoisonedEntries)
+		msgs := make([]redis.XMessage, 0, len(ids))
+		for _, c := range cmds {
+			if len(c.Val()) == 0 {
+				r.NotFound++
+				continue
+			}
+			msgs = append(msgs, c.Val()[0])
+		}
+		if err := a.replayBatch(ctx, log, st, in, msgs, &r); err != nil {
+			return p.Result, err
+		}
+		done += len(ids)
+		p.Result, p.Cursor = r, strconv.Itoa(done)
+		activity.RecordHeartbeat(ctx, p)
+	}
+	return p.Result, nil
+}
+
+// discardBatch deletes the matched entries of one batch (DLQReplayInput.Discard).
+func (a *dlqActivities) discardBatch(ctx context.Context, log *slog.Logger, st dlqStage, in workflows.DLQReplayInput,
+	ids []string, r *workflows.DLQReplayResult) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if in.DryRun {
+		r.Discarded += len(ids)
+		return nil
+	}
+	n, err := a.d.Redis.XDel(ctx, st.dlq, ids...).Result()
+	if err != nil {
+		return fmt.Errorf("discard %d entries of %s: %w", len(ids), st.dlq, err)
+	}
+	r.Discarded += int(n)
+	a.m.actions.WithLabelValues("discarded").Add(float64(n))
+	log.Info("DLQ entries discarded", "count", n, "first_id", ids[0])
+	return nil
+}
+
 // dlqMove is what happens to one DLQ entry.
 type dlqMove struct {
 	msg     redis.XMessage
@@ -346,10 +426,15 @@ type dlqMove struct {
 func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dlqStage, in workflows.DLQReplayInput,
 	msgs []redis.XMessage, r *workflows.DLQReplayResult) error {
 	moves := make([]dlqMove, 0, len(msgs))
+	var discard []string
 	for _, m := range msgs {
 		r.Examined++
 		if len(in.Reasons) > 0 && !slices.Contains(in.Reasons, dlqStr(m.Values[dlqFieldReason])) {
 			r.Skipped++
+			continue
+		}
+		if in.Discard {
+			discard = append(discard, m.ID)
 			continue
 		}
 		mv := dlqMove{msg: m}
@@ -371,6 +456,9 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 		moves = append(moves, mv)
 	}
 
+	if in.Discard {
+		return a.discardBatch(ctx, log, st, in, discard, r)
+	}
 	if in.DryRun {
 		for _, mv := range moves {
 			if mv.cause == "" {

@@ -222,6 +222,13 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "moog"), 0)
 	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "alerter"), 0)
 
+	// Its outcome is in the memo, for the Temporal UI and the console.
+	desc, err := c.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
+	require.NoError(t, err)
+	memo := desc.RawResponse.GetWorkflowExecutionInfo().GetMemo().GetFields()
+	require.Contains(t, memo, "outcome")
+	require.Contains(t, string(memo["outcome"].GetData()), "replayed 1, parked 1, discarded 0")
+
 	// The run replays deterministically from its history; record it as the
 	// golden history when asked.
 	h := dlqHistory(t, c, run)

@@ -54,6 +54,9 @@ type Options struct {
 	// MUTT_API_TLS_KEY_FILE), when set, makes it HTTPS.
 	HTTP telemetry.HTTPConfig
 	TLS  tlsconfig.Files
+	// Ops is the optional Temporal connection of the dead-letter and jobs
+	// pages; nil: they say Temporal is not configured.
+	Ops *Ops
 }
 
 // Server is the management API.
@@ -157,6 +160,8 @@ func (s *Server) routes() *gin.Engine {
 		s.registerRules(g, v)
 		s.registerHosts(g, v)
 		s.registerAudit(g, v)
+		s.registerDLQ(g, v)
+		s.registerJobs(g, v)
 	}
 	s.registerUI(r)
 	return r

@@ -26,12 +26,14 @@ var webFS embed.FS
 // no data: the browser's JS fetches it from /api/v2 with the key from
 // sessionStorage, so the pages themselves need no auth.
 var uiPages = map[string]struct{ file, title string }{
-	"":       {"dashboard.html", "Dashboard"},
-	"login":  {"login.html", "Log in"},
-	"rules":  {"rules.html", "Rules"},
-	"audit":  {"audit.html", "Config audit"},
-	"config": {"config.html", "Dynamic config"},
-	"hosts":  {"hosts.html", "Dev hosts and teams"},
+	"":            {"dashboard.html", "Dashboard"},
+	"login":       {"login.html", "Log in"},
+	"rules":       {"rules.html", "Rules"},
+	"audit":       {"audit.html", "Config audit"},
+	"config":      {"config.html", "Dynamic config"},
+	"hosts":       {"hosts.html", "Dev hosts and teams"},
+	"deadletters": {"deadletters.html", "Dead letters"},
+	"jobs":        {"jobs.html", "Ops jobs"},
 }
 
 type uiPageData struct {

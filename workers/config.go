@@ -26,6 +26,9 @@ type Config struct {
 	PrometheusURL   string
 	// HTTP bounds the health/metrics listener (MUTT_HTTP_*).
 	HTTP telemetry.HTTPConfig
+	// UIURL is the Temporal web UI the console links runs to
+	// (MUTT_TEMPORAL_UI_URL; `mutt dev` uses its dev server's).
+	UIURL string
 }
 
 // TemporalConn is how to reach Temporal. The variables are those of
@@ -70,6 +73,7 @@ func ReadConfig(e *config.Env) Config {
 		RotationEnabled: e.Bool(false, "MUTT_SECRET_ROTATION_ENABLED"),
 		PrometheusURL:   e.URL("", []string{"http", "https"}, "PROMETHEUS_URL"),
 		HTTP:            telemetry.ReadHTTPConfig(e),
+		UIURL:           e.URL("", []string{"http", "https"}, "MUTT_TEMPORAL_UI_URL"),
 		Retention: RetentionPolicy{
 			PartitionAdvanceMonths:   e.Int(3, 1, 36, "PARTITION_ADVANCE_MONTHS"),
 			EventRetentionDays:       e.Int(90, 1, 36500, "EVENT_RETENTION_DAYS"),

@@ -32,6 +32,22 @@ func Dial(ctx context.Context, c TemporalConn, log *slog.Logger) (client.Client,
 	return tc, nil
 }
 
+// DialLazy is Dial without the connection check: the client connects on
+// first use, so a process that only sometimes needs Temporal (the API's
+// console pages) starts, and answers, while Temporal is down.
+func DialLazy(c TemporalConn, log *slog.Logger) (client.Client, error) {
+	opts, err := c.clientOptions()
+	if err != nil {
+		return nil, err
+	}
+	opts.Logger = tlog.NewStructuredLogger(log.With("component", "temporal"))
+	tc, err := client.NewLazyClient(opts)
+	if err != nil {
+		return nil, fmt.Errorf("temporal client for %s (TEMPORAL_ADDRESS): %w", c.Address, err)
+	}
+	return tc, nil
+}
+
 // clientOptions are the SDK options for c, without a logger.
 func (c TemporalConn) clientOptions() (client.Options, error) {
 	tc, err := c.tlsConfig()

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"time"
 
@@ -28,7 +29,14 @@ const (
 	DLQMoog    = "moog"    // mutt:dlq:moog → alert stream; gated on Moogsoft health
 	DLQAlerter = "alerter" // mutt:dlq:alerter → ingest stream
 	DLQPoison  = "poison"  // mutt:dlq:poison, where entries past MaxReplays are parked
+	// Streams that are never replayed (raw input that failed to parse, and
+	// parked poison): a run with Discard may still delete entries of them.
+	DLQSyslog = "syslog" // mutt:dlq:syslog
+	DLQSNMP   = "snmp"   // mutt:dlq:snmp
 )
+
+// DLQDiscardOnly are the dead-letter streams a run may only discard from.
+var DLQDiscardOnly = []string{DLQPoison, DLQSyslog, DLQSNMP}
 
 // Defaults and bounds of DLQInput.
 const (
@@ -59,7 +67,20 @@ type DLQInput struct {
 	// Reasons, when set, limits the run to entries whose dead-letter reason is
 	// listed (e.g. "moog_rejected"); others are counted as skipped and left.
 	Reasons []string `json:"reasons,omitempty"`
+	// IDs, when set, limits the run to these entries of the one stream in
+	// Streams (the operator's selection in the console); ids no longer in the
+	// stream are counted as not found. At most DLQMaxIDs.
+	IDs []string `json:"ids,omitempty"`
+	// Discard deletes the selected entries instead of replaying them (no
+	// Moogsoft check, nothing parked). The caller audits why.
+	Discard bool `json:"discard,omitempty"`
 }
+
+// DLQMaxIDs bounds DLQInput.IDs (one page of a selection).
+const DLQMaxIDs = 1000
+
+// validStreamID is a Redis stream entry id ("1700000000000-0").
+var validStreamID = regexp.MustCompile(`^[0-9]{1,20}-[0-9]{1,20}$`)
 
 // normalize applies the defaults and rejects what cannot be meant.
 func (in DLQInput) normalize() (DLQInput, error) {
@@ -69,15 +90,40 @@ func (in DLQInput) normalize() (DLQInput, error) {
 		out.Streams = []string{DLQMoog, DLQAlerter}
 	} else {
 		for _, s := range in.Streams {
-			if s != DLQMoog && s != DLQAlerter {
+			switch {
+			case s == DLQMoog || s == DLQAlerter:
+			case slices.Contains(DLQDiscardOnly, s) && in.Discard:
+			case slices.Contains(DLQDiscardOnly, s):
+				errs = append(errs, fmt.Errorf("stream %q is never replayed (only discarded)", s))
+			default:
 				errs = append(errs, fmt.Errorf("unknown stream %q (want %q or %q)", s, DLQMoog, DLQAlerter))
 			}
 		}
 		// Fixed order and no duplicates, whatever the operator typed.
 		out.Streams = nil
-		for _, s := range []string{DLQMoog, DLQAlerter} {
+		for _, s := range append([]string{DLQMoog, DLQAlerter}, DLQDiscardOnly...) {
 			if slices.Contains(in.Streams, s) {
 				out.Streams = append(out.Streams, s)
+			}
+		}
+	}
+	if len(in.IDs) > 0 {
+		if len(in.Streams) != 1 {
+			errs = append(errs, errors.New("ids need exactly one stream"))
+		}
+		if len(in.IDs) > DLQMaxIDs {
+			errs = append(errs, fmt.Errorf("ids: %d entries, at most %d", len(in.IDs), DLQMaxIDs))
+		}
+		out.IDs = nil
+		seen := map[string]bool{}
+		for _, id := range in.IDs {
+			if !validStreamID.MatchString(id) {
+				errs = append(errs, fmt.Errorf("ids: %q is not a stream entry id", id))
+				continue
+			}
+			if !seen[id] {
+				seen[id] = true
+				out.IDs = append(out.IDs, id)
 			}
 		}
 	}
@@ -116,6 +162,8 @@ type DLQReplayInput struct {
 	MaxReplays int      `json:"max_replays"`
 	DryRun     bool     `json:"dry_run,omitempty"`
 	Reasons    []string `json:"reasons,omitempty"`
+	IDs        []string `json:"ids,omitempty"`
+	Discard    bool     `json:"discard,omitempty"`
 }
 
 // DLQPoisonedEntry is an entry parked (or, in a dry run, to be parked) in the
@@ -138,6 +186,10 @@ type DLQReplayResult struct {
 	Replayed int    `json:"replayed"`
 	Poisoned int    `json:"poisoned"`
 	Skipped  int    `json:"skipped"` // left in place by the reasons filter
+	// Discarded: deleted on the operator's request (DLQInput.Discard).
+	Discarded int `json:"discarded,omitempty"`
+	// NotFound: selected ids (DLQInput.IDs) no longer in the stream.
+	NotFound int `json:"not_found,omitempty"`
 	// PoisonedEntries lists the first DLQMaxReportedPoison parked entries.
 	PoisonedEntries   []DLQPoisonedEntry `json:"poisoned_entries,omitempty"`
 	PoisonedTruncated bool               `json:"poisoned_truncated,omitempty"`
@@ -171,6 +223,9 @@ type DLQStreamResult struct {
 	Replayed int    `json:"replayed"`
 	Poisoned int    `json:"poisoned"`
 	Skipped  int    `json:"skipped"`
+	// Discarded and NotFound: see DLQReplayResult.
+	Discarded int `json:"discarded,omitempty"`
+	NotFound  int `json:"not_found,omitempty"`
 	// MoogHealthy is set on the moog DLQ only, the one gated on it.
 	MoogHealthy *bool `json:"moog_healthy,omitempty"`
 	// SkippedUnhealthy counts the entries left because Moogsoft was unhealthy.
@@ -181,6 +236,7 @@ type DLQStreamResult struct {
 // DLQResult is the result of DLQRemediationWorkflow.
 type DLQResult struct {
 	DryRun     bool              `json:"dry_run"`
+	Discard    bool              `json:"discard,omitempty"`
 	MaxReplays int               `json:"max_replays"`
 	MoogHealth *DLQMoogHealth    `json:"moog_health,omitempty"` // nil when the moog DLQ was not selected
 	Streams    []DLQStreamResult `json:"streams"`
@@ -224,10 +280,11 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 		return DLQResult{}, temporal.NewNonRetryableApplicationError("invalid DLQ remediation input: "+err.Error(), DLQErrInvalidInput, err)
 	}
 	ctx = workflow.WithActivityOptions(ctx, dlqActivityOptions())
-	res := DLQResult{DryRun: in.DryRun, MaxReplays: in.MaxReplays, Poisoned: []DLQPoisonedEntry{}}
+	res := DLQResult{DryRun: in.DryRun, Discard: in.Discard, MaxReplays: in.MaxReplays, Poisoned: []DLQPoisonedEntry{}}
 
+	// A discard sends nothing to Moogsoft, so it does not wait for it.
 	moogHealthy := false
-	if slices.Contains(in.Streams, DLQMoog) {
+	if slices.Contains(in.Streams, DLQMoog) && !in.Discard {
 		var h DLQMoogHealth
 		if err := workflow.ExecuteActivity(ctx, ActivityDLQCheckMoogHealth).Get(ctx, &h); err != nil {
 			// Not knowing is not healthy; the alerter DLQ still gets its turn.
@@ -241,7 +298,7 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 	var errs []error
 	for _, s := range in.Streams {
 		sr := DLQStreamResult{Stream: s}
-		if s == DLQMoog {
+		if s == DLQMoog && !in.Discard {
 			sr.MoogHealthy = &moogHealthy
 			if !moogHealthy {
 				res.Streams = append(res.Streams, sr)
@@ -251,7 +308,7 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 		var r DLQReplayResult
 		err := workflow.ExecuteActivity(ctx, ActivityDLQReplayStream, DLQReplayInput{
 			Stream: s, MaxEntries: in.MaxEntries, BatchSize: in.BatchSize, MaxReplays: in.MaxReplays,
-			DryRun: in.DryRun, Reasons: in.Reasons,
+			DryRun: in.DryRun, Reasons: in.Reasons, IDs: in.IDs, Discard: in.Discard,
 		}).Get(ctx, &r)
 		if err != nil {
 			// The other stream still gets its turn; the run fails at the end
@@ -259,6 +316,7 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 			errs = append(errs, fmt.Errorf("replay %s DLQ: %w", s, err))
 		}
 		sr.Examined, sr.Replayed, sr.Poisoned, sr.Skipped = r.Examined, r.Replayed, r.Poisoned, r.Skipped
+		sr.Discarded, sr.NotFound = r.Discarded, r.NotFound
 		res.Streams = append(res.Streams, sr)
 		for _, p := range r.PoisonedEntries {
 			if len(res.Poisoned) == DLQMaxReportedPoison {
@@ -271,7 +329,7 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 	}
 
 	var depths DLQDepths
-	moogSkipped := slices.Contains(in.Streams, DLQMoog) && !moogHealthy
+	moogSkipped := slices.Contains(in.Streams, DLQMoog) && !moogHealthy && !in.Discard
 	err = workflow.ExecuteActivity(ctx, ActivityDLQRecordDepths, DLQDepthsInput{
 		MoogSkipped: moogSkipped, MaxEntries: in.MaxEntries, DryRun: in.DryRun, Succeeded: len(errs) == 0,
 	}).Get(ctx, &depths)
@@ -291,13 +349,46 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 		}
 	}
 
+	// The outcome in the run's memo, so the Temporal UI (and the console's
+	// jobs page) show it without opening the result. Versioned: runs recorded
+	// before it replay without the memo command.
+	if workflow.GetVersion(ctx, "dlq-outcome-memo", workflow.DefaultVersion, 1) == 1 {
+		outcome, counts := res.outcome()
+		if err := workflow.UpsertMemo(ctx, map[string]any{"outcome": outcome, "counts": counts}); err != nil {
+			log.Warn("set the outcome memo", "err", err)
+		}
+	}
 	for _, s := range res.Streams {
 		log.Info("DLQ remediation", "stream", s.Stream, "examined", s.Examined, "replayed", s.Replayed,
-			"poisoned", s.Poisoned, "skipped", s.Skipped, "skipped_unhealthy", s.SkippedUnhealthy,
+			"poisoned", s.Poisoned, "skipped", s.Skipped, "discarded", s.Discarded, "not_found", s.NotFound, "skipped_unhealthy", s.SkippedUnhealthy,
 			"depth", s.Depth, "dry_run", in.DryRun)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return res, err
 	}
 	return res, nil
+}
+
+// outcome summarises a run for its memo: one line and the totals over every
+// stream it worked on.
+func (r DLQResult) outcome() (string, map[string]int64) {
+	counts := map[string]int64{}
+	for _, s := range r.Streams {
+		counts["examined"] += int64(s.Examined)
+		counts["replayed"] += int64(s.Replayed)
+		counts["poisoned"] += int64(s.Poisoned)
+		counts["discarded"] += int64(s.Discarded)
+		counts["skipped"] += int64(s.Skipped + s.SkippedUnhealthy)
+		counts["not_found"] += int64(s.NotFound)
+		counts["left"] += s.Depth
+	}
+	line := fmt.Sprintf("replayed %d, parked %d, discarded %d, left %d", counts["replayed"], counts["poisoned"],
+		counts["discarded"], counts["left"])
+	if r.MoogHealth != nil && !r.MoogHealth.Healthy {
+		line += " (moogsoft unhealthy: moog DLQ not replayed)"
+	}
+	if r.DryRun {
+		line = "dry run: " + line
+	}
+	return line, counts
 }

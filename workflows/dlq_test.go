@@ -39,7 +39,7 @@ func replayOf(stream string, in DLQInput) DLQReplayInput {
 		panic(err)
 	}
 	return DLQReplayInput{Stream: stream, MaxEntries: n.MaxEntries, BatchSize: n.BatchSize,
-		MaxReplays: n.MaxReplays, DryRun: n.DryRun, Reasons: n.Reasons}
+		MaxReplays: n.MaxReplays, DryRun: n.DryRun, Reasons: n.Reasons, IDs: n.IDs, Discard: n.Discard}
 }
 
 func dlqResult(t *testing.T, env *testsuite.TestWorkflowEnvironment) DLQResult {
@@ -68,6 +68,10 @@ func TestDLQInputNormalize(t *testing.T) {
 		{name: "unknown stream", in: DLQInput{Streams: []string{"dead"}}, err: `unknown stream "dead"`},
 		{name: "negative", in: DLQInput{MaxReplays: -1}, err: "max_replays -1 out of range"},
 		{name: "batch too large", in: DLQInput{BatchSize: DLQMaxBatchSize + 1}, err: "batch_size 1001 out of range"},
+		{name: "ids deduplicated", in: DLQInput{Streams: []string{"moog"}, IDs: []string{"1-0", "2-5", "1-0"}, Discard: true},
+			want: DLQInput{Streams: []string{DLQMoog}, MaxEntries: 1000, BatchSize: 100, MaxReplays: 3, IDs: []string{"1-0", "2-5"}, Discard: true}},
+		{name: "ids need one stream", in: DLQInput{IDs: []string{"1-0"}}, err: "ids need exactly one stream"},
+		{name: "ids are stream ids", in: DLQInput{Streams: []string{"alerter"}, IDs: []string{"1-0", "+"}}, err: `ids: "+" is not a stream entry id`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -282,4 +286,53 @@ func TestDLQReplayRetryGetsHeartbeatDetails(t *testing.T) {
 	res := dlqResult(t, env)
 	require.Equal(t, []progress{{}, {Cursor: "5-0", Done: 5}}, resumedFrom)
 	require.Equal(t, 8, res.Streams[0].Replayed)
+}
+
+// A discard of selected moog entries does not wait for Moogsoft: it sends
+// nothing there.
+func TestDLQDiscardOfSelectedEntriesSkipsTheHealthCheck(t *testing.T) {
+	t.Parallel()
+	env := dlqEnv(t)
+	in := DLQInput{Streams: []string{"moog"}, IDs: []string{"5-0", "6-0"}, Discard: true}
+	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQMoog, in)).
+		Return(DLQReplayResult{Stream: DLQMoog, Examined: 1, Discarded: 1, NotFound: 1}, nil).Once()
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000}).
+		Return(DLQDepths{Moog: 3}, nil).Once()
+
+	env.ExecuteWorkflow(DLQRemediationWorkflow, in)
+	res := dlqResult(t, env)
+	env.AssertExpectations(t)
+	env.AssertActivityNotCalled(t, ActivityDLQCheckMoogHealth, mock.Anything)
+	require.True(t, res.Discard)
+	require.Nil(t, res.MoogHealth)
+	require.Equal(t, []DLQStreamResult{{Stream: DLQMoog, Examined: 1, Discarded: 1, NotFound: 1, Depth: 3}}, res.Streams)
+}
+
+// A replay of selected entries passes the ids to the activity.
+func TestDLQReplayOfSelectedEntries(t *testing.T) {
+	t.Parallel()
+	env := dlqEnv(t)
+	in := DLQInput{Streams: []string{"alerter"}, IDs: []string{"5-0"}}
+	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, in)).
+		Return(DLQReplayResult{Stream: DLQAlerter, Examined: 1, Replayed: 1}, nil).Once()
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000}).
+		Return(DLQDepths{}, nil).Once()
+
+	env.ExecuteWorkflow(DLQRemediationWorkflow, in)
+	res := dlqResult(t, env)
+	env.AssertExpectations(t)
+	require.Equal(t, 1, res.Streams[0].Replayed)
+}
+
+// Every run records its outcome in the memo (shown by the Temporal UI and
+// the console's jobs page).
+func TestDLQRunRecordsItsOutcomeInTheMemo(t *testing.T) {
+	t.Parallel()
+	r := DLQResult{MoogHealth: &DLQMoogHealth{Healthy: false}, Streams: []DLQStreamResult{
+		{Stream: DLQMoog, SkippedUnhealthy: 4, Depth: 4},
+		{Stream: DLQAlerter, Examined: 3, Replayed: 2, Poisoned: 1, Depth: 0},
+	}}
+	line, counts := r.outcome()
+	require.Equal(t, "replayed 2, parked 1, discarded 0, left 4 (moogsoft unhealthy: moog DLQ not replayed)", line)
+	require.Equal(t, map[string]int64{"examined": 3, "replayed": 2, "poisoned": 1, "discarded": 0, "skipped": 4, "not_found": 0, "left": 4}, counts)
 }

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/mutt-ops/mutt/activities"
 	"github.com/mutt-ops/mutt/deploy"
+	"github.com/mutt-ops/mutt/api"
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/bench"
 	"github.com/mutt-ops/mutt/internal/config"
@@ -118,7 +120,8 @@ func logger(c config.Common) *slog.Logger {
 }
 
 func runRoles(ctx context.Context, roles []pipeline.Role) error {
-	cfg, err := pipeline.ReadConfig(config.FromOS(), false, roles)
+	env := config.FromOS()
+	cfg, err := pipeline.ReadConfig(env, false, roles)
 	if err != nil {
 		return err
 	}
@@ -128,8 +131,47 @@ func runRoles(ctx context.Context, roles []pipeline.Role) error {
 		return err
 	}
 	defer d.Close()
+	if slices.Contains(roles, pipeline.API) {
+		ops, err := apiOps(env, log)
+		if err != nil {
+			return err
+		}
+		if ops != nil {
+			defer ops.Client.Close()
+		}
+		d.Ops = ops
+	}
 	log.Info("starting", "roles", roles, "redis_prefix", cfg.RedisPrefix, "shards", cfg.Shards)
 	return pipeline.Run(ctx, d, roles)
+}
+
+// apiOps is the API's Temporal connection for the console's dead letters and
+// ops jobs pages: only when TEMPORAL_ADDRESS is set (nil otherwise: the pages
+// say Temporal is not configured), and lazy, so the API starts and answers
+// while Temporal is down.
+func apiOps(env *config.Env, log *slog.Logger) (*api.Ops, error) {
+	if _, _, ok := env.Lookup("TEMPORAL_ADDRESS"); !ok {
+		log.Info("TEMPORAL_ADDRESS not set: the console's dead-letter actions and ops jobs page are off")
+		return nil, nil
+	}
+	wcfg := workers.ReadConfig(env)
+	if err := env.Err(); err != nil {
+		return nil, err
+	}
+	tc, err := workers.DialLazy(wcfg.Temporal, log)
+	if err != nil {
+		return nil, err
+	}
+	return opsOf(tc, wcfg, workflows.TaskQueue, "", wcfg.UIURL), nil
+}
+
+// opsOf describes the ops plane for the API.
+func opsOf(tc client.Client, wcfg workers.Config, taskQueue, prefix, uiURL string) *api.Ops {
+	o := &api.Ops{Client: tc, Namespace: wcfg.Temporal.Namespace, TaskQueue: taskQueue, IDPrefix: prefix, UIURL: uiURL}
+	for _, s := range workers.Schedules(prefix, taskQueue, wcfg.Retention, wcfg.RotationEnabled) {
+		o.Schedules = append(o.Schedules, api.OpsSchedule{ID: s.ID, Workflow: s.Workflow, Description: s.Description})
+	}
+	return o
 }
 
 func runDev(ctx context.Context, stdout io.Writer) error {
@@ -191,6 +233,11 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	proc.Cfg.ApplySchedules = false
+	uiURL := wcfg.UIURL
+	if uiURL == "" && strings.HasPrefix(ui, "http") {
+		uiURL = ui // the dev server this process started
+	}
+	d.Ops = opsOf(proc.Client, wcfg, proc.TaskQueue, proc.SchedulePrefix, uiURL)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx, io.Discard) })
 	g.Go(func() error { return pipeline.Run(gctx, d, pipeline.AllRoles) })

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -24,7 +23,7 @@ import (
 )
 
 // dlqTable is config_audit_log.table_name of a purged dead-letter stream.
-const dlqTable = "dlq"
+const dlqTable = api.DLQAuditTable
 
 var dlqNames = []string{workflows.DLQAlerter, workflows.DLQMoog, workflows.DLQPoison}
 
@@ -49,18 +48,8 @@ type DLQSummary struct {
 	OldestFailedAt string `json:"oldest_failed_at,omitempty"`
 }
 
-// DLQEntry is one dead letter in `dlq show`.
-type DLQEntry struct {
-	ID           string          `json:"id"`
-	Reason       string          `json:"reason"`
-	Error        string          `json:"error"`
-	Attempts     string          `json:"attempts"`
-	FailedAt     string          `json:"failed_at"`
-	SourceStream string          `json:"source_stream"`
-	SourceID     string          `json:"source_id"`
-	Replays      string          `json:"replays,omitempty"`
-	Data         json.RawMessage `json:"data"` // the original message
-}
+// DLQEntry is one dead letter in `dlq show`, as the console shows it.
+type DLQEntry = api.DLQEntry
 
 // DLQPurge is `dlq purge --output json`.
 type DLQPurge struct {
@@ -266,18 +255,7 @@ func dlqNameArg(_ *cobra.Command, args []string) error {
 	return err
 }
 
-func dlqEntry(m redis.XMessage) DLQEntry {
-	str := func(k string) string { s, _ := m.Values[k].(string); return s }
-	e := DLQEntry{ID: m.ID, Reason: str("reason"), Error: str("error"), Attempts: str("attempts"), FailedAt: str("failed_at"),
-		SourceStream: str("source_stream"), SourceID: str("source_id"), Replays: str(stream.ReplaysField)}
-	d := str(stream.Field)
-	if json.Valid([]byte(d)) {
-		e.Data = json.RawMessage(d)
-	} else {
-		e.Data, _ = json.Marshal(d)
-	}
-	return e
-}
+func dlqEntry(m redis.XMessage) DLQEntry { return api.NewDLQEntry(m) }
 
 // purgeDLQ deletes the entries up to the newest one it saw (entries added
 // meanwhile stay), in the same transaction as its audit row: the row is

@@ -65,7 +65,10 @@ type Deps struct {
 	// the worker role (rotation and partition DDL).
 	AdminRedis redis.UniversalClient
 	AdminDB    *pgxpool.Pool
-	instance   string
+	// Ops is the API's optional Temporal connection (the console's dead
+	// letters and ops jobs pages); the caller sets it.
+	Ops      *api.Ops
+	instance string
 }
 
 // Connect opens what roles need: the secrets provider, then Redis and
@@ -299,7 +302,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 		case API:
 			s, err := api.New(api.Options{DB: d.DB, Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Secrets: d.Secrets,
 				AdminKeys: d.Cfg.APIAdminKeys, ReadOnlyKeys: d.Cfg.APIReadOnlyKeys, KeyNameSecret: d.keyNameSecret(), Log: log,
-				Registerer: d.Reg, Gatherer: d.Reg, HTTP: d.Cfg.HTTP, TLS: d.Cfg.APITLS})
+				Registerer: d.Reg, Gatherer: d.Reg, HTTP: d.Cfg.HTTP, TLS: d.Cfg.APITLS, Ops: d.Ops})
 			if err != nil {
 				return fmt.Errorf("api: %w", err)
 			}

@@ -536,5 +536,9 @@
     loadTeams();
   }
 
+  // The pages with a script of their own (deadletters.js, jobs.js, loaded
+  // deferred, after this one) use the same helpers.
+  window.MUTT = { $: $, el: el, api: api, status: status, errText: errText, latest: latest, page: page };
+
   ({ login: initLogin, dashboard: initDashboard, rules: initRules, audit: initAudit, config: initConfig, hosts: initHosts }[page] || function () {})();
 })();
