@@ -148,8 +148,10 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/docs/:name", s.document)
 
 	for _, v := range supportedVersions {
+		// /version answers without a key, as the Python MUTT's did (its
+		// clients probe it first); a key that is sent must be valid.
+		s.registerVersion(r.Group("/api/"+v, acceptVersion, s.optionalAuth), v)
 		g := r.Group("/api/"+v, acceptVersion, s.authenticate)
-		s.registerVersion(g, v)
 		s.registerConfig(g, v)
 		s.registerMetrics(g, v)
 		s.registerPipeline(g, v)
