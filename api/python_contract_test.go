@@ -428,3 +428,16 @@ func TestPythonContractHealth(t *testing.T) {
 	require.Equal(t, "connected", m["database"])
 	require.Empty(t, r.h.Get("X-API-Version"), "no X-API-* headers outside /api/, as in Python")
 }
+
+// The Python web UI's metric names are served beside MUTT's.
+func TestPythonContractWebUIMetrics(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	require.Equal(t, 200, e.do(t, "GET", "/api/v1/rules", testReadOnlyKey, nil).code)
+	require.Equal(t, 401, e.do(t, "GET", "/api/v1/rules", "", nil).code)
+	r := e.do(t, "GET", "/metrics", "", nil)
+	require.Equal(t, 200, r.code)
+	require.Contains(t, string(r.body), `mutt_webui_api_requests_total{endpoint="/api/v1/rules",status="success"} 1`)
+	require.Contains(t, string(r.body), `mutt_webui_api_requests_total{endpoint="/api/v1/rules",status="error"} 1`)
+	require.Contains(t, string(r.body), `mutt_webui_api_latency_seconds_bucket{endpoint="/api/v1/rules",le="0.01"}`)
+}
