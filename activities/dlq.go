@@ -60,6 +60,19 @@ type dlqMetrics struct {
 	// lastSuccess is the time of the last successful non-dry run, for the
 	// "schedule has not succeeded in time" alert (MUTTScheduleLate).
 	lastSuccess prometheus.Gauge
+	py          pythonRemediationMetrics
+}
+
+// pythonRemediationMetrics are the Python MUTT v2.5 remediation service's
+// metric names (shared/reference/peer-hotpath.md §7), kept as aliases of
+// MUTT's so its dashboards and alert rules keep working.
+type pythonRemediationMetrics struct {
+	loops        prometheus.Counter     // mutt_remediation_loops_total: remediation runs
+	depth        *prometheus.GaugeVec   // mutt_remediation_dlq_depth{dlq_name}: = mutt_dlq_depth, by key
+	replayed     prometheus.Counter     // mutt_remediation_replay_success_total: = action="replayed"
+	replayFailed *prometheus.CounterVec // mutt_remediation_replay_fail_total{reason}
+	poisoned     prometheus.Counter     // mutt_remediation_poison_messages_total: = action="poisoned"
+	health       prometheus.Gauge       // mutt_remediation_moog_health: = mutt_moog_health_status
 }
 
 func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
@@ -83,14 +96,45 @@ func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
 			Help: "Unix time of the last DLQ remediation run (not a dry run) that succeeded; 0 before the first.",
 		}),
 	}
-	if err := telemetry.Register(reg, "DLQ remediation metrics", m.actions, m.health, m.depth, m.lastSuccess); err != nil {
+	m.py = pythonRemediationMetrics{
+		loops: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_remediation_loops_total",
+			Help: "The Python MUTT's name: DLQ remediation runs that recorded the DLQ depths."}),
+		depth: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mutt_remediation_dlq_depth",
+			Help: "The Python MUTT's alias of mutt_dlq_depth, labelled with the stream's key (dlq_name)."}, []string{"dlq_name"}),
+		replayed: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_remediation_replay_success_total",
+			Help: "The Python MUTT's alias of mutt_auto_remediation_total{action=\"replayed\"}."}),
+		replayFailed: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mutt_remediation_replay_fail_total",
+			Help: "The Python MUTT's name: replay batches that could not move their entries (reason redis_error; entries stay in the DLQ)."}, []string{"reason"}),
+		poisoned: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_remediation_poison_messages_total",
+			Help: "The Python MUTT's alias of mutt_auto_remediation_total{action=\"poisoned\"}."}),
+		health: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_remediation_moog_health",
+			Help: "The Python MUTT's alias of mutt_moog_health_status: 1 healthy, 0 unhealthy."}),
+	}
+	if err := telemetry.Register(reg, "DLQ remediation metrics", m.actions, m.health, m.depth, m.lastSuccess,
+		m.py.loops, m.py.depth, m.py.replayed, m.py.replayFailed, m.py.poisoned, m.py.health); err != nil {
 		return nil, err
 	}
-	// Every action exists from the start, so rate() works before the first event.
-	for _, a := range []string{"replayed", "poisoned", "skipped_unhealthy", "discarded"} {
+	// Every action exists from the start, so rate() works before the first
+	// event. dlq_replay is the Python MUTT v2.5 plan's name of replayed and
+	// counts alike (ADR 0020 table in docs/MIGRATION_FROM_PYTHON_MUTT.md).
+	for _, a := range []string{"replayed", "poisoned", "skipped_unhealthy", "discarded", actionPythonReplay} {
 		m.actions.WithLabelValues(a)
 	}
+	for _, r := range []string{"processing_error", "redis_error"} {
+		m.py.replayFailed.WithLabelValues(r)
+	}
 	return m, nil
+}
+
+// actionPythonReplay is the Python MUTT v2.5 plan's action label of a
+// replay: mutt_auto_remediation_total{action="dlq_replay"} counts with
+// action="replayed".
+const actionPythonReplay = "dlq_replay"
+
+// setHealth sets the Moogsoft health gauge and its Python alias.
+func (m *dlqMetrics) setHealth(v float64) {
+	m.health.Set(v)
+	m.py.health.Set(v)
 }
 
 // dlqActivities are the activities of DLQRemediationWorkflow.
@@ -142,7 +186,7 @@ func (a *dlqActivities) CheckMoogHealth(ctx context.Context) (workflows.DLQMoogH
 		var h workflows.DLQMoogHealth
 		if json.Unmarshal(raw, &h) == nil {
 			h.Cached = true
-			a.m.health.Set(dlqGauge(h.Healthy))
+			a.m.setHealth(dlqGauge(h.Healthy))
 			a.log.Debug("moogsoft health from cache", "healthy", h.Healthy, "status", h.Status)
 			return h, nil
 		}
@@ -155,7 +199,7 @@ func (a *dlqActivities) CheckMoogHealth(ctx context.Context) (workflows.DLQMoogH
 	if err := ctx.Err(); err != nil {
 		return h, fmt.Errorf("probe moogsoft: %w", err)
 	}
-	a.m.health.Set(dlqGauge(h.Healthy))
+	a.m.setHealth(dlqGauge(h.Healthy))
 	if raw, err := json.Marshal(h); err == nil {
 		if err := a.d.Redis.Set(ctx, key, raw, a.healthTTL).Err(); err != nil {
 			a.log.Warn("cache moogsoft health", "err", err)
@@ -523,8 +567,12 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 	r.Replayed += replayed
 	r.Poisoned += poisoned
 	a.m.actions.WithLabelValues("replayed").Add(float64(replayed))
+	a.m.actions.WithLabelValues(actionPythonReplay).Add(float64(replayed))
 	a.m.actions.WithLabelValues("poisoned").Add(float64(poisoned))
+	a.m.py.replayed.Add(float64(replayed))
+	a.m.py.poisoned.Add(float64(poisoned))
 	if addErr != nil {
+		a.m.py.replayFailed.WithLabelValues("redis_error").Inc()
 		return fmt.Errorf("move entries out of %s: %w", st.dlq, addErr)
 	}
 	return nil
@@ -593,6 +641,10 @@ func (a *dlqActivities) RecordDepths(ctx context.Context, in workflows.DLQDepths
 	a.m.depth.WithLabelValues(workflows.DLQMoog).Set(float64(out.Moog))
 	a.m.depth.WithLabelValues(workflows.DLQAlerter).Set(float64(out.Alerter))
 	a.m.depth.WithLabelValues(workflows.DLQPoison).Set(float64(out.Poison))
+	for i, key := range keys {
+		a.m.py.depth.WithLabelValues(key).Set(float64(lens[i].Val()))
+	}
+	a.m.py.loops.Inc()
 	if in.MoogSkipped {
 		out.SkippedUnhealthy = int(min(out.Moog, int64(max(in.MaxEntries, 0))))
 		if !in.DryRun {

@@ -221,6 +221,14 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_dlq_depth", "poison"), 0)
 	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "moog"), 0)
 	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "alerter"), 0)
+	// The Python MUTT's names count alike (docs/MIGRATION_FROM_PYTHON_MUTT.md, metrics table).
+	require.InDelta(t, 3, dlqMetric(t, reg, "mutt_auto_remediation_total", "dlq_replay"), 0)
+	require.InDelta(t, 3, dlqMetric(t, reg, "mutt_remediation_replay_success_total", ""), 0)
+	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_remediation_poison_messages_total", ""), 0)
+	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_remediation_moog_health", ""), 0)
+	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_remediation_dlq_depth", keys.PoisonDLQ()), 0)
+	require.GreaterOrEqual(t, dlqMetric(t, reg, "mutt_remediation_loops_total", ""), 1.0)
+	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_remediation_replay_fail_total", "redis_error"), 0)
 
 	// Its outcome is in the memo, for the Temporal UI and the console.
 	desc, err := c.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())

@@ -101,30 +101,78 @@ func retentionPartitionMonth(name string) (time.Time, bool) {
 }
 
 type retentionMetrics struct {
-	archived          prometheus.Counter
-	deleted           prometheus.Counter
-	configDeleted     prometheus.Counter
+	archived          counters
+	deleted           counters
+	configDeleted     counters
 	partitionsDropped prometheus.Counter
 	oldestAge         prometheus.Gauge
-	lastSuccess       prometheus.Gauge
+	lastSuccess       gauges
+}
+
+// counters and gauges move a metric and its aliases (the Python MUTT's
+// names of the same fact) together.
+type counters []prometheus.Counter
+
+func (cs counters) Add(v float64) {
+	for _, c := range cs {
+		c.Add(v)
+	}
+}
+
+func (cs counters) Inc() { cs.Add(1) }
+
+type gauges []prometheus.Gauge
+
+func (gs gauges) Set(v float64) {
+	for _, g := range gs {
+		g.Set(v)
+	}
+}
+
+// pythonRetentionMetrics are the Python MUTT's retention metric names
+// (shared/reference/peer-management.md §5.3-5.5), which its alert and
+// recording rules query. Its cleanup script wrote per-run values under
+// counter names; these are real counters, so its increase() rules work.
+func pythonRetentionMetrics() (cleanup *prometheus.CounterVec, archived, deleted, configDeleted prometheus.Counter, lastRun, enforcerLastRun prometheus.Gauge) {
+	cleanup = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mutt_retention_cleanup_records_deleted_total",
+		Help: "The Python MUTT's name: rows removed by retention, by type: event_audit (events moved out of event_audit_log into the archive), config_audit, dlq (always 0: MUTT does not expire dead letters)."},
+		[]string{"type"})
+	archived = prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_retention_events_archived_total",
+		Help: "The Python MUTT's alias of mutt_events_archived_total."})
+	deleted = prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_retention_events_deleted_total",
+		Help: "The Python MUTT's alias of mutt_events_deleted_total (archived events deleted past the archive retention)."})
+	configDeleted = prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_retention_config_audits_deleted_total",
+		Help: "The Python MUTT's alias of mutt_config_audit_deleted_total."})
+	lastRun = prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_retention_cleanup_last_run_timestamp_seconds",
+		Help: "The Python MUTT's alias of mutt_retention_last_success_timestamp_seconds."})
+	enforcerLastRun = prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_retention_last_run_timestamp",
+		Help: "The Python MUTT's (retention enforcer) alias of mutt_retention_last_success_timestamp_seconds."})
+	return
 }
 
 func newRetentionMetrics(reg prometheus.Registerer) (*retentionMetrics, error) {
+	archived := prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_events_archived_total",
+		Help: "Events moved from event_audit_log to event_audit_log_archive."})
+	deleted := prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_events_deleted_total",
+		Help: "Archived events deleted for good past the archive retention."})
+	configDeleted := prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_config_audit_deleted_total",
+		Help: "config_audit_log rows deleted past their retention."})
+	lastSuccess := prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_retention_last_success_timestamp_seconds",
+		Help: "Unix time of the last successful retention run (dry runs excluded)."})
+	pyCleanup, pyArchived, pyDeleted, pyConfig, pyLastRun, pyEnforcerLastRun := pythonRetentionMetrics()
 	m := &retentionMetrics{
-		archived: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_events_archived_total",
-			Help: "Events moved from event_audit_log to event_audit_log_archive."}),
-		deleted: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_events_deleted_total",
-			Help: "Archived events deleted for good past the archive retention."}),
-		configDeleted: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_config_audit_deleted_total",
-			Help: "config_audit_log rows deleted past their retention."}),
+		archived:      counters{archived, pyArchived, pyCleanup.WithLabelValues("event_audit")},
+		deleted:       counters{deleted, pyDeleted},
+		configDeleted: counters{configDeleted, pyConfig, pyCleanup.WithLabelValues("config_audit")},
 		partitionsDropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "mutt_retention_partitions_dropped_total",
 			Help: "Expired event_audit_log partitions moved to the archive whole and dropped."}),
 		oldestAge: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_oldest_event_age_days",
 			Help: "Age in days of the oldest event left in event_audit_log at the last retention run (0 when empty)."}),
-		lastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_retention_last_success_timestamp_seconds",
-			Help: "Unix time of the last successful retention run (dry runs excluded)."}),
+		lastSuccess: gauges{lastSuccess, pyLastRun, pyEnforcerLastRun},
 	}
-	if err := telemetry.Register(reg, "retention metrics", m.archived, m.deleted, m.configDeleted, m.partitionsDropped, m.oldestAge, m.lastSuccess); err != nil {
+	pyCleanup.WithLabelValues("dlq")
+	if err := telemetry.Register(reg, "retention metrics", archived, deleted, configDeleted, m.partitionsDropped, m.oldestAge, lastSuccess,
+		pyCleanup, pyArchived, pyDeleted, pyConfig, pyLastRun, pyEnforcerLastRun); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -384,7 +432,7 @@ func retentionIsUndefinedTable(err error) bool {
 // ArchiveBatches.
 func (a *retentionActivities) Purge(ctx context.Context, in workflows.RetentionPurgeInput) (workflows.RetentionBatchProgress, error) {
 	var purge, count string
-	var counter prometheus.Counter
+	var counter counters
 	switch in.Target {
 	case workflows.RetentionPurgeArchive:
 		purge, count, counter = retSQLPurgeArchive, retSQLCountArchive, a.m.deleted

@@ -150,6 +150,15 @@ func TestRetentionAgainstRealServers(t *testing.T) {
 	require.EqualValues(t, 2, prMetric(t, reg, "mutt_retention_partitions_dropped_total"))
 	require.InDelta(t, res.OldestEventAgeDays, prMetric(t, reg, "mutt_oldest_event_age_days"), 1e-9)
 	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_last_success_timestamp_seconds"))
+	// The Python MUTT's names (docs/MIGRATION_FROM_PYTHON_MUTT.md, metrics table) count alike.
+	require.EqualValues(t, expArchived, prMetric(t, reg, "mutt_retention_events_archived_total"))
+	require.EqualValues(t, expArchivePurged, prMetric(t, reg, "mutt_retention_events_deleted_total"))
+	require.EqualValues(t, expConfigPurged, prMetric(t, reg, "mutt_retention_config_audits_deleted_total"))
+	require.EqualValues(t, expArchived, dlqMetric(t, reg, "mutt_retention_cleanup_records_deleted_total", "event_audit"))
+	require.EqualValues(t, expConfigPurged, dlqMetric(t, reg, "mutt_retention_cleanup_records_deleted_total", "config_audit"))
+	require.Zero(t, dlqMetric(t, reg, "mutt_retention_cleanup_records_deleted_total", "dlq"))
+	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_cleanup_last_run_timestamp_seconds"))
+	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_last_run_timestamp"))
 	prCheckHistory(t, c, run, "retention_history.json")
 
 	// Idempotent: a second run finds nothing to move.

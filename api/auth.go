@@ -105,6 +105,16 @@ func (s *Server) authenticate(c *gin.Context) {
 
 // requireAdmin answers 403 for a read-only key; handlers of writes call it
 // first and return when it is false.
+// optionalAuth lets a request without a key through unauthenticated (the
+// handler shows less) and checks a key that is sent like authenticate.
+func (s *Server) optionalAuth(c *gin.Context) {
+	if c.GetHeader(HeaderAPIKey) == "" {
+		c.Next()
+		return
+	}
+	s.authenticate(c)
+}
+
 func requireAdmin(c *gin.Context) bool {
 	if c.GetBool(ctxKeyAdmin) {
 		return true

@@ -372,9 +372,16 @@ type ConfigHistoryEntry struct {
 	NewValues     json.RawMessage `json:"new_values"`
 	Reason        *string         `json:"reason"`
 	CorrelationID *string         `json:"correlation_id"`
+	// The Python MUTT's names of the same facts (its rows were
+	// config_audit_log rows: table_name dynamic_config, record_id, and a
+	// created_at it never had).
+	TableName string    `json:"table_name"`
+	RecordID  string    `json:"record_id"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
-// configPageParams reads limit (1..500, default 50) and offset (≥ 0).
+// configPageParams reads limit (1..500, default 50) and offset (≥ 0), or
+// the Python MUTT's page (≥ 1) in place of offset.
 func configPageParams(c *gin.Context) (limit, offset int, ok bool) {
 	limit, offset = 50, 0
 	if v := c.Query("limit"); v != "" {
@@ -393,8 +400,23 @@ func configPageParams(c *gin.Context) (limit, offset int, ok bool) {
 		}
 		offset = n
 	}
+	if v := c.Query("page"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || c.Query("offset") != "" {
+			abort(c, http.StatusBadRequest, errBadRequest, "page: must be a positive integer, and not sent with offset")
+			return 0, 0, false
+		}
+		if n > maxPage {
+			abort(c, http.StatusBadRequest, errBadRequest, fmt.Sprintf("page: must be at most %d", maxPage))
+			return 0, 0, false
+		}
+		offset = (n - 1) * limit
+	}
 	return limit, offset, true
 }
+
+// maxPage bounds page numbers so (page-1)*limit cannot overflow.
+const maxPage = 1_000_000
 
 func (s *Server) configHistory(c *gin.Context) {
 	limit, offset, ok := configPageParams(c)
@@ -426,6 +448,7 @@ func (s *Server) configHistory(c *gin.Context) {
 		err := r.Scan(&ch.ID, &ch.ChangedAt, &ch.ChangedBy, &ch.Operation, &ch.Key, &ch.OldValues, &ch.NewValues,
 			&ch.Reason, &ch.CorrelationID)
 		ch.ChangedAt = ch.ChangedAt.UTC()
+		ch.TableName, ch.RecordID, ch.CreatedAt = configTable, ch.Key, ch.ChangedAt
 		return ch, err
 	})
 	if err != nil {
@@ -433,5 +456,6 @@ func (s *Server) configHistory(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"history": changes,
-		"pagination": gin.H{"limit": limit, "offset": offset, "total": total}})
+		"pagination": gin.H{"limit": limit, "offset": offset, "total": total,
+			"page": offset/limit + 1, "pages": (total + limit - 1) / limit}})
 }

@@ -112,7 +112,7 @@ func TestConfigPutAuditsAndPublishes(t *testing.T) {
 		Pagination map[string]int       `json:"pagination"`
 	}
 	require.NoError(t, json.Unmarshal(h.body, &hist))
-	require.Equal(t, map[string]int{"limit": 2, "offset": 0, "total": 3}, hist.Pagination)
+	require.Equal(t, map[string]int{"limit": 2, "offset": 0, "total": 3, "page": 1, "pages": 2}, hist.Pagination)
 	require.Len(t, hist.History, 2)
 	require.Equal(t, "unhandled_threshold", hist.History[0].Key)
 	require.Equal(t, "alerter_shed_mode", hist.History[1].Key)

@@ -116,7 +116,7 @@ func TestAuth(t *testing.T) {
 		secrets.WebUIReadOnlyAPIKey: "vault-readonly"})
 	e := newCoreEnv(t, func(o *Options) { o.Secrets = sc })
 	for _, v := range []string{"v1", "v2"} {
-		p := "/api/" + v + "/version"
+		p := "/api/" + v + "/config"
 		requireError(t, e.do(t, "GET", p, "", nil), 401, errUnauthorized)
 		requireError(t, e.do(t, "GET", p, "wrong", nil), 401, errUnauthorized)
 		// A key in the query string is never accepted.
@@ -231,7 +231,7 @@ func TestCorrelationID(t *testing.T) {
 		require.NotEqual(t, bad, r.h.Get("X-Correlation-ID"))
 		require.Regexp(t, `^[0-9a-f]{32}$`, r.h.Get("X-Correlation-ID"))
 	}
-	r = e.do(t, "GET", "/api/v2/version", "", nil, "X-Correlation-ID", "mine-1")
+	r = e.do(t, "GET", "/api/v2/config", "", nil, "X-Correlation-ID", "mine-1")
 	require.Equal(t, "mine-1", r.json(t)["correlation_id"])
 }
 

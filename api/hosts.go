@@ -28,6 +28,27 @@ type TeamMapping struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
+// The Python MUTT's answers to dev-host and team writes (peer-management
+// §2.3 #19-24), kept in both versions beside the stored row.
+const (
+	msgDevHostAdded   = "Dev host added successfully"
+	msgDevHostDeleted = "Dev host deleted successfully"
+	msgTeamAdded      = "Team mapping added successfully"
+	msgTeamUpdated    = "Team mapping updated successfully"
+	msgTeamDeleted    = "Team mapping deleted successfully"
+)
+
+// devHostAnswer and teamAnswer are a written row plus the Python MUTT's message.
+type devHostAnswer struct {
+	Message string `json:"message"`
+	DevHost
+}
+
+type teamAnswer struct {
+	Message string `json:"message"`
+	TeamMapping
+}
+
 type hostInput struct {
 	Hostname       *string `json:"hostname"`
 	TeamAssignment *string `json:"team_assignment"`
@@ -180,7 +201,7 @@ func (s *Server) createDevHost(c *gin.Context) {
 			return nil, fmt.Errorf("insert dev host: %w", err)
 		}
 		h.CreatedAt = h.CreatedAt.UTC()
-		return h, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableDev,
+		return devHostAnswer{msgDevHostAdded, h}, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableDev,
 			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), New: h})
 	})
 }
@@ -208,7 +229,7 @@ func (s *Server) deleteDevHost(c *gin.Context) {
 			return nil, fmt.Errorf("delete dev host: %w", err)
 		}
 		h.CreatedAt = h.CreatedAt.UTC()
-		return gin.H{"message": "dev host deleted", "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
+		return gin.H{"message": msgDevHostDeleted, "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
 			ChangedBy: caller(c), Operation: "DELETE", TableName: tableDev, RecordID: host,
 			Reason: reason, CorrelationID: correlationID(c), Old: h})
 	})
@@ -275,7 +296,7 @@ func (s *Server) createTeam(c *gin.Context) {
 		if err != nil {
 			return nil, fmt.Errorf("insert team mapping: %w", err)
 		}
-		return t, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableTeams,
+		return teamAnswer{msgTeamAdded, t}, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableTeams,
 			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), New: t})
 	})
 }
@@ -310,7 +331,7 @@ func (s *Server) updateTeam(c *gin.Context) {
 		if err != nil {
 			return nil, fmt.Errorf("update team mapping: %w", err)
 		}
-		return t, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "UPDATE", TableName: tableTeams,
+		return teamAnswer{msgTeamUpdated, t}, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "UPDATE", TableName: tableTeams,
 			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), Old: old, New: t})
 	})
 }
@@ -335,7 +356,7 @@ func (s *Server) deleteTeam(c *gin.Context) {
 		if err != nil {
 			return nil, fmt.Errorf("delete team mapping: %w", err)
 		}
-		return gin.H{"message": "team mapping deleted", "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
+		return gin.H{"message": msgTeamDeleted, "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
 			ChangedBy: caller(c), Operation: "DELETE", TableName: tableTeams, RecordID: host,
 			Reason: reason, CorrelationID: correlationID(c), Old: old})
 	})

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,6 +69,26 @@ func decodeResourceBody(c *gin.Context, v any) bool {
 		}
 	}
 	return true
+}
+
+// bufferBody reads the request body (at most maxBody) and puts it back, so
+// a handler can decode it twice; false when it answered (413, 400).
+func bufferBody(c *gin.Context) ([]byte, bool) {
+	if c.Request.Body == nil {
+		return nil, true
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			abort(c, http.StatusRequestEntityTooLarge, errBodyTooLarge, fmt.Sprintf("request body exceeds %d bytes", maxBody))
+		} else {
+			abort(c, http.StatusBadRequest, errInvalidBody, "request body could not be read")
+		}
+		return nil, false
+	}
+	c.Request.Body = io.NopCloser(bytes.NewReader(b))
+	return b, true
 }
 
 // atEOF reports whether only white space is left after the decoded value.

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -144,4 +145,299 @@ func TestPythonContractEventAuditLogs(t *testing.T) {
 		requireError(t, e.do(t, "GET", "/api/"+v+"/audit-logs?page=x", testReadOnlyKey, nil), 400, errInvalidQuery)
 		require.Equal(t, 401, e.do(t, "GET", "/api/"+v+"/audit-logs", "", nil).code)
 	}
+}
+
+func TestPythonContractVersion(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	for _, v := range []string{"v1", "v2"} {
+		// No key: the Python MUTT's /api/v1/version needed none.
+		r := e.do(t, "GET", "/api/"+v+"/version", "", nil)
+		require.Equal(t, 200, r.code, string(r.body))
+		require.Equal(t, v, r.h.Get("X-API-Version"))
+		require.Equal(t, "v1, v2", r.h.Get("X-API-Supported-Versions"))
+		var out struct {
+			Current   string   `json:"current_version"`
+			Default   string   `json:"default_version"`
+			Supported []string `json:"supported_versions"`
+			History   map[string]struct {
+				Released *string  `json:"released"`
+				Status   *string  `json:"status"`
+				Changes  []string `json:"changes"`
+			} `json:"version_history"`
+			Build    json.RawMessage `json:"build"`
+			Versions []string        `json:"versions"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &out))
+		require.Equal(t, "2.5", out.Current)
+		require.Equal(t, "2.5", out.Default)
+		require.Equal(t, []string{"2.5", "2.0", "1.0"}, out.Supported)
+		require.Len(t, out.History, 3)
+		for _, ver := range out.Supported {
+			h, ok := out.History[ver]
+			require.True(t, ok, ver)
+			require.NotNil(t, h.Released, ver)
+			require.NotNil(t, h.Status, ver)
+			require.NotEmpty(t, h.Changes, ver)
+		}
+		require.Equal(t, []string{"v1", "v2"}, out.Versions, "MUTT's fields stay")
+		require.Nil(t, out.Build, "build info only with a key")
+
+		r = e.do(t, "GET", "/api/"+v+"/version", testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code)
+		require.Contains(t, r.json(t), "build")
+		requireError(t, e.do(t, "GET", "/api/"+v+"/version", "wrong", nil), 401, errUnauthorized)
+	}
+}
+
+func TestPythonContractRulesCRUD(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ruleFields := []string{"id", "match_string", "trap_oid", "syslog_severity", "match_type", "priority",
+		"prod_handling", "dev_handling", "team_assignment", "is_active"}
+	for _, v := range []string{"v1", "v2"} {
+		base := "/api/" + v + "/rules"
+		body := map[string]any{"match_string": "LINK-DOWN", "prod_handling": "Page_and_ticket",
+			"dev_handling": "Ticket_only", "team_assignment": "NetOps", "priority": 5, "reason": "new rule"}
+		r := e.do(t, "POST", base, testAdminKey, body)
+		require.Equal(t, 201, r.code, string(r.body))
+		created := r.json(t)
+		require.Equal(t, "Rule created successfully", created["message"])
+		id := int(created["id"].(float64))
+		require.Positive(t, id)
+		one := fmt.Sprintf("%s/%d", base, id)
+
+		r = e.do(t, "GET", base, testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code)
+		var list struct {
+			Rules []map[string]json.RawMessage `json:"rules"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &list), "{\"rules\":[…]} in %s (ADR 0026)", v)
+		require.NotEmpty(t, list.Rules)
+		for _, f := range ruleFields {
+			require.Contains(t, list.Rules[0], f)
+		}
+		r = e.do(t, "GET", base+"?format=array", testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code)
+		var arr []map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(r.body, &arr), "the bare array stays behind ?format=array")
+		require.Len(t, arr, len(list.Rules))
+		requireError(t, e.do(t, "GET", base+"?format=xml", testReadOnlyKey, nil), 400, errInvalidQuery)
+
+		r = e.do(t, "GET", one, testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code)
+		got := r.json(t)
+		for _, f := range ruleFields {
+			require.Contains(t, got, f, "GET one is the bare rule")
+		}
+		m := requireError(t, e.do(t, "GET", base+"/999999", testReadOnlyKey, nil), 404, errNotFound)
+		require.Contains(t, m["message"], "999999")
+
+		require.Equal(t, 403, e.do(t, "POST", base, testReadOnlyKey, body).code)
+		require.Equal(t, 401, e.do(t, "GET", base, "", nil).code)
+
+		// PUT: v1 changes only the fields sent, without a version (ADR 0027);
+		// v2 replaces the rule and needs the version.
+		put := map[string]any{"priority": 50, "reason": "quieter"}
+		if v == "v1" {
+			r = e.do(t, "PUT", one, testAdminKey, put)
+			require.Equal(t, 200, r.code, string(r.body))
+			require.Equal(t, "Rule updated successfully", r.json(t)["message"])
+			got = e.do(t, "GET", one, testReadOnlyKey, nil).json(t)
+			require.EqualValues(t, 50, got["priority"])
+			require.Equal(t, "LINK-DOWN", got["match_string"], "fields not sent are kept")
+			require.Equal(t, "NetOps", got["team_assignment"])
+			m = requireError(t, e.do(t, "PUT", one, testAdminKey, map[string]any{"reason": "nothing"}), 400, errInvalidBody)
+			require.Contains(t, m["message"], "no fields to update")
+			requireError(t, e.do(t, "PUT", one, testAdminKey, map[string]any{"match_string": nil, "reason": "x"}), 400, errInvalidField)
+			requireError(t, e.do(t, "PUT", one, testAdminKey, map[string]any{"priority": 1, "version": 99, "reason": "x"}), 409, errVersionConflict)
+			requireError(t, e.do(t, "PUT", base+"/999999", testAdminKey, put), 404, errNotFound)
+		} else {
+			requireError(t, e.do(t, "PUT", one, testAdminKey, put), 428, errPreconditionReq)
+			body["version"] = 1
+			r = e.do(t, "PUT", one, testAdminKey, body)
+			require.Equal(t, 200, r.code, string(r.body))
+			require.Equal(t, "Rule updated successfully", r.json(t)["message"])
+		}
+
+		r = e.do(t, "DELETE", one, testAdminKey, map[string]any{"reason": "gone"})
+		require.Equal(t, 200, r.code, string(r.body))
+		require.Equal(t, "Rule deleted successfully", r.json(t)["message"])
+		requireError(t, e.do(t, "DELETE", one, testAdminKey, map[string]any{"reason": "gone"}), 404, errNotFound)
+	}
+}
+
+func TestPythonContractDevHosts(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	for _, v := range []string{"v1", "v2"} {
+		base := "/api/" + v + "/dev-hosts"
+		host := "dev-router-" + v
+		r := e.do(t, "POST", base, testAdminKey, map[string]any{"hostname": host, "reason": "lab"})
+		require.Equal(t, 201, r.code, string(r.body))
+		m := r.json(t)
+		require.Equal(t, "Dev host added successfully", m["message"])
+		require.Equal(t, host, m["hostname"], "the stored row comes with the message")
+
+		r = e.do(t, "GET", base, testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code)
+		var list struct {
+			Hosts []map[string]any `json:"hosts"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &list))
+		require.NotEmpty(t, list.Hosts)
+		require.Contains(t, list.Hosts[0], "hostname", "items are objects, not strings")
+
+		requireError(t, e.do(t, "POST", base, testAdminKey, map[string]any{"hostname": host, "reason": "again"}), 409, errConflict)
+		requireError(t, e.do(t, "POST", base, testAdminKey, map[string]any{"reason": "no host"}), 400, errInvalidField)
+		r = e.do(t, "DELETE", base+"/"+host, testAdminKey, map[string]any{"reason": "done"})
+		require.Equal(t, 200, r.code, string(r.body))
+		require.Equal(t, "Dev host deleted successfully", r.json(t)["message"])
+		requireError(t, e.do(t, "DELETE", base+"/"+host, testAdminKey, map[string]any{"reason": "done"}), 404, errNotFound)
+		require.Equal(t, 401, e.do(t, "GET", base, "", nil).code)
+	}
+}
+
+func TestPythonContractTeams(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	for _, v := range []string{"v1", "v2"} {
+		base := "/api/" + v + "/teams"
+		host := "router1-" + v + ".prod.example.com"
+		r := e.do(t, "POST", base, testAdminKey, map[string]any{"hostname": host, "team_assignment": "NetOps", "reason": "owner"})
+		require.Equal(t, 201, r.code, string(r.body))
+		m := r.json(t)
+		require.Equal(t, "Team mapping added successfully", m["message"])
+		require.Equal(t, "NetOps", m["team_assignment"])
+
+		r = e.do(t, "GET", base, testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code)
+		var list struct {
+			Teams []map[string]any `json:"teams"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &list))
+		require.NotEmpty(t, list.Teams)
+		require.Contains(t, list.Teams[0], "hostname")
+		require.Contains(t, list.Teams[0], "team_assignment")
+
+		requireError(t, e.do(t, "POST", base, testAdminKey, map[string]any{"hostname": host, "team_assignment": "X", "reason": "r"}), 409, errConflict)
+		requireError(t, e.do(t, "POST", base, testAdminKey, map[string]any{"hostname": "h2", "reason": "r"}), 400, errInvalidField)
+
+		r = e.do(t, "PUT", base+"/"+host, testAdminKey, map[string]any{"team_assignment": "Security", "reason": "moved"})
+		require.Equal(t, 200, r.code, string(r.body))
+		m = r.json(t)
+		require.Equal(t, "Team mapping updated successfully", m["message"])
+		require.Equal(t, "Security", m["team_assignment"])
+		requireError(t, e.do(t, "PUT", base+"/"+host, testAdminKey, map[string]any{"reason": "r"}), 400, errInvalidField)
+		requireError(t, e.do(t, "PUT", base+"/nohost", testAdminKey, map[string]any{"team_assignment": "X", "reason": "r"}), 404, errNotFound)
+
+		r = e.do(t, "DELETE", base+"/"+host, testAdminKey, map[string]any{"reason": "decommissioned"})
+		require.Equal(t, 200, r.code, string(r.body))
+		require.Equal(t, "Team mapping deleted successfully", r.json(t)["message"])
+		requireError(t, e.do(t, "DELETE", base+"/"+host, testAdminKey, map[string]any{"reason": "r"}), 404, errNotFound)
+		require.Equal(t, 401, e.do(t, "GET", base, "", nil).code)
+	}
+}
+
+func TestPythonContractConfigHistory(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	for _, val := range []int{120, 90} {
+		r := e.do(t, "PUT", "/api/v1/config/cache_reload_interval", testAdminKey, map[string]any{"value": val, "reason": "tune"})
+		require.Equal(t, 200, r.code, string(r.body))
+	}
+	for _, v := range []string{"v1", "v2"} {
+		r := e.do(t, "GET", "/api/"+v+"/config/history?page=2&limit=1", testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code, string(r.body))
+		var out struct {
+			History    []map[string]json.RawMessage `json:"history"`
+			Pagination map[string]int               `json:"pagination"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &out))
+		require.Len(t, out.History, 1)
+		for _, f := range []string{"id", "changed_by", "operation", "table_name", "record_id", "old_values", "new_values",
+			"reason", "correlation_id", "created_at"} {
+			require.Contains(t, out.History[0], f)
+		}
+		require.JSONEq(t, `"dynamic_config"`, string(out.History[0]["table_name"]))
+		require.JSONEq(t, `"cache_reload_interval"`, string(out.History[0]["record_id"]))
+		require.JSONEq(t, `{"value":"120","source":"redis"}`, string(out.History[0]["new_values"]), "page 2 is the older change")
+		for f, n := range map[string]int{"page": 2, "limit": 1, "total": 2, "pages": 2} {
+			require.Equal(t, n, out.Pagination[f], f)
+		}
+		requireError(t, e.do(t, "GET", "/api/"+v+"/config/history?page=0", testReadOnlyKey, nil), 400, errBadRequest)
+		requireError(t, e.do(t, "GET", "/api/"+v+"/config/history?page=1&offset=3", testReadOnlyKey, nil), 400, errBadRequest)
+		require.Equal(t, 401, e.do(t, "GET", "/api/"+v+"/config/history", "", nil).code)
+	}
+}
+
+func TestPythonContractSLO(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	r := e.do(t, "GET", "/api/v1/slo", testReadOnlyKey, nil)
+	require.Equal(t, 200, r.code)
+	require.Equal(t, []any{}, r.json(t)["slos"])
+	report := `{"version":1,"status":"warning","slos":[
+		{"name":"ingestor_availability","description":"d","kind":"availability","target":0.999,"objective_window":"30d",
+		 "sli":0.9985,"error_budget_remaining":-0.5,"burn_rates":{"1h":2.5,"30d":1.5},"no_data":false,"status":"warning",
+		 "reasons":["burn rate 2.5 over 1h"]},
+		{"name":"ingestor_latency_p99","description":"d","kind":"latency","target":0.99,"objective_window":"30d",
+		 "threshold_seconds":0.5,"sli":null,"error_budget_remaining":null,"burn_rates":{"30d":null},"no_data":true,
+		 "p99_seconds":null,"status":"no_data"}]}`
+	_, err := e.db.Exec(context.Background(), `INSERT INTO slo_reports (generated_at, status, report) VALUES ('2026-03-04T10:00:00Z', 'warning', $1)`, report)
+	require.NoError(t, err)
+	for _, v := range []string{"v1", "v2"} {
+		r := e.do(t, "GET", "/api/"+v+"/slo", testReadOnlyKey, nil)
+		require.Equal(t, 200, r.code, string(r.body))
+		var out struct {
+			Timestamp string           `json:"timestamp"`
+			SLOs      []map[string]any `json:"slos"`
+		}
+		require.NoError(t, json.Unmarshal(r.body, &out))
+		require.Equal(t, "2026-03-04T10:00:00Z", out.Timestamp)
+		require.Len(t, out.SLOs, 2)
+		for _, s := range out.SLOs {
+			for _, f := range []string{"slo_name", "description", "window_hours", "actual_value", "status",
+				"error_budget_remaining", "burn_rate", "message"} {
+				require.Contains(t, s, f, s["name"])
+			}
+		}
+		require.Equal(t, "ingestor_availability", out.SLOs[0]["slo_name"])
+		require.InDelta(t, 720.0, out.SLOs[0]["window_hours"], 0)
+		require.InDelta(t, 0.9985, out.SLOs[0]["actual_value"], 0)
+		require.InDelta(t, 1.5, out.SLOs[0]["burn_rate"], 0)
+		require.InDelta(t, 0.999, out.SLOs[0]["target"], 0)
+		require.Equal(t, "burn rate 2.5 over 1h", out.SLOs[0]["message"])
+		require.InDelta(t, 0.5, out.SLOs[1]["target_seconds"], 0)
+		require.Nil(t, out.SLOs[1]["actual_value"])
+		require.Equal(t, "No data from Prometheus", out.SLOs[1]["message"])
+		require.Equal(t, 401, e.do(t, "GET", "/api/"+v+"/slo", "", nil).code)
+	}
+}
+
+func TestPythonContractHealth(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	r := e.do(t, "GET", "/health", "", nil)
+	require.Equal(t, 200, r.code, string(r.body))
+	m := r.json(t)
+	require.Equal(t, "healthy", m["status"])
+	require.NotEmpty(t, m["service"])
+	require.NotEmpty(t, m["version"])
+	require.Equal(t, "connected", m["redis"])
+	require.Equal(t, "connected", m["database"])
+	require.Empty(t, r.h.Get("X-API-Version"), "no X-API-* headers outside /api/, as in Python")
+}
+
+// The Python web UI's metric names are served beside MUTT's.
+func TestPythonContractWebUIMetrics(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	require.Equal(t, 200, e.do(t, "GET", "/api/v1/rules", testReadOnlyKey, nil).code)
+	require.Equal(t, 401, e.do(t, "GET", "/api/v1/rules", "", nil).code)
+	r := e.do(t, "GET", "/metrics", "", nil)
+	require.Equal(t, 200, r.code)
+	require.Contains(t, string(r.body), `mutt_webui_api_requests_total{endpoint="/api/v1/rules",status="success"} 1`)
+	require.Contains(t, string(r.body), `mutt_webui_api_requests_total{endpoint="/api/v1/rules",status="error"} 1`)
+	require.Contains(t, string(r.body), `mutt_webui_api_latency_seconds_bucket{endpoint="/api/v1/rules",le="0.01"}`)
 }

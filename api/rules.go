@@ -38,11 +38,21 @@ type Rule struct {
 	UpdatedAt      time.Time `json:"updated_at"`
 }
 
-// ruleResponse is a written rule plus non-fatal validation warnings.
+// ruleResponse is a written rule plus the Python MUTT's message and
+// non-fatal validation warnings.
 type ruleResponse struct {
 	Rule
+	Message  string   `json:"message"`
 	Warnings []string `json:"warnings,omitempty"`
 }
+
+// The Python MUTT's answers to rule writes (peer-management §2.3 #13-15),
+// kept in both versions beside the stored rule.
+const (
+	msgRuleCreated = "Rule created successfully"
+	msgRuleUpdated = "Rule updated successfully"
+	msgRuleDeleted = "Rule deleted successfully"
+)
 
 // ruleInput is a POST/PUT body. Pointers tell "absent" from "zero".
 type ruleInput struct {
@@ -87,10 +97,10 @@ const (
 )
 
 func (s *Server) registerRules(g *gin.RouterGroup, version string) {
-	g.GET("/rules", func(c *gin.Context) { s.listRules(c, version) })
+	g.GET("/rules", s.listRules)
 	g.GET("/rules/:id", s.getRule)
 	g.POST("/rules", s.createRule)
-	g.PUT("/rules/:id", s.updateRule)
+	g.PUT("/rules/:id", func(c *gin.Context) { s.updateRule(c, version) })
 	g.PATCH("/rules/:id", s.patchRule)
 	g.DELETE("/rules/:id", s.deleteRule)
 }
@@ -106,7 +116,11 @@ func scanRule(r ruleRow) (Rule, error) {
 	return x, err
 }
 
-func (s *Server) listRules(c *gin.Context, version string) {
+func (s *Server) listRules(c *gin.Context) {
+	asArray, ok := rulesListFormat(c)
+	if !ok {
+		return
+	}
 	q := `SELECT ` + ruleColumns + ` FROM alert_rules WHERE true`
 	var args []any
 	if v := c.Query("active"); v != "" {
@@ -146,12 +160,28 @@ func (s *Server) listRules(c *gin.Context, version string) {
 		s.dbFailure(c, "list rules", err)
 		return
 	}
-	if version == "v1" {
-		// v1 keeps the legacy bare array; the deprecation notice is in core's headers.
+	if asArray {
+		// The bare array MUTT's v1 answered before ADR 0026, kept for
+		// scripts written against it.
 		c.JSON(http.StatusOK, rules)
 		return
 	}
+	// Both versions answer the Python MUTT's {"rules":[…]} (ADR 0026).
 	c.JSON(http.StatusOK, gin.H{"rules": rules, "total": len(rules)})
+}
+
+// rulesListFormat reads ?format=: object (default, {"rules":[…],"total":N})
+// or array (the bare array MUTT's v1 answered before ADR 0026).
+func rulesListFormat(c *gin.Context) (asArray, ok bool) {
+	switch v := c.Query("format"); v {
+	case "", "object":
+		return false, true
+	case "array":
+		return true, true
+	default:
+		abort(c, http.StatusBadRequest, errInvalidQuery, "format: "+quoteShort(v)+" is not object or array")
+		return false, false
+	}
 }
 
 func ruleID(c *gin.Context) (int, bool) {
@@ -334,7 +364,7 @@ func (s *Server) createRule(c *gin.Context) {
 	}
 	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
 	setVersionETag(c, out.Version)
-	c.JSON(http.StatusCreated, ruleResponse{Rule: out, Warnings: warns})
+	c.JSON(http.StatusCreated, ruleResponse{Rule: out, Message: msgRuleCreated, Warnings: warns})
 }
 
 // expectedVersion reads the client's version: If-Match wins (412 when stale),
@@ -377,7 +407,7 @@ func lockRule(ctx context.Context, tx pgx.Tx, id, want, staleStatus int) (Rule, 
 	return old, nil
 }
 
-func (s *Server) updateRule(c *gin.Context) {
+func (s *Server) updateRule(c *gin.Context, version string) {
 	if !requireAdmin(c) {
 		return
 	}
@@ -385,26 +415,117 @@ func (s *Server) updateRule(c *gin.Context) {
 	if !ok {
 		return
 	}
+	raw, ok := bufferBody(c)
+	if !ok {
+		return
+	}
 	var in ruleInput
 	if !decodeResourceBody(c, &in) {
 		return
 	}
-	want, stale, ok := expectedVersion(c, in.Version, true)
+	// v1 keeps the Python MUTT's PUT (ADR 0027): only the fields sent
+	// change, and a version is checked when one is sent. v2 replaces the
+	// whole rule and requires the version.
+	partial := version == "v1"
+	want, stale, ok := expectedVersion(c, in.Version, !partial)
 	if !ok {
 		return
 	}
-	r, warns, err := in.validate()
-	if err != nil {
+	var present map[string]bool
+	if partial {
+		if present = ruleFieldsPresent(raw); len(present) == 0 {
+			abort(c, http.StatusBadRequest, errInvalidBody, "no fields to update: send at least one of "+strings.Join(ruleFieldNames, ", "))
+			return
+		}
+	} else if _, _, err := in.validate(); err != nil {
 		answerInvalid(c, err)
 		return
 	}
-	s.writeRule(c, id, want, stale, in.Reason, warns, func(ctx context.Context, tx pgx.Tx) (Rule, error) {
-		return scanRule(tx.QueryRow(ctx, `UPDATE alert_rules SET match_string=$2, trap_oid=$3, syslog_severity=$4,
+	s.writeRule(c, id, want, stale, in.Reason, msgRuleUpdated, func(ctx context.Context, tx pgx.Tx, old Rule) (Rule, []string, error) {
+		body := in
+		if partial {
+			body = in.keepUnsent(old, present)
+		}
+		r, warns, err := body.validate()
+		if err != nil {
+			return Rule{}, nil, refusedInvalid(err)
+		}
+		out, err := scanRule(tx.QueryRow(ctx, `UPDATE alert_rules SET match_string=$2, trap_oid=$3, syslog_severity=$4,
             match_type=$5, priority=$6, prod_handling=$7, dev_handling=$8, team_assignment=$9, is_active=$10,
             app_name=$11, facility=$12, version = version + 1, updated_at = now() WHERE id = $1 RETURNING `+ruleColumns,
 			id, r.MatchString, r.TrapOID, r.SyslogSeverity, r.MatchType, r.Priority, r.ProdHandling, r.DevHandling,
 			r.TeamAssignment, r.IsActive, r.AppName, r.Facility))
+		return out, warns, err
 	})
+}
+
+// ruleFieldNames are the rule fields a v1 PUT may send (the Python MUTT's
+// nine plus app_name and facility).
+var ruleFieldNames = []string{"match_string", "trap_oid", "syslog_severity", "app_name", "facility", "match_type",
+	"priority", "prod_handling", "dev_handling", "team_assignment", "is_active"}
+
+// ruleFieldsPresent lists the rule fields a (decoded, valid) body carries,
+// null ones included: null clears an optional field.
+func ruleFieldsPresent(raw []byte) map[string]bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	present := map[string]bool{}
+	for _, f := range ruleFieldNames {
+		if _, ok := m[f]; ok {
+			present[f] = true
+		}
+	}
+	return present
+}
+
+// keepUnsent fills the fields a v1 PUT did not send from the stored rule.
+func (in ruleInput) keepUnsent(old Rule, present map[string]bool) ruleInput {
+	if !present["match_string"] {
+		in.MatchString = old.MatchString
+	}
+	if !present["trap_oid"] {
+		in.TrapOID = old.TrapOID
+	}
+	if !present["syslog_severity"] {
+		in.SyslogSeverity = old.SyslogSeverity
+	}
+	if !present["app_name"] {
+		in.AppName = old.AppName
+	}
+	if !present["facility"] && old.Facility != nil {
+		in.Facility = json.RawMessage(strconv.Itoa(*old.Facility))
+	}
+	if !present["match_type"] || in.MatchType == nil {
+		in.MatchType = &old.MatchType
+	}
+	if !present["priority"] || in.Priority == nil {
+		in.Priority = &old.Priority
+	}
+	if !present["prod_handling"] {
+		in.ProdHandling = &old.ProdHandling
+	}
+	if !present["dev_handling"] {
+		in.DevHandling = &old.DevHandling
+	}
+	if !present["team_assignment"] {
+		in.TeamAssignment = &old.TeamAssignment
+	}
+	if !present["is_active"] || in.IsActive == nil {
+		in.IsActive = &old.IsActive
+	}
+	return in
+}
+
+// refusedInvalid turns a validation error found inside a write transaction
+// into its 400.
+func refusedInvalid(err error) error {
+	var fe *fieldErr
+	if errors.As(err, &fe) {
+		return &writeRefused{http.StatusBadRequest, errInvalidField, fe.Error()}
+	}
+	return &writeRefused{http.StatusBadRequest, errInvalidBody, err.Error()}
 }
 
 func (s *Server) patchRule(c *gin.Context) {
@@ -427,23 +548,25 @@ func (s *Server) patchRule(c *gin.Context) {
 	if !ok {
 		return
 	}
-	s.writeRule(c, id, want, stale, in.Reason, nil, func(ctx context.Context, tx pgx.Tx) (Rule, error) {
-		return scanRule(tx.QueryRow(ctx, `UPDATE alert_rules SET is_active = $2, version = version + 1,
+	s.writeRule(c, id, want, stale, in.Reason, msgRuleUpdated, func(ctx context.Context, tx pgx.Tx, _ Rule) (Rule, []string, error) {
+		out, err := scanRule(tx.QueryRow(ctx, `UPDATE alert_rules SET is_active = $2, version = version + 1,
             updated_at = now() WHERE id = $1 RETURNING `+ruleColumns, id, *in.IsActive))
+		return out, nil, err
 	})
 }
 
 // writeRule runs an UPDATE under the version check, audits it in the same
 // transaction, and publishes after commit.
-func (s *Server) writeRule(c *gin.Context, id, want, stale int, reason string, warns []string,
-	update func(context.Context, pgx.Tx) (Rule, error)) {
+func (s *Server) writeRule(c *gin.Context, id, want, stale int, reason, message string,
+	update func(context.Context, pgx.Tx, Rule) (Rule, []string, error)) {
 	var out Rule
+	var warns []string
 	err := pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
 		old, err := lockRule(c, tx, id, want, stale)
 		if err != nil {
 			return err
 		}
-		if out, err = update(c, tx); err != nil {
+		if out, warns, err = update(c, tx, old); err != nil {
 			return fmt.Errorf("update rule %d: %w", id, err)
 		}
 		return writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "UPDATE", TableName: tableRules,
@@ -454,7 +577,7 @@ func (s *Server) writeRule(c *gin.Context, id, want, stale int, reason string, w
 	}
 	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
 	setVersionETag(c, out.Version)
-	c.JSON(http.StatusOK, ruleResponse{Rule: out, Warnings: warns})
+	c.JSON(http.StatusOK, ruleResponse{Rule: out, Message: message, Warnings: warns})
 }
 
 func (s *Server) deleteRule(c *gin.Context) {
@@ -490,5 +613,5 @@ func (s *Server) deleteRule(c *gin.Context) {
 		return
 	}
 	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
-	c.JSON(http.StatusOK, gin.H{"message": fmt.Sprintf("rule %d deleted", id), "id": id})
+	c.JSON(http.StatusOK, gin.H{"message": msgRuleDeleted, "id": id})
 }

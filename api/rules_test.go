@@ -72,7 +72,7 @@ func TestRulesCreateGetList(t *testing.T) {
 	createRule(t, e, other)
 
 	var v1 []Rule
-	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v1/rules", nil, &v1).Code)
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v1/rules?format=array", nil, &v1).Code)
 	require.Len(t, v1, 2)
 	require.Equal(t, "dba", v1[0].TeamAssignment, "ordered by priority")
 
@@ -93,7 +93,7 @@ func TestRulesCreateGetList(t *testing.T) {
 	requireErrorJSON(t, e.admin(http.MethodGet, "/api/v2/rules?active=maybe", nil, nil), http.StatusBadRequest, "active")
 
 	var empty []Rule
-	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v1/rules?team=nobody", nil, &empty).Code)
+	require.Equal(t, http.StatusOK, e.admin(http.MethodGet, "/api/v1/rules?team=nobody&format=array", nil, &empty).Code)
 	require.NotNil(t, empty, "an empty v1 list is [] not null")
 }
 

@@ -66,8 +66,13 @@ type Server struct {
 	build    BuildInfo
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
-	ui       *ui
-	guard    *apikey.Guard // failed authentications per client
+	// The Python MUTT web UI's names: mutt_webui_api_requests_total
+	// {endpoint,status} (status success or error) and
+	// mutt_webui_api_latency_seconds{endpoint}, endpoint the route template.
+	pyRequests *prometheus.CounterVec
+	pyLatency  *prometheus.HistogramVec
+	ui         *ui
+	guard      *apikey.Guard // failed authentications per client
 }
 
 // New builds the server and its routes.
@@ -102,7 +107,14 @@ func New(o Options) (*Server, error) {
 		Name: "mutt_api_request_duration_seconds", Help: "API request latency by method and route template.",
 		Buckets: prometheus.DefBuckets,
 	}, []string{"method", "route"})
-	if err := telemetry.Register(o.Registerer, "api: metrics", s.requests, s.duration); err != nil {
+	s.pyRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "mutt_webui_api_requests_total", Help: "The Python MUTT's name: /api requests by route template (endpoint) and status (success below 400, else error).",
+	}, []string{"endpoint", "status"})
+	s.pyLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "mutt_webui_api_latency_seconds", Help: "The Python MUTT's name: /api request latency by route template (endpoint).",
+		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5},
+	}, []string{"endpoint"})
+	if err := telemetry.Register(o.Registerer, "api: metrics", s.requests, s.duration, s.pyRequests, s.pyLatency); err != nil {
 		return nil, err
 	}
 	if s.guard, err = apikey.NewGuard(apikey.GuardOptions{Listener: "api", Registerer: o.Registerer, Now: o.Now}); err != nil {
@@ -151,8 +163,10 @@ func (s *Server) routes() *gin.Engine {
 	r.GET("/docs/:name", s.document)
 
 	for _, v := range supportedVersions {
+		// /version answers without a key, as the Python MUTT's did (its
+		// clients probe it first); a key that is sent must be valid.
+		s.registerVersion(r.Group("/api/"+v, acceptVersion, s.optionalAuth), v)
 		g := r.Group("/api/"+v, acceptVersion, s.authenticate)
-		s.registerVersion(g, v)
 		s.registerConfig(g, v)
 		s.registerMetrics(g, v)
 		s.registerPipeline(g, v)
@@ -225,6 +239,10 @@ func (s *Server) accessLog(c *gin.Context) {
 	elapsed := time.Since(start)
 	s.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
 	s.duration.WithLabelValues(c.Request.Method, route).Observe(elapsed.Seconds())
+	if strings.HasPrefix(route, "/api/v") {
+		s.pyRequests.WithLabelValues(route, map[bool]string{true: "success", false: "error"}[status < 400]).Inc()
+		s.pyLatency.WithLabelValues(route).Observe(elapsed.Seconds())
+	}
 	// Answered requests are debug: the UI calls the API several times a
 	// page, probes and scrapes never stop, and at info they drowned the log
 	// (and `mutt dev`'s banner). Refusals stay visible at info, failures at error.

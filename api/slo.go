@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -45,6 +47,60 @@ func sloColor(status string, budget *float64, warnBelow float64) string {
 	return colorGrey
 }
 
+// addPythonSLOFields adds the Python MUTT's names for one SLO's facts
+// (peer-management §4.2): slo_name, window_hours, actual_value (the SLI, or
+// the p99 of a latency SLO), burn_rate (over the objective window), message,
+// and target_seconds for a latency SLO. Its statuses were ok, warning,
+// breaching and critical; MUTT's are ok, warning, critical and no_data.
+func addPythonSLOFields(m map[string]any) {
+	m["slo_name"] = m["name"]
+	window, _ := m["objective_window"].(string)
+	m["window_hours"] = windowHours(window)
+	m["actual_value"] = m["sli"]
+	if m["kind"] == "latency" {
+		m["actual_value"] = m["p99_seconds"]
+		m["target_seconds"] = m["threshold_seconds"]
+	}
+	m["burn_rate"] = nil
+	if br, ok := m["burn_rates"].(map[string]any); ok {
+		m["burn_rate"] = br[window]
+	}
+	msg := "Within target"
+	if reasons, ok := m["reasons"].([]any); ok && len(reasons) > 0 {
+		parts := make([]string, 0, len(reasons))
+		for _, r := range reasons {
+			if t, ok := r.(string); ok {
+				parts = append(parts, t)
+			}
+		}
+		msg = strings.Join(parts, "; ")
+	} else if nd, _ := m["no_data"].(bool); nd {
+		msg = "No data from Prometheus"
+	}
+	m["message"] = msg
+}
+
+// windowHours reads a window such as 5m, 6h or 30d in hours (0 when it is
+// not one).
+func windowHours(w string) float64 {
+	if len(w) < 2 {
+		return 0
+	}
+	n, err := strconv.ParseFloat(w[:len(w)-1], 64)
+	if err != nil {
+		return 0
+	}
+	switch w[len(w)-1] {
+	case 'm':
+		return n / 60
+	case 'h':
+		return n
+	case 'd':
+		return n * 24
+	}
+	return 0
+}
+
 // slo serves the latest slo_reports row (written by the SLO workflow),
 // colouring each SLO. The report is passed through as JSON objects so fields
 // the workflow adds later reach clients without an API change.
@@ -59,7 +115,7 @@ func (s *Server) slo(c *gin.Context) {
 		ORDER BY generated_at DESC, id DESC LIMIT 1`).Scan(&id, &generatedAt, &status, &raw)
 	if errors.Is(err, pgx.ErrNoRows) {
 		c.JSON(http.StatusOK, gin.H{"status": "no_data", "color": colorGrey, "report_id": nil,
-			"generated_at": nil, "slos": []any{}, "message": "no SLO report yet; the SLO workflow writes one every 5 minutes"})
+			"generated_at": nil, "timestamp": nil, "slos": []any{}, "message": "no SLO report yet; the SLO workflow writes one every 5 minutes"})
 		return
 	}
 	if err != nil {
@@ -92,11 +148,13 @@ func (s *Server) slo(c *gin.Context) {
 			budget = &b
 		}
 		m["color"] = sloColor(st, budget, warnBelow)
+		addPythonSLOFields(m)
 	}
 	report["slos"] = slos
 	report["report_id"] = id
 	report["status"] = status
 	report["generated_at"] = generatedAt.UTC().Format(time.RFC3339)
+	report["timestamp"] = report["generated_at"] // the Python MUTT's name
 	report["color"] = sloColor(status, nil, warnBelow)
 	c.JSON(http.StatusOK, report)
 }

@@ -69,7 +69,8 @@ func quoteShort(s string) string {
 	return `"` + strings.ReplaceAll(s, `"`, `'`) + `"`
 }
 
-// VersionInfo is the body of GET /api/v*/version.
+// VersionInfo is the body of GET /api/v*/version: MUTT's fields, then the
+// Python MUTT v2.5's (peer-management §2.3 #9), which its clients read.
 type VersionInfo struct {
 	Versions   []string          `json:"versions"`
 	Current    string            `json:"current"`
@@ -77,7 +78,43 @@ type VersionInfo struct {
 	Deprecated []string          `json:"deprecated"`
 	Sunset     map[string]string `json:"sunset"`
 	Migration  string            `json:"migration_guide"`
-	Build      BuildInfo         `json:"build"`
+	// Build is shown to callers with a key only: /version answers without
+	// one, and the revision and Go version are no one else's business.
+	Build *BuildInfo `json:"build,omitempty"`
+
+	CurrentVersion    string                        `json:"current_version"`
+	DefaultVersion    string                        `json:"default_version"`
+	SupportedVersions []string                      `json:"supported_versions"`
+	VersionHistory    map[string]PythonVersionEntry `json:"version_history"`
+}
+
+// PythonVersionEntry is one version_history entry in the Python MUTT's
+// shape, plus served_as: the MUTT path version that serves it.
+type PythonVersionEntry struct {
+	Released     string   `json:"released"`
+	Status       string   `json:"status"`
+	Changes      []string `json:"changes"`
+	DeprecatedIn string   `json:"deprecated_in,omitempty"`
+	RemovalDate  string   `json:"removal_date,omitempty"`
+	ServedAs     string   `json:"served_as"`
+}
+
+// The Python MUTT's version names: its clients send them in Accept-Version
+// and X-API-Version (normalizeVersion maps 2.5 and 2.0 to v2, 1.0 to v1).
+const pythonCurrentVersion = "2.5"
+
+var pythonSupportedVersions = []string{"2.5", "2.0", "1.0"}
+
+// pythonVersionHistory keeps the Python MUTT's entries (release dates and
+// what each brought) and says how MUTT serves them: 1.0 is MUTT's v1,
+// deprecated, removed after V1Sunset.
+var pythonVersionHistory = map[string]PythonVersionEntry{
+	"2.5": {Released: "2025-11-10", Status: "current", ServedAs: "v2",
+		Changes: []string{"served by MUTT's /api/v2", "config audit (/audit, /config-audit)", "SLO status", "dynamic config history"}},
+	"2.0": {Released: "2025-11-10", Status: "supported", ServedAs: "v2",
+		Changes: []string{"served by MUTT's /api/v2", "/api/v2 routes", "version headers"}},
+	"1.0": {Released: "2024-01-01", Status: "deprecated", ServedAs: "v1", DeprecatedIn: "2.5", RemovalDate: "2027-11-26",
+		Changes: []string{"served by MUTT's /api/v1 (deprecated: Deprecation and Sunset headers)", "rules, dev hosts, teams, metrics, audit logs"}},
 }
 
 // BuildInfo is what the binary knows about itself.
@@ -112,10 +149,16 @@ func buildInfo() BuildInfo {
 
 func (s *Server) registerVersion(g *gin.RouterGroup, version string) {
 	g.GET("/version", func(c *gin.Context) {
+		var build *BuildInfo
+		if caller(c) != "" {
+			build = &s.build
+		}
 		c.JSON(http.StatusOK, VersionInfo{
 			Versions: supportedVersions, Current: CurrentVersion, Requested: version,
 			Deprecated: []string{DeprecatedV1}, Sunset: map[string]string{DeprecatedV1: V1Sunset},
-			Migration: MigrationGuide, Build: s.build,
+			Migration: MigrationGuide, Build: build,
+			CurrentVersion: pythonCurrentVersion, DefaultVersion: pythonCurrentVersion,
+			SupportedVersions: pythonSupportedVersions, VersionHistory: pythonVersionHistory,
 		})
 	})
 }

@@ -39,7 +39,7 @@ type RedisOptions struct {
 type KeyReport struct {
 	Key    string `json:"key"`
 	Type   string `json:"type"`
-	Action string `json:"action"` // drained | renamed | kept | dead-lettered
+	Action string `json:"action"` // drained | renamed | copied | kept | dead-lettered
 	Items  int64  `json:"items"`
 	To     string `json:"to,omitempty"`
 }
@@ -176,12 +176,152 @@ func DrainRedis(ctx context.Context, rdb redis.UniversalClient, o RedisOptions) 
 		}
 	}
 
+	// 3. The Python DLQ lists, renamed in step 1, are copied into MUTT's
+	// dead-letter streams so the DLQ tools list and replay them; the lists
+	// stay (renamed) for a rollback.
+	for _, d := range []struct{ key, kind string }{
+		{p + "dlq:alerter", dlqAlerter}, {p + "dlq:moog", dlqMoog}, {p + "dlq:dead", dlqDead},
+	} {
+		list := d.key + RenameSuffix
+		if o.DryRun { // nothing was renamed: the list is still under its own name
+			if typ, err := rdb.Type(ctx, d.key).Result(); err != nil {
+				return rep, fmt.Errorf("type of %s: %w", d.key, err)
+			} else if typ == "list" {
+				list = d.key
+			}
+		}
+		if typ, err := rdb.Type(ctx, list).Result(); err != nil {
+			return rep, fmt.Errorf("type of %s: %w", list, err)
+		} else if typ != "list" {
+			continue
+		}
+		kr, err := copyDLQList(ctx, rdb, list, d.kind, o)
+		if err != nil {
+			return rep, err
+		}
+		rep.Keys = append(rep.Keys, kr)
+	}
+
 	if err := translateConfig(ctx, rdb, o, rep); err != nil {
 		return rep, err
 	}
 	rep.Notes = append(rep.Notes, "kept as they are: "+p+"metrics:{1m,1h,24h}:* (same meaning in MUTT, the dashboard continues), "+
 		p+"heartbeat:* (expire by themselves)")
 	return rep, nil
+}
+
+// Kinds of Python DLQ list: what its items are and where they go.
+const (
+	dlqAlerter = "alerter" // events the alerter gave up on → dlq:alerter (replayable)
+	dlqMoog    = "moog"    // alerts the forwarder gave up on → dlq:moog (replayable)
+	dlqDead    = "dead"    // what Python remediation gave up on → dlq:poison
+)
+
+// ReasonPythonDLQ is the reason of a dead letter copied from a Python DLQ
+// list (the Python MUTT kept no reason).
+const ReasonPythonDLQ = "python_dlq"
+
+// copyScript adds one converted DLQ item to a stream and advances the copy's
+// progress counter in one atomic step, refusing when the counter is not at
+// the item's position (another run copied it): an item is copied exactly
+// once, and an interrupted copy resumes at the next item. KEYS: stream,
+// progress. ARGV: position, field, value, ….
+var copyScript = redis.NewScript(`
+local done = tonumber(redis.call('GET', KEYS[2]) or '0')
+if done ~= tonumber(ARGV[1]) then
+  return redis.error_reply('MUTT_COPY_MOVED progress is ' .. done .. ', not ' .. ARGV[1])
+end
+local fields = {}
+for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+redis.call('XADD', KEYS[1], '*', unpack(fields))
+redis.call('SET', KEYS[2], done + 1)
+return done + 1
+`)
+
+// copyBatch is how many list items one LRANGE reads.
+const copyBatch = 500
+
+// copyDLQList copies the items of a renamed Python DLQ list, oldest first,
+// into MUTT's dead-letter stream of its kind. The list is left as it is
+// (nothing writes to it any more: no Python process knows its new name), so
+// positions are stable and <prefix>migrate:dlq-copied:<list> counts the
+// items copied so far.
+func copyDLQList(ctx context.Context, rdb redis.UniversalClient, list, kind string, o RedisOptions) (KeyReport, error) {
+	kr := KeyReport{Key: list, Type: "list", Action: "copied", To: map[string]string{
+		dlqAlerter: o.Keys.AlerterDLQ(), dlqMoog: o.Keys.MoogDLQ(), dlqDead: o.Keys.PoisonDLQ()}[kind]}
+	progress := o.Keys.Prefix + "migrate:dlq-copied:" + list
+	n, err := rdb.LLen(ctx, list).Result()
+	if err != nil {
+		return kr, fmt.Errorf("length of %s: %w", list, err)
+	}
+	done, err := rdb.Get(ctx, progress).Int64()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return kr, fmt.Errorf("read %s: %w", progress, err)
+	}
+	if o.DryRun {
+		kr.Items = max(n-done, 0)
+		return kr, nil
+	}
+	for done < n {
+		// The right end is the oldest (Python LPUSHed): positions counted
+		// from the right are stable while the list does not change.
+		stop := -1 - done
+		start := max(stop-copyBatch+1, -n)
+		items, err := rdb.LRange(ctx, list, start, stop).Result()
+		if err != nil {
+			return kr, fmt.Errorf("read %s: %w", list, err)
+		}
+		if len(items) == 0 {
+			break
+		}
+		for i := len(items) - 1; i >= 0; i-- {
+			target, fields := convertDLQ([]byte(items[i]), kind, o)
+			args := append([]any{done}, fields...)
+			if err := copyScript.Run(ctx, rdb, []string{target, progress}, args...).Err(); err != nil {
+				return kr, fmt.Errorf("copy item %d of %s to %s: %w", done, list, target, err)
+			}
+			done++
+			kr.Items++
+		}
+	}
+	return kr, nil
+}
+
+// convertDLQ makes the dead-letter entry for one Python DLQ item: the
+// fields stream.DeadLetter writes, with the payload MUTT's stage reads, so
+// a replay puts it back where MUTT would have taken it from.
+func convertDLQ(item []byte, kind string, o RedisOptions) (string, []any) {
+	now := o.Now.UTC().Format(time.RFC3339Nano)
+	entry := func(source string, payload []byte) []any {
+		return []any{"reason", ReasonPythonDLQ, "error", "dead-lettered by the Python MUTT v2.5", "attempts", "0",
+			"failed_at", now, "source_stream", source, "source_id", "", stream.Field, payload}
+	}
+	poison := func(fields []any, from string) []any {
+		return append(fields, "poisoned_at", now, "dlq", from, "poison_cause", "python_v2.5_dead")
+	}
+	switch kind {
+	case dlqMoog:
+		a, err := alertOf(item, o.Now)
+		if err != nil {
+			return o.Keys.MoogDLQ(), deadLetter("python_migration_invalid", err, item, o)
+		}
+		return o.Keys.MoogDLQ(), entry(o.Keys.AlertStream(0), a.AppendJSON(nil))
+	case dlqDead:
+		// Python remediation parked alerter DLQ events; an alert is read too.
+		if _, payload, shard, err := ingest.DecodeQueued(item, o.Now, o.Keys.Shards); err == nil {
+			return o.Keys.PoisonDLQ(), poison(entry(o.Keys.IngestStream(shard), payload), dlqAlerter)
+		}
+		a, err := alertOf(item, o.Now)
+		if err != nil {
+			return o.Keys.PoisonDLQ(), poison(deadLetter("python_migration_invalid", err, item, o), dlqAlerter)
+		}
+		return o.Keys.PoisonDLQ(), poison(entry(o.Keys.AlertStream(0), a.AppendJSON(nil)), dlqMoog)
+	}
+	_, payload, shard, err := ingest.DecodeQueued(item, o.Now, o.Keys.Shards)
+	if err != nil {
+		return o.Keys.AlerterDLQ(), deadLetter("python_migration_invalid", err, item, o)
+	}
+	return o.Keys.AlerterDLQ(), entry(o.Keys.IngestStream(shard), payload)
 }
 
 func scan(ctx context.Context, rdb redis.UniversalClient, pattern string) ([]string, error) {

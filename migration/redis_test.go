@@ -3,6 +3,7 @@ package migration_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -103,10 +104,30 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	}
 	require.Equal(t, []string{"r5", "r0", "r1", "r2", "r4"}, hosts, "processing list first, then the staged leftover, then the queue in FIFO order")
 	require.Len(t, ids, 5)
-	dlq := entries(t, rdb, keys.AlerterDLQ())
-	require.Len(t, dlq, 2)
-	require.Equal(t, "python_migration_invalid", dlq[0].Values["reason"])
-	require.Contains(t, dlq[0].Values["error"], `"timestamp"`)
+	dlq := byReason(entries(t, rdb, keys.AlerterDLQ()))
+	require.Len(t, dlq["python_migration_invalid"], 2)
+	require.Contains(t, dlq["python_migration_invalid"][0].Values["error"], `"timestamp"`)
+	// The Python DLQ lists are copied into MUTT's dead-letter streams, oldest
+	// first, replayable to the stage they came from.
+	require.Len(t, dlq[migration.ReasonPythonDLQ], 2)
+	for i, host := range []string{"d1", "d2"} {
+		m := dlq[migration.ReasonPythonDLQ][i]
+		var e event.Envelope
+		require.NoError(t, json.Unmarshal([]byte(m.Values["d"].(string)), &e))
+		require.Equal(t, host, e.Hostname)
+		require.NotEmpty(t, e.EventID)
+		require.Equal(t, keys.IngestStream(0), m.Values["source_stream"])
+	}
+	moog := entries(t, rdb, keys.MoogDLQ())
+	require.Len(t, moog, 1)
+	require.Equal(t, migration.ReasonPythonDLQ, moog[0].Values["reason"])
+	require.Equal(t, keys.AlertStream(0), moog[0].Values["source_stream"])
+	require.NotContains(t, moog[0].Values["d"], "moog-secret")
+	poison := entries(t, rdb, keys.PoisonDLQ())
+	require.Len(t, poison, 1, "Python's dlq:dead is MUTT's poison stream")
+	require.Equal(t, "moog", poison[0].Values["dlq"])
+	require.Equal(t, "python_v2.5_dead", poison[0].Values["poison_cause"])
+	require.Equal(t, int64(2), keyReport(t, rep, p+"dlq:alerter"+migration.RenameSuffix).Items)
 	for _, l := range []string{"ingest_queue", "alert_queue", "processing:alerter:alerter-1a2b3c", "processing:moog:moog-forwarder-9f8e7d", "migrate:staging:" + p + "ingest_queue"} {
 		require.Zero(t, rdb.Exists(ctx, p+l).Val(), l)
 	}
@@ -155,6 +176,76 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, entries(t, rdb, keys.IngestStream(0)), 5)
 	require.Len(t, entries(t, rdb, keys.AlertStream(0)), 3)
+	require.Len(t, entries(t, rdb, keys.AlerterDLQ()), 4, "the DLQ copy adds nothing twice")
+	require.Len(t, entries(t, rdb, keys.MoogDLQ()), 1)
+	require.Len(t, entries(t, rdb, keys.PoisonDLQ()), 1)
+}
+
+func byReason(ms []redis.XMessage) map[string][]redis.XMessage {
+	out := map[string][]redis.XMessage{}
+	for _, m := range ms {
+		r, _ := m.Values["reason"].(string)
+		out[r] = append(out[r], m)
+	}
+	return out
+}
+
+// An interrupted DLQ copy resumes after the last item copied: nothing lost,
+// nothing twice, the renamed list untouched (a rollback renames it back).
+func TestDrainRedisCopiesPythonDLQResumably(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, keys := testenv.Redis(t)
+	p := keys.Prefix
+	const n = 1203 // more than two LRANGE batches
+	items := make([]any, n)
+	for i := range n {
+		items[i] = fmt.Sprintf(`{"hostname": "h%d", "message": "m", "timestamp": "2025-11-10T08:00:00Z", "_retry_count": 4}`, i)
+	}
+	require.NoError(t, rdb.LPush(ctx, p+"dlq:alerter", items...).Err())
+	o := migration.RedisOptions{PythonPrefix: p, Keys: keys, Now: time.Date(2026, 2, 10, 12, 0, 0, 0, time.UTC)}
+
+	dry := o
+	dry.DryRun = true
+	rep, err := migration.DrainRedis(ctx, rdb, dry)
+	require.NoError(t, err)
+	require.Equal(t, int64(n), keyReport(t, rep, p+"dlq:alerter").Items)
+	require.Equal(t, "list", rdb.Type(ctx, keys.AlerterDLQ()).Val(), "a dry run renames and writes nothing")
+	require.Zero(t, rdb.Exists(ctx, p+"dlq:alerter"+migration.RenameSuffix).Val())
+
+	// Simulate a run that stopped after 700 items: rename as the real run
+	// does, copy the first 700 by hand the way copyDLQList does, and leave
+	// the counter there.
+	rep, err = migration.DrainRedis(ctx, rdb, o)
+	require.NoError(t, err)
+	require.Equal(t, int64(n), keyReport(t, rep, p+"dlq:alerter"+migration.RenameSuffix).Items)
+	all := entries(t, rdb, keys.AlerterDLQ())
+	require.Len(t, all, n)
+	require.NoError(t, rdb.Del(ctx, keys.AlerterDLQ()).Err())
+	for _, m := range all[:700] {
+		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: keys.AlerterDLQ(), Values: m.Values}).Err())
+	}
+	progress := p + "migrate:dlq-copied:" + p + "dlq:alerter" + migration.RenameSuffix
+	require.NoError(t, rdb.Set(ctx, progress, 700, 0).Err())
+
+	rep, err = migration.DrainRedis(ctx, rdb, o)
+	require.NoError(t, err)
+	require.Equal(t, int64(n-700), keyReport(t, rep, p+"dlq:alerter"+migration.RenameSuffix).Items)
+	got := entries(t, rdb, keys.AlerterDLQ())
+	require.Len(t, got, n)
+	for i, m := range got {
+		var e event.Envelope
+		require.NoError(t, json.Unmarshal([]byte(m.Values["d"].(string)), &e))
+		require.Equal(t, fmt.Sprintf("h%d", i), e.Hostname, "oldest first, each once")
+		require.Equal(t, migration.ReasonPythonDLQ, m.Values["reason"])
+	}
+	require.Equal(t, int64(n), rdb.LLen(ctx, p+"dlq:alerter"+migration.RenameSuffix).Val(), "the renamed list is kept")
+
+	// A rerun copies nothing more.
+	rep, err = migration.DrainRedis(ctx, rdb, o)
+	require.NoError(t, err)
+	require.Zero(t, keyReport(t, rep, p+"dlq:alerter"+migration.RenameSuffix).Items)
+	require.Len(t, entries(t, rdb, keys.AlerterDLQ()), n)
 }
 
 func TestDrainRedisSpreadsOverShardsLikeTheIngestor(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -114,4 +115,41 @@ func TestMigrationGuideListsEveryPythonVariable(t *testing.T) {
 	for _, l := range config.LegacyVariables() {
 		require.Contains(t, string(b), "| `"+l.Name+"` |", l.Name)
 	}
+}
+
+// TestMigrationGuideMetricsExist keeps the guide's metrics table honest:
+// every Python metric name it says MUTT emits (same, alias, emitted) is
+// registered by some non-test Go file; the packages' own tests scrape each
+// (the table's last column names them).
+func TestMigrationGuideMetricsExist(t *testing.T) {
+	b, err := os.ReadFile("../../docs/MIGRATION_FROM_PYTHON_MUTT.md")
+	require.NoError(t, err)
+	doc := string(b)
+	start := strings.Index(doc, "| Python metric (labels) | in MUTT | scraped by |")
+	require.GreaterOrEqual(t, start, 0, "the metrics table")
+	table := doc[start:]
+	table = table[:strings.Index(table, "\n\n")]
+	var source strings.Builder
+	require.NoError(t, filepath.WalkDir("../..", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path) // #nosec G304 -- the repository's own files
+		source.Write(src)
+		return err
+	}))
+	name := regexp.MustCompile("`(mutt_[a-z0-9_]+)")
+	checked := 0
+	for _, row := range strings.Split(table, "\n")[2:] {
+		cols := strings.Split(row, " | ")
+		require.GreaterOrEqual(t, len(cols), 3, row)
+		if strings.HasPrefix(cols[1], "none") {
+			continue
+		}
+		for _, m := range name.FindAllStringSubmatch(cols[0], -1) {
+			require.Contains(t, source.String(), `"`+m[1]+`"`, "%s is in the guide as emitted but registered nowhere", m[1])
+			checked++
+		}
+	}
+	require.Greater(t, checked, 40)
 }

@@ -28,6 +28,7 @@ type metrics struct {
 	devHostsCount    prometheus.Gauge
 	teamsCount       prometheus.Gauge
 	reloadFailures   prometheus.Counter
+	reloads          prometheus.Counter // mutt_alerter_cache_reload_total: the Python MUTT's recording rules divide by it
 	invalidRules     prometheus.Gauge
 	dbWriteMillis    prometheus.Histogram
 	batchSize        prometheus.Histogram
@@ -88,6 +89,10 @@ func newMetrics(reg prometheus.Registerer, shards []shardState) (*metrics, error
 			Name: "mutt_alerter_cache_reload_failures_total",
 			Help: "Rule reloads that failed (the previous rules stayed in force).",
 		}),
+		reloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "mutt_alerter_cache_reload_total",
+			Help: "Rule reloads attempted, failed ones included (the Python MUTT's alert and recording rules query this name; its code never emitted it).",
+		}),
 		invalidRules: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "mutt_alerter_invalid_rules",
 			Help: "Active rules left out of the last load because they could not be compiled.",
@@ -142,7 +147,7 @@ func newMetrics(reg prometheus.Registerer, shards []shardState) (*metrics, error
 	for _, s := range []string{"shed", "unhandled", "audit", "alerts", "dead_letter", "ack"} {
 		m.retries.WithLabelValues(s)
 	}
-	if err := telemetry.Register(reg, "alerter metrics", m.processed, m.forwarded, m.metaAlerts, m.unknownHandling, m.retries, m.latency, m.reloadLatency, m.rulesCount, m.devHostsCount, m.teamsCount, m.reloadFailures, m.invalidRules, m.dbWriteMillis, m.batchSize, m.dlqDepth, m.shed, m.queueDepth, m.backpressureFunc); err != nil {
+	if err := telemetry.Register(reg, "alerter metrics", m.processed, m.forwarded, m.metaAlerts, m.unknownHandling, m.retries, m.latency, m.reloadLatency, m.rulesCount, m.devHostsCount, m.teamsCount, m.reloadFailures, m.reloads, m.invalidRules, m.dbWriteMillis, m.batchSize, m.dlqDepth, m.shed, m.queueDepth, m.backpressureFunc); err != nil {
 		return nil, err
 	}
 	return m, nil

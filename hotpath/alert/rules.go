@@ -84,6 +84,7 @@ func (a *Alerter) readRules(ctx context.Context) (ruleSet, error) {
 // previous engine stays in force.
 func (a *Alerter) reload(ctx context.Context, why string) error {
 	start := time.Now()
+	a.m.reloads.Inc()
 	s, err := a.readRules(ctx)
 	if err != nil {
 		a.m.reloadFailures.Inc()

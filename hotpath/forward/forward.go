@@ -514,6 +514,7 @@ func (f *Forwarder) observe(state string, wait time.Duration) {
 	if prev == v {
 		return
 	}
+	f.m.cbChangesPython.WithLabelValues(pythonStateName(prev), pythonStateName(v)).Inc()
 	f.log.Info("circuit breaker state", "state", state)
 	if v == 0 {
 		f.hand.release()

@@ -32,7 +32,10 @@ type metrics struct {
 	endToEnd      prometheus.Histogram
 	cbState       prometheus.Gauge
 	cbStatePython prometheus.Gauge // the Python MUTT's name and encoding, for its dashboards
-	cbTrips       prometheus.Counter
+	// cbChangesPython is the Python MUTT's
+	// mutt_circuit_breaker_state_changes_total{name,from_state,to_state}.
+	cbChangesPython *prometheus.CounterVec
+	cbTrips         prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -85,12 +88,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:        "The Python MUTT's alias of mutt_moog_circuit_breaker_state, with its encoding: 0 CLOSED, 1 HALF_OPEN, 2 OPEN.",
 			ConstLabels: prometheus.Labels{"name": "moogsoft"},
 		}),
+		cbChangesPython: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name:        "mutt_circuit_breaker_state_changes_total",
+			Help:        "The Python MUTT's name: changes of the shared Moogsoft circuit breaker this forwarder saw, from_state and to_state CLOSED, OPEN or HALF_OPEN.",
+			ConstLabels: prometheus.Labels{"name": "moogsoft"},
+		}, []string{"from_state", "to_state"}),
 		cbTrips: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mutt_moog_circuit_breaker_trips_total",
 			Help: "Times this forwarder's failure opened the shared circuit breaker.",
 		}),
 	}
-	if err := telemetry.Register(reg, "forwarder metrics", m.requests, m.latency, m.processed, m.rateLimitHits, m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbStatePython, m.cbTrips); err != nil {
+	if err := telemetry.Register(reg, "forwarder metrics", m.requests, m.latency, m.processed, m.rateLimitHits, m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbStatePython, m.cbChangesPython, m.cbTrips); err != nil {
 		return nil, err
 	}
 	m.reqSuccess = m.requests.WithLabelValues("success", "")
@@ -98,6 +106,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	m.procDLQ = m.processed.WithLabelValues("dlq")
 	m.procRetry = m.processed.WithLabelValues("retry")
 	return m, nil
+}
+
+// pythonStateName is the Python MUTT's name of our breaker encoding.
+func pythonStateName(v int32) string {
+	switch v {
+	case 1:
+		return "OPEN"
+	case 2:
+		return "HALF_OPEN"
+	}
+	return "CLOSED"
 }
 
 // pythonBreakerState maps our breaker encoding (0 closed, 1 open, 2

@@ -29,12 +29,56 @@ var legacySingle = map[string][]struct {
 	name    string
 	convert func(string) (string, error)
 }{
-	"MUTT_INGEST_ADDR":    {{"SERVER_PORT_INGESTOR", portAddr}},
+	"MUTT_INGEST_ADDR":    {{"SERVER_PORT_INGESTOR", portAddr}, {"INGESTOR_PORT", portAddr}},
 	"MUTT_API_ADDR":       {{"SERVER_PORT_WEBUI", portAddr}, {"WEBUI_PORT", portAddr}},
-	"MUTT_ALERTER_ADDR":   {{"HEALTH_PORT_ALERTER", portAddr}},
-	"MUTT_FORWARDER_ADDR": {{"HEALTH_PORT_MOOG", portAddr}},
+	"MUTT_ALERTER_ADDR":   {{"HEALTH_PORT_ALERTER", portAddr}, {"ALERTER_HEALTH_PORT", portAddr}},
+	"MUTT_FORWARDER_ADDR": {{"HEALTH_PORT_MOOG", portAddr}, {"MOOG_FORWARDER_HEALTH_PORT", portAddr}},
 	"MUTT_WORKER_ADDR":    {{"HEALTH_PORT_REMEDIATION", portAddr}},
-	"MUTT_LOG_FORMAT":     {{"LOG_JSON_ENABLED", jsonFlag}},
+	"MUTT_LOG_FORMAT":     {{"LOG_JSON_ENABLED", jsonFlag}, {"LOG_FORMAT", logFormat}},
+	// Retention (scripts/retention_*.py, create_monthly_partitions.py) and
+	// Vault names of the .env.template and compose file.
+	"EVENT_RETENTION_DAYS":        {{"RETENTION_EVENT_AUDIT_DAYS", days}},
+	"CONFIG_AUDIT_RETENTION_DAYS": {{"RETENTION_AUDIT_DAYS", days}},
+	"ARCHIVE_RETENTION_DAYS":      {{"EVENT_ARCHIVE_RETENTION_YEARS", yearsToDays}},
+	"PARTITION_ADVANCE_MONTHS":    {{"RETENTION_PRECREATE_MONTHS", days}},
+	"VAULT_KV_MOUNT":              {{"VAULT_MOUNT_PATH", same}},
+	"VAULT_CACERT":                {{"VAULT_TLS_CA_CERT", same}},
+	"VAULT_SKIP_VERIFY":           {{"VAULT_TLS_VERIFY", invertBool}},
+}
+
+func same(v string) (string, error) { return v, nil }
+
+func logFormat(v string) (string, error) {
+	switch f := strings.ToLower(v); f {
+	case "json", "text":
+		return f, nil
+	}
+	return "", fmt.Errorf("%q is not json or text", v)
+}
+
+// days checks a positive whole number (days, months).
+func days(v string) (string, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		return "", fmt.Errorf("%q is not a positive whole number", v)
+	}
+	return strconv.Itoa(n), nil
+}
+
+func yearsToDays(v string) (string, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 100 {
+		return "", fmt.Errorf("%q is not a number of years 1..100", v)
+	}
+	return strconv.Itoa(n * 365), nil
+}
+
+func invertBool(v string) (string, error) {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return "", fmt.Errorf("%q is not true or false", v)
+	}
+	return strconv.FormatBool(!b), nil
 }
 
 func portAddr(v string) (string, error) {
@@ -80,12 +124,93 @@ var refused = map[string]string{ // #nosec G101 -- variable names and advice, no
 	"REDIS_MAX_CONNECTIONS":          "set pool_size=N in REDIS_URL",
 	"DB_POOL_MIN_CONN":               "set pool_min_conns=N in DATABASE_URL",
 	"DB_POOL_MAX_CONN":               "set pool_max_conns=N in DATABASE_URL",
+	"POSTGRES_POOL_MIN":              "set pool_min_conns=N in DATABASE_URL",
+	"POSTGRES_POOL_MAX":              "set pool_max_conns=N in DATABASE_URL",
+
+	// Process model: one Go process per service, consumers named by MUTT.
+	"POD_NAME":                    podName,
+	"INGESTOR_WORKERS":            workers,
+	"WEBUI_WORKERS":               workers,
+	"INGESTOR_HOST":               "put the listen host in MUTT_INGEST_ADDR (e.g. 0.0.0.0:8080)",
+	"WEBUI_HOST":                  "put the listen host in MUTT_API_ADDR (e.g. 0.0.0.0:8090)",
+	"ALERTER_METRICS_PORT":        "MUTT serves /metrics and /health on one address per process: set MUTT_ALERTER_ADDR",
+	"MOOG_FORWARDER_METRICS_PORT": "MUTT serves /metrics and /health on one address per process: set MUTT_FORWARDER_ADDR",
+	"METRICS_PORT":                "MUTT serves /metrics on each service's own address (MUTT_*_ADDR)",
+	"PROMETHEUS_ENABLED":          "/metrics is always served; unset it",
+	"HEARTBEAT_INTERVAL":          noHeartbeats,
+	"HEARTBEAT_EXPIRY":            noHeartbeats,
+	"ALERTER_HEARTBEAT_PREFIX":    noHeartbeats,
+	"ALERTER_HEARTBEAT_INTERVAL":  noHeartbeats,
+	"JANITOR_INTERVAL":            "MUTT reclaims unacknowledged entries continuously (stream_visibility_timeout_ms, dynamic config)",
+	"BRPOPLPUSH_TIMEOUT":          "MUTT has no lists to block on (consumer groups); unset it",
+	"PROCESSING_LIST_PREFIX":      "MUTT has no processing lists (consumer groups); unset it",
+	"DLQ_NAME":                    "MUTT's dead-letter streams are named from MUTT_REDIS_PREFIX (mutt:dlq:moog)",
+	"ALERTER_QUEUE_NAME":          "MUTT's streams are named from MUTT_REDIS_PREFIX (mutt:stream:alerts:{N})",
+	"UNHANDLED_KEY_PREFIX":        "MUTT's unhandled counters are named from MUTT_REDIS_PREFIX (mutt:unhandled:)",
+	"UNHANDLED_PREFIX":            "MUTT's unhandled counters are named from MUTT_REDIS_PREFIX (mutt:unhandled:)",
+	"INGEST_QUEUE_CAP":            "set the dynamic config max_ingest_queue_size (mutt config set, or MAX_INGEST_QUEUE_SIZE for mutt config init)",
+	"REQUIRED_MESSAGE_FIELDS":     "MUTT always requires hostname, message and timestamp (docs/adr/0006-ingest-contract.md)",
+	"RULE_CACHE_TTL":              "set the dynamic config cache_reload_interval (seconds)",
+	"METRICS_CACHE_TTL":           "GET /api/v*/metrics reads Redis at request time; unset it",
+	"AUDIT_LOG_PAGE_SIZE":         "audit lists take limit/page_size per request; unset it",
+	"REDIS_SOCKET_KEEPALIVE":      "MUTT's Redis client keeps connections alive itself; unset it",
+	"REDIS_HEALTH_CHECK_INTERVAL": "MUTT's Redis client checks connections itself; unset it",
+
+	// Forwarder: retries, rate limit and breaker are dynamic config.
+	"MOOG_TIMEOUT":              "set the dynamic config moog_timeout_ms (milliseconds)",
+	"MOOG_RATE_LIMIT_KEY":       "the Moogsoft rate-limit key is named from MUTT_REDIS_PREFIX (mutt:rate_limit:moog)",
+	"RATE_LIMIT_MAX_REQUESTS":   "set the dynamic config moog_rate_limit",
+	"RATE_LIMIT_WINDOW_SECONDS": "set the dynamic config moog_rate_period (seconds)",
+	"RATE_LIMIT_KEY":            "the rate-limit keys are named from MUTT_REDIS_PREFIX (mutt:rate_limit:*)",
+	"RETRY_MAX_ATTEMPTS":        "set the dynamic config moog_max_retries",
+	"RETRY_INITIAL_DELAY":       "set the dynamic config moog_retry_base_delay_ms (milliseconds)",
+	"RETRY_MAX_DELAY":           "set the dynamic config moog_retry_max_delay_ms (milliseconds)",
+	"RETRY_BACKOFF_MULTIPLIER":  "MUTT doubles the delay (with jitter) between moog_retry_base_delay_ms and moog_retry_max_delay_ms; unset it",
+
+	// Remediation is the DLQRemediationWorkflow schedule (mutt-dlq-remediation).
+	"REMEDIATION_ENABLED":        remediation,
+	"REMEDIATION_INTERVAL":       remediation,
+	"REMEDIATION_BATCH_SIZE":     remediation,
+	"MAX_POISON_RETRIES":         remediation,
+	"POISON_MESSAGE_MAX_RETRIES": remediation,
+	"MOOG_HEALTH_CHECK_ENABLED":  remediation,
+	"MOOG_HEALTH_TIMEOUT":        remediation,
+
+	// Retention is the RetentionWorkflow schedule (mutt-retention).
+	"RETENTION_ENABLED":             retention,
+	"RETENTION_ENFORCEMENT_ENABLED": retention,
+	"RETENTION_DRY_RUN":             "start a dry run on demand: temporal workflow start --task-queue mutt-ops --type RetentionWorkflow --input '{\"dry_run\":true}'",
+	"RETENTION_BATCH_SIZE":          "the retention batch size is part of the RetentionWorkflow input (docs/runbooks/ops-plane.md)",
+	"RETENTION_CLEANUP_BATCH_SIZE":  "the retention batch size is part of the RetentionWorkflow input (docs/runbooks/ops-plane.md)",
+	"RETENTION_DLQ_DAYS":            "MUTT does not expire dead letters by age: DLQ remediation replays or parks them (dlq:poison); unset it",
+	"RETENTION_METRICS_DAYS":        "metrics retention is Prometheus's; unset it",
+	"RETENTION_METRICS_FILE":        "MUTT's worker exports retention metrics on /metrics (MUTT_WORKER_ADDR), no textfile; unset it",
+
+	// Tracing: MUTT exports no OpenTelemetry traces.
+	"OTEL_ENABLED":                otel,
+	"OTEL_EXPORTER_OTLP_ENDPOINT": otel,
+	"OTEL_SERVICE_NAME":           otel,
+	"OTEL_RESOURCE_ATTRIBUTES":    otel,
+	"SERVICE_VERSION":             otel,
+	"DEPLOYMENT_ENV":              otel,
+
+	// Vault: the compose file's names, never read by the Python services.
+	"VAULT_SECRET_PATH": "set VAULT_SECRETS_PATH (the KV path under VAULT_KV_MOUNT, e.g. mutt)",
 }
+
+const (
+	podName      = "MUTT names its stream consumers from the host name (the pod name in Kubernetes) and process id; remove POD_NAME from MUTT's environment"
+	workers      = "MUTT is one process per service that serves requests concurrently; scale with replicas and remove it"
+	noHeartbeats = "MUTT has no heartbeat keys (consumer groups reclaim a stopped consumer's entries); unset it"
+	remediation  = "DLQ remediation runs as the mutt-dlq-remediation schedule of the worker (every 5 minutes; input max_replays, batch size): run it on demand with muttdev dlq replay, and unset this"
+	retention    = "retention runs as the mutt-retention schedule of the worker (EVENT_RETENTION_DAYS, ARCHIVE_RETENTION_DAYS, CONFIG_AUDIT_RETENTION_DAYS); pause it with temporal schedule toggle --pause, and unset this"
+	otel         = "MUTT exports no OpenTelemetry traces (correlation ids in logs, audit rows and Moogsoft external_id instead); remove the OTEL_* settings from MUTT's environment"
+)
 
 // redisParts and dbParts are the Python pieces MUTT assembles into REDIS_URL
 // and DATABASE_URL when those are unset.
 var redisParts = []string{"REDIS_HOST", "REDIS_PORT", "REDIS_DB", "REDIS_PASS", "REDIS_PASSWORD", "REDIS_TLS_ENABLED"}
-var dbParts = []string{"DB_HOST", "DB_PORT", "DB_NAME", "DB_PASS", "DB_TLS_ENABLED", "DB_TLS_CA_CERT_PATH",
+var dbParts = []string{"DB_HOST", "DB_PORT", "DB_NAME", "DB_PASS", "DB_PASSWORD", "DB_TLS_ENABLED", "DB_TLS_CA_CERT_PATH",
 	"POSTGRES_HOST", "POSTGRES_PORT", "POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD"}
 
 // LegacyVariables lists every Python variable MUTT knows about, for the docs.
@@ -196,7 +321,7 @@ func (e *Env) legacyDatabaseURL(def string) string {
 	if user == "" {
 		user, _ = e.raw("DB_USER")
 	}
-	pw, hasPW := e.firstPart("DB_PASS", "POSTGRES_PASSWORD")
+	pw, hasPW := e.firstPart("DB_PASS", "DB_PASSWORD", "POSTGRES_PASSWORD")
 	switch {
 	case user != "" && hasPW:
 		u.User = url.UserPassword(user, pw)

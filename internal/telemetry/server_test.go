@@ -182,7 +182,8 @@ func TestHealthAnswersAStatusAndLogsTheDetail(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, res.Body.Close())
 		require.Equal(t, http.StatusServiceUnavailable, res.StatusCode)
-		require.JSONEq(t, `{"status":"unhealthy","service":"mutt-api","dependencies":{"postgres":"error","redis":"ok"}}`, string(body))
+		require.JSONEq(t, `{"status":"unhealthy","service":"mutt-api","dependencies":{"postgres":"error","redis":"ok"},
+			"version":"(devel)","redis":"connected","database":"disconnected"}`, string(body))
 		for _, leak := range []string{"10.20.30.40", "mutt_prod", "mutt_svc", "dial", "refused"} {
 			require.NotContains(t, string(body), leak)
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -104,7 +105,14 @@ func HealthHandler(log *slog.Logger, service string, checks ...Check) http.Handl
 			}()
 		}
 		wg.Wait()
-		body := map[string]any{"status": "healthy", "service": service, "dependencies": deps}
+		body := map[string]any{"status": "healthy", "service": service, "dependencies": deps, "version": buildVersion()}
+		// The Python MUTT's fields (peer-management §2.3 #1): "redis" and
+		// "database", "connected" or "disconnected".
+		for name, field := range pythonHealthFields {
+			if st, ok := deps[name]; ok {
+				body[field] = map[bool]string{true: "connected", false: "disconnected"}[st == "ok"]
+			}
+		}
 		code := http.StatusOK
 		if !healthy {
 			body["status"], code = "unhealthy", http.StatusServiceUnavailable
@@ -112,6 +120,19 @@ func HealthHandler(log *slog.Logger, service string, checks ...Check) http.Handl
 		WriteJSON(w, code, body)
 	})
 }
+
+// pythonHealthFields maps a dependency to the field the Python MUTT's
+// /health named it by.
+var pythonHealthFields = map[string]string{"redis": "redis", "postgres": "database"}
+
+// buildVersion is the module version of the binary ("(devel)" in a build
+// from a work tree), the "version" of /health.
+var buildVersion = sync.OnceValue(func() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+})
 
 // WriteJSON writes v as a JSON response with status code.
 func WriteJSON(w http.ResponseWriter, code int, v any) {

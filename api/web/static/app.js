@@ -93,7 +93,10 @@
   function initLogin() {
     $("login-form").addEventListener("submit", function (ev) {
       ev.preventDefault();
-      sessionStorage.setItem(KEY, $("api-key").value.trim());
+      var key = $("api-key").value.trim();
+      // /version answers without a key too: a blank key is no login.
+      if (key === "") { $("login-error").textContent = "Invalid API key"; return; }
+      sessionStorage.setItem(KEY, key);
       api("GET", "/version").then(function (res) {
         if (res.ok) { location.href = "/ui/"; return; }
         sessionStorage.removeItem(KEY);
