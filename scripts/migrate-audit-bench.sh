@@ -5,6 +5,7 @@
 #   scripts/migrate-audit-bench.sh 1000000 50000         the same with --batch-size 50000
 #   KEEP=1 scripts/migrate-audit-bench.sh 1000000        keep the database afterwards (prints its name)
 #   GEN_ONLY=1 scripts/migrate-audit-bench.sh 1000000    only build the Python database (for EXPLAIN)
+#   MUTT_BIN=/path/to/mutt scripts/migrate-audit-bench.sh 10000000   time that binary (default: build ./cmd/mutt)
 #
 # The database is its own (mutt_migbench_<N>) on the server of PGADMIN_URL (default: the local trust
 # server), built from migration/testdata/python_v25.sql with event_audit_log replaced by N generated rows
@@ -42,7 +43,7 @@ SELECT g, ts, host, rule, handling, handling <> 'Ignore',
        '{"hostname": "' || host || '", "message": "%LINK-3-UPDOWN: Interface Gi0/' || (g % 48) || ', changed state to down", "timestamp": "'
          || to_char(ts AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') || '", "_correlation_id": "' || md5('c' || g)::uuid::text || '"}'
 FROM (
-    SELECT g, TIMESTAMPTZ '2025-11-01T00:00:00Z' + g * (INTERVAL '92 days' / ($n + 1)) AS ts,
+    SELECT g, TIMESTAMPTZ '2025-11-01T00:00:00Z' + g * (INTERVAL '91 days 23 hours' / $n) AS ts,
            CASE WHEN g % 10 = 0 THEN 'dev-router1' ELSE 'router' || (g % 25) || '.prod.example.com' END AS host,
            1 + g % 5 AS rule,
            (ARRAY['Page_and_ticket', 'Ticket_only', 'Ignore'])[1 + g % 3] AS handling
@@ -58,10 +59,11 @@ SQL
 echo "generated $name: $n audit rows in $(($(date +%s) - start)) s ($(psql -qXAt "$url" -c "SELECT pg_size_pretty(pg_database_size(current_database()))"))"
 [ -n "${GEN_ONLY:-}" ] && { echo "$url"; exit 0; }
 
-"$go" build -o /tmp/mutt-migbench ./cmd/mutt
+bin=${MUTT_BIN:-/tmp/mutt-migbench}
+[ -n "${MUTT_BIN:-}" ] || "$go" build -o "$bin" ./cmd/mutt
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 start=$(date +%s.%N)
-DATABASE_URL=$url /tmp/mutt-migbench migrate from-python --skip-redis --batch-size "$batch"
+DATABASE_URL=$url "$bin" migrate from-python --skip-redis --batch-size "$batch"
 end=$(date +%s.%N)
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 awk -v s="$start" -v e="$end" -v n="$n" -v b="$batch" \
