@@ -400,8 +400,8 @@ var auditCopy = auditKind{table: "event_audit_log", mint: mintPrefix, mintFrom: 
 	insert: `INSERT INTO public.event_audit_log (id, event_id, event_timestamp, received_at, hostname, matched_rule_id,
 		handling_decision, forwarded_to_moog, correlation_id, raw_message)
 	SELECT id, (` + mintSQL(mintPrefix, "id") + `), event_timestamp, event_timestamp, hostname, matched_rule_id,
-		handling_decision, forwarded_to_moog, substring(raw_message from '"_correlation_id": ?"([^"]{1,64})"'), raw_message
-	FROM b ON CONFLICT DO NOTHING RETURNING 1`}
+		handling_decision, forwarded_to_moog, ` + correlationSQL + `, raw_message
+	FROM ` + withCID + ` ON CONFLICT DO NOTHING RETURNING 1`}
 
 // An archived row keeps the identity of the event it came from when the
 // Python archiver recorded it (original_id), so it can never meet itself twice.
@@ -410,8 +410,23 @@ var archiveCopy = auditKind{table: "event_audit_log_archive", mint: archiveMintP
 		handling_decision, forwarded_to_moog, correlation_id, raw_message, archived_at, archived_from_partition)
 	SELECT id, (CASE WHEN original_id IS NULL THEN ` + mintSQL(archiveMintPrefix, "id") + ` ELSE ` + mintSQL(mintPrefix, "original_id") + ` END),
 		event_timestamp, event_timestamp, hostname, matched_rule_id, handling_decision, forwarded_to_moog,
-		substring(raw_message from '"_correlation_id": ?"([^"]{1,64})"'), raw_message, archived_at, left(archived_from_partition, 63)
-	FROM b ON CONFLICT DO NOTHING RETURNING 1`}
+		` + correlationSQL + `, raw_message, archived_at, left(archived_from_partition, 63)
+	FROM ` + withCID + ` ON CONFLICT DO NOTHING RETURNING 1`}
+
+// correlationSQL lifts the Python `_correlation_id` (1 to 64 characters) out of
+// raw_message. It means substring(raw_message from '"_correlation_id":
+// ?"([^"]{1,64})"') but costs a tenth: PostgreSQL's regex engine spends about
+// 90 µs a row on the bounded repetition {1,64} (it was 85 % of the copy's CPU),
+// 11 µs on the unbounded one. withCID computes the unbounded match (cid) once
+// per row; when it is 1 to 64 characters long it is what the bounded pattern
+// finds (both match leftmost, at the same place), when there is none the
+// bounded pattern finds none either, and only otherwise (an empty or longer
+// value, then perhaps a later good one) the bounded pattern runs.
+const (
+	withCID        = `(SELECT b.*, substring(b.raw_message from '"_correlation_id": ?"([^"]*)"') AS cid FROM b OFFSET 0) b`
+	correlationSQL = `(CASE WHEN length(cid) BETWEEN 1 AND 64 THEN cid WHEN cid IS NULL THEN NULL
+		ELSE substring(raw_message from '"_correlation_id": ?"([^"]{1,64})"') END)`
+)
 
 func mintSQL(prefix, col string) string {
 	return `('` + prefix + `' || lpad(to_hex(` + col + `), 12, '0'))::uuid`
@@ -514,9 +529,13 @@ func copyAudit(ctx context.Context, db *pgxpool.Pool, rep *PGReport, o Options, 
 	return nil
 }
 
+// mintKey is what the minted event_id is a one-to-one function of: counting
+// distinct keys counts distinct minted ids without building a UUID from text
+// for every row (a tenth of the time; the Python primary key (id,
+// event_timestamp) answers it from its index).
 func (k auditKind) mintKey() string {
 	if k.table == "event_audit_log" {
-		return mintSQL(mintPrefix, "s.id")
+		return "s.id"
 	}
-	return `(CASE WHEN s.original_id IS NULL THEN ` + mintSQL(archiveMintPrefix, "s.id") + ` ELSE ` + mintSQL(mintPrefix, "s.original_id") + ` END)`
+	return "s.original_id IS NULL, coalesce(s.original_id, s.id)"
 }

@@ -3,6 +3,7 @@ package migration_test
 import (
 	"context"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,4 +183,40 @@ func TestFromPythonLowerCasesHostnames(t *testing.T) {
 	require.Equal(t, int64(1), one[int64](t, db, `SELECT count(*) FROM development_hosts WHERE lower(hostname) = 'qa-box'`))
 	require.Equal(t, "qa-box", one[string](t, db, `SELECT hostname FROM development_hosts WHERE lower(hostname) = 'qa-box'`))
 	require.Equal(t, "NetOps", one[string](t, db, `SELECT team_assignment FROM device_teams WHERE hostname = 'edge-1.prod'`))
+}
+
+// TestFromPythonCorrelationIDAsTheBoundedPattern: the copy lifts the
+// correlation id with a cheap unbounded pattern and falls back to the bounded
+// one only where they could differ; every raw_message form gets exactly what
+// substring(raw_message from '"_correlation_id": ?"([^"]{1,64})"') gives.
+func TestFromPythonCorrelationIDAsTheBoundedPattern(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pythonDB(t, "python_v23.sql")
+	long := `"` + strings.Repeat("a", 65) + `"`
+	messages := []string{
+		`{"_correlation_id": "c-1"}`,
+		`{"_correlation_id":"no-space"}`,
+		`{"_correlation_id": "", "x": 1, "_correlation_id": "after-empty"}`,
+		`{"_correlation_id": ` + long + `, "_correlation_id": "after-long"}`,
+		`{"_correlation_id": ` + long + `}`,
+		`{"_correlation_id": ""}`,
+		`{"_correlation_id": "` + strings.Repeat("b", 64) + `"}`,
+		`{"_correlation_id": "unterminated`,
+		`{"message": "no id"}`,
+		``,
+	}
+	for _, m := range messages {
+		_, err := db.Exec(ctx, `INSERT INTO event_audit_log (event_timestamp, hostname, matched_rule_id, handling_decision, raw_message)
+			VALUES ('2025-10-01T00:00:00Z', 'h', 1, 'Ignore', NULLIF($1, ''))`, m)
+		require.NoError(t, err)
+	}
+	rep, err := migration.FromPython(ctx, db, migration.Options{BatchSize: 700, Now: now})
+	require.NoError(t, err)
+	require.True(t, rep.Complete, "%+v", rep)
+	require.Equal(t, int64(0), one[int64](t, db, `SELECT count(*) FROM python_v25.event_audit_log s JOIN event_audit_log t USING (id)
+		WHERE t.correlation_id IS DISTINCT FROM substring(s.raw_message from '"_correlation_id": ?"([^"]{1,64})"')`))
+	got := one[[]string](t, db, `SELECT array_agg(coalesce(correlation_id, '<null>') ORDER BY id) FROM event_audit_log WHERE id > 2500`)
+	require.Equal(t, []string{"c-1", "no-space", "after-empty", "after-long", "<null>", "<null>", strings.Repeat("b", 64),
+		"<null>", "<null>", "<null>"}, got)
 }
