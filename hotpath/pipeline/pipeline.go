@@ -132,6 +132,13 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		}
 	}
 	redisconn.WarnIfDefaultUserOpen(ctx, cfg.RedisURL, d.AdminRedis, log.With("component", "redis"))
+	logShardPlacement(ctx, rdb, d.Keys, log.With("component", "redis"))
+	if slices.Contains(roles, Ingestor) {
+		if err := checkDurability(ctx, rdb, cfg.Ingest.Durability, log.With("component", "redis")); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
