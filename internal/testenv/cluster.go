@@ -147,8 +147,8 @@ func (c *RedisCluster) PrimaryOf(ctx context.Context, key string) string {
 }
 
 // WaitHealthy waits until every running node says cluster_state:ok, all of
-// them agree on which nodes are primaries, and every slot is covered by a
-// running primary.
+// them agree on which nodes are primaries, every primary is running, and
+// every node lists every running node (replicas included) in CLUSTER SLOTS.
 func (c *RedisCluster) WaitHealthy() {
 	c.t.Helper()
 	ctx := context.Background()
@@ -165,6 +165,23 @@ func (c *RedisCluster) WaitHealthy() {
 			}
 			assert.Contains(ct, info, "cluster_state:ok", "node %s", a)
 			views = append(views, primariesIn(nodes))
+			// Clients find the nodes through CLUSTER SLOTS: every running
+			// node, replicas included, must be listed there.
+			cl = redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
+			slots, err := cl.ClusterSlots(ctx).Result()
+			_ = cl.Close()
+			if !assert.NoError(ct, err) {
+				return
+			}
+			var listed []string
+			for _, s := range slots {
+				for _, n := range s.Nodes {
+					listed = append(listed, n.Addr)
+				}
+			}
+			for _, want := range addrs {
+				assert.Contains(ct, listed, want, "node %s lists %s in CLUSTER SLOTS", a, want)
+			}
 		}
 		for _, v := range views {
 			assert.Equal(ct, views[0], v, "the nodes agree on the primaries")
