@@ -96,7 +96,7 @@ type run struct {
 
 // Run executes the benchmark.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &run{o: o, apiKey: "bench-key", ports: map[string]string{}}
+	r := &run{o: o, apiKey: "bench-key-0123456789abcdef0123456789ab", ports: map[string]string{}}
 	defer r.teardown()
 	if err := r.setup(ctx); err != nil {
 		return nil, err
