@@ -118,6 +118,7 @@ func (c *RedisCluster) Primaries(ctx context.Context) map[string][][2]int64 {
 	c.t.Helper()
 	cl := redis.NewClient(&redis.Options{Addr: c.Addrs()[0]})
 	defer func() { _ = cl.Close() }()
+	//lint:ignore SA1019 the slot map as go-redis's cluster client reads it
 	slots, err := cl.ClusterSlots(ctx).Result()
 	require.NoError(c.t, err)
 	out := map[string][][2]int64{}
@@ -168,7 +169,8 @@ func (c *RedisCluster) WaitHealthy() {
 			// Clients find the nodes through CLUSTER SLOTS: every running
 			// node, replicas included, must be listed there.
 			cl = redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
-			slots, err := cl.ClusterSlots(ctx).Result()
+			//lint:ignore SA1019 the slot map as go-redis's cluster client reads it
+	slots, err := cl.ClusterSlots(ctx).Result()
 			_ = cl.Close()
 			if !assert.NoError(ct, err) {
 				return
