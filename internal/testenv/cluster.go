@@ -170,7 +170,7 @@ func (c *RedisCluster) WaitHealthy() {
 			// node, replicas included, must be listed there.
 			cl = redis.NewClient(&redis.Options{Addr: a, MaxRetries: -1})
 			//lint:ignore SA1019 the slot map as go-redis's cluster client reads it
-	slots, err := cl.ClusterSlots(ctx).Result()
+			slots, err := cl.ClusterSlots(ctx).Result()
 			_ = cl.Close()
 			if !assert.NoError(ct, err) {
 				return
