@@ -21,6 +21,7 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/workflows"
@@ -299,12 +300,16 @@ func (a *secretActivities) dbUser(s secrets.Snapshot) (string, error) {
 // redisACL runs ACL SETUSER user <modifier>; the modifier holds a password,
 // so errors are redacted. A permission refusal is SecretErrBackendRefused.
 func (a *secretActivities) redisACL(ctx context.Context, user, modifier, password string) error {
-	err := a.d.RedisAdmin.Do(ctx, "ACL", "SETUSER", user, modifier+password).Err()
+	// ACL users are per server: on a Redis Cluster every primary and
+	// replica gets the change (a replica promoted later must know it too).
+	err := secrets.ForEachRedisNode(ctx, a.d.RedisAdmin, func(ctx context.Context, n redis.UniversalClient) error {
+		return n.Do(ctx, "ACL", "SETUSER", user, modifier+password).Err()
+	})
 	if err == nil {
 		return nil
 	}
 	msg := redact(err.Error(), password)
-	if strings.HasPrefix(msg, "NOPERM") {
+	if strings.Contains(msg, "NOPERM") {
 		return secretErr(workflows.SecretErrBackendRefused, "redis ACL SETUSER %s refused: %s", user, msg)
 	}
 	return fmt.Errorf("redis ACL SETUSER %s: %s", user, msg)
@@ -323,8 +328,41 @@ func (a *secretActivities) redisAddPassword(ctx context.Context, user, pw string
 	if err := a.redisACL(ctx, user, ">", pw); err != nil {
 		return err
 	}
-	return a.redisSave(ctx)
+	if err := a.redisSave(ctx); err != nil {
+		return err
+	}
+	return a.redisVerify(ctx, user, pw, true)
 }
+
+// redisVerify logs in as user with pw on every server (each primary and
+// replica of a cluster), one fresh connection each, and checks that the
+// password is accepted (accepted) or refused (!accepted) there. A node that
+// cannot be reached is an error the activity's retry waits out.
+func (a *secretActivities) redisVerify(ctx context.Context, user, pw string, accepted bool) error {
+	err := secrets.ForEachRedisNode(ctx, a.d.RedisAdmin, func(ctx context.Context, n redis.UniversalClient) error {
+		cl, ok := n.(*redis.Client)
+		if !ok {
+			return nil
+		}
+		err := redisconn.CheckLoginAt(ctx, cl.Options(), user, pw)
+		switch {
+		case accepted && err != nil:
+			return fmt.Errorf("the new password of %q is not accepted: %w", user, err)
+		case !accepted && err == nil:
+			return fmt.Errorf("the removed password of %q is still accepted", user)
+		case !accepted && !isWrongPass(err):
+			return fmt.Errorf("check that the removed password of %q is refused: %w", user, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("verify the redis password on every node: %s", redact(err.Error(), pw))
+	}
+	return nil
+}
+
+// isWrongPass says whether err is Redis refusing a login (WRONGPASS).
+func isWrongPass(err error) bool { return err != nil && strings.Contains(err.Error(), "WRONGPASS") }
 
 // redisRemovePassword is idempotent: a password already gone is fine.
 func (a *secretActivities) redisRemovePassword(ctx context.Context, user, pw string) error {
@@ -335,7 +373,10 @@ func (a *secretActivities) redisRemovePassword(ctx context.Context, user, pw str
 	if err != nil {
 		return err
 	}
-	return a.redisSave(ctx)
+	if err := a.redisSave(ctx); err != nil {
+		return err
+	}
+	return a.redisVerify(ctx, user, pw, false)
 }
 
 // pgSetPassword sets the role's password with secrets.SetPostgresPassword,
@@ -379,11 +420,13 @@ func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretSte
 		if err != nil {
 			return workflows.SecretStepResult{}, err
 		}
-		err = a.d.RedisAdmin.Do(ctx, "ACL", "GETUSER", user).Err()
+		err = secrets.ForEachRedisNode(ctx, a.d.RedisAdmin, func(ctx context.Context, n redis.UniversalClient) error {
+			return n.Do(ctx, "ACL", "GETUSER", user).Err()
+		})
 		switch {
 		case errors.Is(err, redis.Nil):
 			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "redis ACL user %q does not exist (setup creates it)", user)
-		case err != nil && strings.HasPrefix(err.Error(), "NOPERM"):
+		case err != nil && strings.Contains(err.Error(), "NOPERM"):
 			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrBackendRefused, "redis admin client may not manage ACL users: %v", err)
 		case err != nil:
 			return workflows.SecretStepResult{}, fmt.Errorf("redis ACL GETUSER %s: %w", user, err)
@@ -647,18 +690,14 @@ func (a *secretActivities) NotifyVerify(ctx context.Context, in workflows.Secret
 
 // liveInstances lists the advertised instances that use target, sorted.
 func (a *secretActivities) liveInstances(ctx context.Context, target string) ([]string, error) {
-	var keys []string
-	iter := a.d.Redis.Scan(ctx, 0, a.d.Keys.InstancesPattern(), 200).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
+	keys, err := redisconn.ScanKeys(ctx, a.d.Redis, a.d.Keys.InstancesPattern(), 200)
+	if err != nil {
 		return nil, fmt.Errorf("list live instances: %w", err)
 	}
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	vals, err := a.d.Redis.MGet(ctx, keys...).Result()
+	vals, err := redisconn.MGet(ctx, a.d.Redis, keys...)
 	if err != nil {
 		return nil, fmt.Errorf("read live instances: %w", err)
 	}

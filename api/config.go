@@ -16,6 +16,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/redisconn"
 )
 
 // configTable is config_audit_log.table_name of dynamic config changes.
@@ -80,7 +81,7 @@ func (s *Server) readConfig(c *gin.Context, ks []dynconfig.Key) ([]ConfigItem, e
 	for i, k := range ks {
 		names[i] = s.o.Keys.Config(k.Name)
 	}
-	vals, err := s.o.Redis.MGet(c, names...).Result()
+	vals, err := redisconn.MGet(c, s.o.Redis, names...)
 	if err != nil {
 		return nil, fmt.Errorf("read dynamic config: %w", err)
 	}

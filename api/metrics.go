@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/mutt-ops/mutt/internal/redisconn"
 )
 
 // Bucket layouts of the ingestor's dashboard counters (hotpath/ingest
@@ -74,7 +76,7 @@ func (s *Server) metricsSummary(c *gin.Context) {
 	for i := 0; i < 24; i++ {
 		keys = append(keys, s.o.Keys.RateBucket("1h", hour.Add(-time.Duration(i)*time.Hour).Format(hourLayout)))
 	}
-	vals, err := s.o.Redis.MGet(c, keys...).Result()
+	vals, err := redisconn.MGet(c, s.o.Redis, keys...)
 	if err != nil {
 		s.unavailable(c, "redis unavailable", err)
 		return

@@ -334,8 +334,8 @@ func TestRotationUnderLoad(t *testing.T) {
 		require.Empty(t, after.Get(k), "%s is cleared once the rotation is over", k)
 	}
 
-	require.Error(t, redisconn.CheckLogin(ctx, r.redisURL, r.cfg.RedisUsername, oldRedis), "the old Redis password was removed")
-	require.NoError(t, redisconn.CheckLogin(ctx, r.redisURL, r.cfg.RedisUsername, newRedis))
+	require.Error(t, redisconn.CheckLogin(ctx, r.redisURL, false, r.cfg.RedisUsername, oldRedis), "the old Redis password was removed")
+	require.NoError(t, redisconn.CheckLogin(ctx, r.redisURL, false, r.cfg.RedisUsername, newRedis))
 	require.Error(t, postgres.CheckLogin(ctx, r.dbURL, dbUser, oldDB), "the old PostgreSQL password no longer works")
 	require.NoError(t, postgres.CheckLogin(ctx, r.dbURL, dbUser, newDB))
 
@@ -383,7 +383,7 @@ func TestRotationFailingAtApplyIsCompensated(t *testing.T) {
 	after := r.snapshot(t)
 	require.Equal(t, before.Values, after.Values, "the secrets hold exactly what they held before")
 	require.Equal(t, aclBefore, r.aclPasswords(t), "the ACL user's passwords are unchanged")
-	require.NoError(t, redisconn.CheckLogin(ctx, r.redisURL, r.cfg.RedisUsername, before.Get(secrets.RedisPassCurrent)))
+	require.NoError(t, redisconn.CheckLogin(ctx, r.redisURL, false, r.cfg.RedisUsername, before.Get(secrets.RedisPassCurrent)))
 
 	// The services keep working, and a fresh connection still logs in.
 	var ids []string

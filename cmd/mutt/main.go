@@ -454,7 +454,7 @@ func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := e.Err(); err != nil {
 		return err
 	}
-	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: e.String(c.RedisURL, "REDIS_ADMIN_URL")})
+	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: e.String(c.RedisURL, "REDIS_ADMIN_URL"), Cluster: c.RedisCluster})
 	if err != nil {
 		return err
 	}
@@ -484,7 +484,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("find the mutt binary: %w", err)
 	}
-	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, AdminDatabaseURL: c.DatabaseURL,
+	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, RedisCluster: c.RedisCluster, AdminDatabaseURL: c.DatabaseURL,
 		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, ArchiveRows: *archiveRows, Out: stdout})
 	return err
 }

@@ -40,7 +40,7 @@ func (a *app) redis(ctx context.Context) (redis.UniversalClient, keyspace.Keys, 
 	if err := e.Err(); err != nil {
 		return nil, keyspace.Keys{}, usageErr("%v", err)
 	}
-	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: u})
+	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: u, Cluster: c.RedisCluster})
 	if err != nil {
 		return nil, keyspace.Keys{}, unreachable("redis", err)
 	}

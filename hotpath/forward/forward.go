@@ -258,7 +258,10 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 		if c == nil || n != count {
 			c, count = f.newConsumer(shard, n), n
 		}
-		ok, ch := f.hand.reserve(int(n), int(2*n))
+		// Room for one read per shard plus one batch: with a fixed 2n,
+		// two shards' blocking reads held all of it and the readers of
+		// the other shards starved (4 shards: half the alerts never read).
+		ok, ch := f.hand.reserve(int(n), int(n)*(len(f.control)+1))
 		if !ok {
 			f.waitChange(ctx, ch, time.Second)
 			continue

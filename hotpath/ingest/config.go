@@ -3,6 +3,7 @@ package ingest
 import (
 	"time"
 
+	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
@@ -38,6 +39,10 @@ type Config struct {
 	// TLS is MUTT_INGEST_TLS_CERT_FILE, _KEY_FILE, _CLIENT_CA_FILE and
 	// _CLIENT_AUTH; unset, the listener speaks plain HTTP.
 	TLS tlsconfig.Files
+	// Durability is what an accepted event must have reached in Redis
+	// before the 2xx (MUTT_REDIS_WAIT_REPLICAS, MUTT_REDIS_WAITAOF,
+	// MUTT_REDIS_WAIT_TIMEOUT; ADR 0034). Zero: the primary's memory.
+	Durability stream.Durability
 }
 
 // ReadConfig reads the ingestor's variables from e. Problems are recorded in
@@ -56,6 +61,14 @@ func ReadConfig(e *config.Env) Config {
 		MaxDepth:      e.Int(DefaultMaxDepth, 2, 10000, "MUTT_INGEST_MAX_DEPTH"),
 		BodyTimeout:   e.Duration(DefaultBodyTimeout, "MUTT_INGEST_BODY_TIMEOUT"),
 		TLS:           tlsconfig.Read(e, "MUTT_INGEST_TLS", true),
+	}
+	c.Durability = stream.Durability{
+		Replicas: e.Int(0, 0, 64, "MUTT_REDIS_WAIT_REPLICAS"),
+		AOF:      e.Bool(false, "MUTT_REDIS_WAITAOF"),
+		Timeout:  e.Duration(time.Second, "MUTT_REDIS_WAIT_TIMEOUT"),
+	}
+	if c.Durability.Timeout <= 0 {
+		e.Fail("MUTT_REDIS_WAIT_TIMEOUT", "must be positive (a zero WAIT timeout would block forever)")
 	}
 	// No key here is not an error yet: the secrets provider may hold them
 	// (the pipeline checks that one source has at least one).

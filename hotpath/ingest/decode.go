@@ -27,6 +27,9 @@ const (
 	reasonQueueFull  = "queue_full"
 	reasonRedis      = "redis"
 	reasonTimeout    = "timeout"
+	// reasonNotDurable: the events were written but not confirmed by the
+	// replicas (or fsyncs) MUTT_REDIS_WAIT_REPLICAS/WAITAOF ask for.
+	reasonNotDurable = "not_durable"
 )
 
 // requestError is a refusal of a request: the HTTP status, the metric reason

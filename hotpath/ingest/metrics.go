@@ -61,7 +61,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	// Every series exists from the start, so rate() and alerts see zeros.
 	m.requests.WithLabelValues("success", "")
-	for _, r := range []string{reasonAuth, reasonJSON, reasonValidation, reasonTooLarge, reasonRateLimit, reasonQueueFull, reasonRedis} {
+	for _, r := range []string{reasonAuth, reasonJSON, reasonValidation, reasonTooLarge, reasonRateLimit, reasonQueueFull, reasonRedis, reasonNotDurable} {
 		m.requests.WithLabelValues("fail", r)
 	}
 	m.events.WithLabelValues("accepted")

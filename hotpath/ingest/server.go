@@ -607,11 +607,14 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 
 	if len(byShard) == 1 {
 		for sh, payloads := range byShard {
-			_, depth, err := stream.Enqueue(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads)
+			_, depth, err := stream.EnqueueDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads, s.cfg.Durability)
 			var fe *stream.FullError
 			if errors.As(err, &fe) {
 				s.noteDepth(sh, fe.Depth)
 				return 0, full(fe.Depth)
+			}
+			if nd := s.notDurable(err, cid); nd != nil {
+				return 0, nd
 			}
 			if err != nil {
 				s.log.Error("enqueue failed", "err", err, "correlation_id", cid)
@@ -647,7 +650,10 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 	}
 	var depth int64
 	for i, sh := range shards {
-		_, d, err := stream.Enqueue(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh])
+		_, d, err := stream.EnqueueDurable(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh], s.cfg.Durability)
+		if nd := s.notDurable(err, cid); nd != nil {
+			return 0, nd
+		}
 		if err != nil {
 			// Shards before this one already hold their events; the
 			// client's retry queues them again under new event IDs: a
@@ -659,6 +665,21 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 		depth = max(depth, d)
 	}
 	return depth, nil
+}
+
+// notDurable turns an enqueue the replicas did not confirm in time into a
+// 503: the events are in the stream and will be processed, but the 2xx
+// promises more (ADR 0034), so the client is told to retry — a duplicate
+// under new event IDs at worst, never a loss.
+func (s *Server) notDurable(err error, cid string) *requestError {
+	var nd *stream.NotDurableError
+	if !errors.As(err, &nd) {
+		return nil
+	}
+	s.log.Warn("events written but not confirmed durable", "err", err, "correlation_id", cid)
+	return &requestError{status: http.StatusServiceUnavailable, reason: reasonNotDurable, retryAfter: 1,
+		msg: "service unavailable: the events were not confirmed by the Redis replicas in time (" + nd.Error() +
+			"); retry (they may then be delivered twice)"}
 }
 
 // encodePayloads encodes every envelope into one buffer (one allocation

@@ -105,7 +105,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		return nil, errors.New("INGEST_API_KEY: is required (in the environment or the secrets provider)")
 	}
 	redisconn.SetDriverLogger(log.With("component", "redis"))
-	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Username: cfg.RedisUsername,
+	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisURL, Cluster: cfg.RedisCluster, Username: cfg.RedisUsername,
 		Secrets: d.Secrets, Registerer: d.Reg, AuthWait: cfg.RedisAuthWait, Log: log.With("component", "redis")})
 	if err != nil {
 		return nil, err
@@ -125,7 +125,7 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		d.DB = db
 	}
 	if slices.Contains(roles, Worker) {
-		if d.AdminRedis, err = redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisAdminURL}); err != nil {
+		if d.AdminRedis, err = redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisAdminURL, Cluster: cfg.RedisCluster}); err != nil {
 			d.Close()
 			return nil, err
 		}
@@ -135,6 +135,13 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		}
 	}
 	redisconn.WarnIfDefaultUserOpen(ctx, cfg.RedisURL, d.AdminRedis, log.With("component", "redis"))
+	logShardPlacement(ctx, rdb, d.Keys, log.With("component", "redis"))
+	if slices.Contains(roles, Ingestor) {
+		if err := checkDurability(ctx, rdb, cfg.Ingest.Durability, log.With("component", "redis")); err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
 	return d, nil
 }
 
@@ -352,7 +359,7 @@ func (d *Deps) watcher(roles []Role) (*secrets.Watcher, error) {
 	}
 	checks := map[string]func(context.Context, string) error{
 		secrets.TargetRedis: func(ctx context.Context, which string) error {
-			return redisconn.CheckLogin(ctx, d.Cfg.RedisURL, d.Cfg.RedisUsername, pick(which, secrets.RedisPassCurrent, secrets.RedisPassNext))
+			return redisconn.CheckLogin(ctx, d.Cfg.RedisURL, d.Cfg.RedisCluster, d.Cfg.RedisUsername, pick(which, secrets.RedisPassCurrent, secrets.RedisPassNext))
 		},
 	}
 	resets := map[string]func(){}

@@ -82,7 +82,7 @@ func Setup(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) err
 	if cfg.RedisUsername == "" || cfg.RedisUsername == "default" {
 		return errors.New("REDIS_USERNAME: set a dedicated ACL user (not default)")
 	}
-	admin, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisAdminURL})
+	admin, err := redisconn.Open(ctx, redisconn.Options{URL: cfg.RedisAdminURL, Cluster: cfg.RedisCluster})
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func setupDefaultRedisUser(ctx context.Context, cfg Config, admin redis.Universa
 		}
 		return nil
 	}
-	if err := redisconn.CheckLogin(ctx, cfg.RedisURL, cfg.RedisUsername, password); err != nil {
+	if err := redisconn.CheckLogin(ctx, cfg.RedisURL, cfg.RedisCluster, cfg.RedisUsername, password); err != nil {
 		return fmt.Errorf("the redis default user was left as it is: %w", err)
 	}
 	if err := secrets.DisableDefaultRedisUser(ctx, admin); err != nil {

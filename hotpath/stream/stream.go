@@ -69,6 +69,11 @@ func Enqueue(ctx context.Context, rdb redis.Scripter, stream string, limit int64
 	if err != nil {
 		return nil, 0, fmt.Errorf("enqueue to %s: %w", stream, err)
 	}
+	return enqueueReply(stream, limit, res)
+}
+
+// enqueueReply reads the enqueue script's reply.
+func enqueueReply(stream string, limit int64, res []any) ([]string, int64, error) {
 	if len(res) != 2 {
 		return nil, 0, fmt.Errorf("enqueue to %s: unexpected reply %v", stream, res)
 	}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/schema"
 )
 
@@ -33,6 +34,7 @@ import (
 type Options struct {
 	Exe              string        // the mutt binary to start
 	RedisURL         string        // Redis server
+	RedisCluster     bool          // RedisURL names a Redis Cluster (MUTT_REDIS_CLUSTER; the roles read it from the environment)
 	AdminDatabaseURL string        // any database URL of the PostgreSQL server; a bench database is created and dropped
 	Rate             int           // events/s offered in the fixed-rate phase
 	Duration         time.Duration // of each phase
@@ -82,7 +84,7 @@ type run struct {
 	ports    map[string]string
 	procs    []*proc
 	db       *pgxpool.Pool
-	rdb      *redis.Client
+	rdb      redis.UniversalClient
 	keys     keyspace.Keys
 	client   *http.Client
 	apiKey   string
@@ -94,7 +96,7 @@ type run struct {
 
 // Run executes the benchmark.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &run{o: o, apiKey: "bench-key", ports: map[string]string{}}
+	r := &run{o: o, apiKey: "bench-key-0123456789abcdef0123456789ab", ports: map[string]string{}}
 	defer r.teardown()
 	if err := r.setup(ctx); err != nil {
 		return nil, err
@@ -166,11 +168,9 @@ func (r *run) setup(ctx context.Context) error {
 	if _, err := schema.SeedExamples(ctx, r.db); err != nil {
 		return err
 	}
-	ropts, err := redis.ParseURL(r.o.RedisURL)
-	if err != nil {
+	if r.rdb, err = redisconn.Open(ctx, redisconn.Options{URL: r.o.RedisURL, Cluster: r.o.RedisCluster}); err != nil {
 		return err
 	}
-	r.rdb = redis.NewClient(ropts)
 	r.keys = keyspace.New(r.prefix, 1)
 	for k, v := range map[string]string{
 		"ingest_max_rate": "0", "moog_rate_limit": "0", "moog_batch_size": "100",
@@ -538,14 +538,13 @@ func (r *run) teardown() {
 		}
 	}
 	if r.rdb != nil {
-		iter := r.rdb.Scan(ctx, 0, r.prefix+"*", 1000).Iterator()
-		var keys []string
-		for iter.Next(ctx) {
-			keys = append(keys, iter.Val())
-		}
-		if len(keys) > 0 {
-			_ = r.rdb.Del(ctx, keys...).Err()
-		}
+		keys, _ := redisconn.ScanKeys(ctx, r.rdb, r.prefix+"*", 1000)
+		_, _ = r.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, k := range keys { // one DEL per key: a cluster refuses keys of several slots in one
+				p.Del(ctx, k)
+			}
+			return nil
+		})
 		_ = r.rdb.Close()
 	}
 	if r.logFile != nil {

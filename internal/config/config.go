@@ -270,12 +270,16 @@ func (e *Env) Err() error {
 
 // Common is what every MUTT process needs.
 type Common struct {
-	RedisURL    string
-	DatabaseURL string
-	RedisPrefix string
-	Shards      int
-	LogFormat   string // json | text
-	LogLevel    string
+	RedisURL string
+	// RedisCluster (MUTT_REDIS_CLUSTER) makes RedisURL (and REDIS_ADMIN_URL)
+	// name a Redis Cluster in go-redis's form
+	// redis://host1:port1?addr=host2:port2&addr=host3:port3.
+	RedisCluster bool
+	DatabaseURL  string
+	RedisPrefix  string
+	Shards       int
+	LogFormat    string // json | text
+	LogLevel     string
 }
 
 // DefaultRedisPrefix is MUTT_REDIS_PREFIX's default.
@@ -285,12 +289,13 @@ const DefaultRedisPrefix = "mutt:"
 func ReadCommon(e *Env) Common {
 	e.refuseLegacy()
 	c := Common{
-		RedisURL:    e.URL(e.legacyRedisURL("redis://127.0.0.1:6379/0"), []string{"redis", "rediss"}, "REDIS_URL"),
-		DatabaseURL: e.URL(e.legacyDatabaseURL("postgres://postgres@127.0.0.1:5432/mutt?sslmode=disable"), []string{"postgres", "postgresql"}, "DATABASE_URL"),
-		RedisPrefix: e.String(DefaultRedisPrefix, "MUTT_REDIS_PREFIX"),
-		Shards:      e.Int(1, 1, 1024, "MUTT_STREAM_SHARDS"),
-		LogFormat:   e.String("json", "MUTT_LOG_FORMAT"),
-		LogLevel:    e.String("info", "MUTT_LOG_LEVEL", "LOG_LEVEL"),
+		RedisURL:     e.URL(e.legacyRedisURL("redis://127.0.0.1:6379/0"), []string{"redis", "rediss"}, "REDIS_URL"),
+		DatabaseURL:  e.URL(e.legacyDatabaseURL("postgres://postgres@127.0.0.1:5432/mutt?sslmode=disable"), []string{"postgres", "postgresql"}, "DATABASE_URL"),
+		RedisCluster: e.Bool(false, "MUTT_REDIS_CLUSTER"),
+		RedisPrefix:  e.String(DefaultRedisPrefix, "MUTT_REDIS_PREFIX"),
+		Shards:       e.Int(1, 1, 1024, "MUTT_STREAM_SHARDS"),
+		LogFormat:    e.String("json", "MUTT_LOG_FORMAT"),
+		LogLevel:     e.String("info", "MUTT_LOG_LEVEL", "LOG_LEVEL"),
 	}
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		e.Fail("MUTT_LOG_FORMAT", "%q is not json or text", c.LogFormat)

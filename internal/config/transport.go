@@ -28,10 +28,23 @@ func Plaintext(rawURL string) string {
 	host := u.Hostname()
 	switch u.Scheme {
 	case "http", "redis":
-		if loopback(host) {
-			return ""
+		// A Redis Cluster URL names more nodes in addr= parameters.
+		hosts := []string{host}
+		if u.Scheme == "redis" {
+			for _, a := range u.Query()["addr"] {
+				h, _, err := net.SplitHostPort(a)
+				if err != nil {
+					h = a
+				}
+				hosts = append(hosts, h)
+			}
 		}
-		return fmt.Sprintf("%s:// is plaintext to %s", u.Scheme, host)
+		for _, h := range hosts {
+			if !loopback(h) {
+				return fmt.Sprintf("%s:// is plaintext to %s", u.Scheme, h)
+			}
+		}
+		return ""
 	case "postgres", "postgresql":
 		q := u.Query()
 		mode := q.Get("sslmode")

@@ -12,6 +12,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/redisconn"
 )
 
 // CacheTTL is how long a process serves values without re-reading Redis when
@@ -56,7 +57,7 @@ func (s *Store) Reload(ctx context.Context) error {
 	for i, k := range registry {
 		names[i] = s.keys.Config(k.Name)
 	}
-	vals, err := s.rdb.MGet(ctx, names...).Result()
+	vals, err := redisconn.MGet(ctx, s.rdb, names...)
 	if err != nil {
 		return fmt.Errorf("read dynamic config: %w", err)
 	}

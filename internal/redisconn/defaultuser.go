@@ -26,7 +26,13 @@ func WarnIfDefaultUserOpen(ctx context.Context, url string, admin redis.Universa
 	if c == nil {
 		opts, err := redis.ParseURL(url)
 		if err != nil {
-			return // Open reported it already
+			// A cluster (MUTT_REDIS_CLUSTER): ask its first node; setup
+			// disables the default user on every node alike.
+			copts, cerr := redis.ParseClusterURL(url)
+			if cerr != nil || len(copts.Addrs) == 0 {
+				return // Open reported it already
+			}
+			opts = &redis.Options{Addr: copts.Addrs[0], Username: copts.Username, Password: copts.Password, TLSConfig: copts.TLSConfig}
 		}
 		opts.MaxRetries, opts.DialTimeout, opts.PoolSize = -1, 2*time.Second, 1
 		probe := redis.NewClient(opts)

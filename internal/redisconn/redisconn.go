@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,12 @@ const DefaultUsername = "mutt"
 // Options open a client.
 type Options struct {
 	URL string // REDIS_URL, redis:// or rediss://
+	// Cluster (MUTT_REDIS_CLUSTER) reads URL in go-redis's cluster form
+	// (redis://host1:port1?addr=host2:port2&addr=host3:port3,
+	// redis.ParseClusterURL) and opens a *redis.ClusterClient: commands go to
+	// the primary of their key's slot and follow MOVED/ASK redirects, and the
+	// credentials below are used for every node.
+	Cluster bool
 	// Username is the ACL user (REDIS_USERNAME, "mutt" by default in the
 	// service config). Empty: the URL's user, or the default user.
 	Username string
@@ -42,46 +49,25 @@ type Options struct {
 }
 
 // Open parses the URL, applies timeouts, plugs in the dual-password dialer
-// when Secrets are set, and checks the connection with PING.
+// when Secrets are set, and checks the connection with PING (on a cluster:
+// on every primary and replica, so a node that refuses the login is named
+// at start, not at the first command routed to it).
 func Open(ctx context.Context, o Options) (redis.UniversalClient, error) {
+	if o.Cluster {
+		return openCluster(ctx, o)
+	}
+	if strings.Contains(o.URL, "addr=") {
+		return nil, errors.New("REDIS_URL: lists several nodes (addr=…), which is the Redis Cluster form: set MUTT_REDIS_CLUSTER=true")
+	}
 	opts, err := redis.ParseURL(o.URL)
 	if err != nil {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	if opts.DialTimeout == 0 {
-		opts.DialTimeout = 5 * time.Second
-	}
-	if opts.ReadTimeout == 0 {
-		opts.ReadTimeout = 5 * time.Second // no read may hang on a half-open connection
-	}
-	if opts.WriteTimeout == 0 {
-		opts.WriteTimeout = 5 * time.Second
-	}
-	if opts.PoolSize == 0 {
-		opts.PoolSize = 64
-	}
+	applyDefaults(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolSize)
 	if o.Secrets != nil {
-		m, err := secrets.NewCredMetrics(o.Registerer)
+		a, err := newAuthenticator(o, opts.Username, opts.Password, opts)
 		if err != nil {
 			return nil, err
-		}
-		user := o.Username
-		if user == "" {
-			user = opts.Username
-		}
-		// Why a Dialer and not go-redis's CredentialsProvider: go-redis sends
-		// the provider's one password in HELLO/AUTH and, when the server
-		// rejects it, fails the connection (and the command waiting for it).
-		// A provider cannot say "try the other one" within the same
-		// handshake, so in the window between a backend dropping CURRENT and
-		// this process learning of the promotion, commands would fail. This
-		// dialer authenticates the raw connection itself (RESP AUTH), tries
-		// CURRENT then NEXT on -WRONGPASS, and hands go-redis an already
-		// authenticated connection; go-redis's own username/password stay
-		// empty so it only sends HELLO (no AUTH) on top.
-		a := &authenticator{
-			user: user, urlPassword: opts.Password, cache: o.Secrets, m: m, timeout: opts.DialTimeout,
-			dial: redis.NewDialer(opts),
 		}
 		opts.Dialer = a.dialContext
 		opts.Username, opts.Password = "", ""
@@ -93,15 +79,94 @@ func Open(ctx context.Context, o Options) (redis.UniversalClient, error) {
 		defer cancel()
 		return c.Ping(pctx).Err()
 	}
-	err = ping()
+	if err := checkOpen(ctx, o, c, ping, opts.Addr); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// openCluster is Open for MUTT_REDIS_CLUSTER=true.
+func openCluster(ctx context.Context, o Options) (redis.UniversalClient, error) {
+	opts, err := redis.ParseClusterURL(o.URL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL: %w (with MUTT_REDIS_CLUSTER=true it is redis://host1:port1?addr=host2:port2&addr=host3:port3)", err)
+	}
+	applyDefaults(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolSize)
+	if o.Secrets != nil {
+		a, err := newAuthenticator(o, opts.Username, opts.Password,
+			&redis.Options{DialTimeout: opts.DialTimeout, TLSConfig: opts.TLSConfig})
+		if err != nil {
+			return nil, err
+		}
+		opts.Dialer = a.dialContext
+		opts.Username, opts.Password = "", ""
+		opts.CredentialsProvider, opts.CredentialsProviderContext = nil, nil
+	}
+	c := redis.NewClusterClient(opts)
+	ping := func() error {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return secrets.ForEachRedisNode(pctx, c, func(ctx context.Context, n redis.UniversalClient) error {
+			return n.Ping(ctx).Err()
+		})
+	}
+	if err := checkOpen(ctx, o, c, ping, strings.Join(opts.Addrs, ",")); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// applyDefaults gives every client production timeouts: no read may hang
+// on a half-open connection.
+func applyDefaults(dial, read, write *time.Duration, pool *int) {
+	for _, d := range []*time.Duration{dial, read, write} {
+		if *d == 0 {
+			*d = 5 * time.Second
+		}
+	}
+	if *pool == 0 {
+		*pool = 64
+	}
+}
+
+// newAuthenticator builds the dual-password dialer over base's dialer.
+//
+// Why a Dialer and not go-redis's CredentialsProvider: go-redis sends the
+// provider's one password in HELLO/AUTH and, when the server rejects it,
+// fails the connection (and the command waiting for it). A provider cannot
+// say "try the other one" within the same handshake, so in the window
+// between a backend dropping CURRENT and this process learning of the
+// promotion, commands would fail. This dialer authenticates the raw
+// connection itself (RESP AUTH), tries CURRENT then NEXT on -WRONGPASS, and
+// hands go-redis an already authenticated connection; go-redis's own
+// username/password stay empty so it only sends HELLO (no AUTH) on top.
+func newAuthenticator(o Options, urlUser, urlPassword string, base *redis.Options) (*authenticator, error) {
+	m, err := secrets.NewCredMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	user := o.Username
+	if user == "" {
+		user = urlUser
+	}
+	return &authenticator{
+		user: user, urlPassword: urlPassword, cache: o.Secrets, m: m, timeout: base.DialTimeout,
+		dial: redis.NewDialer(base),
+	}, nil
+}
+
+// checkOpen pings, waits for a refused login as o.AuthWait says, and closes
+// c on failure.
+func checkOpen(ctx context.Context, o Options, c redis.UniversalClient, ping func() error, addr string) error {
+	err := ping()
 	if err != nil && o.AuthWait > 0 && IsAuthError(err) {
 		err = waitForLogin(ctx, o, ping, err)
 	}
 	if err != nil {
 		_ = c.Close()
-		return nil, fmt.Errorf("connect to redis at %s: %w", opts.Addr, err)
+		return fmt.Errorf("connect to redis at %s: %w", addr, err)
 	}
-	return c, nil
+	return nil
 }
 
 // waitForLogin retries a refused login with exponential backoff for up to
@@ -136,21 +201,81 @@ func waitForLogin(ctx context.Context, o Options, ping func() error, first error
 // CheckLogin opens one new connection to the server of url (its own
 // credentials are ignored) and authenticates as user with password: the
 // rotation check that a credential really works, without touching any pool.
-// An empty password only checks the server answers PING.
-func CheckLogin(ctx context.Context, url, user, password string) error {
-	opts, err := redis.ParseURL(url)
+// An empty password only checks the server answers PING. With cluster
+// (MUTT_REDIS_CLUSTER) it logs in to every primary and replica the cluster
+// lists, one connection each: ACL users live on each node, so a password
+// one node accepts proves nothing of the others.
+func CheckLogin(ctx context.Context, url string, cluster bool, user, password string) error {
+	if !cluster {
+		opts, err := redis.ParseURL(url)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		return CheckLoginAt(ctx, opts, user, password)
+	}
+	copts, err := redis.ParseClusterURL(url)
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	if opts.DialTimeout == 0 {
-		opts.DialTimeout = 5 * time.Second
+	addrs, err := clusterNodes(ctx, copts, user, password)
+	if err != nil {
+		return err
 	}
-	conn, err := redis.NewDialer(opts)(ctx, opts.Network, opts.Addr)
+	var errs []error
+	for _, a := range addrs {
+		err := CheckLoginAt(ctx, &redis.Options{Addr: a, DialTimeout: copts.DialTimeout, TLSConfig: copts.TLSConfig}, user, password)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// clusterNodes asks the first seed of opts that answers for every node of
+// the cluster (CLUSTER SLOTS: primaries and replicas), logged in as user.
+func clusterNodes(ctx context.Context, opts *redis.ClusterOptions, user, password string) ([]string, error) {
+	var errs []error
+	for _, seed := range opts.Addrs {
+		c := redis.NewClient(&redis.Options{Addr: seed, Username: user, Password: password, TLSConfig: opts.TLSConfig,
+			DialTimeout: opts.DialTimeout, MaxRetries: -1, PoolSize: 1, Protocol: 2})
+		//lint:ignore SA1019 CLUSTER SLOTS works on Redis 6 as well, and is what go-redis's own cluster client reads
+		slots, err := c.ClusterSlots(ctx).Result()
+		_ = c.Close()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list the nodes of the redis cluster at %s as %q: %w", seed, user, err))
+			continue
+		}
+		var out []string
+		for _, s := range slots {
+			for _, n := range s.Nodes {
+				if !slices.Contains(out, n.Addr) {
+					out = append(out, n.Addr)
+				}
+			}
+		}
+		slices.Sort(out)
+		return out, nil
+	}
+	return nil, errors.Join(errs...)
+}
+
+// CheckLoginAt is CheckLogin against the one server opts names (Addr,
+// TLSConfig, DialTimeout; its credentials are ignored).
+func CheckLoginAt(ctx context.Context, opts *redis.Options, user, password string) error {
+	timeout := opts.DialTimeout
+	if timeout == 0 {
+		timeout = 5 * time.Second
+	}
+	network := opts.Network
+	if network == "" {
+		network = "tcp"
+	}
+	conn, err := redis.NewDialer(&redis.Options{DialTimeout: timeout, TLSConfig: opts.TLSConfig})(ctx, network, opts.Addr)
 	if err != nil {
 		return fmt.Errorf("dial redis at %s: %w", opts.Addr, err)
 	}
 	defer func() { _ = conn.Close() }()
-	setDeadline(ctx, conn, opts.DialTimeout)
+	setDeadline(ctx, conn, timeout)
 	cmd := []string{"PING"}
 	if password != "" {
 		cmd = authCommand(user, password)

@@ -176,10 +176,10 @@ func TestCheckLogin(t *testing.T) {
 	t.Cleanup(func() { _ = admin.Close() })
 	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", "mutt", "on", "~*", "+@all", ">good-pass").Err())
 
-	require.NoError(t, redisconn.CheckLogin(ctx, "redis://ignored:ignored@"+addr, "mutt", "good-pass"))
-	err := redisconn.CheckLogin(ctx, "redis://"+addr, "mutt", "bad-pass")
+	require.NoError(t, redisconn.CheckLogin(ctx, "redis://ignored:ignored@"+addr, false, "mutt", "good-pass"))
+	err := redisconn.CheckLogin(ctx, "redis://"+addr, false, "mutt", "bad-pass")
 	require.ErrorContains(t, err, "WRONGPASS")
 	require.NotContains(t, err.Error(), "bad-pass")
-	require.NoError(t, redisconn.CheckLogin(ctx, "redis://"+addr, "", ""), "empty password only pings")
-	require.Error(t, redisconn.CheckLogin(ctx, "redis://127.0.0.1:1", "mutt", "good-pass"))
+	require.NoError(t, redisconn.CheckLogin(ctx, "redis://"+addr, false, "", ""), "empty password only pings")
+	require.Error(t, redisconn.CheckLogin(ctx, "redis://127.0.0.1:1", false, "mutt", "good-pass"))
 }

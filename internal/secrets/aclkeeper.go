@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -75,8 +76,18 @@ func (k *RedisUserKeeper) Run(ctx context.Context) error {
 
 // Check re-creates the user if Redis lost it and says whether it did.
 func (k *RedisUserKeeper) Check(ctx context.Context) (bool, error) {
-	u, err := InspectRedisUser(ctx, k.o.Admin, k.o.User)
-	if err != nil || u.Exists {
+	var mu sync.Mutex
+	missing := false
+	err := ForEachRedisNode(ctx, k.o.Admin, func(ctx context.Context, n redis.UniversalClient) error {
+		u, err := InspectRedisUser(ctx, n, k.o.User)
+		if err == nil && !u.Exists {
+			mu.Lock()
+			missing = true
+			mu.Unlock()
+		}
+		return err
+	})
+	if err != nil || !missing {
 		return false, err
 	}
 	s, err := k.o.Provider.Read(ctx)

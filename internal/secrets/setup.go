@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -32,10 +33,14 @@ import (
 // CLIENT KILL, MIGRATE, RESTORE, SORT, INFO…). INFO is therefore not granted:
 // it is @dangerous, nothing in MUTT calls it, and it describes the server to
 // anyone holding the password. FUNCTION is denied as well: MUTT uses EVAL
-// scripts only, and FUNCTION FLUSH/DELETE would affect every tenant.
+// scripts only, and FUNCTION FLUSH/DELETE would affect every tenant. On a
+// Redis Cluster the client reads the slot map (CLUSTER SLOTS or SHARDS) and
+// CLUSTER INFO, which are granted by name; ASKING, READONLY, WAIT and
+// WAITAOF are in @connection.
 var RedisUserRules = []string{
 	"-@all", "+@read", "+@write", "+@stream", "+@pubsub", "+@scripting", "+@connection", "+@transaction",
 	"+@keyspace", "+ping", "+time", "-@dangerous", "-flushall", "-flushdb", "-function", "-script|flush", "-script|kill",
+	"+cluster|slots", "+cluster|shards", "+cluster|info",
 }
 
 // SetupRedisUser creates or updates the dedicated ACL user: enabled, keys
@@ -75,7 +80,10 @@ func setRedisUser(ctx context.Context, admin redis.UniversalClient, user, prefix
 	if added == 0 {
 		return fmt.Errorf("set up redis user %q: no password to give it", user)
 	}
-	if err := admin.Do(ctx, args...).Err(); err != nil {
+	err := ForEachRedisNode(ctx, admin, func(ctx context.Context, n redis.UniversalClient) error {
+		return n.Do(ctx, args...).Err()
+	})
+	if err != nil {
 		// Redis echoes the offending modifier, password included.
 		msg := err.Error()
 		for _, p := range passwords {
@@ -95,18 +103,44 @@ func setRedisUser(ctx context.Context, admin redis.UniversalClient, user, prefix
 // rotation removes one. It persists what it re-created (PersistRedisACL).
 // created says whether the user was missing, persisted where it was saved.
 func EnsureRedisUser(ctx context.Context, admin redis.UniversalClient, user, prefix string, passwords ...string) (created bool, persisted ACLPersistence, err error) {
-	err = admin.Do(ctx, "ACL", "GETUSER", user).Err()
-	switch {
-	case err == nil:
-		return false, "", nil
-	case !errors.Is(err, redis.Nil):
-		return false, "", fmt.Errorf("look up redis user %q: %w", user, err)
+	// On a cluster each node is looked at alone: one that restarted without
+	// its ACL lost the user while the others still have it.
+	var mu sync.Mutex
+	var kinds []ACLPersistence
+	err = ForEachRedisNode(ctx, admin, func(ctx context.Context, n redis.UniversalClient) error {
+		err := n.Do(ctx, "ACL", "GETUSER", user).Err()
+		switch {
+		case err == nil:
+			return nil
+		case !errors.Is(err, redis.Nil):
+			return fmt.Errorf("look up redis user %q: %w", user, err)
+		}
+		if err := setRedisUser(ctx, n, user, prefix, passwords...); err != nil {
+			return err
+		}
+		p, err := PersistRedisACL(ctx, n)
+		mu.Lock()
+		created = true
+		kinds = append(kinds, p)
+		mu.Unlock()
+		return err
+	})
+	return created, weakest(kinds), err
+}
+
+// weakest is the persistence of the node that keeps its users least well:
+// what an operator must fix.
+func weakest(kinds []ACLPersistence) ACLPersistence {
+	var out ACLPersistence
+	for _, k := range kinds {
+		switch {
+		case k == ACLNotPersisted:
+			return k
+		case k == ACLInConfigFile || out == "":
+			out = k
+		}
 	}
-	if err := setRedisUser(ctx, admin, user, prefix, passwords...); err != nil {
-		return false, "", err
-	}
-	persisted, err = PersistRedisACL(ctx, admin)
-	return true, persisted, err
+	return out
 }
 
 // ACLPersistence is where a Redis server keeps its ACL users across a restart.
@@ -137,6 +171,24 @@ const ACLPersistenceAdvice = "the Redis ACL users live in memory only and are lo
 // error; any other failure (a file Redis cannot write, a refused command) is
 // an error naming the command.
 func PersistRedisACL(ctx context.Context, admin redis.UniversalClient) (ACLPersistence, error) {
+	var mu sync.Mutex
+	var kinds []ACLPersistence
+	err := ForEachRedisNode(ctx, admin, func(ctx context.Context, n redis.UniversalClient) error {
+		p, err := persistRedisACL(ctx, n)
+		mu.Lock()
+		kinds = append(kinds, p)
+		mu.Unlock()
+		return err
+	})
+	if err != nil {
+		return "", err
+	}
+	return weakest(kinds), nil
+}
+
+// persistRedisACL is PersistRedisACL on one server (on a cluster every node
+// saves its own users: ACL SAVE is never replicated).
+func persistRedisACL(ctx context.Context, admin redis.UniversalClient) (ACLPersistence, error) {
 	err := admin.Do(ctx, "ACL", "SAVE").Err()
 	if err == nil {
 		return ACLInACLFile, nil
@@ -227,7 +279,10 @@ func DisableDefaultRedisUser(ctx context.Context, admin redis.UniversalClient) e
 	if err := CheckNamedAdmin(ctx, admin); err != nil {
 		return err
 	}
-	if err := admin.Do(ctx, "ACL", "SETUSER", "default", "reset").Err(); err != nil {
+	err := ForEachRedisNode(ctx, admin, func(ctx context.Context, n redis.UniversalClient) error {
+		return n.Do(ctx, "ACL", "SETUSER", "default", "reset").Err()
+	})
+	if err != nil {
 		return fmt.Errorf("disable the redis default user: %w", err)
 	}
 	return nil
