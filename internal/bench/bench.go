@@ -101,7 +101,7 @@ type run struct {
 
 // Run executes the benchmark.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &run{o: o, apiKey: "bench-ingest-key-0123456789abcdef0123456789", ports: map[string]string{}}
+	r := &run{o: o, apiKey: "bench-ingest-key-0123456789abcdef0123456789", ports: map[string]string{}} // #nosec G101 -- a throwaway key of the processes this bench starts and stops
 	defer r.teardown()
 	if err := r.setup(ctx); err != nil {
 		return nil, err
