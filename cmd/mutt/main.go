@@ -472,6 +472,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate, archive (saturation while the retention workflow archives -archive-rows old audit rows)")
 	archiveRows := fs.Int("archive-rows", 1_000_000, "audit rows the archive phase archives")
 	profile := fs.String("profile", "", "directory for CPU profiles of each role taken during saturation")
+	ceilings := fs.Bool("ceilings", true, "first measure PostgreSQL's and Redis's own ceilings and print MUTT's throughput as a ratio of them")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -485,6 +486,6 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("find the mutt binary: %w", err)
 	}
 	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, RedisCluster: c.RedisCluster, AdminDatabaseURL: c.DatabaseURL,
-		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, ArchiveRows: *archiveRows, Out: stdout})
+		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, Out: stdout})
 	return err
 }

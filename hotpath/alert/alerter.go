@@ -111,7 +111,7 @@ func New(o Options) (*Alerter, error) {
 	return a, nil
 }
 
-// Run processes events until ctx ends, then finishes the batch in hand of
+// Run processes events until ctx ends, then finishes the batches in hand of
 // every shard (within 30 s), acknowledges only what was done, and returns
 // nil. It loads the rules first, retrying until that works.
 func (a *Alerter) Run(ctx context.Context) error {
@@ -128,7 +128,7 @@ func (a *Alerter) Run(ctx context.Context) error {
 		return nil // ctx ended before rules could be loaded: nothing was read
 	}
 	a.log.Info("alerter started", "consumer", a.o.Consumer, "shards", a.o.Keys.Shards,
-		"batch", a.batchSize())
+		"batch", a.batchSize(), "inflight_batches", a.inflight())
 	var wg sync.WaitGroup
 	wg.Go(func() { a.watchRules(ctx, sub) })
 	wg.Go(func() { a.watchDLQ(ctx) })
@@ -222,13 +222,23 @@ func (s *shard) run(ctx context.Context) {
 		}
 	}
 	b = backoff{}
+	// Batches in flight: the reader reads the next batch while earlier ones
+	// are being audited, added and acknowledged, up to
+	// alerter_inflight_batches at once. Each batch keeps its own order of
+	// steps (audit rows, then alerts, then ack), so nothing is acknowledged
+	// before both writes are durable (ADR 0033).
+	fl := newFlight()
 	for ctx.Err() == nil {
+		if !fl.wait(ctx, s.a.inflight()) {
+			break
+		}
 		shed, read := s.admit(ctx)
 		if !read {
 			continue
 		}
 		s.resize() // alerter_batch_size is dynamic: a new value applies at the next read
-		entries, err := s.c.Read(ctx)
+		c := s.c
+		entries, err := c.Read(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -242,17 +252,70 @@ func (s *shard) run(ctx context.Context) {
 			continue
 		}
 		if shed {
-			s.shed(ctx, entries)
+			s.shed(ctx, c, entries)
 			continue
 		}
-		s.process(ctx, entries)
+		fl.start(func() { s.process(ctx, c, entries) })
 	}
+	fl.drain() // the batches in hand finish within the shutdown grace
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
 	if err := s.c.Close(cctx); err != nil {
 		s.log.Warn("leave consumer group", "err", err)
 	}
 }
+
+func (a *Alerter) inflight() int { return int(max(a.o.Dyn.Int("alerter_inflight_batches"), 1)) }
+
+// flight counts the batches of one shard in progress.
+type flight struct {
+	mu   sync.Mutex
+	n    int
+	done chan struct{} // signalled (non-blocking) when a batch ends
+	wg   sync.WaitGroup
+}
+
+func newFlight() *flight { return &flight{done: make(chan struct{}, 1)} }
+
+// wait blocks until fewer than limit batches are in progress; false when
+// ctx ended first.
+func (f *flight) wait(ctx context.Context, limit int) bool {
+	for {
+		f.mu.Lock()
+		n := f.n
+		f.mu.Unlock()
+		if n < limit {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-f.done:
+		}
+	}
+}
+
+// start runs fn as one batch in progress.
+func (f *flight) start(fn func()) {
+	f.mu.Lock()
+	f.n++
+	f.mu.Unlock()
+	f.wg.Go(func() {
+		defer func() {
+			f.mu.Lock()
+			f.n--
+			f.mu.Unlock()
+			select {
+			case f.done <- struct{}{}:
+			default:
+			}
+		}()
+		fn()
+	})
+}
+
+// drain waits for every batch in progress.
+func (f *flight) drain() { f.wg.Wait() }
 
 // admit applies backpressure before a read, from the backlog of this shard's
 // alert stream: it reports whether to read at all, and whether what is read
@@ -303,7 +366,7 @@ func (a *Alerter) warnBacklog(depth int64) {
 }
 
 // shed dead-letters a batch unevaluated (opt-in mode dlq).
-func (s *shard) shed(ctx context.Context, entries []stream.Entry) {
+func (s *shard) shed(ctx context.Context, c *stream.Consumer, entries []stream.Entry) {
 	bctx, cancel := detach(ctx, shutdownGrace)
 	defer cancel()
 	msg := fmt.Sprintf("alert backlog %d above alerter_queue_shed_threshold %d",
@@ -312,10 +375,10 @@ func (s *shard) shed(ctx context.Context, entries []stream.Entry) {
 	for i, e := range entries {
 		dls[i] = stream.DeadLetter{Entry: e, Reason: ReasonShed, Err: msg}
 	}
-	release := s.holdLease(bctx, entries)
+	release := s.holdLease(bctx, c, entries)
 	defer release()
 	var failed bool
-	if s.step(bctx, "shed", &failed, func(ctx context.Context) error { return s.c.DeadLetter(ctx, dls...) }) {
+	if s.step(bctx, "shed", &failed, func(ctx context.Context) error { return c.DeadLetter(ctx, dls...) }) {
 		s.a.m.shed.WithLabelValues("dlq").Add(float64(len(entries)))
 		s.a.refreshDLQDepth(bctx)
 	}
@@ -373,17 +436,17 @@ func ruleAlert(it *item) event.Alert {
 // grace runs out first, the rest of the batch stays unacknowledged: another
 // alerter (or this one after a restart) reclaims it after the visibility
 // timeout, and every step is idempotent or absorbed downstream.
-func (s *shard) process(ctx context.Context, entries []stream.Entry) {
+func (s *shard) process(ctx context.Context, c *stream.Consumer, entries []stream.Entry) {
 	start := time.Now()
 	s.a.m.batchSize.Observe(float64(len(entries)))
 	bctx, cancel := detach(ctx, shutdownGrace)
 	defer cancel()
-	release := s.holdLease(bctx, entries)
+	release := s.holdLease(bctx, c, entries)
 	defer release()
 
 	eng := s.a.engine.Load()
 	items, dead := s.a.prepare(eng, entries)
-	if !s.complete(bctx, eng, items, dead) {
+	if !s.complete(bctx, c, eng, items, dead) {
 		s.log.Warn("shutdown grace ran out, leaving the batch unacknowledged for redelivery", "entries", len(entries))
 		return
 	}
@@ -392,7 +455,7 @@ func (s *shard) process(ctx context.Context, entries []stream.Entry) {
 
 // complete runs the I/O steps of a prepared batch; false when ctx ended
 // before they were all done.
-func (s *shard) complete(ctx context.Context, eng *Engine, items []item, dead []stream.DeadLetter) bool {
+func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *Engine, items []item, dead []stream.DeadLetter) bool {
 	a := s.a
 	entries := len(items) + len(dead)
 	var failed bool
@@ -431,7 +494,7 @@ func (s *shard) complete(ctx context.Context, eng *Engine, items []item, dead []
 		return false
 	}
 	if !s.step(ctx, "dead_letter", &failed, func(ctx context.Context) error {
-		return s.c.DeadLetter(ctx, dead...)
+		return c.DeadLetter(ctx, dead...)
 	}) {
 		return false
 	}
@@ -449,7 +512,7 @@ func (s *shard) complete(ctx context.Context, eng *Engine, items []item, dead []
 			unhandled++
 		}
 	}
-	if !s.step(ctx, "ack", &failed, func(ctx context.Context) error { return s.c.Ack(ctx, ids...) }) {
+	if !s.step(ctx, "ack", &failed, func(ctx context.Context) error { return c.Ack(ctx, ids...) }) {
 		return false
 	}
 	a.m.processed.WithLabelValues(statusHandled).Add(float64(handled))
@@ -525,7 +588,7 @@ func (s *shard) step(ctx context.Context, name string, failed *bool, fn func(con
 // timeout until release is called, so that while a batch waits for
 // PostgreSQL or Redis no other alerter reclaims it and its delivery count
 // does not climb.
-func (s *shard) holdLease(ctx context.Context, entries []stream.Entry) (release func()) {
+func (s *shard) holdLease(ctx context.Context, c *stream.Consumer, entries []stream.Entry) (release func()) {
 	ids := make([]string, len(entries))
 	for i, e := range entries {
 		ids[i] = e.ID
@@ -543,7 +606,7 @@ func (s *shard) holdLease(ctx context.Context, entries []stream.Entry) (release 
 				return
 			case <-t.C:
 			}
-			if err := s.c.Extend(ctx, ids...); err != nil {
+			if err := c.Extend(ctx, ids...); err != nil {
 				s.log.Debug("extend lease", "entries", len(ids), "err", err)
 			}
 			t.Reset(s.a.visibility() / 3)

@@ -1,8 +1,10 @@
 package alert
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -37,24 +39,28 @@ type auditRows struct {
 	item           []int // index in the batch's items of each row
 }
 
+// newAuditRows takes the matched items, in event_id order: batches in flight
+// at the same time then take their row locks in the same order, so two
+// batches carrying the same redelivered events wait for each other instead
+// of deadlocking (and UUIDv7 ids in order fill the primary key's index
+// sequentially).
 func newAuditRows(items []item) *auditRows {
-	n := 0
+	matched := make([]int, 0, len(items))
 	for i := range items {
 		if items[i].dec.Matched {
-			n++
+			matched = append(matched, i)
 		}
 	}
+	slices.SortFunc(matched, func(x, y int) int { return bytes.Compare(items[x].id[:], items[y].id[:]) })
+	n := len(matched)
 	r := &auditRows{
 		eventID: make([]uuid.UUID, 0, n), eventTimestamp: make([]time.Time, 0, n), receivedAt: make([]time.Time, 0, n),
 		hostname: make([]string, 0, n), ruleID: make([]int64, 0, n), handling: make([]string, 0, n),
 		forwarded: make([]bool, 0, n), team: make([]string, 0, n), environment: make([]string, 0, n),
 		correlationID: make([]string, 0, n), raw: make([]string, 0, n), item: make([]int, 0, n),
 	}
-	for i := range items {
+	for _, i := range matched {
 		it := &items[i]
-		if !it.dec.Matched {
-			continue
-		}
 		r.eventID = append(r.eventID, it.id)
 		r.eventTimestamp = append(r.eventTimestamp, it.env.Timestamp)
 		r.receivedAt = append(r.receivedAt, it.env.ReceivedAt)

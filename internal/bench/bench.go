@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,6 +44,8 @@ type Options struct {
 	Phases           []string      // "fixed", "saturate", "archive" (saturation while RetentionWorkflow archives ArchiveRows)
 	ArchiveRows      int           // audit rows the archive phase seeds past retention and archives
 	ProfileDir       string        // when set, CPU profiles of each role are taken during saturation
+	NoCeilings       bool          // skip measuring PostgreSQL's and Redis's own ceilings
+	CeilingDuration  time.Duration // of each ceiling measurement; 3s when zero
 	Out              io.Writer
 }
 
@@ -66,8 +69,12 @@ type Phase struct {
 
 // Report is the whole run.
 type Report struct {
-	Phases  []Phase
-	PeakRSS map[string]int64 // bytes, per process
+	Ceilings Ceilings
+	Phases   []Phase
+	PeakRSS  map[string]int64 // bytes, per process
+	// LoadAvg is the 1-minute load average at the start and the end of the
+	// run: on a shared machine it says how far to trust the numbers.
+	LoadAvg [2]float64
 }
 
 type proc struct {
@@ -96,12 +103,22 @@ type run struct {
 
 // Run executes the benchmark.
 func Run(ctx context.Context, o Options) (*Report, error) {
-	r := &run{o: o, apiKey: "bench-key-0123456789abcdef0123456789ab", ports: map[string]string{}}
+	r := &run{o: o, apiKey: "bench-ingest-key-0123456789abcdef0123456789", ports: map[string]string{}} // #nosec G101 -- a throwaway key of the processes this bench starts and stops
 	defer r.teardown()
 	if err := r.setup(ctx); err != nil {
 		return nil, err
 	}
 	rep := &Report{PeakRSS: map[string]int64{}}
+	rep.LoadAvg[0] = loadAvg()
+	fmt.Fprintf(r.o.Out, "bench: load average %.2f at the start (%d CPUs)\n", rep.LoadAvg[0], runtime.NumCPU())
+	if !o.NoCeilings {
+		c, err := r.ceilings(ctx)
+		if err != nil {
+			return rep, err
+		}
+		rep.Ceilings = c
+		printCeilings(o.Out, c)
+	}
 	for _, ph := range o.Phases {
 		var p Phase
 		var err error
@@ -120,12 +137,15 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.Phases = append(rep.Phases, p)
 		printPhase(o.Out, p)
+		printRatios(o.Out, p, rep.Ceilings)
 	}
+	rep.LoadAvg[1] = loadAvg()
 	fmt.Fprintln(o.Out, "\n== peak RSS ==")
 	for _, p := range r.procs {
 		rep.PeakRSS[p.name] = peakRSS(p.cmd.Process.Pid)
 		fmt.Fprintf(o.Out, "  %-10s %6.1f MiB\n", p.name, float64(rep.PeakRSS[p.name])/(1<<20))
 	}
+	fmt.Fprintf(o.Out, "\nbench: load average %.2f at the start, %.2f at the end\n", rep.LoadAvg[0], rep.LoadAvg[1])
 	return rep, nil
 }
 
@@ -174,7 +194,7 @@ func (r *run) setup(ctx context.Context) error {
 	r.keys = keyspace.New(r.prefix, 1)
 	for k, v := range map[string]string{
 		"ingest_max_rate": "0", "moog_rate_limit": "0", "moog_batch_size": "100",
-		"max_ingest_queue_size": "100000", "alerter_batch_size": "1000", "forwarder_batch_size": "1000",
+		"max_ingest_queue_size": "100000",
 	} {
 		if err := dynconfig.Set(ctx, r.rdb, r.keys, k, v); err != nil {
 			return err
@@ -189,7 +209,7 @@ func (r *run) setup(ctx context.Context) error {
 	r.simURL = "http://127.0.0.1:" + r.ports["sim"]
 	env := append(os.Environ(),
 		"REDIS_URL="+r.o.RedisURL, "DATABASE_URL="+r.dbURL, "MUTT_REDIS_PREFIX="+r.prefix,
-		"INGEST_API_KEY="+r.apiKey, "MOOG_WEBHOOK_URL="+r.simURL+"/events", "MOOG_API_KEY=bench-moog-key",
+		"INGEST_API_KEY="+r.apiKey, "MOOG_WEBHOOK_URL="+r.simURL+"/events", "MOOG_API_KEY=bench-moog-key-0123456789abcdef0123456789",
 		"MUTT_INGEST_ADDR=127.0.0.1:"+r.ports["ingest"], "MUTT_ALERTER_ADDR=127.0.0.1:"+r.ports["alerter"],
 		"MUTT_FORWARDER_ADDR=127.0.0.1:"+r.ports["forwarder"], "MUTT_MOOGSIM_ADDR=127.0.0.1:"+r.ports["sim"],
 		"MUTT_LOG_LEVEL=warn", "MUTT_PPROF="+strconv.FormatBool(r.o.ProfileDir != ""))

@@ -1,0 +1,125 @@
+package alert
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+)
+
+// BenchmarkAuditWrite compares ways of writing a batch of audit rows into the
+// real event_audit_log (partitioned, with its indexes), for ADR 0033:
+//
+//   - unnest: the alerter's statement (arrays unnested server-side, ON
+//     CONFLICT DO NOTHING), one round trip per batch;
+//   - copy-staging: COPY into a session temp table, then INSERT ... SELECT ...
+//     ON CONFLICT DO NOTHING from it, in one transaction — the only way COPY
+//     keeps "one row per event_id", since COPY itself has no ON CONFLICT;
+//   - copy-direct: plain COPY into event_audit_log, the ceiling: it would fail
+//     the whole batch on a redelivered event, so the alerter cannot use it.
+//
+// Each sub-benchmark writes b.N batches of 1 000 fresh rows from 1 and from 4
+// goroutines (the alerter's batches in flight) and reports rows/s.
+func BenchmarkAuditWrite(b *testing.B) {
+	r := newRig(b)
+	a := r.newAlerter(b, r.db, "bench-audit").a
+	writers := map[string]func(context.Context, *auditRows) error{
+		"unnest": func(ctx context.Context, rows *auditRows) error {
+			rej, err := a.writeAudit(ctx, rows)
+			if len(rej) > 0 {
+				return fmt.Errorf("%d rows rejected", len(rej))
+			}
+			return err
+		},
+		"copy-staging": func(ctx context.Context, rows *auditRows) error { return copyStaging(ctx, r.db, rows) },
+		"copy-direct":  func(ctx context.Context, rows *auditRows) error { return copyDirect(ctx, r.db, rows) },
+	}
+	for _, name := range []string{"unnest", "copy-staging", "copy-direct"} {
+		for _, par := range []int{1, 4} {
+			b.Run(fmt.Sprintf("%s/writers=%d", name, par), func(b *testing.B) {
+				batches := make([]*auditRows, b.N)
+				for i := range batches {
+					batches[i] = benchAuditRows(1000)
+				}
+				ctx := context.Background()
+				b.ResetTimer()
+				var wg sync.WaitGroup
+				next := make(chan *auditRows)
+				for range par {
+					wg.Go(func() {
+						for rows := range next {
+							if err := writers[name](ctx, rows); err != nil {
+								b.Error(err)
+							}
+						}
+					})
+				}
+				for _, rows := range batches {
+					next <- rows
+				}
+				close(next)
+				wg.Wait()
+				b.StopTimer()
+				b.ReportMetric(float64(b.N*1000)/b.Elapsed().Seconds(), "rows/s")
+				_, err := r.db.Exec(ctx, `TRUNCATE event_audit_log`)
+				require.NoError(b, err)
+			})
+		}
+	}
+}
+
+func benchAuditRows(n int) *auditRows {
+	items := make([]item, n)
+	for i := range items {
+		env := newEnvelope(fmt.Sprintf("router%d.prod.example.com", i%50), fmt.Sprintf("%%LINK-3-UPDOWN: Interface Gi0/%d, changed state to down LINK-DOWN", i%48))
+		items[i] = item{env: env, id: uuid.MustParse(env.EventID), dec: Decision{Matched: true, Forward: true,
+			Rule: &Rule{ID: 1, ProdHandling: "Page_and_ticket", DevHandling: "Ignore"}, Handling: "Page_and_ticket",
+			Environment: "prod", Team: "NETO"}}
+	}
+	return newAuditRows(items)
+}
+
+var auditColumns = []string{"event_id", "event_timestamp", "received_at", "hostname", "matched_rule_id",
+	"handling_decision", "forwarded_to_moog", "team_assignment", "environment", "correlation_id", "raw_message"}
+
+func (r *auditRows) copySource() pgx.CopyFromSource {
+	return pgx.CopyFromSlice(r.len(), func(i int) ([]any, error) {
+		team, corr := any(r.team[i]), any(r.correlationID[i])
+		if r.team[i] == "" {
+			team = nil
+		}
+		if r.correlationID[i] == "" {
+			corr = nil
+		}
+		return []any{r.eventID[i], r.eventTimestamp[i], r.receivedAt[i], r.hostname[i], r.ruleID[i], r.handling[i],
+			r.forwarded[i], team, r.environment[i], corr, r.raw[i]}, nil
+	})
+}
+
+func copyDirect(ctx context.Context, db *pgxpool.Pool, rows *auditRows) error {
+	_, err := db.CopyFrom(ctx, pgx.Identifier{"event_audit_log"}, auditColumns, rows.copySource())
+	return err
+}
+
+func copyStaging(ctx context.Context, db *pgxpool.Pool, rows *auditRows) error {
+	return pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `CREATE TEMP TABLE IF NOT EXISTS audit_stage
+			(LIKE event_audit_log INCLUDING DEFAULTS) ON COMMIT DELETE ROWS`); err != nil {
+			return err
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"audit_stage"}, auditColumns, rows.copySource()); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO event_audit_log (event_id, event_timestamp, received_at, hostname,
+			matched_rule_id, handling_decision, forwarded_to_moog, team_assignment, environment, correlation_id, raw_message)
+			SELECT event_id, event_timestamp, received_at, hostname, matched_rule_id, handling_decision,
+			forwarded_to_moog, team_assignment, environment, correlation_id, raw_message FROM audit_stage
+			ON CONFLICT (event_id, event_timestamp) DO NOTHING`)
+		return err
+	})
+}
