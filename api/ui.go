@@ -49,7 +49,7 @@ type ui struct {
 	pages   map[string]*template.Template
 	titles  map[string]string
 	scripts map[string][]string
-	static map[string]asset // by name under /ui/static/
+	static  map[string]asset // by name under /ui/static/
 }
 
 // asset is one embedded static file, served from memory.

@@ -20,8 +20,8 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
-	"github.com/mutt-ops/mutt/internal/tally"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
+	"github.com/mutt-ops/mutt/internal/tally"
 )
 
 // Group is the consumer group of the forwarders on the alert stream.
