@@ -218,7 +218,9 @@ func (s *Server) roleHealth(ctx context.Context) ([]RoleHealth, error) {
 			if err := json.Unmarshal([]byte(str), &in); err != nil {
 				continue
 			}
-			for _, r := range strings.Split(in.Role, ",") {
+			// A process running several roles advertises them joined by "+"
+			// (pipeline.roleNames); "," is accepted too.
+			for _, r := range strings.FieldsFunc(in.Role, func(c rune) bool { return c == '+' || c == ',' }) {
 				r = strings.TrimSpace(r)
 				if r == "" || r == "moog-sim" {
 					continue

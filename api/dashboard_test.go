@@ -46,7 +46,7 @@ func TestDashboard(t *testing.T) {
 	require.Nil(t, d.Moogsoft.SuccessRate)
 
 	// Two processes advertise themselves; one runs three roles.
-	for id, role := range map[string]string{"all@h1": "ingestor,alerter,forwarder,api,moog-sim", "ingestor@h2": "ingestor"} {
+	for id, role := range map[string]string{"all@h1": "moog-sim+ingestor+alerter+forwarder+api", "ingestor@h2": "ingestor"} {
 		require.NoError(t, e.rdb.Set(ctx, e.keys.Instance(id), secrets.Marshal(secrets.Instance{ID: id, Role: role}), time.Minute).Err())
 	}
 	// Three events in the ingest shard, two of them delivered to the alerter group.

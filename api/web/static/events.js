@@ -11,7 +11,8 @@
   function $(id) { return document.getElementById(id); }
   var FILTERS = [["hostname", "e-hostname"], ["rule_id", "e-rule"], ["handling", "e-handling"], ["forwarded", "e-forwarded"],
     ["event_id", "e-event-id"], ["correlation_id", "e-correlation"], ["start_date", "e-start"], ["end_date", "e-end"]];
-  var PAGE = 50;
+  var KEEP = ["page_size"]; // carried along with the filters, not shown in the form
+  var PAGE_SIZE = "50"; // page_size in the URL overrides it (1-200)
 
   // params is the page's state: the filters, after (a cursor) and event (the open event).
   function params() { return new URLSearchParams(location.search); }
@@ -23,6 +24,7 @@
   function filtersOnly(p) {
     var q = new URLSearchParams();
     FILTERS.forEach(function (f) { if (p.get(f[0])) { q.set(f[0], p.get(f[0])); } });
+    KEEP.forEach(function (k) { if (p.get(k)) { q.set(k, p.get(k)); } });
     return q;
   }
   function withFilter(name, v) {
@@ -49,7 +51,7 @@
   function loadList(p) {
     var q = filtersOnly(p);
     if (p.get("after")) { q.set("after", p.get("after")); }
-    q.set("page_size", PAGE);
+    if (!q.get("page_size")) { q.set("page_size", PAGE_SIZE); }
     var current = M.latest("events");
     $("events-table").setAttribute("aria-busy", "true");
     api("GET", "/audit-logs?" + q.toString()).then(function (res) {
@@ -155,6 +157,7 @@
     ev.preventDefault();
     var q = new URLSearchParams();
     FILTERS.forEach(function (f) { var v = $(f[1]).value.trim(); if (v !== "") { q.set(f[0], v); } });
+    KEEP.forEach(function (k) { if (params().get(k)) { q.set(k, params().get(k)); } });
     go(q);
   });
   [["event-clear", function () { return new URLSearchParams(); }],
