@@ -117,12 +117,12 @@ func TestConsoleLiveDashboard(t *testing.T) {
 
 	// The page refreshes itself: the numbers arrive with no navigation.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		funnel, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`["f-accepted","f-matched","f-audited","f-forwarded","f-unhandled"]
+		funnel, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`["f-accepted","f-matched","f-audited","f-forwarded","f-unhandled","m-24h"]
 			.map(id => document.getElementById(id).textContent)`))
 		if !assert.NoError(c, err) {
 			return
 		}
-		assert.Equal(c, []string{"3", "2", "2", "2", "1"}, funnel)
+		assert.Equal(c, []string{"3", "2", "2", "2", "1", "3"}, funnel)
 	}, 90*time.Second, 500*time.Millisecond)
 	require.NotEqual(t, first, consoleText(t, ctx, chromedp.CSS("#updated-at")), "updated at moved on")
 	require.Equal(t, "3", consoleText(t, ctx, chromedp.CSS(`#source-rows tr[data-source="http"] td:nth-child(2)`)))

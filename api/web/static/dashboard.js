@@ -112,7 +112,7 @@
     s.appendChild(m);
     box.appendChild(s);
   }
-  function loadSlow() {
+  function loadMetrics() {
     api("GET", "/metrics").then(function (res) {
       if (!res.ok) { status(errText(res), true); return; }
       var m = res.body;
@@ -122,6 +122,8 @@
       $("m-24h").textContent = m.events_last_24h;
       drawChart(m.hourly_24h || []);
     });
+  }
+  function loadSLO() {
     api("GET", "/slo").then(function (res) {
       if (!res.ok) { status(errText(res), true); return; }
       var r = res.body;
@@ -153,9 +155,10 @@
     clearTimeout(timer);
     if (paused) { return; }
     timer = setTimeout(function () {
-      // The chart and SLOs change slowly: once a minute is enough.
+      // The SLO report changes every 5 minutes: once a minute is enough.
       tick = (tick + 1) % 12;
-      if (tick === 0) { loadSlow(); }
+      if (tick === 0) { loadSLO(); }
+      loadMetrics();
       refresh().then(schedule, schedule);
     }, REFRESH_MS);
   }
@@ -166,12 +169,13 @@
     this.setAttribute("aria-pressed", paused ? "true" : "false");
     schedule();
   });
-  $("refresh-now").addEventListener("click", function () { loadSlow(); refresh(); });
+  $("refresh-now").addEventListener("click", function () { loadSLO(); loadMetrics(); refresh(); });
   // Hidden tabs do not poll; coming back refreshes at once.
   document.addEventListener("visibilitychange", function () {
     if (document.hidden) { clearTimeout(timer); return; }
     refresh().then(schedule, schedule);
   });
-  loadSlow();
+  loadSLO();
+  loadMetrics();
   refresh().then(schedule, schedule);
 })();

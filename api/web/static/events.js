@@ -83,8 +83,10 @@
         tr.appendChild(el("td", wentTo(e)));
         rows.appendChild(tr);
       });
-      var total = b.pagination ? " of " + b.pagination.total : "";
-      $("events-count").textContent = b.logs.length + total + " events" + (b.window_start ? " since " + b.window_start.replace("T", " ").replace("Z", " UTC") : "");
+      var n = b.pagination ? b.pagination.total : b.logs.length;
+      var shown = b.pagination && b.pagination.total > b.logs.length ? b.logs.length + " of " : "";
+      $("events-count").textContent = shown + n + (n === 1 ? " event" : " events") +
+        (b.window_start ? " since " + b.window_start.replace("T", " ").replace(/\.\d+/, "").replace("Z", " UTC") : "");
       var older = filtersOnly(p);
       if (b.next_cursor) {
         older.set("after", b.next_cursor);
