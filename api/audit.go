@@ -396,6 +396,9 @@ func (s *Server) listEventAudit(c *gin.Context) {
 	if corr != "" {
 		w.add("correlation_id = ?", corr)
 	}
+	if !eventFilters(c, &w) {
+		return
+	}
 	start, hasStart, ok := parseDate(c, "start_date", false)
 	if !ok {
 		return

@@ -896,3 +896,29 @@ func TestFuzzFoundQueries(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConsoleQueries: the live dashboard's and event browser's query
+// parsers accept exactly their documented ranges and name the field otherwise.
+func FuzzConsoleQueries(f *testing.F) {
+	for _, s := range []string{"", "1", "60", "1440", "1441", "0", "-1", "x", "page_and_ticket", "IGNORE", "a b", "é", "9999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if n, err := parseWindowMinutes(s); err != nil {
+			require.Contains(t, err.Error(), "window_minutes:")
+		} else {
+			require.True(t, n >= 1 && n <= maxDashboardWindow, n)
+		}
+		if n, err := parseHours(s); err != nil {
+			require.Contains(t, err.Error(), "hours:")
+		} else {
+			require.True(t, n >= 1 && n <= maxHitsWindow, n)
+		}
+		if err := parseHandling(s); err != nil {
+			require.Contains(t, err.Error(), "handling:")
+		} else {
+			require.True(t, s == "" || validHandling.MatchString(s))
+			require.True(t, utf8.ValidString(s) && !strings.ContainsRune(s, 0))
+		}
+	})
+}

@@ -170,12 +170,14 @@ func (s *Server) routes() *gin.Engine {
 		s.registerConfig(g, v)
 		s.registerMetrics(g, v)
 		s.registerPipeline(g, v)
+		s.registerDashboard(g, v)
 		s.registerSLO(g, v)
 		s.registerRules(g, v)
 		s.registerHosts(g, v)
 		s.registerAudit(g, v)
 		s.registerDLQ(g, v)
 		s.registerJobs(g, v)
+		s.registerEvents(g, v)
 	}
 	s.registerUI(r)
 	return r

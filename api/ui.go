@@ -25,27 +25,33 @@ var webFS embed.FS
 // uiPages maps a path under /ui/ to its template and nav title. Pages carry
 // no data: the browser's JS fetches it from /api/v2 with the key from
 // sessionStorage, so the pages themselves need no auth.
-var uiPages = map[string]struct{ file, title string }{
-	"":            {"dashboard.html", "Dashboard"},
-	"login":       {"login.html", "Log in"},
-	"rules":       {"rules.html", "Rules"},
-	"audit":       {"audit.html", "Config audit"},
-	"config":      {"config.html", "Dynamic config"},
-	"hosts":       {"hosts.html", "Dev hosts and teams"},
-	"deadletters": {"deadletters.html", "Dead letters"},
-	"jobs":        {"jobs.html", "Ops jobs"},
+var uiPages = map[string]struct {
+	file, title string
+	scripts     []string // the page's own scripts under /ui/static/, loaded after app.js
+}{
+	"":            {"dashboard.html", "Dashboard", []string{"dashboard.js"}},
+	"login":       {"login.html", "Log in", nil},
+	"rules":       {"rules.html", "Rules", []string{"rulehits.js"}},
+	"audit":       {"audit.html", "Config audit", nil},
+	"config":      {"config.html", "Dynamic config", nil},
+	"hosts":       {"hosts.html", "Dev hosts and teams", nil},
+	"events":      {"events.html", "Events", []string{"events.js"}},
+	"deadletters": {"deadletters.html", "Dead letters", nil},
+	"jobs":        {"jobs.html", "Ops jobs", nil},
 }
 
 type uiPageData struct {
-	Page  string
-	Title string
+	Page    string
+	Title   string
+	Scripts []string
 }
 
 // ui is the parsed web UI: the page templates and the static files.
 type ui struct {
-	pages  map[string]*template.Template
-	titles map[string]string
-	static map[string]asset // by name under /ui/static/
+	pages   map[string]*template.Template
+	titles  map[string]string
+	scripts map[string][]string
+	static  map[string]asset // by name under /ui/static/
 }
 
 // asset is one embedded static file, served from memory.
@@ -58,13 +64,13 @@ type asset struct {
 // loadUI parses every page once, at start-up: a broken template fails New,
 // not a request.
 func loadUI() (*ui, error) {
-	u := &ui{pages: map[string]*template.Template{}, titles: map[string]string{}}
+	u := &ui{pages: map[string]*template.Template{}, titles: map[string]string{}, scripts: map[string][]string{}}
 	for name, pg := range uiPages {
 		t, err := template.ParseFS(webFS, "web/templates/layout.html", "web/templates/"+pg.file)
 		if err != nil {
 			return nil, fmt.Errorf("api: parse ui page %s: %w", pg.file, err)
 		}
-		u.pages[name], u.titles[name] = t, pg.title
+		u.pages[name], u.titles[name], u.scripts[name] = t, pg.title, pg.scripts
 	}
 	entries, err := fs.ReadDir(webFS, "web/static")
 	if err != nil {
@@ -157,7 +163,7 @@ func (s *Server) uiPage(c *gin.Context, name string) {
 		return
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", uiPageData{Page: name, Title: s.ui.titles[name]}); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", uiPageData{Page: name, Title: s.ui.titles[name], Scripts: s.ui.scripts[name]}); err != nil {
 		s.internalError(c, "render ui page", fmt.Errorf("render %s: %w", name, err))
 		return
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/tally"
 )
 
 // Group is the consumer group of the alerters on the ingest stream.
@@ -51,6 +52,9 @@ type Options struct {
 	Registerer    prometheus.Registerer
 	StreamMetrics *stream.Metrics
 	Consumer      string // this process's consumer name; stream.ConsumerName("alerter") when empty
+	// Tally, when set, counts the funnel (matched, audited, ignored,
+	// unhandled, dead-lettered) for the live dashboard.
+	Tally *tally.Recorder
 }
 
 // Alerter reads the ingest stream shards, applies the rules, audits matched
@@ -380,6 +384,7 @@ func (s *shard) shed(ctx context.Context, c *stream.Consumer, entries []stream.E
 	var failed bool
 	if s.step(bctx, "shed", &failed, func(ctx context.Context) error { return c.DeadLetter(ctx, dls...) }) {
 		s.a.m.shed.WithLabelValues("dlq").Add(float64(len(entries)))
+		s.a.o.Tally.Add(tally.AlerterDead, int64(len(entries)))
 		s.a.refreshDLQDepth(bctx)
 	}
 }
@@ -499,17 +504,21 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *Engine, i
 		return false
 	}
 	ids := make([]string, 0, len(items))
-	handled, unhandled := 0, 0
+	handled, unhandled, ignored := 0, 0, 0
 	for i := range items {
 		it := &items[i]
 		if it.rejected {
 			continue // acknowledged by its dead letter
 		}
 		ids = append(ids, it.entry.ID)
-		if it.dec.Matched {
-			handled++
-		} else {
+		switch {
+		case !it.dec.Matched:
 			unhandled++
+		case !it.dec.Forward:
+			handled++
+			ignored++
+		default:
+			handled++
 		}
 	}
 	if !s.step(ctx, "ack", &failed, func(ctx context.Context) error { return c.Ack(ctx, ids...) }) {
@@ -523,6 +532,13 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *Engine, i
 	}
 	a.m.forwarded.Add(float64(len(payloads)))
 	a.m.metaAlerts.Add(float64(len(metas)))
+	t := a.o.Tally
+	t.Add(tally.Matched, int64(handled))
+	t.Add(tally.Audited, int64(rows.len()-len(rejected)))
+	t.Add(tally.Ignored, int64(ignored))
+	t.Add(tally.Unhandled, int64(unhandled))
+	t.Add(tally.Alerts, int64(len(payloads)))
+	t.Add(tally.AlerterDead, int64(len(dead)))
 	if len(dead) > 0 {
 		a.refreshDLQDepth(ctx)
 	}

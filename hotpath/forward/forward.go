@@ -21,6 +21,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
+	"github.com/mutt-ops/mutt/internal/tally"
 )
 
 // Group is the consumer group of the forwarders on the alert stream.
@@ -69,6 +70,9 @@ type Options struct {
 	RefreshAPIKey func(context.Context) error
 	Concurrency   int          // MUTT_FORWARDER_CONCURRENCY: requests in flight; 8
 	HTTPClient    *http.Client // optional; redirects are never followed whatever it says
+	// Tally, when set, counts Moogsoft outcomes, latency, deliveries, dead
+	// letters and breaker trips for the live dashboard.
+	Tally *tally.Recorder
 }
 
 // Forwarder delivers alerts from the alert stream to Moogsoft.
@@ -99,6 +103,7 @@ type Forwarder struct {
 	probes    atomic.Uint64
 	warns     throttle
 	started   atomic.Bool
+	tally     *tally.Recorder
 }
 
 // New validates the options and registers the metrics.
@@ -147,6 +152,7 @@ func New(o Options) (*Forwarder, error) {
 		consumer: o.Consumer, url: o.WebhookURL, concurrency: o.Concurrency,
 		client:  newHTTPClient(o.HTTPClient, o.Concurrency),
 		breaker: NewBreaker(o.Redis, o.Keys.CircuitBreaker()),
+		tally:   o.Tally,
 		hand:    newHand(m.inflight, m.retrying),
 	}
 	f.apiKey, f.refreshKey = o.APIKeyFunc, o.RefreshAPIKey
@@ -322,6 +328,7 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 			f.log.Error("dead-letter undecodable alerts", "count", len(bad), "err", err)
 		} else {
 			f.m.procDLQ.Add(float64(len(bad)))
+			f.tally.Add(tally.MoogDead, int64(len(bad)))
 		}
 	}
 	f.hand.add(its)
@@ -434,6 +441,12 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	o := f.post(send, appendBody(make([]byte, 0, size), payloads, batched), timeout)
 	if o.class != aborted {
 		f.m.latency.Observe(o.latency.Seconds())
+		f.tally.Add(tally.MoogLatencyMS, o.latency.Milliseconds())
+		if o.class == delivered {
+			f.tally.Add(tally.MoogOK, 1)
+		} else {
+			f.tally.Add(tally.MoogFailed, 1)
+		}
 	}
 	switch o.class {
 	case delivered:
@@ -484,14 +497,33 @@ func (f *Forwarder) recordBreaker(ctx context.Context, o Outcome, token string, 
 	}
 	if tripped {
 		f.m.cbTrips.Inc()
+		f.tally.Add(tally.BreakerTrips, 1)
+		f.breakerHistory(ctx, StateOpen)
 		f.log.Warn("circuit breaker opened: Moogsoft keeps failing; alerts wait in the stream",
 			"threshold", f.dyn.Int("circuit_breaker_threshold"), "timeout", f.dyn.Seconds("circuit_breaker_timeout"))
+	}
+	if token != "" && o == Success && state == StateClosed {
+		f.breakerHistory(ctx, StateClosed) // this probe closed it
 	}
 	wait := time.Duration(0)
 	if state == StateOpen {
 		wait = f.dyn.Seconds("circuit_breaker_timeout")
 	}
 	f.observe(state, wait)
+}
+
+// breakerHistoryLen bounds the breaker's transition history (approximately).
+const breakerHistoryLen = 200
+
+// breakerHistory records a transition the shared breaker made on this
+// forwarder's request (a trip, or the probe that closed it) for the
+// dashboard. Best effort: the breaker itself is in Redis already.
+func (f *Forwarder) breakerHistory(ctx context.Context, state string) {
+	err := f.rdb.XAdd(ctx, &redis.XAddArgs{Stream: f.keys.BreakerHistory(), MaxLen: breakerHistoryLen, Approx: true,
+		Values: []any{"state", state, "at", time.Now().UTC().Format(time.RFC3339Nano), "consumer", f.consumer}}).Err()
+	if err != nil {
+		f.warn("record circuit breaker history", "err", err)
+	}
 }
 
 func (f *Forwarder) releaseProbe(ctx context.Context, token string) {
@@ -534,6 +566,7 @@ func (f *Forwarder) delivered(its []*item) {
 		}
 	}
 	f.m.procSuccess.Add(float64(len(its)))
+	f.tally.Add(tally.Delivered, int64(len(its)))
 	f.acks.add(its)
 }
 
@@ -625,6 +658,7 @@ func (f *Forwarder) deadLetterAll(ctx context.Context, its []*item, dls []stream
 			continue
 		}
 		f.m.procDLQ.Add(float64(len(ds)))
+		f.tally.Add(tally.MoogDead, int64(len(ds)))
 	}
 	f.hand.remove(its)
 }

@@ -448,6 +448,12 @@ func TestCircuitBreakerSharedByForwarders(t *testing.T) {
 	require.Empty(t, r.dlq())
 	require.Equal(t, forward.StateClosed, r.rdb.HGet(r.ctx, r.keys.CircuitBreaker(), "state").Val())
 	require.Equal(t, "1", r.rdb.HGet(r.ctx, r.keys.CircuitBreaker(), "probes").Val(), "exactly one probe")
+	// The dashboard's history holds the trip and the probe's close, in that order.
+	var states []string
+	for _, m := range r.rdb.XRange(r.ctx, r.keys.BreakerHistory(), "-", "+").Val() {
+		states = append(states, m.Values["state"].(string))
+	}
+	require.Equal(t, []string{forward.StateOpen, forward.StateClosed}, states)
 	for _, w := range both {
 		require.Eventually(t, func() bool { return w.metric(t, "mutt_moog_circuit_breaker_state", nil) == 0 },
 			eventually, 10*time.Millisecond)

@@ -31,6 +31,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
+	"github.com/mutt-ops/mutt/internal/tally"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
@@ -80,6 +81,9 @@ type Options struct {
 	RefreshKeys func(ctx context.Context) error
 	// HTTP bounds the listener Run serves on; Run adds Config.TLS.
 	HTTP telemetry.HTTPConfig
+	// Tally, when set, counts accepted events by source and refusals for
+	// the live dashboard (it is flushed by whoever runs it).
+	Tally *tally.Recorder
 }
 
 // keyRefreshInterval bounds how often requests with unknown keys make the
@@ -111,6 +115,7 @@ type Server struct {
 
 	depthMu sync.Mutex
 	depths  []int64 // last backlog seen per ingest shard; the gauge shows the largest
+	tally   *tally.Recorder
 }
 
 // route is the one method a path answers (GET also answers HEAD).
@@ -168,6 +173,7 @@ func New(o Options) (*Server, error) {
 		metrics: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
 		depths:  make([]int64, o.Keys.Shards),
+		tally:   o.Tally,
 	}
 	for i, k := range cfg.APIKeys {
 		if k == "" {
@@ -526,11 +532,16 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf 
 func (s *Server) queue(ctx context.Context, envs []event.Envelope, receivedAt time.Time, cid string) (int64, error) {
 	n := len(envs)
 	if err := s.rateLimit(ctx, n, cid); err != nil {
+		s.countRefusal(err, n)
 		return 0, err
 	}
 	depth, err := s.enqueue(ctx, envs, cid)
 	if err != nil {
+		s.countRefusal(err, n)
 		return 0, err
+	}
+	for i := range envs {
+		s.tally.Add(tally.AcceptedPrefix+envs[i].Source, 1)
 	}
 	// The events are in Redis; the dashboard counters are best effort, and
 	// counted even if the client has gone.
@@ -538,6 +549,21 @@ func (s *Server) queue(ctx context.Context, envs []event.Envelope, receivedAt ti
 	s.countEvents(cctx, receivedAt, n)
 	cancel()
 	return depth, nil
+}
+
+// countRefusal counts a rate-limit (429) or backlog (503) refusal of n
+// events for the dashboard.
+func (s *Server) countRefusal(err error, n int) {
+	var re *requestError
+	if !errors.As(err, &re) {
+		return
+	}
+	switch re.reason {
+	case reasonRateLimit:
+		s.tally.Add(tally.RefusedRateLimit, int64(n))
+	case reasonQueueFull:
+		s.tally.Add(tally.RefusedBacklog, int64(n))
+	}
 }
 
 // redisDown is the 503 for a Redis failure; the error itself is logged by

@@ -30,6 +30,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/tally"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
@@ -236,6 +237,12 @@ func (d *Deps) Close() {
 // and lets each drain.
 func Run(ctx context.Context, d *Deps, roles []Role) error {
 	g, ctx := errgroup.WithContext(ctx)
+	// One dashboard tally per process, flushed every few seconds (ADR 0030).
+	var tl *tally.Recorder
+	if slices.ContainsFunc(roles, func(r Role) bool { return r == Ingestor || r == Alerter || r == Forwarder }) {
+		tl = tally.New(d.Redis, d.Keys, d.Log.With("component", "tally"))
+		g.Go(func() error { return tl.Run(ctx) })
+	}
 	if d.Dyn != nil {
 		g.Go(func() error { return d.Dyn.Run(ctx) })
 		w, err := d.watcher(roles)
@@ -250,7 +257,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 		switch r {
 		case Ingestor:
 			s, err := ingest.New(ingest.Options{Config: d.Cfg.Ingest, APIKeys: d.ingestKeys, RefreshKeys: d.Secrets.Reload, Redis: d.Redis,
-				Keys: d.Keys, Dyn: d.Dyn, Log: log, Registerer: d.Reg, Gatherer: d.Reg, HTTP: d.Cfg.HTTP})
+				Keys: d.Keys, Dyn: d.Dyn, Log: log, Registerer: d.Reg, Gatherer: d.Reg, HTTP: d.Cfg.HTTP, Tally: tl})
 			if err != nil {
 				return fmt.Errorf("ingestor: %w", err)
 			}
@@ -284,7 +291,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 		case Alerter:
 			a, err := alert.New(alert.Options{Redis: d.Redis, DB: d.DB, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
-				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("alerter")})
+				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("alerter"), Tally: tl})
 			if err != nil {
 				return fmt.Errorf("alerter: %w", err)
 			}
@@ -298,7 +305,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			f, err := forward.New(forward.Options{Redis: d.Redis, Keys: d.Keys, Dyn: d.Dyn, Log: d.Log,
 				Registerer: d.Reg, StreamMetrics: d.StreamMetrics, Consumer: stream.ConsumerName("forwarder"),
-				WebhookURL: d.Cfg.MoogWebhookURL, APIKeyFunc: d.moogAPIKey, RefreshAPIKey: d.Secrets.Reload, Concurrency: d.Cfg.ForwarderConcurrency})
+				WebhookURL: d.Cfg.MoogWebhookURL, APIKeyFunc: d.moogAPIKey, RefreshAPIKey: d.Secrets.Reload, Concurrency: d.Cfg.ForwarderConcurrency, Tally: tl})
 			if err != nil {
 				return fmt.Errorf("forwarder: %w", err)
 			}

@@ -107,3 +107,12 @@ func (k Keys) Instance(id string) string { return k.Prefix + "instances:" + id }
 
 // InstancesPattern matches every advertised instance (SCAN).
 func (k Keys) InstancesPattern() string { return k.Prefix + "instances:*" }
+
+// Tally is the per-minute counter hash of one UTC minute (layout
+// 2006-01-02T15:04) that every role adds to and the dashboard reads
+// (package tally).
+func (k Keys) Tally(minute string) string { return k.Prefix + "metrics:tally:" + minute }
+
+// BreakerHistory is the capped stream of Moogsoft circuit breaker transitions
+// (field state: open or closed; at: RFC 3339), newest last.
+func (k Keys) BreakerHistory() string { return k.Prefix + "circuit_breaker:moogsoft:history" }

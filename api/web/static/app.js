@@ -105,94 +105,6 @@
     });
   }
 
-  // ---- dashboard ----
-  // The SVG namespace is taken from a parsed element rather than spelled out,
-  // so no asset contains a URL (the tests check for that).
-  var SVG = (function () { var d = document.createElement("div"); d.innerHTML = "<svg></svg>"; return d.firstChild.namespaceURI; })();
-  function svg(tag, attrs) {
-    var e = document.createElementNS(SVG, tag);
-    Object.keys(attrs).forEach(function (k) { e.setAttribute(k, attrs[k]); });
-    return e;
-  }
-  function drawChart(points) {
-    var W = 720, H = 200, pad = 30, box = $("chart");
-    box.textContent = "";
-    var max = 1;
-    points.forEach(function (p) { if (p.count > max) { max = p.count; } });
-    var s = svg("svg", { viewBox: "0 0 " + W + " " + H, width: "100%", role: "img", "aria-label": "events per hour" });
-    s.appendChild(svg("line", { x1: pad, y1: H - pad, x2: W, y2: H - pad, "class": "axis" }));
-    var bw = (W - pad) / Math.max(points.length, 1);
-    points.forEach(function (p, i) {
-      var h = (H - 2 * pad) * p.count / max;
-      var r = svg("rect", { x: pad + i * bw + 1, y: H - pad - h, width: Math.max(bw - 2, 1), height: h, "class": "bar" });
-      var tip = svg("title", {});
-      tip.textContent = p.hour + ": " + p.count;
-      r.appendChild(tip);
-      s.appendChild(r);
-      if (i % 4 === 0) {
-        var t = svg("text", { x: pad + i * bw, y: H - pad + 14, "class": "tick" });
-        t.textContent = String(p.hour).substr(11, 5);
-        s.appendChild(t);
-      }
-    });
-    var m = svg("text", { x: 0, y: pad, "class": "tick" });
-    m.textContent = String(max);
-    s.appendChild(m);
-    box.appendChild(s);
-  }
-  // Breaker colours: closed green, half_open yellow, open red.
-  var BREAKER_COLOR = { closed: "green", half_open: "yellow", open: "red" };
-  function loadPipeline() {
-    api("GET", "/pipeline").then(function (res) {
-      if (!res.ok) { status(errText(res), true); return; }
-      var p = res.body, rows = $("pipeline-rows");
-      var b = p.circuit_breaker || { state: "closed", failures: 0 };
-      $("breaker-state").textContent = "breaker " + b.state;
-      $("breaker-state").className = "badge " + (BREAKER_COLOR[b.state] || "grey");
-      $("breaker-state").dataset.state = b.state;
-      $("breaker-failures").textContent = b.failures;
-      $("p-ingest").textContent = p.ingest_backlog;
-      $("p-alerts").textContent = p.alert_backlog;
-      rows.textContent = "";
-      [["ingest", p.ingest_streams], ["alerts", p.alert_streams], ["dlq", p.dlq]].forEach(function (g) {
-        (g[1] || []).forEach(function (q) {
-          var tr = el("tr", null, g[0] === "dlq" && q.length > 0 ? "dlq-nonempty" : "");
-          tr.dataset.stream = q.stream;
-          tr.appendChild(el("td", q.stream, "mono"));
-          tr.appendChild(el("td", g[0]));
-          tr.appendChild(el("td", q.length, "depth"));
-          rows.appendChild(tr);
-        });
-      });
-    });
-  }
-  function initDashboard() {
-    loadPipeline();
-    api("GET", "/metrics").then(function (res) {
-      if (!res.ok) { status(errText(res), true); return; }
-      var m = res.body;
-      $("m-current").textContent = m.current_rate;
-      $("m-avg15").textContent = Number(m.avg_15m).toFixed(1);
-      $("m-avg1h").textContent = Number(m.avg_1h).toFixed(1);
-      $("m-24h").textContent = m.events_last_24h;
-      drawChart(m.hourly_24h || []);
-    });
-    api("GET", "/slo").then(function (res) {
-      if (!res.ok) { status(errText(res), true); return; }
-      var r = res.body, rows = $("slo-rows");
-      $("slo-overall").textContent = r.status;
-      $("slo-overall").className = "badge " + (r.color || "grey");
-      $("slo-message").textContent = r.message || ("report of " + (r.generated_at || "–"));
-      (r.slos || []).forEach(function (x) {
-        var tr = el("tr");
-        tr.appendChild(el("td", x.name || x.id || "slo"));
-        tr.appendChild(el("td", x.status, "badge " + (x.color || "grey")));
-        tr.appendChild(el("td", x.error_budget_remaining === undefined ? "–" : x.error_budget_remaining));
-        rows.appendChild(tr);
-      });
-    });
-  }
-
   // ---- rules ----
   var rules = {};
   var facilities = ["kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
@@ -539,9 +451,8 @@
     loadTeams();
   }
 
-  // The pages with a script of their own (deadletters.js, jobs.js, loaded
-  // deferred, after this one) use the same helpers.
-  window.MUTT = { $: $, el: el, api: api, status: status, errText: errText, latest: latest, page: page };
+  // The pages with scripts of their own (dashboard.js, events.js, deadletters.js, jobs.js) use these.
+  window.MUTT = { $: $, el: el, api: api, status: status, errText: errText, latest: latest, page: page, button: button };
 
-  ({ login: initLogin, dashboard: initDashboard, rules: initRules, audit: initAudit, config: initConfig, hosts: initHosts }[page] || function () {})();
+  ({ login: initLogin, rules: initRules, audit: initAudit, config: initConfig, hosts: initHosts }[page] || function () {})();
 })();
