@@ -155,6 +155,8 @@ func (s *Server) routes() *gin.Engine {
 		s.registerPipeline(g, v)
 		s.registerSLO(g, v)
 		s.registerRules(g, v)
+		s.registerRuleTools(g, v)
+		s.registerWhoami(g, v)
 		s.registerHosts(g, v)
 		s.registerAudit(g, v)
 	}
