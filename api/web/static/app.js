@@ -451,6 +451,7 @@
       if (!res.ok) { $("rule-error").textContent = errText(res); out.hidden = true; return; }
       var t = res.body;
       out.hidden = false;
+      out.scrollIntoView({ block: "nearest" });
       $("rule-test-summary").textContent = "Of the last " + t.evaluated + " events, " + t.matched + " match this rule; it would decide " +
         t.decides + (t.matched > t.decides ? " (an earlier rule takes the others)" : "") + ".";
       rows.textContent = "";
