@@ -76,7 +76,7 @@ const ruleColumns = `id, match_string, trap_oid, syslog_severity, match_type, pr
 var (
 	oidPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 	// Handlings are the handling words a rule may carry, as stored.
-	Handlings = []string{alert.HandlingPageAndTicket, alert.HandlingPageOnly, alert.HandlingTicketOnly, alert.HandlingIgnore}
+	Handlings = alert.Handlings
 )
 
 const (
@@ -258,10 +258,11 @@ func (in ruleInput) validate() (Rule, []string, error) {
 		if err != nil {
 			return r, nil, err
 		}
-		// One spelling is stored: the engine's lower-case word (migration
-		// 0007 lower-cased the rows written before). Any case is accepted.
-		h := strings.ToLower(*v)
-		if !alert.KnownHandling(h) {
+		// One spelling is stored: the Python MUTT's "Page_and_ticket"
+		// (migration 0007 rewrote the rows written in another case). Any
+		// case is accepted.
+		h, ok := alert.CanonicalHandling(*v)
+		if !ok {
 			return r, nil, &fieldErr{f.name, "must be one of " + strings.Join(Handlings, ", ") + " (any case)"}
 		}
 		*f.out = h

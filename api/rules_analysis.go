@@ -215,7 +215,7 @@ func (s *Server) testRule(c *gin.Context) {
 		matched++
 		w := withDraft.Evaluate(&ev)
 		m := RuleTestMatch{EventID: events[i].EventID, EventTimestamp: events[i].EventTimestamp.UTC(),
-			Hostname: ev.Hostname, Message: ev.Message, Environment: d.Environment, Handling: d.Handling,
+			Hostname: ev.Hostname, Message: ev.Message, Environment: d.Environment, Handling: d.Rule.StoredHandling(d.Environment),
 			Forward: d.Forward, CurrentRuleID: events[i].MatchedRuleID}
 		if w.Rule != nil {
 			m.DecidedBy = w.Rule.ID

@@ -103,7 +103,7 @@ func TestRulesTestDraftAgainstRecentEvents(t *testing.T) {
 	require.Equal(t, existing.ID, *byHost["router1"].CurrentRuleID)
 	require.True(t, byHost["router2"].DraftDecide)
 	require.Equal(t, "dev", byHost["router2"].Environment)
-	require.Equal(t, "ticket_only", byHost["router2"].Handling)
+	require.Equal(t, "Ticket_only", byHost["router2"].Handling, "in its stored spelling")
 	require.Equal(t, "link flapping on Gi0/2", byHost["router2"].Message)
 	require.Equal(t, int64(0), byHost["router2"].DecidedBy, "0: the new draft")
 

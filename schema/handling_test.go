@@ -12,20 +12,21 @@ import (
 	"github.com/mutt-ops/mutt/schema"
 )
 
-// TestMigration0007LowerCasesHandling: rules stored before 0007 with a
-// handling word in another case (the Python seed's "Page_and_ticket") get the
-// lower-case word, a new version and an audit row; a word that is none of
-// the four, and rules already lower-case, are left alone.
-func TestMigration0007LowerCasesHandling(t *testing.T) {
+// TestMigration0007CanonicalHandling: rules stored before 0007 with a
+// handling word in another case ("page_and_ticket", " IGNORE ") get the
+// Python MUTT's spelling ("Page_and_ticket"), a new version and an audit row;
+// a word that is none of the four, and rules already in that spelling, are
+// left alone.
+func TestMigration0007CanonicalHandling(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testenv.Postgres(t)
 	_, err := db.Exec(ctx, `DELETE FROM schema_migrations WHERE version = 7;
 		INSERT INTO alert_rules (id, match_string, match_type, priority, prod_handling, dev_handling, team_assignment) VALUES
-			(1, 'CRITICAL', 'contains', 10, 'Page_and_ticket', 'Ticket_only', 'NETO'),
-			(2, 'ERROR', 'contains', 20, 'ticket_only', ' IGNORE ', 'NETO'),
-			(3, 'WARN', 'contains', 30, 'page_only', 'ignore', 'NETO'),
-			(4, 'ODD', 'contains', 40, 'Escalate', 'Page_Only', 'NETO')`)
+			(1, 'CRITICAL', 'contains', 10, 'page_and_ticket', 'ticket_only', 'NETO'),
+			(2, 'ERROR', 'contains', 20, 'Ticket_only', ' IGNORE ', 'NETO'),
+			(3, 'WARN', 'contains', 30, 'Page_only', 'Ignore', 'NETO'),
+			(4, 'ODD', 'contains', 40, 'escalate', 'PAGE_ONLY', 'NETO')`)
 	require.NoError(t, err)
 
 	done, err := schema.Up(ctx, db, time.Now())
@@ -42,15 +43,15 @@ func TestMigration0007LowerCasesHandling(t *testing.T) {
 		return out
 	}
 	require.Equal(t, []string{
-		"1 page_and_ticket ticket_only v2",
-		"2 ticket_only ignore v2",
-		"3 page_only ignore v1",
-		"4 Escalate page_only v2",
+		"1 Page_and_ticket Ticket_only v2",
+		"2 Ticket_only Ignore v2",
+		"3 Page_only Ignore v1",
+		"4 escalate Page_only v2",
 	}, texts(`SELECT id || ' ' || prod_handling || ' ' || dev_handling || ' v' || version FROM alert_rules ORDER BY id`))
 	require.Equal(t, []string{
-		"migration:0007 UPDATE 1 Page_and_ticket -> page_and_ticket",
-		"migration:0007 UPDATE 2 ticket_only -> ticket_only",
-		"migration:0007 UPDATE 4 Escalate -> Escalate",
+		"migration:0007 UPDATE 1 page_and_ticket -> Page_and_ticket",
+		"migration:0007 UPDATE 2 Ticket_only -> Ticket_only",
+		"migration:0007 UPDATE 4 escalate -> escalate",
 	}, texts(`SELECT changed_by || ' ' || operation || ' ' || record_id || ' ' || (old_values->>'prod_handling')
 		|| ' -> ' || (new_values->>'prod_handling') FROM config_audit_log WHERE table_name = 'alert_rules' ORDER BY record_id`))
 }

@@ -23,11 +23,11 @@ func SeedExamples(ctx context.Context, db *pgxpool.Pool) (bool, error) {
 			seeded = true
 			if _, err := tx.Exec(ctx, `INSERT INTO alert_rules
 				(match_string, trap_oid, match_type, priority, prod_handling, dev_handling, team_assignment) VALUES
-				('CRITICAL', NULL, 'contains', 10, 'page_and_ticket', 'ticket_only', 'NETO'),
-				('ERROR', NULL, 'contains', 20, 'ticket_only', 'ignore', 'NETO'),
-				('LINK-DOWN', NULL, 'contains', 5, 'page_and_ticket', 'ticket_only', 'NetOps'),
-				('DOT1X-FIRMWARE-RUNNING', NULL, 'contains', 50, 'ticket_only', 'ignore', 'Security'),
-				(NULL, '1.3.6.1.4.1.9.9.41.2', 'oid_prefix', 15, 'page_and_ticket', 'ignore', 'NetOps')`); err != nil {
+				('CRITICAL', NULL, 'contains', 10, 'Page_and_ticket', 'Ticket_only', 'NETO'),
+				('ERROR', NULL, 'contains', 20, 'Ticket_only', 'Ignore', 'NETO'),
+				('LINK-DOWN', NULL, 'contains', 5, 'Page_and_ticket', 'Ticket_only', 'NetOps'),
+				('DOT1X-FIRMWARE-RUNNING', NULL, 'contains', 50, 'Ticket_only', 'Ignore', 'Security'),
+				(NULL, '1.3.6.1.4.1.9.9.41.2', 'oid_prefix', 15, 'Page_and_ticket', 'Ignore', 'NetOps')`); err != nil {
 				return err
 			}
 		}

@@ -196,7 +196,7 @@ func TestConsoleRulesConfigAudit(t *testing.T) {
 	dir := artefacts(t)
 	login(t, ctx, ci.base, pipeline.DevAPIAdminKey)
 
-	// Rules: the current page is marked; the seed's handling words are lower-case; the shadowed rule is flagged.
+	// Rules: the current page is marked; the seed's handling words are in their stored spelling; the shadowed rule is flagged.
 	shadowed := `//tbody[@id="rules-rows"]/tr[td[@data-col="match"]="link-down gi0/1"]`
 	run(t, ctx, chromedp.Navigate(ci.base+"/ui/rules"),
 		chromedp.WaitVisible(chromedp.Search(shadowed)),
@@ -206,7 +206,7 @@ func TestConsoleRulesConfigAudit(t *testing.T) {
 		`document.evaluate('`+shadowed+`/td[@data-col="warning"]', document).iterateNext().textContent`))
 	handlings := eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#rules-rows td[data-col="prod"]')).map(td => td.textContent)`)
 	for _, h := range handlings {
-		require.Contains(t, []string{"page_and_ticket", "page_only", "ticket_only", "ignore"}, h)
+		require.Contains(t, []string{"Page_and_ticket", "Page_only", "Ticket_only", "Ignore"}, h)
 	}
 	require.Contains(t, eval[[]string](t, ctx, `Array.from(document.querySelectorAll('#rules-rows td[data-col="severity"]')).map(td => td.textContent)`), "")
 
@@ -239,7 +239,7 @@ func TestConsoleRulesConfigAudit(t *testing.T) {
 	require.Contains(t, summary, "Of the last 5 events, 3 match this rule; it would decide 1 ")
 	require.Equal(t, []string{"this rule", "rule 3", "rule 3"}, eval[[]string](t, ctx,
 		`Array.from(document.querySelectorAll('#rule-test-rows td[data-col="decided"]')).map(td => td.textContent)`))
-	require.Equal(t, "dev: ticket_only", eval[string](t, ctx,
+	require.Equal(t, "dev: Ticket_only", eval[string](t, ctx,
 		`document.querySelector('#rule-test-rows tr:first-child td[data-col="handling"]').textContent`), "dev-router1 is a dev host")
 
 	// Config: default next to the value; Edit brings the form into view with

@@ -142,7 +142,7 @@ func TestWholePathInProcess(t *testing.T) {
 	var handling string
 	require.NoError(t, d.DB.QueryRow(ctx, `SELECT count(*), min(handling_decision) FROM event_audit_log WHERE event_id = $1`, eventID).Scan(&rows, &handling))
 	require.Equal(t, 1, rows)
-	require.Equal(t, "page_and_ticket", handling)
+	require.Equal(t, "Page_and_ticket", handling)
 }
 
 // TestWholePathInProcessTwoShards is the whole path with MUTT_STREAM_SHARDS=2:

@@ -73,7 +73,7 @@ func TestPipelineSNMPTraps(t *testing.T) {
 	snmpReady(t, d, trapAddr)
 	ctx := context.Background()
 	// The seed rule: oid_prefix 1.3.6.1.4.1.9.9.41.2 (CISCO-SYSLOG-MIB
-	// notifications), page_and_ticket, NetOps; and one for linkDown.
+	// notifications), Page_and_ticket, NetOps; and one for linkDown.
 	var linkDownRule int32
 	require.NoError(t, d.DB.QueryRow(ctx, `INSERT INTO alert_rules (trap_oid, match_type, priority, prod_handling,
 		dev_handling, team_assignment) VALUES ('.1.3.6.1.6.3.1.1.5.3', 'oid_prefix', 1, 'Ticket_only', 'Ignore', 'Transport')
@@ -131,7 +131,7 @@ func TestPipelineSNMPTraps(t *testing.T) {
 
 	for _, s := range sends[:5] {
 		r := audit[s.host]
-		assert.Equal(t, "page_and_ticket", r.handling, s.host)
+		assert.Equal(t, "Page_and_ticket", r.handling, s.host)
 		assert.Equal(t, "NetOps", r.team, s.host)
 		assert.NotNil(t, r.rule, s.host)
 	}
@@ -192,6 +192,6 @@ func TestPipelineSNMPInformWaitsForRedis(t *testing.T) {
 	}, 20*time.Second, 50*time.Millisecond)
 	var n int
 	require.NoError(t, d.DB.QueryRow(ctx, `SELECT count(*) FROM event_audit_log WHERE hostname = 'inform-outage.example.com'
-		AND handling_decision = 'page_and_ticket'`).Scan(&n))
+		AND handling_decision = 'Page_and_ticket'`).Scan(&n))
 	require.GreaterOrEqual(t, n, 1)
 }

@@ -76,7 +76,7 @@ func TestSnmptrapdRelayExample(t *testing.T) {
 			if !assert.NoError(ct, err, host) {
 				continue
 			}
-			assert.Equal(ct, "page_and_ticket", handling, host)
+			assert.Equal(ct, "Page_and_ticket", handling, host)
 			assert.Contains(ct, raw, "1.3.6.1.4.1.9.9.41.2.0.1", host)
 		}
 	}, 30*time.Second, 100*time.Millisecond)

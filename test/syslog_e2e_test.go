@@ -57,7 +57,7 @@ func TestSyslogWholePath(t *testing.T) {
 	for rows.Next() {
 		var handling, raw string
 		require.NoError(t, rows.Scan(&handling, &raw))
-		require.Equal(t, "page_and_ticket", handling)
+		require.Equal(t, "Page_and_ticket", handling)
 		var orig map[string]any
 		require.NoError(t, json.Unmarshal([]byte(raw), &orig))
 		require.Equal(t, "ifmgr", orig["app_name"], raw)

@@ -287,12 +287,16 @@
     $("rule-test-result").hidden = true;
   }
   // setHandling selects a stored handling word. The API stores the four
-  // words in lower case; a word from before that (not one of them) is shown
-  // as it is, to be replaced by one of the four on save.
+  // words in one spelling ("Page_and_ticket") and compares them in any case;
+  // a word that is none of them is shown as it is, to be replaced by one of
+  // the four on save.
   function setHandling(id, v) {
-    var s = $(id), w = String(v || "").toLowerCase();
+    var s = $(id), w = String(v || "");
     Array.prototype.forEach.call(s.querySelectorAll("option.legacy"), function (o) { o.remove(); });
-    if (!Array.prototype.some.call(s.options, function (o) { return o.value === w; })) {
+    var known = Array.prototype.filter.call(s.options, function (o) { return o.value.toLowerCase() === w.trim().toLowerCase(); });
+    if (known.length) {
+      w = known[0].value;
+    } else {
       var o = el("option", v + " (not a handling: pick one)", "legacy");
       o.value = v;
       s.appendChild(o);
@@ -343,7 +347,7 @@
   function ruleMatches(r, st) {
     if (st.active === "yes" && !r.is_active) { return false; }
     if (st.active === "no" && r.is_active) { return false; }
-    if (st.handling && r.prod_handling.toLowerCase() !== st.handling && r.dev_handling.toLowerCase() !== st.handling) { return false; }
+    if (st.handling && r.prod_handling.toLowerCase() !== st.handling.toLowerCase() && r.dev_handling.toLowerCase() !== st.handling.toLowerCase()) { return false; }
     if (st.type && r.match_type !== st.type) { return false; }
     if (st.team && r.team_assignment !== st.team) { return false; }
     if (st.warn && !findings[r.id]) { return false; }
