@@ -39,6 +39,21 @@ var unknownField = regexp.MustCompile(`^json: unknown field "(.*)"$`)
 // decodeResourceBody decodes a body into v; a malformed body or a wrongly typed field is
 // a 400 that names the field.
 func decodeResourceBody(c *gin.Context, v any) bool {
+	if !decodeStrictBody(c, v) {
+		return false
+	}
+	if r, ok := v.(interface{ reason() string }); ok {
+		if err := checkReason(changeReason(c, r.reason())); err != nil {
+			answerInvalid(c, err)
+			return false
+		}
+	}
+	return true
+}
+
+// decodeStrictBody is decodeResourceBody without the reason check, for a
+// body that changes nothing (POST /rules/test).
+func decodeStrictBody(c *gin.Context, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -61,12 +76,6 @@ func decodeResourceBody(c *gin.Context, v any) bool {
 	if !atEOF(dec) {
 		abort(c, http.StatusBadRequest, errInvalidBody, "malformed JSON body: data after the JSON object")
 		return false
-	}
-	if r, ok := v.(interface{ reason() string }); ok {
-		if err := checkReason(changeReason(c, r.reason())); err != nil {
-			answerInvalid(c, err)
-			return false
-		}
 	}
 	return true
 }

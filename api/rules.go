@@ -16,6 +16,7 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/mutt-ops/mutt/hotpath/alert"
 	"github.com/mutt-ops/mutt/hotpath/event"
 )
 
@@ -83,8 +84,9 @@ const ruleColumns = `id, match_string, trap_oid, syslog_severity, match_type, pr
     dev_handling, team_assignment, is_active, version, created_at, updated_at, app_name, facility`
 
 var (
-	oidPattern     = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
-	knownHandlings = map[string]bool{"page_and_ticket": true, "page_only": true, "ticket_only": true, "ignore": true}
+	oidPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+	// Handlings are the handling words a rule may carry, as stored.
+	Handlings = alert.Handlings
 )
 
 const (
@@ -286,10 +288,14 @@ func (in ruleInput) validate() (Rule, []string, error) {
 		if err != nil {
 			return r, nil, err
 		}
-		*f.out = *v
-		if !knownHandlings[strings.ToLower(*v)] {
-			warns = append(warns, fmt.Sprintf("%s %q is not one of page_and_ticket, page_only, ticket_only, ignore", f.name, *v))
+		// One spelling is stored: the Python MUTT's "Page_and_ticket"
+		// (migration 0007 rewrote the rows written in another case). Any
+		// case is accepted.
+		h, ok := alert.CanonicalHandling(*v)
+		if !ok {
+			return r, nil, &fieldErr{f.name, "must be one of " + strings.Join(Handlings, ", ") + " (any case)"}
 		}
+		*f.out = h
 	}
 	team, err := cleanText("team_assignment", in.TeamAssignment, true, maxShortText)
 	if err != nil {
@@ -364,6 +370,7 @@ func (s *Server) createRule(c *gin.Context) {
 	}
 	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
 	setVersionETag(c, out.Version)
+	warns = append(warns, s.findingsAbout(c, out.ID)...)
 	c.JSON(http.StatusCreated, ruleResponse{Rule: out, Message: msgRuleCreated, Warnings: warns})
 }
 
@@ -577,6 +584,7 @@ func (s *Server) writeRule(c *gin.Context, id, want, stale int, reason, message 
 	}
 	publishRulesUpdate(context.WithoutCancel(c), s.o.Redis, s.o.Keys)
 	setVersionETag(c, out.Version)
+	warns = append(warns, s.findingsAbout(c, out.ID)...)
 	c.JSON(http.StatusOK, ruleResponse{Rule: out, Message: message, Warnings: warns})
 }
 

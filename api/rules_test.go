@@ -148,13 +148,17 @@ func TestRulesCreateValidation(t *testing.T) {
 	require.NoError(t, e.db.QueryRow(context.Background(), `SELECT count(*) FROM config_audit_log`).Scan(&n))
 	require.Zero(t, n, "rejected bodies write no audit")
 
-	// Normalisation and warnings.
+	// Normalisation: handling in any case is stored in one spelling (Page_only); another word is refused.
+	requireErrorJSON(t, e.admin(http.MethodPost, "/api/v2/rules", map[string]any{"match_type": "oid_prefix",
+		"trap_oid": "1.3.6.1.4.1.9", "prod_handling": "page_only", "dev_handling": "escalate", "team_assignment": "net"}, nil),
+		http.StatusBadRequest, "dev_handling: must be one of Page_and_ticket, Page_only, Ticket_only, Ignore")
 	r := createRule(t, e, map[string]any{"match_type": "oid_prefix", "trap_oid": ".1.3.6.1.4.1.9",
-		"prod_handling": "Page_Only", "dev_handling": "escalate", "team_assignment": "net", "syslog_severity": 0})
+		"prod_handling": "Page_Only", "dev_handling": " IGNORE ", "team_assignment": "net", "syslog_severity": 0})
 	require.Equal(t, "1.3.6.1.4.1.9", *r.TrapOID)
 	require.Equal(t, 0, *r.SyslogSeverity)
-	require.Len(t, r.Warnings, 1)
-	require.Contains(t, r.Warnings[0], "dev_handling")
+	require.Equal(t, "Page_only", r.ProdHandling, "stored in the Python MUTT's spelling")
+	require.Equal(t, "Ignore", r.DevHandling)
+	require.Empty(t, r.Warnings)
 	rx := createRule(t, e, map[string]any{"match_type": "regex", "match_string": `^link (up|down)$`,
 		"prod_handling": "ignore", "dev_handling": "ignore", "team_assignment": "net"})
 	require.Equal(t, 100, rx.Priority, "default priority")

@@ -173,6 +173,8 @@ func (s *Server) routes() *gin.Engine {
 		s.registerDashboard(g, v)
 		s.registerSLO(g, v)
 		s.registerRules(g, v)
+		s.registerRuleTools(g, v)
+		s.registerWhoami(g, v)
 		s.registerHosts(g, v)
 		s.registerAudit(g, v)
 		s.registerDLQ(g, v)

@@ -38,12 +38,18 @@ var uiPages = map[string]struct {
 	"events":      {"events.html", "Events", []string{"events.js"}},
 	"deadletters": {"deadletters.html", "Dead letters", nil},
 	"jobs":        {"jobs.html", "Ops jobs", nil},
+	// notFound answers every other path under /ui/ (with status 404).
+	notFound: {"notfound.html", "Page not found", nil},
 }
+
+// notFound is the uiPages entry of the HTML 404 page; no URL reaches it by name.
+const notFound = "\x00notfound"
 
 type uiPageData struct {
 	Page    string
 	Title   string
 	Scripts []string
+	Path    string // the path asked for (the 404 page names it)
 }
 
 // ui is the parsed web UI: the page templates and the static files.
@@ -157,16 +163,22 @@ func hasKeyInQuery(r *http.Request) bool {
 }
 
 func (s *Server) uiPage(c *gin.Context, name string) {
+	code, data := http.StatusOK, uiPageData{Page: name, Title: s.ui.titles[name], Scripts: s.ui.scripts[name]}
 	t, ok := s.ui.pages[name]
-	if !ok {
-		abort(c, http.StatusNotFound, errNotFound, "no such page")
-		return
+	if !ok || name == notFound {
+		// An HTML page, with the nav, for a mistyped or stale link: the
+		// browser shows it as it is. The path is shown escaped, and cut short.
+		p := c.Request.URL.Path
+		if len(p) > 200 {
+			p = strings.ToValidUTF8(p[:200], "") + "…"
+		}
+		code, t, data = http.StatusNotFound, s.ui.pages[notFound], uiPageData{Page: "notfound", Title: s.ui.titles[notFound], Path: p}
 	}
 	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", uiPageData{Page: name, Title: s.ui.titles[name], Scripts: s.ui.scripts[name]}); err != nil {
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		s.internalError(c, "render ui page", fmt.Errorf("render %s: %w", name, err))
 		return
 	}
 	// The security headers (CSP, no framing) come from securityHeaders.
-	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+	c.Data(code, "text/html; charset=utf-8", buf.Bytes())
 }

@@ -24,7 +24,7 @@ func newBrowser(t *testing.T) context.Context {
 	_, err := os.Stat(chromiumPath)
 	require.NoError(t, err, "the browser test needs %s: install the Debian package chromium "+
 		"(apt-get install --no-install-recommends chromium, or scripts/ensure-services.sh --test)", chromiumPath)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // generous: the tests share a loaded machine
 	t.Cleanup(cancel)
 	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
 		chromedp.ExecPath(chromiumPath),
@@ -124,7 +124,7 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 	shots := t.TempDir()
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	const match = "ui-browser-disk-full"
-	row := `//tbody[@id="rules-rows"]/tr[td[3]="` + match + `"]`
+	row := `//tbody[@id="rules-rows"]/tr[td[@data-col="match"]="` + match + `"]`
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		require.NoError(t, chromedp.Do(ctx, steps...))
@@ -167,12 +167,12 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 		chromedp.SetValue(css("#rule-facility"), "10"),
 		chromedp.SetValue(css("#rule-reason"), "edited by the browser test"),
 		chromedp.Click(css("#rule-save")),
-		chromedp.WaitVisible(chromedp.Search(row+`[td[10]="ui-team-edited"]`)),
+		chromedp.WaitVisible(chromedp.Search(row+`[td[@data-col="team"]="ui-team-edited"]`)),
 		screenshot(t, shots, "04-rule-edited"))
-	require.Equal(t, "ui-team-edited", text(t, ctx, chromedp.Search(row+`/td[10]`)))
-	require.Equal(t, "2", text(t, ctx, chromedp.Search(row+`/td[12]`)))
-	require.Equal(t, "sshd", text(t, ctx, chromedp.Search(row+`/td[5]`)))
-	require.Equal(t, "authpriv (10)", text(t, ctx, chromedp.Search(row+`/td[6]`)))
+	require.Equal(t, "ui-team-edited", text(t, ctx, chromedp.Search(row+`/td[@data-col="team"]`)))
+	require.Equal(t, "2", text(t, ctx, chromedp.Search(row+`/td[@data-col="version"]`)))
+	require.Equal(t, "sshd", text(t, ctx, chromedp.Search(row+`/td[@data-col="app"]`)))
+	require.Equal(t, "authpriv (10)", text(t, ctx, chromedp.Search(row+`/td[@data-col="facility"]`)))
 	// Editing again shows the stored syslog conditions in the form.
 	do(chromedp.Click(chromedp.Search(row+`//button[contains(@class,"edit")]`)),
 		chromedp.Poll[chromedp.Void](`document.getElementById("rule-version").value === "2"`))
@@ -203,7 +203,7 @@ func TestUIBrowserRuleLifecycle(t *testing.T) {
 	cfgRow := `//tbody[@id="config-rows"]/tr[@data-key="unhandled_threshold"]`
 	do(chromedp.Navigate(srv.URL+"/ui/config"),
 		chromedp.WaitVisible(chromedp.Search(cfgRow)),
-		chromedp.Click(chromedp.Search(cfgRow+`//button`)),
+		chromedp.Click(chromedp.Search(cfgRow+`//button[contains(@class,"edit")]`)),
 		chromedp.WaitVisible(css("#config-form")),
 		chromedp.SetValue(css("#config-value"), "0"),
 		chromedp.SetValue(css("#config-reason"), "browser test"),

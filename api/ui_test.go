@@ -43,12 +43,22 @@ func TestUIRedirectsAndNotFound(t *testing.T) {
 		require.Equal(t, http.StatusFound, r.code, p)
 		require.Equal(t, "/ui/", r.h.Get("Location"), p)
 	}
-	// Unknown pages, unknown API paths and non-GET methods keep the JSON 404.
-	for _, c := range [][2]string{{"GET", "/ui/nope"}, {"GET", "/nope"}, {"POST", "/ui/rules"}, {"GET", "/ui/static/missing.js"}} {
+	// Unknown API paths, static files and non-GET methods keep the JSON 404.
+	for _, c := range [][2]string{{"GET", "/nope"}, {"POST", "/ui/rules"}, {"GET", "/ui/static/missing.js"}} {
 		r := e.do(t, c[0], c[1], "", nil)
 		require.Equal(t, http.StatusNotFound, r.code, c)
+		require.Equal(t, "not_found", r.json(t)["error"], c)
 	}
-	require.Equal(t, "not_found", e.do(t, "GET", "/ui/nope", "", nil).json(t)["error"])
+	// An unknown page is an HTML 404 page that names the path, escaped.
+	for _, p := range []string{"/ui/nope", "/ui/rules/extra", "/ui/%3Cscript%3E"} {
+		r := e.do(t, "GET", p, "", nil)
+		require.Equal(t, http.StatusNotFound, r.code, p)
+		require.Contains(t, r.h.Get("Content-Type"), "text/html", p)
+		require.Contains(t, string(r.body), `id="notfound-path"`, p)
+		require.Contains(t, string(r.body), "Page not found", p)
+		require.NotContains(t, string(r.body), "<script>", p)
+	}
+	require.Contains(t, string(e.do(t, "GET", "/ui/nope", "", nil).body), "/ui/nope")
 	// The API itself still needs the key.
 	require.Equal(t, http.StatusUnauthorized, e.do(t, "GET", "/api/v2/rules", "", nil).code)
 }
@@ -89,5 +99,5 @@ func TestUIAssetsHaveNoExternalURLs(t *testing.T) {
 		return nil
 	})
 	require.NoError(t, err)
-	require.GreaterOrEqual(t, n, 8)
+	require.GreaterOrEqual(t, n, 9)
 }

@@ -214,6 +214,15 @@ func describe(ctx context.Context, db *pgxpool.Pool, src string, rep *PGReport) 
 const ourRuleCheck = `((match_type = 'oid_prefix' AND trap_oid IS NOT NULL AND trap_oid <> '')
 	OR (match_type IN ('contains', 'regex') AND match_string IS NOT NULL AND match_string <> ''))`
 
+// canonicalHandling is SQL for col in its one stored spelling when it is a
+// handling word MUTT knows in any case ("PAGE_AND_TICKET" -> "Page_and_ticket",
+// as migration 0007 and the API store it); any other word is copied as it is
+// (ruleNotes reports it).
+func canonicalHandling(col string) string {
+	return `CASE WHEN lower(btrim(` + col + `)) IN ('page_and_ticket', 'page_only', 'ticket_only', 'ignore')
+		THEN upper(left(btrim(` + col + `), 1)) || lower(substr(btrim(` + col + `), 2)) ELSE ` + col + ` END`
+}
+
 // plan adds to a dry-run report what a run would do.
 func plan(ctx context.Context, db *pgxpool.Pool, src string, rep *PGReport, o Options) error {
 	if err := ruleNotes(ctx, db, src, rep); err != nil {
@@ -240,8 +249,8 @@ func ruleNotes(ctx context.Context, db *pgxpool.Pool, src string, rep *PGReport)
 		return nil
 	}
 	rows, err := db.Query(ctx, `SELECT id, match_type, coalesce(match_string, ''), NOT `+ourRuleCheck+`,
-		lower(prod_handling) NOT IN ('page_and_ticket', 'page_only', 'ticket_only', 'ignore')
-		OR lower(dev_handling) NOT IN ('page_and_ticket', 'page_only', 'ticket_only', 'ignore')
+		lower(btrim(prod_handling)) NOT IN ('page_and_ticket', 'page_only', 'ticket_only', 'ignore')
+		OR lower(btrim(dev_handling)) NOT IN ('page_and_ticket', 'page_only', 'ticket_only', 'ignore')
 		FROM `+src+`.alert_rules ORDER BY id`)
 	if err != nil {
 		return fmt.Errorf("read rules: %w", err)
@@ -343,8 +352,8 @@ func copySmallTables(ctx context.Context, db *pgxpool.Pool, rep *PGReport) error
 	steps := []step{
 		{"alert_rules", `INSERT INTO public.alert_rules (id, match_string, trap_oid, syslog_severity, match_type, priority,
 				prod_handling, dev_handling, team_assignment, is_active)
-			SELECT id, match_string, trap_oid, syslog_severity, match_type, priority, prod_handling, dev_handling,
-				team_assignment, is_active FROM ` + PythonSchema + `.alert_rules WHERE ` + ourRuleCheck + `
+			SELECT id, match_string, trap_oid, syslog_severity, match_type, priority, ` + canonicalHandling("prod_handling") + `,
+				` + canonicalHandling("dev_handling") + `, team_assignment, is_active FROM ` + PythonSchema + `.alert_rules WHERE ` + ourRuleCheck + `
 			ON CONFLICT (id) DO NOTHING`,
 			`SELECT count(*) FROM ` + PythonSchema + `.alert_rules s WHERE NOT EXISTS (SELECT 1 FROM public.alert_rules t WHERE t.id = s.id)`,
 			"alert_rules"},

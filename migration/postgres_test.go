@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
@@ -131,6 +132,34 @@ func TestFromPythonV23PlainAuditTable(t *testing.T) {
 	require.Equal(t, int64(0), one[int64](t, db, `SELECT count(*) FROM event_audit_log_default`))
 	require.ElementsMatch(t, []string{"event_audit_log_p202509", "event_audit_log_p202510", "event_audit_log_p202511",
 		"event_audit_log_p202512", "event_audit_log_p202601"}, rep.PartitionsCreated, "the months before now (Up made February and March)")
+}
+
+// TestFromPythonCanonicalHandling: handling words MUTT knows arrive in their
+// one stored spelling whatever their case in the Python table
+// ("PAGE_AND_TICKET" -> "Page_and_ticket"); an unknown word is copied as it is
+// and reported.
+func TestFromPythonCanonicalHandling(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pythonDB(t, "python_v23.sql")
+	_, err := db.Exec(ctx, `UPDATE alert_rules SET prod_handling = 'PAGE_AND_TICKET', dev_handling = ' ticket_only ' WHERE id = 1;
+		UPDATE alert_rules SET prod_handling = 'Escalate', dev_handling = 'page_only' WHERE id = 2`)
+	require.NoError(t, err)
+	rep, err := migration.FromPython(ctx, db, migration.Options{BatchSize: 700, Now: now})
+	require.NoError(t, err)
+	require.True(t, rep.Complete, "%+v", rep)
+	rows, err := db.Query(ctx, `SELECT id || ' ' || prod_handling || ' ' || dev_handling FROM alert_rules ORDER BY id`)
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	require.Equal(t, []string{"1 Page_and_ticket Ticket_only", "2 Escalate Page_only", "3 Page_and_ticket Ignore"}, got)
+	var notes []string
+	for _, tr := range rep.Tables {
+		if tr.Table == "alert_rules" {
+			notes = tr.Notes
+		}
+	}
+	require.Contains(t, notes, "rule 2 imported with a handling word MUTT does not know; such events are audited, not forwarded")
 }
 
 func TestRollbackRestoresPythonDatabaseAndKeepsMuttRows(t *testing.T) {

@@ -25,35 +25,6 @@ import (
 // ingestor. Screenshots go to the test's artifact directory: kept with
 // `go test -artifacts` (under -outputdir), else removed with the test.
 
-const consoleChromium = "/usr/bin/chromium"
-
-// consoleBrowser starts headless Chromium with a throwaway profile.
-func consoleBrowser(t *testing.T) context.Context {
-	t.Helper()
-	_, err := os.Stat(consoleChromium)
-	require.NoError(t, err, "the browser test needs %s: install the Debian package chromium "+
-		"(scripts/ensure-services.sh --test)", consoleChromium)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(consoleChromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 1000),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	return bctx
-}
-
 // consoleShot saves the whole page as name.png in the test's artifact directory.
 func consoleShot(t *testing.T, name string) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {

@@ -23,8 +23,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mutt-ops/mutt/activities"
-	"github.com/mutt-ops/mutt/deploy"
 	"github.com/mutt-ops/mutt/api"
+	"github.com/mutt-ops/mutt/deploy"
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/bench"
 	"github.com/mutt-ops/mutt/internal/config"

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mutt-ops/mutt/api"
+	"github.com/mutt-ops/mutt/hotpath/alert"
 )
 
 // RuleDoc is one rule in the YAML file: the fields an operator edits. id
@@ -72,11 +73,12 @@ func docOf(r api.Rule) RuleDoc {
 		TeamAssignment: r.TeamAssignment, IsActive: r.IsActive}
 }
 
-// normal is how the API stores a rule: match type and handlings lowercase.
+// normal is how the API stores a rule: match type lowercase, handlings in
+// their one stored spelling ("Page_and_ticket").
 func (d RuleDoc) normal() RuleDoc {
 	d.MatchType = strings.ToLower(strings.TrimSpace(d.MatchType))
-	d.ProdHandling = strings.ToLower(strings.TrimSpace(d.ProdHandling))
-	d.DevHandling = strings.ToLower(strings.TrimSpace(d.DevHandling))
+	d.ProdHandling, _ = alert.CanonicalHandling(d.ProdHandling)
+	d.DevHandling, _ = alert.CanonicalHandling(d.DevHandling)
 	return d
 }
 

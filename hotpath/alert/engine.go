@@ -107,6 +107,23 @@ func Forwards(word string) bool {
 // understands; any other word audits only, like ignore.
 func KnownHandling(word string) bool { return word == HandlingIgnore || Forwards(word) }
 
+// Handlings are the handling words MUTT knows, in their stored spelling: the
+// Python MUTT's (first letter upper, the rest lower: "Page_and_ticket").
+var Handlings = []string{"Page_and_ticket", "Page_only", "Ticket_only", "Ignore"}
+
+// CanonicalHandling is the one spelling a known handling word is stored in,
+// whatever its case and surrounding blanks on input: the Python MUTT's
+// ("Page_and_ticket", "Ticket_only", "Ignore", "Page_only"), so rules,
+// audit rows and SQL of operators coming from it keep matching. A word
+// MUTT does not know comes back trimmed, ok false.
+func CanonicalHandling(raw string) (word string, ok bool) {
+	w := strings.ToLower(strings.TrimSpace(raw))
+	if !KnownHandling(w) {
+		return strings.TrimSpace(raw), false
+	}
+	return strings.ToUpper(w[:1]) + w[1:], true
+}
+
 // Engine is an immutable, compiled rule set with the development hosts and
 // device teams it was built with. It is safe for concurrent use.
 type Engine struct {

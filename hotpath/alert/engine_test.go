@@ -414,3 +414,24 @@ func TestEngineIsPure(t *testing.T) {
 		}
 	}
 }
+
+// TestCanonicalHandling: a known word in any case, with blanks around it,
+// comes back in its one stored spelling, the Python MUTT's; another word
+// comes back trimmed and not ok.
+func TestCanonicalHandling(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"page_and_ticket": "Page_and_ticket", "PAGE_AND_TICKET": "Page_and_ticket", "Page_and_ticket": "Page_and_ticket",
+		" ticket_ONLY ": "Ticket_only", "Page_Only": "Page_only", "IGNORE": "Ignore",
+	} {
+		got, ok := alert.CanonicalHandling(in)
+		require.True(t, ok, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", " Escalate ", "log_only"} {
+		got, ok := alert.CanonicalHandling(in)
+		require.False(t, ok, in)
+		require.Equal(t, strings.TrimSpace(in), got, in)
+	}
+	require.Equal(t, []string{"Page_and_ticket", "Page_only", "Ticket_only", "Ignore"}, alert.Handlings)
+}
