@@ -289,7 +289,7 @@ func (in ruleInput) validate() (Rule, []string, error) {
 			return r, nil, err
 		}
 		// One spelling is stored: the Python MUTT's "Page_and_ticket"
-		// (migration 0007 rewrote the rows written in another case). Any
+		// (migration 0004 rewrote the rows written in another case). Any
 		// case is accepted.
 		h, ok := alert.CanonicalHandling(*v)
 		if !ok {

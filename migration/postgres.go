@@ -216,7 +216,7 @@ const ourRuleCheck = `((match_type = 'oid_prefix' AND trap_oid IS NOT NULL AND t
 
 // canonicalHandling is SQL for col in its one stored spelling when it is a
 // handling word MUTT knows in any case ("PAGE_AND_TICKET" -> "Page_and_ticket",
-// as migration 0007 and the API store it); any other word is copied as it is
+// as migration 0004 and the API store it); any other word is copied as it is
 // (ruleNotes reports it).
 func canonicalHandling(col string) string {
 	return `CASE WHEN lower(btrim(` + col + `)) IN ('page_and_ticket', 'page_only', 'ticket_only', 'ignore')

@@ -12,12 +12,12 @@ import (
 	"github.com/mutt-ops/mutt/schema"
 )
 
-// TestMigration0007CanonicalHandling: rules stored before 0007 with a
+// TestMigration0004CanonicalHandling: rules stored before 0004 with a
 // handling word in another case ("page_and_ticket", " IGNORE ") get the
 // Python MUTT's spelling ("Page_and_ticket"), a new version and an audit row;
 // a word that is none of the four, and rules already in that spelling, are
 // left alone.
-func TestMigration0007CanonicalHandling(t *testing.T) {
+func TestMigration0004CanonicalHandling(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := testenv.Postgres(t)
@@ -49,9 +49,9 @@ func TestMigration0007CanonicalHandling(t *testing.T) {
 		"4 escalate Page_only v2",
 	}, texts(`SELECT id || ' ' || prod_handling || ' ' || dev_handling || ' v' || version FROM alert_rules ORDER BY id`))
 	require.Equal(t, []string{
-		"migration:0007 UPDATE 1 page_and_ticket -> Page_and_ticket",
-		"migration:0007 UPDATE 2 Ticket_only -> Ticket_only",
-		"migration:0007 UPDATE 4 escalate -> escalate",
+		"migration:0004 UPDATE 1 page_and_ticket -> Page_and_ticket",
+		"migration:0004 UPDATE 2 Ticket_only -> Ticket_only",
+		"migration:0004 UPDATE 4 escalate -> escalate",
 	}, texts(`SELECT changed_by || ' ' || operation || ' ' || record_id || ' ' || (old_values->>'prod_handling')
 		|| ' -> ' || (new_values->>'prod_handling') FROM config_audit_log WHERE table_name = 'alert_rules' ORDER BY record_id`))
 }

@@ -1,4 +1,4 @@
--- 0007: a rule's handling is one of four words, stored in one spelling: the
+-- 0004: a rule's handling is one of four words, stored in one spelling: the
 -- Python MUTT's, first letter upper and the rest lower (Page_and_ticket,
 -- Page_only, Ticket_only, Ignore). That is what its seed, docs and tests
 -- wrote, and what operators coming from it have in rules, audit rows,
@@ -8,7 +8,7 @@
 -- Rows whose handling is one of the four words in another case (or with
 -- blanks around it) are rewritten, with version + 1 (an editor holding the
 -- old version reloads) and a config_audit_log UPDATE row (changed_by
--- 'migration:0007'). A word that is none of the four is left as it is: the
+-- 'migration:0004'). A word that is none of the four is left as it is: the
 -- engine treats it as ignore, and the API asks for one of the four on the
 -- rule's next edit.
 
@@ -31,6 +31,6 @@ WITH changed AS (
     RETURNING r.id, to_jsonb(old) AS old_values, to_jsonb(r) AS new_values
 )
 INSERT INTO config_audit_log (changed_by, operation, table_name, record_id, old_values, new_values, reason)
-SELECT 'migration:0007', 'UPDATE', 'alert_rules', id::text, old_values, new_values,
+SELECT 'migration:0004', 'UPDATE', 'alert_rules', id::text, old_values, new_values,
        'handling stored in its one spelling, the Python MUTT''s (Page_and_ticket)'
 FROM changed;
