@@ -19,7 +19,7 @@ func TestChangeNeedsARealReason(t *testing.T) {
 		ID int `json:"id"`
 	}
 	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/rules",
-		map[string]any{"match_type": "contains", "match_string": "disk", "team_assignment": "ops", "prod_handling": "page", "dev_handling": "ignore"}, &rule).Code)
+		map[string]any{"match_type": "contains", "match_string": "disk", "team_assignment": "ops", "prod_handling": "Page_only", "dev_handling": "Ignore"}, &rule).Code)
 	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": "dev-1"}, nil).Code)
 	require.Equal(t, http.StatusCreated, e.admin(http.MethodPost, "/api/v2/teams",
 		map[string]any{"hostname": "router-1", "team_assignment": "net"}, nil).Code)
@@ -32,8 +32,8 @@ func TestChangeNeedsARealReason(t *testing.T) {
 		name, method, path string
 		body               map[string]any
 	}{
-		{"rule create", http.MethodPost, "/api/v2/rules", map[string]any{"match_type": "contains", "match_string": "cpu", "team_assignment": "ops", "prod_handling": "page", "dev_handling": "ignore"}},
-		{"rule update", http.MethodPut, ruleID, map[string]any{"match_type": "contains", "match_string": "disk", "team_assignment": "ops2", "prod_handling": "page", "dev_handling": "ignore"}},
+		{"rule create", http.MethodPost, "/api/v2/rules", map[string]any{"match_type": "contains", "match_string": "cpu", "team_assignment": "ops", "prod_handling": "Page_only", "dev_handling": "Ignore"}},
+		{"rule update", http.MethodPut, ruleID, map[string]any{"match_type": "contains", "match_string": "disk", "team_assignment": "ops2", "prod_handling": "Page_only", "dev_handling": "Ignore"}},
 		{"rule disable", http.MethodPatch, ruleID, map[string]any{"is_active": false}},
 		{"rule delete", http.MethodDelete, ruleID, map[string]any{}},
 		{"dev host create", http.MethodPost, "/api/v2/dev-hosts", map[string]any{"hostname": "dev-2"}},

@@ -635,7 +635,7 @@ func TestRoutesInfoAndMetrics(t *testing.T) {
 	require.NoError(t, err)
 	for _, mf := range mfs {
 		if mf.GetName() == "mutt_ingest_requests_total" {
-			require.Len(t, mf.GetMetric(), 8, "every outcome series exists from the start")
+			require.Len(t, mf.GetMetric(), 9, "every outcome series exists from the start")
 		}
 	}
 }
@@ -656,13 +656,14 @@ func TestReadConfig(t *testing.T) {
 	require.NoError(t, e.Err())
 	require.Equal(t, ingest.Config{Addr: "127.0.0.1:9999", APIKeys: []string{"k1", "k2", "k3"}, MaxBodyBytes: 2048,
 		MaxBatch: 100, MaxFieldBytes: 1024, MaxDepth: 8, BodyTimeout: 5 * time.Minute,
-		TLS: tlsconfig.Files{Prefix: "MUTT_INGEST_TLS"}}, c)
+		TLS: tlsconfig.Files{Prefix: "MUTT_INGEST_TLS"}, Durability: stream.Durability{Timeout: time.Second}}, c)
 
 	e = config.FromMap(map[string]string{"MUTT_INGEST_API_KEY": "k"})
 	c = ingest.ReadConfig(e)
 	require.NoError(t, e.Err())
 	require.Equal(t, ingest.Config{Addr: ":8080", APIKeys: []string{"k"}, MaxBodyBytes: 10 << 20, MaxBatch: 10000,
-		MaxFieldBytes: 65536, MaxDepth: 32, BodyTimeout: 2 * time.Minute, TLS: tlsconfig.Files{Prefix: "MUTT_INGEST_TLS"}}, c)
+		MaxFieldBytes: 65536, MaxDepth: 32, BodyTimeout: 2 * time.Minute, TLS: tlsconfig.Files{Prefix: "MUTT_INGEST_TLS"},
+		Durability: stream.Durability{Timeout: time.Second}}, c)
 
 	e = config.FromMap(map[string]string{"MUTT_INGEST_MAX_BATCH": "lots", "MUTT_INGEST_MAX_DEPTH": "0", "MUTT_INGEST_ADDR": "nope",
 		"MUTT_INGEST_BODY_TIMEOUT": "-1s", "MUTT_INGEST_TLS_CERT_FILE": "/nonexistent/tls.crt", "MUTT_INGEST_TLS_KEY_FILE": "/nonexistent/tls.key"})
