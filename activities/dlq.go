@@ -73,6 +73,7 @@ type pythonRemediationMetrics struct {
 	replayFailed *prometheus.CounterVec // mutt_remediation_replay_fail_total{reason}
 	poisoned     prometheus.Counter     // mutt_remediation_poison_messages_total: = action="poisoned"
 	health       prometheus.Gauge       // mutt_remediation_moog_health: = mutt_moog_health_status
+	duration     prometheus.Histogram   // mutt_remediation_loop_duration_seconds: run start to depths recorded
 }
 
 func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
@@ -109,9 +110,12 @@ func newDLQMetrics(reg prometheus.Registerer) (*dlqMetrics, error) {
 			Help: "The Python MUTT's alias of mutt_auto_remediation_total{action=\"poisoned\"}."}),
 		health: prometheus.NewGauge(prometheus.GaugeOpts{Name: "mutt_remediation_moog_health",
 			Help: "The Python MUTT's alias of mutt_moog_health_status: 1 healthy, 0 unhealthy."}),
+		duration: prometheus.NewHistogram(prometheus.HistogramOpts{Name: "mutt_remediation_loop_duration_seconds",
+			Help:    "The Python MUTT's name: duration of a DLQ remediation run, from its start until the DLQ depths were recorded (workflow time).",
+			Buckets: prometheus.DefBuckets}),
 	}
 	if err := telemetry.Register(reg, "DLQ remediation metrics", m.actions, m.health, m.depth, m.lastSuccess,
-		m.py.loops, m.py.depth, m.py.replayed, m.py.replayFailed, m.py.poisoned, m.py.health); err != nil {
+		m.py.loops, m.py.depth, m.py.replayed, m.py.replayFailed, m.py.poisoned, m.py.health, m.py.duration); err != nil {
 		return nil, err
 	}
 	// Every action exists from the start, so rate() works before the first
@@ -645,6 +649,9 @@ func (a *dlqActivities) RecordDepths(ctx context.Context, in workflows.DLQDepths
 		a.m.py.depth.WithLabelValues(key).Set(float64(lens[i].Val()))
 	}
 	a.m.py.loops.Inc()
+	if !in.StartedAt.IsZero() {
+		a.m.py.duration.Observe(max(0, time.Since(in.StartedAt).Seconds()))
+	}
 	if in.MoogSkipped {
 		out.SkippedUnhealthy = int(min(out.Moog, int64(max(in.MaxEntries, 0))))
 		if !in.DryRun {

@@ -86,6 +86,19 @@ func dlqMetric(t *testing.T, reg *prometheus.Registry, name, label string) float
 	return 0
 }
 
+// dlqHistogramCount is the number of observations of a histogram (0 when absent).
+func dlqHistogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
+		}
+	}
+	return 0
+}
+
 // dlqRun starts DLQRemediationWorkflow by its type name, as an operator or a
 // schedule does, and waits for its result.
 func dlqRun(t *testing.T, c client.Client, tq, id string, args ...any) (workflows.DLQResult, client.WorkflowRun) {
@@ -229,6 +242,7 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_remediation_dlq_depth", keys.PoisonDLQ()), 0)
 	require.GreaterOrEqual(t, dlqMetric(t, reg, "mutt_remediation_loops_total", ""), 1.0)
 	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_remediation_replay_fail_total", "redis_error"), 0)
+	require.GreaterOrEqual(t, dlqHistogramCount(t, reg, "mutt_remediation_loop_duration_seconds"), uint64(1))
 
 	// Its outcome is in the memo, for the Temporal UI and the console.
 	desc, err := c.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())

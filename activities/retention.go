@@ -107,7 +107,21 @@ type retentionMetrics struct {
 	partitionsDropped prometheus.Counter
 	oldestAge         prometheus.Gauge
 	lastSuccess       gauges
+	// pyPolicyDays is the Python MUTT's mutt_retention_policy_days{type}: the
+	// worker's configured retentions (what the schedule's runs use).
+	pyPolicyDays *prometheus.GaugeVec
+	// pyErrors is the Python MUTT's mutt_retention_errors_total{task}: failed
+	// activity attempts of a retention run, by step.
+	pyErrors *prometheus.CounterVec
 }
+
+// Tasks of mutt_retention_errors_total (the Python enforcer's step names).
+const (
+	retTaskAll            = "enforce_all"            // listing partitions, the final report
+	retTaskArchive        = "archive_events"         // moving events into the archive
+	retTaskPurgeArchive   = "delete_archived_events" // purging the archive
+	retTaskPurgeConfigLog = "delete_config_audits"   // purging config_audit_log
+)
 
 // counters and gauges move a metric and its aliases (the Python MUTT's
 // names of the same fact) together.
@@ -170,9 +184,18 @@ func newRetentionMetrics(reg prometheus.Registerer) (*retentionMetrics, error) {
 			Help: "Age in days of the oldest event left in event_audit_log at the last retention run (0 when empty)."}),
 		lastSuccess: gauges{lastSuccess, pyLastRun, pyEnforcerLastRun},
 	}
+	m.pyPolicyDays = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "mutt_retention_policy_days",
+		Help: "The Python MUTT's name: the worker's configured retention in days, by type: event_audit, config_audit, archive (event archive)."},
+		[]string{"type"})
+	m.pyErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "mutt_retention_errors_total",
+		Help: "The Python MUTT's name: failed attempts of retention steps, by task: archive_events, delete_archived_events, delete_config_audits, enforce_all (the others). Temporal retries them; a run fails when retries are exhausted."},
+		[]string{"task"})
+	for _, task := range []string{retTaskAll, retTaskArchive, retTaskPurgeArchive, retTaskPurgeConfigLog} {
+		m.pyErrors.WithLabelValues(task)
+	}
 	pyCleanup.WithLabelValues("dlq")
 	if err := telemetry.Register(reg, "retention metrics", archived, deleted, configDeleted, m.partitionsDropped, m.oldestAge, lastSuccess,
-		pyCleanup, pyArchived, pyDeleted, pyConfig, pyLastRun, pyEnforcerLastRun); err != nil {
+		pyCleanup, pyArchived, pyDeleted, pyConfig, pyLastRun, pyEnforcerLastRun, m.pyPolicyDays, m.pyErrors); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -204,7 +227,37 @@ func newRetentionActivities(d *Deps) (*retentionActivities, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	days := func(v, def int) float64 {
+		if v == 0 {
+			return float64(def)
+		}
+		return float64(v)
+	}
+	m.pyPolicyDays.WithLabelValues("event_audit").Set(days(d.Retention.EventRetentionDays, workflows.DefaultEventRetentionDays))
+	m.pyPolicyDays.WithLabelValues("config_audit").Set(days(d.Retention.ConfigAuditRetentionDays, workflows.DefaultConfigAuditRetentionDays))
+	m.pyPolicyDays.WithLabelValues("archive").Set(days(d.Retention.ArchiveRetentionDays, workflows.DefaultArchiveRetentionDays))
 	return &retentionActivities{d: d, log: log.With("component", "retention"), m: m}, nil
+}
+
+// retCountErrors counts an activity's failed attempts under task in
+// mutt_retention_errors_total.
+func retCountErrors[I, O any](c *prometheus.CounterVec, task func(I) string, f func(context.Context, I) (O, error)) func(context.Context, I) (O, error) {
+	return func(ctx context.Context, in I) (O, error) {
+		out, err := f(ctx, in)
+		if err != nil {
+			c.WithLabelValues(task(in)).Inc()
+		}
+		return out, err
+	}
+}
+
+func retTask[I any](task string) func(I) string { return func(I) string { return task } }
+
+func retPurgeTask(in workflows.RetentionPurgeInput) string {
+	if in.Target == workflows.RetentionPurgeConfigAudit {
+		return retTaskPurgeConfigLog
+	}
+	return retTaskPurgeArchive
 }
 
 func registerRetention(r Registry, d *Deps) error {
@@ -217,11 +270,16 @@ func registerRetention(r Registry, d *Deps) error {
 }
 
 func (a *retentionActivities) register(r Registry) {
-	r.RegisterActivityWithOptions(a.ExpiredPartitions, activity.RegisterOptions{Name: workflows.ActivityRetentionExpiredPartitions})
-	r.RegisterActivityWithOptions(a.ArchivePartition, activity.RegisterOptions{Name: workflows.ActivityRetentionArchivePartition})
-	r.RegisterActivityWithOptions(a.ArchiveBatches, activity.RegisterOptions{Name: workflows.ActivityRetentionArchiveBatches})
-	r.RegisterActivityWithOptions(a.Purge, activity.RegisterOptions{Name: workflows.ActivityRetentionPurge})
-	r.RegisterActivityWithOptions(a.Report, activity.RegisterOptions{Name: workflows.ActivityRetentionReport})
+	e := a.m.pyErrors
+	r.RegisterActivityWithOptions(retCountErrors(e, retTask[workflows.RetentionPartitionsInput](retTaskAll), a.ExpiredPartitions),
+		activity.RegisterOptions{Name: workflows.ActivityRetentionExpiredPartitions})
+	r.RegisterActivityWithOptions(retCountErrors(e, retTask[workflows.RetentionPartitionInput](retTaskArchive), a.ArchivePartition),
+		activity.RegisterOptions{Name: workflows.ActivityRetentionArchivePartition})
+	r.RegisterActivityWithOptions(retCountErrors(e, retTask[workflows.RetentionBatchInput](retTaskArchive), a.ArchiveBatches),
+		activity.RegisterOptions{Name: workflows.ActivityRetentionArchiveBatches})
+	r.RegisterActivityWithOptions(retCountErrors(e, retPurgeTask, a.Purge), activity.RegisterOptions{Name: workflows.ActivityRetentionPurge})
+	r.RegisterActivityWithOptions(retCountErrors(e, retTask[workflows.RetentionReportInput](retTaskAll), a.Report),
+		activity.RegisterOptions{Name: workflows.ActivityRetentionReport})
 	r.RegisterActivityWithOptions(a.d.policy, activity.RegisterOptions{Name: workflows.ActivityRetentionPolicy})
 }
 

@@ -159,6 +159,8 @@ func TestRetentionAgainstRealServers(t *testing.T) {
 	require.Zero(t, dlqMetric(t, reg, "mutt_retention_cleanup_records_deleted_total", "dlq"))
 	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_cleanup_last_run_timestamp_seconds"))
 	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_last_run_timestamp"))
+	require.EqualValues(t, workflows.DefaultEventRetentionDays, dlqMetric(t, reg, "mutt_retention_policy_days", "event_audit"))
+	require.Zero(t, dlqMetric(t, reg, "mutt_retention_errors_total", "archive_events"))
 	prCheckHistory(t, c, run, "retention_history.json")
 
 	// Idempotent: a second run finds nothing to move.

@@ -440,4 +440,5 @@ func TestPythonContractWebUIMetrics(t *testing.T) {
 	require.Contains(t, string(r.body), `mutt_webui_api_requests_total{endpoint="/api/v1/rules",status="success"} 1`)
 	require.Contains(t, string(r.body), `mutt_webui_api_requests_total{endpoint="/api/v1/rules",status="error"} 1`)
 	require.Contains(t, string(r.body), `mutt_webui_api_latency_seconds_bucket{endpoint="/api/v1/rules",le="0.01"}`)
+	require.Contains(t, string(r.body), `mutt_webui_db_query_latency_ms_count{operation="get_rules"} 1`)
 }

@@ -143,6 +143,7 @@ func (s *Server) listRules(c *gin.Context) {
 		q += fmt.Sprintf(" AND team_assignment = $%d", len(args))
 	}
 	q += " ORDER BY priority, id"
+	began := time.Now()
 	rows, err := s.o.DB.Query(c, q, args...)
 	if err != nil {
 		s.dbFailure(c, "list rules", err)
@@ -162,6 +163,7 @@ func (s *Server) listRules(c *gin.Context) {
 		s.dbFailure(c, "list rules", err)
 		return
 	}
+	s.pyDBLatency.WithLabelValues("get_rules").Observe(float64(time.Since(began).Microseconds()) / 1000)
 	if asArray {
 		// The bare array MUTT's v1 answered before ADR 0026, kept for
 		// scripts written against it.

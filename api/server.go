@@ -71,8 +71,11 @@ type Server struct {
 	// mutt_webui_api_latency_seconds{endpoint}, endpoint the route template.
 	pyRequests *prometheus.CounterVec
 	pyLatency  *prometheus.HistogramVec
-	ui         *ui
-	guard      *apikey.Guard // failed authentications per client
+	// pyDBLatency is the Python web UI's mutt_webui_db_query_latency_ms
+	// {operation}: operation get_rules, the rule list's query, in ms.
+	pyDBLatency *prometheus.HistogramVec
+	ui          *ui
+	guard       *apikey.Guard // failed authentications per client
 }
 
 // New builds the server and its routes.
@@ -114,7 +117,11 @@ func New(o Options) (*Server, error) {
 		Name: "mutt_webui_api_latency_seconds", Help: "The Python MUTT's name: /api request latency by route template (endpoint).",
 		Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5},
 	}, []string{"endpoint"})
-	if err := telemetry.Register(o.Registerer, "api: metrics", s.requests, s.duration, s.pyRequests, s.pyLatency); err != nil {
+	s.pyDBLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "mutt_webui_db_query_latency_ms", Help: "The Python MUTT's name: duration in milliseconds of the rule list's database query and read (operation get_rules).",
+		Buckets: []float64{1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500},
+	}, []string{"operation"})
+	if err := telemetry.Register(o.Registerer, "api: metrics", s.requests, s.duration, s.pyRequests, s.pyLatency, s.pyDBLatency); err != nil {
 		return nil, err
 	}
 	if s.guard, err = apikey.NewGuard(apikey.GuardOptions{Listener: "api", Registerer: o.Registerer, Now: o.Now}); err != nil {

@@ -206,6 +206,10 @@ type DLQDepthsInput struct {
 	// succeeds when the depths are recorded (a non-dry run then sets
 	// mutt_dlq_remediation_last_success_timestamp_seconds).
 	Succeeded bool `json:"succeeded,omitempty"`
+	// StartedAt is when the run started (workflow time), for the Python
+	// MUTT's mutt_remediation_loop_duration_seconds. Zero in histories
+	// recorded before it existed: no duration is observed then.
+	StartedAt time.Time `json:"started_at,omitzero"`
 }
 
 // DLQDepths is the length of every dead-letter stream after the run.
@@ -280,6 +284,7 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 		return DLQResult{}, temporal.NewNonRetryableApplicationError("invalid DLQ remediation input: "+err.Error(), DLQErrInvalidInput, err)
 	}
 	ctx = workflow.WithActivityOptions(ctx, dlqActivityOptions())
+	started := workflow.Now(ctx)
 	res := DLQResult{DryRun: in.DryRun, Discard: in.Discard, MaxReplays: in.MaxReplays, Poisoned: []DLQPoisonedEntry{}}
 
 	// A discard sends nothing to Moogsoft, so it does not wait for it.
@@ -332,6 +337,7 @@ func DLQRemediationWorkflow(ctx workflow.Context, in DLQInput) (DLQResult, error
 	moogSkipped := slices.Contains(in.Streams, DLQMoog) && !moogHealthy && !in.Discard
 	err = workflow.ExecuteActivity(ctx, ActivityDLQRecordDepths, DLQDepthsInput{
 		MoogSkipped: moogSkipped, MaxEntries: in.MaxEntries, DryRun: in.DryRun, Succeeded: len(errs) == 0,
+		StartedAt: started,
 	}).Get(ctx, &depths)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("record DLQ depths: %w", err))

@@ -1,6 +1,8 @@
 package workflows
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -95,7 +97,7 @@ func TestDLQHealthyReplaysBothWithDefaults(t *testing.T) {
 			PoisonedEntries: []DLQPoisonedEntry{{DLQ: DLQMoog, ID: "1-0", Replays: 3, Cause: "max_replays"}}}, nil).Once()
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, DLQInput{})).
 		Return(DLQReplayResult{Stream: DLQAlerter, Examined: 1, Replayed: 1}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000, Succeeded: true}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, depthsOf(DLQDepthsInput{MaxEntries: 1000, Succeeded: true})).
 		Return(DLQDepths{Moog: 0, Alerter: 4, Poison: 1}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, DLQInput{})
@@ -121,7 +123,7 @@ func TestDLQUnhealthyMoogSkipsOnlyTheMoogDLQ(t *testing.T) {
 	env.OnActivity(ActivityDLQCheckMoogHealth, mock.Anything).Return(DLQMoogHealth{Healthy: false, Status: 503, Detail: "HTTP 503"}, nil).Once()
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, DLQInput{})).
 		Return(DLQReplayResult{Stream: DLQAlerter, Examined: 2, Replayed: 2}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MoogSkipped: true, MaxEntries: 1000, Succeeded: true}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, depthsOf(DLQDepthsInput{MoogSkipped: true, MaxEntries: 1000, Succeeded: true})).
 		Return(DLQDepths{Moog: 7, SkippedUnhealthy: 7}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, DLQInput{})
@@ -165,7 +167,7 @@ func TestDLQDryRunReachesEveryActivity(t *testing.T) {
 		Stream: DLQMoog, MaxEntries: 50, BatchSize: 10, MaxReplays: 2, DryRun: true, Reasons: []string{"moog_rejected"},
 	}).Return(DLQReplayResult{Stream: DLQMoog, Examined: 5, Replayed: 3, Poisoned: 1, Skipped: 1,
 		PoisonedEntries: []DLQPoisonedEntry{{DLQ: DLQMoog, ID: "9-0", Replays: 2, Cause: "max_replays"}}}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 50, DryRun: true, Succeeded: true}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, depthsOf(DLQDepthsInput{MaxEntries: 50, DryRun: true, Succeeded: true})).
 		Return(DLQDepths{Moog: 5}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, in)
@@ -205,7 +207,7 @@ func TestDLQFailedStreamDoesNotStopTheOther(t *testing.T) {
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, DLQInput{})).
 		Return(DLQReplayResult{Stream: DLQAlerter, Replayed: 4}, nil).Once()
 	// Not a success: mutt_dlq_remediation_last_success_timestamp_seconds stays.
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000}).Return(DLQDepths{}, nil).Once()
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, depthsOf(DLQDepthsInput{MaxEntries: 1000})).Return(DLQDepths{}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, DLQInput{})
 	require.True(t, env.IsWorkflowCompleted())
@@ -296,7 +298,7 @@ func TestDLQDiscardOfSelectedEntriesSkipsTheHealthCheck(t *testing.T) {
 	in := DLQInput{Streams: []string{"moog"}, IDs: []string{"5-0", "6-0"}, Discard: true}
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQMoog, in)).
 		Return(DLQReplayResult{Stream: DLQMoog, Examined: 1, Discarded: 1, NotFound: 1}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, depthsOf(DLQDepthsInput{MaxEntries: 1000, Succeeded: true})).
 		Return(DLQDepths{Moog: 3}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, in)
@@ -315,7 +317,7 @@ func TestDLQReplayOfSelectedEntries(t *testing.T) {
 	in := DLQInput{Streams: []string{"alerter"}, IDs: []string{"5-0"}}
 	env.OnActivity(ActivityDLQReplayStream, mock.Anything, replayOf(DLQAlerter, in)).
 		Return(DLQReplayResult{Stream: DLQAlerter, Examined: 1, Replayed: 1}, nil).Once()
-	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, DLQDepthsInput{MaxEntries: 1000}).
+	env.OnActivity(ActivityDLQRecordDepths, mock.Anything, depthsOf(DLQDepthsInput{MaxEntries: 1000, Succeeded: true})).
 		Return(DLQDepths{}, nil).Once()
 
 	env.ExecuteWorkflow(DLQRemediationWorkflow, in)
@@ -335,4 +337,15 @@ func TestDLQRunRecordsItsOutcomeInTheMemo(t *testing.T) {
 	line, counts := r.outcome()
 	require.Equal(t, "replayed 2, parked 1, discarded 0, left 4 (moogsoft unhealthy: moog DLQ not replayed)", line)
 	require.Equal(t, map[string]int64{"examined": 3, "replayed": 2, "poisoned": 1, "discarded": 0, "skipped": 4, "not_found": 0, "left": 4}, counts)
+}
+
+// depthsOf matches a DLQDepthsInput ignoring StartedAt (the test clock's start).
+func depthsOf(want DLQDepthsInput) any {
+	return mock.MatchedBy(func(in DLQDepthsInput) bool {
+		if in.StartedAt.IsZero() {
+			return false
+		}
+		in.StartedAt = time.Time{}
+		return in == want
+	})
 }

@@ -379,6 +379,7 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 		}
 		return
 	}
+	f.m.setBreakerFailures(acq.Failures)
 	switch acq.Decision {
 	case Wait:
 		f.m.fail(reasonCircuitOpen)

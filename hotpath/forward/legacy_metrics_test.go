@@ -37,10 +37,14 @@ func TestPythonBreakerStateChangesAlias(t *testing.T) {
 	f.observe(StateHalfOpen, 0)
 	f.observe(StateHalfOpen, 0)
 	f.observe(StateClosed, 0)
+	m.setBreakerFailures(2)
 	mfs, err := reg.Gather()
 	require.NoError(t, err)
 	got := map[string]float64{}
 	for _, mf := range mfs {
+		if mf.GetName() == "mutt_circuit_breaker_failures" {
+			got["failures{name="+mf.GetMetric()[0].GetLabel()[0].GetValue()+"}"] = mf.GetMetric()[0].GetGauge().GetValue()
+		}
 		if mf.GetName() != "mutt_circuit_breaker_state_changes_total" {
 			continue
 		}
@@ -53,5 +57,6 @@ func TestPythonBreakerStateChangesAlias(t *testing.T) {
 			got[l["from_state"]+">"+l["to_state"]] = mm.GetCounter().GetValue()
 		}
 	}
-	require.Equal(t, map[string]float64{"CLOSED>OPEN": 1, "OPEN>HALF_OPEN": 1, "HALF_OPEN>CLOSED": 1}, got)
+	require.Equal(t, map[string]float64{"CLOSED>OPEN": 1, "OPEN>HALF_OPEN": 1, "HALF_OPEN>CLOSED": 1,
+		"failures{name=moogsoft}": 2}, got)
 }

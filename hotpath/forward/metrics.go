@@ -35,7 +35,10 @@ type metrics struct {
 	// cbChangesPython is the Python MUTT's
 	// mutt_circuit_breaker_state_changes_total{name,from_state,to_state}.
 	cbChangesPython *prometheus.CounterVec
-	cbTrips         prometheus.Counter
+	// cbFailuresPython is the Python MUTT's mutt_circuit_breaker_failures{name}:
+	// the shared consecutive-failure count this forwarder last read.
+	cbFailuresPython prometheus.Gauge
+	cbTrips          prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -93,12 +96,17 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help:        "The Python MUTT's name: changes of the shared Moogsoft circuit breaker this forwarder saw, from_state and to_state CLOSED, OPEN or HALF_OPEN.",
 			ConstLabels: prometheus.Labels{"name": "moogsoft"},
 		}, []string{"from_state", "to_state"}),
+		cbFailuresPython: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name:        "mutt_circuit_breaker_failures",
+			Help:        "The Python MUTT's name: consecutive Moogsoft failures counted by the shared circuit breaker, as this forwarder last read them (reset to 0 by a success or when the breaker opens).",
+			ConstLabels: prometheus.Labels{"name": "moogsoft"},
+		}),
 		cbTrips: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "mutt_moog_circuit_breaker_trips_total",
 			Help: "Times this forwarder's failure opened the shared circuit breaker.",
 		}),
 	}
-	if err := telemetry.Register(reg, "forwarder metrics", m.requests, m.latency, m.processed, m.rateLimitHits, m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbStatePython, m.cbChangesPython, m.cbTrips); err != nil {
+	if err := telemetry.Register(reg, "forwarder metrics", m.requests, m.latency, m.processed, m.rateLimitHits, m.dlqDepth, m.inflight, m.retrying, m.batchSize, m.endToEnd, m.cbState, m.cbStatePython, m.cbChangesPython, m.cbFailuresPython, m.cbTrips); err != nil {
 		return nil, err
 	}
 	m.reqSuccess = m.requests.WithLabelValues("success", "")
@@ -130,5 +138,9 @@ func pythonBreakerState(v int32) float64 {
 	}
 	return 0
 }
+
+// setBreakerFailures sets the Python MUTT's mutt_circuit_breaker_failures
+// from the shared breaker's count read by Acquire.
+func (m *metrics) setBreakerFailures(n int64) { m.cbFailuresPython.Set(float64(n)) }
 
 func (m *metrics) fail(reason string) { m.requests.WithLabelValues("fail", reason).Inc() }
