@@ -242,6 +242,12 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	g.Go(func() error { return proc.Run(gctx, io.Discard) })
 	g.Go(func() error { return pipeline.Run(gctx, d, pipeline.AllRoles) })
 	pipeline.Banner(stdout, cfg, d.Secrets, ui, promURL)
+	// The banner again on request: `muttdev status` reads this file.
+	if err := pipeline.WriteDevState(cfg.DevStateFile, pipeline.NewDevState(cfg, d.Secrets, ui, promURL)); err != nil {
+		log.Warn("muttdev status will not show this instance", "err", err)
+	} else {
+		defer func() { _ = os.Remove(cfg.DevStateFile) }()
+	}
 	return g.Wait()
 }
 

@@ -58,9 +58,16 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 
 	t.Run("status", func(t *testing.T) {
 		out := d.jsonRun(t, exitOK, "status")
-		golden(t, "status", d.norm("last_run", "next_run", "last_outcome").json(t, out))
+		// The banner again (issue 12): the dev instance's URLs and keys; its
+		// pid, database, Temporal UI and Prometheus differ between machines.
+		golden(t, "status", d.norm("last_run", "next_run", "last_outcome", "pid", "database", "temporal_ui", "prometheus").json(t, out))
 		r := muttdev(t, d.env, "", "status")
 		require.Equal(t, exitOK, r.code, r.stderr)
+		require.Contains(t, r.stdout, "dev instance (pid ")
+		require.Contains(t, r.stdout, "http://"+d.env["MUTT_API_ADDR"]+"/api/v2   (X-API-KEY: "+pipeline.DevAPIAdminKey+")")
+		info, err := os.Stat(filepath.Join(filepath.Dir(d.env["MUTT_DEV_LOG_FILE"]), "dev-state-"+pipeline.DevInstance(d.prefix)+".json"))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the state file holds API keys")
 		require.Contains(t, r.stdout, d.prefix+"dlq:poison")
 		require.Contains(t, r.stdout, "moogsoft circuit breaker: closed")
 	})
