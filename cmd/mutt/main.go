@@ -240,8 +240,16 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	d.Ops = opsOf(proc.Client, wcfg, proc.TaskQueue, proc.SchedulePrefix, uiURL)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx, io.Discard) })
-	g.Go(func() error { return pipeline.Run(gctx, d, pipeline.AllRoles) })
+	// With the worker role, as `mutt worker` does: this process advertises
+	// it (the dashboard lists it up) and keeps the Redis ACL user (ADR 0015).
+	g.Go(func() error { return pipeline.Run(gctx, d, append(slices.Clone(pipeline.AllRoles), pipeline.Worker)) })
 	pipeline.Banner(stdout, cfg, d.Secrets, ui, promURL)
+	// The banner again on request: `muttdev status` reads this file.
+	if err := pipeline.WriteDevState(cfg.DevStateFile, pipeline.NewDevState(cfg, d.Secrets, ui, promURL)); err != nil {
+		log.Warn("muttdev status will not show this instance", "err", err)
+	} else {
+		defer func() { _ = os.Remove(cfg.DevStateFile) }()
+	}
 	return g.Wait()
 }
 

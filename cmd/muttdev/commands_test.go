@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/mutt-ops/mutt/internal/testenv"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +20,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 // jsonRun runs muttdev -o json args, requires exit code want and returns stdout.
@@ -58,9 +59,44 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 
 	t.Run("status", func(t *testing.T) {
 		out := d.jsonRun(t, exitOK, "status")
-		golden(t, "status", d.norm("last_run", "next_run", "last_outcome").json(t, out))
+		// The banner again (issue 12): the dev instance's URLs and keys; its
+		// pid, database, Temporal UI and Prometheus differ between machines.
+		golden(t, "status", d.norm("last_run", "next_run", "last_outcome", "pid", "database", "temporal_ui", "prometheus").json(t, out))
 		r := muttdev(t, d.env, "", "status")
 		require.Equal(t, exitOK, r.code, r.stderr)
+		require.Contains(t, r.stdout, "dev instance (pid ")
+		require.Contains(t, r.stdout, "http://"+d.env["MUTT_API_ADDR"]+"/api/v2   (X-API-KEY: "+pipeline.DevAPIAdminKey+")")
+		info, err := os.Stat(filepath.Join(filepath.Dir(d.env["MUTT_DEV_LOG_FILE"]), "dev-state-"+pipeline.DevInstance(d.prefix)+".json"))
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the state file holds API keys")
+		// The live dashboard lists the worker of mutt dev as up (ADR 0030).
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			req, err := http.NewRequest(http.MethodGet, d.env["MUTT_API_URL"]+"/api/v2/dashboard", nil)
+			if !assert.NoError(c, err) {
+				return
+			}
+			req.Header.Set("X-API-KEY", pipeline.DevAPIAdminKey)
+			resp, err := http.DefaultClient.Do(req)
+			if !assert.NoError(c, err) {
+				return
+			}
+			defer func() { _ = resp.Body.Close() }()
+			var dash struct {
+				Roles []struct {
+					Role      string `json:"role"`
+					Instances int    `json:"instances"`
+					Healthy   bool   `json:"healthy"`
+				} `json:"roles"`
+			}
+			assert.NoError(c, json.NewDecoder(resp.Body).Decode(&dash))
+			up := map[string]int{}
+			for _, r := range dash.Roles {
+				if r.Healthy {
+					up[r.Role] = r.Instances
+				}
+			}
+			assert.Equal(c, map[string]int{"ingestor": 1, "alerter": 1, "forwarder": 1, "api": 1, "worker": 1}, up)
+		}, 30*time.Second, 200*time.Millisecond)
 		require.Contains(t, r.stdout, d.prefix+"dlq:poison")
 		require.Contains(t, r.stdout, "moogsoft circuit breaker: closed")
 	})

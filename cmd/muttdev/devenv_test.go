@@ -116,9 +116,10 @@ func (d *devInstance) norm(volatile ...string) normaliser {
 		n.volatileKeys[k] = true
 	}
 	for _, k := range []string{"MUTT_INGEST_ADDR", "MUTT_ALERTER_ADDR", "MUTT_FORWARDER_ADDR", "MUTT_MOOGSIM_ADDR",
-		"MUTT_WORKER_ADDR", "MUTT_API_ADDR", "MUTT_DEV_LOG_FILE"} {
+		"MUTT_WORKER_ADDR", "MUTT_API_ADDR", "MUTT_DEV_LOG_FILE", "MUTT_SECRETS_FILE"} {
 		n.literal = append(n.literal, [2]string{d.env[k], "<" + k + ">"})
 	}
+	n.literal = append(n.literal, [2]string{filepath.Dir(d.env["MUTT_DEV_LOG_FILE"]), "<dev-dir>"})
 	n.literal = append(n.literal, [2]string{d.prefix, "<prefix>"},
 		[2]string{pipeline.DevInstance(d.prefix), "<instance>"})
 	return n

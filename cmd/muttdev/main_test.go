@@ -238,3 +238,11 @@ func TestMain(m *testing.M) {
 	redis.SetLogger(quietRedis{}) // the unreachable tests would print go-redis's dial errors
 	os.Exit(m.Run())
 }
+
+func TestStatusTextWithoutDevInstance(t *testing.T) {
+	t.Parallel()
+	var b bytes.Buffer
+	st := Status{Healthy: true, DevInstanceNote: "`mutt dev` is not running here (no .mutt/dev-state.json)"}
+	require.NoError(t, st.text(&b))
+	require.Contains(t, b.String(), "dev instance: `mutt dev` is not running here")
+}

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -15,6 +17,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/workers"
 )
@@ -29,6 +32,10 @@ type Status struct {
 	Schedules []ScheduleStatus `json:"schedules"`
 	// ScheduleError says why the schedules could not be read (Temporal down).
 	ScheduleError string `json:"schedule_error,omitempty"`
+	// DevInstance is what the banner of the `mutt dev` running here showed
+	// (URLs and keys), null when none runs; DevInstanceNote says why.
+	DevInstance     *pipeline.DevState `json:"dev_instance"`
+	DevInstanceNote string             `json:"dev_instance_note,omitempty"`
 }
 
 // ServiceHealth is one role's /health.
@@ -69,7 +76,8 @@ func newStatusCmd(a *app) *cobra.Command {
 MUTT_FORWARDER_ADDR, MUTT_API_ADDR, MUTT_WORKER_ADDR, MUTT_MOOGSIM_ADDR), reads the stream backlogs,
 dead-letter streams and circuit breaker from Redis, and each Temporal schedule's last run (and its
 outcome) and next run. Exit 0 when everything is healthy, 1 when something is not, 3 when Redis is
-not reachable.`,
+not reachable. When a ` + "`mutt dev`" + ` runs here (same settings), it also shows that instance's URLs and
+API keys, as its banner did.`,
 		Args: cobra.NoArgs,
 		RunE: run(func(c *cobra.Command, _ []string) error {
 			st, err := a.status(c.Context())
@@ -98,6 +106,13 @@ func (a *app) status(ctx context.Context) (Status, error) {
 	}
 	defer func() { _ = rdb.Close() }()
 	st := Status{Healthy: true}
+	if ds, err := pipeline.ReadDevState(cfg.DevStateFile); err == nil {
+		st.DevInstance = &ds
+	} else if errors.Is(err, os.ErrNotExist) {
+		st.DevInstanceNote = "`mutt dev` is not running here (no " + cfg.DevStateFile + ")"
+	} else {
+		st.DevInstanceNote = err.Error()
+	}
 	wcfg := workers.ReadConfig(a.cfgEnv())
 	for _, s := range []struct{ name, addr string }{
 		{"ingestor", cfg.Ingest.Addr}, {"alerter", cfg.AlerterAddr}, {"forwarder", cfg.ForwarderAddr},
@@ -256,12 +271,47 @@ func (st Status) text(w io.Writer) error {
 	fmt.Fprintln(w)
 	if st.ScheduleError != "" {
 		fmt.Fprintf(w, "schedules: %s\n", st.ScheduleError)
-		return nil
+	} else {
+		tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "SCHEDULE\tPAUSED\tLAST RUN\tOUTCOME\tNEXT RUN")
+		for _, s := range st.Schedules {
+			fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\n", s.ID, s.Paused, fmtTime(s.LastRun), s.LastOutcome, fmtTime(s.NextRun))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
 	}
-	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCHEDULE\tPAUSED\tLAST RUN\tOUTCOME\tNEXT RUN")
-	for _, s := range st.Schedules {
-		fmt.Fprintf(tw, "%s\t%v\t%s\t%s\t%s\n", s.ID, s.Paused, fmtTime(s.LastRun), s.LastOutcome, fmtTime(s.NextRun))
+	fmt.Fprintln(w)
+	return devInstanceText(w, st.DevInstance, st.DevInstanceNote)
+}
+
+// devInstanceText prints the banner facts of the `mutt dev` running here.
+func devInstanceText(w io.Writer, ds *pipeline.DevState, note string) error {
+	if ds == nil {
+		_, err := fmt.Fprintf(w, "dev instance: %s\n", note)
+		return err
+	}
+	fmt.Fprintf(w, "dev instance (pid %d, started %s, Redis prefix %q, database %s)\n",
+		ds.PID, ds.StartedAt.Format(time.RFC3339), ds.RedisPrefix, ds.Database)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	u, k := ds.URLs, ds.Keys
+	for _, row := range [][2]string{
+		{"ingest", u.Ingest + "   (X-API-KEY: " + k.Ingest + ")"},
+		{"metrics", u.Metrics},
+		{"admin API", u.AdminAPI + "   (X-API-KEY: " + k.Admin + ")"},
+		{"read-only key", k.ReadOnly},
+		{"web UI", u.WebUI + "   (log in with the admin API key)"},
+		{"alerter", u.Alerter},
+		{"forwarder", u.Forwarder},
+		{"moog-sim", u.MoogSim},
+		{"temporal UI", u.TemporalUI + "   (worker on task queue " + ds.TaskQueue + ")"},
+		{"prometheus", u.Prometheus},
+		{"secrets", ds.Secrets},
+		{"log", ds.LogFile},
+	} {
+		if row[1] != "" {
+			fmt.Fprintf(tw, "  %s\t%s\n", row[0], row[1])
+		}
 	}
 	return tw.Flush()
 }

@@ -78,6 +78,9 @@ type Config struct {
 	// DevLogFile is where `mutt dev` also writes its log (MUTT_DEV_LOG_FILE,
 	// default DevLogFile(prefix)), so `muttdev logs` can read it.
 	DevLogFile string
+	// DevStateFile is where `mutt dev` writes what its banner shows
+	// (DevState) while it runs, for `muttdev status`: beside the log file.
+	DevStateFile string
 	// DevPrometheus is the Prometheus `mutt dev` runs (MUTT_DEV_PROMETHEUS_*).
 	DevPrometheus DevPrometheusConfig
 	// SNMP is the ingestor's trap receiver (MUTT_SNMP_*; off unless
@@ -134,6 +137,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		}
 		c.DevLogFile = e.String(DevLogFile(common.RedisPrefix), "MUTT_DEV_LOG_FILE")
 		c.DevPrometheus = readDevPrometheus(e, common.RedisPrefix, c.DevLogFile)
+		c.DevStateFile = DevStateFile(common.RedisPrefix, c.DevLogFile)
 	}
 	if slices.Contains(roles, Ingestor) {
 		c.Ingest = ingest.ReadConfig(e)
