@@ -359,7 +359,7 @@ func TestConsoleReadOnlyAndPhone(t *testing.T) {
 
 	// Phone width: every page fits 360 px (wide tables scroll inside their card).
 	run(t, ctx, chromedp.EmulateViewport(360, 740))
-	for i, p := range []string{"", "rules", "config", "hosts", "audit"} {
+	for i, p := range []string{"", "events", "rules", "config", "hosts", "audit"} {
 		name := p
 		if name == "" {
 			name = "dashboard"

@@ -165,6 +165,9 @@ func (c *RedisCluster) WaitHealthy() {
 				return
 			}
 			assert.Contains(ct, info, "cluster_state:ok", "node %s", a)
+			// A killed primary is first only suspected (fail?) and still owns
+			// its slots: healthy means a replica has taken them over.
+			assert.Empty(ct, failingPrimaries(nodes), "node %s sees failing primaries that still own slots", a)
 			views = append(views, primariesIn(nodes))
 			// Clients find the nodes through CLUSTER SLOTS: every running
 			// node, replicas included, must be listed there.
@@ -208,6 +211,19 @@ func primariesIn(nodes string) string {
 	}
 	slices.Sort(out)
 	return strings.Join(out, ",")
+}
+
+// failingPrimaries lists the primaries a CLUSTER NODES reply flags as
+// failing (fail or fail?) while they still own slots.
+func failingPrimaries(nodes string) []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(nodes), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 9 && strings.Contains(f[2], "master") && strings.Contains(f[2], "fail") {
+			out = append(out, f[1])
+		}
+	}
+	return out
 }
 
 // Reshard moves n slots to the primary at to from every other primary
