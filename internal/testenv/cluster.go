@@ -35,10 +35,15 @@ func StartRedisCluster(t testing.TB) *RedisCluster {
 	t.Helper()
 	c := &RedisCluster{t: t}
 	for range 6 {
-		port := freePort(t)
+		// The cluster bus gets a free port of its own: by default it is
+		// port+10000, which another test (or service) may hold.
+		port, bus := freePort(t), freePort(t)
+		for bus == port {
+			bus = freePort(t)
+		}
 		dir := t.TempDir()
 		args := []string{
-			"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--dir", dir,
+			"--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--cluster-port", strconv.Itoa(bus), "--dir", dir,
 			"--logfile", filepath.Join(dir, "redis.log"), "--save", "",
 			"--cluster-enabled", "yes", "--cluster-config-file", filepath.Join(dir, "nodes.conf"),
 			"--cluster-node-timeout", "1000", "--cluster-replica-validity-factor", "0",
