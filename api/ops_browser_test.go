@@ -1,13 +1,11 @@
 package api
 
 import (
-	"context"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/stretchr/testify/require"
@@ -25,26 +23,6 @@ func opsShots(t *testing.T) string {
 	dir := filepath.Join(base, strings.ReplaceAll(t.Name(), "/", "_"))
 	require.NoError(t, os.MkdirAll(dir, 0o750))
 	return dir
-}
-
-// opsBrowser is newBrowser with room for a workflow run: these tests wait
-// for real Temporal runs, which on a loaded machine take longer than
-// newBrowser's minute.
-func opsBrowser(t *testing.T) context.Context {
-	t.Helper()
-	_, err := os.Stat(chromiumPath)
-	require.NoError(t, err, "the browser test needs %s: install the Debian package chromium", chromiumPath)
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath), chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1400, 900))
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	return bctx
 }
 
 // opsLogin logs in with key and opens path.
@@ -70,7 +48,7 @@ func TestUIBrowserDeadLetters(t *testing.T) {
 	addDeadLetters(t, e, 1, "shed")
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	ctx := opsBrowser(t)
+	ctx := newBrowser(t)
 	shots := opsShots(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
@@ -151,7 +129,7 @@ func TestUIBrowserDeadLettersWithoutTemporal(t *testing.T) {
 	addDeadLetters(t, e, 1, "max_attempts")
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	ctx := opsBrowser(t)
+	ctx := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	require.NoError(t, chromedp.Do(ctx, opsLogin(srv.URL, testAdminKey, "/ui/deadletters?dlq=alerter")...))
 	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(`//tbody[@id="dlq-rows"]/tr`)),
@@ -174,7 +152,7 @@ func TestUIBrowserJobs(t *testing.T) {
 	applyAndTrigger(t, ops)
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
-	ctx := opsBrowser(t)
+	ctx := newBrowser(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	id := ops.IDPrefix + "mutt-dlq-remediation"
 	row := `//tbody[@id="jobs-rows"]/tr[@data-schedule="` + id + `"]`
