@@ -190,24 +190,20 @@ func syslogGarbage(t *testing.T, in *instance, _ *tally, r *rand.Rand) {
 		_ = c.Close()
 	}
 
-	// Valid messages are accepted afterwards, on both listeners.
-	accepted := func(c assert.TestingT, src string) float64 {
-		return in.metric(c, "mutt_ingest_events_by_source_total", `source="`+src+`"`, `status="accepted"`)
-	}
-	before := map[string]float64{"syslog_udp": accepted(t, "syslog_udp"), "syslog_tcp": accepted(t, "syslog_tcp")}
-	valid := "<13>Oct 11 22:14:15 canary.example.com app: HOSTILE-CANARY after garbage\n"
+	// Valid messages are accepted afterwards, on both listeners: matched by
+	// the canary rule, they reach the audit log.
 	tcp, err := net.DialTimeout("tcp", in.syslogTCP, 30*time.Second)
 	require.NoError(t, err)
 	defer func() { _ = tcp.Close() }()
+	udpMark, tcpMark := in.canary+"-udp", in.canary+"-tcp"
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		_, err := io.WriteString(udp, strings.TrimSuffix(valid, "\n"))
+		_, err := io.WriteString(udp, "<13>Oct 11 22:14:15 canary.example.com app: "+udpMark)
 		assert.NoError(c, err)
-		_, err = io.WriteString(tcp, valid)
+		_, err = io.WriteString(tcp, "<13>Oct 11 22:14:15 canary.example.com app: "+tcpMark+"\n")
 		assert.NoError(c, err)
-		for src, n := range before {
-			assert.Greater(c, accepted(c, src), n, src)
-		}
-	}, 60*time.Second, 500*time.Millisecond, "the syslog listeners still accept valid messages")
+		assert.Positive(c, in.audited(c, udpMark), "udp")
+		assert.Positive(c, in.audited(c, tcpMark), "tcp")
+	}, 90*time.Second, time.Second, "the syslog listeners still accept valid messages")
 	t.Logf("syslog: %d garbage datagrams and %d garbage TCP frames; valid messages accepted after", len(garbage), len(frames))
 }
 
@@ -218,18 +214,23 @@ func snmpGarbage(t *testing.T, in *instance, _ *tally, r *rand.Rand) {
 		Variables: []gosnmp.SnmpPDU{
 			{Name: ".1.3.6.1.2.1.1.3.0", Type: gosnmp.TimeTicks, Value: uint32(1000)},
 			{Name: ".1.3.6.1.6.3.1.1.4.1.0", Type: gosnmp.ObjectIdentifier, Value: ".1.3.6.1.6.3.1.1.5.3"},
-			{Name: ".1.3.6.1.2.1.1.5.0", Type: gosnmp.OctetString, Value: "canary.example.com"},
+			{Name: ".1.3.6.1.2.1.1.5.0", Type: gosnmp.OctetString, Value: "garbage.example.com"},
 		}}
+	// The garbage derives from a trap without the canary, so a mutation
+	// that stays valid cannot pass for the check's trap.
+	base, err := good.MarshalMsg()
+	require.NoError(t, err)
+	good.Variables[2].Value = in.canary + "-snmp"
 	valid, err := good.MarshalMsg()
 	require.NoError(t, err)
 	garbage := [][]byte{{}, {0x30}, {0x30, 0x84, 0xff, 0xff, 0xff, 0xff}, {0x30, 0x80, 0x00, 0x00},
-		append([]byte{0x30, 0x82, 0xff, 0xff}, valid...), make([]byte, 65000), []byte("\x30\x03\x02\x01\x05")}
-	for i := 1; i < len(valid); i += 3 {
-		garbage = append(garbage, valid[:i]) // every truncation
+		append([]byte{0x30, 0x82, 0xff, 0xff}, base...), make([]byte, 65000), []byte("\x30\x03\x02\x01\x05")}
+	for i := 1; i < len(base); i += 3 {
+		garbage = append(garbage, base[:i]) // every truncation
 	}
 	for range 300 {
-		b := append([]byte(nil), valid...)
-		for range 1 + r.IntN(4) { // flip bytes of a valid trap: lengths, tags, values
+		b := append([]byte(nil), base...)
+		for range 1 + r.IntN(4) { // flip bytes of the trap: lengths, tags, values
 			b[r.IntN(len(b))] = byte(r.UintN(256))
 		}
 		garbage = append(garbage, b)
@@ -247,12 +248,10 @@ func snmpGarbage(t *testing.T, in *instance, _ *tally, r *rand.Rand) {
 	for _, g := range garbage {
 		_, _ = conn.Write(g)
 	}
-	traps := func(c assert.TestingT) float64 { return in.metric(c, "mutt_snmp_traps_total") }
-	before := traps(t)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, err := conn.Write(valid)
 		assert.NoError(c, err)
-		assert.Greater(c, traps(c), before)
-	}, 60*time.Second, 500*time.Millisecond, "the trap listener still queues a valid trap")
+		assert.Positive(c, in.audited(c, in.canary+"-snmp"))
+	}, 90*time.Second, time.Second, "the trap listener still queues a valid trap")
 	t.Logf("snmp: %d garbage datagrams; a valid trap queued after", len(garbage))
 }

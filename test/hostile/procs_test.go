@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -89,6 +90,8 @@ type instance struct {
 	setup   []*proc // migrate and setup, run before the services
 	secrets map[string]string
 	prefix  string
+	db      *pgxpool.Pool // the instance's database, as the test's admin
+	canary  string        // in the message of valid syslog and SNMP input; a rule matches it
 
 	ingestKey, adminKey, readKey string
 	ingest, api, moogSim         string // host:port
@@ -229,7 +232,34 @@ func startInstance(t *testing.T) *instance {
 			assert.Equal(c, http.StatusOK, status("http://"+a+"/health"), a)
 		}
 	}, 3*time.Minute, 200*time.Millisecond)
+
+	in.db, err = pgxpool.New(context.Background(), in.env["DATABASE_URL"])
+	require.NoError(t, err)
+	t.Cleanup(in.db.Close)
+	// Only events a rule matches are audited: this rule makes a valid syslog
+	// message or trap that got through visible in event_audit_log.
+	in.canary = "HOSTILE-CANARY-" + id
+	rule, err := json.Marshal(map[string]any{"match_string": in.canary, "match_type": "contains", "priority": 1,
+		"prod_handling": "Page_and_ticket", "dev_handling": "Ignore", "team_assignment": "hostile", "reason": "hostile-client canary"})
+	require.NoError(t, err)
+	req, err := http.NewRequestWithContext(t.Context(), "POST", "http://"+in.api+"/api/v2/rules", strings.NewReader(string(rule)))
+	require.NoError(t, err)
+	req.Header.Set("X-API-KEY", in.adminKey)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode, string(body))
 	return in
+}
+
+// audited counts the audit rows whose raw message holds needle.
+func (in *instance) audited(c assert.TestingT, needle string) int {
+	var n int
+	assert.NoError(c, in.db.QueryRow(context.Background(),
+		`SELECT count(*) FROM event_audit_log WHERE raw_message LIKE '%' || $1 || '%'`, needle).Scan(&n))
+	return n
 }
 
 // run starts `mutt args...` with the instance's environment; it is stopped
