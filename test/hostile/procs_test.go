@@ -321,38 +321,6 @@ func tail(s string, n int) string {
 	return "…" + s[len(s)-n:]
 }
 
-// metric sums the samples of name in the ingestor's /metrics whose labels
-// include every one of labels (`k="v"`).
-func (in *instance) metric(c assert.TestingT, name string, labels ...string) float64 {
-	resp, err := http.Get("http://" + in.ingest + "/metrics")
-	if !assert.NoError(c, err) {
-		return -1
-	}
-	defer func() { _ = resp.Body.Close() }()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-lines:
-	for sc.Scan() {
-		l := sc.Text()
-		if !strings.HasPrefix(l, name+"{") && !strings.HasPrefix(l, name+" ") {
-			continue
-		}
-		for _, lb := range labels {
-			if !strings.Contains(l, lb) {
-				continue lines
-			}
-		}
-		f := strings.Fields(l)
-		v, err := strconv.ParseFloat(f[len(f)-1], 64)
-		if assert.NoError(c, err, l) {
-			sum += v
-		}
-	}
-	assert.NoError(c, sc.Err())
-	return sum
-}
-
 // fromIP is an HTTP client whose connections come from the loopback address
 // 127.0.x.y: the API throttles failed authentications per client address,
 // and the route walk sends many on purpose.
