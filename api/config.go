@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -151,15 +150,6 @@ type configValueAudit struct {
 	Source string `json:"source"`
 }
 
-// parsePutBody reads and decodes a PUT /config/{key} body (decodePutBody).
-func parsePutBody(c *gin.Context) (value, reason string, msg string) {
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxBody))
-	if err != nil {
-		return "", "", "body: too large or unreadable"
-	}
-	return decodePutBody(body)
-}
-
 // decodePutBody decodes {"value": …, "reason": …}; value may be a JSON
 // string, number or bool and is turned into the text Redis stores. A refusal
 // is msg, which names the field.
@@ -220,7 +210,12 @@ func (s *Server) putConfig(c *gin.Context) {
 	if !ok {
 		return
 	}
-	value, reason, msg := parsePutBody(c)
+	// A body over maxBody is a 413, as on every other write.
+	body, ok := bufferBody(c)
+	if !ok {
+		return
+	}
+	value, reason, msg := decodePutBody(body)
 	if msg != "" {
 		abort(c, http.StatusBadRequest, errBadRequest, msg)
 		return

@@ -157,6 +157,8 @@ func TestConfigPutRejectsBadInput(t *testing.T) {
 		long[i] = 'r'
 	}
 	requireError(t, e.do(t, "PUT", p, testAdminKey, map[string]any{"value": 5, "reason": string(long)}), 400, errBadRequest)
+	// Over the body limit: 413, as every other write answers (it was a 400).
+	requireError(t, e.do(t, "PUT", p, testAdminKey, `{"value": 5, "reason": "`+strings.Repeat("r", maxBody)+`"}`), 413, errBodyTooLarge)
 	requireError(t, e.do(t, "PUT", "/api/v2/config/nope", testAdminKey, map[string]any{"value": 5}), 404, errNotFound)
 	requireError(t, e.do(t, "PUT", "/api/v2/config/alerter_shed_mode", testAdminKey, map[string]any{"value": "drop"}), 400, errInvalidValue)
 	// A string value longer than its key's limit is refused, naming the key and the limit.

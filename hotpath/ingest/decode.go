@@ -84,6 +84,11 @@ type member struct {
 	reserved bool   // key starts with "_"
 }
 
+// MaxEventFields bounds the top-level members of one event object. Each
+// costs the decoder a member record; without a bound an 8 MiB object of
+// one-byte members ("k":1,…) made it allocate about 80 times the body.
+const MaxEventFields = 1000
+
 // utf8BOM is tolerated at the start of a body (some Windows tools write it).
 const utf8BOM = "\xEF\xBB\xBF"
 
@@ -288,6 +293,10 @@ func (d *decoder) scanObject(body []byte, start, idx int, members []member) ([]m
 			return nil, 0, malformed()
 		}
 		m.val, m.span = body[i:vEnd], body[mStart:vEnd]
+		if len(members) == MaxEventFields {
+			return nil, 0, invalid("event %d: more than %d top-level fields; an event needs a handful (hostname, timestamp, message…)",
+				idx, MaxEventFields)
+		}
 		members = append(members, m)
 		i = skipWS(body, vEnd)
 		if i >= len(body) {
