@@ -131,7 +131,9 @@ func niceTicks(lo, hi float64, n int) []float64 {
 		}
 	}
 	var out []float64
-	for v := math.Floor(lo/step) * step; ; v += step {
+	first := math.Floor(lo / step)
+	for k := 0.0; ; k++ {
+		v := (first + k) * step
 		out = append(out, v)
 		if v >= hi || len(out) > 4*n {
 			break
