@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -104,7 +105,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer tc.Close()
+	defer func() {
+		// The run's workflows and schedules go with their namespace.
+		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = tc.OperatorService().DeleteNamespace(dctx, &operatorservice.DeleteNamespaceRequest{Namespace: ns})
+		tc.Close()
+	}()
 	if o.OldRows > 0 {
 		if err := seedOld(ctx, env, o.OldRows); err != nil {
 			return nil, err
