@@ -60,8 +60,10 @@ complete (the report says which). See docs/soak/README.md.`,
 			if temporal == "" {
 				temporal = "127.0.0.1:7233"
 			}
-			if !workers.Reachable(c.Context(), temporal) {
-				return unreachable("temporal at "+temporal, fmt.Errorf("no answer (scripts/ensure-temporal.sh --test-server starts one on 127.0.0.1:17233)"))
+			if temporal == "none" {
+				temporal = ""
+			} else if !workers.Reachable(c.Context(), temporal) {
+				return unreachable("temporal at "+temporal, fmt.Errorf("no answer (scripts/ensure-temporal.sh --test-server starts one on 127.0.0.1:17233; --temporal-address none soaks without the worker and schedules)"))
 			}
 			if report == "" {
 				report = filepath.Join("docs", "soak", "soak-"+shortDuration(o.Duration)+".md")
@@ -113,7 +115,7 @@ complete (the report says which). See docs/soak/README.md.`,
 	f.StringVar(&o.ImgDir, "img-dir", filepath.Join("docs", "img"), "directory of the SVG plots (soak-<report name>-<kind>.svg)")
 	f.StringVar(&o.Title, "title", "", "title of the report")
 	f.StringVar(&exe, "mutt", "", "mutt binary to run (default: go build ./cmd/mutt into a temporary directory)")
-	f.StringVar(&temporal, "temporal-address", "", "Temporal frontend (default TEMPORAL_ADDRESS, else 127.0.0.1:7233)")
+	f.StringVar(&temporal, "temporal-address", "", "Temporal frontend (default TEMPORAL_ADDRESS, else 127.0.0.1:7233); none: no worker, no schedules")
 	return cmd
 }
 

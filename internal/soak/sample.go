@@ -141,7 +141,7 @@ func (s *sampler) sample(ctx context.Context) (Sample, error) {
 		s.env.DatabaseName()).Scan(&smp.PGConns); err != nil {
 		return smp, fmt.Errorf("pg_stat_activity: %w", err)
 	}
-	for _, sc := range s.scheds {
+	for _, sc := range s.scheds { // none without Temporal
 		d, err := s.tc.ScheduleClient().GetHandle(ctx, sc.ID).Describe(ctx)
 		if err != nil {
 			return smp, fmt.Errorf("describe schedule %s: %w", sc.ID, err)
@@ -240,12 +240,12 @@ func (s *sampler) runs(ctx context.Context) []ScheduleRuns {
 			if w == nil {
 				continue
 			}
-			desc, err := s.tc.DescribeWorkflowExecution(ctx, w.WorkflowID, w.FirstExecutionRunID)
+			desc, err := s.tc.DescribeWorkflow(ctx, w.WorkflowID, w.FirstExecutionRunID)
 			if err != nil {
 				r.Notes = append(r.Notes, err.Error())
 				continue
 			}
-			switch st := desc.GetWorkflowExecutionInfo().GetStatus(); st {
+			switch st := desc.Status; st {
 			case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 				r.Completed++
 				if sc.Workflow == "RetentionWorkflow" {

@@ -31,7 +31,10 @@ type Options struct {
 	RedisURL         string
 	RedisCluster     bool
 	AdminDatabaseURL string // any database URL of the server; the soak creates and drops its own database
-	TemporalAddress  string // a Temporal frontend; the soak registers and uses a namespace of its own
+	// TemporalAddress is a Temporal frontend; the soak registers and uses a
+	// namespace of its own. Empty: no worker and no schedules (the report
+	// says so and the schedule checks are skipped).
+	TemporalAddress string
 
 	Duration    time.Duration // of the load
 	Rate        int           // events/s offered, fixed
@@ -83,8 +86,8 @@ func (o *Options) defaults() {
 // even when a verdict fails; an error means the run itself could not be done.
 func Run(ctx context.Context, o Options) (*Result, error) {
 	o.defaults()
-	if o.Exe == "" || o.RedisURL == "" || o.AdminDatabaseURL == "" || o.TemporalAddress == "" {
-		return nil, errors.New("soak: Exe, RedisURL, AdminDatabaseURL and TemporalAddress are required")
+	if o.Exe == "" || o.RedisURL == "" || o.AdminDatabaseURL == "" {
+		return nil, errors.New("soak: Exe, RedisURL and AdminDatabaseURL are required")
 	}
 	if o.Duration <= 0 {
 		return nil, errors.New("soak: Duration must be positive")
@@ -100,32 +103,39 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	defer env.Close()
 
-	ns := "mutt-soak-" + uuid.NewString()[:8]
-	tc, err := temporalNamespace(ctx, o.TemporalAddress, ns)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		// The run's workflows and schedules go with their namespace.
-		dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		_, _ = tc.OperatorService().DeleteNamespace(dctx, &operatorservice.DeleteNamespaceRequest{Namespace: ns})
-		tc.Close()
-	}()
-	if o.OldRows > 0 {
-		if err := seedOld(ctx, env, o.OldRows); err != nil {
+	var tc client.Client
+	var scheds []workers.Schedule
+	if o.TemporalAddress != "" {
+		ns := "mutt-soak-" + uuid.NewString()[:8]
+		if tc, err = temporalNamespace(ctx, o.TemporalAddress, ns); err != nil {
 			return nil, err
 		}
+		defer func() {
+			// The run's workflows and schedules go with their namespace.
+			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, _ = tc.OperatorService().DeleteNamespace(dctx, &operatorservice.DeleteNamespaceRequest{Namespace: ns})
+			tc.Close()
+		}()
+		if o.OldRows > 0 {
+			if err := seedOld(ctx, env, o.OldRows); err != nil {
+				return nil, err
+			}
+		}
+		scheds = soakSchedules(o.ScheduleEvery)
+		if err := applySchedules(ctx, tc, scheds); err != nil {
+			return nil, err
+		}
+		if _, err := env.StartRole(ctx, "worker", "MUTT_WORKER_ADDR",
+			"TEMPORAL_ADDRESS="+o.TemporalAddress, "TEMPORAL_NAMESPACE="+ns); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(o.Out, "soak: Temporal namespace %s\n", ns)
+	} else {
+		res.NoTemporal = true
+		fmt.Fprintln(o.Out, "soak: no Temporal: the worker and the schedules do not run")
 	}
-	scheds := soakSchedules(o.ScheduleEvery)
-	if err := applySchedules(ctx, tc, scheds); err != nil {
-		return nil, err
-	}
-	if _, err := env.StartRole(ctx, "worker", "MUTT_WORKER_ADDR",
-		"TEMPORAL_ADDRESS="+o.TemporalAddress, "TEMPORAL_NAMESPACE="+ns); err != nil {
-		return nil, err
-	}
-	fmt.Fprintf(o.Out, "soak: Temporal namespace %s, processes log to %s\n", ns, env.LogPath())
+	fmt.Fprintf(o.Out, "soak: processes log to %s\n", env.LogPath())
 
 	s := &sampler{env: env, tc: tc, scheds: scheds, start: time.Now()}
 	var load bench.LoadCounters
@@ -165,7 +175,9 @@ loop:
 	res.Ended = time.Now().UTC()
 	res.Accepted, res.Refused, res.HTTPErrors = load.Accepted.Load(), load.Refused.Load(), load.HTTPErrors.Load()
 	res.Delivered = s.delivered
-	res.Runs = s.runs(ctx)
+	if tc != nil {
+		res.Runs = s.runs(ctx)
+	}
 	res.LoadAvg = loadAvg()
 	if sampleErr != nil {
 		res.Failure = sampleErr.Error()
