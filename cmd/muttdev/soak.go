@@ -136,7 +136,11 @@ func soakArgs(c *cobra.Command) []string {
 	var out []string
 	c.Flags().Visit(func(f *pflag.Flag) {
 		if f.Name != "mutt" {
-			out = append(out, "--"+f.Name+"="+f.Value.String())
+			v := f.Value.String()
+			if strings.ContainsAny(v, " \t'\"") {
+				v = "'" + strings.ReplaceAll(v, "'", `'\''`) + "'" // as a POSIX shell reads it back
+			}
+			out = append(out, "--"+f.Name+"="+v)
 		}
 	})
 	return out
