@@ -9,7 +9,7 @@ export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 # else in Go's install directory ($(go env GOBIN), default $(go env GOPATH)/bin).
 PREFIX    ?=
 
-.PHONY: help run test fuzz bench build install vet lint services cover
+.PHONY: help run test fuzz bench soak build install vet lint services cover
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -50,6 +50,13 @@ fuzz: ## each fuzz target briefly (FUZZTIME per target)
 
 bench: services ## end-to-end benchmark of the running pipeline (see docs/PERFORMANCE.md)
 	$(GO) run ./cmd/mutt bench
+
+# make soak SOAK_DURATION=2h is the documented long run; SOAK_ARGS adds muttdev soak flags (--rate, --report, ...).
+SOAK_DURATION ?= 30m
+SOAK_ARGS     ?=
+soak: services ## soak test: real processes under fixed load for SOAK_DURATION (30m); report + plots in docs/soak/
+	@./scripts/ensure-temporal.sh --test-server
+	$(GO) run ./cmd/muttdev soak --duration $(SOAK_DURATION) --temporal-address 127.0.0.1:17233 $(SOAK_ARGS)
 
 build: ## build mutt and muttdev into bin/
 	$(GO) build -o bin/ ./cmd/...

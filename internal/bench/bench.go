@@ -99,6 +99,7 @@ type run struct {
 	ingest   string
 	simURL   string
 	logFile  *os.File
+	env      []string // of the role processes (see StartRole)
 }
 
 // Run executes the benchmark.
@@ -213,6 +214,7 @@ func (r *run) setup(ctx context.Context) error {
 		"MUTT_INGEST_ADDR=127.0.0.1:"+r.ports["ingest"], "MUTT_ALERTER_ADDR=127.0.0.1:"+r.ports["alerter"],
 		"MUTT_FORWARDER_ADDR=127.0.0.1:"+r.ports["forwarder"], "MUTT_MOOGSIM_ADDR=127.0.0.1:"+r.ports["sim"],
 		"MUTT_LOG_LEVEL=warn", "MUTT_PPROF="+strconv.FormatBool(r.o.ProfileDir != ""))
+	r.env = env
 	if r.logFile, err = os.CreateTemp("", "mutt-bench-*.log"); err != nil {
 		return err
 	}
