@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -48,9 +47,9 @@ type Load struct {
 	expects [][]Expect // per body, per event
 	cancel  context.CancelFunc
 	done    sync.WaitGroup
-	next    atomic.Uint64
 
 	mu       sync.Mutex
+	seq      int // requests sent: picks the body and the ingestor
 	accepted []Accepted
 	status   map[int]int // answers other than 200, by status
 	errs     int         // transport errors (connection refused or reset: a killed ingestor)
@@ -113,9 +112,12 @@ func StartLoad(o LoadOptions) (*Load, error) {
 }
 
 func (l *Load) send(ctx context.Context, client *http.Client) {
-	n := l.next.Add(1) - 1
-	bi := int(n % uint64(len(l.o.Bodies)))
-	url := l.o.Ingest[int(n%uint64(len(l.o.Ingest)))] + "/ingest"
+	l.mu.Lock()
+	n := l.seq
+	l.seq++
+	l.mu.Unlock()
+	bi := n % len(l.o.Bodies)
+	url := l.o.Ingest[n%len(l.o.Ingest)] + "/ingest"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(l.o.Bodies[bi]))
 	if err != nil {
 		return

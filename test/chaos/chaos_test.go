@@ -212,9 +212,10 @@ func (c *cluster) killRandom(ctx context.Context) string {
 func (c *cluster) rollingRestart(ctx context.Context) string {
 	graceful := 0
 	for _, p := range c.procs {
-		if p.Stop(30 * time.Second) {
-			graceful++
-		}
+		// A process that ignores SIGTERM would be killed by the supervisor
+		// after its grace: the deployment would hang and then crash it.
+		require.True(c.t, p.Stop(30*time.Second), "%s exits within 30 s of SIGTERM (log: %s)", p.Name, c.logDir)
+		graceful++
 		require.NoError(c.t, p.Start(ctx, 2*time.Minute), "restart %s after SIGTERM (log: %s)", p.Name, c.logDir)
 	}
 	return fmt.Sprintf("%d processes, %d exited within 30 s of SIGTERM", len(c.procs), graceful)
