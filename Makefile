@@ -9,7 +9,7 @@ export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 # else in Go's install directory ($(go env GOBIN), default $(go env GOPATH)/bin).
 PREFIX    ?=
 
-.PHONY: help run test fuzz bench soak build install vet lint services cover
+.PHONY: help run test fuzz bench soak chaos build install vet lint services cover
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -57,6 +57,12 @@ SOAK_ARGS     ?=
 soak: services ## soak test: real processes under fixed load for SOAK_DURATION (30m); report + plots in docs/soak/
 	@./scripts/ensure-temporal.sh --test-server
 	$(GO) run ./cmd/muttdev soak --duration $(SOAK_DURATION) --temporal-address 127.0.0.1:17233 $(SOAK_ARGS)
+# make chaos: the full chaos profile (test/chaos; the short one runs in make test). MUTT_CHAOS_SEED repeats a
+# run's fault schedule; MUTT_CHAOS_REPORT=file appends each test's fault × outcome table to file.
+chaos: ## real processes under kill -9, SIGTERM restarts, Redis and PostgreSQL faults; reconciles every event (docs/RELIABILITY.md)
+	@./scripts/ensure-services.sh --test
+	@./scripts/ensure-temporal.sh --test-server
+	MUTT_CHAOS_PROFILE=full $(GO) test -count=1 -v -timeout 120m -run '^TestChaos' ./test/chaos/
 
 build: ## build mutt and muttdev into bin/
 	$(GO) build -o bin/ ./cmd/...

@@ -591,3 +591,8 @@ func printPhase(w io.Writer, p Phase) {
 		p.Delivered, p.DeliveredPerSec, p.EndToEndPerSec, p.Drained, p.DrainAfterLoad.Round(time.Millisecond),
 		p.P50.Round(time.Millisecond/10), p.P95.Round(time.Millisecond/10), p.P99.Round(time.Millisecond/10), p.LatencyMeasuredCount)
 }
+
+// Bodies returns n distinct JSON-array request bodies of batch events each,
+// the load this benchmark offers: 90 % match a seed rule on production hosts
+// (audited and forwarded), 10 % match no rule (heartbeats, unhandled).
+func Bodies(n, batch int) [][]byte { return makeBodies(n, batch) }

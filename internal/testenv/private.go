@@ -52,6 +52,23 @@ func PrivateRedis(t testing.TB) string {
 // seconds; use it only where passwords matter.
 func PrivatePostgres(t testing.TB) string {
 	t.Helper()
+	return StartPostgres(t).URL
+}
+
+// PostgresServer is a private PostgreSQL cluster a test may stop and start
+// again (same port and data directory), as a restart or an outage would.
+type PostgresServer struct {
+	URL  string // the superuser's URL (user postgres, password "admin")
+	Dir  string // holds the data directory and the server's log (pg.log)
+	data string
+	port int
+	run  func(name string, args ...string) *exec.Cmd
+}
+
+// StartPostgres starts a private PostgreSQL cluster (see PrivatePostgres).
+// Stopped and removed at cleanup.
+func StartPostgres(t testing.TB) *PostgresServer {
+	t.Helper()
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	require.NotEmpty(t, bins, "PostgreSQL server binaries must be installed (make test installs them)")
 	sort.Strings(bins)
@@ -71,22 +88,42 @@ func PrivatePostgres(t testing.TB) string {
 	if os.Geteuid() == 0 {
 		require.NoError(t, exec.Command("chown", "-R", "postgres:postgres", dir).Run()) // #nosec G204 -- test helper, fixed chown of its own temp dir
 	}
+	s := &PostgresServer{Dir: dir, data: data, port: port, run: asPostgres,
+		URL: fmt.Sprintf("postgres://postgres:admin@127.0.0.1:%d/postgres?sslmode=disable", port)}
 	t.Cleanup(func() {
-		_ = asPostgres("pg_ctl", "-D", data, "-m", "immediate", "stop").Run()
+		_ = s.Stop("immediate")
 		_ = os.RemoveAll(dir)
 	})
 	out, err := asPostgres("initdb", "-D", data, "-U", "postgres", "--pwfile", pw, "--auth", "scram-sha-256", "-E", "UTF8").CombinedOutput()
 	require.NoError(t, err, string(out))
-	out, err = asPostgres("pg_ctl", "-D", data, "-l", filepath.Join(dir, "pg.log"), "-w", "-o",
-		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port, dir), "start").CombinedOutput()
-	require.NoError(t, err, string(out))
-	url := fmt.Sprintf("postgres://postgres:admin@127.0.0.1:%d/postgres?sslmode=disable", port)
+	require.NoError(t, s.Start())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	conn, err := pgx.Connect(ctx, url)
+	conn, err := pgx.Connect(ctx, s.URL)
 	require.NoError(t, err)
 	require.NoError(t, conn.Close(ctx))
-	return url
+	return s
+}
+
+// Start starts the server (again) and waits until it accepts connections.
+func (s *PostgresServer) Start() error {
+	out, err := s.run("pg_ctl", "-D", s.data, "-l", filepath.Join(s.Dir, "pg.log"), "-w", "-o",
+		fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", s.port, s.Dir), "start").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl start: %w: %s", err, out)
+	}
+	return nil
+}
+
+// Stop stops the server with pg_ctl's shutdown mode: "fast" (a clean
+// shutdown that disconnects every client) or "immediate" (no checkpoint, as
+// a crash; the next start recovers from the WAL).
+func (s *PostgresServer) Stop(mode string) error {
+	out, err := s.run("pg_ctl", "-D", s.data, "-m", mode, "-w", "stop").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop -m %s: %w: %s", mode, err, out)
+	}
+	return nil
 }
 
 // FreeAddr returns a loopback address with a port free right now, chosen
@@ -111,6 +148,9 @@ type RedisServerOptions struct {
 	// AOF turns on the append-only file with fsync at every write
 	// (--appendonly yes --appendfsync always), so a kill -9 loses nothing.
 	AOF bool
+	// AppendFsync, with AOF, replaces "always" ("everysec": a kill -9 may
+	// lose the last second or two of writes).
+	AppendFsync string
 	// ACLFile gives the server an (initially empty) aclfile in its
 	// directory: ACL SAVE writes it and a restart loads it.
 	ACLFile bool
@@ -138,7 +178,11 @@ func StartRedis(t testing.TB, o RedisServerOptions) *RedisServer {
 	settings := [][2]string{{"bind", "127.0.0.1"}, {"port", strconv.Itoa(port)}, {"save", `""`},
 		{"dir", dir}, {"logfile", filepath.Join(dir, "redis.log")}, {"appendonly", "no"}}
 	if o.AOF {
-		settings = append(settings, [2]string{"appendonly", "yes"}, [2]string{"appendfsync", "always"})
+		fsync := "always"
+		if o.AppendFsync != "" {
+			fsync = o.AppendFsync
+		}
+		settings = append(settings, [2]string{"appendonly", "yes"}, [2]string{"appendfsync", fsync})
 	}
 	if o.ACLFile {
 		acl := filepath.Join(dir, "users.acl")
