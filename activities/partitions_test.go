@@ -291,6 +291,9 @@ func TestHeartbeatDuringStatementHeartbeats(t *testing.T) {
 	}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	// The activities here do real PostgreSQL work: the suite's 3 s wall-clock default fails
+	// on a loaded machine or under make cover's instrumentation, not because of a bug.
+	env.SetTestTimeout(2 * time.Minute)
 	env.RegisterWorkflowWithOptions(wf, workflow.RegisterOptions{Name: "wf"})
 	env.RegisterActivityWithOptions(long, activity.RegisterOptions{Name: "long"})
 	env.SetOnActivityHeartbeatListener(func(*activity.Info, converter.EncodedValues) { beats.Add(1) })

@@ -240,6 +240,9 @@ func TestRetentionBatchesResumeFromHeartbeatAfterAFailure(t *testing.T) {
 	}
 	var s testsuite.WorkflowTestSuite
 	env := s.NewTestWorkflowEnvironment()
+	// The activities here do real PostgreSQL work: the suite's 3 s wall-clock default fails
+	// on a loaded machine or under make cover's instrumentation, not because of a bug.
+	env.SetTestTimeout(2 * time.Minute)
 	env.RegisterWorkflowWithOptions(workflows.RetentionWorkflow, workflow.RegisterOptions{Name: "RetentionWorkflow"})
 	a.register(env)
 
