@@ -32,6 +32,7 @@ func freePort(t testing.TB) int {
 // default user has no password; stopped at cleanup.
 func PrivateRedis(t testing.TB) string {
 	t.Helper()
+	NeedsServices(t, "redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
@@ -52,6 +53,7 @@ func PrivateRedis(t testing.TB) string {
 // seconds; use it only where passwords matter.
 func PrivatePostgres(t testing.TB) string {
 	t.Helper()
+	NeedsServices(t, "the PostgreSQL server binaries")
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	require.NotEmpty(t, bins, "PostgreSQL server binaries must be installed (make test installs them)")
 	sort.Strings(bins)
@@ -133,6 +135,7 @@ type RedisServer struct {
 // answers. Its default user has no password.
 func StartRedis(t testing.TB, o RedisServerOptions) *RedisServer {
 	t.Helper()
+	NeedsServices(t, "redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	settings := [][2]string{{"bind", "127.0.0.1"}, {"port", strconv.Itoa(port)}, {"save", `""`},
