@@ -542,7 +542,11 @@ func TestHealthFollowsRedis(t *testing.T) {
 
 	proxy.Restore()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		res, err := e.client.Get(e.url + "/health")
+		client := e.client
+		if client == nil {
+			client = http.DefaultClient
+		}
+		res, err := client.Get(e.url + "/health")
 		if !assert.NoError(c, err) {
 			return
 		}
