@@ -9,7 +9,7 @@ export PATH := $(shell $(GO) env GOPATH)/bin:$(PATH)
 # else in Go's install directory ($(go env GOBIN), default $(go env GOPATH)/bin).
 PREFIX    ?=
 
-.PHONY: help run test fuzz bench soak chaos build install vet lint services cover
+.PHONY: help run test test-short fuzz bench soak chaos build install vet lint services cover
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -23,6 +23,11 @@ test: lint ## the whole suite against the real Redis, PostgreSQL, Temporal and P
 	@./scripts/ensure-temporal.sh --test-server
 	$(GO) test -count=1 -timeout 15m ./...
 	$(MAKE) fuzz
+
+# go test -short skips every test that needs a server, a browser or an external program (testenv's
+# helpers skip them, naming what they need): the pure tests, in seconds, with nothing running.
+test-short: ## the tests that need no service (go test -short ./...), in seconds; make test runs everything
+	$(GO) test -short -count=1 ./...
 
 # make cover: the suite once, with every non-main package instrumented for every test binary (-coverpkg), so
 # a package exercised by another package's tests (the e2e tests in test/ drive the hot path) counts as

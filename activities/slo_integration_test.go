@@ -167,6 +167,7 @@ func (r *sloRoles) simDelivered() int {
 // targets every second and evaluates ruleFiles every second; it returns its URL.
 func sloStartPrometheus(t *testing.T, targets []string, ruleFiles []string) string {
 	t.Helper()
+	testenv.NeedsServices(t, "prometheus")
 	_, err := os.Stat(sloPrometheusBinary)
 	require.NoError(t, err, "prometheus is needed: apt-get install -y --no-install-recommends prometheus")
 	dir := t.TempDir()

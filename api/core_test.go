@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
@@ -74,8 +75,11 @@ func (r resp) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (e *coreEnv) do(t *testing.T, method, path, key string, body any, hdr ...string) resp {
-	t.Helper()
+// do serves one request; t may be an EventuallyWithT condition's collect T.
+func (e *coreEnv) do(t require.TestingT, method, path, key string, body any, hdr ...string) resp {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -306,8 +310,9 @@ func TestPostgresDownIs503(t *testing.T) {
 		require.NotContains(t, r["message"], "SQLSTATE", c)
 	}
 	proxy.Restore()
-	require.Eventually(t, func() bool { return e.do(t, "POST", "/api/v2/rules", testAdminKey, body).code == 201 },
-		10*time.Second, 100*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 201, e.do(c, "POST", "/api/v2/rules", testAdminKey, body).code)
+	}, 10*time.Second, 100*time.Millisecond)
 }
 
 // TestAccessLogIsDebug: an answered request (a UI page's API call, a probe)

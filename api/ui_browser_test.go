@@ -13,6 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 const chromiumPath = "/usr/bin/chromium"
@@ -21,6 +23,7 @@ const chromiumPath = "/usr/bin/chromium"
 // browser fails the test (it is part of `make test`), naming the package.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	testenv.NeedsServices(t, "Chromium")
 	_, err := os.Stat(chromiumPath)
 	require.NoError(t, err, "the browser test needs %s: install the Debian package chromium "+
 		"(apt-get install --no-install-recommends chromium, or scripts/ensure-services.sh --test)", chromiumPath)

@@ -64,7 +64,7 @@ func runOnCluster(t *testing.T) *clusterRun {
 	require.NoError(t, err)
 	require.NoError(t, pipeline.Bootstrap(ctx, d))
 	runRoles(t, d, pipeline.AllRoles...)
-	require.Eventually(t, func() bool { return getJSON(t, "http://"+cfg.Ingest.Addr+"/health", nil) == 200 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+cfg.Ingest.Addr+"/health", nil)) },
 		20*time.Second, 50*time.Millisecond)
 	t.Cleanup(func() {
 		if !t.Failed() {

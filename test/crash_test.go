@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
@@ -94,8 +95,10 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 	var st struct {
 		Unique int `json:"unique"`
 	}
-	require.Eventually(t, func() bool {
-		return getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st) == 200 && st.Unique == n
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if assert.Equal(c, 200, getJSON(c, "http://"+cfg.MoogSimAddr+"/stats", &st)) {
+			assert.Equal(c, n, st.Unique)
+		}
 	}, 30*time.Second, 50*time.Millisecond, "every event_id reaches the simulator")
 
 	db := connectDB(t, cfg).DB

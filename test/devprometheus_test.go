@@ -51,6 +51,7 @@ func promGet(c *assert.CollectT, base, path string, v any) bool {
 // went through and a few scrapes happened, and SIGTERM stops it with mutt dev.
 func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 	t.Parallel()
+	testenv.NeedsServices(t, "a built mutt dev with Prometheus, Redis, PostgreSQL and Temporal")
 	bin := filepath.Join(t.TempDir(), "mutt")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/mutt")
 	build.Stderr = os.Stderr
@@ -124,7 +125,7 @@ func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 	// Events go through until Prometheus has seen the ingest counter move.
 	query := url.QueryEscape(`sum(rate(mutt_ingest_requests_total{status="success"}[5m])) > 0`)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		code, out := postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+		code, out := postEvent(c, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 		assert.Equal(c, http.StatusOK, code, out)
 		var res struct {
 			Result []json.RawMessage `json:"result"`

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
@@ -64,30 +65,46 @@ type simStats struct {
 	Last  []map[string]any `json:"last"`
 }
 
-func getJSON(t *testing.T, url string, v any) int {
-	t.Helper()
+// getJSON GETs url and decodes its body into v (unless nil); the status, or
+// 0 when the server did not answer or the body is not JSON. t may be an
+// EventuallyWithT condition's collect T.
+func getJSON(t assert.TestingT, url string, v any) int {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	resp, err := http.Get(url)
 	if err != nil {
 		return 0
 	}
 	defer func() { _ = resp.Body.Close() }()
-	if v != nil {
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(v))
+	if v != nil && !assert.NoError(t, json.NewDecoder(resp.Body).Decode(v), url) {
+		return 0
 	}
 	return resp.StatusCode
 }
 
-func postEvent(t *testing.T, ingestAddr, key, body string) (int, map[string]any) {
-	t.Helper()
+// postEvent POSTs body to the ingestor; the status (0 when the request
+// failed, which t is told) and the decoded answer. t may be an
+// EventuallyWithT condition's collect T.
+func postEvent(t assert.TestingT, ingestAddr, key, body string) (int, map[string]any) {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	req, err := http.NewRequest(http.MethodPost, "http://"+ingestAddr+"/ingest", strings.NewReader(body))
-	require.NoError(t, err)
+	if !assert.NoError(t, err) {
+		return 0, nil
+	}
 	req.Header.Set("X-API-KEY", key)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	if !assert.NoError(t, err) {
+		return 0, nil
+	}
 	defer func() { _ = resp.Body.Close() }()
 	var out map[string]any
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	if !assert.NoError(t, json.NewDecoder(resp.Body).Decode(&out)) {
+		return 0, nil
+	}
 	return resp.StatusCode, out
 }
 
@@ -112,7 +129,7 @@ func runInProcess(t *testing.T, env map[string]string) (pipeline.Config, *pipeli
 		require.NoError(t, <-done)
 		d.Close()
 	})
-	require.Eventually(t, func() bool { return getJSON(t, "http://"+cfg.Ingest.Addr+"/health", nil) == 200 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+cfg.Ingest.Addr+"/health", nil)) },
 		10*time.Second, 50*time.Millisecond)
 	return cfg, d
 }
@@ -132,8 +149,10 @@ func TestWholePathInProcess(t *testing.T) {
 	eventID := ids[0].(string)
 
 	var st simStats
-	require.Eventually(t, func() bool {
-		return getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st) == 200 && st.Count == 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if assert.Equal(c, 200, getJSON(c, "http://"+cfg.MoogSimAddr+"/stats", &st)) {
+			assert.Equal(c, 1, st.Count)
+		}
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Equal(t, eventID, st.Last[0]["external_id"])
 	require.Equal(t, "NetOps", st.Last[0]["class"], "the LINK-DOWN seed rule's team")
@@ -174,8 +193,10 @@ func TestWholePathInProcessTwoShards(t *testing.T) {
 		Count  int `json:"count"`
 		Unique int `json:"unique"`
 	}
-	require.Eventually(t, func() bool {
-		return getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st) == 200 && st.Unique == n
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if assert.Equal(c, 200, getJSON(c, "http://"+cfg.MoogSimAddr+"/stats", &st)) {
+			assert.Equal(c, n, st.Unique)
+		}
 	}, 20*time.Second, 20*time.Millisecond, "every event reaches the simulator")
 	require.Equal(t, n, st.Count, "each once")
 
@@ -223,6 +244,7 @@ func TestWholePathInProcessTwoShards(t *testing.T) {
 // stops that Temporal server).
 func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	t.Parallel()
+	testenv.NeedsServices(t, "a built mutt dev with Redis, PostgreSQL and Temporal")
 	bin := filepath.Join(t.TempDir(), "mutt")
 	build := exec.Command("go", "build", "-o", bin, "../cmd/mutt")
 	build.Stderr = os.Stderr
@@ -251,9 +273,10 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 		}
 	})
 
-	require.Eventually(t, func() bool {
-		return strings.Contains(stdout.String(), "MUTT dev is running") &&
-			getJSON(t, "http://"+env["MUTT_INGEST_ADDR"]+"/health", nil) == 200
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if assert.Contains(c, stdout.String(), "MUTT dev is running") {
+			assert.Equal(c, 200, getJSON(c, "http://"+env["MUTT_INGEST_ADDR"]+"/health", nil))
+		}
 	}, 60*time.Second, 100*time.Millisecond, "stderr: %s", &stderr)
 	require.Contains(t, stdout.String(), pipeline.DevIngestKey, "the banner prints the key to use")
 	uiURL := regexp.MustCompile(`temporal UI\s+(http://127\.0\.0\.1:\d+)`).FindStringSubmatch(stdout.String())
@@ -284,8 +307,10 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	code, out := postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
 	var st simStats
-	require.Eventually(t, func() bool {
-		return getJSON(t, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st) == 200 && st.Count == 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if assert.Equal(c, 200, getJSON(c, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st)) {
+			assert.Equal(c, 1, st.Count)
+		}
 	}, 10*time.Second, 20*time.Millisecond)
 
 	// The file secrets provider makes a whole rotation possible locally: rotate the
@@ -306,8 +331,10 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	require.Contains(t, string(out2), env["MUTT_REDIS_PREFIX"]+"dlq:poison", "muttdev status lists every dead-letter stream")
 	code, out = postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
-	require.Eventually(t, func() bool {
-		return getJSON(t, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st) == 200 && st.Count == 2
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if assert.Equal(c, 200, getJSON(c, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st)) {
+			assert.Equal(c, 2, st.Count)
+		}
 	}, 10*time.Second, 20*time.Millisecond, "delivered after the rotation, without a restart")
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))

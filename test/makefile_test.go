@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 // TestMakeHelpListsEveryTarget: every target of the Makefile has a "## "
@@ -33,6 +35,7 @@ func TestMakeHelpListsEveryTarget(t *testing.T) {
 // working mutt and muttdev binaries in dir/bin.
 func TestMakeInstallPutsBothCommandsOnThePath(t *testing.T) {
 	t.Parallel()
+	testenv.NeedsServices(t, "make and a build of mutt and muttdev")
 	prefix := t.TempDir()
 	out, err := exec.Command("make", "-s", "-C", "..", "install", "PREFIX="+prefix).CombinedOutput()
 	require.NoError(t, err, string(out))

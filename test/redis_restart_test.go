@@ -146,7 +146,7 @@ func TestIngestRecoversAfterRedisRestart(t *testing.T) {
 				require.NoError(t, err)
 				runRoles(t, worker, pipeline.Worker)
 			}
-			require.Eventually(t, func() bool { return getJSON(t, "http://"+cfg.Ingest.Addr+"/health", nil) == 200 },
+			require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+cfg.Ingest.Addr+"/health", nil)) },
 				10*time.Second, 50*time.Millisecond)
 
 			load := startRestartLoad(cfg.Ingest.Addr, "restart-ingest-key-0123456789abcdef")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -96,13 +97,13 @@ func newRotationEnv(t *testing.T, redisAdmin func(t *testing.T, admin *redis.Cli
 	require.NoError(t, dynconfig.Set(ctx, r.admin, r.worker.Keys, "moog_batch_size", "20"))
 
 	r.services = start(t, r.cfg, pipeline.MoogSim, pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder, pipeline.API)
-	require.Eventually(t, func() bool { return getJSON(t, "http://"+r.cfg.Ingest.Addr+"/health", nil) == 200 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+r.cfg.Ingest.Addr+"/health", nil)) },
 		10*time.Second, 50*time.Millisecond)
-	require.Eventually(t, func() bool { return getJSON(t, "http://"+r.cfg.APIAddr+"/health", nil) == 200 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+r.cfg.APIAddr+"/health", nil)) },
 		10*time.Second, 50*time.Millisecond)
 	// The secrets watcher advertises the process shortly after /health
 	// answers; a rotation started before that would not wait for it.
-	require.Eventually(t, func() bool { return len(r.instances(t)) == 1 }, 10*time.Second, 20*time.Millisecond,
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Len(c, r.instances(c), 1) }, 10*time.Second, 20*time.Millisecond,
 		"the services process advertises itself")
 
 	var ra redis.UniversalClient = r.admin
@@ -152,10 +153,14 @@ func (r *rotationEnv) rotate(t *testing.T, in workflows.SecretRotationInput) (wo
 }
 
 // instances lists the instance ids advertised in Redis.
-func (r *rotationEnv) instances(t *testing.T) []string {
-	t.Helper()
+// instances are the processes advertising themselves; t may be an
+// EventuallyWithT condition's collect T.
+func (r *rotationEnv) instances(t assert.TestingT) []string {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	keys, err := r.admin.Keys(context.Background(), r.services.Keys.InstancesPattern()).Result()
-	require.NoError(t, err)
+	assert.NoError(t, err)
 	return keys
 }
 
@@ -258,8 +263,10 @@ func (r *rotationEnv) requireDeliveredOnce(t *testing.T, ids []string) {
 	var st struct {
 		Unique int `json:"unique"`
 	}
-	require.Eventually(t, func() bool {
-		return getJSON(t, "http://"+r.cfg.MoogSimAddr+"/stats", &st) == 200 && st.Unique >= len(ids)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		if assert.Equal(c, 200, getJSON(c, "http://"+r.cfg.MoogSimAddr+"/stats", &st)) {
+			assert.GreaterOrEqual(c, st.Unique, len(ids))
+		}
 	}, 30*time.Second, 50*time.Millisecond, "every accepted event_id reaches the simulator (%d of %d)", &st.Unique, len(ids))
 	require.Equal(t, len(ids), st.Unique, "the simulator saw no event_id the test did not send")
 	var rows, distinct int

@@ -20,13 +20,24 @@ import (
 // with no MIBs and its persistent state in a temporary directory.
 func snmpTool(t *testing.T, tool string, args ...string) (string, error) {
 	t.Helper()
+	return snmpRunner(t, tool)(args...)
+}
+
+// snmpRunner finds tool (the test fails without it) and returns a function
+// that runs it, with a configuration directory of the test's own: safe to
+// call inside a wait condition.
+func snmpRunner(t *testing.T, tool string) func(args ...string) (string, error) {
+	t.Helper()
+	testenv.NeedsServices(t, tool)
 	path, err := exec.LookPath(tool)
 	require.NoError(t, err, "%s is missing: apt-get install -y snmp (scripts/ensure-services.sh --test)", tool)
 	dir := t.TempDir()
-	cmd := exec.Command(path, append([]string{"-m", "", "-M", dir, "-On"}, args...)...) //nolint:gosec // test tool
-	cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+dir, "HOME="+dir, "SNMPCONFPATH="+dir)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	return func(args ...string) (string, error) {
+		cmd := exec.Command(path, append([]string{"-m", "", "-M", dir, "-On"}, args...)...) //nolint:gosec // test tool
+		cmd.Env = append(os.Environ(), "SNMP_PERSISTENT_DIR="+dir, "HOME="+dir, "SNMPCONFPATH="+dir)
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
 }
 
 // udpAddr is a free loopback UDP address.
@@ -143,7 +154,7 @@ func TestPipelineSNMPTraps(t *testing.T) {
 	// Every one reached the simulator, with its event id as external_id.
 	var st simStats
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		assert.Equal(ct, 200, getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st))
+		assert.Equal(ct, 200, getJSON(ct, "http://"+cfg.MoogSimAddr+"/stats", &st))
 		assert.Equal(ct, len(sends), st.Count)
 	}, 20*time.Second, 50*time.Millisecond)
 	var ext []string
@@ -180,14 +191,15 @@ func TestPipelineSNMPInformWaitsForRedis(t *testing.T) {
 	require.Contains(t, out, "Timeout")
 
 	proxy.Restore()
+	inform := snmpRunner(t, "snmpinform")
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		out, err := snmpTool(t, "snmpinform", args...)
+		out, err := inform(args...)
 		assert.NoError(ct, err, out)
 	}, 30*time.Second, 200*time.Millisecond)
 
 	var st simStats
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		assert.Equal(ct, 200, getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st))
+		assert.Equal(ct, 200, getJSON(ct, "http://"+cfg.MoogSimAddr+"/stats", &st))
 		assert.GreaterOrEqual(ct, st.Count, 1)
 	}, 20*time.Second, 50*time.Millisecond)
 	var n int

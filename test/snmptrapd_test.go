@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 // TestSnmptrapdRelayExample runs a real snmptrapd with deploy/snmptrapd's
@@ -22,6 +23,7 @@ import (
 // audited, with trap_oid, source_ip and the variables in the event.
 func TestSnmptrapdRelayExample(t *testing.T) {
 	t.Parallel()
+	testenv.NeedsServices(t, "snmptrapd")
 	trapd, err := exec.LookPath("snmptrapd")
 	require.NoError(t, err, "snmptrapd is missing: apt-get install -y snmptrapd (scripts/ensure-services.sh --test)")
 	for _, tool := range []string{"jq", "curl"} {

@@ -42,7 +42,7 @@ func TestSyslogWholePath(t *testing.T) {
 
 	var st simStats
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.Equal(c, 200, getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st))
+		assert.Equal(c, 200, getJSON(c, "http://"+cfg.MoogSimAddr+"/stats", &st))
 		assert.Equal(c, len(sends), st.Count)
 	}, 20*time.Second, 50*time.Millisecond, "every syslog event reaches the simulator")
 	for _, a := range st.Last {

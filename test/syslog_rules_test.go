@@ -112,7 +112,7 @@ func TestSyslogRuleOnAppNameAndFacility(t *testing.T) {
 	// Delivered: the simulator holds each alert with its rule's team.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		var st simStats
-		assert.Equal(c, 200, getJSON(t, "http://"+cfg.MoogSimAddr+"/stats", &st))
+		assert.Equal(c, 200, getJSON(c, "http://"+cfg.MoogSimAddr+"/stats", &st))
 		byID := map[string]map[string]any{}
 		for _, a := range st.Last {
 			if id, ok := a["external_id"].(string); ok {

@@ -40,6 +40,7 @@ func TestDevPrometheusMissing(t *testing.T) {
 // configuration it wrote with promtool (the rules included); Stop ends it.
 func TestDevPrometheusConfigIsValid(t *testing.T) {
 	t.Parallel()
+	testenv.NeedsServices(t, "promtool")
 	promtool, err := exec.LookPath("promtool")
 	require.NoError(t, err, "promtool is needed: apt-get install -y --no-install-recommends prometheus")
 	o := devPromOptions(t, "prometheus")

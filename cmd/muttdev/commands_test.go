@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -294,7 +295,7 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 		}()
 		require.EventuallyWithT(t, func(c *assert.CollectT) {
 			// A refused request: answered ones are logged at debug only.
-			muttdev(t, d.env, "", "config", "get", "no_such_key")
+			execute(context.Background(), []string{"config", "get", "no_such_key"}, d.env, strings.NewReader(""), io.Discard, io.Discard)
 			assert.Contains(c, buf.String(), "route=/api/v2/config/:key")
 		}, 20*time.Second, 300*time.Millisecond)
 		cancel()

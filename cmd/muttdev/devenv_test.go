@@ -32,6 +32,7 @@ type devInstance struct {
 
 func startMuttDev(t *testing.T) *devInstance {
 	t.Helper()
+	testenv.NeedsServices(t, "a built mutt dev against Redis, PostgreSQL and Temporal")
 	bin := filepath.Join(t.TempDir(), "mutt")
 	build := exec.Command("go", "build", "-o", bin, "../mutt")
 	build.Stderr = os.Stderr

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/forward"
@@ -148,11 +149,11 @@ func TestBreakerCrashedProberDoesNotWedgeIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, forward.Probe, acq.Decision)
 	// The prober never reports. Once its lease lapses another gets the probe.
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		acq, err := b.Acquire(ctx, 0, time.Hour, "p2")
-		require.NoError(t, err)
-		return acq.Decision == forward.Probe
-	}, 5*time.Second, 10*time.Millisecond)
+		assert.NoError(c, err)
+		assert.Equal(c, forward.Probe, acq.Decision)
+	}, 10*time.Second, 10*time.Millisecond)
 	// The crashed prober's late report is ignored.
 	st, _, err := b.Record(ctx, forward.Success, 1, "crashes")
 	require.NoError(t, err)

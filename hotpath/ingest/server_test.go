@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/event"
@@ -540,8 +541,18 @@ func TestHealthFollowsRedis(t *testing.T) {
 	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "redis"}))
 
 	proxy.Restore()
-	require.Eventually(t, func() bool {
-		return e.do(t, http.MethodGet, "/health", "", nil).code == http.StatusOK
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		client := e.client
+		if client == nil {
+			client = http.DefaultClient
+		}
+		res, err := client.Get(e.url + "/health")
+		if !assert.NoError(c, err) {
+			return
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		_ = res.Body.Close()
+		assert.Equal(c, http.StatusOK, res.StatusCode)
 	}, 10*time.Second, 50*time.Millisecond)
 	require.EqualValues(t, 1, e.backlog(t), "only the event accepted before the outage is queued")
 }

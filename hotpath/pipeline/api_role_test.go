@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
@@ -42,20 +43,12 @@ func TestAPIRoleServes(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- pipeline.Run(ctx, d, roles) }()
-	status := func(key string) int {
-		req, err := http.NewRequest("GET", "http://"+addr+"/api/v2/version", nil)
-		require.NoError(t, err)
-		req.Header.Set("X-API-KEY", key)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return 0
-		}
-		_ = resp.Body.Close()
-		return resp.StatusCode
-	}
-	require.Eventually(t, func() bool { return status(a2) == 200 }, 10*time.Second, 50*time.Millisecond)
-	require.Equal(t, 200, status(r1))
-	require.Equal(t, 401, status("nope"))
+	version := "http://" + addr + "/api/v2/version"
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 200, status(c, http.MethodGet, version, a2, ""))
+	}, 10*time.Second, 50*time.Millisecond)
+	require.Equal(t, 200, status(t, http.MethodGet, version, r1, ""))
+	require.Equal(t, 401, status(t, http.MethodGet, version, "nope", ""))
 	cancel()
 	require.NoError(t, <-done)
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
@@ -75,11 +76,15 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 	run(t, cfg, roles)
 	ingestURL, versionURL := "http://"+cfg.Ingest.Addr+"/ingest", "http://"+cfg.APIAddr+"/api/v2/version"
 	event := `{"hostname":"h1","timestamp":"2026-11-26T10:00:00Z","message":"m"}`
-	require.Eventually(t, func() bool { return status(t, http.MethodGet, versionURL, "rotated-admin-key", "") == 200 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 200, status(c, http.MethodGet, versionURL, "rotated-admin-key", ""))
+	},
 		10*time.Second, 50*time.Millisecond)
 	require.Equal(t, 401, status(t, http.MethodGet, versionURL, pipeline.DevAPIAdminKey, ""), "the replaced dev admin key is refused")
 	// The ingestor may start listening after the API does.
-	require.Eventually(t, func() bool { return status(t, http.MethodPost, ingestURL, "rotated-ingest-key", event) == 200 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 200, status(c, http.MethodPost, ingestURL, "rotated-ingest-key", event))
+	},
 		10*time.Second, 50*time.Millisecond)
 	require.Equal(t, 401, status(t, http.MethodPost, ingestURL, pipeline.DevIngestKey, event), "the replaced dev ingest key is refused")
 
@@ -89,7 +94,9 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 	require.NoError(t, err)
 	run(t, cfg, []pipeline.Role{pipeline.API})
 	versionURL = "http://" + cfg.APIAddr + "/api/v2/version"
-	require.Eventually(t, func() bool { return status(t, http.MethodGet, versionURL, "explicit-admin-key", "") == 200 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 200, status(c, http.MethodGet, versionURL, "explicit-admin-key", ""))
+	},
 		10*time.Second, 50*time.Millisecond)
 	require.Equal(t, 200, status(t, http.MethodGet, versionURL, "rotated-admin-key", ""))
 }
@@ -110,10 +117,16 @@ func run(t *testing.T, cfg pipeline.Config, roles []pipeline.Role) {
 }
 
 // status sends one request with key and answers its status (0 when it fails).
-func status(t *testing.T, method, url, key, body string) int {
-	t.Helper()
+// status is the HTTP status of one request, 0 when it cannot be sent; t may
+// be an EventuallyWithT condition's collect T.
+func status(t assert.TestingT, method, url, key, body string) int {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	require.NoError(t, err)
+	if !assert.NoError(t, err) {
+		return 0
+	}
 	req.Header.Set("X-API-KEY", key)
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")

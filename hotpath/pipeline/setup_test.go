@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
@@ -99,8 +100,8 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	go func() { done <- pipeline.Run(runCtx, d, []pipeline.Role{pipeline.Ingestor}) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done); d.Close() })
 	event := `{"hostname":"h1","timestamp":"2026-11-26T10:00:00Z","message":"m"}`
-	require.Eventually(t, func() bool {
-		return status(t, http.MethodPost, "http://"+cfg.Ingest.Addr+"/ingest", "ingest-key-0123456789abcdef-"+id, event) == 200
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 200, status(c, http.MethodPost, "http://"+cfg.Ingest.Addr+"/ingest", "ingest-key-0123456789abcdef-"+id, event))
 	}, 10*time.Second, 50*time.Millisecond)
 	require.NotContains(t, logs.String(), warning)
 	require.Contains(t, logs.String(), "cannot tell whether the redis default user is restricted", "said at debug level")

@@ -10,6 +10,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/stream"
@@ -102,12 +103,12 @@ func TestIdleEntriesAreReclaimedByAnotherConsumer(t *testing.T) {
 
 	alive := consumer(rdb, key, "alive", 200*time.Millisecond, m)
 	var reclaimed []stream.Entry
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		got, err := alive.Read(ctx)
-		require.NoError(t, err)
+		assert.NoError(c, err)
 		reclaimed = append(reclaimed, got...)
-		return len(reclaimed) == 2
-	}, 5*time.Second, 20*time.Millisecond)
+		assert.Len(c, reclaimed, 2)
+	}, 10*time.Second, 20*time.Millisecond)
 	require.EqualValues(t, 2, reclaimed[0].Deliveries)
 	require.NoError(t, alive.Ack(ctx, reclaimed[0].ID, reclaimed[1].ID))
 }
@@ -129,30 +130,45 @@ func TestExtendKeepsLeaseAndPoisonGoesToDeadLetter(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 
-	// a keeps extending: b must not take it over.
-	for i := 0; i < 6; i++ {
-		time.Sleep(vis / 3)
-		require.NoError(t, a.Extend(ctx, got[0].ID))
-		other, err := b.Read(ctx)
+	// a extends its lease once the entry has idled a while: the idle time
+	// others reclaim by (XAUTOCLAIM min-idle = visibility) starts again, and
+	// a still owns it. Compared with the time since the extension began, not
+	// with a wall-clock bound, so a stalled machine cannot fail it.
+	pendingIdle := func() (string, time.Duration) {
+		p, err := rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: key, Group: "g", Start: "-", End: "+", Count: 1}).Result()
 		require.NoError(t, err)
-		require.Empty(t, other)
+		require.Len(t, p, 1)
+		return p[0].Consumer, p[0].Idle
 	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		p, err := rdb.XPendingExt(ctx, &redis.XPendingExtArgs{Stream: key, Group: "g", Start: "-", End: "+", Count: 1}).Result()
+		if assert.NoError(c, err) && assert.Len(c, p, 1) {
+			assert.GreaterOrEqual(c, p[0].Idle, vis/3)
+		}
+	}, 10*time.Second, 10*time.Millisecond)
+	extended := time.Now()
+	require.NoError(t, a.Extend(ctx, got[0].ID))
+	owner, idle := pendingIdle()
+	require.Equal(t, "a", owner)
+	require.LessOrEqual(t, idle, time.Since(extended), "the extension restarted the idle time")
 
 	// Now a and b both "crash" after taking it: the third delivery exceeds MaxDeliveries=2.
 	c := consumer(rdb, key, "c", vis, m)
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		g, err := b.Read(ctx)
-		require.NoError(t, err)
-		return len(g) == 1
-	}, 5*time.Second, 20*time.Millisecond)
-	require.Eventually(t, func() bool {
+		assert.NoError(ct, err)
+		assert.Len(ct, g, 1)
+	}, 10*time.Second, 20*time.Millisecond)
+	var tookOver []stream.Entry
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		g, err := c.Read(ctx)
-		require.NoError(t, err)
-		require.Empty(t, g)
+		assert.NoError(ct, err)
+		tookOver = append(tookOver, g...)
 		n, err := rdb.XLen(ctx, key+":dlq").Result()
-		require.NoError(t, err)
-		return n == 1
-	}, 5*time.Second, 20*time.Millisecond)
+		assert.NoError(ct, err)
+		assert.EqualValues(ct, 1, n)
+	}, 10*time.Second, 20*time.Millisecond)
+	require.Empty(t, tookOver, "past MaxDeliveries the entry goes to the dead-letter stream, not to c")
 
 	dl, err := rdb.XRange(ctx, key+":dlq", "-", "+").Result()
 	require.NoError(t, err)

@@ -22,6 +22,7 @@ import (
 // it with logger: the event arrives with the device's fields intact.
 func TestRsyslogRelayExample(t *testing.T) {
 	t.Parallel()
+	testenv.NeedsServices(t, "rsyslogd")
 	r := newRig(t, rigOpts{cfg: syslog.Config{TCPAddr: "127.0.0.1:0"}})
 	raw, err := os.ReadFile("../../deploy/rsyslog/mutt-relay.conf")
 	require.NoError(t, err)

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
@@ -47,15 +48,24 @@ func TestStoreSeesChangeWithinASecond(t *testing.T) {
 	s := dynconfig.NewStore(rdb, keys, quiet)
 	require.EqualValues(t, 1, s.Int("moog_batch_size"))
 	go func() { _ = s.Run(ctx) }()
-	time.Sleep(200 * time.Millisecond) // let the subscription start
+	// Wait until the store listens for change notices.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		n, err := rdb.PubSubNumSub(ctx, keys.ConfigUpdates()).Result()
+		assert.NoError(c, err)
+		assert.EqualValues(c, 1, n[keys.ConfigUpdates()])
+	}, 10*time.Second, 10*time.Millisecond)
 
+	// Seen well before the periodic re-read (CacheTTL): the notice did it.
+	// The bound is generous, for a loaded machine; it only has to be shorter
+	// than CacheTTL to tell the two apart.
+	notice := dynconfig.CacheTTL / 2
 	require.NoError(t, dynconfig.Set(ctx, rdb, keys, "moog_batch_size", "25"))
-	require.Eventually(t, func() bool { return s.Int("moog_batch_size") == 25 }, time.Second, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.EqualValues(c, 25, s.Int("moog_batch_size")) }, notice, 10*time.Millisecond)
 
 	// A bad value written behind the API's back is ignored, with the default in force.
 	require.NoError(t, rdb.Set(ctx, keys.Config("moog_batch_size"), "lots", 0).Err())
 	require.NoError(t, rdb.Publish(ctx, keys.ConfigUpdates(), "moog_batch_size").Err())
-	require.Eventually(t, func() bool { return s.Int("moog_batch_size") == 1 }, time.Second, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.EqualValues(c, 1, s.Int("moog_batch_size")) }, notice, 10*time.Millisecond)
 	for _, v := range s.Effective() {
 		if v.Key.Name == "moog_batch_size" {
 			require.Equal(t, "invalid", v.Source)

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/ratelimit"
@@ -15,25 +16,37 @@ func TestBurstThenDenyWithRetryAfter(t *testing.T) {
 	t.Parallel()
 	rdb, keys := testenv.Redis(t)
 	ctx := context.Background()
-	lim := ratelimit.Limit{Rate: 10, Period: time.Second}
+	// 10 per 4 s: a unit every 400 ms, a burst of 10. Slow enough that the
+	// calls below, however stalled the machine, run within the window.
+	lim := ratelimit.Limit{Rate: 10, Period: 4 * time.Second}
 	key := keys.IngestRateLimit()
 
+	start := time.Now()
 	r, err := ratelimit.Allow(ctx, rdb, key, lim, 6)
 	require.NoError(t, err)
 	require.True(t, r.Allowed)
 	r, err = ratelimit.Allow(ctx, rdb, key, lim, 4)
 	require.NoError(t, err)
 	require.True(t, r.Allowed)
+	denied := time.Now()
 	r, err = ratelimit.Allow(ctx, rdb, key, lim, 5)
 	require.NoError(t, err)
 	require.False(t, r.Allowed)
-	require.Greater(t, r.RetryAfter, 300*time.Millisecond)
-	require.LessOrEqual(t, r.RetryAfter, 500*time.Millisecond)
+	// 15 units against a tolerance of one period (10 units) plus one unit:
+	// the 5 more are due 4 × 400 ms after the burst began, less the time the
+	// calls took (measured, not assumed).
+	due := 4 * lim.Period / time.Duration(lim.Rate)
+	require.LessOrEqual(t, r.RetryAfter, due)
+	require.GreaterOrEqual(t, r.RetryAfter, due-time.Since(start))
 
-	time.Sleep(r.RetryAfter)
-	r, err = ratelimit.Allow(ctx, rdb, key, lim, 5)
-	require.NoError(t, err)
-	require.True(t, r.Allowed, "after waiting RetryAfter the same request passes")
+	// The same request passes once RetryAfter has passed, and not before.
+	retryAfter := r.RetryAfter
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		r, err := ratelimit.Allow(ctx, rdb, key, lim, 5)
+		assert.NoError(c, err)
+		assert.True(c, r.Allowed)
+	}, retryAfter+30*time.Second, 20*time.Millisecond, "the request passes after RetryAfter")
+	require.GreaterOrEqual(t, time.Since(denied), retryAfter, "allowed no earlier than RetryAfter")
 
 	r, err = ratelimit.Allow(ctx, rdb, key, lim, 11)
 	require.NoError(t, err)

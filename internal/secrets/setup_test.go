@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/stream"
@@ -65,11 +66,11 @@ func TestRedisUserRunsTheHotPathAndNothingElse(t *testing.T) {
 	require.Len(t, entries, 2)
 	require.NoError(t, cons.Extend(ctx, entries[0].ID))
 	require.NoError(t, cons.DeadLetter(ctx, stream.DeadLetter{Entry: entries[1], Reason: "test", Err: "x"}))
-	require.Eventually(t, func() bool { // reclaim (XAUTOCLAIM) after the visibility timeout
+	require.EventuallyWithT(t, func(ct *assert.CollectT) { // reclaim (XAUTOCLAIM) after the visibility timeout
 		got, err := cons.Read(ctx)
-		require.NoError(t, err)
-		return len(got) == 1
-	}, 5*time.Second, 5*time.Millisecond)
+		assert.NoError(ct, err)
+		assert.Len(ct, got, 1)
+	}, 10*time.Second, 5*time.Millisecond)
 	require.NoError(t, cons.Ack(ctx, entries[0].ID))
 	require.NoError(t, c.XPending(ctx, keys.IngestStream(0), "alerter").Err())
 	require.NoError(t, c.XInfoGroups(ctx, keys.IngestStream(0)).Err())

@@ -185,7 +185,7 @@ func TestWatcherStoppedWhileStartingIsNotAnError(t *testing.T) {
 	require.NoError(t, err)
 	for i := 0; i < 20; i++ {
 		ctx, cancel := context.WithCancel(context.Background())
-		go func() { time.Sleep(time.Duration(i) * 100 * time.Microsecond); cancel() }()
+		time.AfterFunc(time.Duration(i)*100*time.Microsecond, cancel) // cancel at a different moment of the start each time
 		require.NoError(t, w.Run(ctx))
 	}
 }

@@ -33,6 +33,7 @@ type RedisCluster struct {
 // replaced by its replica, so failover tests take seconds.
 func StartRedisCluster(t testing.TB) *RedisCluster {
 	t.Helper()
+	NeedsServices(t, "redis-server (a cluster)")
 	c := &RedisCluster{t: t}
 	for range 6 {
 		// The cluster bus gets a free port of its own: by default it is

@@ -32,6 +32,7 @@ func freePort(t testing.TB) int {
 // default user has no password; stopped at cleanup.
 func PrivateRedis(t testing.TB) string {
 	t.Helper()
+	NeedsServices(t, "redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	cmd := exec.Command("redis-server", "--bind", "127.0.0.1", "--port", strconv.Itoa(port), "--save", "",
@@ -69,6 +70,7 @@ type PostgresServer struct {
 // Stopped and removed at cleanup.
 func StartPostgres(t testing.TB) *PostgresServer {
 	t.Helper()
+	NeedsServices(t, "the PostgreSQL server binaries")
 	bins, _ := filepath.Glob("/usr/lib/postgresql/*/bin/initdb")
 	require.NotEmpty(t, bins, "PostgreSQL server binaries must be installed (make test installs them)")
 	sort.Strings(bins)
@@ -173,6 +175,7 @@ type RedisServer struct {
 // answers. Its default user has no password.
 func StartRedis(t testing.TB, o RedisServerOptions) *RedisServer {
 	t.Helper()
+	NeedsServices(t, "redis-server")
 	port := freePort(t)
 	dir := t.TempDir()
 	settings := [][2]string{{"bind", "127.0.0.1"}, {"port", strconv.Itoa(port)}, {"save", `""`},

@@ -23,6 +23,7 @@ func TemporalAddress() string {
 // prefix too (the returned queue name is one).
 func Temporal(t testing.TB) (client.Client, string) {
 	t.Helper()
+	NeedsServices(t, "the Temporal test server")
 	c, err := client.Dial(client.Options{HostPort: TemporalAddress(), Logger: nopLogger{}})
 	require.NoError(t, err, "temporal dev server must run (make test starts it)")
 	t.Cleanup(c.Close)

@@ -43,6 +43,7 @@ func AdminDatabaseURL() string {
 // every key under the prefix is deleted at cleanup.
 func Redis(t testing.TB) (*redis.Client, keyspace.Keys) {
 	t.Helper()
+	NeedsServices(t, "Redis")
 	opts, err := redis.ParseURL(RedisURL())
 	require.NoError(t, err)
 	c := redis.NewClient(opts)
@@ -69,6 +70,7 @@ func Redis(t testing.TB) (*redis.Client, keyspace.Keys) {
 // DatabaseURL creates an empty database for this test, dropped at cleanup.
 func DatabaseURL(t testing.TB) string {
 	t.Helper()
+	NeedsServices(t, "PostgreSQL")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, AdminDatabaseURL())
@@ -105,6 +107,7 @@ func Postgres(t testing.TB) *pgxpool.Pool {
 // PostgresAt opens a pool on dbURL, migrates it, and closes it at cleanup.
 func PostgresAt(t testing.TB, dbURL string) *pgxpool.Pool {
 	t.Helper()
+	NeedsServices(t, "PostgreSQL")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, dbURL)
@@ -120,6 +123,8 @@ func PostgresAt(t testing.TB, dbURL string) *pgxpool.Pool {
 // created: cleanups run in reverse order, and a role that still owns grants in
 // a database cannot be dropped.
 func DropLogins(t testing.TB, redisUser, pgRole string) {
+	t.Helper()
+	NeedsServices(t, "Redis and PostgreSQL")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if opts, err := redis.ParseURL(RedisURL()); err == nil {
