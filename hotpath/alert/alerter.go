@@ -2,7 +2,6 @@ package alert
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -398,18 +397,6 @@ type item struct {
 	alert []byte // the encoded alert when dec.Forward
 	// rejected: PostgreSQL refused its audit row; it is dead-lettered instead.
 	rejected bool
-}
-
-func decodeEnvelope(data []byte, env *event.Envelope, id *uuid.UUID) error {
-	if err := json.Unmarshal(data, env); err != nil {
-		return fmt.Errorf("decode envelope: %w", err)
-	}
-	u, err := uuid.Parse(env.EventID)
-	if err != nil {
-		return fmt.Errorf("decode envelope: event_id %q: %w", env.EventID, err)
-	}
-	*id = u
-	return nil
 }
 
 func ruleAlert(it *item) event.Alert {

@@ -23,7 +23,8 @@ const (
 func AppendEvent(dst []byte, a *event.Alert) []byte { return appendEvent(dst, a, false) }
 
 // appendEvent is AppendEvent; trusted says a.Original is known to be valid JSON
-// (it was just decoded by encoding/json), which saves scanning it again.
+// (it came from an alert stream entry, which only MUTT's alerter writes: see
+// decodeAlert), which saves scanning it again.
 func appendEvent(dst []byte, a *event.Alert, trusted bool) []byte {
 	sig := a.Signature
 	if sig == "" {

@@ -58,9 +58,9 @@ func invalid(format string, args ...any) *requestError {
 const shapeHint = "send a JSON object, a JSON array of objects, or NDJSON (one object per line)"
 
 // decoder turns a request body into envelopes. It reads each event once:
-// a hand-written scan finds the event's extent, its top-level fields and
-// enforces the size and depth limits; jsonenc.Valid checks the syntax; only the
-// few fields the pipeline needs are decoded. The client's bytes become the
+// one jsonenc.CheckValue pass per member checks the syntax, finds the event's
+// extent and its top-level fields and enforces the size and depth limits;
+// only the few fields the pipeline needs are decoded. The client's bytes become the
 // envelope's original unless a reserved field has to be cut out.
 type decoder struct {
 	maxBatch int
@@ -234,10 +234,7 @@ func (d *decoder) event(body []byte, start, idx int, st stamp, scratch *[]member
 	if err != nil {
 		return event.Envelope{}, 0, err
 	}
-	raw := body[start:end]
-	if !jsonenc.Valid(raw) {
-		return event.Envelope{}, 0, syntaxError(idx, raw)
-	}
+	raw := body[start:end] // valid JSON: scanObject checked it
 	if !utf8.Valid(raw) {
 		return event.Envelope{}, 0, invalid("event %d: not valid UTF-8", idx)
 	}
@@ -255,13 +252,15 @@ func syntaxError(idx int, rest []byte) error {
 	return badJSON("event %d: invalid JSON", idx)
 }
 
-// scanObject walks the object at body[start] == '{' without decoding it: it
-// finds the end, appends the top-level members to members, and enforces the
-// depth and string-length limits. Malformed input yields a syntax error;
-// jsonenc.Valid on the returned extent is still needed, since below the top
-// level only strings and brackets are tracked.
+// scanObject reads the object at body[start] == '{' in one pass with
+// jsonenc.CheckValue: it checks the syntax (exactly as jsonenc.Valid, so as
+// json.Valid), enforces the depth and string-length limits, finds the end,
+// and appends the top-level members to members. The first problem in the
+// order of the text is reported; a syntax error is described by
+// encoding/json (syntaxError).
 func (d *decoder) scanObject(body []byte, start, idx int, members []member) ([]member, int, error) {
 	malformed := func() error { return syntaxError(idx, body[start:]) }
+	lim := jsonenc.Limits{MaxDepth: d.maxDepth, MaxString: d.maxField}
 	i := skipWS(body, start+1)
 	if i < len(body) && body[i] == '}' {
 		return members, i + 1, nil
@@ -270,11 +269,12 @@ func (d *decoder) scanObject(body []byte, start, idx int, members []member) ([]m
 		if i >= len(body) || body[i] != '"' {
 			return nil, 0, malformed()
 		}
-		kEnd, err := d.scanString(body, i, idx, nil)
-		if err != nil {
-			return nil, 0, err
-		}
-		if kEnd < 0 {
+		kEnd, fault := jsonenc.CheckValue(body, i, 1, lim)
+		switch fault {
+		case jsonenc.FaultNone:
+		case jsonenc.FaultString:
+			return nil, 0, invalid("event %d: a field name is longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)", idx, d.maxField)
+		default:
 			return nil, 0, malformed()
 		}
 		m := member{key: body[i+1 : kEnd-1]}
@@ -285,11 +285,15 @@ func (d *decoder) scanObject(body []byte, start, idx int, members []member) ([]m
 			return nil, 0, malformed()
 		}
 		i = skipWS(body, i+1)
-		vEnd, err := d.skipValue(body, i, idx, &m)
-		if err != nil {
-			return nil, 0, err
-		}
-		if vEnd < 0 {
+		vEnd, fault := jsonenc.CheckValue(body, i, 1, lim) // the event object is level 1
+		switch fault {
+		case jsonenc.FaultNone:
+		case jsonenc.FaultDepth:
+			return nil, 0, invalid("event %d: field %s: nested deeper than %d levels (limit MUTT_INGEST_MAX_DEPTH)",
+				idx, m.name(), d.maxDepth)
+		case jsonenc.FaultString:
+			return nil, 0, invalid("event %d: field %s: string longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)", idx, m.name(), d.maxField)
+		default:
 			return nil, 0, malformed()
 		}
 		m.val, m.span = body[i:vEnd], body[mStart:vEnd]
@@ -313,105 +317,8 @@ func (d *decoder) scanObject(body []byte, start, idx int, members []member) ([]m
 	}
 }
 
-// skipValue returns the offset just past the value at body[i], or -1 when
-// the input ends or is malformed. Containers are matched bracket by bracket
-// (the event object itself is depth 1).
-func (d *decoder) skipValue(body []byte, i, idx int, m *member) (int, error) {
-	if i >= len(body) {
-		return -1, nil
-	}
-	switch body[i] {
-	case '"':
-		return d.scanString(body, i, idx, m)
-	case '{', '[':
-		depth := 1 // relative to the event's top level
-		for j := i; j < len(body); j++ {
-			switch body[j] {
-			case '"':
-				end, err := d.scanString(body, j, idx, m)
-				if err != nil || end < 0 {
-					return end, err
-				}
-				j = end - 1
-			case '{', '[':
-				if j > i {
-					depth++
-				}
-				if depth+1 > d.maxDepth {
-					return 0, invalid("event %d: field %s: nested deeper than %d levels (limit MUTT_INGEST_MAX_DEPTH)",
-						idx, m.name(), d.maxDepth)
-				}
-			case '}', ']':
-				if depth--; depth == 0 {
-					return j + 1, nil
-				}
-			}
-		}
-		return -1, nil
-	}
-	j := i
-	for j < len(body) && !isDelim(body[j]) {
-		j++
-	}
-	if j == i {
-		return -1, nil
-	}
-	return j, nil
-}
-
-// scanString returns the offset just past the string at body[i] == '"' (-1
-// when it is not terminated) and enforces the field length limit on it. m is
-// the member the string belongs to, nil while reading a top-level key.
-func (d *decoder) scanString(body []byte, i, idx int, m *member) (int, error) {
-	j := i + 1
-	for {
-		k := bytes.IndexByte(body[j:], '"')
-		if k < 0 {
-			return -1, nil
-		}
-		q := j + k
-		bs := 0
-		for p := q - 1; p > i && body[p] == '\\'; p-- {
-			bs++
-		}
-		if bs%2 == 1 { // the quote is escaped
-			j = q + 1
-			continue
-		}
-		// The encoded length bounds the decoded one from above, so only a
-		// long encoding needs decoding to check the limit exactly.
-		if q-i-1 > d.maxField {
-			var s string
-			if err := json.Unmarshal(body[i:q+1], &s); err == nil && len(s) > d.maxField {
-				if m == nil {
-					return 0, invalid("event %d: a field name is longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)", idx, d.maxField)
-				}
-				return 0, invalid("event %d: field %s: string longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)", idx, m.name(), d.maxField)
-			}
-		}
-		return q + 1, nil
-	}
-}
-
-func skipWS(b []byte, i int) int {
-	for i < len(b) {
-		switch b[i] {
-		case ' ', '\t', '\n', '\r':
-			i++
-		default:
-			return i
-		}
-	}
-	return i
-}
-
-func isDelim(c byte) bool {
-	switch c {
-	case ',', '}', ']', ' ', '\t', '\n', '\r':
-		return true
-	}
-	return false
-}
+// skipWS is jsonenc.SkipSpace.
+func skipWS(b []byte, i int) int { return jsonenc.SkipSpace(b, i) }
 
 // name is the member's key for an error message: quoted, decoded, and cut
 // short so a huge key cannot bloat the response.

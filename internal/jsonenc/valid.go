@@ -1,5 +1,7 @@
 package jsonenc
 
+import "encoding/json"
+
 // Valid reports whether b is one valid JSON text, exactly as json.Valid does,
 // several times faster: a direct recursive-descent check of the RFC 8259
 // grammar instead of encoding/json's byte-at-a-time state machine. Like
@@ -11,6 +13,147 @@ func Valid(b []byte) bool {
 
 // maxNesting is encoding/json's limit on nested arrays and objects.
 const maxNesting = 10000
+
+// Limits are what CheckValue enforces beyond the grammar.
+type Limits struct {
+	// MaxDepth is the deepest nesting of arrays and objects allowed, the
+	// value's own level included (encoding/json's 10000 applies anyway).
+	MaxDepth int
+	// MaxString is the longest string allowed, in bytes as decoded
+	// (encoding/json's reading); 0 means no limit.
+	MaxString int
+}
+
+// Fault is what CheckValue found wrong.
+type Fault uint8
+
+// Faults of CheckValue.
+const (
+	FaultNone   Fault = iota
+	FaultSyntax       // not valid JSON (Valid would say false)
+	FaultDepth        // nested deeper than Limits.MaxDepth
+	FaultString       // a string (or key) longer than Limits.MaxString
+)
+
+// CheckValue checks the JSON value that starts at b[i], nested inside depth
+// arrays and objects, in one pass: the grammar as Valid checks it and the
+// limits. It returns the offset just past the value and the first fault in
+// the order of the text. Trailing data after the value is not looked at.
+func CheckValue(b []byte, i, depth int, lim Limits) (int, Fault) {
+	c := checker{b: b, maxDepth: min(lim.MaxDepth, maxNesting), maxString: lim.MaxString}
+	end, ok := c.value(i, depth)
+	if !ok {
+		if c.fault == FaultNone {
+			c.fault = FaultSyntax
+		}
+		return end, c.fault
+	}
+	return end, FaultNone
+}
+
+// checker is validValue with limits; fault says which limit failed.
+type checker struct {
+	b                   []byte
+	maxDepth, maxString int
+	fault               Fault
+}
+
+func (c *checker) value(i, depth int) (int, bool) {
+	b := c.b
+	if i >= len(b) {
+		return i, false
+	}
+	switch b[i] {
+	case '{', '[':
+		if depth+1 > c.maxDepth {
+			c.fault = FaultDepth
+			return i, false
+		}
+		if b[i] == '{' {
+			return c.object(i, depth+1)
+		}
+		return c.array(i, depth+1)
+	case '"':
+		return c.str(i)
+	}
+	return validValue(b, i, depth)
+}
+
+func (c *checker) str(i int) (int, bool) {
+	end, ok := validString(c.b, i)
+	if ok && c.maxString > 0 && end-i-2 > c.maxString {
+		// The encoded length bounds the decoded one from above, so only a
+		// long encoding needs decoding to check the limit exactly.
+		var s string
+		if json.Unmarshal(c.b[i:end], &s) == nil && len(s) > c.maxString {
+			c.fault = FaultString
+			return i, false
+		}
+	}
+	return end, ok
+}
+
+func (c *checker) object(i, depth int) (int, bool) {
+	b := c.b
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == '}' {
+		return i + 1, true
+	}
+	for {
+		if i >= len(b) || b[i] != '"' {
+			return i, false
+		}
+		var ok bool
+		if i, ok = c.str(i); !ok {
+			return i, false
+		}
+		i = SkipSpace(b, i)
+		if i >= len(b) || b[i] != ':' {
+			return i, false
+		}
+		if i, ok = c.value(SkipSpace(b, i+1), depth); !ok {
+			return i, false
+		}
+		i = SkipSpace(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case '}':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
+
+func (c *checker) array(i, depth int) (int, bool) {
+	b := c.b
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, true
+	}
+	for {
+		var ok bool
+		if i, ok = c.value(i, depth); !ok {
+			return i, false
+		}
+		i = SkipSpace(b, i)
+		if i >= len(b) {
+			return i, false
+		}
+		switch b[i] {
+		case ',':
+			i = SkipSpace(b, i+1)
+		case ']':
+			return i + 1, true
+		default:
+			return i, false
+		}
+	}
+}
 
 func validValue(b []byte, i, depth int) (int, bool) {
 	if i >= len(b) {

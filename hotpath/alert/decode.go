@@ -1,0 +1,145 @@
+package alert
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/google/uuid"
+
+	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/jsonenc"
+)
+
+// decodeEnvelope reads one ingest stream entry. It is json.Unmarshal(data,
+// env) at a fraction of the cost (docs/PERFORMANCE.md, ADR 0036): one
+// jsonenc.Object pass checks the syntax and picks out the members; anything
+// unusual (escaped keys or strings, a key that only matches
+// case-insensitively, a number that is not a plain integer) falls back to
+// encoding/json, so the result and the errors are encoding/json's
+// (FuzzDecodeEnvelopeMatchesEncodingJSON).
+//
+// One difference, on purpose: the carried original event ("event") is not
+// checked again. The ingest streams are written only by MUTT's own receivers
+// (the ACL users of mutt setup; DLQ replays move their entries back
+// unchanged): the HTTP ingestor puts there the client's object only after
+// jsonenc.Valid and utf8.Valid accepted it (ingest/decode.go), and the
+// syslog and SNMP receivers write it themselves with jsonenc. Checking it a
+// second time cost the alerter ≈ 10 % of its CPU. Its end is still found, so
+// an entry that is not even an object of members fails as before.
+func decodeEnvelope(data []byte, env *event.Envelope, id *uuid.UUID) error {
+	if !readEnvelope(data, env, true) {
+		*env = event.Envelope{}
+		if err := json.Unmarshal(data, env); err != nil {
+			return fmt.Errorf("decode envelope: %w", err)
+		}
+	}
+	u, err := uuid.Parse(env.EventID)
+	if err != nil {
+		return fmt.Errorf("decode envelope: event_id %q: %w", env.EventID, err)
+	}
+	*id = u
+	return nil
+}
+
+// envelopeFields are the JSON names of event.Envelope's fields.
+var envelopeFields = []string{"event_id", "received_at", "correlation_id", "source", "hostname", "message",
+	"timestamp", "severity", "trap_oid", "app_name", "facility", "event"}
+
+// readEnvelope is the fast path of decodeEnvelope; false means "let
+// encoding/json decide" (env is then partly set). trustOriginal skips
+// checking the grammar of the "event" member (see decodeEnvelope).
+func readEnvelope(data []byte, env *event.Envelope, trustOriginal bool) bool {
+	o := jsonenc.NewObject(data)
+	for {
+		rawKey, ok := o.Next()
+		if !ok {
+			return o.Valid()
+		}
+		if bytes.IndexByte(rawKey, '\\') >= 0 {
+			return false
+		}
+		key := rawKey[1 : len(rawKey)-1]
+		if string(key) == "event" {
+			var val []byte
+			if trustOriginal {
+				val = o.Trusted()
+			} else {
+				val = o.Value()
+			}
+			if val == nil {
+				return false
+			}
+			env.Original = json.RawMessage(val) // aliases the entry, which the item keeps anyway
+			continue
+		}
+		val := o.Value()
+		if val == nil || !setEnvelopeField(env, key, val) {
+			return false
+		}
+	}
+}
+
+// setEnvelopeField stores one member but "event"; false means "let
+// encoding/json decide".
+func setEnvelopeField(env *event.Envelope, key, val []byte) bool {
+	switch string(key) {
+	case "event_id":
+		return setString(&env.EventID, val)
+	case "correlation_id":
+		return setString(&env.CorrelationID, val)
+	case "source":
+		return setString(&env.Source, val)
+	case "hostname":
+		return setString(&env.Hostname, val)
+	case "message":
+		return setString(&env.Message, val)
+	case "trap_oid":
+		return setString(&env.TrapOID, val)
+	case "app_name":
+		return setString(&env.AppName, val)
+	case "received_at":
+		return env.ReceivedAt.UnmarshalJSON(val) == nil // what encoding/json calls
+	case "timestamp":
+		return env.Timestamp.UnmarshalJSON(val) == nil
+	case "severity":
+		return setIntPtr(&env.Severity, val)
+	case "facility":
+		return setIntPtr(&env.Facility, val)
+	}
+	for _, f := range envelopeFields {
+		if strings.EqualFold(f, string(key)) {
+			return false // encoding/json matches names case-insensitively
+		}
+	}
+	return true // unknown member: ignored, as encoding/json does
+}
+
+// setString stores a plain JSON string; null leaves the field as it is.
+func setString(dst *string, val []byte) bool {
+	if string(val) == "null" {
+		return true
+	}
+	s, ok := jsonenc.PlainString(val)
+	if ok {
+		*dst = s
+	}
+	return ok
+}
+
+// setIntPtr stores a plain JSON integer; null sets nil.
+func setIntPtr(dst **int, val []byte) bool {
+	if string(val) == "null" {
+		*dst = nil
+		return true
+	}
+	n, err := strconv.ParseInt(string(val), 10, strconv.IntSize)
+	if err != nil {
+		return false
+	}
+	v := int(n)
+	*dst = &v
+	return true
+}
