@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/jackc/pgx/v5"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -135,6 +136,7 @@ const jobsRecentRuns = 5
 func (s *Server) registerJobs(g *gin.RouterGroup, _ string) {
 	g.GET("/jobs", s.listJobs)
 	g.GET("/jobs/runs/:workflow_id", s.getJobRun)
+	g.POST("/jobs/:schedule/trigger", s.triggerJob)
 }
 
 // listJobs describes every project schedule and its recent runs.
@@ -366,4 +368,160 @@ func memoMap(m *commonpb.Memo) map[string]any {
 		}
 	}
 	return out
+}
+
+// JobsAuditTable is config_audit_log.table_name of a console action on a
+// schedule ("Run now").
+const JobsAuditTable = "schedule"
+
+// jobTriggerWait bounds how long a "Run now" waits for the schedule's new run
+// to show, so the answer can name it.
+const jobTriggerWait = 10 * time.Second
+
+// jobTriggerBody is a "Run now" request: only the audited reason.
+type jobTriggerBody struct {
+	reasonField
+}
+
+// jobTriggerAnswer is the 202 of a "Run now".
+type jobTriggerAnswer struct {
+	// Status is "started" (Run is the new run) or "triggered" (Temporal took
+	// the trigger but the run did not show within jobTriggerWait).
+	Status   string  `json:"status"`
+	Schedule string  `json:"schedule"`
+	Workflow string  `json:"workflow"`
+	Run      *jobRun `json:"run,omitempty"`
+	Message  string  `json:"message,omitempty"`
+}
+
+// triggerJob runs a schedule's action now (client.ScheduleHandle.Trigger),
+// audited in config_audit_log like the DLQ actions: the row commits only
+// once Temporal has taken the trigger. A schedule whose run is still going
+// would skip the trigger (its overlap policy is skip), so that is refused
+// with 409 naming the run. The answer names the run it started.
+func (s *Server) triggerJob(c *gin.Context) {
+	if !requireAdmin(c) {
+		return
+	}
+	var body jobTriggerBody
+	if !decodeResourceBody(c, &body) {
+		return
+	}
+	o := s.o.Ops
+	if !o.configured() {
+		abort(c, http.StatusServiceUnavailable, errUnavailable, "Temporal is not configured on this API server (TEMPORAL_ADDRESS): schedules cannot be run from here")
+		return
+	}
+	id := c.Param("schedule")
+	i := slices.IndexFunc(o.Schedules, func(sc OpsSchedule) bool { return sc.ID == id })
+	if i < 0 {
+		ids := make([]string, len(o.Schedules))
+		for j, sc := range o.Schedules {
+			ids[j] = sc.ID
+		}
+		abort(c, http.StatusNotFound, errNotFound, "no schedule "+quoteShort(id)+" (want one of "+strings.Join(ids, ", ")+")")
+		return
+	}
+	sc := o.Schedules[i]
+	ctx, cancel := context.WithTimeout(c, 15*time.Second+jobTriggerWait)
+	defer cancel()
+	h := o.Client.ScheduleClient().GetHandle(ctx, sc.ID)
+	desc, err := h.Describe(ctx)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		abort(c, http.StatusConflict, errConflict, "schedule "+sc.ID+" is not created: run `mutt schedules apply` (or start the worker with MUTT_WORKER_APPLY_SCHEDULES=true)")
+		return
+	}
+	if err != nil {
+		s.unavailable(c, "read the schedule: Temporal is unavailable", err)
+		return
+	}
+	if len(desc.Info.RunningWorkflows) > 0 {
+		r := desc.Info.RunningWorkflows[0]
+		msg := "a run of " + sc.ID + " is still going (workflow " + r.WorkflowID + "); the schedule skips overlapping runs: wait for it to finish"
+		if u := o.workflowURL(r.WorkflowID, r.FirstExecutionRunID); u != "" {
+			msg += " (" + u + ")"
+		}
+		abort(c, http.StatusConflict, errConflict, msg)
+		return
+	}
+	known := map[string]bool{}
+	for _, a := range desc.Info.RecentActions {
+		if a.StartWorkflowResult != nil {
+			known[a.StartWorkflowResult.WorkflowID] = true
+		}
+	}
+	reason := changeReason(c, body.Reason)
+	err = pgx.BeginFunc(ctx, s.o.DB, func(tx pgx.Tx) error {
+		err := writeConfigAudit(ctx, tx, AuditEntry{ChangedBy: caller(c), Operation: "UPDATE", TableName: JobsAuditTable,
+			RecordID: sc.ID, Reason: reason, CorrelationID: correlationID(c),
+			Old: map[string]any{"paused": desc.Schedule.State != nil && desc.Schedule.State.Paused},
+			New: map[string]any{"action": "trigger", "workflow": sc.Workflow}})
+		if err != nil {
+			return err
+		}
+		if err := h.Trigger(ctx, client.ScheduleTriggerOptions{}); err != nil {
+			return &temporalErr{err}
+		}
+		return nil
+	})
+	if err != nil {
+		var te *temporalErr
+		if errors.As(err, &te) {
+			s.unavailable(c, "trigger the schedule: Temporal is unavailable", te.err)
+			return
+		}
+		// Triggered but not audited (the commit failed): stop the run
+		// before it changes anything, if it shows in time.
+		if run := s.newScheduleRun(ctx, h, known); run != nil {
+			tctx, tcancel := context.WithTimeout(context.WithoutCancel(c), 10*time.Second)
+			_ = o.Client.TerminateWorkflow(tctx, run.WorkflowID, run.RunID, "the audit row of this console action could not be written")
+			tcancel()
+		}
+		s.dbFailure(c, "run "+sc.ID+" now", err)
+		return
+	}
+	ans := jobTriggerAnswer{Status: "triggered", Schedule: sc.ID, Workflow: sc.Workflow}
+	if run := s.newScheduleRun(ctx, h, known); run != nil {
+		ans.Status, ans.Run = "started", run
+	} else {
+		ans.Message = "Temporal took the trigger but the run has not shown yet: refresh the jobs page"
+	}
+	s.o.Log.InfoContext(c, "schedule triggered", "component", "api", "schedule", sc.ID, "status", ans.Status,
+		"correlation_id", correlationID(c), "caller", caller(c))
+	c.JSON(http.StatusAccepted, ans)
+}
+
+// newScheduleRun waits (at most jobTriggerWait) for a run of the schedule
+// that is not in known (the runs it had before the trigger) and describes it.
+func (s *Server) newScheduleRun(ctx context.Context, h client.ScheduleHandle, known map[string]bool) *jobRun {
+	ctx, cancel := context.WithTimeout(ctx, jobTriggerWait)
+	defer cancel()
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if d, err := h.Describe(ctx); err == nil {
+			var found *client.ScheduleWorkflowExecution
+			for _, a := range d.Info.RecentActions {
+				if r := a.StartWorkflowResult; r != nil && !known[r.WorkflowID] {
+					found = r
+				}
+			}
+			for _, r := range d.Info.RunningWorkflows {
+				if found == nil && !known[r.WorkflowID] {
+					found = &r
+				}
+			}
+			if found != nil {
+				run := &jobRun{WorkflowID: found.WorkflowID, RunID: found.FirstExecutionRunID, Status: "unknown"}
+				s.fillRun(ctx, run)
+				return run
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
 }

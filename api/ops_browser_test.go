@@ -142,32 +142,82 @@ func TestUIBrowserDeadLettersWithoutTemporal(t *testing.T) {
 	require.True(t, disabled)
 }
 
-// TestUIBrowserJobs drives the ops jobs page: a schedule applied and run on
-// the real Temporal shows as active with its last run completed, the next run,
-// and links into the Temporal UI; its run is listed with its summary.
+// TestUIBrowserJobs drives the ops jobs page against the real API, Temporal
+// and a MUTT worker: schedules applied on Temporal show as active with their
+// last run, its outcome and counts from the run's memo, the next run and
+// links into the Temporal UI. A read-only key sees no "Run now"; an admin's
+// "Run now" without a reason is refused on the page, and with one starts the
+// schedule's run, which the page follows to completion with its Temporal UI
+// link, and whose outcome then shows on the schedule's row.
 func TestUIBrowserJobs(t *testing.T) {
 	t.Parallel()
-	e, ops := newOpsEnv(t, "DLQRemediationWorkflow")
+	e, ops := newOpsEnv(t, "PartitionMaintenanceWorkflow", "DLQRemediationWorkflow")
 	addDeadLetters(t, e, 2, "max_attempts")
-	applyAndTrigger(t, ops)
+	applyAndTrigger(t, ops) // runs partition maintenance, the first
+	part, dlq := ops.IDPrefix+"mutt-partition-maintenance", ops.IDPrefix+"mutt-dlq-remediation"
+	pauseSchedule(t, ops, dlq) // runs only when the test says so
 	srv := httptest.NewServer(e.s.Handler())
 	t.Cleanup(srv.Close)
 	ctx := newBrowser(t)
+	shots := opsShots(t)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	id := ops.IDPrefix + "mutt-dlq-remediation"
-	row := `//tbody[@id="jobs-rows"]/tr[@data-schedule="` + id + `"]`
+	do := func(steps ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		require.NoError(t, chromedp.Do(ctx, steps...))
+	}
+	row := func(id string) string { return `//tbody[@id="jobs-rows"]/tr[@data-schedule="` + id + `"]` }
 	run := `//tbody[@id="runs-rows"]/tr[@data-status="completed"]`
-	require.NoError(t, chromedp.Do(ctx, opsLogin(srv.URL, testReadOnlyKey, "/ui/jobs")...))
-	require.NoError(t, chromedp.Do(ctx, chromedp.WaitVisible(chromedp.Search(row)),
-		chromedp.WaitVisible(chromedp.Search(run)),
-		screenshot(t, opsShots(t), "01-jobs")))
-	require.Equal(t, "active", text(t, ctx, chromedp.Search(row+`/td[4]/span`)))
-	require.Equal(t, "completed", text(t, ctx, chromedp.Search(row+`/td[5]/span`)))
-	require.Equal(t, "every 5m0s, jitter 30s", text(t, ctx, chromedp.Search(row+`/td[3]`)))
-	require.Contains(t, text(t, ctx, chromedp.Search(run+`/td[5]`)), "alerter: examined 2, replayed 2")
+
+	// Read-only: the schedules and the last run's outcome, no "Run now".
+	do(opsLogin(srv.URL, testReadOnlyKey, "/ui/jobs")...)
+	do(chromedp.WaitVisible(chromedp.Search(row(part))), chromedp.WaitVisible(chromedp.Search(run)),
+		screenshot(t, shots, "01-jobs-read-only"))
+	require.Equal(t, "active", text(t, ctx, chromedp.Search(row(part)+`/td[4]/span`)))
+	require.Equal(t, "completed", text(t, ctx, chromedp.Search(row(part)+`/td[5]/span`)))
+	require.Equal(t, "daily 01:10 UTC, jitter 5m0s", text(t, ctx, chromedp.Search(row(part)+`/td[3]`)))
+	outcome := text(t, ctx, chromedp.Search(row(part)+`/td[6]/div[@class="outcome"]`))
+	require.Regexp(t, `^(created \d+.*|no partition created), \d+ already there; \d+ months ahead$`, outcome)
+	require.Contains(t, text(t, ctx, chromedp.Search(row(part)+`/td[6]/div[contains(@class, "counts")]`)), "partitions ahead 3")
+	require.Equal(t, outcome, text(t, ctx, chromedp.Search(run+`/td[5]/div[@class="outcome"]`)))
+	require.Equal(t, "paused", text(t, ctx, chromedp.Search(row(dlq)+`/td[4]/span`)))
+	hidden, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`Array.from(document.querySelectorAll("button.run-now, #jobs-action-form"))
+		.every(b => b.offsetParent === null) && document.querySelectorAll("button.run-now").length === 2`))
+	require.NoError(t, err)
+	require.True(t, hidden, "no Run now for a read-only key")
 	links, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#jobs-rows a, #runs-rows a")).map(a => a.href)`))
 	require.NoError(t, err)
-	require.Contains(t, links, opsUIURL+"/namespaces/default/schedules/"+id)
-	require.Contains(t, strings.Join(links, " "), opsUIURL+"/namespaces/default/workflows/"+id)
+	require.Contains(t, links, opsUIURL+"/namespaces/default/schedules/"+part)
+	require.Contains(t, strings.Join(links, " "), opsUIURL+"/namespaces/default/workflows/"+part)
 	require.Contains(t, text(t, ctx, css("#jobs-temporal")), "task queue "+ops.TaskQueue)
+
+	// Admin: "Run now" names its schedule and needs a reason.
+	do(opsLogin(srv.URL, testAdminKey, "/ui/jobs")...)
+	button := row(dlq) + `//button[contains(@class, "run-now")]`
+	do(chromedp.WaitVisible(chromedp.Search(button)))
+	require.Equal(t, "Run "+dlq+" now", text(t, ctx, chromedp.Search(button)))
+	do(chromedp.Click(chromedp.Search(button)),
+		chromedp.Poll[chromedp.Void](`document.getElementById("jobs-action-error").textContent !== ""`))
+	require.Contains(t, text(t, ctx, css("#jobs-action-error")), "reason is required")
+
+	dialogs := acceptDialogs(ctx, make(chan string))
+	do(chromedp.SetValue(css("#jobs-action-reason"), "moogsoft is back"),
+		chromedp.Click(chromedp.Search(button)),
+		chromedp.WaitVisible(css("#jobs-run")),
+		chromedp.Poll[chromedp.Void](`document.getElementById("jobs-run-state").dataset.status === "completed"`),
+		chromedp.WaitVisible(chromedp.Search(row(dlq)+`/td[6]/div[@class="outcome"]`)),
+		screenshot(t, shots, "02-run-now"))
+	require.Contains(t, <-dialogs, "Run "+dlq+" (DLQRemediationWorkflow) now?")
+	require.Contains(t, text(t, ctx, css("#jobs-run-text")), "workflow "+dlq)
+	require.Contains(t, text(t, ctx, css("#jobs-run-state")), "replayed 2, parked 0, discarded 0, left 0")
+	href, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.getElementById("jobs-run-link").href`))
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(href, opsUIURL+"/namespaces/default/workflows/"+dlq), href)
+	require.Equal(t, "replayed 2, parked 0, discarded 0, left 0", text(t, ctx, chromedp.Search(row(dlq)+`/td[6]/div[@class="outcome"]`)))
+	require.Contains(t, text(t, ctx, chromedp.Search(row(dlq)+`/td[6]/div[contains(@class, "counts")]`)), "replayed 2")
+	require.EqualValues(t, 0, e.rdb.XLen(t.Context(), e.keys.AlerterDLQ()).Val())
+
+	var n int
+	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT count(*) FROM config_audit_log WHERE table_name = 'schedule'
+		AND record_id = $1 AND reason = 'moogsoft is back'`, dlq).Scan(&n))
+	require.Equal(t, 1, n)
 }

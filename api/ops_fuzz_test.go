@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 )
 
@@ -39,5 +40,22 @@ func FuzzDLQEntriesQuery(f *testing.F) {
 	f.Fuzz(func(t *testing.T, q string) {
 		r := e.send("GET", "/api/v2/dlq/moog", q, nil, nil)
 		requireAnswer(t, r, "GET /dlq/moog?"+q, q, []string{"count", "after", "reason"}, http.StatusOK, http.StatusBadRequest)
+	})
+}
+
+// FuzzJobTriggerBody: any body of a "Run now" is a 400 naming the field (or
+// the body), a 413, or — valid, without Temporal — a 503; never a 500.
+func FuzzJobTriggerBody(f *testing.F) {
+	for _, s := range []string{`{"reason":"r"}`, `{"reason":"  "}`, `{}`, `{"reason":1}`, `{"why":"r"}`, `[]`, `null`,
+		`{"reason":"r"} {}`, `{"reason":"\u0000"}`} {
+		f.Add([]byte(s), "mutt-retention")
+		f.Add([]byte(s), "%2e%2e")
+	}
+	e := newFuzzEnv(f)
+	f.Fuzz(func(t *testing.T, body []byte, schedule string) {
+		path := "/api/v2/jobs/" + url.PathEscape(schedule) + "/trigger"
+		r := e.send("POST", path, "", body, map[string]string{"X-Change-Reason": ""})
+		requireAnswer(t, r, path, string(body), []string{"reason", "request body", "malformed JSON body"},
+			http.StatusBadRequest, http.StatusNotFound, http.StatusRequestEntityTooLarge, http.StatusServiceUnavailable)
 	})
 }

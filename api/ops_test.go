@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -261,9 +262,9 @@ func TestJobsWithoutTemporalSayHow(t *testing.T) {
 	requireError(t, e.do(t, "GET", "/api/v2/jobs/runs/x", testReadOnlyKey, nil), http.StatusServiceUnavailable, errUnavailable)
 }
 
-// applyAndTrigger creates the env's schedules on the test server (deleted
-// at cleanup), triggers the first and waits for that run to complete.
-func applyAndTrigger(t *testing.T, ops *Ops) {
+// applySchedules creates the env's schedules on the test server (deleted at
+// cleanup) and returns them.
+func applySchedules(t *testing.T, ops *Ops) []workers.Schedule {
 	t.Helper()
 	var scheds []workers.Schedule
 	for _, s := range workers.Schedules(ops.IDPrefix, ops.TaskQueue, workers.RetentionPolicy{}, false) {
@@ -281,6 +282,22 @@ func applyAndTrigger(t *testing.T, ops *Ops) {
 			_ = ops.Client.ScheduleClient().GetHandle(context.Background(), s.ID).Delete(context.Background())
 		}
 	})
+	return scheds
+}
+
+// pauseSchedule pauses a schedule the test applied, so that it runs only
+// when the test triggers it.
+func pauseSchedule(t *testing.T, ops *Ops, id string) {
+	t.Helper()
+	require.NoError(t, ops.Client.ScheduleClient().GetHandle(t.Context(), id).
+		Pause(t.Context(), client.SchedulePauseOptions{Note: "paused by the test"}))
+}
+
+// applyAndTrigger creates the env's schedules on the test server (deleted
+// at cleanup), triggers the first and waits for that run to complete.
+func applyAndTrigger(t *testing.T, ops *Ops) {
+	t.Helper()
+	scheds := applySchedules(t, ops)
 	h := ops.Client.ScheduleClient().GetHandle(t.Context(), scheds[0].ID)
 	require.NoError(t, h.Trigger(t.Context(), client.ScheduleTriggerOptions{}))
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -325,4 +342,64 @@ func TestJobsListSchedulesAndRuns(t *testing.T) {
 	missing := scheds[1].(map[string]any)
 	require.Equal(t, false, missing["exists"])
 	require.Contains(t, missing["error"], "mutt schedules apply")
+}
+
+// "Run now": admin only, with a reason, audited; the answer names the run
+// the trigger started, whose memo then shows on the jobs list.
+func TestJobsRunNowTriggersTheScheduleAudited(t *testing.T) {
+	t.Parallel()
+	e, ops := newOpsEnv(t, "DLQRemediationWorkflow")
+	addDeadLetters(t, e, 1, "max_attempts")
+	applySchedules(t, ops)
+	id := ops.IDPrefix + "mutt-dlq-remediation"
+	pauseSchedule(t, ops, id) // runs only when the test says so; a paused schedule can still be triggered
+	path := "/api/v2/jobs/" + id + "/trigger"
+	noReason := []string{"X-Change-Reason", ""}
+
+	requireError(t, e.do(t, "POST", path, testReadOnlyKey, map[string]any{"reason": "catch up"}), http.StatusForbidden, errForbidden)
+	for _, body := range []any{map[string]any{}, map[string]any{"reason": "   "}} {
+		m := requireError(t, e.do(t, "POST", path, testAdminKey, body, noReason...), http.StatusBadRequest, errInvalidField)
+		require.Contains(t, m["message"], "reason")
+	}
+	m := requireError(t, e.do(t, "POST", "/api/v2/jobs/"+ops.IDPrefix+"mutt-nope/trigger", testAdminKey, map[string]any{"reason": "x"}),
+		http.StatusNotFound, errNotFound)
+	require.Contains(t, m["message"], id)
+
+	r := e.do(t, "POST", path, testAdminKey, map[string]any{"reason": "  moogsoft is back  "})
+	require.Equal(t, http.StatusAccepted, r.code, string(r.body))
+	m = r.json(t)
+	require.Equal(t, "started", m["status"])
+	require.Equal(t, "DLQRemediationWorkflow", m["workflow"])
+	run := m["run"].(map[string]any)
+	wid, rid := run["workflow_id"].(string), run["run_id"].(string)
+	require.True(t, strings.HasPrefix(wid, id), wid)
+	require.Equal(t, opsUIURL+"/namespaces/default/workflows/"+wid+"/"+rid+"/history", run["temporal_url"])
+	res := waitRun(t, ops, wid, rid)
+	require.Equal(t, 1, res.Streams[1].Replayed)
+
+	// The jobs list shows the run with the outcome and counts of its memo.
+	r = e.do(t, "GET", "/api/v2/jobs", testReadOnlyKey, nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	last := r.json(t)["schedules"].([]any)[0].(map[string]any)["last_run"].(map[string]any)
+	require.Equal(t, wid, last["workflow_id"])
+	memo := last["memo"].(map[string]any)
+	require.Equal(t, "replayed 1, parked 0, discarded 0, left 0", memo["outcome"])
+	require.EqualValues(t, 1, memo["counts"].(map[string]any)["replayed"])
+
+	var got [4]string
+	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT operation, record_id, reason, changed_by
+		FROM config_audit_log WHERE table_name = 'schedule'`).Scan(&got[0], &got[1], &got[2], &got[3]))
+	require.Equal(t, [4]string{"UPDATE", id, "moogsoft is back", KeyName(testKeyNameSecret, testAdminKey, true)}, got)
+}
+
+// Without Temporal "Run now" is a 503 that says so, and nothing is audited.
+func TestJobsRunNowWithoutTemporalSaysSo(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	m := requireError(t, e.do(t, "POST", "/api/v2/jobs/mutt-retention/trigger", testAdminKey, map[string]any{"reason": "test"}),
+		http.StatusServiceUnavailable, errUnavailable)
+	require.Contains(t, m["message"], "Temporal is not configured")
+	var n int
+	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT count(*) FROM config_audit_log WHERE table_name = 'schedule'`).Scan(&n))
+	require.Zero(t, n)
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -81,6 +82,9 @@ type PartitionResult struct {
 	// PartitionsAhead is how many consecutive months after the current one
 	// have a partition once the run is done.
 	PartitionsAhead int `json:"partitions_ahead"`
+	// Existing counts the months of the window (the current one and
+	// AdvanceMonths after it) whose partition was already there.
+	Existing int `json:"existing"`
 }
 
 // PartitionInspectInput asks about the months of the maintenance window.
@@ -142,6 +146,16 @@ func partitionActivityOptions() workflow.ActivityOptions {
 // DEFAULT partition into partitions of their own. Running it again changes
 // nothing: every step is idempotent.
 func PartitionMaintenanceWorkflow(ctx workflow.Context, in PartitionInput) (PartitionResult, error) {
+	res, err := partitionMaintenance(ctx, in)
+	outcome, counts := res.outcome(err)
+	setOutcomeMemo(ctx, partitionMemoChangeID, outcome, counts)
+	return res, err
+}
+
+// partitionMemoChangeID versions the outcome memo (setOutcomeMemo).
+const partitionMemoChangeID = "partition-outcome-memo"
+
+func partitionMaintenance(ctx workflow.Context, in PartitionInput) (PartitionResult, error) {
 	// A run started by hand leaves it unset: it is the worker's configured
 	// value, not the code default (the schedule passes it).
 	if in.AdvanceMonths == 0 && workflow.GetVersion(ctx, policyChangeID, workflow.DefaultVersion, 1) == 1 {
@@ -186,6 +200,8 @@ func PartitionMaintenanceWorkflow(ctx workflow.Context, in PartitionInput) (Part
 	for _, m := range seen.Window {
 		if !m.Exists {
 			todo = append(todo, m)
+		} else {
+			res.Existing++
 		}
 	}
 	lastInWindow := window[len(window)-1]
@@ -218,6 +234,9 @@ func PartitionMaintenanceWorkflow(ctx workflow.Context, in PartitionInput) (Part
 		}
 		if done.Created {
 			res.Created = append(res.Created, done.Partition)
+		} else if !m.OutsideWindow {
+			// Created meanwhile (another run, an operator): it was there.
+			res.Existing++
 		}
 		if done.MovedRows > 0 {
 			res.MovedFromDefault = append(res.MovedFromDefault, PartitionMonth{Month: m.Month, Partition: done.Partition,
@@ -234,4 +253,41 @@ func PartitionMaintenanceWorkflow(ctx workflow.Context, in PartitionInput) (Part
 	log.Info("partition maintenance done", "created", len(res.Created), "moved_months", len(res.MovedFromDefault),
 		"partitions_ahead", res.PartitionsAhead, "dry_run", in.DryRun)
 	return res, nil
+}
+
+// outcome summarises a run for its memo (err: the run failed).
+func (r PartitionResult) outcome(err error) (string, map[string]int64) {
+	var moved int64
+	for _, m := range r.MovedFromDefault {
+		moved += m.Rows
+	}
+	counts := map[string]int64{
+		"created":            int64(len(r.Created)),
+		"existing":           int64(r.Existing),
+		"moved_rows":         moved,
+		"moved_months":       int64(len(r.MovedFromDefault)),
+		"default_rows_found": r.DefaultRowsFound,
+		"partitions_ahead":   int64(r.PartitionsAhead),
+	}
+	if err != nil {
+		return failedOutcome(err), counts
+	}
+	var parts []string
+	switch n := len(r.Created); {
+	case n == 0:
+		parts = append(parts, "no partition created")
+	case n <= 3:
+		parts = append(parts, fmt.Sprintf("created %d (%s)", n, strings.Join(r.Created, ", ")))
+	default:
+		parts = append(parts, "created "+plural(int64(n), "partition"))
+	}
+	parts = append(parts, fmt.Sprintf("%d already there", r.Existing))
+	if moved > 0 {
+		parts = append(parts, "moved "+plural(moved, "row")+" out of DEFAULT")
+	}
+	line := strings.Join(parts, ", ") + "; " + plural(int64(r.PartitionsAhead), "month") + " ahead"
+	if r.DryRun {
+		line = "dry run: " + line
+	}
+	return line, counts
 }

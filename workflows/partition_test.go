@@ -248,3 +248,54 @@ func ptHasAppErrorType(err error, typ string) bool {
 	}
 	return false
 }
+
+// Every run records its outcome in the memo (shown by the Temporal UI and
+// the console's jobs page): partitions created and already there, rows moved
+// out of DEFAULT; a failed run says where it failed.
+func TestPartitionRunRecordsItsOutcomeInTheMemo(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 15, 0, 0, 0, 0, time.UTC)
+	existing := []time.Time{ptMonth(2026, 11), ptMonth(2026, 12)}
+	parked := map[time.Time]int64{ptMonth(2031, 5): 2}
+	for _, tc := range []struct {
+		name   string
+		in     PartitionInput
+		ensure func(*testsuite.TestWorkflowEnvironment)
+		line   string
+		counts map[string]int64
+	}{
+		{name: "created", in: PartitionInput{AdvanceMonths: 3, Now: &now},
+			ensure: func(env *testsuite.TestWorkflowEnvironment) {
+				env.OnActivity(ActivityPartitionEnsureMonth, mock.Anything, mock.Anything).Return(ptEnsureAnswer(parked))
+			},
+			line: "created 3 (event_audit_log_p202701, event_audit_log_p202702, event_audit_log_p203105), 2 already there, " +
+				"moved 2 rows out of DEFAULT; 3 months ahead",
+			counts: map[string]int64{"created": 3, "existing": 2, "moved_rows": 2, "moved_months": 1, "default_rows_found": 2, "partitions_ahead": 3}},
+		{name: "dry run", in: PartitionInput{AdvanceMonths: 3, Now: &now, DryRun: true},
+			ensure: func(*testsuite.TestWorkflowEnvironment) {},
+			line: "dry run: created 3 (event_audit_log_p202701, event_audit_log_p202702, event_audit_log_p203105), 2 already there, " +
+				"moved 2 rows out of DEFAULT; 3 months ahead",
+			counts: map[string]int64{"created": 3, "existing": 2, "moved_rows": 2, "moved_months": 1, "default_rows_found": 2, "partitions_ahead": 3}},
+		{name: "conflict", in: PartitionInput{AdvanceMonths: 3, Now: &now},
+			ensure: func(env *testsuite.TestWorkflowEnvironment) {
+				env.OnActivity(ActivityPartitionEnsureMonth, mock.Anything, mock.Anything).Return(PartitionEnsureResult{},
+					temporal.NewNonRetryableApplicationError("table event_audit_log_p202701 exists", ErrTypePartitionConflict, nil))
+			},
+			line:   "failed: ensure partition event_audit_log_p202701: table event_audit_log_p202701 exists",
+			counts: map[string]int64{"created": 0, "existing": 2, "moved_rows": 0, "moved_months": 0, "default_rows_found": 2, "partitions_ahead": 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := partitionTestEnv(t)
+			memo := recordMemo(env)
+			env.OnActivity(ActivityPartitionInspect, mock.Anything, mock.Anything).Return(ptInspectAnswer(existing, parked))
+			tc.ensure(env)
+			env.OnActivity(ActivityPartitionReport, mock.Anything, mock.Anything).Return(PartitionReportResult{PartitionsAhead: 3}, nil)
+			env.ExecuteWorkflow(PartitionMaintenanceWorkflow, tc.in)
+			require.True(t, env.IsWorkflowCompleted())
+			line, counts := memo.get(t)
+			require.Equal(t, tc.line, line)
+			require.Equal(t, tc.counts, counts)
+		})
+	}
+}

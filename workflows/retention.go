@@ -240,6 +240,16 @@ func retentionCutoff(t time.Time, days int) time.Time {
 // step is idempotent, so a retry or a second run only continues the work. In
 // a dry run it counts what each step would do and changes nothing.
 func RetentionWorkflow(ctx workflow.Context, in RetentionInput) (RetentionResult, error) {
+	res, err := retention(ctx, in)
+	outcome, counts := res.outcome(err)
+	setOutcomeMemo(ctx, retentionMemoChangeID, outcome, counts)
+	return res, err
+}
+
+// retentionMemoChangeID versions the outcome memo (setOutcomeMemo).
+const retentionMemoChangeID = "retention-outcome-memo"
+
+func retention(ctx workflow.Context, in RetentionInput) (RetentionResult, error) {
 	// A run started by hand leaves retentions unset: they are the worker's
 	// configured ones, not the code defaults (the schedule passes them all).
 	if in.needsPolicy() && workflow.GetVersion(ctx, policyChangeID, workflow.DefaultVersion, 1) == 1 {
@@ -331,4 +341,33 @@ func RetentionWorkflow(ctx workflow.Context, in RetentionInput) (RetentionResult
 	log.Info("retention done", "archived", res.Archived, "partitions_dropped", res.PartitionsDropped,
 		"archive_purged", res.ArchivePurged, "config_audit_purged", res.ConfigAuditPurged, "dry_run", in.DryRun)
 	return res, nil
+}
+
+// outcome summarises a run for its memo (err: the run failed).
+func (r RetentionResult) outcome(err error) (string, map[string]int64) {
+	counts := map[string]int64{
+		"archived":                 r.Archived,
+		"archived_from_partitions": r.ArchivedFromPartitions,
+		"archived_in_batches":      r.ArchivedInBatches,
+		"partitions_dropped":       r.PartitionsDropped,
+		"archive_purged":           r.ArchivePurged,
+		"config_audit_purged":      r.ConfigAuditPurged,
+		"deleted":                  r.ArchivePurged + r.ConfigAuditPurged,
+	}
+	if err != nil {
+		return failedOutcome(err), counts
+	}
+	line := fmt.Sprintf("archived %s older than %d days", plural(r.Archived, "event"), r.EventRetentionDays)
+	if r.PartitionsDropped > 0 {
+		line += " (" + plural(r.PartitionsDropped, "whole partition") + " dropped)"
+	}
+	line += fmt.Sprintf("; deleted %s older than %d days and %s older than %d days",
+		plural(r.ArchivePurged, "archived event"), r.ArchiveRetentionDays, plural(r.ConfigAuditPurged, "config audit row"), r.ConfigAuditRetentionDays)
+	if r.OldestEvent != nil {
+		line += fmt.Sprintf("; oldest event left %.1f days old", r.OldestEventAgeDays)
+	}
+	if r.DryRun {
+		line = "dry run: " + line
+	}
+	return line, counts
 }

@@ -311,3 +311,55 @@ func TestRetentionWorkflowRejectsBadInput(t *testing.T) {
 		require.True(t, ae.NonRetryable(), name)
 	}
 }
+
+// Every run records its outcome in the memo (shown by the Temporal UI and
+// the console's jobs page): events archived, partitions dropped, rows
+// deleted; a failed run says where it failed, with what it did before.
+func TestRetentionRunRecordsItsOutcomeInTheMemo(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 11, 15, 2, 0, 0, 0, time.UTC)
+	oldest := now.Add(-89 * 24 * time.Hour)
+	for _, tc := range []struct {
+		name   string
+		dryRun bool
+		fail   bool
+		line   string
+		counts map[string]int64
+	}{
+		{name: "done", line: "archived 1334 events older than 90 days (1 whole partition dropped); deleted 10 archived events " +
+			"older than 2555 days and 3 config audit rows older than 365 days; oldest event left 89.5 days old",
+			counts: map[string]int64{"archived": 1334, "archived_from_partitions": 100, "archived_in_batches": 1234,
+				"partitions_dropped": 1, "archive_purged": 10, "config_audit_purged": 3, "deleted": 13}},
+		{name: "dry run", dryRun: true, line: "dry run: archived 1334 events older than 90 days (1 whole partition dropped); " +
+			"deleted 10 archived events older than 2555 days and 3 config audit rows older than 365 days; oldest event left 89.5 days old",
+			counts: map[string]int64{"archived": 1334, "archived_from_partitions": 100, "archived_in_batches": 1234,
+				"partitions_dropped": 1, "archive_purged": 10, "config_audit_purged": 3, "deleted": 13}},
+		{name: "failed", fail: true, line: "failed: archive events in batches: permission denied for table event_audit_log_archive",
+			counts: map[string]int64{"archived": 0, "archived_from_partitions": 100, "archived_in_batches": 0,
+				"partitions_dropped": 1, "archive_purged": 0, "config_audit_purged": 0, "deleted": 0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := retentionTestEnv(t, nil)
+			memo := recordMemo(env)
+			env.OnActivity(ActivityRetentionExpiredPartitions, mock.Anything, mock.Anything).
+				Return(RetentionPartitionsResult{Partitions: []string{"event_audit_log_p202606"}}, nil).Once()
+			env.OnActivity(ActivityRetentionArchivePartition, mock.Anything, mock.Anything).
+				Return(RetentionPartitionResult{Partition: "event_audit_log_p202606", Found: true, Rows: 100, Dropped: !tc.dryRun}, nil).Once()
+			if tc.fail {
+				env.OnActivity(ActivityRetentionArchiveBatches, mock.Anything, mock.Anything).Return(RetentionBatchProgress{},
+					temporal.NewNonRetryableApplicationError("permission denied for table event_audit_log_archive", ErrTypeRetentionInput, nil))
+			} else {
+				env.OnActivity(ActivityRetentionArchiveBatches, mock.Anything, mock.Anything).
+					Return(RetentionBatchProgress{Rows: 1234, Batches: 3}, nil).Once()
+				retentionMockTail(env, tc.dryRun, oldest)
+			}
+			env.ExecuteWorkflow(RetentionWorkflow, RetentionInput{DryRun: tc.dryRun, Now: &now})
+			require.True(t, env.IsWorkflowCompleted())
+			require.Equal(t, tc.fail, env.GetWorkflowError() != nil, "%v", env.GetWorkflowError())
+			line, counts := memo.get(t)
+			require.Equal(t, tc.line, line)
+			require.Equal(t, tc.counts, counts)
+		})
+	}
+}

@@ -247,6 +247,16 @@ type SecretRotationResult struct {
 // while one is in flight, whatever the workflow id; running manual rotations
 // under SecretRotationWorkflowID(target) also makes Temporal refuse the start.
 func SecretRotationWorkflow(ctx workflow.Context, in SecretRotationInput) (SecretRotationResult, error) {
+	res, err := secretRotation(ctx, in)
+	outcome, counts := res.outcome(err)
+	setOutcomeMemo(ctx, secretMemoChangeID, outcome, counts)
+	return res, err
+}
+
+// secretMemoChangeID versions the outcome memo (setOutcomeMemo).
+const secretMemoChangeID = "secret-rotation-outcome-memo"
+
+func secretRotation(ctx workflow.Context, in SecretRotationInput) (SecretRotationResult, error) {
 	log := workflow.GetLogger(ctx)
 	res := SecretRotationResult{
 		Target:     in.Target,
@@ -406,6 +416,71 @@ func SecretRotationWorkflow(ctx workflow.Context, in SecretRotationInput) (Secre
 	}
 	outcome(SecretOutcomeSuccess)
 	return res, nil
+}
+
+// outcome summarises a rotation for its memo. The memo is shown in every
+// list of runs, so it is built from fixed words, the target, step names and
+// counts only: never the fingerprint, a step's detail or an error message
+// (an activity's words are in the result, not in the memo).
+func (r SecretRotationResult) outcome(err error) (string, map[string]int64) {
+	b := func(v bool) int64 {
+		if v {
+			return 1
+		}
+		return 0
+	}
+	counts := map[string]int64{
+		"rotated":     b(err == nil && !r.DryRun),
+		"rolled_back": b(r.Compensated),
+		"promoted":    b(r.Promoted),
+		"old_removed": b(r.OldRemoved),
+		"steps_ok":    0, "steps_failed": 0, "steps_skipped": 0,
+	}
+	for _, st := range r.Steps {
+		switch st.Status {
+		case SecretStatusOK:
+			counts["steps_ok"]++
+		case SecretStatusFailed:
+			counts["steps_failed"]++
+		case SecretStatusSkipped:
+			counts["steps_skipped"]++
+		}
+	}
+	target := "an unknown target"
+	for _, t := range SecretTargets() {
+		if r.Target == t {
+			target = t
+		}
+	}
+	step := "an unknown step"
+	for _, s := range []string{SecretStepPreflight, SecretStepStoreNext, SecretStepApplyNext, SecretStepVerifyNext,
+		SecretStepPromote, SecretStepVerifyCurrent, SecretStepGracePeriod, SecretStepRemoveOld, SecretStepVerifyRemoved} {
+		if r.FailedStep == s {
+			step = s
+		}
+	}
+	switch {
+	case err == nil && r.DryRun:
+		return "dry run: the preflight checks of " + target + " passed; nothing was changed", counts
+	case err == nil:
+		grace := "without a grace period"
+		if r.GracePeriod != "" && r.GracePeriod != "0s" {
+			grace = "after a grace period of " + r.GracePeriod
+		}
+		return "rotated: " + target + " has a new credential; the old one was removed " + grace, counts
+	case r.Compensated:
+		return "rolled back: the rotation of " + target + " stopped at step " + step +
+			"; the new credential was removed, the current one is unchanged", counts
+	case r.Promoted:
+		return "failed: the rotation of " + target + " stopped at step " + step +
+			" after promotion; the new credential is in use, not rolled back", counts
+	case counts["steps_failed"] > 1:
+		// The step and its rollback (compensate) failed.
+		return "failed: the rotation of " + target + " stopped at step " + step +
+			" and its rollback failed too; check the provider and the backend by hand", counts
+	default:
+		return "failed: the rotation of " + target + " stopped at step " + step + "; nothing was promoted", counts
+	}
 }
 
 // rootMessage is the message of the innermost application error (what the

@@ -2,11 +2,14 @@ package workflows
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"maps"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/converter"
@@ -265,5 +268,86 @@ func TestSecretRotationVerifyOptions(t *testing.T) {
 	require.True(t, seen[1].Retryable)
 	for _, in := range seen {
 		require.Equal(t, 45*time.Second, in.Timeout)
+	}
+}
+
+// Every rotation records its outcome in the memo (shown by the Temporal UI
+// and the console's jobs page) — rotated, rolled back or failed, at which
+// step — and the memo never holds a secret, a fingerprint or an activity's
+// words, even when the activities put them in their details and errors.
+func TestSecretRotationRecordsItsOutcomeInTheMemo(t *testing.T) {
+	t.Parallel()
+	const secret, fingerprint = "s3cr3t-Pa55word", "9f86d081884c"
+	leak := func(typ string) error {
+		return temporal.NewNonRetryableApplicationError("backend said: AUTH "+secret+" ("+fingerprint+")", typ, nil)
+	}
+	steps := func(ok, failed, skipped int64) map[string]int64 {
+		return map[string]int64{"steps_ok": ok, "steps_failed": failed, "steps_skipped": skipped}
+	}
+	for _, tc := range []struct {
+		name     string
+		in       SecretRotationInput
+		failures map[string][]error
+		line     string
+		flags    map[string]int64 // rotated, rolled_back, promoted, old_removed
+		steps    map[string]int64
+	}{
+		{name: "rotated", in: SecretRotationInput{Target: "redis"},
+			line:  "rotated: redis has a new credential; the old one was removed after a grace period of 10m0s",
+			flags: map[string]int64{"rotated": 1, "rolled_back": 0, "promoted": 1, "old_removed": 1}, steps: steps(9, 0, 0)},
+		{name: "rotated without grace", in: SecretRotationInput{Target: "postgres"},
+			line:  "rotated: postgres has a new credential; the old one was removed without a grace period",
+			flags: map[string]int64{"rotated": 1, "rolled_back": 0, "promoted": 1, "old_removed": 1}, steps: steps(8, 0, 1)},
+		{name: "rolled back", in: SecretRotationInput{Target: "redis"},
+			failures: map[string][]error{ActivitySecretApplyNext: {leak("Boom")}},
+			line:     "rolled back: the rotation of redis stopped at step apply_next; the new credential was removed, the current one is unchanged",
+			flags:    map[string]int64{"rotated": 0, "rolled_back": 1, "promoted": 0, "old_removed": 0}, steps: steps(3, 1, 0)},
+		{name: "rollback failed", in: SecretRotationInput{Target: "webui_api_key"},
+			failures: map[string][]error{"verify:next_stored": {leak(SecretErrVerify)}, ActivitySecretCompensate + "+backend": {leak("Down")}},
+			line: "failed: the rotation of webui_api_key stopped at step verify_next and its rollback failed too; " +
+				"check the provider and the backend by hand",
+			flags: map[string]int64{"rotated": 0, "rolled_back": 0, "promoted": 0, "old_removed": 0}, steps: steps(3, 2, 0)},
+		{name: "failed after promotion", in: SecretRotationInput{Target: "ingest_api_key", GracePeriod: "1m"},
+			failures: map[string][]error{ActivitySecretRemoveOld: {leak(SecretErrConflict)}},
+			line: "failed: the rotation of ingest_api_key stopped at step remove_old after promotion; " +
+				"the new credential is in use, not rolled back",
+			flags: map[string]int64{"rotated": 0, "rolled_back": 0, "promoted": 1, "old_removed": 0}, steps: steps(7, 1, 0)},
+		{name: "preflight refused", in: SecretRotationInput{Target: "redis"},
+			failures: map[string][]error{ActivitySecretPreflight: {leak(SecretErrInvalid)}},
+			line:     "failed: the rotation of redis stopped at step preflight; nothing was promoted",
+			flags:    map[string]int64{"rotated": 0, "rolled_back": 0, "promoted": 0, "old_removed": 0}, steps: steps(0, 1, 0)},
+		{name: "invalid target", in: SecretRotationInput{Target: secret},
+			line:  "failed: the rotation of an unknown target stopped at step preflight; nothing was promoted",
+			flags: map[string]int64{"rotated": 0, "rolled_back": 0, "promoted": 0, "old_removed": 0}, steps: steps(0, 0, 0)},
+		{name: "dry run", in: SecretRotationInput{Target: "redis", DryRun: true},
+			line:  "dry run: the preflight checks of redis passed; nothing was changed",
+			flags: map[string]int64{"rotated": 0, "rolled_back": 0, "promoted": 0, "old_removed": 0}, steps: steps(1, 0, 8)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			failures := tc.failures
+			if failures == nil {
+				failures = map[string][]error{}
+			}
+			env, _ := secretTestEnv(t, failures)
+			memo := recordMemo(env)
+			// The store step reports a fingerprint and a detail naming the secret.
+			env.OnActivity(ActivitySecretStoreNext, mock.Anything, mock.Anything).
+				Return(SecretStepResult{Version: 2, Fingerprint: fingerprint, Detail: "stored " + secret}, nil)
+			env.ExecuteWorkflow(SecretRotationWorkflow, tc.in)
+			require.True(t, env.IsWorkflowCompleted())
+			line, counts := memo.get(t)
+			require.Equal(t, tc.line, line)
+			want := map[string]int64{}
+			maps.Copy(want, tc.flags)
+			maps.Copy(want, tc.steps)
+			require.Equal(t, want, counts)
+
+			raw, err := json.Marshal(memo.memo)
+			require.NoError(t, err)
+			require.NotContains(t, string(raw), secret)
+			require.NotContains(t, string(raw), fingerprint)
+			require.NotContains(t, string(raw), "abc123") // the stand-ins' fingerprint
+		})
 	}
 }

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -92,6 +93,16 @@ type SLOStatus struct {
 // Without Prometheus, or when it does not answer, the report says no_data with
 // the reason and is still stored and published: never stale or made-up numbers.
 func SLOReportWorkflow(ctx workflow.Context, in SLOInput) (SLOReportResult, error) {
+	res, err := sloReport(ctx, in)
+	outcome, counts := res.outcome(err)
+	setOutcomeMemo(ctx, sloMemoChangeID, outcome, counts)
+	return res, err
+}
+
+// sloMemoChangeID versions the outcome memo (setOutcomeMemo).
+const sloMemoChangeID = "slo-outcome-memo"
+
+func sloReport(ctx workflow.Context, in SLOInput) (SLOReportResult, error) {
 	log := workflow.GetLogger(ctx)
 	info := workflow.GetInfo(ctx)
 	at := workflow.Now(ctx).UTC()
@@ -159,4 +170,42 @@ func sloRootCause(err error) string {
 		}
 		err = next
 	}
+}
+
+// outcome summarises a run for its memo (err: the run failed): the overall
+// status, the SLOs breached by name, and how many SLOs are in each status.
+func (r SLOReportResult) outcome(err error) (string, map[string]int64) {
+	counts := map[string]int64{}
+	for _, st := range []string{SLOStatusOK, SLOStatusWarning, SLOStatusCritical, SLOStatusNoData} {
+		counts[st] = int64(r.Report.Summary[st])
+	}
+	counts["breached"] = counts[SLOStatusWarning] + counts[SLOStatusCritical]
+	if err != nil {
+		return failedOutcome(err), counts
+	}
+	var breached []string
+	for _, e := range r.Report.SLOs {
+		if e.Status == SLOStatusWarning || e.Status == SLOStatusCritical {
+			breached = append(breached, e.Name+" ("+e.Status+")")
+		}
+	}
+	line := r.Status
+	switch {
+	case len(breached) > 0:
+		line += ": breached " + strings.Join(breached, ", ") + ";"
+	case r.Status == SLOStatusNoData && r.Reason != "":
+		line += " (" + r.Reason + "):"
+	default:
+		line += ":"
+	}
+	line += fmt.Sprintf(" %d ok, %d no data", counts[SLOStatusOK], counts[SLOStatusNoData])
+	switch {
+	case r.DryRun:
+		line = "dry run: " + line + " (not stored)"
+	case r.Published:
+		line += fmt.Sprintf("; report %d published", r.ReportID)
+	default:
+		line += fmt.Sprintf("; report %d stored, not published (a newer one was)", r.ReportID)
+	}
+	return line, counts
 }

@@ -416,3 +416,53 @@ func TestSLOReportWorkflowFailsWhenTheReportCannotBeStored(t *testing.T) {
 	env.AssertNumberOfCalls(t, ActivityStoreSLOReport, 8)
 	env.AssertNotCalled(t, ActivityPublishSLOStatus, mock.Anything, mock.Anything)
 }
+
+// Every run records its outcome in the memo (shown by the Temporal UI and
+// the console's jobs page): the status, the SLOs breached by name, how many
+// are ok, breached or without data, and whether the report was published.
+func TestSLOReportRunRecordsItsOutcomeInTheMemo(t *testing.T) {
+	t.Parallel()
+	breached := sloHealthy()
+	breached.SLOs[2].ErrorRatios = map[string]float64{"5m": 0.1, "30m": 0.1, "1h": 0.1, "6h": 0.1, "3d": 0.1, "30d": 0.1}
+	for _, tc := range []struct {
+		name      string
+		in        SLOInput
+		measured  EvaluateSLOsResult
+		published bool
+		storeErr  error
+		line      string
+		counts    map[string]int64
+	}{
+		{name: "breached", measured: breached, published: true,
+			line:   "critical: breached forward_delivery_success (critical); 5 ok, 0 no data; report 42 published",
+			counts: map[string]int64{"ok": 5, "warning": 0, "critical": 1, "no_data": 0, "breached": 1}},
+		{name: "no prometheus", measured: EvaluateSLOsResult{Reason: SLOReasonNotConfigured}, published: true,
+			line:   "no_data (PROMETHEUS_URL not configured): 0 ok, 6 no data; report 42 published",
+			counts: map[string]int64{"ok": 0, "warning": 0, "critical": 0, "no_data": 6, "breached": 0}},
+		{name: "newer report published", measured: sloHealthy(),
+			line:   "ok: 6 ok, 0 no data; report 42 stored, not published (a newer one was)",
+			counts: map[string]int64{"ok": 6, "warning": 0, "critical": 0, "no_data": 0, "breached": 0}},
+		{name: "dry run", in: SLOInput{DryRun: true}, measured: sloHealthy(),
+			line:   "dry run: ok: 6 ok, 0 no data (not stored)",
+			counts: map[string]int64{"ok": 6, "warning": 0, "critical": 0, "no_data": 0, "breached": 0}},
+		{name: "not stored", measured: breached,
+			storeErr: temporal.NewNonRetryableApplicationError("insert slo report: permission denied", "Denied", nil),
+			line:     "failed: store slo report: insert slo report: permission denied",
+			counts:   map[string]int64{"ok": 5, "warning": 0, "critical": 1, "no_data": 0, "breached": 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			env := sloWorkflowEnv(t)
+			memo := recordMemo(env)
+			env.OnActivity(ActivityEvaluateSLOs, mock.Anything, mock.Anything).Return(tc.measured, nil).Once()
+			env.OnActivity(ActivityStoreSLOReport, mock.Anything, mock.Anything).Return(StoreSLOReportResult{ID: 42, Inserted: true}, tc.storeErr)
+			env.OnActivity(ActivityPublishSLOStatus, mock.Anything, mock.Anything).Return(PublishSLOStatusResult{Published: tc.published}, nil)
+			env.ExecuteWorkflow(SLOReportWorkflow, tc.in)
+			require.True(t, env.IsWorkflowCompleted())
+			require.Equal(t, tc.storeErr != nil, env.GetWorkflowError() != nil, "%v", env.GetWorkflowError())
+			line, counts := memo.get(t)
+			require.Equal(t, tc.line, line)
+			require.Equal(t, tc.counts, counts)
+		})
+	}
+}

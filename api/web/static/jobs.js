@@ -1,6 +1,7 @@
 // Ops jobs page: MUTT's Temporal schedules with their last and next runs and
-// the recent runs' outcomes (workflow results and memo), linked into the
-// Temporal UI.
+// the recent runs' outcomes (each run's memo: an outcome line and counts),
+// linked into the Temporal UI; "Run now" triggers a schedule (admin, with an
+// audited reason) and follows the run it started until it closes.
 (function () {
   "use strict";
   var M = window.MUTT;
@@ -24,12 +25,11 @@
   }
   function statusBadge(s) { return el("span", s, "run-status " + s); }
 
-  // summary condenses a run's result: its numbers, and per stream (DLQ runs)
-  // the non-zero counts; the memo's outcome when the run set one.
-  function summary(r) {
+  // resultSummary condenses a run's result when it set no memo (runs from
+  // before the outcome memo): its numbers, and per stream (DLQ runs) the
+  // non-zero counts.
+  function resultSummary(res) {
     var parts = [];
-    var res = r.result;
-    if (r.memo && r.memo.outcome) { parts.push(String(r.memo.outcome)); }
     if (res && typeof res === "object") {
       Object.keys(res).forEach(function (k) {
         var v = res[k];
@@ -41,8 +41,85 @@
         parts.push(s.stream + ": " + (n.length ? n.join(", ") : "nothing to do"));
       });
     }
-    if (r.failure) { parts.push(r.failure); }
-    return parts.join(" · ") || "—";
+    return parts.join(" · ");
+  }
+  // countsText is the memo's non-zero counts ("created 2 · moved rows 8").
+  function countsText(counts) {
+    return Object.keys(counts || {}).filter(function (k) { return typeof counts[k] === "number" && counts[k] !== 0; })
+      .map(function (k) { return k.replace(/_/g, " ") + " " + counts[k]; }).join(" · ");
+  }
+  // outcomeCell shows a run's outcome from its memo (the line, then the
+  // counts), the result's numbers for a run without one, and its failure.
+  function outcomeCell(r, cls) {
+    var td = el("td", null, cls);
+    if (!r) { td.textContent = "—"; return td; }
+    var memo = r.memo || {};
+    if (memo.outcome) {
+      td.appendChild(el("div", String(memo.outcome), "outcome"));
+      var c = countsText(memo.counts);
+      if (c) { td.appendChild(el("div", c, "counts hint")); }
+    } else if (r.result) {
+      td.appendChild(el("div", resultSummary(r.result) || "—", "summary"));
+    }
+    if (r.failure) { td.appendChild(el("div", r.failure, "failure")); }
+    if (!td.firstChild) { td.textContent = r.status === "running" ? "running…" : "—"; }
+    return td;
+  }
+
+  var temporalOn = false;
+  var followTimer = null;
+
+  // runNow triggers the schedule after checking the reason and asking.
+  function runNow(s) {
+    var reason = $("jobs-action-reason").value.trim();
+    if (reason === "") {
+      $("jobs-action-error").textContent = "A reason is required: say why you run " + s.id + " now (it is audited).";
+      $("jobs-action-reason").focus();
+      return;
+    }
+    if (!window.confirm("Run " + s.id + " (" + s.workflow + ") now?")) { return; }
+    api("POST", "/jobs/" + encodeURIComponent(s.id) + "/trigger", { reason: reason }).then(function (res) {
+      if (!res.ok) { $("jobs-action-error").textContent = M.errText(res); return; }
+      $("jobs-action-reason").value = "";
+      var b = res.body;
+      M.status(b.run ? "Started " + s.id + ": workflow " + b.run.workflow_id : "Triggered " + s.id + ". " + (b.message || ""));
+      if (b.run) { follow(s, b.run); } else { load(); }
+    });
+  }
+
+  // follow shows the started run and polls it until it closes, then
+  // reloads the lists.
+  function follow(s, run) {
+    if (followTimer) { clearTimeout(followTimer); }
+    $("jobs-run").hidden = false;
+    $("jobs-run-text").textContent = "Run now of " + s.id + ": workflow " + run.workflow_id + " (run " + run.run_id + ").";
+    var link = $("jobs-run-link");
+    link.hidden = !run.temporal_url;
+    if (run.temporal_url) { link.href = run.temporal_url; }
+    var state = $("jobs-run-state");
+    var show = function (r) {
+      var text = "status: " + r.status;
+      if (r.memo && r.memo.outcome) { text += " · " + r.memo.outcome; }
+      var c = countsText(r.memo && r.memo.counts);
+      if (c) { text += " · " + c; }
+      if (r.failure) { text += " · " + r.failure; }
+      state.textContent = text;
+      state.dataset.status = r.status;
+    };
+    show(run);
+    load();
+    var poll = function () {
+      api("GET", "/jobs/runs/" + encodeURIComponent(run.workflow_id) + "?run_id=" + encodeURIComponent(run.run_id)).then(function (res) {
+        if (!res.ok) { state.textContent = M.errText(res); return; }
+        show(res.body.run);
+        if (res.body.run.status === "running" || res.body.run.status === "unknown") {
+          followTimer = setTimeout(poll, 1000);
+          return;
+        }
+        load();
+      });
+    };
+    if (run.status === "running" || run.status === "unknown") { followTimer = setTimeout(poll, 500); }
   }
 
   function load() {
@@ -53,6 +130,7 @@
       $("jobs-table").removeAttribute("aria-busy");
       if (!res.ok) { M.status(M.errText(res), true); return; }
       var t = res.body.temporal;
+      temporalOn = !!t.configured;
       var p = $("jobs-temporal");
       p.textContent = "";
       if (!t.configured) {
@@ -91,12 +169,18 @@
           lc.textContent = "never";
         }
         tr.appendChild(lc);
+        tr.appendChild(outcomeCell(s.last_run, "last-outcome"));
         tr.appendChild(el("td", (s.next_runs || []).length ? time(s.next_runs[0]) : "—"));
         var uc = el("td");
         uc.appendChild(link("schedule", s.temporal_url, "Schedule " + s.id + " in the Temporal UI"));
         uc.appendChild(document.createTextNode(" · "));
         uc.appendChild(link("all runs", s.runs_url, "Runs of " + s.id + " in the Temporal UI"));
         tr.appendChild(uc);
+        var rc = el("td", null, "write");
+        var b = M.button("Run " + s.id + " now", "run-now write", function () { runNow(s); }, "Run schedule " + s.id + " now");
+        b.disabled = !temporalOn || !s.exists;
+        rc.appendChild(b);
+        tr.appendChild(rc);
         tb.appendChild(tr);
         (s.recent_runs || []).forEach(function (r) { runs.push({ s: s, r: r }); });
       });
@@ -112,7 +196,7 @@
         tr.appendChild(sc);
         tr.appendChild(el("td", time(r.started_at)));
         tr.appendChild(el("td", took(r)));
-        tr.appendChild(el("td", summary(r), "summary"));
+        tr.appendChild(outcomeCell(r, "run-outcome"));
         var lc = el("td");
         lc.appendChild(link("open run", r.temporal_url, "Run " + r.workflow_id + " in the Temporal UI"));
         tr.appendChild(lc);
@@ -123,5 +207,6 @@
   }
 
   $("jobs-refresh").addEventListener("click", load);
+  $("jobs-action-form").addEventListener("submit", function (ev) { ev.preventDefault(); });
   load();
 })();
