@@ -40,8 +40,11 @@ start)
   echo "REDIS_URL=$url"
   ;;
 stop)
-  for pid in "$dir"/*/redis.pid; do
-    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  for pidfile in "$dir"/*/redis.pid; do
+    [ -f "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
   done
   rm -rf "$dir"
   ;;
