@@ -53,6 +53,7 @@ var envelopeFields = []string{"event_id", "received_at", "correlation_id", "sour
 // checking the grammar of the "event" member (see decodeEnvelope).
 func readEnvelope(data []byte, env *event.Envelope, trustOriginal bool) bool {
 	o := jsonenc.NewObject(data)
+	seenOriginal := false
 	for {
 		rawKey, ok := o.Next()
 		if !ok {
@@ -63,6 +64,13 @@ func readEnvelope(data []byte, env *event.Envelope, trustOriginal bool) bool {
 		}
 		key := rawKey[1 : len(rawKey)-1]
 		if string(key) == "event" {
+			if seenOriginal {
+				// A repeated "event" (never written by MUTT): only the
+				// last is kept, so the skipped one would go unchecked;
+				// encoding/json checks them all.
+				return false
+			}
+			seenOriginal = true
 			var val []byte
 			if trustOriginal {
 				val = o.Trusted()

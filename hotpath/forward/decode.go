@@ -37,6 +37,7 @@ func decodeAlert(data []byte, a *event.Alert) error {
 // decide". trustOriginal skips checking the grammar of "event".
 func readAlert(data []byte, a *event.Alert, trustOriginal bool) bool {
 	o := jsonenc.NewObject(data)
+	seenOriginal := false
 	for {
 		key, ok := o.Next()
 		if !ok {
@@ -44,6 +45,13 @@ func readAlert(data []byte, a *event.Alert, trustOriginal bool) bool {
 		}
 		var val []byte
 		if trustOriginal && string(key) == `"event"` {
+			if seenOriginal {
+				// A repeated "event" (never written by MUTT): only the
+				// last is kept, so the skipped one would go unchecked;
+				// encoding/json checks them all.
+				return false
+			}
+			seenOriginal = true
 			val = o.Trusted()
 		} else {
 			val = o.Value()

@@ -81,9 +81,11 @@ func (c *checker) value(i, depth int) (int, bool) {
 
 func (c *checker) str(i int) (int, bool) {
 	end, ok := validString(c.b, i)
-	if ok && c.maxString > 0 && end-i-2 > c.maxString {
-		// The encoded length bounds the decoded one from above, so only a
-		// long encoding needs decoding to check the limit exactly.
+	if ok && c.maxString > 0 && 3*(end-i-2) > c.maxString {
+		// No encoded byte decodes to more than three (an invalid UTF-8
+		// byte becomes U+FFFD, a six-byte \uXXXX escape at most three), so
+		// only an encoding longer than a third of the limit needs decoding
+		// to check the limit exactly.
 		var s string
 		if json.Unmarshal(c.b[i:end], &s) == nil && len(s) > c.maxString {
 			c.fault = FaultString
