@@ -51,7 +51,8 @@ func CheckValue(b []byte, i, depth int, lim Limits) (int, Fault) {
 	return end, FaultNone
 }
 
-// checker is validValue with limits; fault says which limit failed.
+// checker is the one recursive-descent scanner: the grammar, and the limits
+// CheckValue sets (Valid's are encoding/json's); fault says which failed.
 type checker struct {
 	b                   []byte
 	maxDepth, maxString int
@@ -76,7 +77,7 @@ func (c *checker) value(i, depth int) (int, bool) {
 	case '"':
 		return c.str(i)
 	}
-	return validValue(b, i, depth)
+	return validScalar(b, i)
 }
 
 func (c *checker) str(i int) (int, bool) {
@@ -157,17 +158,19 @@ func (c *checker) array(i, depth int) (int, bool) {
 	}
 }
 
+// validValue checks the JSON value at b[i], nested inside depth arrays and
+// objects, as Valid does.
 func validValue(b []byte, i, depth int) (int, bool) {
+	c := checker{b: b, maxDepth: maxNesting}
+	return c.value(i, depth)
+}
+
+// validScalar checks a literal or a number at b[i].
+func validScalar(b []byte, i int) (int, bool) {
 	if i >= len(b) {
 		return i, false
 	}
 	switch c := b[i]; c {
-	case '{':
-		return validObject(b, i, depth+1)
-	case '[':
-		return validArray(b, i, depth+1)
-	case '"':
-		return validString(b, i)
 	case 't':
 		return validLiteral(b, i, "true")
 	case 'f':
@@ -179,72 +182,6 @@ func validValue(b []byte, i, depth int) (int, bool) {
 			return validNumber(b, i)
 		}
 		return i, false
-	}
-}
-
-func validObject(b []byte, i, depth int) (int, bool) {
-	if depth > maxNesting {
-		return i, false
-	}
-	i = SkipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, true
-	}
-	for {
-		if i >= len(b) || b[i] != '"' {
-			return i, false
-		}
-		var ok bool
-		if i, ok = validString(b, i); !ok {
-			return i, false
-		}
-		i = SkipSpace(b, i)
-		if i >= len(b) || b[i] != ':' {
-			return i, false
-		}
-		if i, ok = validValue(b, SkipSpace(b, i+1), depth); !ok {
-			return i, false
-		}
-		i = SkipSpace(b, i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
-		}
-	}
-}
-
-func validArray(b []byte, i, depth int) (int, bool) {
-	if depth > maxNesting {
-		return i, false
-	}
-	i = SkipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
-	}
-	for {
-		var ok bool
-		if i, ok = validValue(b, i, depth); !ok {
-			return i, false
-		}
-		i = SkipSpace(b, i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
-		}
 	}
 }
 
