@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/google/uuid"
 
@@ -95,59 +93,27 @@ func readEnvelope(data []byte, env *event.Envelope, trustOriginal bool) bool {
 func setEnvelopeField(env *event.Envelope, key, val []byte) bool {
 	switch string(key) {
 	case "event_id":
-		return setString(&env.EventID, val)
+		return jsonenc.SetString(&env.EventID, val)
 	case "correlation_id":
-		return setString(&env.CorrelationID, val)
+		return jsonenc.SetString(&env.CorrelationID, val)
 	case "source":
-		return setString(&env.Source, val)
+		return jsonenc.SetString(&env.Source, val)
 	case "hostname":
-		return setString(&env.Hostname, val)
+		return jsonenc.SetString(&env.Hostname, val)
 	case "message":
-		return setString(&env.Message, val)
+		return jsonenc.SetString(&env.Message, val)
 	case "trap_oid":
-		return setString(&env.TrapOID, val)
+		return jsonenc.SetString(&env.TrapOID, val)
 	case "app_name":
-		return setString(&env.AppName, val)
+		return jsonenc.SetString(&env.AppName, val)
 	case "received_at":
 		return env.ReceivedAt.UnmarshalJSON(val) == nil // what encoding/json calls
 	case "timestamp":
 		return env.Timestamp.UnmarshalJSON(val) == nil
 	case "severity":
-		return setIntPtr(&env.Severity, val)
+		return jsonenc.SetIntPtr(&env.Severity, val)
 	case "facility":
-		return setIntPtr(&env.Facility, val)
+		return jsonenc.SetIntPtr(&env.Facility, val)
 	}
-	for _, f := range envelopeFields {
-		if strings.EqualFold(f, string(key)) {
-			return false // encoding/json matches names case-insensitively
-		}
-	}
-	return true // unknown member: ignored, as encoding/json does
-}
-
-// setString stores a plain JSON string; null leaves the field as it is.
-func setString(dst *string, val []byte) bool {
-	if string(val) == "null" {
-		return true
-	}
-	s, ok := jsonenc.PlainString(val)
-	if ok {
-		*dst = s
-	}
-	return ok
-}
-
-// setIntPtr stores a plain JSON integer; null sets nil.
-func setIntPtr(dst **int, val []byte) bool {
-	if string(val) == "null" {
-		*dst = nil
-		return true
-	}
-	n, err := strconv.ParseInt(string(val), 10, strconv.IntSize)
-	if err != nil {
-		return false
-	}
-	v := int(n)
-	*dst = &v
-	return true
+	return !jsonenc.FoldsToAny(key, envelopeFields) // unknown member: ignored, as encoding/json does
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
-	"strings"
 
 	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/internal/jsonenc"
@@ -75,21 +74,21 @@ func setField(a *event.Alert, rawKey, val []byte) bool {
 	null := string(val) == "null"
 	switch string(key) {
 	case "event_id":
-		return setString(&a.EventID, val)
+		return jsonenc.SetString(&a.EventID, val)
 	case "correlation_id":
-		return setString(&a.CorrelationID, val)
+		return jsonenc.SetString(&a.CorrelationID, val)
 	case "hostname":
-		return setString(&a.Hostname, val)
+		return jsonenc.SetString(&a.Hostname, val)
 	case "handling":
-		return setString(&a.Handling, val)
+		return jsonenc.SetString(&a.Handling, val)
 	case "environment":
-		return setString(&a.Environment, val)
+		return jsonenc.SetString(&a.Environment, val)
 	case "team":
-		return setString(&a.Team, val)
+		return jsonenc.SetString(&a.Team, val)
 	case "description":
-		return setString(&a.Description, val)
+		return jsonenc.SetString(&a.Description, val)
 	case "signature":
-		return setString(&a.Signature, val)
+		return jsonenc.SetString(&a.Signature, val)
 	case "received_at":
 		return a.ReceivedAt.UnmarshalJSON(val) == nil // what encoding/json calls
 	case "event_time":
@@ -102,14 +101,7 @@ func setField(a *event.Alert, rawKey, val []byte) bool {
 		a.RuleID = n
 		return err == nil
 	case "severity":
-		if null {
-			a.Severity = nil
-			return true
-		}
-		n, err := strconv.ParseInt(string(val), 10, strconv.IntSize)
-		v := int(n)
-		a.Severity = &v
-		return err == nil
+		return jsonenc.SetIntPtr(&a.Severity, val)
 	case "meta":
 		switch string(val) {
 		case "true":
@@ -124,22 +116,5 @@ func setField(a *event.Alert, rawKey, val []byte) bool {
 		a.Original = json.RawMessage(val) // aliases the entry, which the item keeps anyway
 		return true
 	}
-	for _, f := range alertFields {
-		if strings.EqualFold(f, string(key)) {
-			return false // encoding/json matches names case-insensitively
-		}
-	}
-	return true // unknown member: ignored, as encoding/json does
-}
-
-// setString stores a plain JSON string; null leaves the field as it is.
-func setString(dst *string, val []byte) bool {
-	if string(val) == "null" {
-		return true
-	}
-	s, ok := jsonenc.PlainString(val)
-	if ok {
-		*dst = s
-	}
-	return ok
+	return !jsonenc.FoldsToAny(key, alertFields) // unknown member: ignored, as encoding/json does
 }

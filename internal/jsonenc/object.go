@@ -2,6 +2,8 @@ package jsonenc
 
 import (
 	"bytes"
+	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -154,4 +156,47 @@ func PlainString(val []byte) (s string, ok bool) {
 		return "", false
 	}
 	return string(inner), true
+}
+
+// The setters below are the fast decoders' (alert envelope, forwarder alert)
+// field stores: false means "let encoding/json decide" for that member.
+
+// SetString stores a plain JSON string (PlainString); null leaves *dst as
+// it is, as encoding/json does.
+func SetString(dst *string, val []byte) bool {
+	if string(val) == "null" {
+		return true
+	}
+	s, ok := PlainString(val)
+	if ok {
+		*dst = s
+	}
+	return ok
+}
+
+// SetIntPtr stores a plain JSON integer; null sets nil.
+func SetIntPtr(dst **int, val []byte) bool {
+	if string(val) == "null" {
+		*dst = nil
+		return true
+	}
+	n, err := strconv.ParseInt(string(val), 10, strconv.IntSize)
+	if err != nil {
+		return false
+	}
+	v := int(n)
+	*dst = &v
+	return true
+}
+
+// FoldsToAny reports whether key equals one of names ignoring case: such a
+// member is one encoding/json would store (it matches names
+// case-insensitively), so a fast decoder that matched exactly must fall back.
+func FoldsToAny(key []byte, names []string) bool {
+	for _, n := range names {
+		if strings.EqualFold(n, string(key)) {
+			return true
+		}
+	}
+	return false
 }
