@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/soak"
 	"github.com/mutt-ops/mutt/workers"
 )
@@ -66,7 +67,7 @@ complete (the report says which). See docs/soak/README.md.`,
 				return unreachable("temporal at "+temporal, fmt.Errorf("no answer (scripts/ensure-temporal.sh --test-server starts one on 127.0.0.1:17233; --temporal-address none soaks without the worker and schedules)"))
 			}
 			if report == "" {
-				report = filepath.Join("docs", "soak", "soak-"+shortDuration(o.Duration)+".md")
+				report = filepath.Join("docs", "soak", "soak-"+config.ShortDuration(o.Duration)+".md")
 			}
 			if exe == "" {
 				dir, err := os.MkdirTemp("", "mutt-soak-bin-")
@@ -117,18 +118,6 @@ complete (the report says which). See docs/soak/README.md.`,
 	f.StringVar(&exe, "mutt", "", "mutt binary to run (default: go build ./cmd/mutt into a temporary directory)")
 	f.StringVar(&temporal, "temporal-address", "", "Temporal frontend (default TEMPORAL_ADDRESS, else 127.0.0.1:7233); none: no worker, no schedules")
 	return cmd
-}
-
-// shortDuration renders 30m0s as 30m and 2h0m0s as 2h.
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = strings.TrimSuffix(s, "0s")
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = strings.TrimSuffix(s, "0m")
-	}
-	return s
 }
 
 // soakArgs are the flags the user set, for the report's "reproduce" line.

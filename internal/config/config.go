@@ -170,7 +170,7 @@ func (e *Env) Int(def, min, max int, names ...string) int {
 // Duration returns the variable as a Go duration (e.g. "30s"), or def.
 func (e *Env) Duration(def time.Duration, names ...string) time.Duration {
 	if def > 0 {
-		e.note(shortDuration(def), names...)
+		e.note(ShortDuration(def), names...)
 	} else {
 		e.note("", names...)
 	}
@@ -201,9 +201,9 @@ func (e *Env) Bool(def bool, names ...string) bool {
 	return b
 }
 
-// shortDuration formats d as time.ParseDuration reads it, without zero
+// ShortDuration formats d as time.ParseDuration reads it, without zero
 // trailing units: 2m rather than 2m0s, 1h rather than 1h0m0s.
-func shortDuration(d time.Duration) string {
+func ShortDuration(d time.Duration) string {
 	s := d.String()
 	if strings.HasSuffix(s, "m0s") {
 		s = strings.TrimSuffix(s, "0s")
