@@ -32,8 +32,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/mutt-ops/mutt/hotpath/pipeline"
-	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workflows"

@@ -16,7 +16,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 const (

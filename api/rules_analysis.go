@@ -12,8 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/mutt-ops/mutt/hotpath/alert"
-	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 // Rule analysis (GET /rules/analysis) and the draft-rule test (POST

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 )
 

@@ -19,9 +19,9 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mutt-ops/mutt/activities"
-	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/schema"
 	"github.com/mutt-ops/mutt/workers"

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mutt-ops/mutt/hotpath/alert"
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 // regexRules are 50 regex rules of the kind operators write (vendor message

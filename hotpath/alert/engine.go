@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 // Match types of a rule (alert_rules.match_type).

@@ -9,7 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 // checkDecode compares the fast decoder with encoding/json on data: checking

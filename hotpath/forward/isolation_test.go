@@ -11,9 +11,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/forward"
-	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
 // failer stands in front of the simulator and answers 500 to every request

@@ -3,7 +3,7 @@ package forward
 import (
 	"strconv"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/jsonenc"
 )
 

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 func sev(n int) *int { return &n }

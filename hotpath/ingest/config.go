@@ -3,8 +3,8 @@ package ingest
 import (
 	"time"
 
-	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/config"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/tlsconfig"
 )
 

@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 var testStamp = stamp{correlationID: "cid-1", receivedAt: time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)}

@@ -3,7 +3,7 @@ package ingest
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 

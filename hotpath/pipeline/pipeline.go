@@ -21,7 +21,6 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/forward"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/hotpath/snmptrap"
-	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/hotpath/syslog"
 	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
@@ -30,6 +29,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/tally"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 )

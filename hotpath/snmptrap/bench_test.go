@@ -14,8 +14,8 @@ import (
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/hotpath/snmptrap"
-	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/gosnmp/gosnmp"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 // Well-known OIDs (normalised: no leading dot).

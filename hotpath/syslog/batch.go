@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/internal/event"
 )
 
 // batcher collects one listener's envelopes into batches (BatchSize events

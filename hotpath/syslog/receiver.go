@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
-	"github.com/mutt-ops/mutt/hotpath/event"
+	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 )
 
