@@ -31,7 +31,7 @@ import (
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/telemetry"
@@ -56,8 +56,8 @@ var sloHistoryFixture = filepath.Join("..", "workflows", "testdata", "slo_report
 // their /metrics, so a renamed metric, label or bucket shows up as an SLO
 // without data.
 type sloRoles struct {
-	cfg    pipeline.Config
-	ingest *pipeline.Deps // its Redis client writes to this instance's streams
+	cfg    app.Config
+	ingest *app.Deps // its Redis client writes to this instance's streams
 }
 
 // sloMetricsTargets are the scrape targets: the listeners of the roles that
@@ -86,29 +86,29 @@ func sloStartRoles(t *testing.T) *sloRoles {
 		"REDIS_USERNAME":      "mutt_" + id,
 		"DB_USER":             "mutt_app_" + id,
 	}
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
+	cfg, err := app.ReadConfig(config.FromMap(env), true, app.AllRoles)
 	require.NoError(t, err)
 	log := telemetry.NewLogger(io.Discard, "text", "warn")
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
-	boot, err := pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Worker})
+	require.NoError(t, app.Setup(ctx, cfg, log, io.Discard))
+	boot, err := app.Connect(ctx, cfg, log, []app.Role{app.Worker})
 	require.NoError(t, err)
-	require.NoError(t, pipeline.Bootstrap(ctx, boot))
+	require.NoError(t, app.Bootstrap(ctx, boot))
 	boot.Close()
 
 	r := &sloRoles{cfg: cfg}
-	for _, role := range []pipeline.Role{pipeline.MoogSim, pipeline.Alerter, pipeline.Forwarder, pipeline.Ingestor} {
-		roles := []pipeline.Role{role}
-		d, err := pipeline.Connect(ctx, cfg, log, roles)
+	for _, role := range []app.Role{app.MoogSim, app.Alerter, app.Forwarder, app.Ingestor} {
+		roles := []app.Role{role}
+		d, err := app.Connect(ctx, cfg, log, roles)
 		require.NoError(t, err, role)
 		rctx, cancel := context.WithCancel(ctx)
 		done := make(chan error, 1)
-		go func() { done <- pipeline.Run(rctx, d, roles) }()
+		go func() { done <- app.Run(rctx, d, roles) }()
 		t.Cleanup(func() {
 			cancel()
 			require.NoError(t, <-done, role)
 			d.Close()
 		})
-		if role == pipeline.Ingestor {
+		if role == app.Ingestor {
 			r.ingest = d
 		}
 	}
@@ -348,17 +348,17 @@ func TestSLOReportWorkflowAgainstRealPrometheus(t *testing.T) {
 	//     fifth is dead-lettered: bad 1 of 5.
 	const linkDown = "LINK-DOWN Gi0/1 changed state to down"
 	for i := 0; i < 4; i++ {
-		require.Equal(t, http.StatusOK, roles.ingestEvent(pipeline.DevIngestKey, linkDown))
+		require.Equal(t, http.StatusOK, roles.ingestEvent(app.DevIngestKey, linkDown))
 	}
-	require.Equal(t, http.StatusOK, roles.ingestEvent(pipeline.DevIngestKey, "nothing a rule knows"))
+	require.Equal(t, http.StatusOK, roles.ingestEvent(app.DevIngestKey, "nothing a rule knows"))
 	require.Equal(t, http.StatusUnauthorized, roles.ingestEvent("not-the-key", linkDown))
 	require.Equal(t, http.StatusBadRequest, sloHTTPStatus(http.MethodPost, "http://"+roles.cfg.Ingest.Addr+"/ingest",
-		pipeline.DevIngestKey, `{"hostname":"router1.prod.example.com"}`))
+		app.DevIngestKey, `{"hostname":"router1.prod.example.com"}`))
 	require.Eventually(t, func() bool { return roles.simDelivered() == 4 }, 20*time.Second, 20*time.Millisecond,
 		"the matched events reach the simulator")
 	require.Equal(t, http.StatusOK, sloHTTPStatus(http.MethodPost, "http://"+roles.cfg.MoogSimAddr+"/control", "",
 		`{"fail_status":400,"fail_count":-1}`))
-	require.Equal(t, http.StatusOK, roles.ingestEvent(pipeline.DevIngestKey, linkDown))
+	require.Equal(t, http.StatusOK, roles.ingestEvent(app.DevIngestKey, linkDown))
 	require.NoError(t, roles.ingest.Redis.XAdd(ctx, &redis.XAddArgs{Stream: roles.ingest.Keys.IngestStream(0),
 		Values: []any{stream.Field, "not an event"}}).Err())
 

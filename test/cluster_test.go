@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/moogsim"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -26,8 +26,8 @@ import (
 // clusterRun is the dev pipeline of one test on a Redis Cluster of its own.
 type clusterRun struct {
 	c   *testenv.RedisCluster
-	cfg pipeline.Config
-	d   *pipeline.Deps
+	cfg app.Config
+	d   *app.Deps
 	sim *moogsim.Sim
 }
 
@@ -49,7 +49,7 @@ func runOnCluster(t *testing.T) *clusterRun {
 	env["MUTT_REDIS_WAIT_TIMEOUT"] = "2s"
 	env["MOOG_WEBHOOK_URL"] = srv.URL + "/events"
 	env["MOOG_API_KEY"] = "cluster-moog-key"
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
+	cfg, err := app.ReadConfig(config.FromMap(env), true, app.AllRoles)
 	require.NoError(t, err)
 	ctx := context.Background()
 	var logs syncLog
@@ -59,11 +59,11 @@ func runOnCluster(t *testing.T) *clusterRun {
 			t.Logf("pipeline log:\n%s", logs.String())
 		}
 	})
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
-	d, err := pipeline.Connect(ctx, cfg, log, append(pipeline.AllRoles, pipeline.Worker))
+	require.NoError(t, app.Setup(ctx, cfg, log, io.Discard))
+	d, err := app.Connect(ctx, cfg, log, append(app.AllRoles, app.Worker))
 	require.NoError(t, err)
-	require.NoError(t, pipeline.Bootstrap(ctx, d))
-	runRoles(t, d, pipeline.AllRoles...)
+	require.NoError(t, app.Bootstrap(ctx, d))
+	runRoles(t, d, app.AllRoles...)
 	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+cfg.Ingest.Addr+"/health", nil)) },
 		20*time.Second, 50*time.Millisecond)
 	t.Cleanup(func() {
@@ -128,7 +128,7 @@ func TestRedisClusterWholePath(t *testing.T) {
 		require.NoError(t, redisLoginWorks(ctx, addr, r))
 	}
 
-	place, err := pipeline.ShardPlacement(ctx, r.d.Redis.(*redis.ClusterClient), r.d.Keys)
+	place, err := app.ShardPlacement(ctx, r.d.Redis.(*redis.ClusterClient), r.d.Keys)
 	require.NoError(t, err)
 	require.Len(t, place, 3, "shards 0-3 reach all three primaries: %v", place)
 
@@ -138,7 +138,7 @@ func TestRedisClusterWholePath(t *testing.T) {
 		evs = append(evs, fmt.Sprintf(`{"hostname":"router%d.prod.example.com","timestamp":"%s","message":"ERROR %d on the line"}`,
 			i%16, time.Now().UTC().Format(time.RFC3339Nano), i))
 	}
-	code, out := postEvent(t, r.cfg.Ingest.Addr, pipeline.DevIngestKey, "["+strings.Join(evs, ",")+"]")
+	code, out := postEvent(t, r.cfg.Ingest.Addr, app.DevIngestKey, "["+strings.Join(evs, ",")+"]")
 	require.Equal(t, http.StatusOK, code, out)
 	var ids []string
 	for _, id := range out["event_ids"].([]any) {
@@ -166,7 +166,7 @@ func TestRedisClusterPrimaryKilledUnderLoad(t *testing.T) {
 	t.Parallel()
 	r := runOnCluster(t)
 	ctx := context.Background()
-	load := startRestartLoad(r.cfg.Ingest.Addr, pipeline.DevIngestKey)
+	load := startRestartLoad(r.cfg.Ingest.Addr, app.DevIngestKey)
 	t.Cleanup(func() { load.finish() })
 	require.Eventually(t, func() bool { return load.acceptedSinceRestart() >= 20 }, 60*time.Second, 20*time.Millisecond)
 
@@ -191,7 +191,7 @@ func TestRedisClusterReshardUnderLoad(t *testing.T) {
 	t.Parallel()
 	r := runOnCluster(t)
 	ctx := context.Background()
-	load := startRestartLoad(r.cfg.Ingest.Addr, pipeline.DevIngestKey)
+	load := startRestartLoad(r.cfg.Ingest.Addr, app.DevIngestKey)
 	t.Cleanup(func() { load.finish() })
 	require.Eventually(t, func() bool { return load.acceptedSinceRestart() >= 20 }, 60*time.Second, 20*time.Millisecond)
 

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 )
 
 // The browser tests of the live dashboard and the event browser drive the
@@ -50,18 +50,18 @@ func consoleLogin(t *testing.T, ctx context.Context, base string) {
 	t.Helper()
 	require.NoError(t, chromedp.Do(ctx, chromedp.Navigate(base+"/ui/login"),
 		chromedp.WaitVisible(chromedp.CSS("#login-form")),
-		chromedp.SendKeys(chromedp.CSS("#api-key"), pipeline.DevAPIAdminKey),
+		chromedp.SendKeys(chromedp.CSS("#api-key"), app.DevAPIAdminKey),
 		chromedp.Click(chromedp.CSS("#login-submit")),
 		chromedp.WaitVisible(chromedp.CSS("#roles-rows tr"))))
 }
 
 // postEvents posts one event per message from host and answers their event ids.
-func postEvents(t *testing.T, cfg pipeline.Config, host string, messages ...string) []string {
+func postEvents(t *testing.T, cfg app.Config, host string, messages ...string) []string {
 	t.Helper()
 	var ids []string
 	for _, m := range messages {
 		body := fmt.Sprintf(`{"hostname":%q,"timestamp":%q,"message":%q}`, host, time.Now().UTC().Format(time.RFC3339), m)
-		code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, body)
+		code, out := postEvent(t, cfg.Ingest.Addr, app.DevIngestKey, body)
 		require.Equal(t, http.StatusOK, code, out)
 		ids = append(ids, out["event_ids"].([]any)[0].(string))
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 )
 
 // The console's browser tests run headless Chromium against a real `mutt
@@ -94,7 +94,7 @@ func shot(t *testing.T, dir, name string, alsoTo ...string) chromedp.Action[chro
 // consoleInstance is a running `mutt dev` with realistic events audited.
 type consoleInstance struct {
 	base string // the admin API and UI
-	d    *pipeline.Deps
+	d    *app.Deps
 }
 
 // apiCall sends a request to the admin API with the key; the answer's JSON goes into out.
@@ -141,7 +141,7 @@ func startConsoleInstance(t *testing.T) *consoleInstance {
 	}
 	for i, ev := range events {
 		ts := now.Add(time.Duration(i-len(events)) * time.Second).Format(time.RFC3339)
-		code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, strings.Replace(ev, `{`, `{"timestamp":"`+ts+`",`, 1))
+		code, out := postEvent(t, cfg.Ingest.Addr, app.DevIngestKey, strings.Replace(ev, `{`, `{"timestamp":"`+ts+`",`, 1))
 		require.Equal(t, http.StatusOK, code, out)
 	}
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
@@ -153,7 +153,7 @@ func startConsoleInstance(t *testing.T) *consoleInstance {
 		ID       int      `json:"id"`
 		Warnings []string `json:"warnings"`
 	}
-	require.Equal(t, http.StatusCreated, ci.apiCall(t, http.MethodPost, "/api/v2/rules", pipeline.DevAPIAdminKey, map[string]any{
+	require.Equal(t, http.StatusCreated, ci.apiCall(t, http.MethodPost, "/api/v2/rules", app.DevAPIAdminKey, map[string]any{
 		"match_string": "link-down gi0/1", "match_type": "contains", "priority": 40, "prod_handling": "Page_Only",
 		"dev_handling": "ignore", "team_assignment": "NetOps", "reason": "console test: a rule the seed shadows"}, &r))
 	require.Len(t, r.Warnings, 1)
@@ -194,7 +194,7 @@ func TestConsoleRulesConfigAudit(t *testing.T) {
 	ci := startConsoleInstance(t)
 	ctx := consoleBrowser(t)
 	dir := artefacts(t)
-	login(t, ctx, ci.base, pipeline.DevAPIAdminKey)
+	login(t, ctx, ci.base, app.DevAPIAdminKey)
 
 	// Rules: the current page is marked; the seed's handling words are in their stored spelling; the shadowed rule is flagged.
 	shadowed := `//tbody[@id="rules-rows"]/tr[td[@data-col="match"]="link-down gi0/1"]`
@@ -294,7 +294,7 @@ func TestConsoleKeyboardOnly(t *testing.T) {
 	ci := startConsoleInstance(t)
 	ctx := consoleBrowser(t)
 	dir := artefacts(t)
-	login(t, ctx, ci.base, pipeline.DevAPIAdminKey)
+	login(t, ctx, ci.base, app.DevAPIAdminKey)
 	run(t, ctx, chromedp.Navigate(ci.base+"/ui/audit"),
 		chromedp.WaitVisible(chromedp.CSS(`#audit-rows button.open`)),
 		chromedp.KeyEvent(kb.Tab))

@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/stream"
@@ -19,13 +19,13 @@ import (
 )
 
 // start runs roles of one pipeline process until the test ends.
-func start(t *testing.T, cfg pipeline.Config, roles ...pipeline.Role) *pipeline.Deps {
+func start(t *testing.T, cfg app.Config, roles ...app.Role) *app.Deps {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	d, err := pipeline.Connect(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "warn"), roles)
+	d, err := app.Connect(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "warn"), roles)
 	require.NoError(t, err)
 	done := make(chan error, 1)
-	go func() { done <- pipeline.Run(ctx, d, roles) }()
+	go func() { done <- app.Run(ctx, d, roles) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -41,13 +41,13 @@ func start(t *testing.T, cfg pipeline.Config, roles ...pipeline.Role) *pipeline.
 func TestKilledConsumersLoseNothing(t *testing.T) {
 	t.Parallel()
 	env := devEnv(t)
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
+	cfg, err := app.ReadConfig(config.FromMap(env), true, app.AllRoles)
 	require.NoError(t, err)
 	ctx := context.Background()
-	require.NoError(t, pipeline.Setup(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "warn"), io.Discard))
+	require.NoError(t, app.Setup(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "warn"), io.Discard))
 
-	front := start(t, cfg, pipeline.MoogSim, pipeline.Ingestor)
-	require.NoError(t, pipeline.Bootstrap(ctx, connectDB(t, cfg)))
+	front := start(t, cfg, app.MoogSim, app.Ingestor)
+	require.NoError(t, app.Bootstrap(ctx, connectDB(t, cfg)))
 	require.NoError(t, dynconfig.Set(ctx, front.Redis, front.Keys, "stream_visibility_timeout_ms", "500"))
 	require.NoError(t, dynconfig.Set(ctx, front.Redis, front.Keys, "moog_batch_size", "20"))
 	require.NoError(t, dynconfig.Set(ctx, front.Redis, front.Keys, "moog_rate_limit", "0"))
@@ -60,7 +60,7 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 			evs = append(evs, fmt.Sprintf(`{"hostname":"router%d.prod.example.com","timestamp":"%s","message":"ERROR %d on the line"}`,
 				i%7, time.Now().UTC().Format(time.RFC3339Nano), b*100+i))
 		}
-		code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, "["+strings.Join(evs, ",")+"]")
+		code, out := postEvent(t, cfg.Ingest.Addr, app.DevIngestKey, "["+strings.Join(evs, ",")+"]")
 		require.Equal(t, 200, code, out)
 		for _, id := range out["event_ids"].([]any) {
 			ids = append(ids, id.(string))
@@ -76,7 +76,7 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 	require.Len(t, got, 120)
 
 	// The real alerter processes the rest and, after the timeout, the zombie's batch.
-	start(t, cfg, pipeline.Alerter)
+	start(t, cfg, app.Alerter)
 	require.Eventually(t, func() bool {
 		n, err := stream.Len(ctx, front.Redis, front.Keys.AlertStream(0))
 		return err == nil && n > 50
@@ -90,7 +90,7 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEmpty(t, got)
 
-	start(t, cfg, pipeline.Forwarder)
+	start(t, cfg, app.Forwarder)
 
 	var st struct {
 		Unique int `json:"unique"`
@@ -114,9 +114,9 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 }
 
 // connectDB opens the database of cfg with the pipeline's own connector.
-func connectDB(t *testing.T, cfg pipeline.Config) *pipeline.Deps {
+func connectDB(t *testing.T, cfg app.Config) *app.Deps {
 	t.Helper()
-	d, err := pipeline.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "warn"), []pipeline.Role{pipeline.Worker})
+	d, err := app.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "warn"), []app.Role{app.Worker})
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
 	return d

@@ -20,7 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mutt-ops/mutt/activities"
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workers"
@@ -262,7 +262,7 @@ func TestDashboardAndRulesUseExistingMetrics(t *testing.T) {
 
 	// One event through the whole path and one API request, so the
 	// per-request series exist.
-	code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	code, out := postEvent(t, cfg.Ingest.Addr, app.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
 	getJSON(t, "http://"+cfg.APIAddr+"/api/openapi.json", nil)
 

@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
@@ -87,7 +87,7 @@ func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 	prom := "http://" + env["MUTT_DEV_PROMETHEUS_ADDR"]
 	require.Regexp(t, `prometheus\s+`+regexp.QuoteMeta(prom)+`\s`, stdout.String(), "the banner prints the Prometheus URL")
 	// Its data directory defaults to the instance's state directory (beside the dev log).
-	dir := pipeline.DevPrometheusDir(env["MUTT_REDIS_PREFIX"], env["MUTT_DEV_LOG_FILE"])
+	dir := app.DevPrometheusDir(env["MUTT_REDIS_PREFIX"], env["MUTT_DEV_LOG_FILE"])
 	require.FileExists(t, filepath.Join(dir, "prometheus.yml"))
 	require.FileExists(t, filepath.Join(dir, "rules", "mutt-slo-recording.yml"))
 	require.DirExists(t, filepath.Join(dir, "data"))
@@ -125,7 +125,7 @@ func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 	// Events go through until Prometheus has seen the ingest counter move.
 	query := url.QueryEscape(`sum(rate(mutt_ingest_requests_total{status="success"}[5m])) > 0`)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		code, out := postEvent(c, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+		code, out := postEvent(c, env["MUTT_INGEST_ADDR"], app.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 		assert.Equal(c, http.StatusOK, code, out)
 		var res struct {
 			Result []json.RawMessage `json:"result"`
@@ -139,7 +139,7 @@ func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 	tc, err := client.Dial(client.Options{HostPort: env["TEMPORAL_ADDRESS"]})
 	require.NoError(t, err)
 	defer tc.Close()
-	_, schedPrefix := pipeline.DevTemporal(env["MUTT_REDIS_PREFIX"])
+	_, schedPrefix := app.DevTemporal(env["MUTT_REDIS_PREFIX"])
 	sched := tc.ScheduleClient().GetHandle(context.Background(), schedPrefix+"mutt-slo-report")
 	require.NoError(t, sched.Trigger(context.Background(), client.ScheduleTriggerOptions{}))
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -147,7 +147,7 @@ func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 		if !assert.NoError(c, err) {
 			return
 		}
-		req.Header.Set("X-API-KEY", pipeline.DevAPIAdminKey)
+		req.Header.Set("X-API-KEY", app.DevAPIAdminKey)
 		resp, err := http.DefaultClient.Do(req)
 		if !assert.NoError(c, err) {
 			return

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -40,13 +40,13 @@ func TestReadmeMatchesDevBanner(t *testing.T) {
 	steps := readme[start:end]
 
 	e := config.FromMap(map[string]string{})
-	cfg, err := pipeline.ReadConfig(e, true, pipeline.AllRoles)
+	cfg, err := app.ReadConfig(e, true, app.AllRoles)
 	require.NoError(t, err)
 	// What setup stores in a fresh machine's secrets provider
 	// (hotpath/pipeline's TestDevKeysLiveInTheProvider checks it does).
-	keys := secrets.StaticCache(map[string]string{secrets.IngestAPIKey: pipeline.DevIngestKey, secrets.WebUIAPIKey: pipeline.DevAPIAdminKey})
+	keys := secrets.StaticCache(map[string]string{secrets.IngestAPIKey: app.DevIngestKey, secrets.WebUIAPIKey: app.DevAPIAdminKey})
 	var b strings.Builder
-	pipeline.Banner(&b, cfg, keys, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
+	app.Banner(&b, cfg, keys, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
 	banner := b.String()
 
 	urls := regexp.MustCompile(`http://127\.0\.0\.1:\d+[^\s,;)'"]*`).FindAllString(steps, -1)
@@ -61,11 +61,11 @@ func TestReadmeMatchesDevBanner(t *testing.T) {
 		require.Contains(t, banner, "127.0.0.1:"+p[1]+"/", "the README names port %s; mutt dev does not use it", p[1])
 	}
 
-	require.Contains(t, steps, "X-API-KEY: "+pipeline.DevIngestKey, "the README's curl uses the dev ingest key")
-	require.Contains(t, banner, "X-API-KEY: "+pipeline.DevIngestKey)
-	require.Contains(t, steps, "key "+pipeline.DevAPIAdminKey, "the README gives the dev admin key for the API and UI")
+	require.Contains(t, steps, "X-API-KEY: "+app.DevIngestKey, "the README's curl uses the dev ingest key")
+	require.Contains(t, banner, "X-API-KEY: "+app.DevIngestKey)
+	require.Contains(t, steps, "key "+app.DevAPIAdminKey, "the README gives the dev admin key for the API and UI")
 	require.Regexp(t, `admin API\s+http://127\.0\.0\.1:8090/api/v2/version\s+\(X-API-KEY: `+
-		regexp.QuoteMeta(pipeline.DevAPIAdminKey)+`\)`, banner)
+		regexp.QuoteMeta(app.DevAPIAdminKey)+`\)`, banner)
 	require.Regexp(t, `web UI\s+http://127\.0\.0\.1:8090/ui/\s`, banner)
 
 	// Every schedule mutt dev applies is named, the rotations included.
@@ -76,5 +76,5 @@ func TestReadmeMatchesDevBanner(t *testing.T) {
 
 	ref, err := os.ReadFile("../docs/API_REFERENCE.md")
 	require.NoError(t, err)
-	require.Contains(t, string(ref), "`mutt dev` uses the admin key `"+pipeline.DevAPIAdminKey+"`")
+	require.Contains(t, string(ref), "`mutt dev` uses the admin key `"+app.DevAPIAdminKey+"`")
 }

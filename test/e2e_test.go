@@ -23,7 +23,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/mutt-ops/mutt/api"
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -112,18 +112,18 @@ const readmeEvent = `{"hostname":"router1.prod.example.com","timestamp":"%s",` +
 	`"message":"LINK-DOWN Gi0/1 changed state to down","syslog_severity":"critical"}`
 
 // runInProcess runs the dev pipeline of env in-process until the test ends.
-func runInProcess(t *testing.T, env map[string]string) (pipeline.Config, *pipeline.Deps) {
+func runInProcess(t *testing.T, env map[string]string) (app.Config, *app.Deps) {
 	t.Helper()
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
+	cfg, err := app.ReadConfig(config.FromMap(env), true, app.AllRoles)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	log := telemetry.NewLogger(io.Discard, "text", "warn")
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
-	d, err := pipeline.Connect(ctx, cfg, log, append(pipeline.AllRoles, pipeline.Worker))
+	require.NoError(t, app.Setup(ctx, cfg, log, io.Discard))
+	d, err := app.Connect(ctx, cfg, log, append(app.AllRoles, app.Worker))
 	require.NoError(t, err)
-	require.NoError(t, pipeline.Bootstrap(ctx, d))
+	require.NoError(t, app.Bootstrap(ctx, d))
 	done := make(chan error, 1)
-	go func() { done <- pipeline.Run(ctx, d, pipeline.AllRoles) }()
+	go func() { done <- app.Run(ctx, d, app.AllRoles) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)
@@ -142,7 +142,7 @@ func TestWholePathInProcess(t *testing.T) {
 	cfg, d := runInProcess(t, devEnv(t))
 	ctx := context.Background()
 
-	code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	code, out := postEvent(t, cfg.Ingest.Addr, app.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
 	ids := out["event_ids"].([]any)
 	require.Len(t, ids, 1)
@@ -181,7 +181,7 @@ func TestWholePathInProcessTwoShards(t *testing.T) {
 		evs = append(evs, fmt.Sprintf(`{"hostname":"router%d.prod.example.com","timestamp":"%s","message":"ERROR %d on the line"}`,
 			i%12, time.Now().UTC().Format(time.RFC3339Nano), i))
 	}
-	code, out := postEvent(t, cfg.Ingest.Addr, pipeline.DevIngestKey, "["+strings.Join(evs, ",")+"]")
+	code, out := postEvent(t, cfg.Ingest.Addr, app.DevIngestKey, "["+strings.Join(evs, ",")+"]")
 	require.Equal(t, http.StatusOK, code, out)
 	var ids []string
 	for _, id := range out["event_ids"].([]any) {
@@ -278,7 +278,7 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 			assert.Equal(c, 200, getJSON(c, "http://"+env["MUTT_INGEST_ADDR"]+"/health", nil))
 		}
 	}, 60*time.Second, 100*time.Millisecond, "stderr: %s", &stderr)
-	require.Contains(t, stdout.String(), pipeline.DevIngestKey, "the banner prints the key to use")
+	require.Contains(t, stdout.String(), app.DevIngestKey, "the banner prints the key to use")
 	uiURL := regexp.MustCompile(`temporal UI\s+(http://127\.0\.0\.1:\d+)`).FindStringSubmatch(stdout.String())
 	require.Len(t, uiURL, 2, "the banner prints the Temporal UI URL")
 	require.Eventually(t, func() bool {
@@ -294,7 +294,7 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	require.NoError(t, err)
 	defer tc.Close()
 	// This instance has its own key prefix, so its own schedule ids and task queue.
-	taskQueue, schedPrefix := pipeline.DevTemporal(env["MUTT_REDIS_PREFIX"])
+	taskQueue, schedPrefix := app.DevTemporal(env["MUTT_REDIS_PREFIX"])
 	require.NotEqual(t, "mutt-ops", taskQueue)
 	require.Contains(t, stdout.String(), "task queue "+taskQueue)
 	for _, id := range []string{"mutt-partition-maintenance", "mutt-retention", "mutt-dlq-remediation", "mutt-slo-report"} {
@@ -304,7 +304,7 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 
 	checkAdminAPIAndUI(t, env, stdout.String())
 
-	code, out := postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	code, out := postEvent(t, env["MUTT_INGEST_ADDR"], app.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
 	var st simStats
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -329,7 +329,7 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	out2, err = st2.CombinedOutput()
 	require.NoError(t, err, string(out2))
 	require.Contains(t, string(out2), env["MUTT_REDIS_PREFIX"]+"dlq:poison", "muttdev status lists every dead-letter stream")
-	code, out = postEvent(t, env["MUTT_INGEST_ADDR"], pipeline.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
+	code, out = postEvent(t, env["MUTT_INGEST_ADDR"], app.DevIngestKey, fmt.Sprintf(readmeEvent, time.Now().UTC().Format(time.RFC3339)))
 	require.Equal(t, http.StatusOK, code, out)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		if assert.Equal(c, 200, getJSON(c, "http://"+env["MUTT_MOOGSIM_ADDR"]+"/stats", &st)) {
@@ -356,7 +356,7 @@ func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
 	t.Helper()
 	base := "http://" + env["MUTT_API_ADDR"]
 	require.Regexp(t, `admin API\s+`+regexp.QuoteMeta(base)+`/api/v2/version\s+\(X-API-KEY: `+
-		regexp.QuoteMeta(pipeline.DevAPIAdminKey)+`\)`, banner, "the banner prints the admin API and its key")
+		regexp.QuoteMeta(app.DevAPIAdminKey)+`\)`, banner, "the banner prints the admin API and its key")
 	require.Regexp(t, `web UI\s+`+regexp.QuoteMeta(base)+`/ui/\s`, banner, "the banner prints the web UI")
 
 	// call answers 0 when the request fails, and a body that is not JSON as
@@ -388,7 +388,7 @@ func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
 		return resp.StatusCode, out
 	}
 	admin := func(method, path string, body any) (int, map[string]any) {
-		return call(method, base+path, pipeline.DevAPIAdminKey, body)
+		return call(method, base+path, app.DevAPIAdminKey, body)
 	}
 
 	// The API may bind a moment after the banner: wait for the version, as a user retries.
@@ -443,7 +443,7 @@ func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
 	require.NoError(t, err)
 	nameSecret := snap.Get(secrets.KeyFingerprintSecret)
 	require.NotEmpty(t, nameSecret, "mutt dev's setup generated the key-name secret")
-	require.Equal(t, api.KeyName([]byte(nameSecret), pipeline.DevAPIAdminKey, true), change["changed_by"])
+	require.Equal(t, api.KeyName([]byte(nameSecret), app.DevAPIAdminKey, true), change["changed_by"])
 	require.Equal(t, "UPDATE", change["operation"])
 	require.Equal(t, "e2e: raise the queue bound", change["reason"])
 	code, detail := admin(http.MethodGet, fmt.Sprintf("/api/v2/config-audit/%.0f", change["id"]), nil)
@@ -455,7 +455,7 @@ func checkAdminAPIAndUI(t *testing.T, env map[string]string, banner string) {
 	require.NoError(t, err)
 	require.Equal(t, value, got)
 	require.Eventually(t, func() bool {
-		code, cfg := call(http.MethodGet, "http://"+env["MUTT_INGEST_ADDR"]+"/admin/config", pipeline.DevIngestKey, nil)
+		code, cfg := call(http.MethodGet, "http://"+env["MUTT_INGEST_ADDR"]+"/admin/config", app.DevIngestKey, nil)
 		if code != http.StatusOK {
 			return false
 		}

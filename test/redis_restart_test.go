@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/stream"
@@ -126,10 +126,10 @@ func TestIngestRecoversAfterRedisRestart(t *testing.T) {
 			env["REDIS_ADMIN_URL"] = env["REDIS_URL"] // the private server's default user
 			env["INGEST_API_KEY"] = "restart-ingest-key-0123456789abcdef"
 			env["MUTT_REDIS_USER_CHECK_INTERVAL"] = "500ms"
-			cfg, err := pipeline.ReadConfig(config.FromMap(env), false, []pipeline.Role{pipeline.Ingestor})
+			cfg, err := app.ReadConfig(config.FromMap(env), false, []app.Role{app.Ingestor})
 			require.NoError(t, err)
 			var out strings.Builder
-			require.NoError(t, pipeline.Setup(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "error"), &out))
+			require.NoError(t, app.Setup(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "error"), &out))
 			if tc.aclFile {
 				require.Contains(t, out.String(), "saved to Redis's aclfile")
 			} else {
@@ -138,13 +138,13 @@ func TestIngestRecoversAfterRedisRestart(t *testing.T) {
 
 			var logs syncLog
 			log := telemetry.NewLogger(&logs, "text", "warn")
-			front, err := pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Ingestor})
+			front, err := app.Connect(ctx, cfg, log, []app.Role{app.Ingestor})
 			require.NoError(t, err)
-			runRoles(t, front, pipeline.Ingestor)
+			runRoles(t, front, app.Ingestor)
 			if !tc.aclFile {
-				worker, err := pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Worker})
+				worker, err := app.Connect(ctx, cfg, log, []app.Role{app.Worker})
 				require.NoError(t, err)
-				runRoles(t, worker, pipeline.Worker)
+				runRoles(t, worker, app.Worker)
 			}
 			require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+cfg.Ingest.Addr+"/health", nil)) },
 				10*time.Second, 50*time.Millisecond)
@@ -200,11 +200,11 @@ func TestIngestRecoversAfterRedisRestart(t *testing.T) {
 }
 
 // runRoles runs d's roles until the test ends.
-func runRoles(t *testing.T, d *pipeline.Deps, roles ...pipeline.Role) {
+func runRoles(t *testing.T, d *app.Deps, roles ...app.Role) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- pipeline.Run(ctx, d, roles) }()
+	go func() { done <- app.Run(ctx, d, roles) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)

@@ -23,7 +23,7 @@ import (
 
 	"github.com/mutt-ops/mutt/activities"
 	"github.com/mutt-ops/mutt/api"
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/postgres"
@@ -40,10 +40,10 @@ import (
 // private redis-server and a private PostgreSQL cluster, the hot path running
 // in one process (the "services") and an ops worker on its own task queue.
 type rotationEnv struct {
-	cfg        pipeline.Config
-	services   *pipeline.Deps
-	worker     *pipeline.Deps // AdminDB for migrations and audit queries
-	admin      *redis.Client  // the private server's default user (no password)
+	cfg        app.Config
+	services   *app.Deps
+	worker     *app.Deps     // AdminDB for migrations and audit queries
+	admin      *redis.Client // the private server's default user (no password)
 	file       *secrets.FileProvider
 	temporal   client.Client
 	taskQueue  string
@@ -80,23 +80,23 @@ func newRotationEnv(t *testing.T, redisAdmin func(t *testing.T, admin *redis.Cli
 	env["REDIS_ADMIN_URL"] = r.redisURL // the default user has no password on the private server
 	env["DATABASE_URL"] = r.dbURL
 	env["DATABASE_ADMIN_URL"] = fmt.Sprintf("postgres://postgres:admin@%s/mutt?sslmode=disable", pgURL.Host)
-	r.cfg, err = pipeline.ReadConfig(config.FromMap(env), true, pipeline.AllRoles)
+	r.cfg, err = app.ReadConfig(config.FromMap(env), true, app.AllRoles)
 	require.NoError(t, err)
 
 	log := telemetry.NewLogger(io.Discard, "text", "warn")
-	require.NoError(t, pipeline.Setup(ctx, r.cfg, log, io.Discard))
+	require.NoError(t, app.Setup(ctx, r.cfg, log, io.Discard))
 	r.file = secrets.NewFile(env["MUTT_SECRETS_FILE"], slog.New(slog.DiscardHandler))
 
 	r.admin = redis.NewClient(&redis.Options{Addr: redisAddr})
 	t.Cleanup(func() { _ = r.admin.Close() })
 
 	r.worker = connectDB(t, r.cfg)
-	require.NoError(t, pipeline.Bootstrap(ctx, r.worker))
+	require.NoError(t, app.Bootstrap(ctx, r.worker))
 	// Every event reaches the simulator quickly: no Moogsoft rate limit.
 	require.NoError(t, dynconfig.Set(ctx, r.admin, r.worker.Keys, "moog_rate_limit", "0"))
 	require.NoError(t, dynconfig.Set(ctx, r.admin, r.worker.Keys, "moog_batch_size", "20"))
 
-	r.services = start(t, r.cfg, pipeline.MoogSim, pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder, pipeline.API)
+	r.services = start(t, r.cfg, app.MoogSim, app.Ingestor, app.Alerter, app.Forwarder, app.API)
 	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+r.cfg.Ingest.Addr+"/health", nil)) },
 		10*time.Second, 50*time.Millisecond)
 	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.Equal(c, 200, getJSON(c, "http://"+r.cfg.APIAddr+"/health", nil)) },
@@ -295,7 +295,7 @@ func TestRotationUnderLoad(t *testing.T) {
 	before := r.snapshot(t)
 	oldRedis, oldDB, oldKey := before.Get(secrets.RedisPassCurrent), before.Get(secrets.DBPassCurrent), before.Get(secrets.IngestAPIKey)
 	dbUser := before.Get(secrets.DBUser)
-	require.Equal(t, pipeline.DevIngestKey, oldKey, "mutt dev's setup stored the dev ingest key in the provider")
+	require.Equal(t, app.DevIngestKey, oldKey, "mutt dev's setup stored the dev ingest key in the provider")
 	require.NotEmpty(t, oldRedis)
 	require.NotEmpty(t, oldDB)
 	require.NotEmpty(t, dbUser)
@@ -431,7 +431,7 @@ func TestRotationOfAdminAPIKey(t *testing.T) {
 	r := newRotationEnv(t, nil)
 	instances := r.instances(t)
 	oldKey := r.snapshot(t).Get(secrets.WebUIAPIKey)
-	require.Equal(t, pipeline.DevAPIAdminKey, oldKey, "mutt dev's setup stored the dev admin key in the provider")
+	require.Equal(t, app.DevAPIAdminKey, oldKey, "mutt dev's setup stored the dev admin key in the provider")
 	version := "http://" + r.cfg.APIAddr + "/api/v2/version"
 	code, out := apiCall(t, http.MethodGet, version, oldKey, nil)
 	require.Equal(t, http.StatusOK, code, out)

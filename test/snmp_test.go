@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
@@ -61,7 +61,7 @@ func bindUDP(addr string) error {
 
 // snmpReady waits until the trap port is bound and the process has
 // advertised itself in Redis (its start-up is over).
-func snmpReady(t *testing.T, d *pipeline.Deps, trapAddr string) {
+func snmpReady(t *testing.T, d *app.Deps, trapAddr string) {
 	t.Helper()
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		assert.Error(ct, bindUDP(trapAddr), "the trap port is not bound yet")

@@ -13,7 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
@@ -38,7 +38,7 @@ func TestSnmptrapdRelayExample(t *testing.T) {
 	require.NoError(t, err)
 	envFile := filepath.Join(dir, "traphandle.env")
 	require.NoError(t, os.WriteFile(envFile, []byte("MUTT_INGEST_URL=http://"+cfg.Ingest.Addr+"/ingest\n"+
-		"MUTT_INGEST_API_KEY="+pipeline.DevIngestKey+"\n"), 0o600))
+		"MUTT_INGEST_API_KEY="+app.DevIngestKey+"\n"), 0o600))
 	conf, err := os.ReadFile("../deploy/snmptrapd/snmptrapd.conf")
 	require.NoError(t, err)
 	const handle = "traphandle default /usr/local/bin/mutt-traphandle /etc/mutt/traphandle.env"

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/workers"
@@ -36,7 +36,7 @@ func devSettings() []config.Var { return readSettings(true) }
 
 func readSettings(dev bool) []config.Var {
 	e := config.FromMap(map[string]string{"MUTT_SECRETS_PROVIDER": "vault"})
-	_, _ = pipeline.ReadConfig(e, dev, append(append([]pipeline.Role{}, pipeline.AllRoles...), pipeline.Worker))
+	_, _ = app.ReadConfig(e, dev, append(append([]app.Role{}, app.AllRoles...), app.Worker))
 	_ = workers.ReadConfig(e)
 	return e.Vars()
 }

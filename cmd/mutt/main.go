@@ -24,8 +24,8 @@ import (
 
 	"github.com/mutt-ops/mutt/activities"
 	"github.com/mutt-ops/mutt/api"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/deploy"
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
 	"github.com/mutt-ops/mutt/internal/bench"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
@@ -89,9 +89,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "dev":
 		err = runDev(ctx, stdout)
 	case "all":
-		err = runRoles(ctx, []pipeline.Role{pipeline.Ingestor, pipeline.Alerter, pipeline.Forwarder})
+		err = runRoles(ctx, []app.Role{app.Ingestor, app.Alerter, app.Forwarder})
 	case "ingestor", "alerter", "forwarder", "moog-sim", "api":
-		err = runRoles(ctx, []pipeline.Role{pipeline.Role(cmd)})
+		err = runRoles(ctx, []app.Role{app.Role(cmd)})
 	case "worker":
 		err = runWorker(ctx, stdout)
 	case "schedules":
@@ -119,19 +119,19 @@ func logger(c config.Common) *slog.Logger {
 	return telemetry.NewLogger(os.Stderr, c.LogFormat, c.LogLevel)
 }
 
-func runRoles(ctx context.Context, roles []pipeline.Role) error {
+func runRoles(ctx context.Context, roles []app.Role) error {
 	env := config.FromOS()
-	cfg, err := pipeline.ReadConfig(env, false, roles)
+	cfg, err := app.ReadConfig(env, false, roles)
 	if err != nil {
 		return err
 	}
 	log := logger(cfg.Common)
-	d, err := pipeline.Connect(ctx, cfg, log, roles)
+	d, err := app.Connect(ctx, cfg, log, roles)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if slices.Contains(roles, pipeline.API) {
+	if slices.Contains(roles, app.API) {
 		ops, err := apiOps(env, log)
 		if err != nil {
 			return err
@@ -142,7 +142,7 @@ func runRoles(ctx context.Context, roles []pipeline.Role) error {
 		d.Ops = ops
 	}
 	log.Info("starting", "roles", roles, "redis_prefix", cfg.RedisPrefix, "shards", cfg.Shards)
-	return pipeline.Run(ctx, d, roles)
+	return app.Run(ctx, d, roles)
 }
 
 // apiOps is the API's Temporal connection for the console's dead letters and
@@ -176,7 +176,7 @@ func opsOf(tc client.Client, wcfg workers.Config, taskQueue, prefix, uiURL strin
 
 func runDev(ctx context.Context, stdout io.Writer) error {
 	env := config.FromOS()
-	cfg, err := pipeline.ReadConfig(env, true, pipeline.AllRoles)
+	cfg, err := app.ReadConfig(env, true, app.AllRoles)
 	if err != nil {
 		return err
 	}
@@ -185,26 +185,26 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	// Also into a file, so `muttdev logs` can read and follow it.
-	logFile, err := pipeline.OpenDevLog(cfg.DevLogFile)
+	logFile, err := app.OpenDevLog(cfg.DevLogFile)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = logFile.Close() }()
 	log := telemetry.NewLogger(io.MultiWriter(os.Stderr, logFile), cfg.LogFormat, cfg.LogLevel)
-	if err := pipeline.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+	if err := app.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
 	// The services log in as a dedicated Redis ACL user and PostgreSQL role whose
 	// passwords live in the (file) secrets provider, so a rotation can be tried locally.
-	if err := pipeline.Setup(ctx, cfg, log, io.Discard); err != nil {
+	if err := app.Setup(ctx, cfg, log, io.Discard); err != nil {
 		return err
 	}
-	d, err := pipeline.Connect(ctx, cfg, log, append(pipeline.AllRoles, pipeline.Worker))
+	d, err := app.Connect(ctx, cfg, log, append(app.AllRoles, app.Worker))
 	if err != nil {
 		return err
 	}
 	defer d.Close()
-	if err := pipeline.Bootstrap(ctx, d); err != nil {
+	if err := app.Bootstrap(ctx, d); err != nil {
 		return err
 	}
 	ui := "(Temporal was already running at " + wcfg.Temporal.Address + "; use its own UI)"
@@ -226,8 +226,8 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	defer proc.Client.Close()
 	// Apply the schedules before saying we are up, so the banner's promise
 	// holds. An instance with its own key prefix gets its own task queue and
-	// schedule ids (pipeline.DevTemporal).
-	proc.TaskQueue, proc.SchedulePrefix = pipeline.DevTemporal(cfg.RedisPrefix)
+	// schedule ids (app.DevTemporal).
+	proc.TaskQueue, proc.SchedulePrefix = app.DevTemporal(cfg.RedisPrefix)
 	if _, err := workers.Apply(ctx, proc.Client, proc.TaskQueue,
 		workers.Schedules(proc.SchedulePrefix, proc.TaskQueue, wcfg.Retention, wcfg.RotationEnabled), false, io.Discard); err != nil {
 		return err
@@ -242,10 +242,10 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	g.Go(func() error { return proc.Run(gctx, io.Discard) })
 	// With the worker role, as `mutt worker` does: this process advertises
 	// it (the dashboard lists it up) and keeps the Redis ACL user (ADR 0015).
-	g.Go(func() error { return pipeline.Run(gctx, d, append(slices.Clone(pipeline.AllRoles), pipeline.Worker)) })
-	pipeline.Banner(stdout, cfg, d.Secrets, ui, promURL)
+	g.Go(func() error { return app.Run(gctx, d, append(slices.Clone(app.AllRoles), app.Worker)) })
+	app.Banner(stdout, cfg, d.Secrets, ui, promURL)
 	// The banner again on request: `muttdev status` reads this file.
-	if err := pipeline.WriteDevState(cfg.DevStateFile, pipeline.NewDevState(cfg, d.Secrets, ui, promURL)); err != nil {
+	if err := app.WriteDevState(cfg.DevStateFile, app.NewDevState(cfg, d.Secrets, ui, promURL)); err != nil {
 		log.Warn("muttdev status will not show this instance", "err", err)
 	} else {
 		defer func() { _ = os.Remove(cfg.DevStateFile) }()
@@ -258,7 +258,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 // report (wcfg.PrometheusURL) at it. A Prometheus that is missing or does not
 // start is a warning: dev runs on without it and the SLO report says no_data.
 // It returns what the banner shows and the function that stops it.
-func devPrometheus(ctx context.Context, cfg pipeline.Config, wcfg *workers.Config, log *slog.Logger) (string, func()) {
+func devPrometheus(ctx context.Context, cfg app.Config, wcfg *workers.Config, log *slog.Logger) (string, func()) {
 	pc := cfg.DevPrometheus
 	switch {
 	case wcfg.PrometheusURL != "":
@@ -271,7 +271,7 @@ func devPrometheus(ctx context.Context, cfg pipeline.Config, wcfg *workers.Confi
 		return "(not running: " + err.Error() + ")", func() {}
 	}
 	target := func(job, addr string, samples bool) workers.ScrapeTarget {
-		return workers.ScrapeTarget{Job: job, Addr: pipeline.Loopback(addr), Samples: samples}
+		return workers.ScrapeTarget{Job: job, Addr: app.Loopback(addr), Samples: samples}
 	}
 	ingest := target("mutt-ingestor", cfg.Ingest.Addr, true)
 	ingest.HTTPS = cfg.Ingest.TLS.Enabled()
@@ -291,7 +291,7 @@ func devPrometheus(ctx context.Context, cfg pipeline.Config, wcfg *workers.Confi
 	return p.URL, p.Stop
 }
 
-func workerProcess(ctx context.Context, d *pipeline.Deps, wcfg workers.Config, log *slog.Logger) (*workers.Process, error) {
+func workerProcess(ctx context.Context, d *app.Deps, wcfg workers.Config, log *slog.Logger) (*workers.Process, error) {
 	tc, err := workers.Dial(ctx, wcfg.Temporal, log)
 	if err != nil {
 		return nil, err
@@ -313,8 +313,8 @@ func workerProcess(ctx context.Context, d *pipeline.Deps, wcfg workers.Config, l
 
 func runWorker(ctx context.Context, stdout io.Writer) error {
 	env := config.FromOS()
-	roles := []pipeline.Role{pipeline.Worker}
-	cfg, err := pipeline.ReadConfig(env, false, roles)
+	roles := []app.Role{app.Worker}
+	cfg, err := app.ReadConfig(env, false, roles)
 	if err != nil {
 		return err
 	}
@@ -323,7 +323,7 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	log := logger(cfg.Common)
-	d, err := pipeline.Connect(ctx, cfg, log, roles)
+	d, err := app.Connect(ctx, cfg, log, roles)
 	if err != nil {
 		return err
 	}
@@ -334,12 +334,12 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 	}
 	defer proc.Client.Close()
 	log.Info("starting worker", "task_queue", workflows.TaskQueue, "temporal", wcfg.Temporal.Address)
-	// pipeline.Run with only the worker role runs what every process needs
+	// app.Run with only the worker role runs what every process needs
 	// besides its own work: dynamic config, the secrets watcher (so this
 	// process follows rotations too) and the provider's token renewal.
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return proc.Run(gctx, stdout) })
-	g.Go(func() error { return pipeline.Run(gctx, d, roles) })
+	g.Go(func() error { return app.Run(gctx, d, roles) })
 	return g.Wait()
 }
 
@@ -374,12 +374,12 @@ func runSetup(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := pipeline.ReadConfig(config.FromOS(), false, nil)
+	cfg, err := app.ReadConfig(config.FromOS(), false, nil)
 	if err != nil {
 		return err
 	}
 	cfg.DisableDefaultRedisUser = *disableDefault
-	return pipeline.Setup(ctx, cfg, logger(cfg.Common), stdout)
+	return app.Setup(ctx, cfg, logger(cfg.Common), stdout)
 }
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {

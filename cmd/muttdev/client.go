@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	muttapp "github.com/mutt-ops/mutt/app"
 )
 
 // defaultAPIURL is where `mutt dev` and `mutt api` listen by default.
@@ -50,7 +50,7 @@ func (a *app) api() *apiClient {
 	}
 	key := a.apiKey
 	if key == "" {
-		key = e.String(pipeline.DevAPIAdminKey, "MUTT_API_KEY", "WEBUI_API_KEY")
+		key = e.String(muttapp.DevAPIAdminKey, "MUTT_API_KEY", "WEBUI_API_KEY")
 	}
 	key, _, _ = strings.Cut(key, ",") // WEBUI_API_KEY may list several
 	c := &apiClient{base: strings.TrimRight(base, "/"), key: strings.TrimSpace(key), hc: &http.Client{Timeout: 30 * time.Second}}

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	muttapp "github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/testenv"
@@ -66,8 +66,8 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 		r := muttdev(t, d.env, "", "status")
 		require.Equal(t, exitOK, r.code, r.stderr)
 		require.Contains(t, r.stdout, "dev instance (pid ")
-		require.Contains(t, r.stdout, "http://"+d.env["MUTT_API_ADDR"]+"/api/v2   (X-API-KEY: "+pipeline.DevAPIAdminKey+")")
-		info, err := os.Stat(filepath.Join(filepath.Dir(d.env["MUTT_DEV_LOG_FILE"]), "dev-state-"+pipeline.DevInstance(d.prefix)+".json"))
+		require.Contains(t, r.stdout, "http://"+d.env["MUTT_API_ADDR"]+"/api/v2   (X-API-KEY: "+muttapp.DevAPIAdminKey+")")
+		info, err := os.Stat(filepath.Join(filepath.Dir(d.env["MUTT_DEV_LOG_FILE"]), "dev-state-"+muttapp.DevInstance(d.prefix)+".json"))
 		require.NoError(t, err)
 		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), "the state file holds API keys")
 		// The live dashboard lists the worker of mutt dev as up (ADR 0030).
@@ -76,7 +76,7 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 			if !assert.NoError(c, err) {
 				return
 			}
-			req.Header.Set("X-API-KEY", pipeline.DevAPIAdminKey)
+			req.Header.Set("X-API-KEY", muttapp.DevAPIAdminKey)
 			resp, err := http.DefaultClient.Do(req)
 			if !assert.NoError(c, err) {
 				return
@@ -213,7 +213,7 @@ func TestCommandsAgainstMuttDev(t *testing.T) {
 		tc, err := client.Dial(client.Options{HostPort: d.env["TEMPORAL_ADDRESS"]})
 		require.NoError(t, err)
 		defer tc.Close()
-		_, schedPrefix := pipeline.DevTemporal(d.prefix)
+		_, schedPrefix := muttapp.DevTemporal(d.prefix)
 		require.NoError(t, tc.ScheduleClient().GetHandle(ctx, schedPrefix+"mutt-dlq-remediation").
 			Pause(ctx, client.SchedulePauseOptions{Note: "muttdev test counts DLQ entries"}))
 		for i := range 3 {

@@ -9,7 +9,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	muttapp "github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/postgres"
@@ -70,7 +70,7 @@ func (a *app) db(ctx context.Context) (*pgxpool.Pool, error) {
 }
 
 // temporal dials Temporal (TEMPORAL_ADDRESS, ...) and returns the task queue
-// and id prefix of this instance (pipeline.DevTemporal of MUTT_REDIS_PREFIX:
+// and id prefix of this instance (muttapp.DevTemporal of MUTT_REDIS_PREFIX:
 // the defaults for the default prefix).
 func (a *app) temporal(ctx context.Context) (tc client.Client, taskQueue, idPrefix string, err error) {
 	c, err := a.common()
@@ -82,7 +82,7 @@ func (a *app) temporal(ctx context.Context) (tc client.Client, taskQueue, idPref
 	if err := e.Err(); err != nil {
 		return nil, "", "", usageErr("%v", err)
 	}
-	taskQueue, idPrefix = pipeline.DevTemporal(c.RedisPrefix)
+	taskQueue, idPrefix = muttapp.DevTemporal(c.RedisPrefix)
 	tc, err = workers.Dial(ctx, wcfg.Temporal, discardLogger())
 	if err != nil {
 		return nil, "", "", unreachable("temporal at "+wcfg.Temporal.Address, err)
@@ -92,8 +92,8 @@ func (a *app) temporal(ctx context.Context) (tc client.Client, taskQueue, idPref
 
 // pipelineConfig is the configuration `mutt dev` derives from the same
 // environment: listen addresses, the log file.
-func (a *app) pipelineConfig() (pipeline.Config, error) {
-	cfg, err := pipeline.ReadConfig(a.cfgEnv(), true, pipeline.AllRoles)
+func (a *app) pipelineConfig() (muttapp.Config, error) {
+	cfg, err := muttapp.ReadConfig(a.cfgEnv(), true, muttapp.AllRoles)
 	if err != nil {
 		return cfg, usageErr("%v", err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	muttapp "github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workers"
 )
@@ -90,7 +90,7 @@ func startMuttDev(t *testing.T) *devInstance {
 			return
 		}
 		defer tc.Close()
-		taskQueue, schedPrefix := pipeline.DevTemporal(prefix)
+		taskQueue, schedPrefix := muttapp.DevTemporal(prefix)
 		for _, s := range workers.Schedules(schedPrefix, taskQueue, workers.RetentionPolicy{}, false) {
 			_ = tc.ScheduleClient().GetHandle(context.Background(), s.ID).Delete(context.Background())
 		}
@@ -122,6 +122,6 @@ func (d *devInstance) norm(volatile ...string) normaliser {
 	}
 	n.literal = append(n.literal, [2]string{filepath.Dir(d.env["MUTT_DEV_LOG_FILE"]), "<dev-dir>"})
 	n.literal = append(n.literal, [2]string{d.prefix, "<prefix>"},
-		[2]string{pipeline.DevInstance(d.prefix), "<instance>"})
+		[2]string{muttapp.DevInstance(d.prefix), "<instance>"})
 	return n
 }

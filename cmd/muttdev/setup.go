@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	muttapp "github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/schema"
 )
@@ -60,7 +60,7 @@ Idempotent: run it as often as you like.`,
 			if err != nil {
 				return err
 			}
-			if err := pipeline.EnsureDatabase(ctx, cfg.DatabaseAdminURL); err != nil {
+			if err := muttapp.EnsureDatabase(ctx, cfg.DatabaseAdminURL); err != nil {
 				return unreachable("postgresql", err)
 			}
 			db, err := a.db(ctx)

@@ -17,7 +17,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	muttapp "github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/workers"
 )
@@ -34,8 +34,8 @@ type Status struct {
 	ScheduleError string `json:"schedule_error,omitempty"`
 	// DevInstance is what the banner of the `mutt dev` running here showed
 	// (URLs and keys), null when none runs; DevInstanceNote says why.
-	DevInstance     *pipeline.DevState `json:"dev_instance"`
-	DevInstanceNote string             `json:"dev_instance_note,omitempty"`
+	DevInstance     *muttapp.DevState `json:"dev_instance"`
+	DevInstanceNote string            `json:"dev_instance_note,omitempty"`
 }
 
 // ServiceHealth is one role's /health.
@@ -106,7 +106,7 @@ func (a *app) status(ctx context.Context) (Status, error) {
 	}
 	defer func() { _ = rdb.Close() }()
 	st := Status{Healthy: true}
-	if ds, err := pipeline.ReadDevState(cfg.DevStateFile); err == nil {
+	if ds, err := muttapp.ReadDevState(cfg.DevStateFile); err == nil {
 		st.DevInstance = &ds
 	} else if errors.Is(err, os.ErrNotExist) {
 		st.DevInstanceNote = "`mutt dev` is not running here (no " + cfg.DevStateFile + ")"
@@ -286,7 +286,7 @@ func (st Status) text(w io.Writer) error {
 }
 
 // devInstanceText prints the banner facts of the `mutt dev` running here.
-func devInstanceText(w io.Writer, ds *pipeline.DevState, note string) error {
+func devInstanceText(w io.Writer, ds *muttapp.DevState, note string) error {
 	if ds == nil {
 		_, err := fmt.Fprintf(w, "dev instance: %s\n", note)
 		return err

@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
@@ -26,15 +26,15 @@ func TestRolesReadOnlyWhatTheyNeed(t *testing.T) {
 	log := telemetry.NewLogger(io.Discard, "text", "error")
 	ctx := context.Background()
 
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), false, []pipeline.Role{pipeline.Alerter})
+	cfg, err := app.ReadConfig(config.FromMap(env), false, []app.Role{app.Alerter})
 	require.NoError(t, err)
-	d, err := pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Alerter})
+	d, err := app.Connect(ctx, cfg, log, []app.Role{app.Alerter})
 	require.NoError(t, err)
 	d.Close()
 
-	cfg, err = pipeline.ReadConfig(config.FromMap(env), false, []pipeline.Role{pipeline.Ingestor})
+	cfg, err = app.ReadConfig(config.FromMap(env), false, []app.Role{app.Ingestor})
 	require.NoError(t, err)
-	_, err = pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Ingestor})
+	_, err = app.Connect(ctx, cfg, log, []app.Role{app.Ingestor})
 	require.ErrorContains(t, err, "INGEST_API_KEY")
 }
 
@@ -46,22 +46,22 @@ func TestDevInstancesWithOwnPrefixStayApart(t *testing.T) {
 	ctx := context.Background()
 	log := telemetry.NewLogger(io.Discard, "text", "error")
 	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
-	var deps []*pipeline.Deps
+	var deps []*app.Deps
 	for _, side := range []string{"a", "b"} {
 		prefix := "T" + id + side + ":"
-		name := pipeline.DevInstance(prefix)
+		name := app.DevInstance(prefix)
 		require.Equal(t, "t"+id+side, name)
 		t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+name, "mutt_app_"+name) }) // after the database is dropped
 		env := config.FromMap(map[string]string{"REDIS_URL": testenv.RedisURL(), "DATABASE_URL": testenv.DatabaseURL(t),
 			"MUTT_REDIS_PREFIX": prefix})
-		cfg, err := pipeline.ReadConfig(env, true, []pipeline.Role{pipeline.Alerter})
+		cfg, err := app.ReadConfig(env, true, []app.Role{app.Alerter})
 		require.NoError(t, err)
 		require.Equal(t, "mutt_"+name, cfg.RedisUsername)
 		require.Equal(t, "mutt_app_"+name, cfg.DBUser)
 		require.Equal(t, "./.mutt/secrets-"+name+".json", cfg.Secrets.File)
 		cfg.Secrets.File = filepath.Join(t.TempDir(), "secrets.json") // not in the source tree
-		require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
-		d, err := pipeline.Connect(ctx, cfg, log, []pipeline.Role{pipeline.Alerter})
+		require.NoError(t, app.Setup(ctx, cfg, log, io.Discard))
+		d, err := app.Connect(ctx, cfg, log, []app.Role{app.Alerter})
 		require.NoError(t, err)
 		t.Cleanup(d.Close)
 		deps = append(deps, d)
@@ -71,18 +71,18 @@ func TestDevInstancesWithOwnPrefixStayApart(t *testing.T) {
 		require.NoError(t, d.DB.Ping(ctx))
 	}
 	// And their own Temporal task queue and schedule ids.
-	tq, sp := pipeline.DevTemporal("blue:")
+	tq, sp := app.DevTemporal("blue:")
 	require.Equal(t, [2]string{"mutt-ops-blue", "blue-"}, [2]string{tq, sp})
-	tq, sp = pipeline.DevTemporal("mutt:")
+	tq, sp = app.DevTemporal("mutt:")
 	require.Equal(t, [2]string{"mutt-ops", ""}, [2]string{tq, sp})
 	// The default prefix keeps the documented defaults.
-	cfg, err := pipeline.ReadConfig(config.FromMap(map[string]string{}), true, []pipeline.Role{pipeline.Alerter})
+	cfg, err := app.ReadConfig(config.FromMap(map[string]string{}), true, []app.Role{app.Alerter})
 	require.NoError(t, err)
 	require.Equal(t, "mutt", cfg.RedisUsername)
 	require.Empty(t, cfg.DBUser)
 	// Explicit settings win.
-	cfg, err = pipeline.ReadConfig(config.FromMap(map[string]string{"MUTT_REDIS_PREFIX": "x:", "REDIS_USERNAME": "ops"}),
-		true, []pipeline.Role{pipeline.Alerter})
+	cfg, err = app.ReadConfig(config.FromMap(map[string]string{"MUTT_REDIS_PREFIX": "x:", "REDIS_USERNAME": "ops"}),
+		true, []app.Role{app.Alerter})
 	require.NoError(t, err)
 	require.Equal(t, "ops", cfg.RedisUsername)
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
@@ -31,18 +31,18 @@ func TestAPIRoleServes(t *testing.T) {
 		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"), "MUTT_REDIS_PREFIX": "test:apirole:",
 		"MUTT_API_ADDR": addr, "WEBUI_API_KEY": a1 + ", " + a2, "WEBUI_READONLY_API_KEY": r1,
 		"MUTT_KEY_FINGERPRINT_SECRET": "0123456789abcdef0123456789abcdef"}
-	roles := []pipeline.Role{pipeline.API}
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), false, roles)
+	roles := []app.Role{app.API}
+	cfg, err := app.ReadConfig(config.FromMap(env), false, roles)
 	require.NoError(t, err)
 	require.Equal(t, []string{a1, a2}, cfg.APIAdminKeys)
 	require.Equal(t, []string{r1}, cfg.APIReadOnlyKeys)
-	d, err := pipeline.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "error"), roles)
+	d, err := app.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "error"), roles)
 	require.NoError(t, err)
 	t.Cleanup(d.Close)
 	require.NotNil(t, d.DB)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- pipeline.Run(ctx, d, roles) }()
+	go func() { done <- app.Run(ctx, d, roles) }()
 	version := "http://" + addr + "/api/v2/version"
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.Equal(c, 200, status(c, http.MethodGet, version, a2, ""))
@@ -53,10 +53,10 @@ func TestAPIRoleServes(t *testing.T) {
 	require.NoError(t, <-done)
 
 	// mutt dev uses the dev admin key, through the secrets provider (Setup stores it).
-	dev, err := pipeline.ReadConfig(config.FromMap(map[string]string{}), true, pipeline.AllRoles)
+	dev, err := app.ReadConfig(config.FromMap(map[string]string{}), true, app.AllRoles)
 	require.NoError(t, err)
 	require.Empty(t, dev.APIAdminKeys)
-	require.Equal(t, pipeline.DevAPIAdminKey, dev.DevKeys["WEBUI_API_KEY"])
+	require.Equal(t, app.DevAPIAdminKey, dev.DevKeys["WEBUI_API_KEY"])
 	require.Equal(t, "127.0.0.1:8090", dev.APIAddr, "mutt dev listens on loopback")
-	require.Contains(t, pipeline.AllRoles, pipeline.API)
+	require.Contains(t, app.AllRoles, app.API)
 }

@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
@@ -24,10 +24,10 @@ func TestShortAPIKeysAreRefusedOutsideDev(t *testing.T) {
 	t.Parallel()
 	for _, name := range []string{"INGEST_API_KEY", "INGEST_API_KEY_NEXT", "WEBUI_API_KEY", "WEBUI_READONLY_API_KEY"} {
 		env := map[string]string{"INGEST_API_KEY": longKey, name: longKey + ",short-key"}
-		_, err := pipeline.ReadConfig(config.FromMap(env), false, []pipeline.Role{pipeline.Ingestor, pipeline.API})
+		_, err := app.ReadConfig(config.FromMap(env), false, []app.Role{app.Ingestor, app.API})
 		require.ErrorContains(t, err, name+": key 2 of 2 is 9 bytes")
 		require.NotContains(t, err.Error(), "short-key")
-		_, err = pipeline.ReadConfig(config.FromMap(env), true, []pipeline.Role{pipeline.Ingestor, pipeline.API})
+		_, err = app.ReadConfig(config.FromMap(env), true, []app.Role{app.Ingestor, app.API})
 		require.NoError(t, err, "mutt dev")
 	}
 
@@ -36,10 +36,10 @@ func TestShortAPIKeysAreRefusedOutsideDev(t *testing.T) {
 	p := secrets.NewFile(file, nil)
 	_, err := p.Write(ctx, map[string]string{secrets.IngestAPIKey: "mutt-dev-key"}, 0)
 	require.NoError(t, err)
-	cfg, err := pipeline.ReadConfig(config.FromMap(map[string]string{"REDIS_URL": testenv.RedisURL(),
-		"MUTT_SECRETS_FILE": file, "MUTT_REDIS_PREFIX": "test:shortkeys:"}), false, []pipeline.Role{pipeline.Ingestor})
+	cfg, err := app.ReadConfig(config.FromMap(map[string]string{"REDIS_URL": testenv.RedisURL(),
+		"MUTT_SECRETS_FILE": file, "MUTT_REDIS_PREFIX": "test:shortkeys:"}), false, []app.Role{app.Ingestor})
 	require.NoError(t, err)
-	_, err = pipeline.Connect(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "error"), []pipeline.Role{pipeline.Ingestor})
+	_, err = app.Connect(ctx, cfg, telemetry.NewLogger(io.Discard, "text", "error"), []app.Role{app.Ingestor})
 	require.ErrorContains(t, err, "INGEST_API_KEY: key 1 of 1 is 12 bytes")
 	require.ErrorContains(t, err, "secrets provider")
 }

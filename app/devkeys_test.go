@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
@@ -38,38 +38,38 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 		"REDIS_USERNAME": "mutt_" + id, "DB_USER": "mutt_app_" + id,
 		"MUTT_INGEST_ADDR": testenv.FreeAddr(t), "MUTT_API_ADDR": testenv.FreeAddr(t),
 		"MUTT_SNMP_ADDR": testenv.FreeAddr(t)} // not mutt dev's 127.0.0.1:1162: tests run side by side
-	roles := []pipeline.Role{pipeline.Ingestor, pipeline.API}
-	cfg, err := pipeline.ReadConfig(config.FromMap(env), true, roles)
+	roles := []app.Role{app.Ingestor, app.API}
+	cfg, err := app.ReadConfig(config.FromMap(env), true, roles)
 	require.NoError(t, err)
 	var out strings.Builder
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, &out))
+	require.NoError(t, app.Setup(ctx, cfg, log, &out))
 	require.Contains(t, out.String(), "stored the development API keys")
-	require.NotContains(t, out.String(), pipeline.DevIngestKey, "setup prints no key")
+	require.NotContains(t, out.String(), app.DevIngestKey, "setup prints no key")
 
 	prov := secrets.NewFile(file, nil)
 	snap, err := prov.Read(ctx)
 	require.NoError(t, err)
-	require.Equal(t, pipeline.DevIngestKey, snap.Get(secrets.IngestAPIKey))
-	require.Equal(t, pipeline.DevAPIAdminKey, snap.Get(secrets.WebUIAPIKey))
+	require.Equal(t, app.DevIngestKey, snap.Get(secrets.IngestAPIKey))
+	require.Equal(t, app.DevAPIAdminKey, snap.Get(secrets.WebUIAPIKey))
 	cache, err := secrets.NewCache(ctx, prov)
 	require.NoError(t, err)
 	var banner strings.Builder
-	pipeline.Banner(&banner, cfg, cache, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
-	require.Contains(t, banner.String(), "X-API-KEY: "+pipeline.DevIngestKey)
-	require.Contains(t, banner.String(), "X-API-KEY: "+pipeline.DevAPIAdminKey)
+	app.Banner(&banner, cfg, cache, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
+	require.Contains(t, banner.String(), "X-API-KEY: "+app.DevIngestKey)
+	require.Contains(t, banner.String(), "X-API-KEY: "+app.DevAPIAdminKey)
 
 	// A rotation replaced both keys (as its last step leaves the provider).
 	vals := maps.Clone(snap.Values)
 	vals[secrets.IngestAPIKey], vals[secrets.WebUIAPIKey] = "rotated-ingest-key", "rotated-admin-key"
 	_, err = prov.Write(ctx, vals, snap.Version)
 	require.NoError(t, err)
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard))
+	require.NoError(t, app.Setup(ctx, cfg, log, io.Discard))
 	snap, err = prov.Read(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "rotated-ingest-key", snap.Get(secrets.IngestAPIKey), "setup again does not bring the dev key back")
 	require.NoError(t, cache.Reload(ctx))
 	banner.Reset()
-	pipeline.Banner(&banner, cfg, cache, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
+	app.Banner(&banner, cfg, cache, "http://127.0.0.1:8233", "http://127.0.0.1:9090")
 	require.Contains(t, banner.String(), "X-API-KEY: rotated-ingest-key", "the banner prints the current key")
 	require.Contains(t, banner.String(), "X-API-KEY: rotated-admin-key")
 
@@ -80,19 +80,19 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 		assert.Equal(c, 200, status(c, http.MethodGet, versionURL, "rotated-admin-key", ""))
 	},
 		10*time.Second, 50*time.Millisecond)
-	require.Equal(t, 401, status(t, http.MethodGet, versionURL, pipeline.DevAPIAdminKey, ""), "the replaced dev admin key is refused")
+	require.Equal(t, 401, status(t, http.MethodGet, versionURL, app.DevAPIAdminKey, ""), "the replaced dev admin key is refused")
 	// The ingestor may start listening after the API does.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.Equal(c, 200, status(c, http.MethodPost, ingestURL, "rotated-ingest-key", event))
 	},
 		10*time.Second, 50*time.Millisecond)
-	require.Equal(t, 401, status(t, http.MethodPost, ingestURL, pipeline.DevIngestKey, event), "the replaced dev ingest key is refused")
+	require.Equal(t, 401, status(t, http.MethodPost, ingestURL, app.DevIngestKey, event), "the replaced dev ingest key is refused")
 
 	// Explicit environment keys are the operator's: kept (and never rotated).
 	env["WEBUI_API_KEY"], env["MUTT_API_ADDR"] = "explicit-admin-key", testenv.FreeAddr(t)
-	cfg, err = pipeline.ReadConfig(config.FromMap(env), true, []pipeline.Role{pipeline.API})
+	cfg, err = app.ReadConfig(config.FromMap(env), true, []app.Role{app.API})
 	require.NoError(t, err)
-	run(t, cfg, []pipeline.Role{pipeline.API})
+	run(t, cfg, []app.Role{app.API})
 	versionURL = "http://" + cfg.APIAddr + "/api/v2/version"
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.Equal(c, 200, status(c, http.MethodGet, versionURL, "explicit-admin-key", ""))
@@ -102,13 +102,13 @@ func TestDevKeysLiveInTheProvider(t *testing.T) {
 }
 
 // run connects and runs roles until the test ends.
-func run(t *testing.T, cfg pipeline.Config, roles []pipeline.Role) {
+func run(t *testing.T, cfg app.Config, roles []app.Role) {
 	t.Helper()
-	d, err := pipeline.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "error"), roles)
+	d, err := app.Connect(context.Background(), cfg, telemetry.NewLogger(io.Discard, "text", "error"), roles)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- pipeline.Run(ctx, d, roles) }()
+	go func() { done <- app.Run(ctx, d, roles) }()
 	t.Cleanup(func() {
 		cancel()
 		require.NoError(t, <-done)

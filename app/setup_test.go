@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/telemetry"
@@ -38,8 +38,8 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	env := map[string]string{"REDIS_URL": "redis://" + srv.Addr + "/0", "DATABASE_URL": testenv.DatabaseURL(t),
 		"MUTT_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"), "MUTT_REDIS_PREFIX": "mutt:",
 		"DB_USER": "mutt_app_" + id, "REDIS_USERNAME": "mutt_" + id, "INGEST_API_KEY": "ingest-key-0123456789abcdef-" + id, "MUTT_INGEST_ADDR": testenv.FreeAddr(t)}
-	readConfig := func() pipeline.Config {
-		cfg, err := pipeline.ReadConfig(config.FromMap(env), false, []pipeline.Role{pipeline.Ingestor})
+	readConfig := func() app.Config {
+		cfg, err := app.ReadConfig(config.FromMap(env), false, []app.Role{app.Ingestor})
 		require.NoError(t, err)
 		return cfg
 	}
@@ -49,18 +49,18 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	// Without the flag: setup works and points at the open default user.
 	cfg := readConfig()
 	var out strings.Builder
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, &out))
+	require.NoError(t, app.Setup(ctx, cfg, log, &out))
 	require.Contains(t, out.String(), "setup: WARNING: "+warning)
 	require.Contains(t, out.String(), "saved to Redis's aclfile (ACL SAVE)")
 	var logs testenv.LogBuffer
-	d, err := pipeline.Connect(ctx, cfg, telemetry.NewLogger(&logs, "text", "info"), []pipeline.Role{pipeline.Ingestor})
+	d, err := app.Connect(ctx, cfg, telemetry.NewLogger(&logs, "text", "info"), []app.Role{app.Ingestor})
 	require.NoError(t, err)
 	d.Close()
 	require.Equal(t, 1, strings.Count(logs.String(), warning), "the role warns once at start: %s", logs.String())
 
 	// The flag with the default user as admin: refused before any change.
 	cfg.DisableDefaultRedisUser = true
-	err = pipeline.Setup(ctx, cfg, log, io.Discard)
+	err = app.Setup(ctx, cfg, log, io.Discard)
 	require.ErrorContains(t, err, "REDIS_ADMIN_URL: logs in as the Redis default user")
 	u, err := secrets.InspectRedisUser(ctx, root, "default")
 	require.NoError(t, err)
@@ -72,7 +72,7 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	cfg = readConfig()
 	cfg.DisableDefaultRedisUser = true
 	out.Reset()
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, &out))
+	require.NoError(t, app.Setup(ctx, cfg, log, &out))
 	require.Contains(t, out.String(), `redis default user disabled (ACL SETUSER default reset); the admin connection logs in as "mutt_admin"`)
 	require.Contains(t, out.String(), "saved to Redis's aclfile")
 	require.NotContains(t, out.String(), "WARNING")
@@ -89,15 +89,15 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	u, err = secrets.InspectRedisUser(ctx, admin, "default")
 	require.NoError(t, err)
 	require.Equal(t, secrets.RedisUserACL{Exists: true}, u, "the default user is still disabled after the restart")
-	require.NoError(t, pipeline.Setup(ctx, cfg, log, io.Discard), "setup again is idempotent")
+	require.NoError(t, app.Setup(ctx, cfg, log, io.Discard), "setup again is idempotent")
 
 	logs = testenv.LogBuffer{}
 	cfg = readConfig()
-	d, err = pipeline.Connect(ctx, cfg, telemetry.NewLogger(&logs, "text", "debug"), []pipeline.Role{pipeline.Ingestor})
+	d, err = app.Connect(ctx, cfg, telemetry.NewLogger(&logs, "text", "debug"), []app.Role{app.Ingestor})
 	require.NoError(t, err)
 	runCtx, cancel := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- pipeline.Run(runCtx, d, []pipeline.Role{pipeline.Ingestor}) }()
+	go func() { done <- app.Run(runCtx, d, []app.Role{app.Ingestor}) }()
 	t.Cleanup(func() { cancel(); require.NoError(t, <-done); d.Close() })
 	event := `{"hostname":"h1","timestamp":"2026-11-26T10:00:00Z","message":"m"}`
 	require.EventuallyWithT(t, func(c *assert.CollectT) {

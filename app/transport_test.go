@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"os"
@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 )
 
@@ -31,22 +31,22 @@ func TestReadConfigRefusesPlaintextAndAReadableSecretsFileOutsideDev(t *testing.
 		}
 		return config.FromMap(m)
 	}
-	roles := []pipeline.Role{pipeline.Forwarder}
-	_, err := pipeline.ReadConfig(env(nil), false, roles)
+	roles := []app.Role{app.Forwarder}
+	_, err := app.ReadConfig(env(nil), false, roles)
 	for _, n := range []string{"REDIS_URL", "DATABASE_URL", "DATABASE_ADMIN_URL", "MOOG_WEBHOOK_URL", "chmod 600 " + secretsFile} {
 		require.ErrorContains(t, err, n)
 	}
 	require.NotContains(t, err.Error(), "REDIS_ADMIN_URL", "an unset admin URL is the service URL: one message")
 
-	_, err = pipeline.ReadConfig(env(nil), true, roles)
+	_, err = app.ReadConfig(env(nil), true, roles)
 	require.NoError(t, err, "mutt dev")
 
 	require.NoError(t, os.Chmod(secretsFile, 0o600))
-	cfg, err := pipeline.ReadConfig(env(map[string]string{"MUTT_ALLOW_INSECURE_TRANSPORT": "true"}), false, roles)
+	cfg, err := app.ReadConfig(env(map[string]string{"MUTT_ALLOW_INSECURE_TRANSPORT": "true"}), false, roles)
 	require.NoError(t, err)
 	require.Len(t, cfg.InsecureTransport, 4)
 
-	cfg, err = pipeline.ReadConfig(env(map[string]string{"REDIS_URL": "rediss://redis.internal:6379/0",
+	cfg, err = app.ReadConfig(env(map[string]string{"REDIS_URL": "rediss://redis.internal:6379/0",
 		"DATABASE_URL": "postgres://db.internal/mutt?sslmode=verify-full", "DATABASE_ADMIN_URL": "postgres://127.0.0.1/mutt",
 		"MOOG_WEBHOOK_URL":      "https://moog.example.com/events",
 		"MUTT_SECRETS_PROVIDER": "vault", "VAULT_ADDR": "http://vault.internal:8200", "VAULT_TOKEN": "t"}), false, roles)

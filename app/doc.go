@@ -3,4 +3,4 @@
 // for development, the Moogsoft simulator) and runs any set of them in one
 // process. cmd/mutt and the end-to-end tests both use it, so what the tests
 // run is what operators run.
-package pipeline
+package app

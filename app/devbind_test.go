@@ -1,4 +1,4 @@
-package pipeline_test
+package app_test
 
 import (
 	"net"
@@ -6,7 +6,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/pipeline"
+	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/workers"
 )
@@ -22,7 +22,7 @@ func TestDevListensOnLoopbackUnlessTold(t *testing.T) {
 		return h
 	}
 	e := config.FromMap(map[string]string{"MUTT_API_ADDR": ":9090"})
-	cfg, err := pipeline.ReadConfig(e, true, pipeline.AllRoles)
+	cfg, err := app.ReadConfig(e, true, app.AllRoles)
 	require.NoError(t, err)
 	w := workers.ReadConfig(e)
 	require.NoError(t, e.Err())
@@ -32,10 +32,10 @@ func TestDevListensOnLoopbackUnlessTold(t *testing.T) {
 	}
 	require.Equal(t, ":9090", cfg.APIAddr, "an explicit address wins")
 	require.Equal(t, "http://127.0.0.1:18083/events", cfg.MoogWebhookURL)
-	require.Len(t, pipeline.DevAddrs, 6)
+	require.Len(t, app.DevAddrs, 6)
 
 	e = config.FromMap(map[string]string{"INGEST_API_KEY": "production-ingest-key-0123456789abcdef", "MOOG_WEBHOOK_URL": "https://moog.example/events"})
-	cfg, err = pipeline.ReadConfig(e, false, pipeline.AllRoles)
+	cfg, err = app.ReadConfig(e, false, app.AllRoles)
 	require.NoError(t, err)
 	require.Equal(t, ":8080", cfg.Ingest.Addr)
 	require.Equal(t, ":8090", cfg.APIAddr)
