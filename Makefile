@@ -53,8 +53,10 @@ fuzz: ## each fuzz target briefly (FUZZTIME per target)
 	  done; \
 	done
 
-bench: services ## end-to-end benchmark of the running pipeline (see docs/PERFORMANCE.md)
-	$(GO) run ./cmd/mutt bench
+# make bench BENCH_ARGS='-duration 15s -phases saturate' passes muttdev bench flags.
+bench: services ## end-to-end benchmark of the running pipeline: muttdev bench (see docs/PERFORMANCE.md)
+	$(GO) build -o bin/ ./cmd/mutt ./cmd/muttdev
+	bin/muttdev bench $(BENCH_ARGS)
 
 # make soak SOAK_DURATION=2h is the documented long run; SOAK_ARGS adds muttdev soak flags (--rate, --report, ...).
 SOAK_DURATION ?= 30m

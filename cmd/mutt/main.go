@@ -26,7 +26,6 @@ import (
 	"github.com/mutt-ops/mutt/api"
 	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/deploy"
-	"github.com/mutt-ops/mutt/internal/bench"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
@@ -71,7 +70,7 @@ Operations:
   config env-example       print every setting with its default (deploy/mutt.env.example)
   schedules apply [--dry-run]
                            create or update the Temporal schedules (only the fields MUTT owns)
-  bench [flags]            end-to-end benchmark (mutt bench -h)
+  bench [flags]            end-to-end benchmark: runs muttdev bench (muttdev bench -h)
 `
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -103,7 +102,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case "config":
 		err = runConfig(ctx, rest, stdout)
 	case "bench":
-		err = runBench(ctx, rest, stdout)
+		err = runBench(rest)
 	default:
 		fmt.Fprintf(stderr, "mutt: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -468,32 +467,5 @@ func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer func() { _ = rdb.Close() }()
 	_, err = dynconfig.Init(ctx, rdb, keyspace.New(c.RedisPrefix, c.Shards), os.LookupEnv, *dry, stdout)
-	return err
-}
-
-func runBench(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	rate := fs.Int("rate", 5000, "events/s offered in the fixed-rate phase")
-	dur := fs.Duration("duration", 20*time.Second, "length of each load phase")
-	batch := fs.Int("batch", 100, "events per HTTP request")
-	senders := fs.Int("senders", 8, "concurrent HTTP clients")
-	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate, archive (saturation while the retention workflow archives -archive-rows old audit rows)")
-	archiveRows := fs.Int("archive-rows", 1_000_000, "audit rows the archive phase archives")
-	profile := fs.String("profile", "", "directory for CPU profiles of each role taken during saturation")
-	ceilings := fs.Bool("ceilings", true, "first measure PostgreSQL's and Redis's own ceilings and print MUTT's throughput as a ratio of them")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	e := config.FromOS()
-	c := config.ReadCommon(e)
-	if err := e.Err(); err != nil {
-		return err
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("find the mutt binary: %w", err)
-	}
-	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, RedisCluster: c.RedisCluster, AdminDatabaseURL: c.DatabaseURL,
-		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, Out: stdout})
 	return err
 }

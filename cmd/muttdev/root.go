@@ -157,7 +157,7 @@ WEBUI_API_KEY, default the mutt dev admin key), so every one is audited with its
 	root.PersistentFlags().StringVar(&a.apiKey, "api-key", "", "admin API key (env MUTT_API_KEY, else WEBUI_API_KEY; default the mutt dev admin key)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageErr("%v", err) })
 	root.AddCommand(newSetupCmd(a), newStatusCmd(a), newConfigCmd(a), newLogsCmd(a), newRotateCmd(a),
-		newDBCmd(a), newDLQCmd(a), newRulesCmd(a), newTestCmd(a), newProbeCmd(a), newSoakCmd(a))
+		newDBCmd(a), newDLQCmd(a), newRulesCmd(a), newTestCmd(a), newProbeCmd(a), newSoakCmd(a), newBenchCmd(a))
 	root.SetOut(a.stdout)
 	root.SetErr(a.stderr)
 	root.SetIn(a.stdin)

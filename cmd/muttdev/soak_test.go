@@ -29,3 +29,29 @@ func TestSoakRejectsBadFlagsBeforeDialling(t *testing.T) {
 	assert.Equal(t, exitUnreachable, r.code, r.stderr)
 	assert.Contains(t, r.stderr, "--temporal-address none")
 }
+
+// TestBenchRejectsBadFlagsBeforeDialling: muttdev bench (and mutt bench,
+// which runs it) reads its flags with one dash or two, as mutt bench did,
+// and a mistake fails at once (exit 2, naming the flag) without dialling.
+func TestBenchRejectsBadFlagsBeforeDialling(t *testing.T) {
+	t.Parallel()
+	for name, args := range map[string][]string{
+		"-rate":       {"bench", "-rate", "0"},
+		"-duration":   {"bench", "--duration=0s"},
+		"-batch":      {"bench", "-batch", "0"},
+		"-phases":     {"bench", "-phases", "fixed,warp"},
+		"-no-such":    {"bench", "-no-such", "1"},
+		"extra":       {"bench", "extra"},
+		"-senders":    {"bench", "-rate", "7", "--senders", "0"},
+		"not defined": {"bench", "--bogus"},
+	} {
+		r := muttdev(t, unreachableEnv(), "", args...)
+		assert.Equal(t, exitUsage, r.code, "muttdev %v: %s", args, r.stderr)
+		assert.Contains(t, r.stderr, name, "muttdev %v names what is wrong", args)
+		assert.NotContains(t, r.stderr, "not reachable")
+	}
+	r := muttdev(t, unreachableEnv(), "", "bench", "-h")
+	assert.Equal(t, exitOK, r.code, r.stderr)
+	assert.Contains(t, r.stdout, "-phases")
+	assert.Contains(t, r.stdout, "-mutt")
+}
