@@ -7,6 +7,6 @@
 // clashing keys renamed out of the way, dynamic config translated).
 //
 // It is used by `mutt migrate from-python` only. It imports schema,
-// hotpath/event, hotpath/ingest and internal packages; nothing imports it but
+// internal/event, hotpath/ingest and internal packages; nothing imports it but
 // cmd/mutt.
 package migration

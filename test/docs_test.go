@@ -43,7 +43,7 @@ func TestReadmeMatchesDevBanner(t *testing.T) {
 	cfg, err := app.ReadConfig(e, true, app.AllRoles)
 	require.NoError(t, err)
 	// What setup stores in a fresh machine's secrets provider
-	// (hotpath/pipeline's TestDevKeysLiveInTheProvider checks it does).
+	// (app's TestDevKeysLiveInTheProvider checks it does).
 	keys := secrets.StaticCache(map[string]string{secrets.IngestAPIKey: app.DevIngestKey, secrets.WebUIAPIKey: app.DevAPIAdminKey})
 	var b strings.Builder
 	app.Banner(&b, cfg, keys, "http://127.0.0.1:8233", "http://127.0.0.1:9090")

@@ -236,7 +236,7 @@ func seedRetention(t *testing.T, db *pgxpool.Pool) retentionSeed {
 // dlqSeed is what seedDLQ put in Redis.
 type dlqSeed struct{ poisonID string }
 
-// seedDLQ dead-letters, with the fields hotpath/stream.Consumer.DeadLetter
+// seedDLQ dead-letters, with the fields internal/stream.Consumer.DeadLetter
 // writes, one fresh alert in the moog DLQ, one fresh event and one already
 // replayed max_replays times in the alerter DLQ.
 func seedDLQ(t *testing.T, rdb *redis.Client, keys keyspace.Keys) dlqSeed {

@@ -11,6 +11,6 @@
 // drops. A message that cannot be parsed goes to the dead-letter stream
 // keyspace.SyslogDLQ with the raw bytes and never stops a listener.
 //
-// It may import hotpath/event, hotpath/ingest (for Refused) and internal/.
+// It may import internal/event, hotpath/ingest (for Refused) and internal/.
 // It must not import the alerter, the forwarder, the admin API or PostgreSQL.
 package syslog

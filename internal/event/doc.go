@@ -4,5 +4,6 @@
 // as raw bytes so no stage re-encodes it.
 //
 // This package has no I/O and imports nothing but the standard library and
-// internal/jsonenc (itself standard-library only).
+// internal/jsonenc (itself standard-library only). It lives under internal/
+// because the API, the migration and the hot path all read it (ADR 0043).
 package event

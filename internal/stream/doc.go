@@ -9,5 +9,7 @@
 // times is a poison message and goes to the dead-letter stream with its reason.
 //
 // Every command touches a single key, so the package works on Redis Cluster.
-// It knows nothing about what the messages mean.
+// It knows nothing about what the messages mean. It lives under internal/
+// because both planes use it: the hot-path stages, and the ops plane's DLQ
+// remediation, the API's DLQ views and the migration (ADR 0043).
 package stream

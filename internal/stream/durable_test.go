@@ -45,7 +45,7 @@ func TestEnqueueDurableOnACluster(t *testing.T) {
 
 // BenchmarkEnqueueDurable measures what WAIT 1 costs per enqueue of a
 // 100-event batch on a local cluster (ADR 0034): go test -bench
-// EnqueueDurable -run '^$' ./hotpath/stream/.
+// EnqueueDurable -run '^$' ./internal/stream/.
 func BenchmarkEnqueueDurable(b *testing.B) {
 	ctx := context.Background()
 	c := testenv.StartRedisCluster(b)
