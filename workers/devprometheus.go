@@ -102,9 +102,7 @@ func StartDevPrometheus(ctx context.Context, o DevPrometheusOptions, log *slog.L
 		"--log.level=warn",
 	}
 	cmd := exec.Command(bin, args...) // #nosec G204 -- the prometheus binary mutt dev starts, with arguments it builds
-	// As for the Temporal dev server: own process group, and a parent-death
-	// signal so a mutt dev killed outright does not leave it running.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childProcAttr()
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		_ = logFile.Close()

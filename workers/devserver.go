@@ -82,10 +82,7 @@ func StartDevServer(ctx context.Context, address, namespace string, log *slog.Lo
 		args = append(args, "--namespace", namespace)
 	}
 	cmd := exec.Command(bin, args...) // #nosec G204 -- the temporal CLI mutt dev starts, with arguments it builds
-	// Own process group (so Stop ends the server and its children), and a
-	// parent-death signal so a mutt dev that is killed outright does not leave
-	// an orphaned server holding the port.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	cmd.SysProcAttr = childProcAttr()
 	logFile, err := os.CreateTemp("", "mutt-temporal-dev-*.log")
 	if err != nil {
 		return nil, err
