@@ -27,8 +27,8 @@ func runBench(args []string) error {
 		return err
 	}
 	argv := append([]string{muttdev, "bench", "-mutt=" + self}, args...)
-	// #nosec G204 -- muttdev installed beside mutt or on PATH, with the user's own arguments
-	if err := syscall.Exec(muttdev, argv, os.Environ()); err != nil {
+	// muttdev installed beside mutt or on PATH, with the user's own arguments.
+	if err := syscall.Exec(muttdev, argv, os.Environ()); err != nil { // #nosec G204 G702 -- see above
 		return fmt.Errorf("run %s bench: %w", muttdev, err)
 	}
 	return nil
