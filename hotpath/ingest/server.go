@@ -591,7 +591,7 @@ func redisDown(what string) *requestError {
 // rateLimit takes n events from the global limit, read from dynamic config
 // on every request so a change applies at once.
 func (s *Server) rateLimit(ctx context.Context, n int, cid string) error {
-	lim := ratelimit.Limit{Rate: s.dyn.Int("ingest_max_rate"), Period: s.dyn.Seconds("ingest_rate_window")}
+	lim := ratelimit.Limit{Rate: s.dyn.Int(dynconfig.IngestMaxRate), Period: s.dyn.Duration(dynconfig.IngestRateWindow)}
 	res, err := ratelimit.Allow(ctx, s.rdb, s.keys.IngestRateLimit(), lim, int64(n))
 	if err != nil {
 		s.log.Error("rate limit check failed", "err", err, "correlation_id", cid)
@@ -635,7 +635,7 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 		sh := shardOf(envs[i].Hostname, s.keys.Shards)
 		byShard[sh] = append(byShard[sh], payloads[i])
 	}
-	limit := s.dyn.Int("max_ingest_queue_size")
+	limit := s.dyn.Int(dynconfig.MaxIngestQueueSize)
 	// The limit is for the whole backlog; each shard gets its share (at
 	// least 1, as 0 would mean unbounded to stream.Enqueue).
 	perShard := max(1, limit/int64(s.keys.Shards))
