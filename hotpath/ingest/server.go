@@ -28,6 +28,7 @@ import (
 	"github.com/mutt-ops/mutt/hotpath/stream"
 	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/apiversion"
+	"github.com/mutt-ops/mutt/internal/correlation"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
@@ -295,7 +296,7 @@ func (s *Server) noteDepth(shard int, depth int64) {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	cid := correlationID(r.Header.Get("X-Correlation-ID"))
+	cid := correlation.FromHeader(r.Header.Get("X-Correlation-ID"))
 	w.Header().Set("X-Correlation-ID", cid)
 	apiversion.Set(w.Header(), r.URL.Path) // the admin API's version headers on /api/v*/ingest
 	rt, ok := s.routes[r.URL.Path]
@@ -315,23 +316,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.h(w, r, cid)
-}
-
-// correlationID keeps a client's X-Correlation-ID when it is safe to log and
-// store (at most 64 of [A-Za-z0-9._:-]); otherwise it makes a new one.
-func correlationID(h string) string {
-	if h != "" && len(h) <= 64 {
-		ok := true
-		for i := 0; i < len(h) && ok; i++ {
-			c := h[i]
-			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-				c == '.' || c == '_' || c == ':' || c == '-'
-		}
-		if ok {
-			return h
-		}
-	}
-	return uuid.NewString()
 }
 
 // authorized compares the X-API-KEY header with every configured key in
