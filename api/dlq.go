@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/client"
 
+	"github.com/mutt-ops/mutt/internal/correlation"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/workflows"
@@ -358,7 +359,7 @@ func (s *Server) dlqAction(c *gin.Context, discard bool) {
 	}
 	reason := changeReason(c, body.Reason)
 	id := fmt.Sprintf("%smutt-dlq-%s-%s-%s", ops.IDPrefix, action, name, s.o.Now().UTC().Format("20060102T150405.000"))
-	id += "-" + newCorrelationID()[:8]
+	id += "-" + correlation.New()[:8]
 	ans := dlqActionAnswer{Status: "started", Action: action, DLQ: name, WorkflowID: id}
 	var run client.WorkflowRun
 	op := "UPDATE"

@@ -2,13 +2,10 @@ package api
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -20,6 +17,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mutt-ops/mutt/internal/apikey"
+	"github.com/mutt-ops/mutt/internal/correlation"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/secrets"
@@ -213,25 +211,12 @@ func dropRefusedBody(c *gin.Context) {
 	}
 }
 
-// validCorrelationID bounds what a client may choose, so ids are safe in logs
-// and headers.
-var validCorrelationID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,64}$`)
-
 // correlate takes X-Correlation-ID when valid, else generates one, and echoes it.
 func (s *Server) correlate(c *gin.Context) {
-	id := c.GetHeader("X-Correlation-ID")
-	if !validCorrelationID.MatchString(id) {
-		id = newCorrelationID()
-	}
+	id := correlation.FromHeader(c.GetHeader("X-Correlation-ID"))
 	c.Set(ctxCorrelationID, id)
 	c.Header("X-Correlation-ID", id)
 	c.Next()
-}
-
-func newCorrelationID() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails (Go ≥ 1.24)
-	return hex.EncodeToString(b[:])
 }
 
 // accessLog logs each request once and feeds the request metrics. Routes are

@@ -185,7 +185,7 @@ func (a *Alerter) newShard(n int) *shard {
 	return s
 }
 
-func (a *Alerter) batchSize() int64 { return max(a.o.Dyn.Int("alerter_batch_size"), 1) }
+func (a *Alerter) batchSize() int64 { return max(a.o.Dyn.Int(dynconfig.AlerterBatchSize), 1) }
 
 // resize makes the next read use the current alerter_batch_size. The
 // consumer's read count is fixed, so a changed size gets a new consumer under
@@ -205,12 +205,14 @@ func (s *shard) resize() {
 		DeadLetter:    a.o.Keys.AlerterDLQ(),
 		Count:         n,
 		Visibility:    a.visibility,
-		MaxDeliveries: func() int64 { return a.o.Dyn.Int("alerter_max_attempts") },
+		MaxDeliveries: func() int64 { return a.o.Dyn.Int(dynconfig.AlerterMaxAttempts) },
 	}, s.log, a.o.StreamMetrics)
 	s.count = n
 }
 
-func (a *Alerter) visibility() time.Duration { return a.o.Dyn.Millis("stream_visibility_timeout_ms") }
+func (a *Alerter) visibility() time.Duration {
+	return a.o.Dyn.Duration(dynconfig.StreamVisibilityTimeout)
+}
 
 func (s *shard) run(ctx context.Context) {
 	var b backoff
@@ -268,7 +270,7 @@ func (s *shard) run(ctx context.Context) {
 	}
 }
 
-func (a *Alerter) inflight() int { return int(max(a.o.Dyn.Int("alerter_inflight_batches"), 1)) }
+func (a *Alerter) inflight() int { return int(max(a.o.Dyn.Int(dynconfig.AlerterInflightBatches), 1)) }
 
 // flight counts the batches of one shard in progress.
 type flight struct {
@@ -337,22 +339,22 @@ func (s *shard) admit(ctx context.Context) (shed, read bool) {
 		}
 	}
 	depth := s.state.backlog.Load()
-	if depth > a.o.Dyn.Int("alerter_queue_warn_threshold") {
+	if depth > a.o.Dyn.Int(dynconfig.AlerterQueueWarnThreshold) {
 		a.warnBacklog(depth)
 	}
-	limit := a.o.Dyn.Int("alerter_queue_shed_threshold")
+	limit := a.o.Dyn.Int(dynconfig.AlerterQueueShedThreshold)
 	if depth <= limit {
 		s.state.pressure.Store(false)
 		return false, true
 	}
 	s.state.pressure.Store(true)
-	if a.o.Dyn.String("alerter_shed_mode") == "dlq" {
+	if a.o.Dyn.String(dynconfig.AlerterShedMode) == "dlq" {
 		return true, true
 	}
 	// defer: leave the events on the ingest stream until the forwarder
 	// catches up; nothing leaves the pipeline.
 	a.m.shed.WithLabelValues("defer").Inc()
-	sleepCtx(ctx, a.o.Dyn.Millis("alerter_defer_sleep_ms"))
+	sleepCtx(ctx, a.o.Dyn.Duration(dynconfig.AlerterDeferSleep))
 	return false, false
 }
 
@@ -363,9 +365,9 @@ func (a *Alerter) warnBacklog(depth int64) {
 		return
 	}
 	a.log.Warn("alert backlog above warning threshold", "backlog", depth,
-		"warn_threshold", a.o.Dyn.Int("alerter_queue_warn_threshold"),
-		"shed_threshold", a.o.Dyn.Int("alerter_queue_shed_threshold"),
-		"shed_mode", a.o.Dyn.String("alerter_shed_mode"))
+		"warn_threshold", a.o.Dyn.Int(dynconfig.AlerterQueueWarnThreshold),
+		"shed_threshold", a.o.Dyn.Int(dynconfig.AlerterQueueShedThreshold),
+		"shed_mode", a.o.Dyn.String(dynconfig.AlerterShedMode))
 }
 
 // shed dead-letters a batch unevaluated (opt-in mode dlq).
@@ -373,7 +375,7 @@ func (s *shard) shed(ctx context.Context, c *stream.Consumer, entries []stream.E
 	bctx, cancel := detach(ctx, shutdownGrace)
 	defer cancel()
 	msg := fmt.Sprintf("alert backlog %d above alerter_queue_shed_threshold %d",
-		s.state.backlog.Load(), s.a.o.Dyn.Int("alerter_queue_shed_threshold"))
+		s.state.backlog.Load(), s.a.o.Dyn.Int(dynconfig.AlerterQueueShedThreshold))
 	dls := make([]stream.DeadLetter, len(entries))
 	for i, e := range entries {
 		dls[i] = stream.DeadLetter{Entry: e, Reason: ReasonShed, Err: msg}

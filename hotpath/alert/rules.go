@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mutt-ops/mutt/internal/dynconfig"
 )
 
 const (
@@ -173,5 +175,5 @@ func (a *Alerter) watchRules(ctx context.Context, sub *redis.PubSub) {
 // last is due, capped at reloadCheckEvery so that a changed
 // cache_reload_interval is noticed.
 func (a *Alerter) untilReload(last time.Time) time.Duration {
-	return min(time.Until(last.Add(a.o.Dyn.Seconds("cache_reload_interval"))), reloadCheckEvery)
+	return min(time.Until(last.Add(a.o.Dyn.Duration(dynconfig.CacheReloadInterval))), reloadCheckEvery)
 }

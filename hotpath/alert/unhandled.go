@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
 )
 
@@ -85,8 +86,8 @@ func (a *Alerter) countUnhandled(ctx context.Context, eng *Engine, items []item)
 	if len(groups) == 0 {
 		return nil, nil
 	}
-	threshold := a.o.Dyn.Int("unhandled_threshold")
-	window := int64(a.o.Dyn.Seconds("unhandled_window").Seconds())
+	threshold := a.o.Dyn.Int(dynconfig.UnhandledThreshold)
+	window := int64(a.o.Dyn.Duration(dynconfig.UnhandledWindow).Seconds())
 	fire := make([]int64, len(groups)) // 1-based position in the group's items, 0 for none
 	todo := make([]int, len(groups))   // groups still to run
 	for g := range todo {
@@ -158,7 +159,7 @@ func (a *Alerter) metaAlert(eng *Engine, e *event.Envelope, fp string, threshold
 	host := hostOf(e)
 	team, ok := eng.Team(host)
 	if !ok {
-		team = a.o.Dyn.String("unhandled_default_team")
+		team = a.o.Dyn.String(dynconfig.UnhandledDefaultTeam)
 	}
 	return event.Alert{
 		EventID:       e.EventID,

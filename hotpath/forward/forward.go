@@ -179,7 +179,9 @@ func (f *Forwarder) newConsumer(shard int, count int64) *stream.Consumer {
 	}, f.log, f.sm)
 }
 
-func (f *Forwarder) visibility() time.Duration { return f.dyn.Millis("stream_visibility_timeout_ms") }
+func (f *Forwarder) visibility() time.Duration {
+	return f.dyn.Duration(dynconfig.StreamVisibilityTimeout)
+}
 
 // Run delivers alerts until ctx ends, then drains: reading stops, requests in
 // flight get up to 30 s to finish (their context is not ctx), what succeeded
@@ -260,7 +262,7 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 			continue
 		}
 		// The batch size is dynamic: a new value takes effect at the next read.
-		n := max(f.dyn.Int("forwarder_batch_size"), 1)
+		n := max(f.dyn.Int(dynconfig.ForwarderBatchSize), 1)
 		if c == nil || n != count {
 			c, count = f.newConsumer(shard, n), n
 		}
@@ -338,9 +340,9 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 // rate limit, sends, and files the alerts by the answer.
 func (f *Forwarder) work(ctx, send context.Context) {
 	for ctx.Err() == nil {
-		size := max(f.dyn.Int("moog_batch_size"), 1)
+		size := max(f.dyn.Int(dynconfig.MoogBatchSize), 1)
 		batched := size > 1
-		if rate := f.dyn.Int("moog_rate_limit"); rate > 0 && size > rate {
+		if rate := f.dyn.Int(dynconfig.MoogRateLimit); rate > 0 && size > rate {
 			size = rate // a request larger than the burst could never pass
 		}
 		its, wait, ch := f.hand.take(int(size), time.Now())
@@ -368,9 +370,9 @@ func (f *Forwarder) waitChange(ctx context.Context, ch <-chan struct{}, d time.D
 }
 
 func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool) {
-	timeout := f.dyn.Millis("moog_timeout_ms")
+	timeout := f.dyn.Duration(dynconfig.MoogTimeout)
 	token := probeToken(f.consumer, f.probes.Add(1))
-	acq, err := f.breaker.Acquire(ctx, f.dyn.Seconds("circuit_breaker_timeout"), timeout+probeLeaseExtra, token)
+	acq, err := f.breaker.Acquire(ctx, f.dyn.Duration(dynconfig.CircuitBreakerTimeout), timeout+probeLeaseExtra, token)
 	if err != nil {
 		f.hand.putBack(its)
 		if ctx.Err() == nil {
@@ -401,7 +403,7 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	}
 
 	for {
-		lim := ratelimit.Limit{Rate: f.dyn.Int("moog_rate_limit"), Period: f.dyn.Seconds("moog_rate_period")}
+		lim := ratelimit.Limit{Rate: f.dyn.Int(dynconfig.MoogRateLimit), Period: f.dyn.Duration(dynconfig.MoogRatePeriod)}
 		res, err := ratelimit.Allow(ctx, f.rdb, f.keys.MoogRateLimit(), lim, int64(len(its)))
 		if err != nil {
 			f.releaseProbe(send, token)
@@ -491,7 +493,7 @@ func (f *Forwarder) recordBreaker(ctx context.Context, o Outcome, token string, 
 	if o == Success && token == "" && failures == 0 {
 		return
 	}
-	state, tripped, err := f.breaker.Record(ctx, o, f.dyn.Int("circuit_breaker_threshold"), token)
+	state, tripped, err := f.breaker.Record(ctx, o, f.dyn.Int(dynconfig.CircuitBreakerThreshold), token)
 	if err != nil {
 		f.warn("record request outcome in circuit breaker", "outcome", string(o), "err", err)
 		return
@@ -501,14 +503,14 @@ func (f *Forwarder) recordBreaker(ctx context.Context, o Outcome, token string, 
 		f.tally.Add(tally.BreakerTrips, 1)
 		f.breakerHistory(ctx, StateOpen)
 		f.log.Warn("circuit breaker opened: Moogsoft keeps failing; alerts wait in the stream",
-			"threshold", f.dyn.Int("circuit_breaker_threshold"), "timeout", f.dyn.Seconds("circuit_breaker_timeout"))
+			"threshold", f.dyn.Int(dynconfig.CircuitBreakerThreshold), "timeout", f.dyn.Duration(dynconfig.CircuitBreakerTimeout))
 	}
 	if token != "" && o == Success && state == StateClosed {
 		f.breakerHistory(ctx, StateClosed) // this probe closed it
 	}
 	wait := time.Duration(0)
 	if state == StateOpen {
-		wait = f.dyn.Seconds("circuit_breaker_timeout")
+		wait = f.dyn.Duration(dynconfig.CircuitBreakerTimeout)
 	}
 	f.observe(state, wait)
 }
@@ -531,7 +533,7 @@ func (f *Forwarder) releaseProbe(ctx context.Context, token string) {
 	if token == "" {
 		return
 	}
-	if _, _, err := f.breaker.Record(ctx, Release, f.dyn.Int("circuit_breaker_threshold"), token); err != nil {
+	if _, _, err := f.breaker.Record(ctx, Release, f.dyn.Int(dynconfig.CircuitBreakerThreshold), token); err != nil {
 		// The probe lease runs out by itself.
 		f.warn("release circuit breaker probe", "err", err)
 	}
@@ -587,12 +589,12 @@ func (f *Forwarder) reject(ctx context.Context, its []*item, o outcome) {
 // retryBound is how many alerts a forwarder may hold waiting for a retry,
 // on top of the 2 × forwarder_batch_size it reads ahead.
 func (f *Forwarder) retryBound() int {
-	return int(2 * max(f.dyn.Int("forwarder_batch_size"), 1))
+	return int(2 * max(f.dyn.Int(dynconfig.ForwarderBatchSize), 1))
 }
 
 func (f *Forwarder) retry(ctx context.Context, its []*item, o outcome) {
-	maxRetries := int(f.dyn.Int("moog_max_retries"))
-	base, maxDelay := f.dyn.Millis("moog_retry_base_delay_ms"), f.dyn.Millis("moog_retry_max_delay_ms")
+	maxRetries := int(f.dyn.Int(dynconfig.MoogMaxRetries))
+	base, maxDelay := f.dyn.Duration(dynconfig.MoogRetryBaseDelay), f.dyn.Duration(dynconfig.MoogRetryMaxDelay)
 	bound := f.retryBound()
 	now := time.Now()
 	var exhausted []*item
@@ -692,7 +694,7 @@ func (f *Forwarder) refresh(ctx context.Context) {
 	t := time.NewTicker(housekeeping)
 	defer t.Stop()
 	for {
-		if state, wait, err := f.breaker.Peek(ctx, f.dyn.Seconds("circuit_breaker_timeout")); err == nil {
+		if state, wait, err := f.breaker.Peek(ctx, f.dyn.Duration(dynconfig.CircuitBreakerTimeout)); err == nil {
 			f.observe(state, wait)
 		} else if ctx.Err() == nil {
 			f.warn("read circuit breaker state", "err", err)

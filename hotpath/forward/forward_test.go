@@ -386,14 +386,14 @@ func TestRateLimitMakesAlertsWaitAndFollowsConfig(t *testing.T) {
 
 	// Lift the limit at run time: no request waits for it any more.
 	r.set("moog_rate_limit", "0")
-	require.Eventually(t, func() bool { return w.dyn.Int("moog_rate_limit") == 0 }, eventually, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return w.dyn.Int(dynconfig.MoogRateLimit) == 0 }, eventually, 10*time.Millisecond)
 	more := r.addAlerts(30)
 	r.waitDelivered(more)
 	require.Equal(t, hits, w.metric(t, "mutt_moog_rate_limit_hits_total", nil))
 
 	// And tighten it again: it applies at once.
 	r.set("moog_rate_limit", "2")
-	require.Eventually(t, func() bool { return w.dyn.Int("moog_rate_limit") == 2 }, eventually, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return w.dyn.Int(dynconfig.MoogRateLimit) == 2 }, eventually, 10*time.Millisecond)
 	last := r.addAlerts(6)
 	r.waitDelivered(last)
 	require.Greater(t, w.metric(t, "mutt_moog_rate_limit_hits_total", nil), hits)

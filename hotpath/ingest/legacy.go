@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mutt-ops/mutt/internal/correlation"
 	"github.com/mutt-ops/mutt/internal/event"
 )
 
@@ -21,7 +22,7 @@ func DecodeQueued(raw []byte, receivedAt time.Time, shards int) (event.Envelope,
 	}
 	_ = json.Unmarshal(raw, &cid) // an unreadable object fails below with the ingestor's message
 	d := &decoder{maxBatch: 1, maxField: DefaultMaxFieldBytes, maxDepth: DefaultMaxDepth, newID: uuid.NewV7}
-	envs, err := d.decode(raw, stamp{correlationID: correlationID(cid.ID), receivedAt: receivedAt})
+	envs, err := d.decode(raw, stamp{correlationID: correlation.FromHeader(cid.ID), receivedAt: receivedAt})
 	if err != nil {
 		return event.Envelope{}, nil, 0, err
 	}

@@ -60,7 +60,7 @@ func TestQueueDepthFollowsTheBacklogWithoutRequests(t *testing.T) {
 func TestQueueDepthOfA503(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{run: true})
-	e.setDyn(t, "max_ingest_queue_size", "4", 4)
+	e.setDyn(t, dynconfig.MaxIngestQueueSize, "4")
 	require.Equal(t, http.StatusOK, e.post(t, batch("h", 2)).code)
 	require.EqualValues(t, 2, counter(t, e.reg, "mutt_ingest_queue_depth", nil))
 

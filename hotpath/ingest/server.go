@@ -26,6 +26,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/apiversion"
+	"github.com/mutt-ops/mutt/internal/correlation"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/keyspace"
@@ -295,7 +296,7 @@ func (s *Server) noteDepth(shard int, depth int64) {
 }
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
-	cid := correlationID(r.Header.Get("X-Correlation-ID"))
+	cid := correlation.FromHeader(r.Header.Get("X-Correlation-ID"))
 	w.Header().Set("X-Correlation-ID", cid)
 	apiversion.Set(w.Header(), r.URL.Path) // the admin API's version headers on /api/v*/ingest
 	rt, ok := s.routes[r.URL.Path]
@@ -315,23 +316,6 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rt.h(w, r, cid)
-}
-
-// correlationID keeps a client's X-Correlation-ID when it is safe to log and
-// store (at most 64 of [A-Za-z0-9._:-]); otherwise it makes a new one.
-func correlationID(h string) string {
-	if h != "" && len(h) <= 64 {
-		ok := true
-		for i := 0; i < len(h) && ok; i++ {
-			c := h[i]
-			ok = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
-				c == '.' || c == '_' || c == ':' || c == '-'
-		}
-		if ok {
-			return h
-		}
-	}
-	return uuid.NewString()
 }
 
 // authorized compares the X-API-KEY header with every configured key in
@@ -591,7 +575,7 @@ func redisDown(what string) *requestError {
 // rateLimit takes n events from the global limit, read from dynamic config
 // on every request so a change applies at once.
 func (s *Server) rateLimit(ctx context.Context, n int, cid string) error {
-	lim := ratelimit.Limit{Rate: s.dyn.Int("ingest_max_rate"), Period: s.dyn.Seconds("ingest_rate_window")}
+	lim := ratelimit.Limit{Rate: s.dyn.Int(dynconfig.IngestMaxRate), Period: s.dyn.Duration(dynconfig.IngestRateWindow)}
 	res, err := ratelimit.Allow(ctx, s.rdb, s.keys.IngestRateLimit(), lim, int64(n))
 	if err != nil {
 		s.log.Error("rate limit check failed", "err", err, "correlation_id", cid)
@@ -635,7 +619,7 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 		sh := shardOf(envs[i].Hostname, s.keys.Shards)
 		byShard[sh] = append(byShard[sh], payloads[i])
 	}
-	limit := s.dyn.Int("max_ingest_queue_size")
+	limit := s.dyn.Int(dynconfig.MaxIngestQueueSize)
 	// The limit is for the whole backlog; each shard gets its share (at
 	// least 1, as 0 would mean unbounded to stream.Enqueue).
 	perShard := max(1, limit/int64(s.keys.Shards))

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
@@ -99,10 +98,17 @@ func newEnv(t *testing.T, s setup) *env {
 }
 
 // setDyn changes a dynamic config value and waits until the store has it.
-func (e *env) setDyn(t *testing.T, name, value string, want int64) {
+func (e *env) setDyn(t *testing.T, key interface{ Name() string }, value string) {
 	t.Helper()
-	require.NoError(t, dynconfig.Set(context.Background(), e.rdb, e.keys, name, value))
-	require.Eventually(t, func() bool { return e.dyn.Int(name) == want }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, dynconfig.Set(context.Background(), e.rdb, e.keys, key.Name(), value))
+	require.Eventually(t, func() bool {
+		for _, v := range e.dyn.Effective() {
+			if v.Key.Name == key.Name() {
+				return v.Raw == value
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond)
 }
 
 type response struct {
@@ -364,12 +370,12 @@ func TestRateLimitAndItsDynamicChange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{run: true})
 	// A window long enough that nothing refills during the test.
-	e.setDyn(t, "ingest_rate_window", "3600", 3600)
+	e.setDyn(t, dynconfig.IngestRateWindow, "3600")
 	r := e.post(t, batch("h", 20))
 	require.Equal(t, http.StatusOK, r.code, r.raw)
 
 	// Lowering the limit applies to the next request, counted in events.
-	e.setDyn(t, "ingest_max_rate", "5", 5)
+	e.setDyn(t, dynconfig.IngestMaxRate, "5")
 	r = e.post(t, batch("h", 6))
 	requireError(t, r, http.StatusRequestEntityTooLarge, "send smaller batches")
 	r = e.post(t, batch("h", 3))
@@ -393,7 +399,7 @@ func TestRateLimitAndItsDynamicChange(t *testing.T) {
 	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "rate_limit"}))
 
 	// 0 turns the limit off.
-	e.setDyn(t, "ingest_max_rate", "0", 0)
+	e.setDyn(t, dynconfig.IngestMaxRate, "0")
 	r = e.post(t, batch("h", 50))
 	require.Equal(t, http.StatusOK, r.code, r.raw)
 }
@@ -401,7 +407,7 @@ func TestRateLimitAndItsDynamicChange(t *testing.T) {
 func TestBackpressureAndItsDynamicChange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{run: true})
-	e.setDyn(t, "max_ingest_queue_size", "3", 3)
+	e.setDyn(t, dynconfig.MaxIngestQueueSize, "3")
 	r := e.post(t, batch("h", 3))
 	require.Equal(t, http.StatusOK, r.code, r.raw)
 
@@ -415,7 +421,7 @@ func TestBackpressureAndItsDynamicChange(t *testing.T) {
 	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_events_total", map[string]string{"status": "rejected"}))
 
 	// Raising the limit lets events in again at once.
-	e.setDyn(t, "max_ingest_queue_size", "10", 10)
+	e.setDyn(t, dynconfig.MaxIngestQueueSize, "10")
 	r = e.post(t, batch("h", 2))
 	require.Equal(t, http.StatusOK, r.code, r.raw)
 	require.EqualValues(t, 5, r.body["queue_depth"])
@@ -468,7 +474,7 @@ func TestShardsKeepHostsTogetherAndRefuseWhole(t *testing.T) {
 
 	// Limit 8 over 4 shards is 2 per shard, and every shard holds more: a
 	// request touching several shards is refused whole.
-	e.setDyn(t, "max_ingest_queue_size", "8", 8)
+	e.setDyn(t, dynconfig.MaxIngestQueueSize, "8")
 	before := e.backlog(t)
 	r = e.post(t, "["+strings.Join(parts[:8], ",")+"]")
 	requireError(t, r, http.StatusServiceUnavailable, "ingest queue full")
@@ -491,14 +497,12 @@ func TestCorrelationIDEchoed(t *testing.T) {
 		r = e.do(t, http.MethodPost, "/ingest", evt("h", 0), hdr(bad))
 		got := r.header.Get("X-Correlation-ID")
 		require.NotEqual(t, bad, got)
-		_, err := uuid.Parse(got)
-		require.NoError(t, err, "a replacement id is a UUID")
+		require.Regexp(t, `^[0-9a-f]{32}$`, got, "a replacement id is 32 hex digits, as the admin API makes them (docs/API_REFERENCE.md)")
 		require.Equal(t, got, r.body["correlation_id"])
 	}
 	// Without one, one is made; errors carry it too.
 	r = e.do(t, http.MethodPost, "/ingest", "{", map[string]string{"X-API-KEY": key})
-	_, err := uuid.Parse(r.header.Get("X-Correlation-ID"))
-	require.NoError(t, err)
+	require.Regexp(t, `^[0-9a-f]{32}$`, r.header.Get("X-Correlation-ID"))
 	require.Equal(t, r.header.Get("X-Correlation-ID"), r.body["correlation_id"])
 	r = e.do(t, http.MethodGet, "/nowhere", "", map[string]string{"X-Correlation-ID": "lost-1"})
 	require.Equal(t, "lost-1", r.header.Get("X-Correlation-ID"))
@@ -560,7 +564,7 @@ func TestHealthFollowsRedis(t *testing.T) {
 func TestAdminConfig(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{run: true, cfg: ingest.Config{APIKeys: []string{key, "other-secret-key"}, MaxBatch: 77}})
-	e.setDyn(t, "ingest_max_rate", "1234", 1234)
+	e.setDyn(t, dynconfig.IngestMaxRate, "1234")
 
 	requireError(t, e.do(t, http.MethodGet, "/admin/config", "", nil), http.StatusUnauthorized, "X-API-KEY")
 

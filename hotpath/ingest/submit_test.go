@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/ingest"
+	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
@@ -72,8 +73,8 @@ func TestSubmitRefusesWholeAndSaysWhy(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{run: true})
 	ctx := context.Background()
-	e.setDyn(t, "ingest_rate_window", "3600", 3600)
-	e.setDyn(t, "ingest_max_rate", "5", 5)
+	e.setDyn(t, dynconfig.IngestRateWindow, "3600")
+	e.setDyn(t, dynconfig.IngestMaxRate, "5")
 
 	_, err := e.srv.Submit(ctx, event.SourceSNMP, syslogEnvs("h", 6))
 	var ref *ingest.Refused
@@ -89,8 +90,8 @@ func TestSubmitRefusesWholeAndSaysWhy(t *testing.T) {
 	require.EqualValues(t, 4, e.backlog(t), "a refused call queues nothing")
 	require.EqualValues(t, 3, counter(t, e.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_udp", "status": "rejected"}))
 
-	e.setDyn(t, "ingest_max_rate", "0", 0)
-	e.setDyn(t, "max_ingest_queue_size", "5", 5)
+	e.setDyn(t, dynconfig.IngestMaxRate, "0")
+	e.setDyn(t, dynconfig.MaxIngestQueueSize, "5")
 	_, err = e.srv.Submit(ctx, event.SourceSyslogTLS, syslogEnvs("h", 1))
 	require.NoError(t, err)
 	_, err = e.srv.Submit(ctx, event.SourceSyslogTLS, syslogEnvs("h", 1))

@@ -2,7 +2,6 @@ package snmptrap
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"golang.org/x/time/rate"
 
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/event"
 )
 
@@ -53,6 +53,8 @@ type Options struct {
 // Receiver listens for traps on UDP.
 type Receiver struct {
 	cfg     Config
+	comms   *apikey.Set[struct{}] // allowed communities but "*"
+	anyComm bool                  // "*" is allowed
 	sub     Submitter
 	rdb     redis.Cmdable
 	dlq     string
@@ -132,6 +134,15 @@ func New(o Options) (*Receiver, error) {
 		r.now = time.Now
 	}
 	r.started = r.now()
+	var comms []apikey.Key[struct{}]
+	for _, c := range cfg.Communities {
+		if c == "*" {
+			r.anyComm = true
+			continue
+		}
+		comms = append(comms, apikey.Key[struct{}]{Value: c})
+	}
+	r.comms = apikey.NewSet(comms)
 	if cfg.ReverseDNS {
 		res := o.Resolver
 		if res == nil {
@@ -548,14 +559,13 @@ func (r *Receiver) send(p *gosnmp.SnmpPacket, to netip.AddrPort) error {
 	return err
 }
 
-// communityAllowed compares in constant time with every allowed community.
+// communityAllowed compares c in constant time with every allowed community
+// (apikey.Set, the one key matcher of MUTT's listeners).
 func (r *Receiver) communityAllowed(c string) bool {
-	ok := false
-	for _, a := range r.cfg.Communities {
-		if a == "*" || subtle.ConstantTimeCompare([]byte(a), []byte(c)) == 1 {
-			ok = true
-		}
+	if r.anyComm {
+		return true
 	}
+	_, ok := r.comms.Match(c)
 	return ok
 }
 

@@ -26,7 +26,7 @@ func raiseLimits(b *testing.B, r *rig) {
 	ctx := context.Background()
 	require.NoError(b, dynconfig.Set(ctx, r.rdb, r.keys, "ingest_max_rate", "0"))
 	require.NoError(b, dynconfig.Set(ctx, r.rdb, r.keys, "max_ingest_queue_size", "100000000"))
-	require.Eventually(b, func() bool { return r.dyn.Int("ingest_max_rate") == 0 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(b, func() bool { return r.dyn.Int(dynconfig.IngestMaxRate) == 0 }, 5*time.Second, 10*time.Millisecond)
 }
 
 func waitLen(b *testing.B, r *rig, want int64, limit time.Duration) int64 {

@@ -402,8 +402,8 @@ func TestTCPWaitsForTheRateLimit(t *testing.T) {
 	require.NoError(t, dynconfig.Set(context.Background(), r.rdb, r.keys, "ingest_max_rate", "100"))
 	require.NoError(t, dynconfig.Set(context.Background(), r.rdb, r.keys, "ingest_rate_window", "1"))
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.EqualValues(c, 100, r.dyn.Int("ingest_max_rate"))
-		assert.EqualValues(c, 1, r.dyn.Seconds("ingest_rate_window").Seconds())
+		assert.EqualValues(c, 100, r.dyn.Int(dynconfig.IngestMaxRate))
+		assert.EqualValues(c, 1, r.dyn.Duration(dynconfig.IngestRateWindow).Seconds())
 	}, 5*time.Second, 10*time.Millisecond)
 	c, err := net.Dial("tcp", r.rcv.TCPAddr().String())
 	require.NoError(t, err)

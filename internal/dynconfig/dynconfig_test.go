@@ -46,7 +46,7 @@ func TestStoreSeesChangeWithinASecond(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	s := dynconfig.NewStore(rdb, keys, quiet)
-	require.EqualValues(t, 1, s.Int("moog_batch_size"))
+	require.EqualValues(t, 1, s.Int(dynconfig.MoogBatchSize))
 	go func() { _ = s.Run(ctx) }()
 	// Wait until the store listens for change notices.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -60,12 +60,12 @@ func TestStoreSeesChangeWithinASecond(t *testing.T) {
 	// than CacheTTL to tell the two apart.
 	notice := dynconfig.CacheTTL / 2
 	require.NoError(t, dynconfig.Set(ctx, rdb, keys, "moog_batch_size", "25"))
-	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.EqualValues(c, 25, s.Int("moog_batch_size")) }, notice, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.EqualValues(c, 25, s.Int(dynconfig.MoogBatchSize)) }, notice, 10*time.Millisecond)
 
 	// A bad value written behind the API's back is ignored, with the default in force.
 	require.NoError(t, rdb.Set(ctx, keys.Config("moog_batch_size"), "lots", 0).Err())
 	require.NoError(t, rdb.Publish(ctx, keys.ConfigUpdates(), "moog_batch_size").Err())
-	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.EqualValues(c, 1, s.Int("moog_batch_size")) }, notice, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) { assert.EqualValues(c, 1, s.Int(dynconfig.MoogBatchSize)) }, notice, 10*time.Millisecond)
 	for _, v := range s.Effective() {
 		if v.Key.Name == "moog_batch_size" {
 			require.Equal(t, "invalid", v.Source)
@@ -138,4 +138,20 @@ func TestStoreNeverLogsAHugeValue(t *testing.T) {
 	require.NoError(t, s.Reload(t.Context()))
 	require.Less(t, logs.Len(), 20000, "the log holds no 100,000-character value")
 	require.Contains(t, logs.String(), "unhandled_default_team: value is 100000 characters long, the limit is 256")
+}
+
+// TestHandlesReadTypedValues: a new store serves every default through the
+// key's handle, durations in the unit the key's name says.
+func TestHandlesReadTypedValues(t *testing.T) {
+	rdb, keys := testenv.Redis(t)
+	s := dynconfig.NewStore(rdb, keys, quiet)
+	require.EqualValues(t, 50, s.Int(dynconfig.MoogRateLimit))
+	require.Equal(t, "moog_rate_limit", dynconfig.MoogRateLimit.Name())
+	require.Equal(t, 30*time.Second, s.Duration(dynconfig.StreamVisibilityTimeout))
+	require.Equal(t, 30*time.Second, s.Duration(dynconfig.CircuitBreakerTimeout))
+	require.Equal(t, "defer", s.String(dynconfig.AlerterShedMode))
+	// The zero handle names no key: reading it fails loudly instead of
+	// yielding zero (for moog_rate_limit, zero would mean unlimited).
+	require.PanicsWithValue(t, "dynconfig: read through a handle of no registered key",
+		func() { s.Int(dynconfig.IntKey{}) })
 }

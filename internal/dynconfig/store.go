@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -27,7 +29,7 @@ type Value struct {
 	typed  any
 }
 
-type snapshot map[string]Value
+type snapshot map[*Key]Value
 
 // Store serves the effective dynamic config of one process.
 type Store struct {
@@ -45,7 +47,7 @@ func NewStore(rdb redis.UniversalClient, keys keyspace.Keys, log *slog.Logger) *
 	snap := make(snapshot, len(registry))
 	for _, k := range registry {
 		v, _ := k.Parse(k.Default) // every default parses: TestRegistryDefaultsParse
-		snap[k.Name] = Value{Key: k, Raw: k.Default, Source: "default", typed: v}
+		snap[k] = Value{Key: *k, Raw: k.Default, Source: "default", typed: v}
 	}
 	s.cur.Store(&snap)
 	return s
@@ -65,7 +67,7 @@ func (s *Store) Reload(ctx context.Context) error {
 	snap := make(snapshot, len(registry))
 	changed := false
 	for i, k := range registry {
-		v := Value{Key: k, Raw: k.Default, Source: "default"}
+		v := Value{Key: *k, Raw: k.Default, Source: "default"}
 		v.typed, _ = k.Parse(k.Default)
 		if raw, ok := vals[i].(string); ok {
 			typed, err := k.Parse(raw)
@@ -76,11 +78,11 @@ func (s *Store) Reload(ctx context.Context) error {
 				v.Raw, v.Source, v.typed = raw, "redis", typed
 			}
 		}
-		if old[k.Name].Raw != v.Raw {
+		if old[k].Raw != v.Raw {
 			changed = true
 			s.log.Info("dynamic config value", "key", k.Name, "value", v.Raw, "source", v.Source)
 		}
-		snap[k.Name] = v
+		snap[k] = v
 	}
 	s.cur.Store(&snap)
 	if changed && s.OnChange != nil {
@@ -111,39 +113,38 @@ func (s *Store) Run(ctx context.Context) error {
 	}
 }
 
-// get returns a key's value; an unknown name (a programming error) yields the
-// zero value of the accessor's type.
-func (s *Store) get(name string) any { return (*s.cur.Load())[name].typed }
+// get returns the typed value of a registered key. A handle the registry
+// does not hold (only the zero handle can be one: every declared handle is
+// registered, TestEveryHandleIsRegistered) is a programming error that would
+// otherwise read as zero, which for moog_rate_limit means unlimited.
+func (s *Store) get(k *Key) any {
+	v, ok := (*s.cur.Load())[k]
+	if !ok {
+		panic("dynconfig: read through a handle of no registered key")
+	}
+	return v.typed
+}
 
 // Int returns an Int key's value.
-func (s *Store) Int(name string) int64 { v, _ := s.get(name).(int64); return v }
+func (s *Store) Int(k IntKey) int64 { v, _ := s.get(k.k).(int64); return v }
 
-// Float returns a Float key's value.
-func (s *Store) Float(name string) float64 { v, _ := s.get(name).(float64); return v }
+// Duration returns a duration key's value.
+func (s *Store) Duration(k DurationKey) time.Duration {
+	v, _ := s.get(k.k).(int64)
+	return time.Duration(v) * k.unit
+}
 
 // String returns a String key's value.
-func (s *Store) String(name string) string { v, _ := s.get(name).(string); return v }
-
-// Bool returns a Bool key's value.
-func (s *Store) Bool(name string) bool { v, _ := s.get(name).(bool); return v }
-
-// Millis returns an Int key holding milliseconds as a duration.
-func (s *Store) Millis(name string) time.Duration {
-	return time.Duration(s.Int(name)) * time.Millisecond
-}
-
-// Seconds returns an Int key holding seconds as a duration.
-func (s *Store) Seconds(name string) time.Duration {
-	return time.Duration(s.Int(name)) * time.Second
-}
+func (s *Store) String(k StringKey) string { v, _ := s.get(k.k).(string); return v }
 
 // Effective lists every key's current value, sorted by name.
 func (s *Store) Effective() []Value {
 	snap := *s.cur.Load()
 	out := make([]Value, 0, len(snap))
-	for _, k := range Keys() {
-		out = append(out, snap[k.Name])
+	for _, v := range snap {
+		out = append(out, v)
 	}
+	slices.SortFunc(out, func(a, b Value) int { return strings.Compare(a.Key.Name, b.Key.Name) })
 	return out
 }
 

@@ -2,7 +2,6 @@ package moogsim
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mutt-ops/mutt/internal/apikey"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
@@ -46,7 +46,7 @@ const latencyBuckets = 60_001
 
 // Sim is an in-memory Moogsoft webhook. It is safe for concurrent use.
 type Sim struct {
-	apiKey     atomic.Pointer[[]byte] // "Bearer <key>"; nil: any request is accepted
+	apiKey     atomic.Pointer[apikey.Set[struct{}]] // "Bearer <key>"; nil: any request is accepted
 	keep       int
 	maxTracked int
 	log        *slog.Logger
@@ -98,14 +98,17 @@ func (s *Sim) SetAPIKey(key string) {
 		s.apiKey.Store(nil)
 		return
 	}
-	b := []byte("Bearer " + key)
-	s.apiKey.Store(&b)
+	s.apiKey.Store(apikey.NewSet([]apikey.Key[struct{}]{{Value: "Bearer " + key}}))
 }
 
 // authorized reports whether r carries the key in force.
 func (s *Sim) authorized(r *http.Request) bool {
 	k := s.apiKey.Load()
-	return k == nil || subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), *k) == 1
+	if k == nil {
+		return true
+	}
+	_, ok := k.Match(r.Header.Get("Authorization"))
+	return ok
 }
 
 // Run serves the simulator on addr until ctx ends.

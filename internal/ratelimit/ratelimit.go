@@ -1,7 +1,8 @@
 // Package ratelimit is a global rate limit shared by every replica through
 // Redis: GCRA (the generic cell rate algorithm) in one single-key Lua script
 // that reads Redis's own clock (TIME), so replicas' clock skew does not matter
-// and nothing can collide or over-admit.
+// and nothing can collide or over-admit. ADR 0044 says why this is not
+// go-redis/redis_rate (its keys cannot keep the contracted names).
 package ratelimit
 
 import (

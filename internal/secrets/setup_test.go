@@ -86,7 +86,7 @@ func TestRedisUserRunsTheHotPathAndNothingElse(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- dyn.Run(dctx) }()
 	require.NoError(t, dynconfig.Set(ctx, c, keys, "ingest_max_rate", "7"))
-	require.Eventually(t, func() bool { return dyn.Int("ingest_max_rate") == 7 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return dyn.Int(dynconfig.IngestMaxRate) == 7 }, 5*time.Second, 10*time.Millisecond)
 	cancel()
 	<-done
 
