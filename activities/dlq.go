@@ -151,20 +151,12 @@ type dlqActivities struct {
 }
 
 func newDLQActivities(d *Deps) (*dlqActivities, error) {
-	reg := d.Registerer
-	if reg == nil {
-		// Metrics are still counted, just not exported.
-		reg = prometheus.NewRegistry()
-	}
-	m, err := newDLQMetrics(reg)
+	d = d.withDefaults()
+	m, err := newDLQMetrics(d.Registerer)
 	if err != nil {
 		return nil, err
 	}
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &dlqActivities{d: d, log: log.With("component", "dlq_remediation"), m: m,
+	return &dlqActivities{d: d, log: d.Log.With("component", "dlq_remediation"), m: m,
 		probeTimeout: dlqProbeTimeout, healthTTL: dlqHealthTTL}, nil
 }
 

@@ -91,19 +91,12 @@ type partitionActivities struct {
 }
 
 func registerPartitions(r Registry, d *Deps) error {
-	reg := d.Registerer
-	if reg == nil {
-		reg = prometheus.NewRegistry() // metrics nobody scrapes rather than a nil dereference
-	}
-	m, err := newPartitionMetrics(reg)
+	d = d.withDefaults()
+	m, err := newPartitionMetrics(d.Registerer)
 	if err != nil {
 		return err
 	}
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	a := &partitionActivities{d: d, log: log.With("component", "partitions"), m: m}
+	a := &partitionActivities{d: d, log: d.Log.With("component", "partitions"), m: m}
 	r.RegisterActivityWithOptions(a.Inspect, activity.RegisterOptions{Name: workflows.ActivityPartitionInspect})
 	r.RegisterActivityWithOptions(a.EnsureMonth, activity.RegisterOptions{Name: workflows.ActivityPartitionEnsureMonth})
 	r.RegisterActivityWithOptions(a.Report, activity.RegisterOptions{Name: workflows.ActivityPartitionReport})
@@ -300,9 +293,6 @@ func heartbeatDuringStatement(ctx context.Context, details ...any) (stop func())
 
 // now is the injected clock (Register defaults it to time.Now).
 func (a *partitionActivities) now() time.Time {
-	if a.d.Now == nil {
-		return time.Now()
-	}
 	return a.d.Now()
 }
 

@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -54,14 +55,35 @@ type Registry interface {
 	RegisterActivityWithOptions(a interface{}, options activity.RegisterOptions)
 }
 
+// withDefaults returns a copy of d in which every field a deployment may
+// leave zero and the activities cannot do without has its default: the one
+// place those defaults live. The caller's value is left as it was.
+func (d *Deps) withDefaults() *Deps {
+	c := *d
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.HTTP == nil {
+		c.HTTP = &http.Client{Timeout: 30 * time.Second}
+	}
+	if c.Log == nil {
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+	if c.Registerer == nil {
+		// Metrics are still counted, just not exported.
+		c.Registerer = prometheus.NewRegistry()
+	}
+	return &c
+}
+
 // Register registers every activity under the name its workflow calls.
+// Zero fields of d take their defaults (withDefaults); d itself is not
+// changed.
 func Register(r Registry, d *Deps) error {
-	if d.Now == nil {
-		d.Now = time.Now
+	if d == nil {
+		return errors.New("register activities: nil Deps")
 	}
-	if d.HTTP == nil {
-		d.HTTP = &http.Client{Timeout: 30 * time.Second}
-	}
+	d = d.withDefaults()
 	for _, reg := range []func(Registry, *Deps) error{registerPartitions, registerRetention, registerDLQ, registerSLO, registerSecrets} {
 		if err := reg(r, d); err != nil {
 			return err

@@ -215,17 +215,10 @@ type retentionActivities struct {
 }
 
 func newRetentionActivities(d *Deps) (*retentionActivities, error) {
-	reg := d.Registerer
-	if reg == nil {
-		reg = prometheus.NewRegistry() // metrics nobody scrapes rather than a nil dereference
-	}
-	m, err := newRetentionMetrics(reg)
+	d = d.withDefaults()
+	m, err := newRetentionMetrics(d.Registerer)
 	if err != nil {
 		return nil, err
-	}
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
 	}
 	days := func(v, def int) float64 {
 		if v == 0 {
@@ -236,7 +229,7 @@ func newRetentionActivities(d *Deps) (*retentionActivities, error) {
 	m.pyPolicyDays.WithLabelValues("event_audit").Set(days(d.Retention.EventRetentionDays, workflows.DefaultEventRetentionDays))
 	m.pyPolicyDays.WithLabelValues("config_audit").Set(days(d.Retention.ConfigAuditRetentionDays, workflows.DefaultConfigAuditRetentionDays))
 	m.pyPolicyDays.WithLabelValues("archive").Set(days(d.Retention.ArchiveRetentionDays, workflows.DefaultArchiveRetentionDays))
-	return &retentionActivities{d: d, log: log.With("component", "retention"), m: m}, nil
+	return &retentionActivities{d: d, log: d.Log.With("component", "retention"), m: m}, nil
 }
 
 // retCountErrors counts an activity's failed attempts under task in
@@ -582,11 +575,8 @@ func retentionCeilDiv(n, d int64) int64 {
 	return (n + d - 1) / d
 }
 
-// now is the injected clock (Register defaults it to time.Now).
+// now is the injected clock (withDefaults defaults it to time.Now).
 func (a *retentionActivities) now() time.Time {
-	if a.d.Now == nil {
-		return time.Now()
-	}
 	return a.d.Now()
 }
 

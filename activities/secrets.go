@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,10 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/redis/go-redis/v9"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -63,24 +59,6 @@ type secretSlot struct {
 	current, next, previous, rotationID, stage string
 }
 
-func slotFor(target string) (secretSlot, error) {
-	var cur, next, base string
-	switch target {
-	case secrets.TargetRedis:
-		cur, next, base = secrets.RedisPassCurrent, secrets.RedisPassNext, "REDIS_PASS"
-	case secrets.TargetPostgres:
-		cur, next, base = secrets.DBPassCurrent, secrets.DBPassNext, "DB_PASS"
-	case secrets.TargetIngestAPIKey:
-		cur, next, base = secrets.IngestAPIKey, secrets.IngestAPIKeyNext, secrets.IngestAPIKey
-	case secrets.TargetWebUIAPIKey:
-		cur, next, base = secrets.WebUIAPIKey, secrets.WebUIAPIKeyNext, secrets.WebUIAPIKey
-	default:
-		return secretSlot{}, secretErr(workflows.SecretErrInvalid, "unknown rotation target %q (want one of %v)", target, secrets.Targets())
-	}
-	return secretSlot{current: cur, next: next, previous: base + secretSuffixPrevious,
-		rotationID: base + secretSuffixRotationID, stage: base + secretSuffixStage}, nil
-}
-
 type secretMetrics struct {
 	rotations   *prometheus.CounterVec
 	lastSuccess *prometheus.GaugeVec
@@ -116,15 +94,12 @@ type secretActivities struct {
 }
 
 func registerSecrets(r Registry, d *Deps) error {
+	d = d.withDefaults()
 	m, err := newSecretMetrics(d.Registerer)
 	if err != nil {
 		return err
 	}
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	a := &secretActivities{d: d, log: log.With("component", "secret_rotation"), m: m}
+	a := &secretActivities{d: d, log: d.Log.With("component", "secret_rotation"), m: m}
 	for name, fn := range map[string]any{
 		workflows.ActivitySecretPreflight:     a.Preflight,
 		workflows.ActivitySecretStoreNext:     a.StoreNext,
@@ -160,15 +135,12 @@ func redact(msg string, values ...string) string {
 // fingerprint identifies a value in logs, results and notices without revealing it.
 func fingerprint(v string) string { return secrets.Fingerprint(v) }
 
-// generateSecret returns a fresh random value: hex for API keys (safe in any
-// header), URL-safe base64 for passwords (safe in connection URLs).
-func generateSecret(target string) (string, error) {
+// generatePassword returns a fresh random password: URL-safe base64 (safe
+// in connection URLs).
+func generatePassword() (string, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("generate secret: %w", err)
-	}
-	if target == secrets.TargetIngestAPIKey || target == secrets.TargetWebUIAPIKey {
-		return hex.EncodeToString(b), nil
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
@@ -246,160 +218,13 @@ func checkFree(s secrets.Snapshot, slot secretSlot, target, rotationID string) (
 	return false, nil
 }
 
-// checkSingleKey refuses to rotate a provider WEBUI_API_KEY that lists
-// several admin keys (comma-separated, as the API accepts it): a rotation
-// replaces the value with one new key, so it would silently revoke the
-// others. The error names the count, never a key.
-func checkSingleKey(s secrets.Snapshot, slot secretSlot, target string) error {
-	if target != secrets.TargetWebUIAPIKey {
-		return nil
-	}
-	n := 0
-	for _, k := range strings.Split(s.Get(slot.current), ",") {
-		if strings.TrimSpace(k) != "" {
-			n++
-		}
-	}
-	if n > 1 {
-		return secretErr(workflows.SecretErrInvalid,
-			"%s holds %d keys (comma-separated); a rotation replaces the value with one new key and would revoke the others: "+
-				"keep one key in the provider's %s (clients needing their own key get one from the environment's WEBUI_API_KEY, "+
-				"which rotation never touches, or a read-only key) and rotate again", slot.current, n, slot.current)
-	}
-	return nil
-}
-
-func (a *secretActivities) redisUser() (string, error) {
-	u := a.d.RedisUsername
-	if u == "" {
-		u = secretDefaultRedisUser
-	}
-	if u == "default" {
-		return "", secretErr(workflows.SecretErrInvalid, "refusing to rotate the Redis default user: set REDIS_USERNAME to the dedicated ACL user")
-	}
-	if a.d.RedisAdmin == nil {
-		return "", secretErr(workflows.SecretErrInvalid, "no Redis admin client configured on the worker")
-	}
-	return u, nil
-}
-
-func (a *secretActivities) dbUser(s secrets.Snapshot) (string, error) {
-	u := s.Get(secrets.DBUser)
-	if u == "" {
-		u = a.d.DBUser
-	}
-	if u == "" {
-		u = secretDefaultDBUser
-	}
-	if a.d.DBAdmin == nil {
-		return "", secretErr(workflows.SecretErrInvalid, "no PostgreSQL admin pool configured on the worker")
-	}
-	return u, nil
-}
-
-// redisACL runs ACL SETUSER user <modifier>; the modifier holds a password,
-// so errors are redacted. A permission refusal is SecretErrBackendRefused.
-func (a *secretActivities) redisACL(ctx context.Context, user, modifier, password string) error {
-	// ACL users are per server: on a Redis Cluster every primary and
-	// replica gets the change (a replica promoted later must know it too).
-	err := secrets.ForEachRedisNode(ctx, a.d.RedisAdmin, func(ctx context.Context, n redis.UniversalClient) error {
-		return n.Do(ctx, "ACL", "SETUSER", user, modifier+password).Err()
-	})
-	if err == nil {
-		return nil
-	}
-	msg := redact(err.Error(), password)
-	if strings.Contains(msg, "NOPERM") {
-		return secretErr(workflows.SecretErrBackendRefused, "redis ACL SETUSER %s refused: %s", user, msg)
-	}
-	return fmt.Errorf("redis ACL SETUSER %s: %s", user, msg)
-}
-
-// redisSave persists the ACL where Redis can (secrets.PersistRedisACL: ACL
-// SAVE with an aclfile, else CONFIG REWRITE with a configuration file).
-// Without either the users live in memory; the worker's RedisUserKeeper
-// re-creates them with the provider's passwords after a restart.
-func (a *secretActivities) redisSave(ctx context.Context) error {
-	_, err := secrets.PersistRedisACL(ctx, a.d.RedisAdmin)
-	return err
-}
-
-func (a *secretActivities) redisAddPassword(ctx context.Context, user, pw string) error {
-	if err := a.redisACL(ctx, user, ">", pw); err != nil {
-		return err
-	}
-	if err := a.redisSave(ctx); err != nil {
-		return err
-	}
-	return a.redisVerify(ctx, user, pw, true)
-}
-
-// redisVerify logs in as user with pw on every server (each primary and
-// replica of a cluster), one fresh connection each, and checks that the
-// password is accepted (accepted) or refused (!accepted) there. A node that
-// cannot be reached is an error the activity's retry waits out.
-func (a *secretActivities) redisVerify(ctx context.Context, user, pw string, accepted bool) error {
-	err := secrets.ForEachRedisNode(ctx, a.d.RedisAdmin, func(ctx context.Context, n redis.UniversalClient) error {
-		cl, ok := n.(*redis.Client)
-		if !ok {
-			return nil
-		}
-		err := redisconn.CheckLoginAt(ctx, cl.Options(), user, pw)
-		switch {
-		case accepted && err != nil:
-			return fmt.Errorf("the new password of %q is not accepted: %w", user, err)
-		case !accepted && err == nil:
-			return fmt.Errorf("the removed password of %q is still accepted", user)
-		case !accepted && !isWrongPass(err):
-			return fmt.Errorf("check that the removed password of %q is refused: %w", user, err)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("verify the redis password on every node: %s", redact(err.Error(), pw))
-	}
-	return nil
-}
-
-// isWrongPass says whether err is Redis refusing a login (WRONGPASS).
-func isWrongPass(err error) bool { return err != nil && strings.Contains(err.Error(), "WRONGPASS") }
-
-// redisRemovePassword is idempotent: a password already gone is fine.
-func (a *secretActivities) redisRemovePassword(ctx context.Context, user, pw string) error {
-	err := a.redisACL(ctx, user, "<", pw)
-	if err != nil && strings.Contains(err.Error(), "does not exist") {
-		err = nil
-	}
-	if err != nil {
-		return err
-	}
-	if err := a.redisSave(ctx); err != nil {
-		return err
-	}
-	return a.redisVerify(ctx, user, pw, false)
-}
-
-// pgSetPassword sets the role's password with secrets.SetPostgresPassword,
-// which sends a SCRAM verifier computed here, never the plaintext (so it
-// cannot reach the server's logs), and quotes the role as an identifier.
-func (a *secretActivities) pgSetPassword(ctx context.Context, user, pw string) error {
-	if err := secrets.SetPostgresPassword(ctx, a.d.DBAdmin, user, pw); err != nil {
-		msg := redact(err.Error(), pw)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "42501" { // insufficient_privilege
-			return secretErr(workflows.SecretErrBackendRefused, "postgres ALTER ROLE %s refused: %s", user, msg)
-		}
-		return fmt.Errorf("postgres ALTER ROLE %s: %s", user, msg)
-	}
-	return nil
-}
-
 // Preflight checks that the rotation can start, changing nothing.
 func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	slot, err := slotFor(in.Target)
+	b, err := a.backendFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
+	slot := b.slot()
 	s, err := a.read(ctx)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
@@ -407,49 +232,19 @@ func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretSte
 	if _, err := checkFree(s, slot, in.Target, in.RotationID); err != nil {
 		return workflows.SecretStepResult{}, err
 	}
-	if err := checkSingleKey(s, slot, in.Target); err != nil {
+	if err := b.check(s); err != nil {
 		return workflows.SecretStepResult{}, err
 	}
 	notes := []string{fmt.Sprintf("%s provider at version %d", a.d.Secrets.Name(), s.Version)}
 	if s.Get(slot.current) == "" {
 		notes = append(notes, slot.current+" is empty: the rotation creates the first value")
 	}
-	switch in.Target {
-	case secrets.TargetRedis:
-		user, err := a.redisUser()
-		if err != nil {
-			return workflows.SecretStepResult{}, err
-		}
-		err = secrets.ForEachRedisNode(ctx, a.d.RedisAdmin, func(ctx context.Context, n redis.UniversalClient) error {
-			return n.Do(ctx, "ACL", "GETUSER", user).Err()
-		})
-		switch {
-		case errors.Is(err, redis.Nil):
-			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "redis ACL user %q does not exist (setup creates it)", user)
-		case err != nil && strings.Contains(err.Error(), "NOPERM"):
-			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrBackendRefused, "redis admin client may not manage ACL users: %v", err)
-		case err != nil:
-			return workflows.SecretStepResult{}, fmt.Errorf("redis ACL GETUSER %s: %w", user, err)
-		}
-		notes = append(notes, fmt.Sprintf("redis ACL user %q exists", user))
-	case secrets.TargetPostgres:
-		user, err := a.dbUser(s)
-		if err != nil {
-			return workflows.SecretStepResult{}, err
-		}
-		var super, login bool
-		err = a.d.DBAdmin.QueryRow(ctx, `SELECT rolsuper, rolcanlogin FROM pg_roles WHERE rolname = $1`, user).Scan(&super, &login)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "postgres role %q does not exist (setup creates it)", user)
-		case err != nil:
-			return workflows.SecretStepResult{}, fmt.Errorf("look up postgres role %s: %w", user, err)
-		case super:
-			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "refusing to rotate superuser %q: set DB_USER to the dedicated login role", user)
-		case !login:
-			return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "postgres role %q cannot log in", user)
-		}
-		notes = append(notes, fmt.Sprintf("postgres login role %q exists", user))
+	note, err := b.prepare(ctx, s)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	if note != "" {
+		notes = append(notes, note)
 	}
 	return workflows.SecretStepResult{Version: s.Version, Detail: strings.Join(notes, "; ")}, nil
 }
@@ -457,11 +252,12 @@ func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretSte
 // StoreNext generates the new value and stores it as NEXT, marked with the
 // rotation id. A retry finds the marker and stores nothing new.
 func (a *secretActivities) StoreNext(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	slot, err := slotFor(in.Target)
+	b, err := a.backendFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
-	value, err := generateSecret(in.Target)
+	slot := b.slot()
+	value, err := b.generate()
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
@@ -478,7 +274,7 @@ func (a *secretActivities) StoreNext(ctx context.Context, in workflows.SecretSte
 			}
 			return nil, nil
 		}
-		if err := checkSingleKey(s, slot, in.Target); err != nil {
+		if err := b.check(s); err != nil {
 			return nil, err
 		}
 		values := maps.Clone(s.Values)
@@ -522,10 +318,11 @@ func (a *secretActivities) owned(ctx context.Context, slot secretSlot, in workfl
 // connectors fall back to NEXT). API keys: nothing (services accept CURRENT
 // and NEXT once they re-read the secrets). Idempotent.
 func (a *secretActivities) ApplyNext(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	slot, err := slotFor(in.Target)
+	b, err := a.backendFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
+	slot := b.slot()
 	s, err := a.owned(ctx, slot, in, secretStageNextStored)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
@@ -535,27 +332,8 @@ func (a *secretActivities) ApplyNext(ctx context.Context, in workflows.SecretSte
 		return workflows.SecretStepResult{}, secretErr(workflows.SecretErrConflict, "%s is empty", slot.next)
 	}
 	res := workflows.SecretStepResult{Version: s.Version, Fingerprint: fingerprint(next)}
-	switch in.Target {
-	case secrets.TargetRedis:
-		user, err := a.redisUser()
-		if err != nil {
-			return res, err
-		}
-		if err := a.redisAddPassword(ctx, user, next); err != nil {
-			return res, err
-		}
-		res.Detail = fmt.Sprintf("redis ACL user %q accepts the new password next to the old one", user)
-	case secrets.TargetPostgres:
-		user, err := a.dbUser(s)
-		if err != nil {
-			return res, err
-		}
-		if err := a.pgSetPassword(ctx, user, next); err != nil {
-			return res, err
-		}
-		res.Detail = fmt.Sprintf("postgres role %q has the new password", user)
-	default:
-		res.Detail = "API key: nothing to apply; services accept CURRENT and NEXT"
+	if res.Detail, err = b.apply(ctx, s, next); err != nil {
+		return res, err
 	}
 	a.log.Info("new secret applied", "target", in.Target, "rotation_id", in.RotationID, "fingerprint", res.Fingerprint)
 	return res, nil
@@ -571,10 +349,11 @@ type secretVerifyProgress struct {
 // uses the target acked it with ok=true. A refusal, or instances still silent
 // at the deadline, fail the step with their ids and messages.
 func (a *secretActivities) NotifyVerify(ctx context.Context, in workflows.SecretVerifyInput) (workflows.SecretStepResult, error) {
-	slot, err := slotFor(in.Target)
+	b, err := a.backendFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
+	slot := b.slot()
 	if a.d.Redis == nil {
 		return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "no Redis client configured on the worker")
 	}
@@ -741,10 +520,11 @@ func (a *secretActivities) readAcks(ctx context.Context, key string) (map[string
 // old key moves to NEXT, so services keep accepting it during the grace
 // period. PostgreSQL: NEXT is cleared (the old password is already gone).
 func (a *secretActivities) Promote(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	slot, err := slotFor(in.Target)
+	b, err := a.backendFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
+	slot := b.slot()
 	var res workflows.SecretStepResult
 	v, wrote, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
 		if s.Get(slot.rotationID) == in.RotationID && s.Get(slot.stage) == secretStagePromoted {
@@ -757,15 +537,7 @@ func (a *secretActivities) Promote(ctx context.Context, in workflows.SecretStepI
 		values := maps.Clone(s.Values)
 		old, next := s.Get(slot.current), s.Get(slot.next)
 		values[slot.current] = next
-		switch in.Target {
-		case secrets.TargetRedis:
-			values[slot.next] = ""
-			values[slot.previous] = old
-		case secrets.TargetPostgres:
-			values[slot.next] = ""
-		default:
-			values[slot.next] = old
-		}
+		b.promote(values, old)
 		values[slot.stage] = secretStagePromoted
 		res = workflows.SecretStepResult{Fingerprint: fingerprint(next), Detail: slot.next + " promoted to " + slot.current}
 		return values, nil
@@ -784,10 +556,11 @@ func (a *secretActivities) Promote(ctx context.Context, in workflows.SecretStepI
 // user, API keys stop accepting the old key, and the rotation marker is
 // cleared. A retry after the marker is gone does nothing.
 func (a *secretActivities) RemoveOld(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	slot, err := slotFor(in.Target)
+	b, err := a.backendFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
+	slot := b.slot()
 	s, err := a.read(ctx)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
@@ -798,24 +571,9 @@ func (a *secretActivities) RemoveOld(ctx context.Context, in workflows.SecretSte
 	if s, err = a.owned(ctx, slot, in, secretStagePromoted); err != nil {
 		return workflows.SecretStepResult{}, err
 	}
-	var detail string
-	switch in.Target {
-	case secrets.TargetRedis:
-		user, err := a.redisUser()
-		if err != nil {
-			return workflows.SecretStepResult{}, err
-		}
-		old := s.Get(slot.previous)
-		if old != "" && old != s.Get(slot.current) {
-			if err := a.redisRemovePassword(ctx, user, old); err != nil {
-				return workflows.SecretStepResult{}, err
-			}
-		}
-		detail = fmt.Sprintf("old password removed from redis ACL user %q", user)
-	case secrets.TargetPostgres:
-		detail = "postgres: the role has one password; nothing to remove"
-	default:
-		detail = "old API key no longer accepted"
+	detail, err := b.remove(ctx, s)
+	if err != nil {
+		return workflows.SecretStepResult{}, err
 	}
 	v, _, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
 		if s.Get(slot.rotationID) != in.RotationID {
@@ -823,9 +581,7 @@ func (a *secretActivities) RemoveOld(ctx context.Context, in workflows.SecretSte
 		}
 		values := maps.Clone(s.Values)
 		values[slot.previous] = ""
-		if in.Target == secrets.TargetIngestAPIKey || in.Target == secrets.TargetWebUIAPIKey {
-			values[slot.next] = ""
-		}
+		b.finish(values)
 		values[slot.rotationID] = ""
 		values[slot.stage] = ""
 		return values, nil
@@ -842,10 +598,11 @@ func (a *secretActivities) RemoveOld(ctx context.Context, in workflows.SecretSte
 // only ever fills an empty NEXT) and the marker cleared. It refuses after
 // promotion. Idempotent: without this rotation's marker there is nothing left.
 func (a *secretActivities) Compensate(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	slot, err := slotFor(in.Target)
+	b, err := a.backendFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
+	slot := b.slot()
 	s, err := a.read(ctx)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
@@ -858,31 +615,8 @@ func (a *secretActivities) Compensate(ctx context.Context, in workflows.SecretSt
 	}
 	var notes []string
 	if in.UndoBackend {
-		switch next := s.Get(slot.next); in.Target {
-		case secrets.TargetRedis:
-			user, err := a.redisUser()
-			if err != nil {
-				return workflows.SecretStepResult{}, err
-			}
-			if next != "" {
-				if err := a.redisRemovePassword(ctx, user, next); err != nil {
-					return workflows.SecretStepResult{}, fmt.Errorf("remove the new password: %w", err)
-				}
-			}
-			notes = append(notes, fmt.Sprintf("new password removed from redis ACL user %q", user))
-		case secrets.TargetPostgres:
-			user, err := a.dbUser(s)
-			if err != nil {
-				return workflows.SecretStepResult{}, err
-			}
-			if cur := s.Get(slot.current); cur != "" {
-				if err := a.pgSetPassword(ctx, user, cur); err != nil {
-					return workflows.SecretStepResult{}, fmt.Errorf("restore the CURRENT password: %w", err)
-				}
-				notes = append(notes, fmt.Sprintf("postgres role %q has the CURRENT password again", user))
-			} else {
-				notes = append(notes, "no CURRENT password to restore on postgres")
-			}
+		if notes, err = b.restore(ctx, s, s.Get(slot.next)); err != nil {
+			return workflows.SecretStepResult{}, err
 		}
 	}
 	v, _, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
@@ -918,11 +652,7 @@ func (a *secretActivities) Compensate(ctx context.Context, in workflows.SecretSt
 func (a *secretActivities) RecordOutcome(_ context.Context, in workflows.SecretOutcomeInput) error {
 	a.m.rotations.WithLabelValues(in.Target, in.Outcome).Inc()
 	if in.Outcome == workflows.SecretOutcomeSuccess {
-		now := time.Now
-		if a.d.Now != nil {
-			now = a.d.Now
-		}
-		a.m.lastSuccess.WithLabelValues(in.Target).Set(float64(now().UnixNano()) / 1e9)
+		a.m.lastSuccess.WithLabelValues(in.Target).Set(float64(a.d.Now().UnixNano()) / 1e9)
 	}
 	return nil
 }

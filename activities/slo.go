@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -122,20 +121,12 @@ func registerSLO(r Registry, d *Deps) error {
 }
 
 func newSLOActivities(d *Deps) (*sloActivities, error) {
-	reg := d.Registerer
-	if reg == nil {
-		// Nothing to export to: keep the gauges private rather than fail.
-		reg = prometheus.NewRegistry()
-	}
-	m, err := newSLOMetrics(reg)
+	d = d.withDefaults()
+	m, err := newSLOMetrics(d.Registerer)
 	if err != nil {
 		return nil, err
 	}
-	log := d.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
-	}
-	return &sloActivities{d: d, log: log.With("component", "slo"), m: m}, nil
+	return &sloActivities{d: d, log: d.Log.With("component", "slo"), m: m}, nil
 }
 
 // sloProgress is the heartbeat of EvaluateSLOs: the SLOs measured so far
@@ -153,16 +144,9 @@ func (a *sloActivities) EvaluateSLOs(ctx context.Context, in workflows.EvaluateS
 	}
 	at := in.At
 	if at.IsZero() {
-		at = time.Now()
-		if a.d.Now != nil {
-			at = a.d.Now()
-		}
+		at = a.d.Now()
 	}
-	hc := a.d.HTTP
-	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second}
-	}
-	prom := &promClient{http: hc, base: a.d.PrometheusURL}
+	prom := &promClient{http: a.d.HTTP, base: a.d.PrometheusURL}
 
 	var progress sloProgress
 	if activity.HasHeartbeatDetails(ctx) {

@@ -103,8 +103,6 @@ func (s *Server) authenticate(c *gin.Context) {
 	c.Next()
 }
 
-// requireAdmin answers 403 for a read-only key; handlers of writes call it
-// first and return when it is false.
 // optionalAuth lets a request without a key through unauthenticated (the
 // handler shows less) and checks a key that is sent like authenticate.
 func (s *Server) optionalAuth(c *gin.Context) {
@@ -115,12 +113,14 @@ func (s *Server) optionalAuth(c *gin.Context) {
 	s.authenticate(c)
 }
 
-func requireAdmin(c *gin.Context) bool {
-	if c.GetBool(ctxKeyAdmin) {
-		return true
+// requireAdmin is the middleware of the admin route group (routes): 403
+// for a read-only key. It runs after authenticate, so the key is valid.
+func requireAdmin(c *gin.Context) {
+	if !c.GetBool(ctxKeyAdmin) {
+		abort(c, http.StatusForbidden, errForbidden, "this API key is read-only; writes need an admin key")
+		return
 	}
-	abort(c, http.StatusForbidden, errForbidden, "this API key is read-only; writes need an admin key")
-	return false
+	c.Next()
 }
 
 // caller is the authenticated key's name (KeyName), recorded as changed_by:

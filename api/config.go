@@ -45,12 +45,12 @@ type ConfigItem struct {
 	Source string `json:"source"`
 }
 
-func (s *Server) registerConfig(g *gin.RouterGroup, v string) {
+func (s *Server) registerConfig(g, admin *gin.RouterGroup, v string) {
 	g.GET("/config", func(c *gin.Context) { s.listConfig(c, v == DeprecatedV1) })
 	g.GET("/config/history", s.configHistory)
 	g.GET("/config/:key", s.getConfig)
-	g.PUT("/config/:key", s.putConfig)
-	g.DELETE("/config/:key", s.deleteConfig)
+	admin.PUT("/config/:key", s.putConfig)
+	admin.DELETE("/config/:key", s.deleteConfig)
 }
 
 func configItem(k dynconfig.Key, raw *string) ConfigItem {
@@ -203,9 +203,6 @@ func decodePutBody(body []byte) (value, reason string, msg string) {
 // rolls back (503, nothing changed); if the audit insert fails Redis is never
 // touched; if the commit fails the old Redis value is put back.
 func (s *Server) putConfig(c *gin.Context) {
-	if !requireAdmin(c) {
-		return
-	}
 	k, ok := s.lookupKey(c)
 	if !ok {
 		return
@@ -290,9 +287,6 @@ func (s *Server) putConfig(c *gin.Context) {
 // commit puts the old value back. Deleting a key that holds no value changes
 // nothing and writes no audit row (idempotent for scripts).
 func (s *Server) deleteConfig(c *gin.Context) {
-	if !requireAdmin(c) {
-		return
-	}
 	k, ok := s.lookupKey(c)
 	if !ok {
 		return

@@ -56,16 +56,16 @@ type hostInput struct {
 	readOnlyFields
 }
 
-func (s *Server) registerHosts(g *gin.RouterGroup, _ string) {
+func (s *Server) registerHosts(g, admin *gin.RouterGroup, _ string) {
 	g.GET("/dev-hosts", s.listDevHosts)
-	g.POST("/dev-hosts", s.createDevHost)
+	admin.POST("/dev-hosts", s.createDevHost)
 	g.GET("/dev-hosts/:hostname", s.getDevHost)
-	g.DELETE("/dev-hosts/:hostname", s.deleteDevHost)
+	admin.DELETE("/dev-hosts/:hostname", s.deleteDevHost)
 	g.GET("/teams", s.listTeams)
-	g.POST("/teams", s.createTeam)
+	admin.POST("/teams", s.createTeam)
 	g.GET("/teams/:hostname", s.getTeam)
-	g.PUT("/teams/:hostname", s.updateTeam)
-	g.DELETE("/teams/:hostname", s.deleteTeam)
+	admin.PUT("/teams/:hostname", s.updateTeam)
+	admin.DELETE("/teams/:hostname", s.deleteTeam)
 }
 
 // validHostname lower-cases a hostname (the alerter compares hostnames
@@ -178,9 +178,6 @@ func (s *Server) hostWrite(c *gin.Context, what string, status int, fn func(tx p
 }
 
 func (s *Server) createDevHost(c *gin.Context) {
-	if !requireAdmin(c) {
-		return
-	}
 	var in hostInput
 	if !decodeResourceBody(c, &in) {
 		return
@@ -207,9 +204,6 @@ func (s *Server) createDevHost(c *gin.Context) {
 }
 
 func (s *Server) deleteDevHost(c *gin.Context) {
-	if !requireAdmin(c) {
-		return
-	}
 	host, ok := pathHostname(c)
 	if !ok {
 		return
@@ -270,9 +264,6 @@ func validTeam(v *string) (string, error) {
 }
 
 func (s *Server) createTeam(c *gin.Context) {
-	if !requireAdmin(c) {
-		return
-	}
 	var in hostInput
 	if !decodeResourceBody(c, &in) {
 		return
@@ -302,9 +293,6 @@ func (s *Server) createTeam(c *gin.Context) {
 }
 
 func (s *Server) updateTeam(c *gin.Context) {
-	if !requireAdmin(c) {
-		return
-	}
 	host, ok := pathHostname(c)
 	if !ok {
 		return
@@ -337,9 +325,6 @@ func (s *Server) updateTeam(c *gin.Context) {
 }
 
 func (s *Server) deleteTeam(c *gin.Context) {
-	if !requireAdmin(c) {
-		return
-	}
 	host, ok := pathHostname(c)
 	if !ok {
 		return

@@ -172,18 +172,22 @@ func (s *Server) routes() *gin.Engine {
 		// clients probe it first); a key that is sent must be valid.
 		s.registerVersion(r.Group("/api/"+v, acceptVersion, s.optionalAuth), v)
 		g := r.Group("/api/"+v, acceptVersion, s.authenticate)
-		s.registerConfig(g, v)
+		// Routes that change something are registered on admin: a
+		// read-only key gets 403 before the handler runs
+		// (TestRouteTableAuth walks every route).
+		admin := g.Group("", requireAdmin)
+		s.registerConfig(g, admin, v)
 		s.registerMetrics(g, v)
 		s.registerPipeline(g, v)
 		s.registerDashboard(g, v)
 		s.registerSLO(g, v)
-		s.registerRules(g, v)
+		s.registerRules(g, admin, v)
 		s.registerRuleTools(g, v)
 		s.registerWhoami(g, v)
-		s.registerHosts(g, v)
+		s.registerHosts(g, admin, v)
 		s.registerAudit(g, v)
-		s.registerDLQ(g, v)
-		s.registerJobs(g, v)
+		s.registerDLQ(g, admin, v)
+		s.registerJobs(g, admin, v)
 		s.registerEvents(g, v)
 	}
 	s.registerUI(r)

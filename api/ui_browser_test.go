@@ -7,46 +7,17 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/internal/testenv"
+	"github.com/mutt-ops/mutt/internal/browsertest"
 )
 
-const chromiumPath = "/usr/bin/chromium"
-
-// newBrowser starts headless Chromium with a throwaway profile. A missing
-// browser fails the test (it is part of `make test`), naming the package.
-func newBrowser(t *testing.T) context.Context {
-	t.Helper()
-	testenv.NeedsServices(t, "Chromium")
-	_, err := os.Stat(chromiumPath)
-	require.NoError(t, err, "the browser test needs %s: install the Debian package chromium "+
-		"(apt-get install --no-install-recommends chromium, or scripts/ensure-services.sh --test)", chromiumPath)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute) // generous: the tests share a loaded machine
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(chromiumPath),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1400, 900),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	return bctx
-}
+// newBrowser starts headless Chromium (browsertest.New) with a desktop window.
+func newBrowser(t *testing.T) context.Context { return browsertest.New(t, 1400, 900) }
 
 // screenshot saves the whole page as dir/name.png. Quality 100 is what makes
 // chromedp capture a PNG; any other quality gives a JPEG.

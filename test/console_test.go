@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/app"
+	"github.com/mutt-ops/mutt/internal/browsertest"
 )
 
 // The console's browser tests run headless Chromium against a real `mutt
@@ -29,38 +30,12 @@ import (
 // MUTT_UPDATE_README_SCREENSHOT=1 also writes docs/img/console-rules.png,
 // the README's picture of the console.
 
-const (
-	consoleChromium = "/usr/bin/chromium"
-	consoleROKey    = "console-test-readonly-key-0123456789abcdef"
-)
+const consoleROKey = "console-test-readonly-key-0123456789abcdef"
 
-// consoleBrowser starts headless Chromium with a throwaway profile and a
-// desktop window; each chromedp.NewContext of it is a tab with its own
+// consoleBrowser starts headless Chromium (browsertest.New) with a desktop
+// window; each chromedp.NewContext of it is a tab with its own
 // sessionStorage (so its own login).
-func consoleBrowser(t *testing.T) context.Context {
-	t.Helper()
-	_, err := os.Stat(consoleChromium)
-	require.NoError(t, err, "the console tests need %s: apt-get install --no-install-recommends chromium", consoleChromium)
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(consoleChromium),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1600, 1000),
-	)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(alloc)
-	t.Cleanup(cancelBrowser)
-	return bctx
-}
+func consoleBrowser(t *testing.T) context.Context { return browsertest.New(t, 1600, 1000) }
 
 // artefacts is where a test's screenshots go.
 func artefacts(t *testing.T) string {

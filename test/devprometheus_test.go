@@ -52,10 +52,7 @@ func promGet(c *assert.CollectT, base, path string, v any) bool {
 func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 	t.Parallel()
 	testenv.NeedsServices(t, "a built mutt dev with Prometheus, Redis, PostgreSQL and Temporal")
-	bin := filepath.Join(t.TempDir(), "mutt")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/mutt")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := testenv.BuildMutt(t)
 
 	env := devEnv(t)
 	env["TEMPORAL_ADDRESS"] = testenv.TemporalAddress() // the suite's server: no dev server of its own

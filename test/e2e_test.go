@@ -245,10 +245,7 @@ func TestWholePathInProcessTwoShards(t *testing.T) {
 func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	t.Parallel()
 	testenv.NeedsServices(t, "a built mutt dev with Redis, PostgreSQL and Temporal")
-	bin := filepath.Join(t.TempDir(), "mutt")
-	build := exec.Command("go", "build", "-o", bin, "../cmd/mutt")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := testenv.BuildMutt(t)
 
 	env := devEnv(t)
 	env["TEMPORAL_ADDRESS"] = freeAddr(t) // nothing answers there: mutt dev starts its own server
@@ -315,10 +312,7 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 
 	// The file secrets provider makes a whole rotation possible locally: rotate the
 	// Redis password of the services' ACL user while `mutt dev` runs, then ingest again.
-	muttdev := filepath.Join(filepath.Dir(bin), "muttdev")
-	build = exec.Command("go", "build", "-o", muttdev, "../cmd/muttdev")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	muttdev := testenv.BuildMuttDev(t)
 	rot := exec.Command(muttdev, "rotate", "redis", "--grace", "1s")
 	rot.Env = cmd.Env
 	out2, err := rot.CombinedOutput()

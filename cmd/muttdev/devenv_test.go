@@ -33,10 +33,7 @@ type devInstance struct {
 func startMuttDev(t *testing.T) *devInstance {
 	t.Helper()
 	testenv.NeedsServices(t, "a built mutt dev against Redis, PostgreSQL and Temporal")
-	bin := filepath.Join(t.TempDir(), "mutt")
-	build := exec.Command("go", "build", "-o", bin, "../mutt")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := testenv.BuildMutt(t)
 
 	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })

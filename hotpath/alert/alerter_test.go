@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
@@ -107,9 +108,12 @@ func (r *rig) start(t *testing.T) *instance {
 	return in
 }
 
-// metric returns the value of a counter or gauge; labels are name, value pairs.
-func (in *instance) metric(t testing.TB, name string, labels ...string) float64 {
-	t.Helper()
+// metric returns the value of a counter or gauge; labels are name, value
+// pairs. t may be an EventuallyWithT condition's collect T.
+func (in *instance) metric(t require.TestingT, name string, labels ...string) float64 {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	mfs, err := in.reg.Gather()
 	require.NoError(t, err)
 	for _, mf := range mfs {
@@ -173,8 +177,11 @@ func (r *rig) enqueue(t testing.TB, envs ...event.Envelope) {
 	r.enqueueRaw(t, payloads...)
 }
 
-func (r *rig) xlen(t testing.TB, key string) int64 {
-	t.Helper()
+// xlen is the length of stream key; t may be a collect T.
+func (r *rig) xlen(t require.TestingT, key string) int64 {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	n, err := r.rdb.XLen(context.Background(), key).Result()
 	require.NoError(t, err)
 	return n
@@ -184,7 +191,9 @@ func (r *rig) xlen(t testing.TB, key string) int64 {
 // which the alerter does only after the audit rows and alerts are written.
 func (r *rig) drained(t *testing.T) {
 	t.Helper()
-	require.Eventually(t, func() bool { return r.xlen(t, r.keys.IngestStream(0)) == 0 }, wait, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Zero(c, r.xlen(c, r.keys.IngestStream(0)))
+	}, wait, 10*time.Millisecond)
 	pending, err := r.rdb.XPending(context.Background(), r.keys.IngestStream(0), Group).Result()
 	require.NoError(t, err)
 	require.Zero(t, pending.Count)
@@ -498,8 +507,8 @@ func TestPostgresOutageLosesNothing(t *testing.T) {
 		during = append(during, newEnvelope("switch1.prod.example.com", fmt.Sprintf("CRITICAL fan %d failed", i)))
 	}
 	r.enqueue(t, during...)
-	require.Eventually(t, func() bool {
-		return a.metric(t, "mutt_alerter_batch_retries_total", "step", "audit") >= 2
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, a.metric(c, "mutt_alerter_batch_retries_total", "step", "audit"), 2.0)
 	}, wait, 10*time.Millisecond, "the alerter holds the batch and retries")
 
 	// A healthy second alerter must not take the batch over: the first one
@@ -534,12 +543,14 @@ func TestShutdownFinishesTheBatchInHand(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.a.Run(ctx) }()
 	// Rules loaded before the database goes away.
-	require.Eventually(t, func() bool { return a.metric(t, "mutt_alerter_cache_rules_count") == 5 }, wait, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 5, a.metric(c, "mutt_alerter_cache_rules_count"))
+	}, wait, 10*time.Millisecond)
 	proxy.Cut()
 	e := newEnvelope("router1.prod.example.com", "LINK-DOWN during shutdown")
 	r.enqueue(t, e)
-	require.Eventually(t, func() bool {
-		return a.metric(t, "mutt_alerter_batch_retries_total", "step", "audit") >= 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, a.metric(c, "mutt_alerter_batch_retries_total", "step", "audit"), 1.0)
 	}, wait, 10*time.Millisecond, "the batch is in hand, waiting for the database")
 
 	cancel() // shutdown begins with the batch in hand ...
@@ -559,9 +570,11 @@ func TestRuleChangesApplyOnNotice(t *testing.T) {
 	r := newRig(t)
 	ctx := context.Background()
 	in := r.start(t)
-	require.Eventually(t, func() bool {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		n, err := r.rdb.PubSubNumSub(ctx, r.keys.RulesUpdates()).Result()
-		return err == nil && n[r.keys.RulesUpdates()] == 1 && in.metric(t, "mutt_alerter_cache_rules_count") == 5
+		assert.NoError(c, err)
+		assert.EqualValues(c, 1, n[r.keys.RulesUpdates()])
+		assert.EqualValues(c, 5, in.metric(c, "mutt_alerter_cache_rules_count"))
 	}, wait, 10*time.Millisecond)
 
 	var id int64
@@ -572,7 +585,9 @@ func TestRuleChangesApplyOnNotice(t *testing.T) {
 		dev_handling, team_assignment) VALUES ('(broken', 'regex', 2, 'Page_only', 'Ignore', 'Storage')`)
 	require.NoError(t, err)
 	require.NoError(t, r.rdb.Publish(ctx, r.keys.RulesUpdates(), "rules").Err())
-	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_rules_count") == 6 }, wait, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 6, in.metric(c, "mutt_alerter_cache_rules_count"))
+	}, wait, 10*time.Millisecond)
 	require.EqualValues(t, 1, in.metric(t, "mutt_alerter_invalid_rules"))
 
 	e := newEnvelope("array1", "disk brand-new failure") // would be unmatched under the seed rules
@@ -590,7 +605,9 @@ func TestRuleChangesApplyOnNotice(t *testing.T) {
 	_, err = r.db.Exec(ctx, `ALTER TABLE development_hosts RENAME TO development_hosts_gone`)
 	require.NoError(t, err)
 	require.NoError(t, r.rdb.Publish(ctx, r.keys.RulesUpdates(), "rules").Err())
-	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_reload_failures_total") >= 1 }, wait, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, in.metric(c, "mutt_alerter_cache_reload_failures_total"), 1.0)
+	}, wait, 10*time.Millisecond)
 	e2 := newEnvelope("array1", "disk brand-new failure again")
 	r.enqueue(t, e2)
 	r.drained(t)
@@ -619,7 +636,9 @@ func TestUndecodableEntriesAreDeadLettered(t *testing.T) {
 	require.Equal(t, "not json", dls[0].data, "the original entry is kept")
 	require.Len(t, readAudit(t, r.db), 1)
 	require.EqualValues(t, 2, in.metric(t, "mutt_alerter_events_processed_total", "status", "poison"))
-	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_dlq_depth") == 2 }, wait, 50*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 2, in.metric(c, "mutt_alerter_dlq_depth"))
+	}, wait, 50*time.Millisecond)
 }
 
 func TestRowsPostgresRejectsAreDeadLettered(t *testing.T) {
@@ -717,8 +736,8 @@ func TestShedModeDeferWaitsForTheBacklog(t *testing.T) {
 		newEnvelope("router1.prod.example.com", "LINK-DOWN b"),
 	}
 	r.enqueue(t, events...)
-	require.Eventually(t, func() bool {
-		return in.metric(t, "mutt_alerter_shed_events_total", "mode", "defer") >= 5
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, in.metric(c, "mutt_alerter_shed_events_total", "mode", "defer"), 5.0)
 	}, wait, 10*time.Millisecond)
 	require.EqualValues(t, 2, r.xlen(t, r.keys.IngestStream(0)), "nothing read while deferring")
 	pending, err := r.rdb.XPending(ctx, r.keys.IngestStream(0), Group).Result()

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/event"
@@ -80,7 +81,9 @@ func (r *rig) newRule(t *testing.T, match string) int64 {
 // contain match.
 func (r *rig) requireRuleApplies(t *testing.T, in *instance, id int64, match string) {
 	t.Helper()
-	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_rules_count") == 6 }, wait,
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 6, in.metric(c, "mutt_alerter_cache_rules_count"))
+	}, wait,
 		10*time.Millisecond, "the periodic reload picks up the new rule")
 	e := newEnvelope("array1", "disk "+match+" failure") // unmatched under the seed rules
 	r.enqueue(t, e)
@@ -95,7 +98,9 @@ func TestRulesReloadPeriodicallyWithoutNotice(t *testing.T) {
 	r := newRig(t)
 	r.set(t, "cache_reload_interval", "1")
 	in := r.start(t)
-	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_rules_count") == 5 }, wait, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 5, in.metric(c, "mutt_alerter_cache_rules_count"))
+	}, wait, 10*time.Millisecond)
 
 	id := r.newRule(t, "SILENT-CHANGE")
 	r.requireRuleApplies(t, in, id, "SILENT-CHANGE")
@@ -108,7 +113,9 @@ func TestLoweredReloadIntervalAppliesToTheArmedTimer(t *testing.T) {
 	r := newRig(t)
 	r.set(t, "cache_reload_interval", "86400") // the next periodic reload is a day away
 	in := r.start(t)
-	require.Eventually(t, func() bool { return in.metric(t, "mutt_alerter_cache_rules_count") == 5 }, wait, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 5, in.metric(c, "mutt_alerter_cache_rules_count"))
+	}, wait, 10*time.Millisecond)
 
 	id := r.newRule(t, "LOWERED-INTERVAL")
 	r.set(t, "cache_reload_interval", "1")

@@ -63,6 +63,6 @@ func TestRotatedAPIKeyAppliesWithoutRestart(t *testing.T) {
 	rotate("moog-key-3")
 	r.sim.SetAPIKey("moog-key-3")
 	r.waitDelivered(r.addAlerts(3))
-	require.Empty(t, r.dlq(), "a refused key that the provider has replaced is not a rejection")
+	require.Empty(t, r.dlq(t), "a refused key that the provider has replaced is not a rejection")
 	require.Equal(t, "moog-key-3", cache.Get(secrets.MoogAPIKey))
 }

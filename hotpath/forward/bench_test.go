@@ -21,7 +21,7 @@ func BenchmarkForwarder(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	r.start("bench", "")
-	for r.sim.Count() < n || r.streamLen() > 0 {
+	for r.sim.Count() < n || r.streamLen(b) > 0 {
 		time.Sleep(time.Millisecond)
 	}
 	b.StopTimer()

@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/forward"
@@ -117,9 +118,12 @@ func (w *fwd) stop() {
 	w.done <- nil // later stops return at once
 }
 
-// metric sums the samples of a metric whose labels include want.
-func (w *fwd) metric(t testing.TB, name string, want map[string]string) float64 {
-	t.Helper()
+// metric sums the samples of a metric whose labels include want. t may be
+// an EventuallyWithT condition's collect T.
+func (w *fwd) metric(t require.TestingT, name string, want map[string]string) float64 {
+	if h, ok := t.(interface{ Helper() }); ok {
+		h.Helper()
+	}
 	mfs, err := w.reg.Gather()
 	require.NoError(t, err)
 	var sum float64
@@ -196,19 +200,23 @@ func (r *rig) waitDelivered(ids []string) {
 	r.t.Helper()
 	require.Eventually(r.t, func() bool { return r.delivered(ids) }, eventually, 10*time.Millisecond,
 		"every alert reaches Moogsoft")
-	require.Eventually(r.t, func() bool { return r.streamLen() == 0 }, eventually, 10*time.Millisecond,
+	require.EventuallyWithT(r.t, func(c *assert.CollectT) {
+		assert.Zero(c, r.streamLen(c))
+	}, eventually, 10*time.Millisecond,
 		"every delivered alert is acknowledged")
 }
 
-func (r *rig) streamLen() int64 {
+// streamLen is the length of the alert stream; t may be a collect T.
+func (r *rig) streamLen(t require.TestingT) int64 {
 	n, err := stream.Len(r.ctx, r.rdb, r.keys.AlertStream(0))
-	require.NoError(r.t, err)
+	require.NoError(t, err)
 	return n
 }
 
-func (r *rig) dlq() []redis.XMessage {
+// dlq is the Moogsoft dead-letter stream; t may be a collect T.
+func (r *rig) dlq(t require.TestingT) []redis.XMessage {
 	msgs, err := r.rdb.XRange(r.ctx, r.keys.MoogDLQ(), "-", "+").Result()
-	require.NoError(r.t, err)
+	require.NoError(t, err)
 	return msgs
 }
 
@@ -227,29 +235,31 @@ func TestRetriesThroughOutagesUntilDelivered(t *testing.T) {
 	ids := r.addAlerts(20)
 	w := r.start("a", "")
 
-	require.Eventually(t, func() bool {
-		return w.metric(t, "mutt_moog_requests_total", map[string]string{"status": "fail", "reason": "http"}) >= 5
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, w.metric(c, "mutt_moog_requests_total", map[string]string{"status": "fail", "reason": "http"}), 5.0)
 	}, eventually, 10*time.Millisecond)
 	r.sim.Fail(http.StatusTooManyRequests, -1) // with Retry-After: 1
-	require.Eventually(t, func() bool {
-		return w.metric(t, "mutt_moog_requests_total", map[string]string{"status": "fail", "reason": "rate_limit"}) >= 5
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, w.metric(c, "mutt_moog_requests_total", map[string]string{"status": "fail", "reason": "rate_limit"}), 5.0)
 	}, eventually, 10*time.Millisecond)
 	r.sim.Heal()
 	r.sim.Delay(time.Second) // longer than moog_timeout_ms
-	require.Eventually(t, func() bool {
-		return w.metric(t, "mutt_moog_requests_total", map[string]string{"status": "fail", "reason": "timeout"}) >= 3
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, w.metric(c, "mutt_moog_requests_total", map[string]string{"status": "fail", "reason": "timeout"}), 3.0)
 	}, eventually, 10*time.Millisecond)
 	require.Zero(t, r.sim.Count(), "nothing was acknowledged so far")
 	r.sim.Heal()
 
 	r.waitDelivered(ids)
-	require.Empty(t, r.dlq(), "nothing dead-lettered")
+	require.Empty(t, r.dlq(t), "nothing dead-lettered")
 	require.Positive(t, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "retry"}))
 	require.EqualValues(t, 20, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "success"}))
 	require.Zero(t, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "dlq"}))
 	require.EqualValues(t, 20, w.metric(t, "mutt_event_end_to_end_seconds", nil))
 	require.Positive(t, w.metric(t, "mutt_moog_request_latency_seconds", nil))
-	require.Eventually(t, func() bool { return w.metric(t, "mutt_moog_inflight_alerts", nil) == 0 },
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Zero(c, w.metric(c, "mutt_moog_inflight_alerts", nil))
+	},
 		eventually, 10*time.Millisecond)
 }
 
@@ -273,9 +283,13 @@ func TestRejectedAlertIsDeadLetteredWithStatusAndBody(t *testing.T) {
 	require.NoError(t, stream.Add(r.ctx, r.rdb, r.keys.AlertStream(0), [][]byte{[]byte(`not an alert`)}))
 	w := r.start("a", secret)
 
-	require.Eventually(t, func() bool { return len(r.dlq()) == 4 }, eventually, 10*time.Millisecond)
-	require.Eventually(t, func() bool { return r.streamLen() == 0 }, eventually, 10*time.Millisecond)
-	msgs := r.dlq()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, r.dlq(c), 4)
+	}, eventually, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Zero(c, r.streamLen(c))
+	}, eventually, 10*time.Millisecond)
+	msgs := r.dlq(t)
 	reasons := map[string]int{}
 	got := map[string]bool{}
 	for _, m := range msgs {
@@ -302,7 +316,9 @@ func TestRejectedAlertIsDeadLetteredWithStatusAndBody(t *testing.T) {
 	requireNoSecret(t, msgs, secret)
 	require.EqualValues(t, 4, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "dlq"}))
 	require.EqualValues(t, 3, w.metric(t, "mutt_moog_requests_total", map[string]string{"status": "fail", "reason": "rejected"}))
-	require.Eventually(t, func() bool { return w.metric(t, "mutt_moog_dlq_depth", nil) == 4 }, eventually, 50*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 4, w.metric(c, "mutt_moog_dlq_depth", nil))
+	}, eventually, 50*time.Millisecond)
 	require.Zero(t, r.sim.Count())
 }
 
@@ -317,15 +333,19 @@ func TestRetriesExhaustedAreDeadLettered(t *testing.T) {
 	ids := r.addAlerts(2)
 	w := r.start("a", "")
 
-	require.Eventually(t, func() bool { return len(r.dlq()) == 2 }, eventually, 10*time.Millisecond)
-	for _, m := range r.dlq() {
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, r.dlq(c), 2)
+	}, eventually, 10*time.Millisecond)
+	for _, m := range r.dlq(t) {
 		require.Equal(t, "retry_exhausted", m.Values["reason"])
 		require.Equal(t, "3", m.Values["attempts"], "the first attempt and 2 retries")
 		require.Equal(t, "503", m.Values["status"])
 		require.Equal(t, "http", m.Values["last_reason"])
 		require.Contains(t, m.Values["error"], "gave up after 3 attempts")
 	}
-	require.Eventually(t, func() bool { return r.streamLen() == 0 }, eventually, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Zero(c, r.streamLen(c))
+	}, eventually, 10*time.Millisecond)
 	require.Equal(t, 2*3, r.sim.Requests())
 	require.EqualValues(t, 2*2, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "retry"}))
 	require.Zero(t, r.sim.Seen(ids[0]))
@@ -337,17 +357,19 @@ func TestSendsTheAPIKeyAsBearerToken(t *testing.T) {
 	ids := r.addAlerts(5)
 	r.start("a", "right-key")
 	r.waitDelivered(ids)
-	require.Empty(t, r.dlq())
+	require.Empty(t, r.dlq(t))
 
 	// A wrong key is Moogsoft refusing the request: dead-lettered, not retried.
 	wrong := newRig(t, moogsim.Options{APIKey: "right-key"}, nil, nil)
 	wrong.addAlerts(1)
 	wrong.start("b", "wrong-key")
-	require.Eventually(t, func() bool { return len(wrong.dlq()) == 1 }, eventually, 10*time.Millisecond)
-	m := wrong.dlq()[0]
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, wrong.dlq(c), 1)
+	}, eventually, 10*time.Millisecond)
+	m := wrong.dlq(t)[0]
 	require.Equal(t, "moog_rejected", m.Values["reason"])
 	require.Equal(t, "401", m.Values["status"])
-	requireNoSecret(t, wrong.dlq(), "wrong-key")
+	requireNoSecret(t, wrong.dlq(t), "wrong-key")
 	require.Equal(t, 1, wrong.sim.Requests())
 }
 
@@ -364,8 +386,10 @@ func TestRedirectIsNotFollowed(t *testing.T) {
 	})
 	r.addAlerts(1)
 	r.start("a", "")
-	require.Eventually(t, func() bool { return len(r.dlq()) == 1 }, eventually, 10*time.Millisecond)
-	m := r.dlq()[0]
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, r.dlq(c), 1)
+	}, eventually, 10*time.Millisecond)
+	m := r.dlq(t)[0]
 	require.Equal(t, "moog_rejected", m.Values["reason"])
 	require.Equal(t, "307", m.Values["status"])
 	require.Contains(t, m.Values["error"], "/elsewhere")
@@ -379,7 +403,7 @@ func TestRateLimitMakesAlertsWaitAndFollowsConfig(t *testing.T) {
 	ids := r.addAlerts(20)
 	w := r.start("a", "")
 	r.waitDelivered(ids)
-	require.Empty(t, r.dlq(), "the limit never drops or dead-letters")
+	require.Empty(t, r.dlq(t), "the limit never drops or dead-letters")
 	require.Equal(t, 20, r.sim.Requests(), "every alert sent exactly once")
 	hits := w.metric(t, "mutt_moog_rate_limit_hits_total", nil)
 	require.Positive(t, hits)
@@ -397,7 +421,7 @@ func TestRateLimitMakesAlertsWaitAndFollowsConfig(t *testing.T) {
 	last := r.addAlerts(6)
 	r.waitDelivered(last)
 	require.Greater(t, w.metric(t, "mutt_moog_rate_limit_hits_total", nil), hits)
-	require.Empty(t, r.dlq())
+	require.Empty(t, r.dlq(t))
 }
 
 func TestCircuitBreakerSharedByForwarders(t *testing.T) {
@@ -422,7 +446,9 @@ func TestCircuitBreakerSharedByForwarders(t *testing.T) {
 		return r.rdb.HGet(r.ctx, r.keys.CircuitBreaker(), "state").Val() == forward.StateOpen
 	}, eventually, 10*time.Millisecond)
 	for _, w := range both {
-		require.Eventually(t, func() bool { return w.metric(t, "mutt_moog_circuit_breaker_state", nil) == 1 },
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			assert.EqualValues(c, 1, w.metric(c, "mutt_moog_circuit_breaker_state", nil))
+		},
 			eventually, 10*time.Millisecond, "every forwarder sees the shared state")
 	}
 	require.EqualValues(t, 1, sum("mutt_moog_circuit_breaker_trips_total", nil))
@@ -438,14 +464,14 @@ func TestCircuitBreakerSharedByForwarders(t *testing.T) {
 	require.Equal(t, requests, r.sim.Requests(), "no request while open")
 	require.Equal(t, retries, sum("mutt_moog_alerts_processed_total", map[string]string{"status": "retry"}),
 		"no retry attempt consumed while open")
-	require.Empty(t, r.dlq(), "nothing dead-lettered while open")
-	require.EqualValues(t, 20, r.streamLen(), "nothing acknowledged while open")
+	require.Empty(t, r.dlq(t), "nothing dead-lettered while open")
+	require.EqualValues(t, 20, r.streamLen(t), "nothing acknowledged while open")
 
 	// Moogsoft recovers and the open period ends: a single probe closes it.
 	r.sim.Heal()
 	r.set("circuit_breaker_timeout", "1")
 	r.waitDelivered(ids)
-	require.Empty(t, r.dlq())
+	require.Empty(t, r.dlq(t))
 	require.Equal(t, forward.StateClosed, r.rdb.HGet(r.ctx, r.keys.CircuitBreaker(), "state").Val())
 	require.Equal(t, "1", r.rdb.HGet(r.ctx, r.keys.CircuitBreaker(), "probes").Val(), "exactly one probe")
 	// The dashboard's history holds the trip and the probe's close, in that order.
@@ -455,7 +481,9 @@ func TestCircuitBreakerSharedByForwarders(t *testing.T) {
 	}
 	require.Equal(t, []string{forward.StateOpen, forward.StateClosed}, states)
 	for _, w := range both {
-		require.Eventually(t, func() bool { return w.metric(t, "mutt_moog_circuit_breaker_state", nil) == 0 },
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			assert.Zero(c, w.metric(c, "mutt_moog_circuit_breaker_state", nil))
+		},
 			eventually, 10*time.Millisecond)
 	}
 }
@@ -532,7 +560,7 @@ func TestRejectedBatchIsRetriedAlertByAlert(t *testing.T) {
 
 	good := append(append([]string{}, ids[:4]...), ids[5:]...)
 	r.waitDelivered(good)
-	msgs := r.dlq()
+	msgs := r.dlq(t)
 	require.Len(t, msgs, 1, "only the bad alert is dead-lettered")
 	require.Contains(t, msgs[0].Values["d"], bad)
 	require.Contains(t, msgs[0].Values["body"], "is invalid")
@@ -552,8 +580,8 @@ func TestAnotherForwarderTakesOverAlertsOfADeadOne(t *testing.T) {
 	r.sim.RetryAfter(600)
 	ids := r.addAlerts(10)
 	a := r.start("a", "")
-	require.Eventually(t, func() bool {
-		return a.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "retry"}) == 10
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 10, a.metric(c, "mutt_moog_alerts_processed_total", map[string]string{"status": "retry"}))
 	}, eventually, 10*time.Millisecond)
 	a.stop() // gone with every alert in hand, none acknowledged
 	pending, err := r.rdb.XPending(r.ctx, r.keys.AlertStream(0), forward.Group).Result()
@@ -565,7 +593,7 @@ func TestAnotherForwarderTakesOverAlertsOfADeadOne(t *testing.T) {
 	b := r.start("b", "")
 	r.waitDelivered(ids)
 	require.EqualValues(t, 10, b.metric(t, "mutt_stream_reclaimed_total", nil))
-	require.Empty(t, r.dlq())
+	require.Empty(t, r.dlq(t))
 }
 
 func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
@@ -577,7 +605,7 @@ func TestShutdownLetsRequestsInFlightFinish(t *testing.T) {
 	require.Eventually(t, func() bool { return r.sim.Requests() == 1 }, eventually, 5*time.Millisecond)
 	w.stop()
 	require.Equal(t, 1, r.sim.Seen(ids[0]), "the request in flight completed")
-	require.Zero(t, r.streamLen(), "and its success was acknowledged before Run returned")
+	require.Zero(t, r.streamLen(t), "and its success was acknowledged before Run returned")
 	pending, err := r.rdb.XPending(r.ctx, r.keys.AlertStream(0), forward.Group).Result()
 	require.NoError(t, err)
 	require.Zero(t, pending.Count)
@@ -619,8 +647,8 @@ func TestRedisOutageHoldsAlertsUntilItReturns(t *testing.T) {
 	r.sim.RetryAfter(0)
 	ids := r.addAlerts(10)
 	w := r.startWith("a", "", prdb, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})))
-	require.Eventually(t, func() bool {
-		return w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "retry"}) >= 10
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, w.metric(c, "mutt_moog_alerts_processed_total", map[string]string{"status": "retry"}), 10.0)
 	}, eventually, 10*time.Millisecond)
 
 	// Redis goes away while the forwarder holds every alert; Moogsoft recovers meanwhile.
@@ -628,11 +656,11 @@ func TestRedisOutageHoldsAlertsUntilItReturns(t *testing.T) {
 	r.sim.Heal()
 	require.Eventually(t, func() bool { return strings.Contains(logs.String(), "unavailable, holding alerts") },
 		eventually, 10*time.Millisecond)
-	require.Empty(t, r.dlq())
+	require.Empty(t, r.dlq(t))
 
 	proxy.Restore()
 	r.waitDelivered(ids)
-	require.Empty(t, r.dlq(), "an outage of Redis dead-letters nothing")
+	require.Empty(t, r.dlq(t), "an outage of Redis dead-letters nothing")
 }
 
 func TestNewValidatesOptions(t *testing.T) {
@@ -669,8 +697,10 @@ func TestRejectedReplayKeepsReplayCount(t *testing.T) {
 		Values: []any{stream.Field, raw[0].Values[stream.Field], stream.ReplaysField, "2"}}).Err())
 	r.start("a", "")
 
-	require.Eventually(t, func() bool { return len(r.dlq()) == 1 }, eventually, 10*time.Millisecond)
-	m := r.dlq()[0]
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, r.dlq(c), 1)
+	}, eventually, 10*time.Millisecond)
+	m := r.dlq(t)[0]
 	require.Equal(t, "moog_rejected", m.Values["reason"])
 	require.Equal(t, "2", m.Values[stream.ReplaysField])
 	require.Contains(t, m.Values["d"], ids[0])

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/hotpath/forward"
@@ -120,19 +121,21 @@ func TestAlertInRetryDoesNotBlockOthers(t *testing.T) {
 				"the other alerts are delivered")
 			if tc.failures < 0 {
 				require.Zero(t, r.sim.Seen(bad), "the bad alert was never accepted")
-				require.Empty(t, r.dlq(), "nor dead-lettered: it is still being retried")
+				require.Empty(t, r.dlq(t), "nor dead-lettered: it is still being retried")
 				tried := f.attemptsOf(bad)
 				require.GreaterOrEqual(t, tried, 2)
 				require.Eventually(t, func() bool { return f.attemptsOf(bad) > tried }, eventually, 10*time.Millisecond,
 					"and it keeps being retried")
-				require.Eventually(t, func() bool { return r.streamLen() == 1 }, eventually, 10*time.Millisecond,
+				require.EventuallyWithT(t, func(c *assert.CollectT) {
+					assert.EqualValues(c, 1, r.streamLen(c))
+				}, eventually, 10*time.Millisecond,
 					"everything but the bad alert is acknowledged")
 				return
 			}
 			r.waitDelivered(append(others, bad))
 			require.Equal(t, 1, r.sim.Seen(bad), "delivered once it stopped failing")
 			require.Equal(t, tc.failures+1, f.attemptsOf(bad))
-			require.Empty(t, r.dlq())
+			require.Empty(t, r.dlq(t))
 			require.EqualValues(t, 51, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "success"}))
 		})
 	}
@@ -155,10 +158,12 @@ func TestAlertsInRetryDoNotStopReading(t *testing.T) {
 	f.fail(-1, bad...)
 	w := r.start("a", "")
 
-	require.Eventually(t, func() bool { return len(r.dlq()) == 5 }, eventually, 10*time.Millisecond,
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Len(c, r.dlq(c), 5)
+	}, eventually, 10*time.Millisecond,
 		"the failing alerts beyond the bound are dead-lettered")
 	overflowed := map[string]bool{}
-	for _, m := range r.dlq() {
+	for _, m := range r.dlq(t) {
 		require.Equal(t, "retry_overflow", m.Values["reason"])
 		require.Equal(t, "1", m.Values["attempts"])
 		require.Equal(t, "500", m.Values["status"])
@@ -174,9 +179,11 @@ func TestAlertsInRetryDoNotStopReading(t *testing.T) {
 	others := r.addAlerts(50)
 	require.Eventually(t, func() bool { return r.delivered(others) }, eventually, 10*time.Millisecond,
 		"the other alerts are delivered")
-	require.Eventually(t, func() bool { return r.streamLen() == 10 }, eventually, 10*time.Millisecond,
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 10, r.streamLen(c))
+	}, eventually, 10*time.Millisecond,
 		"only the alerts being retried are left unacknowledged")
-	require.Len(t, r.dlq(), 5, "the alerts within the bound are still retried, not dead-lettered")
+	require.Len(t, r.dlq(t), 5, "the alerts within the bound are still retried, not dead-lettered")
 	for _, id := range bad {
 		require.Zero(t, r.sim.Seen(id))
 		if !overflowed[id] {
@@ -204,7 +211,7 @@ func TestDeliversFromEveryShard(t *testing.T) {
 	for _, id := range ids {
 		require.Equal(t, 1, r.sim.Seen(id), id)
 	}
-	require.Empty(t, r.dlq())
+	require.Empty(t, r.dlq(t))
 	require.EqualValues(t, 70, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "success"}))
 }
 
@@ -226,10 +233,10 @@ func TestFailedProbesConsumeNoRetries(t *testing.T) {
 		n, err := r.rdb.HGet(r.ctx, r.keys.CircuitBreaker(), "probes").Int()
 		return err == nil && n >= 6
 	}, eventually, 10*time.Millisecond, "probes keep failing")
-	require.Empty(t, r.dlq(), "no alert ran out of retries while Moogsoft was down")
+	require.Empty(t, r.dlq(t), "no alert ran out of retries while Moogsoft was down")
 
 	r.sim.Heal()
 	r.waitDelivered(ids)
-	require.Empty(t, r.dlq())
+	require.Empty(t, r.dlq(t))
 	require.Zero(t, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "dlq"}))
 }

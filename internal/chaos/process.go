@@ -8,37 +8,22 @@ package chaos
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 // BuildMutt compiles the module's cmd/mutt into dir and returns the binary's
-// path. It runs `go build` in the module the working directory belongs to.
+// path (testenv.BuildCommand, for a TestMain that has no testing.TB; tests
+// use testenv.BuildMutt).
 func BuildMutt(ctx context.Context, dir string) (string, error) {
-	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("build mutt: not inside the MUTT module")
-	}
-	exe := filepath.Join(dir, "mutt")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", exe, "./cmd/mutt") // #nosec G204 -- fixed go build of this module
-	cmd.Dir = filepath.Dir(mod)
-	if b, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/mutt: %w\n%s", err, b)
-	}
-	return exe, nil
+	return testenv.BuildCommand(ctx, dir, "mutt")
 }
 
 // Process is one mutt role run as a child process. It can be started again

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,10 +26,7 @@ import (
 func TestShortSoakProducesAJudgedReport(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	exe := filepath.Join(dir, "mutt")
-	build := exec.Command("go", "build", "-o", exe, "../../cmd/mutt")
-	out, err := build.CombinedOutput()
-	require.NoError(t, err, "build mutt: %s", out)
+	exe := testenv.BuildMutt(t)
 
 	var log strings.Builder
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)

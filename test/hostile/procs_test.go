@@ -105,20 +105,11 @@ func secret(name string) string {
 	return "hostile-" + name + "-" + hex.EncodeToString(b)
 }
 
-func buildMutt(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "mutt")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/mutt")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
-	return bin
-}
-
 // startInstance builds mutt, migrates and sets up a fresh database and key
 // prefix, and starts the services. Everything is stopped at cleanup.
 func startInstance(t *testing.T) *instance {
 	t.Helper()
-	bin := buildMutt(t)
+	bin := testenv.BuildMutt(t)
 	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })
 
