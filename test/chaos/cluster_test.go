@@ -69,21 +69,25 @@ type clusterOptions struct {
 // private PostgreSQL that faults may kill, with the Moogsoft simulator in
 // the test process (so the reconciliation can ask it about every event_id).
 type cluster struct {
-	t      *testing.T
-	p      profile
-	rng    *rand.Rand
-	redis  *testenv.RedisServer
-	pg     *testenv.PostgresServer
-	db     *pgxpool.Pool
-	rdb    *redis.Client
-	keys   keyspace.Keys
-	sim    *moogsim.Sim
-	procs  []*chaos.Process
-	ingest []string // base URLs of the ingestors
-	bodies [][]byte
-	logDir string
-	rows   []row
-	last   []chaos.Accepted // the events accepted in the last phase
+	t     *testing.T
+	p     profile
+	rng   *rand.Rand
+	redis *testenv.RedisServer
+	pg    *testenv.PostgresServer
+	db    *pgxpool.Pool
+	rdb   *redis.Client
+	keys  keyspace.Keys
+	sim   *moogsim.Sim
+	// simAddr is where the simulator listens; simStop closes its listener
+	// (connection refused) and returns once it is closed.
+	simAddr string
+	simStop func()
+	procs   []*chaos.Process
+	ingest  []string // base URLs of the ingestors
+	bodies  [][]byte
+	logDir  string
+	rows    []row
+	last    []chaos.Accepted // the events accepted in the last phase
 }
 
 func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
@@ -137,11 +141,9 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 
 	simAddr := testenv.FreeAddr(t)
 	c.sim = moogsim.New(moogsim.Options{APIKey: moogKey})
-	sctx, stop := context.WithCancel(ctx)
-	simDone := make(chan error, 1)
-	go func() { simDone <- c.sim.Run(sctx, simAddr) }()
-	t.Cleanup(func() { stop(); <-simDone })
-	require.NoError(t, chaos.WaitHealthy(ctx, "http://"+simAddr+"/health", 30*time.Second, nil))
+	c.simAddr = simAddr
+	c.startSim()
+	t.Cleanup(c.stopSim)
 
 	registerNamespace(t)
 	logf, err := os.Create(filepath.Join(logDir, "processes.log")) // #nosec G304 -- the test's own temp dir
@@ -197,6 +199,24 @@ func registerNamespace(t *testing.T) {
 		err = nil
 	}
 	require.NoError(t, err)
+}
+
+// startSim serves the simulator on its address (again, after stopSim).
+func (c *cluster) startSim() {
+	c.t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.sim.Run(ctx, c.simAddr) }()
+	c.simStop = func() { stop(); <-done }
+	require.NoError(c.t, chaos.WaitHealthy(ctx, "http://"+c.simAddr+"/health", 30*time.Second, nil))
+}
+
+// stopSim closes the simulator's listener: Moogsoft refuses connections.
+func (c *cluster) stopSim() {
+	if c.simStop != nil {
+		c.simStop()
+		c.simStop = nil
+	}
 }
 
 // role returns the processes of a role.
