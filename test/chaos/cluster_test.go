@@ -62,6 +62,10 @@ const (
 // clusterOptions choose the storage of a cluster.
 type clusterOptions struct {
 	AppendFsync string // "always" or "everysec"
+	// Secrets: the processes log in as their own Redis ACL user and
+	// PostgreSQL role with passwords from a secrets file (`mutt setup`),
+	// so a secret rotation can change them (withSecrets).
+	Secrets bool
 }
 
 // cluster is a whole MUTT installation of real processes: two ingestors, two
@@ -88,6 +92,9 @@ type cluster struct {
 	logDir  string
 	rows    []row
 	last    []chaos.Accepted // the events accepted in the last phase
+
+	// With clusterOptions.Secrets: the secrets file and PostgreSQL's host:port.
+	secretsFile, pgHost string
 }
 
 func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
@@ -110,7 +117,7 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 		_ = os.RemoveAll(logDir)
 	})
 
-	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync})
+	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync, ACLFile: o.Secrets})
 	c.pg = testenv.StartPostgres(t)
 	admin, err := pgx.Connect(ctx, c.pg.URL)
 	require.NoError(t, err)
@@ -154,6 +161,9 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 		"INGEST_API_KEY="+ingestKey, "MOOG_WEBHOOK_URL=http://"+simAddr+"/events", "MOOG_API_KEY="+moogKey,
 		"TEMPORAL_ADDRESS="+testenv.TemporalAddress(), "TEMPORAL_NAMESPACE="+namespace,
 		"MUTT_LOG_LEVEL=warn", "MUTT_LOG_FORMAT=text")
+	if o.Secrets {
+		common = c.withSecrets(ctx, common)
+	}
 	for _, r := range []struct {
 		role, addrVar string
 		n             int
