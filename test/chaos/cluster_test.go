@@ -66,6 +66,10 @@ type clusterOptions struct {
 	// PostgreSQL role with passwords from a secrets file (`mutt setup`),
 	// so a secret rotation can change them (withSecrets).
 	Secrets bool
+	// OwnNamespace gives the cluster a Temporal namespace of its own: a test
+	// that runs workflows must not have them taken by the worker of another
+	// chaos run on the same server (all workers poll mutt-ops).
+	OwnNamespace bool
 }
 
 // cluster is a whole MUTT installation of real processes: two ingestors, two
@@ -95,6 +99,7 @@ type cluster struct {
 
 	// With clusterOptions.Secrets: the secrets file and PostgreSQL's host:port.
 	secretsFile, pgHost string
+	namespace           string // the workers' Temporal namespace
 }
 
 func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
@@ -152,14 +157,18 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 	c.startSim()
 	t.Cleanup(c.stopSim)
 
-	registerNamespace(t)
+	c.namespace = namespace
+	if o.OwnNamespace {
+		c.namespace = namespace + "-" + uuid.NewString()[:8]
+	}
+	registerNamespace(t, c.namespace)
 	logf, err := os.Create(filepath.Join(logDir, "processes.log")) // #nosec G304 -- the test's own temp dir
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = logf.Close() })
 	common := append(os.Environ(),
 		"REDIS_URL=redis://"+c.redis.Addr+"/0", "DATABASE_URL="+dbURL, "MUTT_REDIS_PREFIX="+prefix,
 		"INGEST_API_KEY="+ingestKey, "MOOG_WEBHOOK_URL=http://"+simAddr+"/events", "MOOG_API_KEY="+moogKey,
-		"TEMPORAL_ADDRESS="+testenv.TemporalAddress(), "TEMPORAL_NAMESPACE="+namespace,
+		"TEMPORAL_ADDRESS="+testenv.TemporalAddress(), "TEMPORAL_NAMESPACE="+c.namespace,
 		"MUTT_LOG_LEVEL=warn", "MUTT_LOG_FORMAT=text")
 	if o.Secrets {
 		common = c.withSecrets(ctx, common)
@@ -196,7 +205,7 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 
 // registerNamespace makes sure the chaos workers' Temporal namespace exists
 // on the test server: its task queue mutt-ops is then theirs alone.
-func registerNamespace(t *testing.T) {
+func registerNamespace(t *testing.T, namespace string) {
 	t.Helper()
 	nc, err := client.NewNamespaceClient(client.Options{HostPort: testenv.TemporalAddress()})
 	require.NoError(t, err, "temporal test server must run (make test starts it)")

@@ -59,10 +59,10 @@ type retentionSeed struct {
 //     the retention cut-offs: it must move exactly the expired events to the
 //     archive and purge exactly the expired archive and config-audit rows.
 func TestChaosOpsPlane(t *testing.T) {
-	c := newCluster(t, chosenProfile(t), clusterOptions{AppendFsync: "always", Secrets: true})
+	c := newCluster(t, chosenProfile(t), clusterOptions{AppendFsync: "always", Secrets: true, OwnNamespace: true})
 	ctx := context.Background()
 	seed := c.seedRetention(ctx)
-	tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(), Namespace: namespace})
+	tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress(), Namespace: c.namespace})
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 
