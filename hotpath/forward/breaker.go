@@ -32,33 +32,56 @@ func stateValue(s string) float64 {
 // single-key scripts so transitions are atomic and timed by Redis's clock
 // (forwarders' clocks may disagree). Fields: state, failures (consecutive, while
 // closed), opened_at and probe_until (µs, Redis time), probe_owner, trips
-// (closed→open transitions), probes (probes granted). Every state ends by
+// (closed→open transitions), probes (probes granted), hold_until (µs, Redis
+// time: Moogsoft's Retry-After, which holds every request whatever the state;
+// ADR 0040), holds (Retry-After answers recorded). Every state ends by
 // itself: open ends after the timeout, half-open when the probe's lease runs
 // out, so a forwarder that crashes mid-probe cannot wedge the breaker.
 
 // acquireScript decides whether a request may be sent.
 // ARGV: open timeout µs, probe lease µs, probe token.
-// Returns {decision, state, wait µs, failures}: decision 0 send (closed),
-// 1 do not send (wait µs is when to ask again), 2 send as the single probe.
+// Returns {decision, state, wait µs, failures, held}: decision 0 send (closed),
+// 1 do not send (wait µs is when to ask again), 2 send as the single probe;
+// held 1 when the answer is 1 because of a Retry-After hold.
 var acquireScript = redis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
-local h = redis.call('HMGET', KEYS[1], 'state', 'failures', 'opened_at', 'probe_until')
+local h = redis.call('HMGET', KEYS[1], 'state', 'failures', 'opened_at', 'probe_until', 'hold_until')
 local state = h[1] or 'closed'
+local hold = tonumber(h[5] or '0')
+if now < hold then
+  return {1, state, hold - now, tonumber(h[2] or '0'), 1}
+end
 if state == 'closed' then
-  return {0, 'closed', 0, tonumber(h[2] or '0')}
+  return {0, 'closed', 0, tonumber(h[2] or '0'), 0}
 end
 if state == 'open' then
   local due = tonumber(h[3] or '0') + tonumber(ARGV[1])
-  if now < due then return {1, 'open', due - now, 0} end
+  if now < due then return {1, 'open', due - now, 0, 0} end
 elseif state == 'half_open' then
   local until_ = tonumber(h[4] or '0')
-  if now < until_ then return {1, 'half_open', until_ - now, 0} end
+  if now < until_ then return {1, 'half_open', until_ - now, 0, 0} end
 end
 redis.call('HSET', KEYS[1], 'state', 'half_open', 'probe_owner', ARGV[3],
   'probe_until', string.format('%d', now + tonumber(ARGV[2])))
 redis.call('HINCRBY', KEYS[1], 'probes', 1)
-return {2, 'half_open', 0, 0}
+return {2, 'half_open', 0, 0, 0}
+`)
+
+// holdScript records a Retry-After: no forwarder sends before it elapsed.
+// It extends a hold, never shortens one. ARGV: the Retry-After in µs.
+// Returns the hold's end in µs from now.
+var holdScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local until_ = now + tonumber(ARGV[1])
+local cur = tonumber(redis.call('HGET', KEYS[1], 'hold_until') or '0')
+redis.call('HINCRBY', KEYS[1], 'holds', 1)
+if until_ > cur then
+  redis.call('HSET', KEYS[1], 'hold_until', string.format('%d', until_))
+  return until_ - now
+end
+return cur - now
 `)
 
 // recordScript records the outcome of a request.
@@ -140,6 +163,9 @@ type Acquired struct {
 	// Failures is the consecutive failure count when closed; a success
 	// needs no record when it is 0.
 	Failures int64
+	// Held: the answer is Wait because Moogsoft's Retry-After has not
+	// elapsed (State is the breaker's state all the same).
+	Held bool
 }
 
 // Breaker is the shared Moogsoft circuit breaker at one Redis key.
@@ -159,14 +185,27 @@ func (b *Breaker) Acquire(ctx context.Context, timeout, lease time.Duration, tok
 	if err != nil {
 		return Acquired{}, fmt.Errorf("circuit breaker acquire: %w", err)
 	}
-	if len(res) != 4 {
+	if len(res) != 5 {
 		return Acquired{}, fmt.Errorf("circuit breaker acquire: unexpected reply %v", res)
 	}
 	d, _ := res[0].(int64)
 	st, _ := res[1].(string)
 	wait, _ := res[2].(int64)
 	fails, _ := res[3].(int64)
-	return Acquired{Decision: Decision(d), State: st, Wait: time.Duration(wait) * time.Microsecond, Failures: fails}, nil
+	held, _ := res[4].(int64)
+	return Acquired{Decision: Decision(d), State: st, Wait: time.Duration(wait) * time.Microsecond, Failures: fails,
+		Held: held == 1}, nil
+}
+
+// Hold records Moogsoft's Retry-After d: every forwarder's Acquire answers
+// Wait until d has elapsed on Redis's clock. It returns how long the hold
+// lasts from now (longer than d when an earlier hold ends later).
+func (b *Breaker) Hold(ctx context.Context, d time.Duration) (time.Duration, error) {
+	left, err := holdScript.Run(ctx, b.rdb, []string{b.key}, d.Microseconds()).Int64()
+	if err != nil {
+		return 0, fmt.Errorf("circuit breaker hold for Retry-After: %w", err)
+	}
+	return time.Duration(left) * time.Microsecond, nil
 }
 
 // Outcome of a request, for the breaker.

@@ -6,8 +6,9 @@
 // a global rate limit (GCRA, internal/ratelimit) that makes alerts wait, never
 // drop, and a circuit breaker (a hash changed only by single-key Lua scripts on
 // Redis time) that stops all traffic while Moogsoft is down without burning
-// retries or dead-lettering anything. Retries are scheduled with exponential
-// backoff and full jitter so one failing alert never blocks the others (nor
+// retries or dead-lettering anything; a Retry-After from Moogsoft holds every
+// forwarder through the same hash until it has elapsed (ADR 0040). Retries
+// are scheduled with exponential backoff and full jitter so one failing alert never blocks the others (nor
 // do many: alerts waiting for a retry have a bound of their own, beyond which
 // they are dead-lettered as retry_overflow; ADR 0007); permanent rejections
 // go to the Moogsoft dead-letter stream with the status and a body excerpt.

@@ -384,6 +384,12 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	f.m.setBreakerFailures(acq.Failures)
 	switch acq.Decision {
 	case Wait:
+		if acq.Held {
+			// Moogsoft's Retry-After runs: no request, no retry used up.
+			f.hand.putBack(its)
+			f.hand.holdFor(max(acq.Wait, time.Millisecond))
+			return
+		}
 		f.m.fail(reasonCircuitOpen)
 		f.observe(acq.State, acq.Wait)
 		f.hand.putBack(its)
@@ -469,6 +475,10 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 		}
 		f.reject(send, its, o)
 	case retryable:
+		if o.retryAfter > 0 {
+			// Before the metric, so whoever sees the failure sees the hold.
+			f.holdRetryAfter(send, o.retryAfter)
+		}
 		f.m.fail(o.reason)
 		f.recordBreaker(send, Failure, token, acq.Failures)
 		if token != "" {
@@ -484,6 +494,20 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 		f.releaseProbe(send, token)
 		f.hand.putBack(its)
 	}
+}
+
+// holdRetryAfter honours Moogsoft's Retry-After: it asks a client to wait
+// before its next request, so every forwarder holds every alert (fresh ones
+// too) until it has elapsed, not only the alerts of the refused request
+// (ADR 0040). The hold is kept in the shared breaker on Redis's clock; this
+// forwarder also holds locally, which covers Redis being unreachable.
+func (f *Forwarder) holdRetryAfter(ctx context.Context, d time.Duration) {
+	left, err := f.breaker.Hold(ctx, d)
+	if err != nil {
+		f.warn("record Moogsoft's Retry-After for every forwarder", "err", err)
+		left = d
+	}
+	f.hand.holdFor(left)
 }
 
 // recordBreaker reports an outcome to the shared breaker. A success while the

@@ -575,6 +575,7 @@ func TestAnotherForwarderTakesOverAlertsOfADeadOne(t *testing.T) {
 		"moog_max_retries":             "100",
 		"moog_retry_base_delay_ms":     "600000", // the first forwarder holds them, waiting to retry
 		"moog_retry_max_delay_ms":      "600000",
+		"moog_batch_size":              "10", // one request: its Retry-After holds the next one
 	}, nil)
 	r.sim.Fail(http.StatusServiceUnavailable, -1)
 	r.sim.RetryAfter(600)
@@ -589,6 +590,9 @@ func TestAnotherForwarderTakesOverAlertsOfADeadOne(t *testing.T) {
 	require.EqualValues(t, 10, pending.Count)
 	require.Equal(t, map[string]int64{"a": 10}, pending.Consumers)
 
+	// By the time another forwarder takes over, Moogsoft's Retry-After is
+	// over (it holds every forwarder: ADR 0040) and Moogsoft is back.
+	require.NoError(t, r.rdb.HDel(r.ctx, r.keys.CircuitBreaker(), "hold_until").Err())
 	r.sim.Heal()
 	b := r.start("b", "")
 	r.waitDelivered(ids)

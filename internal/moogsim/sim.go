@@ -72,6 +72,12 @@ type Sim struct {
 	failLeft   int // requests still to fail; < 0 until Heal
 	delay      time.Duration
 	retryAfter int // seconds, sent with a simulated 429/503
+	// recordLate: a request whose client leaves during the delay is still
+	// recorded, as a webhook that processed it but answered too late.
+	recordLate bool
+
+	arrivals    []Arrival // ring of the last maxArrivals event requests
+	nextArrival int       // ring position of the next write once full
 }
 
 // New returns a simulator with no faults.
@@ -148,7 +154,7 @@ func (s *Sim) Handler() http.Handler {
 				"probe":   "HEAD or GET of an events path: the injected fault while failing, else 405 (401 without the API key; GET / is this page)",
 				"stats":   "GET /stats",
 				"health":  "GET /health",
-				"control": `POST /control {"fail_status":500,"fail_count":10,"delay_ms":0,"retry_after":1} or {"heal":true}`,
+				"control": `POST /control {"fail_status":500,"fail_count":10,"delay_ms":0,"retry_after":1,"record_late":false} or {"heal":true}`,
 				"reset":   "POST /reset",
 			},
 		})
@@ -166,9 +172,11 @@ func (s *Sim) Handler() http.Handler {
 }
 
 func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
+	arrival := Arrival{At: time.Now()}
+	defer func() { s.noteArrival(arrival) }()
 	s.mu.Lock()
 	s.requests++
-	delay, ra := s.delay, s.retryAfter
+	delay, ra, late := s.delay, s.retryAfter, s.recordLate
 	status := 0
 	if s.failLeft != 0 {
 		status = s.failStatus
@@ -188,35 +196,49 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 		case <-t.C:
 		case <-r.Context().Done():
 			// The client gave up (its timeout): nothing was acknowledged, so
-			// nothing is recorded.
+			// nothing is recorded, unless told to play a webhook that
+			// processed the request and answered too late.
 			t.Stop()
+			if late && status == 0 && readErr == nil && s.authorized(r) {
+				if p, err := parse(body); err == nil {
+					s.record(p, time.Now())
+				}
+			}
 			return
 		}
 	}
+	arrival.Status = http.StatusOK // changed below by every other answer
+	defer func() { arrival.Answered = time.Now() }()
 	if status != 0 {
+		arrival.Status = status
 		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", strconv.Itoa(ra))
+			arrival.RetryAfter = time.Duration(ra) * time.Second
 		}
 		s.log.Debug("simulated failure", "status", status)
 		writeError(w, status, "simulated failure")
 		return
 	}
 	if !s.authorized(r) {
+		arrival.Status = http.StatusUnauthorized
 		writeError(w, http.StatusUnauthorized, "missing or wrong Authorization bearer token")
 		return
 	}
 	if readErr != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(readErr, &tooBig) {
+			arrival.Status = http.StatusRequestEntityTooLarge
 			writeError(w, http.StatusRequestEntityTooLarge, "body larger than "+strconv.Itoa(MaxBody)+" bytes")
 			return
 		}
+		arrival.Status = http.StatusBadRequest
 		writeError(w, http.StatusBadRequest, "read body: "+readErr.Error())
 		return
 	}
 	p, err := parse(body)
 	if err != nil {
 		s.log.Debug("rejected body", "err", err)
+		arrival.Status = http.StatusBadRequest
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -443,6 +465,7 @@ type control struct {
 	FailCount  *int   `json:"fail_count"` // omitted or < 0: until healed
 	DelayMS    *int64 `json:"delay_ms"`
 	RetryAfter *int   `json:"retry_after"` // seconds, with a simulated 429/503
+	RecordLate *bool  `json:"record_late"` // record requests whose client left during the delay
 	Heal       bool   `json:"heal"`
 }
 
@@ -481,6 +504,9 @@ func (s *Sim) handleControl(w http.ResponseWriter, r *http.Request) {
 	}
 	if c.RetryAfter != nil {
 		s.RetryAfter(*c.RetryAfter)
+	}
+	if c.RecordLate != nil {
+		s.RecordLate(*c.RecordLate)
 	}
 	s.log.Info("fault injection changed", "fail_status", c.FailStatus, "fail_count", c.FailCount,
 		"delay_ms", c.DelayMS, "heal", c.Heal)
@@ -557,11 +583,21 @@ func (s *Sim) RetryAfter(seconds int) {
 	s.retryAfter = max(seconds, 0)
 }
 
+// RecordLate makes a request whose client leaves during the Delay count as
+// accepted all the same, as a webhook that processed it but answered after
+// the client's timeout: the client's retry is then a duplicate. Off by
+// default (and after Heal): such a request is not recorded.
+func (s *Sim) RecordLate(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.recordLate = on
+}
+
 // Heal removes every injected fault and delay.
 func (s *Sim) Heal() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failStatus, s.failLeft, s.delay = 0, 0, 0
+	s.failStatus, s.failLeft, s.delay, s.recordLate = 0, 0, 0, false
 }
 
 // Reset returns the simulator to its initial state: no recorded events or
@@ -579,6 +615,7 @@ func (s *Sim) resetLocked() {
 	s.firstAt, s.lastAt = time.Time{}, time.Time{}
 	s.last = make([][]byte, s.keep)
 	s.next = 0
-	s.failStatus, s.failLeft, s.delay = 0, 0, 0
+	s.failStatus, s.failLeft, s.delay, s.recordLate = 0, 0, 0, false
 	s.retryAfter = defaultRetryAfter
+	s.arrivals, s.nextArrival = nil, 0
 }

@@ -62,6 +62,14 @@ const (
 // clusterOptions choose the storage of a cluster.
 type clusterOptions struct {
 	AppendFsync string // "always" or "everysec"
+	// Secrets: the processes log in as their own Redis ACL user and
+	// PostgreSQL role with passwords from a secrets file (`mutt setup`),
+	// so a secret rotation can change them (withSecrets).
+	Secrets bool
+	// OwnNamespace gives the cluster a Temporal namespace of its own: a test
+	// that runs workflows must not have them taken by the worker of another
+	// chaos run on the same server (all workers poll mutt-ops).
+	OwnNamespace bool
 }
 
 // cluster is a whole MUTT installation of real processes: two ingestors, two
@@ -69,21 +77,29 @@ type clusterOptions struct {
 // private PostgreSQL that faults may kill, with the Moogsoft simulator in
 // the test process (so the reconciliation can ask it about every event_id).
 type cluster struct {
-	t      *testing.T
-	p      profile
-	rng    *rand.Rand
-	redis  *testenv.RedisServer
-	pg     *testenv.PostgresServer
-	db     *pgxpool.Pool
-	rdb    *redis.Client
-	keys   keyspace.Keys
-	sim    *moogsim.Sim
-	procs  []*chaos.Process
-	ingest []string // base URLs of the ingestors
-	bodies [][]byte
-	logDir string
-	rows   []row
-	last   []chaos.Accepted // the events accepted in the last phase
+	t     *testing.T
+	p     profile
+	rng   *rand.Rand
+	redis *testenv.RedisServer
+	pg    *testenv.PostgresServer
+	db    *pgxpool.Pool
+	rdb   *redis.Client
+	keys  keyspace.Keys
+	sim   *moogsim.Sim
+	// simAddr is where the simulator listens; simStop closes its listener
+	// (connection refused) and returns once it is closed.
+	simAddr string
+	simStop func()
+	procs   []*chaos.Process
+	ingest  []string // base URLs of the ingestors
+	bodies  [][]byte
+	logDir  string
+	rows    []row
+	last    []chaos.Accepted // the events accepted in the last phase
+
+	// With clusterOptions.Secrets: the secrets file and PostgreSQL's host:port.
+	secretsFile, pgHost string
+	namespace           string // the workers' Temporal namespace
 }
 
 func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
@@ -106,7 +122,7 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 		_ = os.RemoveAll(logDir)
 	})
 
-	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync})
+	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync, ACLFile: o.Secrets})
 	c.pg = testenv.StartPostgres(t)
 	admin, err := pgx.Connect(ctx, c.pg.URL)
 	require.NoError(t, err)
@@ -137,21 +153,26 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 
 	simAddr := testenv.FreeAddr(t)
 	c.sim = moogsim.New(moogsim.Options{APIKey: moogKey})
-	sctx, stop := context.WithCancel(ctx)
-	simDone := make(chan error, 1)
-	go func() { simDone <- c.sim.Run(sctx, simAddr) }()
-	t.Cleanup(func() { stop(); <-simDone })
-	require.NoError(t, chaos.WaitHealthy(ctx, "http://"+simAddr+"/health", 30*time.Second, nil))
+	c.simAddr = simAddr
+	c.startSim()
+	t.Cleanup(c.stopSim)
 
-	registerNamespace(t)
+	c.namespace = namespace
+	if o.OwnNamespace {
+		c.namespace = namespace + "-" + uuid.NewString()[:8]
+	}
+	registerNamespace(t, c.namespace)
 	logf, err := os.Create(filepath.Join(logDir, "processes.log")) // #nosec G304 -- the test's own temp dir
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = logf.Close() })
 	common := append(os.Environ(),
 		"REDIS_URL=redis://"+c.redis.Addr+"/0", "DATABASE_URL="+dbURL, "MUTT_REDIS_PREFIX="+prefix,
 		"INGEST_API_KEY="+ingestKey, "MOOG_WEBHOOK_URL=http://"+simAddr+"/events", "MOOG_API_KEY="+moogKey,
-		"TEMPORAL_ADDRESS="+testenv.TemporalAddress(), "TEMPORAL_NAMESPACE="+namespace,
+		"TEMPORAL_ADDRESS="+testenv.TemporalAddress(), "TEMPORAL_NAMESPACE="+c.namespace,
 		"MUTT_LOG_LEVEL=warn", "MUTT_LOG_FORMAT=text")
+	if o.Secrets {
+		common = c.withSecrets(ctx, common)
+	}
 	for _, r := range []struct {
 		role, addrVar string
 		n             int
@@ -184,7 +205,7 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 
 // registerNamespace makes sure the chaos workers' Temporal namespace exists
 // on the test server: its task queue mutt-ops is then theirs alone.
-func registerNamespace(t *testing.T) {
+func registerNamespace(t *testing.T, namespace string) {
 	t.Helper()
 	nc, err := client.NewNamespaceClient(client.Options{HostPort: testenv.TemporalAddress()})
 	require.NoError(t, err, "temporal test server must run (make test starts it)")
@@ -197,6 +218,24 @@ func registerNamespace(t *testing.T) {
 		err = nil
 	}
 	require.NoError(t, err)
+}
+
+// startSim serves the simulator on its address (again, after stopSim).
+func (c *cluster) startSim() {
+	c.t.Helper()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.sim.Run(ctx, c.simAddr) }()
+	c.simStop = func() { stop(); <-done }
+	require.NoError(c.t, chaos.WaitHealthy(ctx, "http://"+c.simAddr+"/health", 30*time.Second, nil))
+}
+
+// stopSim closes the simulator's listener: Moogsoft refuses connections.
+func (c *cluster) stopSim() {
+	if c.simStop != nil {
+		c.simStop()
+		c.simStop = nil
+	}
 }
 
 // role returns the processes of a role.
