@@ -137,6 +137,10 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 	}
 	redisconn.WarnIfDefaultUserOpen(ctx, cfg.RedisURL, d.AdminRedis, log.With("component", "redis"))
 	logShardPlacement(ctx, rdb, d.Keys, log.With("component", "redis"))
+	if err := checkEvictionPolicy(ctx, rdb, d.AdminRedis, log.With("component", "redis")); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if slices.Contains(roles, Ingestor) {
 		if err := checkDurability(ctx, rdb, cfg.Ingest.Durability, log.With("component", "redis")); err != nil {
 			d.Close()
@@ -297,7 +301,7 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 			g.Go(func() error { return a.Run(ctx) })
 			g.Go(func() error {
-				return telemetry.Serve(ctx, log, d.Cfg.AlerterAddr, d.OpsHandler("mutt-alerter"), d.Cfg.HTTP)
+				return telemetry.Serve(ctx, log, d.Cfg.AlerterAddr, d.OpsHandler("mutt-alerter", telemetry.Check{Name: "batches", Fn: a.Health}), d.Cfg.HTTP)
 			})
 		case Forwarder:
 			if d.Cfg.MoogWebhookURL == "" {

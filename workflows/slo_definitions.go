@@ -76,12 +76,12 @@ func SLODefinitions() []SLODefinition {
 	return []SLODefinition{
 		{
 			Name:            "ingest_availability",
-			Description:     "Ingest requests answered without a server-side failure (redis, queue_full, internal); client errors (auth, json, validation, too_large, rate_limit) do not count",
+			Description:     "Ingest requests answered without a server-side failure (redis, redis_memory, queue_full, internal); client errors (auth, json, validation, too_large, rate_limit) do not count",
 			Kind:            SLOKindRatio,
 			Target:          0.999,
 			ObjectiveWindow: SLOWindow30d,
 			Good:            `mutt_ingest_requests_total{status="success"}`,
-			Bad:             `mutt_ingest_requests_total{status="fail",reason=~"redis|queue_full|internal"}`,
+			Bad:             `mutt_ingest_requests_total{status="fail",reason=~"redis|redis_memory|queue_full|internal"}`,
 		},
 		{
 			Name:             "ingest_latency_p99",

@@ -162,7 +162,7 @@ func TestSLOErrorRatioQuery(t *testing.T) {
 	require.Contains(t, fwd, `le="2.5"`)
 	require.Contains(t, fwd, `* (2 - 1) / (2.5 - 1)`)
 	require.Contains(t, byName["end_to_end_latency_p99"].ErrorRatioQuery("3d"), `le=~"5|5\\.0"`)
-	require.Contains(t, byName["ingest_availability"].ErrorRatioQuery("30d"), `reason=~"redis|queue_full|internal"`)
+	require.Contains(t, byName["ingest_availability"].ErrorRatioQuery("30d"), `reason=~"redis|redis_memory|queue_full|internal"`)
 }
 
 func TestBuildSLOReport(t *testing.T) {

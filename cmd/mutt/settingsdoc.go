@@ -41,6 +41,7 @@ var settingDocs = []settingDoc{
 	{Names: []string{"MUTT_INGEST_MAX_FIELD_BYTES"}, Meaning: "longest string field (hostname: 255)"},
 	{Names: []string{"MUTT_INGEST_MAX_DEPTH"}, Meaning: "deepest JSON nesting"},
 	{Names: []string{"MUTT_INGEST_BODY_TIMEOUT"}, Meaning: "time an authenticated client has to send one request body (replaces `MUTT_HTTP_READ_TIMEOUT` once the key is accepted; 408 after it); a request without a valid key gets its 401 and the connection is closed without waiting for the body"},
+	{Names: []string{"MUTT_TEST_CLOCK_OFFSET"}, Meaning: "fault tests only (ADR 0041): the ingestor stamps `received_at` (and counts the dashboard minute buckets) with its clock shifted by this duration (e.g. `-10m`, within ±24h), as a replica whose system clock is off would; logged as a warning at start; never set it in production"},
 	{Names: []string{"MUTT_INGEST_TLS_CERT_FILE", "MUTT_INGEST_TLS_KEY_FILE"}, Meaning: "PEM certificate (chain) and key: the ingestor serves HTTPS only (TLS ≥ 1.2); the files are re-read when they change (cert-manager rotation), see [docs/SECURITY.md](docs/SECURITY.md#listeners-and-tls)"},
 	{Names: []string{"MUTT_INGEST_TLS_CLIENT_CA_FILE"}, Meaning: "PEM CA bundle: clients present certificates signed by it (mTLS); the X-API-KEY is still required"},
 	{Names: []string{"MUTT_INGEST_TLS_CLIENT_AUTH"}, Default: "`require`", Meaning: "with a client CA: `require` (no certificate, no connection) or `optional` (verified when presented)"},

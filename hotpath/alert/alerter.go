@@ -67,6 +67,7 @@ type Alerter struct {
 
 	lastBacklogWarn atomic.Int64 // unix nanoseconds
 	unknownLogged   sync.Map     // "rule/env/word" already logged
+	steps           stepHealth   // batch steps failing now (Health)
 }
 
 // New checks o and registers the alerter's metrics.
@@ -103,6 +104,7 @@ func New(o Options) (*Alerter, error) {
 		o:      o,
 		log:    o.Log.With("component", "alerter"),
 		shards: make([]shardState, o.Keys.Shards),
+		steps:  stepHealth{after: stuckAfter},
 	}
 	m, err := newMetrics(o.Registerer, a.shards)
 	if err != nil {
@@ -568,6 +570,9 @@ func retryStep[T any](ctx context.Context, s *shard, step string, failed *bool, 
 	for {
 		v, err := fn(ctx)
 		if err == nil {
+			if *failed {
+				s.a.steps.ok(step)
+			}
 			return v, true
 		}
 		var zero T
@@ -575,6 +580,7 @@ func retryStep[T any](ctx context.Context, s *shard, step string, failed *bool, 
 			return zero, false
 		}
 		*failed = true
+		s.a.steps.fail(step, err)
 		s.a.m.retries.WithLabelValues(step).Inc()
 		s.log.Warn("batch step failed, retrying", "step", step, "err", err)
 		if !b.sleep(ctx) {

@@ -43,6 +43,11 @@ type Config struct {
 	// before the 2xx (MUTT_REDIS_WAIT_REPLICAS, MUTT_REDIS_WAITAOF,
 	// MUTT_REDIS_WAIT_TIMEOUT; ADR 0034). Zero: the primary's memory.
 	Durability stream.Durability
+	// ClockOffset (MUTT_TEST_CLOCK_OFFSET, e.g. "10m" or "-10m"; tests
+	// only, ADR 0041) shifts the clock this ingestor stamps received_at
+	// (and the dashboard's minute buckets) with, as a replica whose system
+	// clock is that far off would. Zero in production.
+	ClockOffset time.Duration
 }
 
 // ReadConfig reads the ingestor's variables from e. Problems are recorded in
@@ -66,6 +71,13 @@ func ReadConfig(e *config.Env) Config {
 		Replicas: e.Int(0, 0, 64, "MUTT_REDIS_WAIT_REPLICAS"),
 		AOF:      e.Bool(false, "MUTT_REDIS_WAITAOF"),
 		Timeout:  e.Duration(time.Second, "MUTT_REDIS_WAIT_TIMEOUT"),
+	}
+	if v := e.String("", "MUTT_TEST_CLOCK_OFFSET"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d.Abs() > 24*time.Hour {
+			e.Fail("MUTT_TEST_CLOCK_OFFSET", "%q is not a duration within ±24h such as -10m", v)
+		}
+		c.ClockOffset = d
 	}
 	if c.Durability.Timeout <= 0 {
 		e.Fail("MUTT_REDIS_WAIT_TIMEOUT", "must be positive (a zero WAIT timeout would block forever)")

@@ -26,7 +26,10 @@ const (
 	reasonRateLimit  = "rate_limit"
 	reasonQueueFull  = "queue_full"
 	reasonRedis      = "redis"
-	reasonTimeout    = "timeout"
+	// reasonRedisMemory: Redis refused the write because it is at its
+	// maxmemory (an OOM error reply): it answers, but has no room.
+	reasonRedisMemory = "redis_memory"
+	reasonTimeout     = "timeout"
 	// reasonNotDurable: the events were written but not confirmed by the
 	// replicas (or fsyncs) MUTT_REDIS_WAIT_REPLICAS/WAITAOF ask for.
 	reasonNotDurable = "not_durable"

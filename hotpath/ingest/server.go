@@ -117,6 +117,12 @@ type Server struct {
 	depthMu sync.Mutex
 	depths  []int64 // last backlog seen per ingest shard; the gauge shows the largest
 	tally   *tally.Recorder
+
+	// memFull is set while Redis refuses writes for memory (maxmemory):
+	// the monotonic time (since started) until which /health reports
+	// redis_memory as failing; 0 once a write succeeds again.
+	started time.Time
+	memFull atomic.Int64
 }
 
 // route is the one method a path answers (GET also answers HEAD).
@@ -156,6 +162,14 @@ func New(o Options) (*Server, error) {
 	if now == nil {
 		now = time.Now
 	}
+	if off := cfg.ClockOffset; off != 0 {
+		wall := now
+		now = func() time.Time { return wall().Add(off) }
+		if o.Log != nil {
+			o.Log.Warn("MUTT_TEST_CLOCK_OFFSET is set: this ingestor stamps events with a clock that is off by it (a fault test, ADR 0041)",
+				"offset", off)
+		}
+	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
 		return nil, err
@@ -188,9 +202,18 @@ func New(o Options) (*Server, error) {
 	s.apiKeys = o.APIKeys
 	s.refresh = o.RefreshKeys
 	s.http = o.HTTP
+	s.started = time.Now()
 	s.health = telemetry.HealthHandler(log, ServiceName, telemetry.Check{
 		Name: "redis",
 		Fn:   func(ctx context.Context) error { return s.rdb.Ping(ctx).Err() },
+	}, telemetry.Check{
+		Name: "redis_memory",
+		Fn: func(context.Context) error {
+			if until := s.memFull.Load(); until != 0 && int64(time.Since(s.started)) < until {
+				return errRedisMemory
+			}
+			return nil
+		},
 	})
 	s.routes = s.routeTable()
 	return s, nil
@@ -572,14 +595,51 @@ func redisDown(what string) *requestError {
 		msg: "service unavailable: Redis is unavailable (" + what + "); retry later"}
 }
 
+// errRedisMemory is what /health says while Redis refuses writes for memory.
+var errRedisMemory = errors.New("redis refuses writes: out of memory (maxmemory reached)")
+
+// memFullFor is how long /health reports redis_memory failing after the
+// last write Redis refused for memory, unless a write succeeds before.
+const memFullFor = 10 * time.Second
+
+// isOutOfMemory reports whether Redis refused a command because it is at its
+// maxmemory with a policy that evicts nothing it may evict (the OOM error
+// reply, also when a script's write hit it).
+func isOutOfMemory(err error) bool {
+	var rerr redis.Error
+	return errors.As(err, &rerr) && strings.Contains(rerr.Error(), "OOM command not allowed")
+}
+
+// redisFailed logs a failed Redis step and returns its 503: "out of memory"
+// when Redis refused the write for memory (it answers, it has no room: the
+// operator must free or raise maxmemory), "unavailable" otherwise. Nothing
+// of the request was queued either way.
+func (s *Server) redisFailed(err error, what, cid string) *requestError {
+	if isOutOfMemory(err) {
+		s.memFull.Store(int64(time.Since(s.started) + memFullFor))
+		s.log.Error("redis refuses writes: out of memory (maxmemory reached); ingest answers 503 until memory is freed or maxmemory raised",
+			"step", what, "err", err, "correlation_id", cid)
+		return &requestError{status: http.StatusServiceUnavailable, reason: reasonRedisMemory, retryAfter: queueFullRetryAfter,
+			msg: "service unavailable: Redis is out of memory (its maxmemory is reached) and refuses new events; nothing was queued; retry later"}
+	}
+	s.log.Error(what+" failed", "err", err, "correlation_id", cid)
+	return redisDown(what)
+}
+
+// wrote notes a successful write: Redis has room (again).
+func (s *Server) wrote() {
+	if s.memFull.Load() != 0 {
+		s.memFull.Store(0)
+	}
+}
+
 // rateLimit takes n events from the global limit, read from dynamic config
 // on every request so a change applies at once.
 func (s *Server) rateLimit(ctx context.Context, n int, cid string) error {
 	lim := ratelimit.Limit{Rate: s.dyn.Int(dynconfig.IngestMaxRate), Period: s.dyn.Duration(dynconfig.IngestRateWindow)}
 	res, err := ratelimit.Allow(ctx, s.rdb, s.keys.IngestRateLimit(), lim, int64(n))
 	if err != nil {
-		s.log.Error("rate limit check failed", "err", err, "correlation_id", cid)
-		return redisDown("rate limit")
+		return s.redisFailed(err, "rate limit", cid)
 	}
 	switch {
 	case res.Impossible:
@@ -642,9 +702,9 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 				return 0, nd
 			}
 			if err != nil {
-				s.log.Error("enqueue failed", "err", err, "correlation_id", cid)
-				return 0, redisDown("enqueue")
+				return 0, s.redisFailed(err, "enqueue", cid)
 			}
+			s.wrote()
 			s.noteDepth(sh, depth)
 			return depth, nil
 		}
@@ -683,9 +743,10 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 			// Shards before this one already hold their events; the
 			// client's retry queues them again under new event IDs: a
 			// duplicate, never a loss.
-			s.log.Error("enqueue failed", "err", err, "shards_queued", i, "shards", len(shards), "correlation_id", cid)
-			return 0, redisDown("enqueue")
+			s.log.Error("enqueue failed", "shards_queued", i, "shards", len(shards), "correlation_id", cid)
+			return 0, s.redisFailed(err, "enqueue", cid)
 		}
+		s.wrote()
 		s.noteDepth(sh, d)
 		depth = max(depth, d)
 	}

@@ -666,11 +666,12 @@ func TestReadConfig(t *testing.T) {
 		"MUTT_INGEST_MAX_FIELD_BYTES": "1024",
 		"MUTT_INGEST_MAX_DEPTH":       "8",
 		"MUTT_INGEST_BODY_TIMEOUT":    "5m",
+		"MUTT_TEST_CLOCK_OFFSET":      "-10m",
 	})
 	c := ingest.ReadConfig(e)
 	require.NoError(t, e.Err())
 	require.Equal(t, ingest.Config{Addr: "127.0.0.1:9999", APIKeys: []string{"k1", "k2", "k3"}, MaxBodyBytes: 2048,
-		MaxBatch: 100, MaxFieldBytes: 1024, MaxDepth: 8, BodyTimeout: 5 * time.Minute,
+		MaxBatch: 100, MaxFieldBytes: 1024, MaxDepth: 8, BodyTimeout: 5 * time.Minute, ClockOffset: -10 * time.Minute,
 		TLS: tlsconfig.Files{Prefix: "MUTT_INGEST_TLS"}, Durability: stream.Durability{Timeout: time.Second}}, c)
 
 	e = config.FromMap(map[string]string{"MUTT_INGEST_API_KEY": "k"})
@@ -681,11 +682,12 @@ func TestReadConfig(t *testing.T) {
 		Durability: stream.Durability{Timeout: time.Second}}, c)
 
 	e = config.FromMap(map[string]string{"MUTT_INGEST_MAX_BATCH": "lots", "MUTT_INGEST_MAX_DEPTH": "0", "MUTT_INGEST_ADDR": "nope",
-		"MUTT_INGEST_BODY_TIMEOUT": "-1s", "MUTT_INGEST_TLS_CERT_FILE": "/nonexistent/tls.crt", "MUTT_INGEST_TLS_KEY_FILE": "/nonexistent/tls.key"})
+		"MUTT_INGEST_BODY_TIMEOUT": "-1s", "MUTT_INGEST_TLS_CERT_FILE": "/nonexistent/tls.crt", "MUTT_INGEST_TLS_KEY_FILE": "/nonexistent/tls.key",
+		"MUTT_TEST_CLOCK_OFFSET": "48h"})
 	ingest.ReadConfig(e)
 	err := e.Err()
 	require.Error(t, err)
-	for _, v := range []string{"MUTT_INGEST_MAX_BATCH", "MUTT_INGEST_MAX_DEPTH", "MUTT_INGEST_ADDR", "MUTT_INGEST_BODY_TIMEOUT", "MUTT_INGEST_TLS_CERT_FILE"} {
+	for _, v := range []string{"MUTT_INGEST_MAX_BATCH", "MUTT_INGEST_MAX_DEPTH", "MUTT_INGEST_ADDR", "MUTT_INGEST_BODY_TIMEOUT", "MUTT_INGEST_TLS_CERT_FILE", "MUTT_TEST_CLOCK_OFFSET"} {
 		require.Contains(t, err.Error(), v)
 	}
 	// No key in the environment is not an error here: the secrets provider may

@@ -22,6 +22,9 @@ const (
 	RefusedQueueFull = "queue_full"
 	// RefusedRedis: Redis did not answer; nothing was queued.
 	RefusedRedis = "redis"
+	// RefusedRedisMemory: Redis is at its maxmemory and refuses writes;
+	// nothing was queued.
+	RefusedRedisMemory = "redis_memory"
 	// RefusedTooLarge: the batch has more events than the rate limit allows
 	// in one window, so retrying it whole can never succeed: split it.
 	RefusedTooLarge = "too_large"
@@ -30,7 +33,7 @@ const (
 // Refused is Submit's refusal: nothing of the call was queued, and the same
 // events may be submitted again after RetryAfter.
 type Refused struct {
-	Reason     string        // RefusedRateLimited, RefusedQueueFull, RefusedRedis or RefusedTooLarge
+	Reason     string        // RefusedRateLimited, RefusedQueueFull, RefusedRedis, RefusedRedisMemory or RefusedTooLarge
 	RetryAfter time.Duration // how long to wait before retrying (0 for too_large)
 	Message    string        // what an operator reads in a log
 }
@@ -101,6 +104,8 @@ func (s *Server) Submit(ctx context.Context, source string, envs []event.Envelop
 			r.Reason = RefusedQueueFull
 		case reasonTooLarge:
 			r.Reason, r.RetryAfter = RefusedTooLarge, 0
+		case reasonRedisMemory:
+			r.Reason = RefusedRedisMemory
 		default:
 			r.Reason = RefusedRedis
 		}
