@@ -73,6 +73,7 @@ type cluster struct {
 	p      profile
 	rng    *rand.Rand
 	redis  *testenv.RedisServer
+	shim   *chaos.FsyncShim // redis runs under it: faults can cut its AOF to the last fsync
 	pg     *testenv.PostgresServer
 	db     *pgxpool.Pool
 	rdb    *redis.Client
@@ -106,7 +107,9 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 		_ = os.RemoveAll(logDir)
 	})
 
-	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync})
+	c.shim, err = chaos.BuildFsyncShim(ctx, t.TempDir())
+	require.NoError(t, err)
+	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync, Env: c.shim.Env()})
 	c.pg = testenv.StartPostgres(t)
 	admin, err := pgx.Connect(ctx, c.pg.URL)
 	require.NoError(t, err)
