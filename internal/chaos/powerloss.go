@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // FsyncShim emulates a power loss of a redis-server: a kill -9 keeps
@@ -47,12 +48,19 @@ func (s *FsyncShim) Env() []string {
 	return []string{"LD_PRELOAD=" + s.Lib, "MUTT_FSYNC_LOG=" + s.Log}
 }
 
-// Synced reads the log: for every file, the size at its last successful
-// fsync. A file without an entry was never fsynced.
-func (s *FsyncShim) Synced() (map[string]int64, error) {
+// Sync is the last successful fsync of a file: its size then, and when the
+// call began (every write before that moment was durable after it).
+type Sync struct {
+	Size int64
+	At   time.Time
+}
+
+// Synced reads the log: for every file, its last successful fsync. A file
+// without an entry was never fsynced.
+func (s *FsyncShim) Synced() (map[string]Sync, error) {
 	f, err := os.Open(s.Log)
 	if errors.Is(err, fs.ErrNotExist) {
-		return map[string]int64{}, nil
+		return map[string]Sync{}, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("fsync log: %w", err)
@@ -61,17 +69,21 @@ func (s *FsyncShim) Synced() (map[string]int64, error) {
 	return parseFsyncLog(f)
 }
 
-func parseFsyncLog(f interface{ Read([]byte) (int, error) }) (map[string]int64, error) {
-	out := map[string]int64{}
+func parseFsyncLog(f interface{ Read([]byte) (int, error) }) (map[string]Sync, error) {
+	out := map[string]Sync{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 8192), 1<<20)
 	for sc.Scan() {
-		size, path, ok := strings.Cut(sc.Text(), " ")
-		n, err := strconv.ParseInt(size, 10, 64)
-		if !ok || err != nil || n < 0 || path == "" {
+		f := strings.Fields(sc.Text())
+		if len(f) != 3 {
 			continue // a torn line: the shim's write was cut short
 		}
-		out[path] = n // the last fsync of a file is what counts
+		n, err := strconv.ParseInt(f[0], 10, 64)
+		ns, terr := strconv.ParseInt(f[2], 10, 64)
+		if err != nil || terr != nil || n < 0 {
+			continue
+		}
+		out[f[1]] = Sync{Size: n, At: time.Unix(0, ns)} // the last fsync of a file is what counts
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("fsync log: %w", err)
@@ -81,9 +93,10 @@ func parseFsyncLog(f interface{ Read([]byte) (int, error) }) (map[string]int64, 
 
 // Cut is what PowerLoss did to one AOF file.
 type Cut struct {
-	File   string
-	Size   int64 // before the power loss (what the page cache held)
-	Synced int64 // after: what the last fsync had made durable
+	File     string
+	Size     int64     // before the power loss (what the page cache held)
+	Synced   int64     // after: what the last fsync had made durable
+	SyncedAt time.Time // when that fsync began; zero when the file was never fsynced
 }
 
 // Dropped is the number of bytes the power loss took.
@@ -116,8 +129,9 @@ func (s *FsyncShim) PowerLoss(dir string) ([]Cut, error) {
 		if err != nil {
 			return err
 		}
-		keep := min(synced[path], info.Size())
-		cuts = append(cuts, Cut{File: path, Size: info.Size(), Synced: keep})
+		last := synced[path]
+		keep := min(last.Size, info.Size())
+		cuts = append(cuts, Cut{File: path, Size: info.Size(), Synced: keep, SyncedAt: last.At})
 		if keep < info.Size() {
 			return os.Truncate(path, keep)
 		}

@@ -7,7 +7,8 @@ package chaos
 // Before passing the call on it reads the file's size; when the call
 // succeeds and the file's name ends in ".aof" (the multi-part AOF's
 // appendonlydir/*.incr.aof, or a single-file AOF) it appends
-// "<size> <path>\n" to the file named by MUTT_FSYNC_LOG. The size is taken
+// "<size> <path> <unix ns>\n" to the file named by MUTT_FSYNC_LOG, the time
+// being when the call began. The size is taken
 // before the call: a write that races with the fsync may or may not be on
 // the disk after a crash, and the shim counts it as not (the worst case).
 // errno is kept as the real call left it. The log's name is copied at load:
@@ -20,6 +21,7 @@ const fsyncShimC = `#define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int (*real_fsync)(int);
@@ -40,7 +42,13 @@ static long long size_of(int fd) {
 	return (long long)st.st_size;
 }
 
-static void record(int fd, long long size) {
+static long long now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static void record(int fd, long long size, long long at) {
 	char link[64], path[4096], line[4200];
 	ssize_t n;
 	size_t len;
@@ -52,7 +60,7 @@ static void record(int fd, long long size) {
 	path[n] = 0;
 	len = (size_t)n;
 	if (len < 4 || strcmp(path + len - 4, ".aof") != 0) return;
-	m = snprintf(line, sizeof line, "%lld %s\n", size, path);
+	m = snprintf(line, sizeof line, "%lld %s %lld\n", size, path, at);
 	if (m <= 0 || (size_t)m >= sizeof line) return;
 	out = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
 	if (out < 0) return;
@@ -61,16 +69,16 @@ static void record(int fd, long long size) {
 }
 
 int fsync(int fd) {
-	long long size = size_of(fd);
+	long long size = size_of(fd), at = now_ns();
 	int r = real_fsync(fd);
-	if (r == 0) { int e = errno; record(fd, size); errno = e; }
+	if (r == 0) { int e = errno; record(fd, size, at); errno = e; }
 	return r;
 }
 
 int fdatasync(int fd) {
-	long long size = size_of(fd);
+	long long size = size_of(fd), at = now_ns();
 	int r = real_fdatasync(fd);
-	if (r == 0) { int e = errno; record(fd, size); errno = e; }
+	if (r == 0) { int e = errno; record(fd, size, at); errno = e; }
 	return r;
 }
 `

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
@@ -16,9 +17,9 @@ import (
 // TestFsyncLogKeepsTheLastSizePerFile: the last fsync of a file counts;
 // torn or junk lines are skipped.
 func TestFsyncLogKeepsTheLastSizePerFile(t *testing.T) {
-	got, err := parseFsyncLog(strings.NewReader("10 /d/a.aof\n25 /d/a.aof\n7 /d/b.aof\nx /d/c.aof\n-1 /d/c.aof\n12\n30 /d/a.aof"))
+	got, err := parseFsyncLog(strings.NewReader("10 /d/a.aof 1\n25 /d/a.aof 2\n7 /d/b.aof 3\nx /d/c.aof 4\n-1 /d/c.aof 5\n12\n8 /d/c.aof\n30 /d/a.aof 6"))
 	require.NoError(t, err)
-	require.Equal(t, map[string]int64{"/d/a.aof": 30, "/d/b.aof": 7}, got)
+	require.Equal(t, map[string]Sync{"/d/a.aof": {30, time.Unix(0, 6)}, "/d/b.aof": {7, time.Unix(0, 3)}}, got)
 }
 
 // TestPowerLossCutsToTheLastFsync: every AOF file is cut back to its size at
@@ -35,8 +36,8 @@ func TestPowerLossCutsToTheLastFsync(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(aofDir, name), make([]byte, n), 0o600))
 	}
 	s := &FsyncShim{Log: filepath.Join(real, "fsync.log")}
-	require.NoError(t, os.WriteFile(s.Log, []byte("20 "+filepath.Join(aofDir, "appendonly.aof.1.incr.aof")+"\n"+
-		"60 "+filepath.Join(aofDir, "appendonly.aof.1.incr.aof")+"\n"), 0o600))
+	require.NoError(t, os.WriteFile(s.Log, []byte("20 "+filepath.Join(aofDir, "appendonly.aof.1.incr.aof")+" 100\n"+
+		"60 "+filepath.Join(aofDir, "appendonly.aof.1.incr.aof")+" 200\n"), 0o600))
 	cuts, err := s.PowerLoss(dir)
 	require.NoError(t, err)
 	require.Len(t, cuts, 2)
@@ -54,6 +55,13 @@ func TestPowerLossCutsToTheLastFsync(t *testing.T) {
 		dropped += c.Dropped()
 	}
 	require.EqualValues(t, 90, dropped)
+	for _, c := range cuts {
+		if strings.HasSuffix(c.File, "1.incr.aof") {
+			require.Equal(t, time.Unix(0, 200), c.SyncedAt)
+		} else {
+			require.True(t, c.SyncedAt.IsZero())
+		}
+	}
 
 	_, err = (&FsyncShim{Log: s.Log}).PowerLoss(t.TempDir())
 	require.ErrorContains(t, err, "no *.aof file")
@@ -88,6 +96,9 @@ func TestFsyncShimUnderRedis(t *testing.T) {
 			n, err := rdb.Exists(ctx, "k").Result()
 			require.NoError(t, err)
 			if tc.survive {
+				for _, c := range cuts {
+					require.WithinDuration(t, time.Now(), c.SyncedAt, time.Minute, "the fsync time is recorded")
+				}
 				require.Zero(t, dropped, "always: every answered write was fsynced (cuts %+v)", cuts)
 				require.EqualValues(t, 1, n)
 			} else {
