@@ -54,5 +54,8 @@ func (s *Server) internalError(c *gin.Context, what string, err error) {
 // down): 503 tells the client the request may succeed later.
 func (s *Server) unavailable(c *gin.Context, what string, err error) {
 	s.o.Log.Warn(what, "err", err, "correlation_id", correlationID(c), "path", c.FullPath())
+	// A dependency that is down or overloaded (Temporal under a flood of
+	// console actions answers late): tell the client when to try again.
+	c.Header("Retry-After", "5")
 	abort(c, http.StatusServiceUnavailable, errUnavailable, what+"; try again later")
 }

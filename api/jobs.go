@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -306,7 +307,7 @@ func (s *Server) getJobRun(c *gin.Context) {
 		abort(c, http.StatusBadRequest, errInvalidID, "workflow_id: must be 1 to 400 printable characters")
 		return
 	}
-	if len(runID) > 64 || (runID != "" && !validRunID(runID)) {
+	if runID != "" && !validRunID(runID) {
 		abort(c, http.StatusBadRequest, errInvalidQuery, "run_id: must be a run id (a UUID)")
 		return
 	}
@@ -318,6 +319,11 @@ func (s *Server) getJobRun(c *gin.Context) {
 			abort(c, http.StatusNotFound, errNotFound, "no such workflow run")
 			return
 		}
+		var bad *serviceerror.InvalidArgument
+		if errors.As(err, &bad) { // Temporal refuses the id itself: not an outage
+			abort(c, http.StatusBadRequest, errInvalidID, "workflow_id or run_id: refused by Temporal as invalid")
+			return
+		}
 		s.unavailable(c, "read the workflow run: Temporal is unavailable", err)
 		return
 	}
@@ -326,13 +332,11 @@ func (s *Server) getJobRun(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"run": r, "temporal": s.opsStatus()})
 }
 
+// validRunID: a Temporal run id is a UUID. Anything else (a hex string of
+// the wrong length included) Temporal refuses as an invalid argument.
 func validRunID(s string) bool {
-	for _, r := range s {
-		if !(r == '-' || (r >= '0' && r <= '9') || (r >= 'a' && r <= 'f') || (r >= 'A' && r <= 'F')) {
-			return false
-		}
-	}
-	return true
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
 }
 
 func runStatus(st enumspb.WorkflowExecutionStatus) string {

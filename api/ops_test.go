@@ -403,3 +403,13 @@ func TestJobsRunNowWithoutTemporalSaysSo(t *testing.T) {
 	require.NoError(t, e.db.QueryRow(t.Context(), `SELECT count(*) FROM config_audit_log WHERE table_name = 'schedule'`).Scan(&n))
 	require.Zero(t, n)
 }
+
+// TestValidRunIDIsAUUID: a run_id Temporal would refuse as invalid (a hex
+// string that is not a UUID) is a 400 of the API, not a 503 from Temporal.
+func TestValidRunIDIsAUUID(t *testing.T) {
+	require.True(t, validRunID("0193a0b0-0000-7000-8000-000000000000"))
+	for _, bad := range []string{"99999999999999999999999", "x", "0193a0b000007000800000000000000", "{0193a0b0-0000-7000-8000-000000000000}",
+		"urn:uuid:0193a0b0-0000-7000-8000-000000000000", "0193a0b0-0000-7000-8000-00000000000g"} {
+		require.False(t, validRunID(bad), bad)
+	}
+}

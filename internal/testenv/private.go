@@ -159,6 +159,9 @@ type RedisServerOptions struct {
 	// ConfigFile starts the server from a configuration file in its
 	// directory, so CONFIG REWRITE can store ACL users there.
 	ConfigFile bool
+	// Env is added to the server's environment at every start (e.g. an
+	// LD_PRELOAD library that watches its fsyncs, internal/chaos).
+	Env []string
 }
 
 // RedisServer is a private redis-server a test may kill -9 and start again
@@ -167,6 +170,7 @@ type RedisServer struct {
 	Addr string
 	Dir  string
 	args []string
+	env  []string
 	cmd  *exec.Cmd
 	t    testing.TB
 }
@@ -210,7 +214,7 @@ func StartRedis(t testing.TB, o RedisServerOptions) *RedisServer {
 			args = append(args, "--"+s[0], v)
 		}
 	}
-	r := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir, args: args, t: t}
+	r := &RedisServer{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Dir: dir, args: args, env: o.Env, t: t}
 	t.Cleanup(func() {
 		if r.cmd != nil {
 			r.Kill()
@@ -226,6 +230,9 @@ func (r *RedisServer) Start() {
 	r.t.Helper()
 	require.Nil(r.t, r.cmd, "redis-server is already running")
 	cmd := exec.Command("redis-server", r.args...) // #nosec G204 -- tests only: the test's own redis-server arguments
+	if len(r.env) > 0 {
+		cmd.Env = append(os.Environ(), r.env...)
+	}
 	require.NoError(r.t, cmd.Start(), "redis-server must be installed (make test installs it)")
 	r.cmd = cmd
 	c := redis.NewClient(&redis.Options{Addr: r.Addr, Protocol: 2, MaxRetries: -1})

@@ -64,53 +64,9 @@ func TestChaosZeroLoss(t *testing.T) {
 	c.phase("kill -9 of random roles", c.killRandom)
 	c.phase("SIGTERM rolling restart", c.rollingRestart)
 	c.phase("Redis kill -9 and restart (appendfsync always)", c.redisRestart)
+	c.phase("Redis power loss (appendfsync always)", c.redisPowerLoss(nil))
 	c.phase("PostgreSQL crash (immediate stop) and restart", c.pgCrash)
 	c.phase("PostgreSQL stopped while load continues", c.pgOutage)
-	c.report()
-}
-
-// TestChaosRedisEverysec kills -9 a Redis that fsyncs its AOF once a second.
-// That setting promises at most about a second (two when the disk is slow) of
-// writes lost on a crash of the machine; a crash of the process alone loses
-// nothing the kernel already has. The test asserts the promise: every lost
-// event was accepted less than two seconds before a kill.
-func TestChaosRedisEverysec(t *testing.T) {
-	c := newCluster(t, chosenProfile(t), clusterOptions{AppendFsync: "everysec"})
-	var kills []time.Time
-	out := c.run("Redis kill -9 and restart (appendfsync everysec)", func(ctx context.Context) string {
-		for i := 0; i < c.p.redisKills; i++ {
-			if i > 0 {
-				c.pause(time.Second, 3*time.Second)
-			}
-			kills = append(kills, time.Now())
-			c.redis.Kill()
-			c.pause(500*time.Millisecond, 2*time.Second)
-			c.redis.Start()
-		}
-		return fmt.Sprintf("%d kill(s)", len(kills))
-	})
-	require.Empty(t, out.AuditedTwice, "exactly one audit row per event:\n%s", out.Examples(10))
-	accepted := map[string]time.Time{}
-	for _, a := range c.last {
-		accepted[a.ID] = a.At
-	}
-	var outside []string
-	var window time.Duration
-	for _, id := range out.LostIDs {
-		at := accepted[id]
-		in := false
-		for _, k := range kills {
-			if d := k.Sub(at); d >= -100*time.Millisecond && d <= 2*time.Second {
-				in = true
-				window = max(window, d)
-			}
-		}
-		if !in {
-			outside = append(outside, id+" accepted "+at.Format("15:04:05.000"))
-		}
-	}
-	t.Logf("everysec: %d of %d accepted events lost; the oldest was accepted %s before its kill", len(out.LostIDs), out.Accepted, window)
-	require.Empty(t, outside, "events lost outside the 2 s everysec window (kills at %v)", kills)
 	c.report()
 }
 

@@ -131,6 +131,7 @@ func TestHostileClients(t *testing.T) {
 		{"connection flood", connectionFlood},
 		{"syslog garbage", syslogGarbage},
 		{"snmp garbage", snmpGarbage},
+		{"temporal actions", temporalActions},
 	}
 	for i, ph := range phases {
 		ok := t.Run(ph.name, func(t *testing.T) {

@@ -94,7 +94,7 @@ type instance struct {
 	canary  string        // in the message of valid syslog and SNMP input; a rule matches it
 
 	ingestKey, adminKey, readKey string
-	ingest, api, moogSim         string // host:port
+	ingest, api, moogSim, worker string // host:port
 	syslogUDP, syslogTCP, snmp   string
 }
 
@@ -123,7 +123,7 @@ func startInstance(t *testing.T) *instance {
 	in := &instance{
 		prefix:    "test:" + id + ":",
 		ingestKey: secret("ingestkey"), adminKey: secret("adminkey"), readKey: secret("readkey"),
-		ingest: testenv.FreeAddr(t), api: testenv.FreeAddr(t), moogSim: testenv.FreeAddr(t),
+		ingest: testenv.FreeAddr(t), api: testenv.FreeAddr(t), moogSim: testenv.FreeAddr(t), worker: testenv.FreeAddr(t),
 		syslogUDP: testenv.FreeAddr(t), syslogTCP: testenv.FreeAddr(t), snmp: testenv.FreeAddr(t),
 		secrets: map[string]string{},
 	}
@@ -162,6 +162,12 @@ func startInstance(t *testing.T) *instance {
 		"MUTT_HTTP_READ_TIMEOUT":        "6s",
 		"MUTT_INGEST_BODY_TIMEOUT":      "6s",
 		"MUTT_HTTP_MAX_CONNS":           "256",
+		// The worker and the API's console actions on the test Temporal
+		// server, in a namespace of their own.
+		"TEMPORAL_ADDRESS":            testenv.TemporalAddress(),
+		"TEMPORAL_NAMESPACE":          temporalNamespace,
+		"MUTT_WORKER_ADDR":            in.worker,
+		"MUTT_WORKER_APPLY_SCHEDULES": "true",
 	}
 	for k, v := range in.secrets {
 		if strings.ToUpper(k) == k {
@@ -194,7 +200,8 @@ func startInstance(t *testing.T) *instance {
 	}
 	require.Greater(t, len(in.secrets), 11, "setup generated the services' passwords and the key-name secret: %v", slices.Collect(maps.Keys(generated.Values)))
 
-	for _, role := range []string{"moog-sim", "all", "api"} {
+	registerNamespace(t)
+	for _, role := range []string{"moog-sim", "all", "api", "worker"} {
 		in.procs = append(in.procs, in.run(t, bin, role))
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -219,7 +226,7 @@ func startInstance(t *testing.T) *instance {
 		for _, p := range in.procs {
 			assert.True(c, p.alive(), "%s exited: %v\n%s", p.name, p.err, p.out.String())
 		}
-		for _, a := range []string{in.ingest, in.api, in.moogSim} {
+		for _, a := range []string{in.ingest, in.api, in.moogSim, in.worker} {
 			assert.Equal(c, http.StatusOK, status("http://"+a+"/health"), a)
 		}
 	}, 3*time.Minute, 200*time.Millisecond)
@@ -299,7 +306,7 @@ func (in *instance) requireHealthy(t *testing.T, after string) {
 		require.True(t, p.alive(), "%s crashed after %s: %v\n%s", p.name, after, p.err, tail(p.out.String(), 4000))
 	}
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		for _, a := range []string{in.ingest, in.api} {
+		for _, a := range []string{in.ingest, in.api, in.worker} {
 			assert.Equal(c, http.StatusOK, status("http://"+a+"/health"), "%s after %s", a, after)
 		}
 	}, 60*time.Second, 100*time.Millisecond)
