@@ -479,7 +479,8 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	senders := fs.Int("senders", 8, "concurrent HTTP clients")
 	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate, archive (saturation while the retention workflow archives -archive-rows old audit rows)")
 	archiveRows := fs.Int("archive-rows", 1_000_000, "audit rows the archive phase archives")
-	profile := fs.String("profile", "", "directory for CPU profiles of each role taken during saturation")
+	profile := fs.String("profile", "", "directory for CPU profiles and execution traces of each role taken during every load phase")
+	warmup := fs.Duration("warmup", 2*time.Second, "load at -rate before the first phase, not counted (0: none)")
 	ceilings := fs.Bool("ceilings", true, "first measure PostgreSQL's and Redis's own ceilings and print MUTT's throughput as a ratio of them")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -494,6 +495,6 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return fmt.Errorf("find the mutt binary: %w", err)
 	}
 	_, err = bench.Run(ctx, bench.Options{Exe: exe, RedisURL: c.RedisURL, RedisCluster: c.RedisCluster, AdminDatabaseURL: c.DatabaseURL,
-		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, Out: stdout})
+		Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders, Phases: strings.Split(*phases, ","), ProfileDir: *profile, Warmup: *warmup, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, Out: stdout})
 	return err
 }
