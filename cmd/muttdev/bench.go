@@ -53,7 +53,8 @@ func (a *app) bench(c *cobra.Command, args []string) error {
 	senders := fs.Int("senders", 8, "concurrent HTTP clients")
 	phases := fs.String("phases", "fixed,saturate", "phases to run: fixed, saturate, archive (saturation while the retention workflow archives -archive-rows old audit rows)")
 	archiveRows := fs.Int("archive-rows", 1_000_000, "audit rows the archive phase archives")
-	profile := fs.String("profile", "", "directory for CPU profiles of each role taken during saturation")
+	profile := fs.String("profile", "", "directory for CPU profiles and execution traces of each role taken during every load phase")
+	warmup := fs.Duration("warmup", 2*time.Second, "load at -rate before the first phase, not counted (0: none)")
 	ceilings := fs.Bool("ceilings", true, "first measure PostgreSQL's and Redis's own ceilings and print MUTT's throughput as a ratio of them")
 	exe := fs.String("mutt", "", "mutt binary to run (default: the mutt next to muttdev, else on PATH)")
 	for _, arg := range args {
@@ -98,7 +99,7 @@ func (a *app) bench(c *cobra.Command, args []string) error {
 	}
 	_, err = bench.Run(c.Context(), bench.Options{Exe: *exe, RedisURL: common.RedisURL, RedisCluster: common.RedisCluster,
 		AdminDatabaseURL: common.DatabaseURL, Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders,
-		Phases: strings.Split(*phases, ","), ProfileDir: *profile, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, Out: a.stdout})
+		Phases: strings.Split(*phases, ","), ProfileDir: *profile, Warmup: *warmup, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, Out: a.stdout})
 	return err
 }
 

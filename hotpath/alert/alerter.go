@@ -455,17 +455,30 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *Engine, i
 	a := s.a
 	entries := len(items) + len(dead)
 	var failed bool
-	metas, ok := retryStep(ctx, s, "unhandled", &failed, func(ctx context.Context) ([]event.Alert, error) {
-		return a.countUnhandled(ctx, eng, items)
-	})
-	if !ok {
-		return false
+	// Counting the unhandled events (Redis) and writing the audit rows
+	// (PostgreSQL) do not depend on each other, so they run at the same time:
+	// the batch waits for the slower one instead of both in turn. Both end
+	// before anything is added or acknowledged, as before.
+	var (
+		metas           []event.Alert
+		metasOK         = true
+		unhandledFailed bool
+		counted         sync.WaitGroup
+	)
+	if hasUnmatched(items) {
+		counted.Go(func() {
+			metas, metasOK = retryStep(ctx, s, "unhandled", &unhandledFailed, func(ctx context.Context) ([]event.Alert, error) {
+				return a.countUnhandled(ctx, eng, items)
+			})
+		})
 	}
 	rows := newAuditRows(items)
 	rejected, ok := retryStep(ctx, s, "audit", &failed, func(ctx context.Context) ([]rejectedRow, error) {
 		return a.writeAudit(ctx, rows)
 	})
-	if !ok {
+	counted.Wait()
+	failed = failed || unhandledFailed
+	if !ok || !metasOK {
 		return false
 	}
 	// A rejected event is not forwarded: its dead letter is the record, and
@@ -534,6 +547,17 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *Engine, i
 		a.refreshDLQDepth(ctx)
 	}
 	return true
+}
+
+// hasUnmatched reports whether some item matched no rule (and so is counted
+// toward an unhandled meta-alert).
+func hasUnmatched(items []item) bool {
+	for i := range items {
+		if !items[i].dec.Matched {
+			return true
+		}
+	}
+	return false
 }
 
 // prepare decodes and evaluates a batch and encodes the rule alerts; what

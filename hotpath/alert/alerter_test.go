@@ -533,6 +533,47 @@ func TestPostgresOutageLosesNothing(t *testing.T) {
 	require.EqualValues(t, len(during), a.metric(t, "mutt_alerter_events_processed_total", "status", "error"))
 }
 
+// Unhandled events are counted while the batch's audit rows are written,
+// not after: with PostgreSQL away the count is already in Redis, yet no
+// alert (the meta-alert included) is added and nothing is acknowledged
+// until the audit rows are written.
+func TestUnhandledCountedWhileAuditWaits(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	proxied, direct, proxy := proxiedDB(t)
+	r.set(t, "unhandled_threshold", "3")
+	a := r.newAlerter(t, proxied, "alerter-overlap")
+	a.start(t)
+	require.Eventually(t, func() bool { return a.metric(t, "mutt_alerter_cache_rules_count") == 5 }, wait, 10*time.Millisecond)
+
+	proxy.Cut()
+	linkDown := newEnvelope("router1.prod.example.com", "%LINK-3-UPDOWN: Interface Gi0/1, changed state to down LINK-DOWN")
+	var unmatched []event.Envelope
+	for i := range 3 {
+		unmatched = append(unmatched, newEnvelope("router1.prod.example.com",
+			fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from console by admin on vty%d", i)))
+	}
+	r.enqueue(t, append([]event.Envelope{linkDown}, unmatched...)...)
+	require.Eventually(t, func() bool {
+		return a.metric(t, "mutt_alerter_batch_retries_total", "step", "audit") >= 1
+	}, wait, 10*time.Millisecond, "the batch is in hand, waiting for the database")
+	key := r.keys.Unhandled("router1.prod.example.com", Fingerprint(unmatched[0].Message))
+	assert.EventuallyWithT(t, func(c *assert.CollectT) {
+		fired, err := r.rdb.HGet(context.Background(), key, "fired").Result()
+		assert.NoError(c, err)
+		assert.Equal(c, unmatched[2].EventID, fired, "counted although the audit write has not succeeded")
+	}, wait, 10*time.Millisecond)
+	require.Empty(t, r.alerts(t), "nothing is added before the audit rows are written")
+	require.EqualValues(t, 4, r.xlen(t, r.keys.IngestStream(0)), "nothing is acknowledged before the audit rows are written")
+
+	proxy.Restore()
+	r.drained(t)
+	require.Len(t, readAudit(t, direct)[linkDown.EventID], 1)
+	alerts := r.alerts(t)
+	require.Len(t, alerts, 2, "the rule's alert and the meta-alert")
+	require.True(t, alerts[1].Meta)
+}
+
 func TestShutdownFinishesTheBatchInHand(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)

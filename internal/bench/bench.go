@@ -43,7 +43,8 @@ type Options struct {
 	Senders          int           // concurrent HTTP clients
 	Phases           []string      // "fixed", "saturate", "archive" (saturation while RetentionWorkflow archives ArchiveRows)
 	ArchiveRows      int           // audit rows the archive phase seeds past retention and archives
-	ProfileDir       string        // when set, CPU profiles of each role are taken during saturation
+	ProfileDir       string        // when set, CPU profiles and execution traces of each role are taken during every load phase
+	Warmup           time.Duration // load at Rate before the first measured phase, not counted (connections, scripts, heap sizes)
 	NoCeilings       bool          // skip measuring PostgreSQL's and Redis's own ceilings
 	CeilingDuration  time.Duration // of each ceiling measurement; 3s when zero
 	Out              io.Writer
@@ -65,6 +66,7 @@ type Phase struct {
 	HTTPErrors           int64
 	Elapsed              time.Duration
 	LatencyMeasuredCount int64
+	Stages               []Stage // per-stage timings from the roles' own histograms
 }
 
 // Report is the whole run.
@@ -119,6 +121,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.Ceilings = c
 		printCeilings(o.Out, c)
+		r.checkpoint(ctx)
+	}
+	if o.Warmup > 0 {
+		p, err := r.phaseFor(ctx, "warm-up", max(o.Rate, 1), o.Warmup, nil, nil)
+		if err != nil {
+			return rep, err
+		}
+		fmt.Fprintf(o.Out, "bench: warm-up done (%d events accepted, p99 %s; not counted)\n", p.Accepted, p.P99.Round(time.Millisecond/10))
 	}
 	for _, ph := range o.Phases {
 		var p Phase
@@ -138,6 +148,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		rep.Phases = append(rep.Phases, p)
 		printPhase(o.Out, p)
+		printStages(o.Out, p.Stages)
 		printRatios(o.Out, p, rep.Ceilings)
 	}
 	rep.LoadAvg[1] = loadAvg()
@@ -330,6 +341,11 @@ func (r *run) audited(ctx context.Context) (int64, error) {
 // duration with during (if set) running alongside, and waits for the pipeline
 // to drain.
 func (r *run) phase(ctx context.Context, name string, rate int, prepare func(context.Context) error, during func(context.Context)) (Phase, error) {
+	return r.phaseFor(ctx, name, rate, r.o.Duration, prepare, during)
+}
+
+// phaseFor is phase with load offered for d.
+func (r *run) phaseFor(ctx context.Context, name string, rate int, d time.Duration, prepare func(context.Context) error, during func(context.Context)) (Phase, error) {
 	p := Phase{Name: name, OfferedRate: rate}
 	if _, err := r.db.Exec(ctx, `TRUNCATE event_audit_log`); err != nil {
 		return p, err
@@ -345,11 +361,12 @@ func (r *run) phase(ctx context.Context, name string, rate int, prepare func(con
 	} else {
 		_ = resp.Body.Close()
 	}
-	fmt.Fprintf(r.o.Out, "bench: %s phase, %s, batches of %d, %d senders\n", name, r.o.Duration, r.o.Batch, r.o.Senders)
+	fmt.Fprintf(r.o.Out, "bench: %s phase, %s, batches of %d, %d senders\n", name, d, r.o.Batch, r.o.Senders)
 
 	var accepted, refused, httpErrs atomic.Int64
+	scraped := r.scrapeStages(ctx)
 	start := time.Now()
-	lctx, cancel := context.WithDeadline(ctx, start.Add(r.o.Duration))
+	lctx, cancel := context.WithDeadline(ctx, start.Add(d))
 	defer cancel()
 	tickets := make(chan struct{}, r.o.Senders)
 	if rate > 0 {
@@ -377,9 +394,9 @@ func (r *run) phase(ctx context.Context, name string, rate int, prepare func(con
 		wg.Add(1)
 		go func() { defer wg.Done(); during(ctx) }()
 	}
-	if rate == 0 && r.o.ProfileDir != "" {
+	if r.o.ProfileDir != "" && name != "warm-up" {
 		wg.Add(1)
-		go func() { defer wg.Done(); r.profile(lctx) }()
+		go func() { defer wg.Done(); r.profile(lctx, name, d) }()
 	}
 	for s := 0; s < r.o.Senders; s++ {
 		wg.Add(1)
@@ -459,6 +476,7 @@ func (r *run) phase(ctx context.Context, name string, rate int, prepare func(con
 	ms := func(f float64) time.Duration { return time.Duration(f * float64(time.Millisecond)) }
 	p.P50, p.P95, p.P99 = ms(st.Latency.P50), ms(st.Latency.P95), ms(st.Latency.P99)
 	p.LatencyMeasuredCount = st.Latency.Count
+	p.Stages = stages(scraped, r.scrapeStages(ctx))
 	return p, nil
 }
 
@@ -478,46 +496,72 @@ func (r *run) post(ctx context.Context, body []byte) (int, error) {
 	return resp.StatusCode, nil
 }
 
-// profile takes a CPU profile of each role in the middle of the load.
-func (r *run) profile(ctx context.Context) {
-	wait := r.o.Duration / 4
-	secs := int(r.o.Duration.Seconds() / 2)
-	if secs < 1 {
-		secs = 1
-	}
+// profile takes, in the middle of a phase's load of length d, a CPU profile
+// (half of d) and then an execution trace (a tenth of d, at least a second)
+// of each role over its debug port, into ProfileDir as
+// <phase>-<role>.cpu.pprof and <phase>-<role>.trace. Both cost the role CPU
+// while they run: a phase that is profiled measures the pipeline a little
+// slower than one that is not.
+func (r *run) profile(ctx context.Context, phase string, d time.Duration) {
+	secs := max(int(d.Seconds()/2), 1)
+	traceSecs := max(int(d.Seconds()/10), 1)
 	select {
 	case <-ctx.Done():
 		return
-	case <-time.After(wait):
+	case <-time.After(d / 5):
 	}
+	slug := strings.ReplaceAll(phase, " ", "-")
 	var wg sync.WaitGroup
 	for role, port := range map[string]string{"ingestor": r.ports["ingest"], "alerter": r.ports["alerter"], "forwarder": r.ports["forwarder"]} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			u := fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, secs)
-			resp, err := http.Get(u) // #nosec G107 -- a loopback pprof URL of a process bench started
-			if err != nil {
-				fmt.Fprintf(r.o.Out, "bench: profile %s: %v\n", role, err)
+		wg.Go(func() {
+			base := filepath.Join(r.o.ProfileDir, slug+"-"+role)
+			if r.fetchProfile(fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, secs), base+".cpu.pprof") {
+				fmt.Fprintf(r.o.Out, "bench: CPU profile of %s (%s): go tool pprof -top %s.cpu.pprof\n", role, phase, base)
+			}
+			if ctx.Err() != nil {
 				return
 			}
-			defer func() { _ = resp.Body.Close() }()
-			path := filepath.Join(r.o.ProfileDir, role+".cpu.pprof")
-			f, err := os.Create(path) // #nosec G304 -- the operator chose ProfileDir; role is a fixed name
-			if err == nil {
-				_, err = io.Copy(f, resp.Body)
-				if cerr := f.Close(); err == nil {
-					err = cerr
-				}
+			if r.fetchProfile(fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/trace?seconds=%d", port, traceSecs), base+".trace") {
+				fmt.Fprintf(r.o.Out, "bench: execution trace of %s (%s): go tool trace %s.trace\n", role, phase, base)
 			}
-			if err != nil {
-				fmt.Fprintf(r.o.Out, "bench: profile %s: %v\n", role, err)
-				return
-			}
-			fmt.Fprintf(r.o.Out, "bench: CPU profile of %s: go tool pprof -top %s\n", role, path)
-		}()
+		})
 	}
 	wg.Wait()
+}
+
+// fetchProfile saves what u serves to path; false (and a printed reason) when that failed.
+func (r *run) fetchProfile(u, path string) bool {
+	resp, err := http.Get(u) // #nosec G107 -- a loopback pprof URL of a process bench started
+	if err != nil {
+		fmt.Fprintf(r.o.Out, "bench: profile %s: %v\n", path, err)
+		return false
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(r.o.Out, "bench: profile %s: %s\n", path, resp.Status)
+		return false
+	}
+	f, err := os.Create(path) // #nosec G304 -- the operator chose ProfileDir; the name is the phase and role
+	if err == nil {
+		_, err = io.Copy(f, resp.Body)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(r.o.Out, "bench: profile %s: %v\n", path, err)
+		return false
+	}
+	return true
+}
+
+// checkpoint asks PostgreSQL to write out what the ceiling measurement
+// dirtied now, rather than in a checkpoint during the first measured phase,
+// whose fsyncs would then stall the audit writes MUTT is timed on.
+func (r *run) checkpoint(ctx context.Context) {
+	if _, err := r.db.Exec(ctx, "CHECKPOINT"); err != nil {
+		fmt.Fprintf(r.o.Out, "bench: CHECKPOINT after the ceilings failed (%v): the first phase may pay for it\n", err)
+	}
 }
 
 // peakRSS reads VmHWM (peak resident set) of a live process, in bytes.

@@ -81,6 +81,7 @@ type cluster struct {
 	p     profile
 	rng   *rand.Rand
 	redis *testenv.RedisServer
+	shim  *chaos.FsyncShim // redis runs under it: faults can cut its AOF to the last fsync
 	pg    *testenv.PostgresServer
 	db    *pgxpool.Pool
 	rdb   *redis.Client
@@ -100,22 +101,6 @@ type cluster struct {
 	// With clusterOptions.Secrets: the secrets file and PostgreSQL's host:port.
 	secretsFile, pgHost string
 	namespace           string // the workers' Temporal namespace
-	t                   *testing.T
-	p                   profile
-	rng                 *rand.Rand
-	redis               *testenv.RedisServer
-	shim                *chaos.FsyncShim // redis runs under it: faults can cut its AOF to the last fsync
-	pg                  *testenv.PostgresServer
-	db                  *pgxpool.Pool
-	rdb                 *redis.Client
-	keys                keyspace.Keys
-	sim                 *moogsim.Sim
-	procs               []*chaos.Process
-	ingest              []string // base URLs of the ingestors
-	bodies              [][]byte
-	logDir              string
-	rows                []row
-	last                []chaos.Accepted // the events accepted in the last phase
 }
 
 func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
@@ -138,10 +123,9 @@ func newCluster(t *testing.T, p profile, o clusterOptions) *cluster {
 		_ = os.RemoveAll(logDir)
 	})
 
-	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync, ACLFile: o.Secrets})
 	c.shim, err = chaos.BuildFsyncShim(ctx, t.TempDir())
 	require.NoError(t, err)
-	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync, Env: c.shim.Env()})
+	c.redis = testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, AppendFsync: o.AppendFsync, ACLFile: o.Secrets, Env: c.shim.Env()})
 	c.pg = testenv.StartPostgres(t)
 	admin, err := pgx.Connect(ctx, c.pg.URL)
 	require.NoError(t, err)
