@@ -544,7 +544,9 @@ func TestUnhandledCountedWhileAuditWaits(t *testing.T) {
 	r.set(t, "unhandled_threshold", "3")
 	a := r.newAlerter(t, proxied, "alerter-overlap")
 	a.start(t)
-	require.Eventually(t, func() bool { return a.metric(t, "mutt_alerter_cache_rules_count") == 5 }, wait, 10*time.Millisecond)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 5.0, a.metric(c, "mutt_alerter_cache_rules_count"))
+	}, wait, 10*time.Millisecond)
 
 	proxy.Cut()
 	linkDown := newEnvelope("router1.prod.example.com", "%LINK-3-UPDOWN: Interface Gi0/1, changed state to down LINK-DOWN")
@@ -554,8 +556,8 @@ func TestUnhandledCountedWhileAuditWaits(t *testing.T) {
 			fmt.Sprintf("%%SYS-5-CONFIG_I: Configured from console by admin on vty%d", i)))
 	}
 	r.enqueue(t, append([]event.Envelope{linkDown}, unmatched...)...)
-	require.Eventually(t, func() bool {
-		return a.metric(t, "mutt_alerter_batch_retries_total", "step", "audit") >= 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.GreaterOrEqual(c, a.metric(c, "mutt_alerter_batch_retries_total", "step", "audit"), 1.0)
 	}, wait, 10*time.Millisecond, "the batch is in hand, waiting for the database")
 	key := r.keys.Unhandled("router1.prod.example.com", Fingerprint(unmatched[0].Message))
 	assert.EventuallyWithT(t, func(c *assert.CollectT) {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/moogsim"
@@ -24,9 +25,9 @@ func TestRetryAfterHoldsEveryForwarder(t *testing.T) {
 	r.sim.RetryAfter(2)
 	first := r.addAlerts(1) // one request in flight: nothing else can race the 429
 	a, b := r.start("a", ""), r.start("b", "")
-	require.Eventually(t, func() bool {
-		return a.metric(t, "mutt_moog_requests_total", map[string]string{"reason": "rate_limit"})+
-			b.metric(t, "mutt_moog_requests_total", map[string]string{"reason": "rate_limit"}) == 1
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, 1.0, a.metric(c, "mutt_moog_requests_total", map[string]string{"reason": "rate_limit"})+
+			b.metric(c, "mutt_moog_requests_total", map[string]string{"reason": "rate_limit"}))
 	}, eventually, 5*time.Millisecond)
 
 	fresh := r.addAlerts(5)

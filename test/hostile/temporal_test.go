@@ -46,8 +46,8 @@ func registerNamespace(t *testing.T) {
 
 // opsRequest sends one request to the API and classifies its answer; it
 // returns the status (0: no answer) and the body (its first MiB).
-func opsRequest(t *testing.T, in *instance, tl *tally, method, path, key string, body io.Reader, length int64) (int, string) {
-	req, err := http.NewRequestWithContext(t.Context(), method, "http://"+in.api+path, body)
+func opsRequest(ctx context.Context, in *instance, tl *tally, method, path, key string, body io.Reader, length int64) (int, string) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+in.api+path, body)
 	if err != nil { // a URL net/http itself refuses: nothing reaches the server
 		return -1, err.Error()
 	}
@@ -85,7 +85,7 @@ func temporalActions(t *testing.T, in *instance, tl *tally, r *rand.Rand) {
 	// The jobs page shows Temporal configured and the worker's schedules.
 	var schedules []string
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		code, body := opsRequest(t, in, tl, "GET", "/api/v2/jobs", in.readKey, nil, 0)
+		code, body := opsRequest(t.Context(), in, tl, "GET", "/api/v2/jobs", in.readKey, nil, 0)
 		var page struct {
 			Temporal struct {
 				Configured bool `json:"configured"`
@@ -117,10 +117,10 @@ func temporalActions(t *testing.T, in *instance, tl *tally, r *rand.Rand) {
 	names = append(names, strings.Repeat("s", 8000), "..%2F..%2Fhealth", escapeJunk(schedules[0]+"\x00"),
 		strings.ToUpper(schedules[0]), schedules[0]+"%20", "mutt-dlq-replay-alerter", "%2e%2e")
 	for _, name := range names {
-		code, body := opsRequest(t, in, tl, "POST", "/api/v2/jobs/"+name+"/trigger", in.adminKey, strings.NewReader(reason), 0)
+		code, body := opsRequest(t.Context(), in, tl, "POST", "/api/v2/jobs/"+name+"/trigger", in.adminKey, strings.NewReader(reason), 0)
 		assert.True(t, code == http.StatusNotFound || code == http.StatusBadRequest || code == http.StatusMovedPermanently ||
 			code == http.StatusTemporaryRedirect || code == -1, "trigger %.80q: %d %s", name, code, body)
-		opsRequest(t, in, tl, "GET", "/api/v2/jobs/runs/"+name+"?run_id="+escapeJunk(randString(r)), in.readKey, nil, 0)
+		opsRequest(t.Context(), in, tl, "GET", "/api/v2/jobs/runs/"+name+"?run_id="+escapeJunk(randString(r)), in.readKey, nil, 0)
 	}
 
 	// Random, huge and nested bodies to a real trigger and to the DLQ actions.
@@ -160,7 +160,7 @@ func temporalActions(t *testing.T, in *instance, tl *tally, r *rand.Rand) {
 			if r.IntN(10) == 0 {
 				key = pick(r, []string{"", in.readKey, in.ingestKey})
 			}
-			opsRequest(t, in, tl, "POST", path, key, body, length)
+			opsRequest(t.Context(), in, tl, "POST", path, key, body, length)
 		}
 	}
 
@@ -191,7 +191,7 @@ func temporalActions(t *testing.T, in *instance, tl *tally, r *rand.Rand) {
 		go func() {
 			defer wg.Done()
 			for j := range ch {
-				code, _ := opsRequest(t, in, tl, "POST", j.path, in.adminKey, strings.NewReader(j.body), 0)
+				code, _ := opsRequest(t.Context(), in, tl, "POST", j.path, in.adminKey, strings.NewReader(j.body), 0)
 				mu.Lock()
 				codes[code]++
 				mu.Unlock()
@@ -209,10 +209,10 @@ func temporalActions(t *testing.T, in *instance, tl *tally, r *rand.Rand) {
 	// Afterwards the ops plane still works: the jobs page lists, a
 	// dead-letter run starts.
 	for range 5 {
-		opsRequest(t, in, tl, "GET", "/api/v2/jobs", in.readKey, nil, 0)
-		opsRequest(t, in, tl, "GET", "/api/v2/dlq", in.readKey, nil, 0)
+		opsRequest(t.Context(), in, tl, "GET", "/api/v2/jobs", in.readKey, nil, 0)
+		opsRequest(t.Context(), in, tl, "GET", "/api/v2/dlq", in.readKey, nil, 0)
 	}
-	code, body := opsRequest(t, in, tl, "POST", "/api/v2/dlq/alerter/discard", in.adminKey,
+	code, body := opsRequest(t.Context(), in, tl, "POST", "/api/v2/dlq/alerter/discard", in.adminKey,
 		strings.NewReader(`{"reason":"after the flood","all":true,"dry_run":true}`), 0)
 	require.Equal(t, http.StatusAccepted, code, body)
 }
