@@ -21,7 +21,7 @@ run: services ## everything in one process: ingestor, alerter, forwarder, Moogso
 test: lint ## the whole suite against the real Redis, PostgreSQL, Temporal and Prometheus, then short fuzz runs
 	@./scripts/ensure-services.sh --test
 	@./scripts/ensure-temporal.sh --test-server
-	$(GO) test -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -timeout 25m ./...
 	$(MAKE) fuzz
 
 # go test -short skips every test that needs a server, a browser or an external program (testenv's
