@@ -3,10 +3,10 @@ package alert
 import (
 	"context"
 	"errors"
-	"math/rand/v2"
 	"strings"
 	"time"
 
+	cbackoff "github.com/cenkalti/backoff/v4"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/redis/go-redis/v9"
 )
@@ -18,18 +18,39 @@ const (
 	shutdownGrace = 30 * time.Second
 )
 
-// backoff is 100 ms doubling to 5 s, with equal jitter so that alerters that
-// failed together do not retry together. The zero value is ready.
-type backoff struct{ next time.Duration }
+// backoff is 100 ms doubling to 5 s, with equal jitter (each delay uniform in
+// [d/2, d] for d = 100 ms, 200 ms, ... 5 s) so that alerters that failed
+// together do not retry together. The library's jitter is symmetric around
+// its interval, so the interval is 3/4 of d and the randomization 1/3:
+// 3/4·d·(1 ± 1/3) = [d/2, d]. The zero value is ready; assigning backoff{}
+// starts over at 100 ms.
+type backoff struct{ b *cbackoff.ExponentialBackOff }
+
+const equalJitter = 1.0 / 3
+
+// newEqualJitter returns the library backoff for equal jitter between lo and
+// hi (see backoff), with no overall time limit.
+func newEqualJitter(lo, hi time.Duration) *cbackoff.ExponentialBackOff {
+	return cbackoff.NewExponentialBackOff(
+		cbackoff.WithInitialInterval(lo*3/4),
+		cbackoff.WithMaxInterval(hi*3/4),
+		cbackoff.WithMultiplier(2),
+		cbackoff.WithRandomizationFactor(equalJitter),
+		cbackoff.WithMaxElapsedTime(0),
+	)
+}
+
+// delay returns the next delay and advances the sequence.
+func (b *backoff) delay() time.Duration {
+	if b.b == nil {
+		b.b = newEqualJitter(backoffMin, backoffMax)
+	}
+	return b.b.NextBackOff()
+}
 
 // sleep waits for the next delay; false when ctx ended first.
 func (b *backoff) sleep(ctx context.Context) bool {
-	if b.next == 0 {
-		b.next = backoffMin
-	}
-	d := b.next/2 + rand.N(b.next/2+1) // #nosec G404 -- backoff jitter needs no unpredictability
-	b.next = min(b.next*2, backoffMax)
-	return sleepCtx(ctx, d)
+	return sleepCtx(ctx, b.delay())
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

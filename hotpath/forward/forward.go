@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	cbackoff "github.com/cenkalti/backoff/v4"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 
@@ -865,19 +866,27 @@ func (t *throttle) allow(key string, now time.Time) bool {
 	return true
 }
 
-// pause is a capped exponential backoff for retrying Redis operations.
-type pause struct{ cur, min, max time.Duration }
+// pause is a capped exponential backoff for retrying Redis operations: lo,
+// doubling up to hi, no jitter (each forwarder has its own Redis errors).
+type pause struct{ b *cbackoff.ExponentialBackOff }
 
-func newPause(lo, hi time.Duration) *pause { return &pause{cur: lo, min: lo, max: hi} }
+func newPause(lo, hi time.Duration) *pause {
+	return &pause{b: cbackoff.NewExponentialBackOff(
+		cbackoff.WithInitialInterval(lo),
+		cbackoff.WithMaxInterval(hi),
+		cbackoff.WithMultiplier(2),
+		cbackoff.WithRandomizationFactor(0),
+		cbackoff.WithMaxElapsedTime(0),
+	)}
+}
 
-func (p *pause) reset() { p.cur = p.min }
+func (p *pause) reset() { p.b.Reset() }
 
 func (p *pause) wait(ctx context.Context) {
-	t := time.NewTimer(p.cur)
+	t := time.NewTimer(p.b.NextBackOff())
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-	p.cur = min(2*p.cur, p.max)
 }

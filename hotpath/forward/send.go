@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	cbackoff "github.com/cenkalti/backoff/v4"
 )
 
 // excerptLen is how much of a rejecting response's body is kept for the
@@ -185,13 +187,24 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 
 // backoff is the delay before retry number attempt (1-based): full jitter,
 // uniform in [0, min(maxDelay, base·2^(attempt-1))]. rnd(n) returns [0, n).
+// The ceiling is the library's exponential sequence without randomization;
+// the jitter is drawn here because the library's is symmetric around its
+// interval and reads the global source, and a retry is scheduled per alert
+// from its failure count rather than kept as state per alert.
 func backoff(attempt int, base, maxDelay time.Duration, rnd func(int64) int64) time.Duration {
 	if base <= 0 || maxDelay <= 0 {
 		return 0
 	}
-	ceil := maxDelay
-	if shift := attempt - 1; shift < 62 && base <= maxDelay>>max(shift, 0) {
-		ceil = base << max(shift, 0)
+	seq := cbackoff.NewExponentialBackOff(
+		cbackoff.WithInitialInterval(min(base, maxDelay)),
+		cbackoff.WithMaxInterval(maxDelay),
+		cbackoff.WithMultiplier(2),
+		cbackoff.WithRandomizationFactor(0),
+		cbackoff.WithMaxElapsedTime(0),
+	)
+	ceil := seq.NextBackOff()
+	for i := 1; i < attempt && ceil < maxDelay; i++ {
+		ceil = seq.NextBackOff()
 	}
 	return time.Duration(rnd(int64(ceil) + 1))
 }

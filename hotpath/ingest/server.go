@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -111,7 +112,7 @@ type Server struct {
 	lastRef  time.Time // start of the last refresh (guarded by refreshM)
 	metrics  http.Handler
 	health   http.Handler
-	routes   map[string]route
+	mux      *http.ServeMux
 	bufs     sync.Pool // *bytes.Buffer for request bodies
 
 	depthMu sync.Mutex
@@ -215,7 +216,7 @@ func New(o Options) (*Server, error) {
 			return nil
 		},
 	})
-	s.routes = s.routeTable()
+	s.mux = s.newMux()
 	return s, nil
 }
 
@@ -318,27 +319,69 @@ func (s *Server) noteDepth(shard int, depth int64) {
 	s.m.depth.Set(float64(slices.Max(s.depths)))
 }
 
+// newMux registers every route as a method pattern of a ServeMux (GET also
+// answers HEAD), each path with a method-less pattern after it that answers
+// 405 naming the allowed method, and a catch-all answering 404: both with
+// the ingestor's JSON error body rather than the mux's plain text.
+func (s *Server) newMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	for p, rt := range s.routeTable() {
+		pat := p
+		if p == "/" {
+			pat = "/{$}" // "/" alone would match every path
+		}
+		mux.Handle(rt.method+" "+pat, withCorrelationID(rt.h))
+		mux.Handle(pat, withCorrelationID(func(w http.ResponseWriter, r *http.Request, cid string) {
+			allow := rt.method
+			if rt.method == http.MethodGet {
+				allow += ", " + http.MethodHead
+			}
+			w.Header().Set("Allow", allow)
+			s.writeError(w, &requestError{status: http.StatusMethodNotAllowed,
+				msg: fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, rt.method)}, cid)
+		}))
+	}
+	mux.Handle("/", withCorrelationID(s.notFound))
+	return mux
+}
+
+// withCorrelationID adapts a route's handler: serveHTTP has put the
+// request's correlation id on the response already.
+func withCorrelationID(h func(w http.ResponseWriter, r *http.Request, cid string)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h(w, r, w.Header().Get("X-Correlation-ID"))
+	})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request, cid string) {
+	s.writeError(w, &requestError{status: http.StatusNotFound,
+		msg: fmt.Sprintf("no such endpoint %s; GET / lists the endpoints", r.URL.Path)}, cid)
+}
+
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	cid := correlation.FromHeader(r.Header.Get("X-Correlation-ID"))
 	w.Header().Set("X-Correlation-ID", cid)
 	apiversion.Set(w.Header(), r.URL.Path) // the admin API's version headers on /api/v*/ingest
-	rt, ok := s.routes[r.URL.Path]
-	if !ok {
-		s.writeError(w, &requestError{status: http.StatusNotFound,
-			msg: fmt.Sprintf("no such endpoint %s; GET / lists the endpoints", r.URL.Path)}, cid)
+	// The mux would redirect an unclean path (//ingest, /a/../ingest) to
+	// its clean form; a client posting events must not be redirected, so
+	// a path that is not exactly a route's is not found.
+	if p := r.URL.EscapedPath(); p != cleanPath(p) {
+		s.notFound(w, r, cid)
 		return
 	}
-	if r.Method != rt.method && (rt.method != http.MethodGet || r.Method != http.MethodHead) {
-		allow := rt.method
-		if rt.method == http.MethodGet {
-			allow += ", " + http.MethodHead
-		}
-		w.Header().Set("Allow", allow)
-		s.writeError(w, &requestError{status: http.StatusMethodNotAllowed,
-			msg: fmt.Sprintf("method %s is not allowed on %s; use %s", r.Method, r.URL.Path, rt.method)}, cid)
-		return
+	s.mux.ServeHTTP(w, r)
+}
+
+// cleanPath is the form ServeMux redirects a request path to.
+func cleanPath(p string) string {
+	if p == "" || p[0] != '/' {
+		p = "/" + p
 	}
-	rt.h(w, r, cid)
+	np := path.Clean(p)
+	if p[len(p)-1] == '/' && np != "/" {
+		np += "/"
+	}
+	return np
 }
 
 // authorized compares the X-API-KEY header with every configured key in
