@@ -17,7 +17,7 @@ import (
 )
 
 // Rule analysis (GET /rules/analysis) and the draft-rule test (POST
-// /rules/test): both run the alerter's own engine (hotpath/alert), so what
+// /rules/test): both run the alerter's own engine (internal/rules), so what
 // they say is what the pipeline would do. The web UI and muttdev share them.
 
 const (
