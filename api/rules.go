@@ -16,8 +16,8 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mutt-ops/mutt/hotpath/alert"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // Rule is an alert_rules row as the API shows it.
@@ -86,7 +86,7 @@ const ruleColumns = `id, match_string, trap_oid, syslog_severity, match_type, pr
 var (
 	oidPattern = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
 	// Handlings are the handling words a rule may carry, as stored.
-	Handlings = alert.Handlings
+	Handlings = rules.Handlings
 )
 
 const (
@@ -293,7 +293,7 @@ func (in ruleInput) validate() (Rule, []string, error) {
 		// One spelling is stored: the Python MUTT's "Page_and_ticket"
 		// (migration 0004 rewrote the rows written in another case). Any
 		// case is accepted.
-		h, ok := alert.CanonicalHandling(*v)
+		h, ok := rules.CanonicalHandling(*v)
 		if !ok {
 			return r, nil, &fieldErr{f.name, "must be one of " + strings.Join(Handlings, ", ") + " (any case)"}
 		}

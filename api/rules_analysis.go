@@ -11,13 +11,13 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/mutt-ops/mutt/hotpath/alert"
 	"github.com/mutt-ops/mutt/hotpath/ingest"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // Rule analysis (GET /rules/analysis) and the draft-rule test (POST
-// /rules/test): both run the alerter's own engine (hotpath/alert), so what
+// /rules/test): both run the alerter's own engine (internal/rules), so what
 // they say is what the pipeline would do. The web UI and muttdev share them.
 
 const (
@@ -27,8 +27,8 @@ const (
 )
 
 // engineRule is the engine's view of a stored or draft rule.
-func engineRule(r Rule) alert.Rule {
-	er := alert.Rule{ID: int64(r.ID), MatchType: r.MatchType, Priority: r.Priority, ProdHandling: r.ProdHandling,
+func engineRule(r Rule) rules.Rule {
+	er := rules.Rule{ID: int64(r.ID), MatchType: r.MatchType, Priority: r.Priority, ProdHandling: r.ProdHandling,
 		DevHandling: r.DevHandling, Team: r.TeamAssignment, Severity: r.SyslogSeverity, Facility: r.Facility}
 	if r.MatchString != nil {
 		er.MatchString = *r.MatchString
@@ -52,16 +52,16 @@ func (s *Server) allRules(ctx context.Context) ([]Rule, error) {
 }
 
 // ruleFindings analyses the stored rules.
-func (s *Server) ruleFindings(ctx context.Context) ([]alert.Finding, int, error) {
-	rules, err := s.allRules(ctx)
+func (s *Server) ruleFindings(ctx context.Context) ([]rules.Finding, int, error) {
+	stored, err := s.allRules(ctx)
 	if err != nil {
 		return nil, 0, err
 	}
-	in := make([]alert.AnalyzedRule, len(rules))
-	for i, r := range rules {
-		in[i] = alert.AnalyzedRule{Rule: engineRule(r), Active: r.IsActive}
+	in := make([]rules.AnalyzedRule, len(stored))
+	for i, r := range stored {
+		in[i] = rules.AnalyzedRule{Rule: engineRule(r), Active: r.IsActive}
 	}
-	return alert.Analyze(in), len(rules), nil
+	return rules.Analyze(in), len(stored), nil
 }
 
 // findingsAbout are the messages of the findings that concern rule id: the
@@ -89,7 +89,7 @@ func (s *Server) rulesAnalysis(c *gin.Context) {
 		return
 	}
 	if fs == nil {
-		fs = []alert.Finding{}
+		fs = []rules.Finding{}
 	}
 	c.JSON(http.StatusOK, gin.H{"rules": n, "findings": fs})
 }
@@ -155,7 +155,7 @@ func (s *Server) testRule(c *gin.Context) {
 	if replaces != 0 {
 		draft.ID = replaces
 	}
-	rules, err := s.allRules(c)
+	stored, err := s.allRules(c)
 	if err != nil {
 		s.dbFailure(c, "test rule", err)
 		return
@@ -166,8 +166,8 @@ func (s *Server) testRule(c *gin.Context) {
 		return
 	}
 	found := replaces == 0
-	set := []alert.Rule{engineRule(draft)}
-	for _, r := range rules {
+	set := []rules.Rule{engineRule(draft)}
+	for _, r := range stored {
 		if r.ID == replaces {
 			found = true
 			continue
@@ -180,12 +180,12 @@ func (s *Server) testRule(c *gin.Context) {
 		abort(c, http.StatusBadRequest, errInvalidField, fmt.Sprintf("replaces: rule %d does not exist", replaces))
 		return
 	}
-	alone, errs := alert.Compile(set[:1], devHosts, teams)
+	alone, errs := rules.Compile(set[:1], devHosts, teams)
 	if len(errs) > 0 {
 		answerInvalid(c, &fieldErr{"match_string", errs[0].Error()})
 		return
 	}
-	withDraft, _ := alert.Compile(set, devHosts, teams) // stored rules that do not compile are left out, as the alerter does
+	withDraft, _ := rules.Compile(set, devHosts, teams) // stored rules that do not compile are left out, as the alerter does
 
 	rows, err := s.o.DB.Query(c, `SELECT `+eventColumns+`, false FROM event_audit_log
 		ORDER BY event_timestamp DESC, event_id DESC LIMIT $1`, n)

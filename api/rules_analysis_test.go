@@ -10,7 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/alert"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // auditEvent inserts an event_audit_log row as the alerter writes it: the
@@ -28,7 +28,7 @@ func TestRulesAnalysisAndWriteWarnings(t *testing.T) {
 	e := newResEnv(t)
 	var empty struct {
 		Rules    int             `json:"rules"`
-		Findings []alert.Finding `json:"findings"`
+		Findings []rules.Finding `json:"findings"`
 	}
 	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/api/v2/rules/analysis", resROKey, nil, nil, &empty).Code)
 	require.Equal(t, 0, empty.Rules)
@@ -47,21 +47,21 @@ func TestRulesAnalysisAndWriteWarnings(t *testing.T) {
 
 	var got struct {
 		Rules    int             `json:"rules"`
-		Findings []alert.Finding `json:"findings"`
+		Findings []rules.Finding `json:"findings"`
 	}
 	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/api/v2/rules/analysis", resROKey, nil, nil, &got).Code)
 	require.Equal(t, 3, got.Rules)
 	require.Len(t, got.Findings, 2)
-	require.Equal(t, alert.Finding{Rule: int64(narrow.ID), Kind: alert.FindingShadowed, By: int64(broad.ID),
+	require.Equal(t, rules.Finding{Rule: int64(narrow.ID), Kind: rules.FindingShadowed, By: int64(broad.ID),
 		Message: narrow.Warnings[0]}, got.Findings[0])
-	require.Equal(t, alert.FindingDuplicate, got.Findings[1].Kind)
+	require.Equal(t, rules.FindingDuplicate, got.Findings[1].Kind)
 
 	// Disabled, the broad rule shadows nothing; the duplicate still is one.
 	w := e.admin(http.MethodPatch, fmt.Sprintf("/api/v2/rules/%d", broad.ID), map[string]any{"is_active": false, "version": 1}, nil)
 	require.Equal(t, http.StatusOK, w.Code, w.Body.String())
 	require.Equal(t, http.StatusOK, e.do(http.MethodGet, "/api/v2/rules/analysis", resROKey, nil, nil, &got).Code)
 	require.Len(t, got.Findings, 1)
-	require.Equal(t, alert.Finding{Rule: int64(dup.ID), Kind: alert.FindingDuplicate, By: int64(broad.ID),
+	require.Equal(t, rules.Finding{Rule: int64(dup.ID), Kind: rules.FindingDuplicate, By: int64(broad.ID),
 		Message: dup.Warnings[0]}, got.Findings[0])
 }
 

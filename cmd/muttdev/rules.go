@@ -16,7 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/mutt-ops/mutt/api"
-	"github.com/mutt-ops/mutt/hotpath/alert"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // RuleDoc is one rule in the YAML file: the fields an operator edits. id
@@ -77,8 +77,8 @@ func docOf(r api.Rule) RuleDoc {
 // their one stored spelling ("Page_and_ticket").
 func (d RuleDoc) normal() RuleDoc {
 	d.MatchType = strings.ToLower(strings.TrimSpace(d.MatchType))
-	d.ProdHandling, _ = alert.CanonicalHandling(d.ProdHandling)
-	d.DevHandling, _ = alert.CanonicalHandling(d.DevHandling)
+	d.ProdHandling, _ = rules.CanonicalHandling(d.ProdHandling)
+	d.DevHandling, _ = rules.CanonicalHandling(d.DevHandling)
 	return d
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/rules"
 	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/tally"
 )
@@ -62,7 +63,7 @@ type Alerter struct {
 	o      Options
 	log    *slog.Logger
 	m      *metrics
-	engine atomic.Pointer[Engine]
+	engine atomic.Pointer[rules.Engine]
 	shards []shardState
 
 	lastBacklogWarn atomic.Int64 // unix nanoseconds
@@ -111,7 +112,7 @@ func New(o Options) (*Alerter, error) {
 		return nil, err
 	}
 	a.m = m
-	empty, _ := Compile(nil, nil, nil)
+	empty, _ := rules.Compile(nil, nil, nil)
 	a.engine.Store(empty)
 	return a, nil
 }
@@ -397,7 +398,7 @@ type item struct {
 	entry stream.Entry
 	env   event.Envelope
 	id    uuid.UUID
-	dec   Decision
+	dec   rules.Decision
 	alert []byte // the encoded alert when dec.Forward
 	// rejected: PostgreSQL refused its audit row; it is dead-lettered instead.
 	rejected bool
@@ -451,7 +452,7 @@ func (s *shard) process(ctx context.Context, c *stream.Consumer, entries []strea
 
 // complete runs the I/O steps of a prepared batch; false when ctx ended
 // before they were all done.
-func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *Engine, items []item, dead []stream.DeadLetter) bool {
+func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Engine, items []item, dead []stream.DeadLetter) bool {
 	a := s.a
 	entries := len(items) + len(dead)
 	var failed bool
@@ -562,7 +563,7 @@ func hasUnmatched(items []item) bool {
 
 // prepare decodes and evaluates a batch and encodes the rule alerts; what
 // cannot be decoded comes back as dead letters.
-func (a *Alerter) prepare(eng *Engine, entries []stream.Entry) ([]item, []stream.DeadLetter) {
+func (a *Alerter) prepare(eng *rules.Engine, entries []stream.Entry) ([]item, []stream.DeadLetter) {
 	items := make([]item, 0, len(entries))
 	var dead []stream.DeadLetter
 	for _, e := range entries {
@@ -571,7 +572,7 @@ func (a *Alerter) prepare(eng *Engine, entries []stream.Entry) ([]item, []stream
 		err := decodeEnvelope(e.Data, &it.env, &it.id)
 		if err == nil {
 			it.dec = eng.Evaluate(&it.env)
-			if it.dec.Matched && !KnownHandling(it.dec.Handling) {
+			if it.dec.Matched && !rules.KnownHandling(it.dec.Handling) {
 				a.noteUnknownHandling(&it.dec)
 			}
 			if it.dec.Forward {
@@ -652,7 +653,7 @@ func (s *shard) holdLease(ctx context.Context, c *stream.Consumer, entries []str
 
 // noteUnknownHandling counts a decision whose handling word is unknown and
 // logs it once per rule, environment and word.
-func (a *Alerter) noteUnknownHandling(d *Decision) {
+func (a *Alerter) noteUnknownHandling(d *rules.Decision) {
 	a.m.unknownHandling.Inc()
 	key := strconv.FormatInt(d.Rule.ID, 10) + "/" + d.Environment + "/" + d.Handling
 	if _, seen := a.unknownLogged.LoadOrStore(key, struct{}{}); !seen {

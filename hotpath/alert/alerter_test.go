@@ -24,6 +24,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/rules"
 	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/schema"
@@ -341,7 +342,7 @@ func TestHappyPath(t *testing.T) {
 	require.Equal(t, "router1.prod.example.com", m.Hostname)
 	require.Equal(t, "meta", m.Handling)
 	require.Equal(t, "NetOps", m.Team, "device_teams entry of the host")
-	require.Equal(t, "MUTT_Alerter:router1.prod.example.com:"+Fingerprint(unmatched[0].Message), m.Signature)
+	require.Equal(t, "MUTT_Alerter:router1.prod.example.com:"+rules.Fingerprint(unmatched[0].Message), m.Signature)
 	require.Equal(t, unmatched[2].EventID, m.EventID, "the third unmatched event reaches the threshold")
 	require.Equal(t, "[MUTT] Detected 3 unhandled messages in 86400s from 'router1.prod.example.com'. Sample message: "+
 		unmatched[2].Message, m.Description)
@@ -559,7 +560,7 @@ func TestUnhandledCountedWhileAuditWaits(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.GreaterOrEqual(c, a.metric(c, "mutt_alerter_batch_retries_total", "step", "audit"), 1.0)
 	}, wait, 10*time.Millisecond, "the batch is in hand, waiting for the database")
-	key := r.keys.Unhandled("router1.prod.example.com", Fingerprint(unmatched[0].Message))
+	key := r.keys.Unhandled("router1.prod.example.com", rules.Fingerprint(unmatched[0].Message))
 	assert.EventuallyWithT(t, func(c *assert.CollectT) {
 		fired, err := r.rdb.HGet(context.Background(), key, "fired").Result()
 		assert.NoError(c, err)
@@ -806,8 +807,8 @@ func TestNewRequiresDependencies(t *testing.T) {
 	}
 }
 
-// TestSeedFixtureMatchesDatabase keeps testdata/seed_rules.json (used by the
-// pure engine tests) in step with schema.SeedExamples, as the alerter loads it.
+// TestSeedFixtureMatchesDatabase keeps internal/rules/testdata/seed_rules.json
+// (used by the pure engine tests) in step with schema.SeedExamples, as the alerter loads it.
 func TestSeedFixtureMatchesDatabase(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
@@ -815,18 +816,16 @@ func TestSeedFixtureMatchesDatabase(t *testing.T) {
 	got, err := in.a.readRules(context.Background())
 	require.NoError(t, err)
 	var want struct {
-		Rules    []Rule            `json:"rules"`
+		Rules    []rules.Rule      `json:"rules"`
 		DevHosts []string          `json:"dev_hosts"`
 		Teams    map[string]string `json:"teams"`
 	}
-	b, err := readTestdata("seed_rules.json")
+	b, err := os.ReadFile(filepath.Join("..", "..", "internal", "rules", "testdata", "seed_rules.json"))
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(b, &want))
-	eng, errs := Compile(want.Rules, nil, nil)
+	eng, errs := rules.Compile(want.Rules, nil, nil)
 	require.Empty(t, errs)
 	require.Equal(t, eng.Rules(), got.rules, "ordered by priority, then id")
 	require.ElementsMatch(t, want.DevHosts, got.devHosts)
 	require.Equal(t, want.Teams, got.teams)
 }
-
-func readTestdata(name string) ([]byte, error) { return os.ReadFile(filepath.Join("testdata", name)) }

@@ -10,6 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // BenchmarkAuditWrite compares ways of writing a batch of audit rows into the
@@ -77,8 +79,8 @@ func benchAuditRows(n int) *auditRows {
 	items := make([]item, n)
 	for i := range items {
 		env := newEnvelope(fmt.Sprintf("router%d.prod.example.com", i%50), fmt.Sprintf("%%LINK-3-UPDOWN: Interface Gi0/%d, changed state to down LINK-DOWN", i%48))
-		items[i] = item{env: env, id: uuid.MustParse(env.EventID), dec: Decision{Matched: true, Forward: true,
-			Rule: &Rule{ID: 1, ProdHandling: "Page_and_ticket", DevHandling: "Ignore"}, Handling: "Page_and_ticket",
+		items[i] = item{env: env, id: uuid.MustParse(env.EventID), dec: rules.Decision{Matched: true, Forward: true,
+			Rule: &rules.Rule{ID: 1, ProdHandling: "Page_and_ticket", DevHandling: "Ignore"}, Handling: "Page_and_ticket",
 			Environment: "prod", Team: "NETO"}}
 	}
 	return newAuditRows(items)

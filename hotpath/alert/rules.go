@@ -10,6 +10,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 const (
@@ -22,7 +23,7 @@ FROM alert_rules WHERE is_active ORDER BY priority, id`
 
 // ruleSet is what one load read from PostgreSQL.
 type ruleSet struct {
-	rules    []Rule
+	rules    []rules.Rule
 	devHosts []string
 	teams    map[string]string
 }
@@ -38,8 +39,8 @@ func (a *Alerter) readRules(ctx context.Context) (ruleSet, error) {
 			if err != nil {
 				return fmt.Errorf("query alert_rules: %w", err)
 			}
-			s.rules, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (Rule, error) {
-				var r Rule
+			s.rules, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (rules.Rule, error) {
+				var r rules.Rule
 				var sev, fac *int32
 				err := row.Scan(&r.ID, &r.MatchString, &r.TrapOID, &sev, &r.MatchType, &r.Priority,
 					&r.ProdHandling, &r.DevHandling, &r.Team, &r.AppName, &fac)
@@ -92,9 +93,9 @@ func (a *Alerter) reload(ctx context.Context, why string) error {
 		a.m.reloadFailures.Inc()
 		return fmt.Errorf("load rules: %w", err)
 	}
-	eng, errs := Compile(s.rules, s.devHosts, s.teams)
+	eng, errs := rules.Compile(s.rules, s.devHosts, s.teams)
 	for _, err := range errs {
-		var re *RuleError
+		var re *rules.RuleError
 		if errors.As(err, &re) {
 			a.log.Warn("rule skipped: cannot be compiled", "rule_id", re.ID, "err", re.Err)
 		} else {
@@ -103,11 +104,11 @@ func (a *Alerter) reload(ctx context.Context, why string) error {
 	}
 	a.engine.Store(eng)
 	a.m.reloadLatency.Observe(time.Since(start).Seconds())
-	a.m.rulesCount.Set(float64(len(eng.rules)))
+	a.m.rulesCount.Set(float64(eng.Len()))
 	a.m.devHostsCount.Set(float64(len(s.devHosts)))
 	a.m.teamsCount.Set(float64(len(s.teams)))
 	a.m.invalidRules.Set(float64(len(errs)))
-	a.log.Debug("rules loaded", "why", why, "rules", len(eng.rules), "invalid", len(errs),
+	a.log.Debug("rules loaded", "why", why, "rules", eng.Len(), "invalid", len(errs),
 		"dev_hosts", len(s.devHosts), "teams", len(s.teams))
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // unhandledScript counts the unmatched events of one (host, fingerprint)
@@ -66,14 +67,14 @@ type unhandledKey struct {
 // countUnhandled runs the counting script for every (host, fingerprint) key
 // of the batch's unmatched events in one pipeline and returns the
 // meta-alerts to raise.
-func (a *Alerter) countUnhandled(ctx context.Context, eng *Engine, items []item) ([]event.Alert, error) {
+func (a *Alerter) countUnhandled(ctx context.Context, eng *rules.Engine, items []item) ([]event.Alert, error) {
 	var groups []unhandledKey
 	byKey := map[string]int{}
 	for i := range items {
 		if items[i].dec.Matched {
 			continue
 		}
-		fp := Fingerprint(items[i].env.Message)
+		fp := rules.Fingerprint(items[i].env.Message)
 		key := a.o.Keys.Unhandled(strings.ToLower(hostOf(&items[i].env)), fp)
 		g, ok := byKey[key]
 		if !ok {
@@ -155,7 +156,7 @@ func hostOf(e *event.Envelope) string {
 	return e.Hostname
 }
 
-func (a *Alerter) metaAlert(eng *Engine, e *event.Envelope, fp string, threshold, window int64) event.Alert {
+func (a *Alerter) metaAlert(eng *rules.Engine, e *event.Envelope, fp string, threshold, window int64) event.Alert {
 	host := hostOf(e)
 	team, ok := eng.Team(host)
 	if !ok {
@@ -168,7 +169,7 @@ func (a *Alerter) metaAlert(eng *Engine, e *event.Envelope, fp string, threshold
 		EventTime:     e.Timestamp,
 		Hostname:      host,
 		Handling:      "meta",
-		Environment:   eng.environment(host),
+		Environment:   eng.Environment(host),
 		Team:          team,
 		Description: "[MUTT] Detected " + strconv.FormatInt(threshold, 10) + " unhandled messages in " +
 			strconv.FormatInt(window, 10) + "s from '" + host + "'. Sample message: " + truncateRunes(e.Message, metaSampleLen),

@@ -15,6 +15,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // privateRedis starts a redis-server of the test's own on a free port, so
@@ -53,7 +54,7 @@ func TestCountUnhandled(t *testing.T) {
 	require.NoError(t, dynconfig.Set(ctx, rdb, keys, "unhandled_window", "600"))
 	require.NoError(t, dyn.Reload(ctx))
 	a := &Alerter{o: Options{Redis: rdb, Keys: keys, Dyn: dyn}, log: quiet}
-	eng, _ := Compile(nil, nil, map[string]string{"core1": "Core"})
+	eng, _ := rules.Compile(nil, nil, map[string]string{"core1": "Core"})
 
 	// The first call meets NOSCRIPT on this fresh server, loads the script
 	// and runs again; nothing is counted twice.
@@ -61,7 +62,7 @@ func TestCountUnhandled(t *testing.T) {
 	metas, err := a.countUnhandled(ctx, eng, first)
 	require.NoError(t, err)
 	require.Empty(t, metas)
-	key := keys.Unhandled("core1", Fingerprint("port 1 flapped"))
+	key := keys.Unhandled("core1", rules.Fingerprint("port 1 flapped"))
 	require.Equal(t, "2", rdb.HGet(ctx, key, "count").Val())
 	ttl := rdb.TTL(ctx, key).Val()
 	require.Greater(t, ttl, time.Duration(0))
@@ -75,7 +76,7 @@ func TestCountUnhandled(t *testing.T) {
 	require.Len(t, metas, 1)
 	require.Equal(t, second[0].env.EventID, metas[0].EventID)
 	require.Equal(t, "Core", metas[0].Team)
-	require.Equal(t, "MUTT_Alerter:CORE1:"+Fingerprint("port 1 flapped"), metas[0].Signature)
+	require.Equal(t, "MUTT_Alerter:CORE1:"+rules.Fingerprint("port 1 flapped"), metas[0].Signature)
 
 	// The same batch retried (e.g. after its audit write failed and the
 	// process died) raises the meta-alert again: at-least-once.
@@ -91,7 +92,7 @@ func TestCountUnhandled(t *testing.T) {
 
 	// A key an operator overwrote with another type is skipped; the other
 	// keys of the batch are still counted.
-	broken := keys.Unhandled("edge1", Fingerprint("x"))
+	broken := keys.Unhandled("edge1", rules.Fingerprint("x"))
 	require.NoError(t, rdb.Set(ctx, broken, "not a hash", 0).Err())
 	require.NoError(t, dynconfig.Set(ctx, rdb, keys, "unhandled_threshold", "1"))
 	require.NoError(t, dyn.Reload(ctx))

@@ -1,4 +1,4 @@
-package alert
+package rules
 
 import (
 	"cmp"
@@ -226,6 +226,9 @@ func (e *Engine) Rules() []Rule {
 	return out
 }
 
+// Len returns the number of usable rules.
+func (e *Engine) Len() int { return len(e.rules) }
+
 // IsDev reports whether host is a development host (case-insensitive).
 func (e *Engine) IsDev(host string) bool {
 	if len(e.devHosts) == 0 {
@@ -278,10 +281,11 @@ func (e *Engine) Evaluate(ev *event.Envelope) Decision {
 			return e.decide(r, ev.Hostname)
 		}
 	}
-	return Decision{Environment: e.environment(ev.Hostname)}
+	return Decision{Environment: e.Environment(ev.Hostname)}
 }
 
-func (e *Engine) environment(host string) string {
+// Environment returns EnvDev for a development host, else EnvProd.
+func (e *Engine) Environment(host string) string {
 	if e.IsDev(host) {
 		return EnvDev
 	}
@@ -289,7 +293,7 @@ func (e *Engine) environment(host string) string {
 }
 
 func (e *Engine) decide(r *compiled, host string) Decision {
-	d := Decision{Matched: true, Rule: &r.Rule, Environment: e.environment(host), Team: r.Team}
+	d := Decision{Matched: true, Rule: &r.Rule, Environment: e.Environment(host), Team: r.Team}
 	h := r.prod
 	if d.Environment == EnvDev {
 		h = r.dev

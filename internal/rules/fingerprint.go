@@ -1,4 +1,4 @@
-package alert
+package rules
 
 import (
 	"crypto/sha1" // #nosec G505 -- SHA-1 only buckets message fingerprints, no security property depends on it

@@ -1,11 +1,9 @@
-package alert_test
+package rules_test
 
 import (
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
-	"go/parser"
-	"go/token"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,16 +13,16 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/mutt-ops/mutt/hotpath/alert"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 func sev(n int) *int { return &n }
 
-func rule(id int64, prio int, typ, match string) alert.Rule {
-	r := alert.Rule{ID: id, Priority: prio, MatchType: typ, ProdHandling: "Page_and_ticket", DevHandling: "Ignore",
+func rule(id int64, prio int, typ, match string) rules.Rule {
+	r := rules.Rule{ID: id, Priority: prio, MatchType: typ, ProdHandling: "Page_and_ticket", DevHandling: "Ignore",
 		Team: "T" + strconv.FormatInt(id, 10)}
-	if typ == alert.MatchOIDPrefix {
+	if typ == rules.MatchOIDPrefix {
 		r.TrapOID = match
 	} else {
 		r.MatchString = match
@@ -32,14 +30,14 @@ func rule(id int64, prio int, typ, match string) alert.Rule {
 	return r
 }
 
-func compile(t *testing.T, rules []alert.Rule, dev []string, teams map[string]string) *alert.Engine {
+func compile(t *testing.T, rs []rules.Rule, dev []string, teams map[string]string) *rules.Engine {
 	t.Helper()
-	eng, errs := alert.Compile(rules, dev, teams)
+	eng, errs := rules.Compile(rs, dev, teams)
 	require.Empty(t, errs)
 	return eng
 }
 
-func ruleID(d alert.Decision) int64 {
+func ruleID(d rules.Decision) int64 {
 	if d.Rule == nil {
 		return 0
 	}
@@ -50,34 +48,34 @@ func TestEvaluateMatchTypes(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name    string
-		rule    alert.Rule
+		rule    rules.Rule
 		msg     string
 		oid     string
 		matched bool
 	}{
-		{"contains, same case", rule(1, 1, alert.MatchContains, "LINK-DOWN"), "x LINK-DOWN y", "", true},
-		{"contains, message lower-case", rule(1, 1, alert.MatchContains, "LINK-DOWN"), "x link-down y", "", true},
-		{"contains, rule lower-case", rule(1, 1, alert.MatchContains, "link-down"), "X LINK-DOWN Y", "", true},
-		{"contains, absent", rule(1, 1, alert.MatchContains, "LINK-DOWN"), "link is down", "", false},
-		{"contains, non-ASCII folded", rule(1, 1, alert.MatchContains, "ÉCHEC"), "disque: échec de lecture", "", true},
-		{"regex, unanchored", rule(1, 1, alert.MatchRegex, `Gi\d+/\d+ down`), "port Gi0/12 down now", "", true},
-		{"regex, case-insensitive", rule(1, 1, alert.MatchRegex, `^%link-\d-updown`), "%LINK-3-UPDOWN: x", "", true},
-		{"regex, no match", rule(1, 1, alert.MatchRegex, `^%LINK-\d-UPDOWN`), "x %LINK-3-UPDOWN", "", false},
-		{"oid, equal", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.9", true},
-		{"oid, child", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.9.1", true},
-		{"oid, sibling sharing digits", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.99", false},
-		{"oid, sibling child sharing digits", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.99.1", false},
-		{"oid, shorter event", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1", false},
-		{"oid, rule with leading dot", rule(1, 1, alert.MatchOIDPrefix, ".1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.9.2", true},
-		{"oid, event with leading dot", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", ".1.3.6.1.4.1.9.2", true},
-		{"oid, rule with trailing dot", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9."), "", "1.3.6.1.4.1.9.2", true},
-		{"oid, event without oid", rule(1, 1, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"), "1.3.6.1.4.1.9", "", false},
-		{"contains ignores the oid", rule(1, 1, alert.MatchContains, "1.3.6"), "no digits here", "1.3.6.1", false},
+		{"contains, same case", rule(1, 1, rules.MatchContains, "LINK-DOWN"), "x LINK-DOWN y", "", true},
+		{"contains, message lower-case", rule(1, 1, rules.MatchContains, "LINK-DOWN"), "x link-down y", "", true},
+		{"contains, rule lower-case", rule(1, 1, rules.MatchContains, "link-down"), "X LINK-DOWN Y", "", true},
+		{"contains, absent", rule(1, 1, rules.MatchContains, "LINK-DOWN"), "link is down", "", false},
+		{"contains, non-ASCII folded", rule(1, 1, rules.MatchContains, "ÉCHEC"), "disque: échec de lecture", "", true},
+		{"regex, unanchored", rule(1, 1, rules.MatchRegex, `Gi\d+/\d+ down`), "port Gi0/12 down now", "", true},
+		{"regex, case-insensitive", rule(1, 1, rules.MatchRegex, `^%link-\d-updown`), "%LINK-3-UPDOWN: x", "", true},
+		{"regex, no match", rule(1, 1, rules.MatchRegex, `^%LINK-\d-UPDOWN`), "x %LINK-3-UPDOWN", "", false},
+		{"oid, equal", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.9", true},
+		{"oid, child", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.9.1", true},
+		{"oid, sibling sharing digits", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.99", false},
+		{"oid, sibling child sharing digits", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.99.1", false},
+		{"oid, shorter event", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", "1.3.6.1.4.1", false},
+		{"oid, rule with leading dot", rule(1, 1, rules.MatchOIDPrefix, ".1.3.6.1.4.1.9"), "", "1.3.6.1.4.1.9.2", true},
+		{"oid, event with leading dot", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"), "", ".1.3.6.1.4.1.9.2", true},
+		{"oid, rule with trailing dot", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9."), "", "1.3.6.1.4.1.9.2", true},
+		{"oid, event without oid", rule(1, 1, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"), "1.3.6.1.4.1.9", "", false},
+		{"contains ignores the oid", rule(1, 1, rules.MatchContains, "1.3.6"), "no digits here", "1.3.6.1", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			eng := compile(t, []alert.Rule{tt.rule}, nil, nil)
+			eng := compile(t, []rules.Rule{tt.rule}, nil, nil)
 			d := eng.Evaluate(&event.Envelope{Hostname: "h", Message: tt.msg, TrapOID: tt.oid})
 			require.Equal(t, tt.matched, d.Matched)
 			if tt.matched {
@@ -91,35 +89,35 @@ func TestEvaluateMatchTypes(t *testing.T) {
 
 func TestEvaluateSeverityFilter(t *testing.T) {
 	t.Parallel()
-	withSev := func(r alert.Rule, s int) alert.Rule { r.Severity = sev(s); return r }
+	withSev := func(r rules.Rule, s int) rules.Rule { r.Severity = sev(s); return r }
 	tests := []struct {
 		name    string
-		rule    alert.Rule
+		rule    rules.Rule
 		sev     *int
 		matched bool
 	}{
-		{"contains, equal severity", withSev(rule(1, 1, alert.MatchContains, "fan"), 2), sev(2), true},
-		{"contains, other severity", withSev(rule(1, 1, alert.MatchContains, "fan"), 2), sev(3), false},
-		{"contains, event without severity", withSev(rule(1, 1, alert.MatchContains, "fan"), 2), nil, false},
-		{"contains, severity 0", withSev(rule(1, 1, alert.MatchContains, "fan"), 0), sev(0), true},
-		{"regex, equal severity", withSev(rule(1, 1, alert.MatchRegex, "f.n"), 4), sev(4), true},
-		{"regex, other severity", withSev(rule(1, 1, alert.MatchRegex, "f.n"), 4), sev(5), false},
-		{"oid, equal severity", withSev(rule(1, 1, alert.MatchOIDPrefix, "1.3.6"), 1), sev(1), true},
-		{"oid, other severity", withSev(rule(1, 1, alert.MatchOIDPrefix, "1.3.6"), 1), sev(7), false},
-		{"rule without severity matches any", rule(1, 1, alert.MatchContains, "fan"), sev(7), true},
-		{"rule without severity matches none", rule(1, 1, alert.MatchContains, "fan"), nil, true},
+		{"contains, equal severity", withSev(rule(1, 1, rules.MatchContains, "fan"), 2), sev(2), true},
+		{"contains, other severity", withSev(rule(1, 1, rules.MatchContains, "fan"), 2), sev(3), false},
+		{"contains, event without severity", withSev(rule(1, 1, rules.MatchContains, "fan"), 2), nil, false},
+		{"contains, severity 0", withSev(rule(1, 1, rules.MatchContains, "fan"), 0), sev(0), true},
+		{"regex, equal severity", withSev(rule(1, 1, rules.MatchRegex, "f.n"), 4), sev(4), true},
+		{"regex, other severity", withSev(rule(1, 1, rules.MatchRegex, "f.n"), 4), sev(5), false},
+		{"oid, equal severity", withSev(rule(1, 1, rules.MatchOIDPrefix, "1.3.6"), 1), sev(1), true},
+		{"oid, other severity", withSev(rule(1, 1, rules.MatchOIDPrefix, "1.3.6"), 1), sev(7), false},
+		{"rule without severity matches any", rule(1, 1, rules.MatchContains, "fan"), sev(7), true},
+		{"rule without severity matches none", rule(1, 1, rules.MatchContains, "fan"), nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			eng := compile(t, []alert.Rule{tt.rule}, nil, nil)
+			eng := compile(t, []rules.Rule{tt.rule}, nil, nil)
 			d := eng.Evaluate(&event.Envelope{Hostname: "h", Message: "FAN failure", TrapOID: "1.3.6.1", Severity: tt.sev})
 			require.Equal(t, tt.matched, d.Matched)
 		})
 	}
 
 	// A severity-filtered rule that does not apply lets later rules match.
-	eng := compile(t, []alert.Rule{withSev(rule(1, 1, alert.MatchContains, "fan"), 2), rule(2, 2, alert.MatchContains, "fan")}, nil, nil)
+	eng := compile(t, []rules.Rule{withSev(rule(1, 1, rules.MatchContains, "fan"), 2), rule(2, 2, rules.MatchContains, "fan")}, nil, nil)
 	require.EqualValues(t, 2, ruleID(eng.Evaluate(&event.Envelope{Message: "fan", Severity: sev(5)})))
 	require.EqualValues(t, 1, ruleID(eng.Evaluate(&event.Envelope{Message: "fan", Severity: sev(2)})))
 }
@@ -127,14 +125,14 @@ func TestEvaluateSeverityFilter(t *testing.T) {
 func TestEvaluateOrder(t *testing.T) {
 	t.Parallel()
 	// Given out of order on purpose: evaluation is by priority, then id.
-	rules := []alert.Rule{
-		rule(9, 50, alert.MatchContains, "a"),
-		rule(7, 10, alert.MatchContains, "link"),
-		rule(4, 10, alert.MatchRegex, "lin."),
-		rule(3, 20, alert.MatchContains, "down"),
-		rule(8, 5, alert.MatchOIDPrefix, "1.3.6.1.4.1.9"),
+	rs := []rules.Rule{
+		rule(9, 50, rules.MatchContains, "a"),
+		rule(7, 10, rules.MatchContains, "link"),
+		rule(4, 10, rules.MatchRegex, "lin."),
+		rule(3, 20, rules.MatchContains, "down"),
+		rule(8, 5, rules.MatchOIDPrefix, "1.3.6.1.4.1.9"),
 	}
-	eng := compile(t, rules, nil, nil)
+	eng := compile(t, rs, nil, nil)
 	var order []int64
 	for _, r := range eng.Rules() {
 		order = append(order, r.ID)
@@ -162,12 +160,12 @@ func TestEvaluateOrder(t *testing.T) {
 
 func TestEvaluateEnvironmentAndHandling(t *testing.T) {
 	t.Parallel()
-	mk := func(id int64, prod, dev string) alert.Rule {
-		r := rule(id, int(id), alert.MatchContains, "m"+strconv.FormatInt(id, 10)+";")
+	mk := func(id int64, prod, dev string) rules.Rule {
+		r := rule(id, int(id), rules.MatchContains, "m"+strconv.FormatInt(id, 10)+";")
 		r.ProdHandling, r.DevHandling, r.Team = prod, dev, "Team"+strconv.FormatInt(id, 10)
 		return r
 	}
-	eng := compile(t, []alert.Rule{
+	eng := compile(t, []rules.Rule{
 		mk(1, "Page_and_ticket", "Ticket_only"),
 		mk(2, "PAGE_ONLY", "ignore"),
 		mk(3, "  ticket_only ", "Ignore"),
@@ -180,15 +178,15 @@ func TestEvaluateEnvironmentAndHandling(t *testing.T) {
 		known           bool
 		rule            int64
 	}{
-		{"prod page_and_ticket", "core1", "m1;", alert.EnvProd, "page_and_ticket", true, true, 1},
-		{"dev uses dev handling", "dev-router1", "m1;", alert.EnvDev, "ticket_only", true, true, 1},
-		{"dev host case-insensitive", "DEV-ROUTER1", "m1;", alert.EnvDev, "ticket_only", true, true, 1},
-		{"dev host trimmed at load", "LAB1", "m2;", alert.EnvDev, "ignore", false, true, 2},
-		{"upper-case page_only forwards", "core1", "m2;", alert.EnvProd, "page_only", true, true, 2},
-		{"spaces around the word are trimmed", "core1", "m3;", alert.EnvProd, "ticket_only", true, true, 3},
-		{"dev Ignore audits only", "dev-router1", "m3;", alert.EnvDev, "ignore", false, true, 3},
-		{"unknown word audits only", "core1", "m4;", alert.EnvProd, "log_only", false, false, 4},
-		{"upper-case IGNORE", "lab1", "m4;", alert.EnvDev, "ignore", false, true, 4},
+		{"prod page_and_ticket", "core1", "m1;", rules.EnvProd, "page_and_ticket", true, true, 1},
+		{"dev uses dev handling", "dev-router1", "m1;", rules.EnvDev, "ticket_only", true, true, 1},
+		{"dev host case-insensitive", "DEV-ROUTER1", "m1;", rules.EnvDev, "ticket_only", true, true, 1},
+		{"dev host trimmed at load", "LAB1", "m2;", rules.EnvDev, "ignore", false, true, 2},
+		{"upper-case page_only forwards", "core1", "m2;", rules.EnvProd, "page_only", true, true, 2},
+		{"spaces around the word are trimmed", "core1", "m3;", rules.EnvProd, "ticket_only", true, true, 3},
+		{"dev Ignore audits only", "dev-router1", "m3;", rules.EnvDev, "ignore", false, true, 3},
+		{"unknown word audits only", "core1", "m4;", rules.EnvProd, "log_only", false, false, 4},
+		{"upper-case IGNORE", "lab1", "m4;", rules.EnvDev, "ignore", false, true, 4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,13 +197,13 @@ func TestEvaluateEnvironmentAndHandling(t *testing.T) {
 			require.Equal(t, tt.env, d.Environment)
 			require.Equal(t, tt.handling, d.Handling)
 			require.Equal(t, tt.forward, d.Forward)
-			require.Equal(t, tt.known, alert.KnownHandling(d.Handling))
+			require.Equal(t, tt.known, rules.KnownHandling(d.Handling))
 			require.Equal(t, "Team"+strconv.FormatInt(tt.rule, 10), d.Team)
 		})
 	}
 	d := eng.Evaluate(&event.Envelope{Hostname: "Dev-Router1", Message: "nothing"})
 	require.False(t, d.Matched)
-	require.Equal(t, alert.EnvDev, d.Environment)
+	require.Equal(t, rules.EnvDev, d.Environment)
 }
 
 func TestTeam(t *testing.T) {
@@ -223,24 +221,24 @@ func TestTeam(t *testing.T) {
 
 func TestCompileSkipsBadRules(t *testing.T) {
 	t.Parallel()
-	bad := []alert.Rule{
-		rule(11, 1, alert.MatchRegex, `(unclosed`),
-		rule(12, 1, alert.MatchRegex, `a{1001}`), // beyond RE2's repeat limit
-		rule(13, 1, alert.MatchContains, ""),
-		rule(14, 1, alert.MatchOIDPrefix, "..."),
+	bad := []rules.Rule{
+		rule(11, 1, rules.MatchRegex, `(unclosed`),
+		rule(12, 1, rules.MatchRegex, `a{1001}`), // beyond RE2's repeat limit
+		rule(13, 1, rules.MatchContains, ""),
+		rule(14, 1, rules.MatchOIDPrefix, "..."),
 		rule(15, 1, "exact", "x"),
-		func() alert.Rule { r := rule(16, 1, alert.MatchContains, "x"); r.Severity = sev(8); return r }(),
-		func() alert.Rule { r := rule(17, 1, alert.MatchContains, "x"); r.Facility = sev(24); return r }(),
-		func() alert.Rule { r := rule(18, 1, alert.MatchContains, "x"); r.Facility = sev(-1); return r }(),
-		func() alert.Rule { r := rule(19, 1, alert.MatchRegex, ""); r.AppName = "sshd"; return r }(),
-		func() alert.Rule { r := rule(21, 1, alert.MatchContains, ""); r.AppName = "  "; return r }(),
+		func() rules.Rule { r := rule(16, 1, rules.MatchContains, "x"); r.Severity = sev(8); return r }(),
+		func() rules.Rule { r := rule(17, 1, rules.MatchContains, "x"); r.Facility = sev(24); return r }(),
+		func() rules.Rule { r := rule(18, 1, rules.MatchContains, "x"); r.Facility = sev(-1); return r }(),
+		func() rules.Rule { r := rule(19, 1, rules.MatchRegex, ""); r.AppName = "sshd"; return r }(),
+		func() rules.Rule { r := rule(21, 1, rules.MatchContains, ""); r.AppName = "  "; return r }(),
 	}
-	good := rule(20, 2, alert.MatchContains, "unclosed")
-	eng, errs := alert.Compile(append(bad, good), nil, nil)
+	good := rule(20, 2, rules.MatchContains, "unclosed")
+	eng, errs := rules.Compile(append(bad, good), nil, nil)
 	require.Len(t, errs, len(bad))
 	var ids []int64
 	for _, err := range errs {
-		var re *alert.RuleError
+		var re *rules.RuleError
 		require.ErrorAs(t, err, &re)
 		ids = append(ids, re.ID)
 		require.Contains(t, err.Error(), "rule "+strconv.FormatInt(re.ID, 10))
@@ -252,7 +250,7 @@ func TestCompileSkipsBadRules(t *testing.T) {
 
 func TestEvaluateDoesNotModifyTheEvent(t *testing.T) {
 	t.Parallel()
-	eng := compile(t, []alert.Rule{rule(1, 1, alert.MatchOIDPrefix, "1.3")}, nil, nil)
+	eng := compile(t, []rules.Rule{rule(1, 1, rules.MatchOIDPrefix, "1.3")}, nil, nil)
 	env := event.Envelope{Hostname: "H", Message: "MiXeD", TrapOID: ".1.3.6"}
 	before := env
 	require.True(t, eng.Evaluate(&env).Matched)
@@ -261,7 +259,7 @@ func TestEvaluateDoesNotModifyTheEvent(t *testing.T) {
 
 func TestFingerprint(t *testing.T) {
 	t.Parallel()
-	fp := alert.Fingerprint("Interface Gi0/1 down after 12 s")
+	fp := rules.Fingerprint("Interface Gi0/1 down after 12 s")
 	require.Len(t, fp, 16)
 	_, err := hex.DecodeString(fp)
 	require.NoError(t, err)
@@ -277,7 +275,7 @@ func TestFingerprint(t *testing.T) {
 		"Interface Gi10/100 down after 99999 s",
 	}
 	for _, m := range same {
-		require.Equal(t, fp, alert.Fingerprint(m), m)
+		require.Equal(t, fp, rules.Fingerprint(m), m)
 	}
 	different := []string{
 		"Interface Gi0/1 up after 12 s",
@@ -286,9 +284,9 @@ func TestFingerprint(t *testing.T) {
 		"",
 	}
 	for _, m := range different {
-		require.NotEqual(t, fp, alert.Fingerprint(m), m)
+		require.NotEqual(t, fp, rules.Fingerprint(m), m)
 	}
-	require.Equal(t, alert.Fingerprint("at 10.1.2.3 port 443"), alert.Fingerprint("at 192.168.0.1 port 8080"))
+	require.Equal(t, rules.Fingerprint("at 10.1.2.3 port 443"), rules.Fingerprint("at 192.168.0.1 port 8080"))
 }
 
 // peerEvent is the shape the peer's clients send: syslog objects with a
@@ -340,7 +338,7 @@ func envelope(t testing.TB, raw json.RawMessage) event.Envelope {
 }
 
 type seedFixture struct {
-	Rules    []alert.Rule      `json:"rules"`
+	Rules    []rules.Rule      `json:"rules"`
 	DevHosts []string          `json:"dev_hosts"`
 	Teams    map[string]string `json:"teams"`
 }
@@ -364,11 +362,11 @@ func readJSON(t testing.TB, name string, v any) {
 	require.NoError(t, json.Unmarshal(b, v))
 }
 
-func seedEngine(t testing.TB, extra ...alert.Rule) *alert.Engine {
+func seedEngine(t testing.TB, extra ...rules.Rule) *rules.Engine {
 	t.Helper()
 	var f seedFixture
 	readJSON(t, "seed_rules.json", &f)
-	eng, errs := alert.Compile(append(f.Rules, extra...), f.DevHosts, f.Teams)
+	eng, errs := rules.Compile(append(f.Rules, extra...), f.DevHosts, f.Teams)
 	require.Empty(t, errs)
 	return eng
 }
@@ -399,22 +397,6 @@ func TestSeedRulesOnPeerEvents(t *testing.T) {
 	}
 }
 
-// TestEngineIsPure keeps the engine files free of I/O packages.
-func TestEngineIsPure(t *testing.T) {
-	t.Parallel()
-	for _, name := range []string{"engine.go", "prefilter.go", "fingerprint.go"} {
-		f, err := parser.ParseFile(token.NewFileSet(), name, nil, parser.ImportsOnly)
-		require.NoError(t, err)
-		for _, imp := range f.Imports {
-			p, err := strconv.Unquote(imp.Path.Value)
-			require.NoError(t, err)
-			io := p == "net" || p == "os" || strings.HasPrefix(p, "net/") || strings.HasPrefix(p, "database/") ||
-				strings.HasPrefix(p, "github.com/redis/") || strings.HasPrefix(p, "github.com/jackc/")
-			require.False(t, io, "%s imports %s", name, p)
-		}
-	}
-}
-
 // TestCanonicalHandling: a known word in any case, with blanks around it,
 // comes back in its one stored spelling, the Python MUTT's; another word
 // comes back trimmed and not ok.
@@ -424,14 +406,14 @@ func TestCanonicalHandling(t *testing.T) {
 		"page_and_ticket": "Page_and_ticket", "PAGE_AND_TICKET": "Page_and_ticket", "Page_and_ticket": "Page_and_ticket",
 		" ticket_ONLY ": "Ticket_only", "Page_Only": "Page_only", "IGNORE": "Ignore",
 	} {
-		got, ok := alert.CanonicalHandling(in)
+		got, ok := rules.CanonicalHandling(in)
 		require.True(t, ok, in)
 		require.Equal(t, want, got, in)
 	}
 	for _, in := range []string{"", " Escalate ", "log_only"} {
-		got, ok := alert.CanonicalHandling(in)
+		got, ok := rules.CanonicalHandling(in)
 		require.False(t, ok, in)
 		require.Equal(t, strings.TrimSpace(in), got, in)
 	}
-	require.Equal(t, []string{"Page_and_ticket", "Page_only", "Ticket_only", "Ignore"}, alert.Handlings)
+	require.Equal(t, []string{"Page_and_ticket", "Page_only", "Ticket_only", "Ignore"}, rules.Handlings)
 }

@@ -1,18 +1,18 @@
-package alert_test
+package rules_test
 
 import (
 	"fmt"
 	"testing"
 
-	"github.com/mutt-ops/mutt/hotpath/alert"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/rules"
 )
 
 // regexRules are 50 regex rules of the kind operators write (vendor message
 // mnemonics with variable parts), evaluated after the seed rules.
-func regexRules() []alert.Rule {
+func regexRules() []rules.Rule {
 	facilities := []string{"PLATFORM", "BGP", "OSPF", "SPANTREE", "HSRP", "C4K_EBM", "ILPOWER", "SW_MATM", "DUAL", "LINEPROTO"}
-	out := make([]alert.Rule, 0, 50)
+	out := make([]rules.Rule, 0, 50)
 	for i := range 50 {
 		f := facilities[i%len(facilities)]
 		var pattern string
@@ -28,8 +28,8 @@ func regexRules() []alert.Rule {
 		default:
 			pattern = fmt.Sprintf(`%s-\d-DUPADDR%d|%s-\d-FLAP%d`, f, i, f, i)
 		}
-		out = append(out, alert.Rule{
-			ID: int64(100 + i), Priority: 100 + i, MatchType: alert.MatchRegex, MatchString: pattern,
+		out = append(out, rules.Rule{
+			ID: int64(100 + i), Priority: 100 + i, MatchType: rules.MatchRegex, MatchString: pattern,
 			ProdHandling: "Ticket_only", DevHandling: "Ignore", Team: "NetOps",
 		})
 	}
@@ -70,6 +70,6 @@ func BenchmarkEvaluateUnmatched(b *testing.B) { benchEvaluate(b, true) }
 func BenchmarkFingerprint(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
-		_ = alert.Fingerprint("%SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.1.1.1)")
+		_ = rules.Fingerprint("%SYS-5-CONFIG_I: Configured from console by admin on vty0 (10.1.1.1)")
 	}
 }
