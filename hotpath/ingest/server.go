@@ -166,10 +166,8 @@ func New(o Options) (*Server, error) {
 	if off := cfg.ClockOffset; off != 0 {
 		wall := now
 		now = func() time.Time { return wall().Add(off) }
-		if o.Log != nil {
-			o.Log.Warn("MUTT_TEST_CLOCK_OFFSET is set: this ingestor stamps events with a clock that is off by it (a fault test, ADR 0041)",
-				"offset", off)
-		}
+		log.Warn("MUTT_TEST_CLOCK_OFFSET is set: this ingestor stamps events with a clock that is off by it (a fault test, ADR 0041)",
+			"offset", off)
 	}
 	m, err := newMetrics(o.Registerer)
 	if err != nil {
