@@ -90,21 +90,35 @@ func enqueueReply(stream string, limit int64, res []any) ([]string, int64, error
 	return ids, depth, nil
 }
 
-// Add appends payloads to stream with one pipeline, without a bound.
+// Add appends payloads to stream in one MULTI, without a bound: all of them
+// or, when Redis refuses (at maxmemory it refuses every write), none. A
+// partial add retried by the caller would add the first payloads twice.
 func Add(ctx context.Context, rdb redis.Cmdable, stream string, payloads [][]byte) error {
 	if len(payloads) == 0 {
 		return nil
 	}
-	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	cmds, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, d := range payloads {
 			p.XAdd(ctx, &redis.XAddArgs{Stream: stream, Values: []any{Field, d}})
 		}
 		return nil
 	})
 	if err != nil {
+		err = txError(cmds, err)
 		return fmt.Errorf("add to %s: %w", stream, err)
 	}
 	return nil
+}
+
+// txError is the reason a MULTI failed: EXECABORT says only that a queued
+// command was refused; the refusal (e.g. Redis's OOM reply) is more use.
+func txError(cmds []redis.Cmder, err error) error {
+	for _, c := range cmds {
+		if cerr := c.Err(); cerr != nil && !strings.HasPrefix(cerr.Error(), "EXECABORT") {
+			return cerr
+		}
+	}
+	return err
 }
 
 // Len is the summed backlog (XLEN) of streams.
@@ -300,16 +314,29 @@ func (c *Consumer) reclaim(ctx context.Context) ([]Entry, error) {
 	return out, nil
 }
 
-// Ack acknowledges and deletes entries in one MULTI, so XLEN stays the backlog.
+// ackScript acknowledges and deletes KEYS[1]'s entries ARGV[2..] in group
+// ARGV[1]. A script, not a MULTI: at maxmemory Redis refuses every command
+// queued in a MULTI, but lets a script run commands that free memory, so
+// consumers keep draining a full Redis (and XDEL makes room for ingest).
+var ackScript = redis.NewScript(`
+local ids = {}
+for i = 2, #ARGV do ids[#ids + 1] = ARGV[i] end
+redis.call('XACK', KEYS[1], ARGV[1], unpack(ids))
+return redis.call('XDEL', KEYS[1], unpack(ids))
+`)
+
+// Ack acknowledges and deletes entries in one atomic step, so XLEN stays the
+// backlog. It works while Redis is at maxmemory.
 func (c *Consumer) Ack(ctx context.Context, ids ...string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	_, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, c.opts.Stream, c.opts.Group, ids...)
-		p.XDel(ctx, c.opts.Stream, ids...)
-		return nil
-	})
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, c.opts.Group)
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	err := ackScript.Run(ctx, c.rdb, []string{c.opts.Stream}, args...).Err()
 	if err != nil {
 		return fmt.Errorf("ack %d entries on %s: %w", len(ids), c.opts.Stream, err)
 	}
@@ -350,7 +377,9 @@ func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 		return nil
 	}
 	now := time.Now().UTC().Format(time.RFC3339Nano)
-	_, err := c.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	// One MULTI: all dead letters or, when Redis refuses, none (a retry of
+	// a partial add would dead-letter the first entries twice).
+	cmds, err := c.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, d := range dls {
 			attempts := d.Attempts
 			if attempts == 0 {
@@ -372,6 +401,7 @@ func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 		return nil
 	})
 	if err != nil {
+		err = txError(cmds, err)
 		return fmt.Errorf("dead-letter %d entries to %s: %w", len(dls), c.opts.DeadLetter, err)
 	}
 	ids := make([]string, len(dls))

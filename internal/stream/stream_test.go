@@ -219,3 +219,100 @@ func TestDeadLetterKeepsReplayCount(t *testing.T) {
 	require.Equal(t, "replayed", dl[0].Values[stream.Field])
 	require.NotContains(t, dl[1].Values, stream.ReplaysField, "never replayed: no field")
 }
+
+// TestAddIsAllOrNothingAtMaxmemory: a Redis at maxmemory (noeviction) refuses
+// writes. A batch of alerts that crosses the limit half way must be added
+// whole or not at all: the alerter retries a failed add, and a partial add
+// retried would put the first alerts in the stream twice (duplicates sent to
+// Moogsoft, seen in the chaos suite's maxmemory phase). Dead letters too.
+func TestAddIsAllOrNothingAtMaxmemory(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
+	batch := make([][]byte, 200)
+	for i := range batch {
+		batch[i] = []byte(fmt.Sprintf(`{"n":%d,"pad":"%0*d"}`, i, 300, 0))
+	}
+	// limit sets maxmemory to what Redis uses now plus room, so that the
+	// batch crosses it somewhere in the middle for some room.
+	limit := func(room int64) {
+		info, err := rdb.InfoMap(ctx, "memory").Result()
+		require.NoError(t, err)
+		var used int64
+		_, err = fmt.Sscan(info["Memory"]["used_memory"], &used)
+		require.NoError(t, err)
+		require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", fmt.Sprint(used+room)).Err())
+	}
+	unlimit := func() { require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", "0").Err()) }
+
+	refused := 0
+	for i, room := range []int64{1 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10} {
+		key := fmt.Sprintf("alerts-%d", i)
+		limit(room)
+		err := stream.Add(ctx, rdb, key, batch)
+		unlimit()
+		n, lerr := rdb.XLen(ctx, key).Result()
+		require.NoError(t, lerr)
+		if err != nil {
+			refused++
+			assert.ErrorContains(t, err, "OOM")
+			assert.Zero(t, n, "room %d: a refused batch must leave nothing in the stream", room)
+		} else {
+			assert.EqualValues(t, len(batch), n, "room %d", room)
+		}
+	}
+	assert.Positive(t, refused, "no batch was refused: the test did not reach maxmemory")
+
+	refused = 0
+	for i, room := range []int64{1 << 10, 4 << 10, 8 << 10, 16 << 10, 32 << 10, 64 << 10} {
+		src := fmt.Sprintf("src-%d", i)
+		c := consumer(rdb, src, "c1", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+		require.NoError(t, c.EnsureGroup(ctx))
+		require.NoError(t, stream.Add(ctx, rdb, src, batch[:10]))
+		entries, err := c.Read(ctx)
+		require.NoError(t, err)
+		require.Len(t, entries, 10)
+		dls := make([]stream.DeadLetter, len(entries))
+		for j, e := range entries {
+			dls[j] = stream.DeadLetter{Entry: e, Reason: "test", Err: fmt.Sprintf("%0*d", 2000, 0)}
+		}
+		limit(room)
+		err = c.DeadLetter(ctx, dls...)
+		unlimit()
+		n, lerr := rdb.XLen(ctx, src+":dlq").Result()
+		require.NoError(t, lerr)
+		if err != nil {
+			refused++
+			assert.Zero(t, n, "room %d: a refused dead-letter batch must leave nothing in the dead-letter stream", room)
+		} else {
+			assert.EqualValues(t, len(dls), n, "room %d", room)
+		}
+	}
+	assert.Positive(t, refused, "no dead-letter batch was refused: the test did not reach maxmemory")
+
+	// A full Redis still lets consumers acknowledge (and so delete) what
+	// they finished: that is how it drains.
+	c := consumer(rdb, "drain", "c1", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, c.EnsureGroup(ctx))
+	require.NoError(t, stream.Add(ctx, rdb, "drain", batch[:10]))
+	entries, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, entries, 10)
+	limit(-1 << 10)
+	require.ErrorContains(t, stream.Add(ctx, rdb, "drain", batch[:1]), "OOM", "Redis should be full")
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ID
+	}
+	require.NoError(t, c.Ack(ctx, ids...), "ack at maxmemory")
+	unlimit()
+	n, err := rdb.XLen(ctx, "drain").Result()
+	require.NoError(t, err)
+	assert.Zero(t, n, "acknowledged entries are deleted")
+	pending, err := rdb.XPending(ctx, "drain", "g").Result()
+	require.NoError(t, err)
+	assert.Zero(t, pending.Count)
+}
