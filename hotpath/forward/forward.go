@@ -78,17 +78,21 @@ type Options struct {
 
 // Forwarder delivers alerts from the alert stream to Moogsoft.
 type Forwarder struct {
-	rdb         redis.UniversalClient
-	keys        keyspace.Keys
-	dyn         *dynconfig.Store
-	log         *slog.Logger
-	m           *metrics
-	sm          *stream.Metrics
-	consumer    string
-	url         string
-	apiKey      func() string // sent as "Bearer <key>": never logged, never written to Redis
-	refreshKey  func(context.Context) error
-	refreshedAt atomic.Int64 // unix ns of the last refreshKey call
+	rdb        redis.UniversalClient
+	keys       keyspace.Keys
+	dyn        *dynconfig.Store
+	log        *slog.Logger
+	m          *metrics
+	sm         *stream.Metrics
+	consumer   string
+	url        string
+	apiKey     func() string // sent as "Bearer <key>": never logged, never written to Redis
+	refreshKey func(context.Context) error
+	// epoch is when New ran; in-process gates are durations since it, so
+	// they read the monotonic clock and a jump of the wall clock (NTP
+	// stepping it, an operator's date -s) moves none of them (ADR 0045).
+	epoch       time.Time
+	refreshedAt atomic.Int64 // since epoch (ns, monotonic) at the last refreshKey call; 0 never
 	concurrency int
 	client      *http.Client
 	breaker     *Breaker
@@ -100,7 +104,7 @@ type Forwarder struct {
 	acks    *acker
 
 	cbState   atomic.Int32 // last breaker state seen (gauge value)
-	cbRetryAt atomic.Int64 // unix ns when an open breaker admits a probe
+	cbRetryAt atomic.Int64 // since epoch (ns, monotonic) when an open breaker admits a probe
 	probes    atomic.Uint64
 	warns     throttle
 	started   atomic.Bool
@@ -155,6 +159,7 @@ func New(o Options) (*Forwarder, error) {
 		breaker: NewBreaker(o.Redis, o.Keys.CircuitBreaker()),
 		tally:   o.Tally,
 		hand:    newHand(m.inflight, m.retrying),
+		epoch:   time.Now(),
 	}
 	f.apiKey, f.refreshKey = o.APIKeyFunc, o.RefreshAPIKey
 	if f.apiKey == nil {
@@ -288,6 +293,10 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 	}
 }
 
+// mono is the time since New on the monotonic clock: what every in-process
+// gate of the forwarder compares, never wall-clock nanoseconds.
+func (f *Forwarder) mono() time.Duration { return time.Since(f.epoch) }
+
 // readBlocked: while the breaker is not closed, alerts wait in the stream.
 // The exception is a probe that is due while this forwarder holds no alert
 // that was never sent: it reads so that the probe need not be an alert that
@@ -298,7 +307,7 @@ func (f *Forwarder) readBlocked() bool {
 	if f.cbState.Load() == 0 {
 		return false
 	}
-	return time.Now().UnixNano() < f.cbRetryAt.Load() || f.hand.hasUntried()
+	return f.mono() < time.Duration(f.cbRetryAt.Load()) || f.hand.hasUntried()
 }
 
 // accept decodes entries into held alerts; undecodable ones are dead-lettered.
@@ -571,7 +580,7 @@ func (f *Forwarder) observe(state string, wait time.Duration) {
 	f.m.cbState.Set(float64(v))
 	f.m.cbStatePython.Set(pythonBreakerState(v))
 	if v != 0 {
-		f.cbRetryAt.Store(time.Now().Add(wait).UnixNano())
+		f.cbRetryAt.Store(int64(f.mono() + wait))
 	}
 	prev := f.cbState.Swap(v)
 	if prev == v {

@@ -82,8 +82,9 @@ func (f *Forwarder) post(ctx context.Context, body []byte, timeout time.Duration
 	if (o.status != http.StatusUnauthorized && o.status != http.StatusForbidden) || f.refreshKey == nil {
 		return o
 	}
-	now := time.Now().UnixNano()
-	if last := f.refreshedAt.Load(); now-last >= int64(keyRefreshEvery) && f.refreshedAt.CompareAndSwap(last, now) {
+	// mono() is > 0 here, so 0 can mean "never refreshed".
+	now := int64(f.mono())
+	if last := f.refreshedAt.Load(); (last == 0 || now-last >= int64(keyRefreshEvery)) && f.refreshedAt.CompareAndSwap(last, now) {
 		if err := f.refreshKey(ctx); err != nil {
 			f.log.Warn("re-read MOOG_API_KEY after Moogsoft refused it", "err", err)
 		}
