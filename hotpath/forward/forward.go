@@ -382,7 +382,7 @@ func (f *Forwarder) waitChange(ctx context.Context, ch <-chan struct{}, d time.D
 func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool) {
 	timeout := f.dyn.Duration(dynconfig.MoogTimeout)
 	token := probeToken(f.consumer, f.probes.Add(1))
-	acq, err := f.breaker.Acquire(ctx, f.dyn.Duration(dynconfig.CircuitBreakerTimeout), timeout+probeLeaseExtra, token)
+	acq, pre, err := f.admit(ctx, timeout+probeLeaseExtra, token, int64(len(its)))
 	if err != nil {
 		f.hand.putBack(its)
 		if ctx.Err() == nil {
@@ -419,8 +419,12 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	}
 
 	for {
-		lim := ratelimit.Limit{Rate: f.dyn.Int(dynconfig.MoogRateLimit), Period: f.dyn.Duration(dynconfig.MoogRatePeriod)}
-		res, err := ratelimit.Allow(ctx, f.rdb, f.keys.MoogRateLimit(), lim, int64(len(its)))
+		res, err := ratelimit.Result{}, error(nil)
+		if pre != nil {
+			res, pre = *pre, nil // taken with the breaker's answer
+		} else {
+			res, err = ratelimit.Allow(ctx, f.rdb, f.keys.MoogRateLimit(), f.moogLimit(), int64(len(its)))
+		}
 		if err != nil {
 			f.releaseProbe(send, token)
 			f.hand.putBack(its)
@@ -504,6 +508,45 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 		f.releaseProbe(send, token)
 		f.hand.putBack(its)
 	}
+}
+
+func (f *Forwarder) moogLimit() ratelimit.Limit {
+	return ratelimit.Limit{Rate: f.dyn.Int(dynconfig.MoogRateLimit), Period: f.dyn.Duration(dynconfig.MoogRatePeriod)}
+}
+
+// admit asks the breaker whether a request of qty alerts may be sent (lease:
+// the probe's, if granted). While the breaker was last seen closed it also
+// takes the request's rate-limit units in the same round trip — pipelined,
+// not one script: the two keys may live on different Redis Cluster nodes —
+// and returns that answer as pre when the breaker says Send (nil otherwise:
+// the caller asks the limit itself). Units taken for a request the breaker
+// then stopped are not given back: the limit errs on the slow side, and only
+// when the breaker changed since this forwarder last looked (ADR 0045).
+func (f *Forwarder) admit(ctx context.Context, lease time.Duration, token string, qty int64) (Acquired, *ratelimit.Result, error) {
+	open := f.dyn.Duration(dynconfig.CircuitBreakerTimeout)
+	lim := f.moogLimit()
+	if f.cbState.Load() != 0 || lim.Rate <= 0 || qty > lim.Rate {
+		// Nothing to share a round trip with: no limit, a request the limit
+		// answers without Redis, or a breaker that is likely to say Wait.
+		acq, err := f.breaker.Acquire(ctx, open, lease, token)
+		return acq, nil, err
+	}
+	pipe := f.rdb.Pipeline()
+	acmd := f.breaker.queueAcquire(ctx, pipe, open, lease, token)
+	pending := ratelimit.Queue(ctx, pipe, f.keys.MoogRateLimit(), lim, qty)
+	_, _ = pipe.Exec(ctx) // each command's own error is read below
+	acq, err := parseAcquired(acmd)
+	if ratelimit.IsNoScript(err) {
+		acq, err = f.breaker.Acquire(ctx, open, lease, token) // loads the script
+	}
+	if err != nil || acq.Decision != Send {
+		return acq, nil, err
+	}
+	res, err := pending.Result()
+	if err != nil {
+		return acq, nil, nil // NOSCRIPT or Redis: the caller's Allow retries or reports it
+	}
+	return acq, &res, nil
 }
 
 // holdRetryAfter honours Moogsoft's Retry-After: it asks a client to wait
