@@ -181,7 +181,18 @@ func NewBreaker(rdb redis.Scripter, key string) *Breaker { return &Breaker{rdb: 
 // breaker stays open; lease is how long a granted probe stays exclusive
 // (longer than a request can take); token identifies the probe if granted.
 func (b *Breaker) Acquire(ctx context.Context, timeout, lease time.Duration, token string) (Acquired, error) {
-	res, err := acquireScript.Run(ctx, b.rdb, []string{b.key}, timeout.Microseconds(), lease.Microseconds(), token).Slice()
+	return parseAcquired(acquireScript.Run(ctx, b.rdb, []string{b.key}, timeout.Microseconds(), lease.Microseconds(), token))
+}
+
+// queueAcquire adds Acquire to a pipeline (as EVALSHA: after Redis lost its
+// script cache the answer is a NOSCRIPT error, and Acquire is the way on);
+// parseAcquired reads it after Exec.
+func (b *Breaker) queueAcquire(ctx context.Context, pipe redis.Pipeliner, timeout, lease time.Duration, token string) *redis.Cmd {
+	return acquireScript.EvalSha(ctx, pipe, []string{b.key}, timeout.Microseconds(), lease.Microseconds(), token)
+}
+
+func parseAcquired(cmd *redis.Cmd) (Acquired, error) {
+	res, err := cmd.Slice()
 	if err != nil {
 		return Acquired{}, fmt.Errorf("circuit breaker acquire: %w", err)
 	}

@@ -167,3 +167,39 @@ func TestBreakerCrashedProberDoesNotWedgeIt(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, forward.Probe, acq.Decision)
 }
+
+// TestBreakerKeepsRedisTime: every time in the shared breaker is Redis's
+// (TIME in the scripts; Go passes only durations), so replicas whose clocks
+// disagree or jump cannot open, hold or release it early or late for the
+// others: the trip's opened_at and a Retry-After hold's end lie between
+// Redis clock readings taken around the calls (ADR 0045).
+func TestBreakerKeepsRedisTime(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	b := forward.NewBreaker(rdb, keys.CircuitBreaker())
+	redisMicros := func() int64 {
+		now, err := rdb.Time(ctx).Result()
+		require.NoError(t, err)
+		return now.UnixMicro()
+	}
+
+	before := redisMicros()
+	trip(t, b)
+	left, err := b.Hold(ctx, 2*time.Second)
+	require.NoError(t, err)
+	after := redisMicros()
+	require.Equal(t, 2*time.Second, left)
+
+	h, err := rdb.HMGet(ctx, keys.CircuitBreaker(), "opened_at", "hold_until").Result()
+	require.NoError(t, err)
+	var opened, hold int64
+	_, err = fmt.Sscan(h[0].(string), &opened)
+	require.NoError(t, err)
+	_, err = fmt.Sscan(h[1].(string), &hold)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, opened, before)
+	require.LessOrEqual(t, opened, after)
+	require.GreaterOrEqual(t, hold, before+2_000_000)
+	require.LessOrEqual(t, hold, after+2_000_000)
+}

@@ -78,17 +78,21 @@ type Options struct {
 
 // Forwarder delivers alerts from the alert stream to Moogsoft.
 type Forwarder struct {
-	rdb         redis.UniversalClient
-	keys        keyspace.Keys
-	dyn         *dynconfig.Store
-	log         *slog.Logger
-	m           *metrics
-	sm          *stream.Metrics
-	consumer    string
-	url         string
-	apiKey      func() string // sent as "Bearer <key>": never logged, never written to Redis
-	refreshKey  func(context.Context) error
-	refreshedAt atomic.Int64 // unix ns of the last refreshKey call
+	rdb        redis.UniversalClient
+	keys       keyspace.Keys
+	dyn        *dynconfig.Store
+	log        *slog.Logger
+	m          *metrics
+	sm         *stream.Metrics
+	consumer   string
+	url        string
+	apiKey     func() string // sent as "Bearer <key>": never logged, never written to Redis
+	refreshKey func(context.Context) error
+	// epoch is when New ran; in-process gates are durations since it, so
+	// they read the monotonic clock and a jump of the wall clock (NTP
+	// stepping it, an operator's date -s) moves none of them (ADR 0045).
+	epoch       time.Time
+	refreshedAt atomic.Int64 // since epoch (ns, monotonic) at the last refreshKey call; 0 never
 	concurrency int
 	client      *http.Client
 	breaker     *Breaker
@@ -100,7 +104,7 @@ type Forwarder struct {
 	acks    *acker
 
 	cbState   atomic.Int32 // last breaker state seen (gauge value)
-	cbRetryAt atomic.Int64 // unix ns when an open breaker admits a probe
+	cbRetryAt atomic.Int64 // since epoch (ns, monotonic) when an open breaker admits a probe
 	probes    atomic.Uint64
 	warns     throttle
 	started   atomic.Bool
@@ -155,6 +159,7 @@ func New(o Options) (*Forwarder, error) {
 		breaker: NewBreaker(o.Redis, o.Keys.CircuitBreaker()),
 		tally:   o.Tally,
 		hand:    newHand(m.inflight, m.retrying),
+		epoch:   time.Now(),
 	}
 	f.apiKey, f.refreshKey = o.APIKeyFunc, o.RefreshAPIKey
 	if f.apiKey == nil {
@@ -288,6 +293,10 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 	}
 }
 
+// mono is the time since New on the monotonic clock: what every in-process
+// gate of the forwarder compares, never wall-clock nanoseconds.
+func (f *Forwarder) mono() time.Duration { return time.Since(f.epoch) }
+
 // readBlocked: while the breaker is not closed, alerts wait in the stream.
 // The exception is a probe that is due while this forwarder holds no alert
 // that was never sent: it reads so that the probe need not be an alert that
@@ -298,7 +307,7 @@ func (f *Forwarder) readBlocked() bool {
 	if f.cbState.Load() == 0 {
 		return false
 	}
-	return time.Now().UnixNano() < f.cbRetryAt.Load() || f.hand.hasUntried()
+	return f.mono() < time.Duration(f.cbRetryAt.Load()) || f.hand.hasUntried()
 }
 
 // accept decodes entries into held alerts; undecodable ones are dead-lettered.
@@ -373,7 +382,7 @@ func (f *Forwarder) waitChange(ctx context.Context, ch <-chan struct{}, d time.D
 func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool) {
 	timeout := f.dyn.Duration(dynconfig.MoogTimeout)
 	token := probeToken(f.consumer, f.probes.Add(1))
-	acq, err := f.breaker.Acquire(ctx, f.dyn.Duration(dynconfig.CircuitBreakerTimeout), timeout+probeLeaseExtra, token)
+	acq, pre, err := f.admit(ctx, timeout+probeLeaseExtra, token, int64(len(its)))
 	if err != nil {
 		f.hand.putBack(its)
 		if ctx.Err() == nil {
@@ -410,8 +419,12 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	}
 
 	for {
-		lim := ratelimit.Limit{Rate: f.dyn.Int(dynconfig.MoogRateLimit), Period: f.dyn.Duration(dynconfig.MoogRatePeriod)}
-		res, err := ratelimit.Allow(ctx, f.rdb, f.keys.MoogRateLimit(), lim, int64(len(its)))
+		res, err := ratelimit.Result{}, error(nil)
+		if pre != nil {
+			res, pre = *pre, nil // taken with the breaker's answer
+		} else {
+			res, err = ratelimit.Allow(ctx, f.rdb, f.keys.MoogRateLimit(), f.moogLimit(), int64(len(its)))
+		}
 		if err != nil {
 			f.releaseProbe(send, token)
 			f.hand.putBack(its)
@@ -497,6 +510,45 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	}
 }
 
+func (f *Forwarder) moogLimit() ratelimit.Limit {
+	return ratelimit.Limit{Rate: f.dyn.Int(dynconfig.MoogRateLimit), Period: f.dyn.Duration(dynconfig.MoogRatePeriod)}
+}
+
+// admit asks the breaker whether a request of qty alerts may be sent (lease:
+// the probe's, if granted). While the breaker was last seen closed it also
+// takes the request's rate-limit units in the same round trip — pipelined,
+// not one script: the two keys may live on different Redis Cluster nodes —
+// and returns that answer as pre when the breaker says Send (nil otherwise:
+// the caller asks the limit itself). Units taken for a request the breaker
+// then stopped are not given back: the limit errs on the slow side, and only
+// when the breaker changed since this forwarder last looked (ADR 0045).
+func (f *Forwarder) admit(ctx context.Context, lease time.Duration, token string, qty int64) (Acquired, *ratelimit.Result, error) {
+	open := f.dyn.Duration(dynconfig.CircuitBreakerTimeout)
+	lim := f.moogLimit()
+	if f.cbState.Load() != 0 || lim.Rate <= 0 || qty > lim.Rate {
+		// Nothing to share a round trip with: no limit, a request the limit
+		// answers without Redis, or a breaker that is likely to say Wait.
+		acq, err := f.breaker.Acquire(ctx, open, lease, token)
+		return acq, nil, err
+	}
+	pipe := f.rdb.Pipeline()
+	acmd := f.breaker.queueAcquire(ctx, pipe, open, lease, token)
+	pending := ratelimit.Queue(ctx, pipe, f.keys.MoogRateLimit(), lim, qty)
+	_, _ = pipe.Exec(ctx) // each command's own error is read below
+	acq, err := parseAcquired(acmd)
+	if ratelimit.IsNoScript(err) {
+		acq, err = f.breaker.Acquire(ctx, open, lease, token) // loads the script
+	}
+	if err != nil || acq.Decision != Send {
+		return acq, nil, err
+	}
+	res, err := pending.Result()
+	if err != nil {
+		return acq, nil, nil // NOSCRIPT or Redis: the caller's Allow retries or reports it
+	}
+	return acq, &res, nil
+}
+
 // holdRetryAfter honours Moogsoft's Retry-After: it asks a client to wait
 // before its next request, so every forwarder holds every alert (fresh ones
 // too) until it has elapsed, not only the alerts of the refused request
@@ -571,7 +623,7 @@ func (f *Forwarder) observe(state string, wait time.Duration) {
 	f.m.cbState.Set(float64(v))
 	f.m.cbStatePython.Set(pythonBreakerState(v))
 	if v != 0 {
-		f.cbRetryAt.Store(time.Now().Add(wait).UnixNano())
+		f.cbRetryAt.Store(int64(f.mono() + wait))
 	}
 	prev := f.cbState.Swap(v)
 	if prev == v {

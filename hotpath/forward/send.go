@@ -82,8 +82,9 @@ func (f *Forwarder) post(ctx context.Context, body []byte, timeout time.Duration
 	if (o.status != http.StatusUnauthorized && o.status != http.StatusForbidden) || f.refreshKey == nil {
 		return o
 	}
-	now := time.Now().UnixNano()
-	if last := f.refreshedAt.Load(); now-last >= int64(keyRefreshEvery) && f.refreshedAt.CompareAndSwap(last, now) {
+	// mono() is > 0 here, so 0 can mean "never refreshed".
+	now := int64(f.mono())
+	if last := f.refreshedAt.Load(); (last == 0 || now-last >= int64(keyRefreshEvery)) && f.refreshedAt.CompareAndSwap(last, now) {
 		if err := f.refreshKey(ctx); err != nil {
 			f.log.Warn("re-read MOOG_API_KEY after Moogsoft refused it", "err", err)
 		}
@@ -130,7 +131,7 @@ func (f *Forwarder) postWith(ctx context.Context, body []byte, timeout time.Dura
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, excerptLen))
 		o.body = strings.ToValidUTF8(string(b), "\uFFFD")
 		if o.class == retryable {
-			o.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+			o.retryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), serverNow(resp.Header, time.Now()))
 		}
 	}
 	// Drain (bounded) so the connection goes back to the pool.
@@ -183,6 +184,19 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 		d = t.Sub(now)
 	}
 	return min(max(d, 0), maxRetryAfter)
+}
+
+// serverNow is the moment an answer was sent by the server's own clock: its
+// Date header when it has one, else local (the time it arrived). A
+// Retry-After date is on the server's clock; measured against this replica's
+// it would be off by their disagreement (a replica minutes behind would hold
+// every forwarder minutes too long through the shared hold, one ahead would
+// not wait at all). Both headers have one-second resolution.
+func serverNow(h http.Header, local time.Time) time.Time {
+	if t, err := http.ParseTime(h.Get("Date")); err == nil {
+		return t
+	}
+	return local
 }
 
 // backoff is the delay before retry number attempt (1-based): full jitter,

@@ -51,20 +51,67 @@ type Result struct {
 // Allow takes qty units from the limit at key if they are available now.
 // Denied requests take nothing.
 func Allow(ctx context.Context, rdb redis.Scripter, key string, lim Limit, qty int64) (Result, error) {
+	res, args, ok := prepare(lim, qty)
+	if ok {
+		return res, nil
+	}
+	return parse(key, gcra.Run(ctx, rdb, []string{key}, args...))
+}
+
+// Pending is an Allow queued on a pipeline (Queue).
+type Pending struct {
+	key string
+	cmd *redis.Cmd // nil: answered without Redis
+	res Result
+}
+
+// Queue adds Allow to pipe, so it shares one round trip with the pipeline's
+// other commands; Result reads the answer after pipe.Exec. It is sent as
+// EVALSHA: after Redis lost its script cache (a restart) Result fails with an
+// error for which IsNoScript holds, and Allow (which loads it) is the way on.
+func Queue(ctx context.Context, pipe redis.Pipeliner, key string, lim Limit, qty int64) Pending {
+	res, args, ok := prepare(lim, qty)
+	if ok {
+		return Pending{key: key, res: res}
+	}
+	return Pending{key: key, cmd: gcra.EvalSha(ctx, pipe, []string{key}, args...)}
+}
+
+// Result is the queued Allow's answer, once the pipeline ran.
+func (p Pending) Result() (Result, error) {
+	if p.cmd == nil {
+		return p.res, nil
+	}
+	return parse(p.key, p.cmd)
+}
+
+// IsNoScript reports whether err says Redis did not know a queued script.
+func IsNoScript(err error) bool { return redis.HasErrorPrefix(err, "NOSCRIPT") }
+
+// prepare answers without Redis when it can (ok), else returns the script's
+// arguments.
+func prepare(lim Limit, qty int64) (Result, []any, bool) {
 	if lim.Rate <= 0 {
-		return Result{Allowed: true}, nil
+		return Result{Allowed: true}, nil, true
 	}
 	if qty > lim.Rate {
-		return Result{Impossible: true}, nil
+		return Result{Impossible: true}, nil, true
 	}
 	interval := lim.Period.Microseconds() / lim.Rate
 	if interval < 1 {
 		interval = 1
 	}
 	tolerance := interval * lim.Rate
-	res, err := gcra.Run(ctx, rdb, []string{key}, interval, tolerance, qty).Int64Slice()
+	return Result{}, []any{interval, tolerance, qty}, false
+}
+
+func parse(key string, cmd *redis.Cmd) (Result, error) {
+	res, err := cmd.Int64Slice()
 	if err != nil {
 		return Result{}, fmt.Errorf("rate limit %s: %w", key, err)
+	}
+	if len(res) != 2 {
+		return Result{}, fmt.Errorf("rate limit %s: unexpected reply %v", key, res)
 	}
 	return Result{Allowed: res[0] == 1, RetryAfter: time.Duration(res[1]) * time.Microsecond}, nil
 }

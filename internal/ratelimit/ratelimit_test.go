@@ -56,3 +56,41 @@ func TestBurstThenDenyWithRetryAfter(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, r.Allowed, "rate 0 is unlimited")
 }
+
+// TestQueueSharesAPipeline: Allow queued on a pipeline answers like Allow
+// (one round trip for several), and what needs no Redis is answered at once.
+func TestQueueSharesAPipeline(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	lim := ratelimit.Limit{Rate: 10, Period: 4 * time.Second}
+	key := keys.IngestRateLimit()
+
+	// Queue sends EVALSHA only; Allow loads the script into Redis.
+	_, err := ratelimit.Allow(ctx, rdb, keys.Prefix+"warm", lim, 1)
+	require.NoError(t, err)
+	pipe := rdb.Pipeline()
+	a := ratelimit.Queue(ctx, pipe, key, lim, 6)
+	b := ratelimit.Queue(ctx, pipe, key, lim, 4)
+	c := ratelimit.Queue(ctx, pipe, key, lim, 5)
+	huge := ratelimit.Queue(ctx, pipe, key, lim, 11)
+	free := ratelimit.Queue(ctx, pipe, key, ratelimit.Limit{}, 1000)
+	require.Equal(t, 3, pipe.Len(), "only the three that need Redis are sent")
+	_, err = pipe.Exec(ctx)
+	require.NoError(t, err)
+	for i, p := range []ratelimit.Pending{a, b, c, huge, free} {
+		r, err := p.Result()
+		require.NoError(t, err)
+		switch i {
+		case 0, 1:
+			require.True(t, r.Allowed, "within the burst")
+		case 2:
+			require.False(t, r.Allowed, "beyond the burst")
+			require.Positive(t, r.RetryAfter)
+		case 3:
+			require.True(t, r.Impossible)
+		case 4:
+			require.True(t, r.Allowed)
+		}
+	}
+}
