@@ -43,37 +43,27 @@ func appendEvent(dst []byte, a *event.Alert, trusted bool) []byte {
 		at = a.ReceivedAt
 	}
 
-	dst = append(dst, `{"signature":`...)
-	dst = jsonenc.AppendString(dst, sig)
-	dst = append(dst, `,"source_id":`...)
-	dst = jsonenc.AppendString(dst, host)
-	dst = append(dst, `,"external_id":`...)
-	dst = jsonenc.AppendString(dst, a.EventID)
-	dst = append(dst, `,"manager":"`+moogManager+`","source":"`+moogSource+`","class":`...)
-	dst = jsonenc.AppendString(dst, class)
+	dst = jsonenc.AppendStringMember(dst, `{"signature":`, sig)
+	dst = jsonenc.AppendStringMember(dst, `,"source_id":`, host)
+	dst = jsonenc.AppendStringMember(dst, `,"external_id":`, a.EventID)
+	dst = jsonenc.AppendStringMember(dst, `,"manager":"`+moogManager+`","source":"`+moogSource+`","class":`, class)
 	dst = append(dst, `,"agent":"`+moogAgent+`","agent_location":"`+moogAgentLocation+`","type":"`+moogType+`","severity":`...)
 	dst = strconv.AppendInt(dst, int64(event.MoogSeverity(a.Severity)), 10)
-	dst = append(dst, `,"description":`...)
-	dst = jsonenc.AppendString(dst, a.Description)
+	dst = jsonenc.AppendStringMember(dst, `,"description":`, a.Description)
 	dst = append(dst, `,"agent_time":`...)
 	dst = strconv.AppendInt(dst, at.Unix(), 10)
 
-	dst = append(dst, `,"custom_info":{"event_id":`...)
-	dst = jsonenc.AppendString(dst, a.EventID)
-	dst = append(dst, `,"correlation_id":`...)
-	dst = jsonenc.AppendString(dst, a.CorrelationID)
+	dst = jsonenc.AppendStringMember(dst, `,"custom_info":{"event_id":`, a.EventID)
+	dst = jsonenc.AppendStringMember(dst, `,"correlation_id":`, a.CorrelationID)
 	dst = append(dst, `,"rule_id":`...)
 	if a.RuleID != 0 {
 		dst = strconv.AppendInt(dst, a.RuleID, 10)
 	} else {
 		dst = append(dst, "null"...) // meta-alerts come from no rule
 	}
-	dst = append(dst, `,"handling":`...)
-	dst = jsonenc.AppendString(dst, a.Handling)
-	dst = append(dst, `,"environment":`...)
-	dst = jsonenc.AppendString(dst, a.Environment)
-	dst = append(dst, `,"team":`...)
-	dst = jsonenc.AppendString(dst, a.Team)
+	dst = jsonenc.AppendStringMember(dst, `,"handling":`, a.Handling)
+	dst = jsonenc.AppendStringMember(dst, `,"environment":`, a.Environment)
+	dst = jsonenc.AppendStringMember(dst, `,"team":`, a.Team)
 	dst = append(dst, `,"received_at":`...)
 	if a.ReceivedAt.IsZero() {
 		dst = append(dst, "null"...)

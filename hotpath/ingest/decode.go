@@ -357,7 +357,9 @@ type fields struct {
 }
 
 // pick sorts members into fields. A repeated key keeps its last value, as
-// encoding/json (and so every later stage) reads it.
+// encoding/json (and so every later stage) reads it. The switch repeats one
+// line per key on purpose: a table of keys and field pointers scanned per
+// member measured three times slower (BenchmarkPick), on every event.
 func pick(members []member) fields {
 	var f fields
 	for i := range members {

@@ -63,3 +63,17 @@ func orNull(b json.RawMessage) json.RawMessage {
 	}
 	return b
 }
+
+func BenchmarkAppendJSON(b *testing.B) {
+	sev := 2
+	a := Alert{EventID: "0195f1c2-aaaa-7bbb-8ccc-000000000001", CorrelationID: "corr-1",
+		ReceivedAt: time.Now(), EventTime: time.Now(), Hostname: "core-sw-01", RuleID: 42,
+		Handling: "page_and_ticket", Environment: "prod", Team: "NETO", Severity: &sev,
+		Description: "Link down on Gi0/1", Signature: "core-sw-01:42",
+		Original: json.RawMessage(`{"hostname":"core-sw-01","message":"Link down on Gi0/1","timestamp":"2025-01-01T00:00:00Z"}`)}
+	buf := make([]byte, 0, 1024)
+	b.ReportAllocs()
+	for b.Loop() {
+		buf = a.AppendJSON(buf[:0])
+	}
+}

@@ -65,6 +65,13 @@ func AppendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// AppendStringMember appends key, the JSON text before a member's value such
+// as `,"team":` (the caller's constant, written as it is), then s as
+// AppendString writes it.
+func AppendStringMember(dst []byte, key, s string) []byte {
+	return AppendString(append(dst, key...), s)
+}
+
 // AppendTime appends t as time.Time's MarshalJSON writes it: RFC 3339 with as
 // many fractional digits as needed, in quotes. MarshalJSON refuses a year
 // outside 0-9999 or an offset of 24 hours or more; AppendTime does not check,

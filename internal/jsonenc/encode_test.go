@@ -45,6 +45,11 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 	require.Equal(t, `x"a"`, string(AppendString([]byte("x"), "a")), "appends to dst")
 }
 
+func TestAppendStringMember(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, `{"a":"x\"y"`, string(AppendStringMember([]byte("{"), `"a":`, `x"y`)))
+}
+
 func FuzzAppendString(f *testing.F) {
 	for _, s := range []string{"", "a\"b", "\xff", "\u2028", "\x00", "\b\f", "<&>"} {
 		f.Add(s)

@@ -98,15 +98,15 @@ func (c *checker) str(i int) (int, bool) {
 
 func (c *checker) object(i, depth int) (int, bool) {
 	b := c.b
-	i = SkipSpace(b, i+1)
-	if i < len(b) && b[i] == '}' {
-		return i + 1, true
+	i, empty := openContainer(b, i, '}')
+	if empty {
+		return i, true
 	}
 	for {
-		if i >= len(b) || b[i] != '"' {
+		if i = SkipSpace(b, i); i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		var ok bool
+		var ok, more bool
 		if i, ok = c.str(i); !ok {
 			return i, false
 		}
@@ -117,45 +117,49 @@ func (c *checker) object(i, depth int) (int, bool) {
 		if i, ok = c.value(SkipSpace(b, i+1), depth); !ok {
 			return i, false
 		}
-		i = SkipSpace(b, i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case '}':
-			return i + 1, true
-		default:
-			return i, false
+		if i, more, ok = nextElement(b, i, '}'); !more {
+			return i, ok
 		}
 	}
 }
 
 func (c *checker) array(i, depth int) (int, bool) {
 	b := c.b
-	i = SkipSpace(b, i+1)
-	if i < len(b) && b[i] == ']' {
-		return i + 1, true
+	i, empty := openContainer(b, i, ']')
+	if empty {
+		return i, true
 	}
 	for {
-		var ok bool
-		if i, ok = c.value(i, depth); !ok {
+		var ok, more bool
+		if i, ok = c.value(SkipSpace(b, i), depth); !ok {
 			return i, false
 		}
-		i = SkipSpace(b, i)
-		if i >= len(b) {
-			return i, false
-		}
-		switch b[i] {
-		case ',':
-			i = SkipSpace(b, i+1)
-		case ']':
-			return i + 1, true
-		default:
-			return i, false
+		if i, more, ok = nextElement(b, i, ']'); !more {
+			return i, ok
 		}
 	}
+}
+
+// openContainer reads past the '{' or '[' at b[i]: it returns the offset of
+// the first member or element, or, for an empty object or array (closing
+// right after the opening), the offset just past it and empty.
+func openContainer(b []byte, i int, closing byte) (next int, empty bool) {
+	i = SkipSpace(b, i+1)
+	if i < len(b) && b[i] == closing {
+		return i + 1, true
+	}
+	return i, false
+}
+
+// nextElement reads what follows a member or element that ends at b[i]: a
+// ',' (more: another member or element follows) or closing. next is just
+// past it, or at the syntax error when it is neither (ok false).
+func nextElement(b []byte, i int, closing byte) (next int, more, ok bool) {
+	i = SkipSpace(b, i)
+	if i < len(b) && (b[i] == ',' || b[i] == closing) {
+		return i + 1, b[i] == ',', true
+	}
+	return i, false, false
 }
 
 // validValue checks the JSON value at b[i], nested inside depth arrays and
