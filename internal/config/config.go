@@ -116,6 +116,14 @@ func (e *Env) Fail(name, format string, args ...any) {
 	e.errs = append(e.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 }
 
+// OrDefault sets *v to def when it is zero or negative: what a Config built
+// in code leaves unset takes the default ReadConfig would have read.
+func OrDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
 // VarError is a problem with the value of one variable (a file it names
 // that cannot be read, …), found by code that does not hold the Env.
 type VarError struct {
