@@ -143,21 +143,17 @@ func (m *dlqMetrics) setHealth(v float64) {
 
 // dlqActivities are the activities of DLQRemediationWorkflow.
 type dlqActivities struct {
-	d            *Deps
-	log          *slog.Logger
-	m            *dlqMetrics
+	activityGroup[*dlqMetrics]
 	probeTimeout time.Duration
 	healthTTL    time.Duration
 }
 
 func newDLQActivities(d *Deps) (*dlqActivities, error) {
-	d = d.withDefaults()
-	m, err := newDLQMetrics(d.Registerer)
+	g, err := newActivityGroup(d, "dlq_remediation", newDLQMetrics)
 	if err != nil {
 		return nil, err
 	}
-	return &dlqActivities{d: d, log: d.Log.With("component", "dlq_remediation"), m: m,
-		probeTimeout: dlqProbeTimeout, healthTTL: dlqHealthTTL}, nil
+	return &dlqActivities{activityGroup: g, probeTimeout: dlqProbeTimeout, healthTTL: dlqHealthTTL}, nil
 }
 
 func registerDLQ(r Registry, d *Deps) error {
@@ -165,9 +161,11 @@ func registerDLQ(r Registry, d *Deps) error {
 	if err != nil {
 		return err
 	}
-	r.RegisterActivityWithOptions(a.CheckMoogHealth, activity.RegisterOptions{Name: workflows.ActivityDLQCheckMoogHealth})
-	r.RegisterActivityWithOptions(a.ReplayStream, activity.RegisterOptions{Name: workflows.ActivityDLQReplayStream})
-	r.RegisterActivityWithOptions(a.RecordDepths, activity.RegisterOptions{Name: workflows.ActivityDLQRecordDepths})
+	registerAs(r, map[string]any{
+		workflows.ActivityDLQCheckMoogHealth: a.CheckMoogHealth,
+		workflows.ActivityDLQReplayStream:    a.ReplayStream,
+		workflows.ActivityDLQRecordDepths:    a.RecordDepths,
+	})
 	return nil
 }
 

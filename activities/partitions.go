@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -85,22 +84,21 @@ func newPartitionMetrics(reg prometheus.Registerer) (*partitionMetrics, error) {
 
 // partitionActivities are the activities of PartitionMaintenanceWorkflow.
 type partitionActivities struct {
-	d   *Deps
-	log *slog.Logger
-	m   *partitionMetrics
+	activityGroup[*partitionMetrics]
 }
 
 func registerPartitions(r Registry, d *Deps) error {
-	d = d.withDefaults()
-	m, err := newPartitionMetrics(d.Registerer)
+	g, err := newActivityGroup(d, "partitions", newPartitionMetrics)
 	if err != nil {
 		return err
 	}
-	a := &partitionActivities{d: d, log: d.Log.With("component", "partitions"), m: m}
-	r.RegisterActivityWithOptions(a.Inspect, activity.RegisterOptions{Name: workflows.ActivityPartitionInspect})
-	r.RegisterActivityWithOptions(a.EnsureMonth, activity.RegisterOptions{Name: workflows.ActivityPartitionEnsureMonth})
-	r.RegisterActivityWithOptions(a.Report, activity.RegisterOptions{Name: workflows.ActivityPartitionReport})
-	r.RegisterActivityWithOptions(d.policy, activity.RegisterOptions{Name: workflows.ActivityPartitionPolicy})
+	a := &partitionActivities{g}
+	registerAs(r, map[string]any{
+		workflows.ActivityPartitionInspect:     a.Inspect,
+		workflows.ActivityPartitionEnsureMonth: a.EnsureMonth,
+		workflows.ActivityPartitionReport:      a.Report,
+		workflows.ActivityPartitionPolicy:      a.d.policy,
+	})
 	return nil
 }
 
@@ -289,15 +287,4 @@ func heartbeatDuringStatement(ctx context.Context, details ...any) (stop func())
 		close(done)
 		wg.Wait()
 	}
-}
-
-// now is the injected clock (Register defaults it to time.Now).
-func (a *partitionActivities) now() time.Time {
-	return a.d.Now()
-}
-
-// logger tags log lines with the workflow run they belong to.
-func (a *partitionActivities) logger(ctx context.Context) *slog.Logger {
-	info := activity.GetInfo(ctx)
-	return a.log.With("workflow_id", info.WorkflowExecution.ID, "attempt", info.Attempt)
 }

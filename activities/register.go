@@ -76,6 +76,42 @@ func (d *Deps) withDefaults() *Deps {
 	return &c
 }
 
+// activityGroup is what every group of activities starts from: the Deps
+// with their defaults, a logger tagged with the group's component, and the
+// group's metrics.
+type activityGroup[M any] struct {
+	d   *Deps
+	log *slog.Logger
+	m   M
+}
+
+func newActivityGroup[M any](d *Deps, component string, newMetrics func(prometheus.Registerer) (M, error)) (activityGroup[M], error) {
+	d = d.withDefaults()
+	m, err := newMetrics(d.Registerer)
+	if err != nil {
+		return activityGroup[M]{}, err
+	}
+	return activityGroup[M]{d: d, log: d.Log.With("component", component), m: m}, nil
+}
+
+// now is the injected clock (withDefaults defaults it to time.Now).
+func (g activityGroup[M]) now() time.Time {
+	return g.d.Now()
+}
+
+// logger tags log lines with the workflow run they belong to.
+func (g activityGroup[M]) logger(ctx context.Context) *slog.Logger {
+	info := activity.GetInfo(ctx)
+	return g.log.With("workflow_id", info.WorkflowExecution.ID, "attempt", info.Attempt)
+}
+
+// registerAs registers each activity under the name its workflow calls.
+func registerAs(r Registry, byName map[string]any) {
+	for name, fn := range byName {
+		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
+	}
+}
+
 // Register registers every activity under the name its workflow calls.
 // Zero fields of d take their defaults (withDefaults); d itself is not
 // changed.

@@ -203,9 +203,7 @@ func newRetentionMetrics(reg prometheus.Registerer) (*retentionMetrics, error) {
 
 // retentionActivities are the activities of RetentionWorkflow.
 type retentionActivities struct {
-	d   *Deps
-	log *slog.Logger
-	m   *retentionMetrics
+	activityGroup[*retentionMetrics]
 	// afterBatch, set only by tests, runs after each committed batch of
 	// ArchiveBatches (to fail an attempt part-way).
 	afterBatch func(ctx context.Context, p workflows.RetentionBatchProgress) error
@@ -215,11 +213,11 @@ type retentionActivities struct {
 }
 
 func newRetentionActivities(d *Deps) (*retentionActivities, error) {
-	d = d.withDefaults()
-	m, err := newRetentionMetrics(d.Registerer)
+	g, err := newActivityGroup(d, "retention", newRetentionMetrics)
 	if err != nil {
 		return nil, err
 	}
+	d, m := g.d, g.m
 	days := func(v, def int) float64 {
 		if v == 0 {
 			return float64(def)
@@ -229,7 +227,7 @@ func newRetentionActivities(d *Deps) (*retentionActivities, error) {
 	m.pyPolicyDays.WithLabelValues("event_audit").Set(days(d.Retention.EventRetentionDays, workflows.DefaultEventRetentionDays))
 	m.pyPolicyDays.WithLabelValues("config_audit").Set(days(d.Retention.ConfigAuditRetentionDays, workflows.DefaultConfigAuditRetentionDays))
 	m.pyPolicyDays.WithLabelValues("archive").Set(days(d.Retention.ArchiveRetentionDays, workflows.DefaultArchiveRetentionDays))
-	return &retentionActivities{d: d, log: d.Log.With("component", "retention"), m: m}, nil
+	return &retentionActivities{activityGroup: g}, nil
 }
 
 // retCountErrors counts an activity's failed attempts under task in
@@ -573,15 +571,4 @@ func retentionCeilDiv(n, d int64) int64 {
 		return 0
 	}
 	return (n + d - 1) / d
-}
-
-// now is the injected clock (withDefaults defaults it to time.Now).
-func (a *retentionActivities) now() time.Time {
-	return a.d.Now()
-}
-
-// logger tags log lines with the workflow run they belong to.
-func (a *retentionActivities) logger(ctx context.Context) *slog.Logger {
-	info := activity.GetInfo(ctx)
-	return a.log.With("workflow_id", info.WorkflowExecution.ID, "attempt", info.Attempt)
 }

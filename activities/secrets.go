@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -88,19 +87,16 @@ func newSecretMetrics(reg prometheus.Registerer) (*secretMetrics, error) {
 }
 
 type secretActivities struct {
-	d   *Deps
-	log *slog.Logger
-	m   *secretMetrics
+	activityGroup[*secretMetrics]
 }
 
 func registerSecrets(r Registry, d *Deps) error {
-	d = d.withDefaults()
-	m, err := newSecretMetrics(d.Registerer)
+	g, err := newActivityGroup(d, "secret_rotation", newSecretMetrics)
 	if err != nil {
 		return err
 	}
-	a := &secretActivities{d: d, log: d.Log.With("component", "secret_rotation"), m: m}
-	for name, fn := range map[string]any{
+	a := &secretActivities{g}
+	registerAs(r, map[string]any{
 		workflows.ActivitySecretPreflight:     a.Preflight,
 		workflows.ActivitySecretStoreNext:     a.StoreNext,
 		workflows.ActivitySecretApplyNext:     a.ApplyNext,
@@ -109,9 +105,7 @@ func registerSecrets(r Registry, d *Deps) error {
 		workflows.ActivitySecretRemoveOld:     a.RemoveOld,
 		workflows.ActivitySecretCompensate:    a.Compensate,
 		workflows.ActivitySecretRecordOutcome: a.RecordOutcome,
-	} {
-		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
-	}
+	})
 	return nil
 }
 
@@ -199,6 +193,43 @@ func (a *secretActivities) update(ctx context.Context, fn func(s secrets.Snapsho
 	return 0, false, fmt.Errorf("write secrets: still conflicting after %d check-and-set attempts", secretCASAttempts)
 }
 
+// stepFor is how every step starts: the backend of target and the provider
+// keys it rotates.
+func (a *secretActivities) stepFor(target string) (secretBackend, secretSlot, error) {
+	b, err := a.backendFor(target)
+	if err != nil {
+		return nil, secretSlot{}, err
+	}
+	return b, b.slot(), nil
+}
+
+// stepRead is stepFor plus a fresh snapshot of the provider.
+func (a *secretActivities) stepRead(ctx context.Context, target string) (secretBackend, secretSlot, secrets.Snapshot, error) {
+	b, slot, err := a.stepFor(target)
+	if err != nil {
+		return nil, slot, secrets.Snapshot{}, err
+	}
+	s, err := a.read(ctx)
+	if err != nil {
+		return nil, slot, secrets.Snapshot{}, err
+	}
+	return b, slot, s, nil
+}
+
+// written ends a step whose provider write went through update: res gets
+// the version written (or read, when the step was already done), and an
+// actual write is logged as msg.
+func (a *secretActivities) written(in workflows.SecretStepInput, res workflows.SecretStepResult, v int, wrote bool, err error, msg string) (workflows.SecretStepResult, error) {
+	if err != nil {
+		return workflows.SecretStepResult{}, err
+	}
+	res.Version = v
+	if wrote {
+		a.log.Info(msg, "target", in.Target, "rotation_id", in.RotationID, "version", v, "fingerprint", res.Fingerprint)
+	}
+	return res, nil
+}
+
 // checkFree refuses to start when another rotation (or an unmarked NEXT) is
 // in the way; ok is true when this rotation already owns the slot.
 func checkFree(s secrets.Snapshot, slot secretSlot, target, rotationID string) (owned bool, err error) {
@@ -220,12 +251,7 @@ func checkFree(s secrets.Snapshot, slot secretSlot, target, rotationID string) (
 
 // Preflight checks that the rotation can start, changing nothing.
 func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	b, err := a.backendFor(in.Target)
-	if err != nil {
-		return workflows.SecretStepResult{}, err
-	}
-	slot := b.slot()
-	s, err := a.read(ctx)
+	b, slot, s, err := a.stepRead(ctx, in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
@@ -252,11 +278,10 @@ func (a *secretActivities) Preflight(ctx context.Context, in workflows.SecretSte
 // StoreNext generates the new value and stores it as NEXT, marked with the
 // rotation id. A retry finds the marker and stores nothing new.
 func (a *secretActivities) StoreNext(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	b, err := a.backendFor(in.Target)
+	b, slot, err := a.stepFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
-	slot := b.slot()
 	value, err := b.generate()
 	if err != nil {
 		return workflows.SecretStepResult{}, err
@@ -287,14 +312,7 @@ func (a *secretActivities) StoreNext(ctx context.Context, in workflows.SecretSte
 		res = workflows.SecretStepResult{Fingerprint: fingerprint(value), Detail: "stored " + slot.next}
 		return values, nil
 	})
-	if err != nil {
-		return workflows.SecretStepResult{}, err
-	}
-	res.Version = v
-	if wrote {
-		a.log.Info("new secret stored as next", "target", in.Target, "rotation_id", in.RotationID, "version", v, "fingerprint", res.Fingerprint)
-	}
-	return res, nil
+	return a.written(in, res, v, wrote, err, "new secret stored as next")
 }
 
 // owned reads the snapshot and checks that this rotation holds the slot at stage.
@@ -318,11 +336,10 @@ func (a *secretActivities) owned(ctx context.Context, slot secretSlot, in workfl
 // connectors fall back to NEXT). API keys: nothing (services accept CURRENT
 // and NEXT once they re-read the secrets). Idempotent.
 func (a *secretActivities) ApplyNext(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	b, err := a.backendFor(in.Target)
+	b, slot, err := a.stepFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
-	slot := b.slot()
 	s, err := a.owned(ctx, slot, in, secretStageNextStored)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
@@ -349,11 +366,10 @@ type secretVerifyProgress struct {
 // uses the target acked it with ok=true. A refusal, or instances still silent
 // at the deadline, fail the step with their ids and messages.
 func (a *secretActivities) NotifyVerify(ctx context.Context, in workflows.SecretVerifyInput) (workflows.SecretStepResult, error) {
-	b, err := a.backendFor(in.Target)
+	_, slot, err := a.stepFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
-	slot := b.slot()
 	if a.d.Redis == nil {
 		return workflows.SecretStepResult{}, secretErr(workflows.SecretErrInvalid, "no Redis client configured on the worker")
 	}
@@ -520,11 +536,10 @@ func (a *secretActivities) readAcks(ctx context.Context, key string) (map[string
 // old key moves to NEXT, so services keep accepting it during the grace
 // period. PostgreSQL: NEXT is cleared (the old password is already gone).
 func (a *secretActivities) Promote(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	b, err := a.backendFor(in.Target)
+	b, slot, err := a.stepFor(in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
-	slot := b.slot()
 	var res workflows.SecretStepResult
 	v, wrote, err := a.update(ctx, func(s secrets.Snapshot) (map[string]string, error) {
 		if s.Get(slot.rotationID) == in.RotationID && s.Get(slot.stage) == secretStagePromoted {
@@ -542,26 +557,14 @@ func (a *secretActivities) Promote(ctx context.Context, in workflows.SecretStepI
 		res = workflows.SecretStepResult{Fingerprint: fingerprint(next), Detail: slot.next + " promoted to " + slot.current}
 		return values, nil
 	})
-	if err != nil {
-		return workflows.SecretStepResult{}, err
-	}
-	res.Version = v
-	if wrote {
-		a.log.Info("secret promoted", "target", in.Target, "rotation_id", in.RotationID, "version", v, "fingerprint", res.Fingerprint)
-	}
-	return res, nil
+	return a.written(in, res, v, wrote, err, "secret promoted")
 }
 
 // RemoveOld ends the rotation: Redis drops the old password from the ACL
 // user, API keys stop accepting the old key, and the rotation marker is
 // cleared. A retry after the marker is gone does nothing.
 func (a *secretActivities) RemoveOld(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	b, err := a.backendFor(in.Target)
-	if err != nil {
-		return workflows.SecretStepResult{}, err
-	}
-	slot := b.slot()
-	s, err := a.read(ctx)
+	b, slot, s, err := a.stepRead(ctx, in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}
@@ -598,12 +601,7 @@ func (a *secretActivities) RemoveOld(ctx context.Context, in workflows.SecretSte
 // only ever fills an empty NEXT) and the marker cleared. It refuses after
 // promotion. Idempotent: without this rotation's marker there is nothing left.
 func (a *secretActivities) Compensate(ctx context.Context, in workflows.SecretStepInput) (workflows.SecretStepResult, error) {
-	b, err := a.backendFor(in.Target)
-	if err != nil {
-		return workflows.SecretStepResult{}, err
-	}
-	slot := b.slot()
-	s, err := a.read(ctx)
+	b, slot, s, err := a.stepRead(ctx, in.Target)
 	if err != nil {
 		return workflows.SecretStepResult{}, err
 	}

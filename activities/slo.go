@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -104,9 +103,7 @@ func (m *sloMetrics) set(r workflows.SLOReport) {
 
 // sloActivities are the activities of SLOReportWorkflow.
 type sloActivities struct {
-	d   *Deps
-	log *slog.Logger
-	m   *sloMetrics
+	activityGroup[*sloMetrics]
 }
 
 func registerSLO(r Registry, d *Deps) error {
@@ -114,19 +111,20 @@ func registerSLO(r Registry, d *Deps) error {
 	if err != nil {
 		return err
 	}
-	r.RegisterActivityWithOptions(a.EvaluateSLOs, activity.RegisterOptions{Name: workflows.ActivityEvaluateSLOs})
-	r.RegisterActivityWithOptions(a.StoreSLOReport, activity.RegisterOptions{Name: workflows.ActivityStoreSLOReport})
-	r.RegisterActivityWithOptions(a.PublishSLOStatus, activity.RegisterOptions{Name: workflows.ActivityPublishSLOStatus})
+	registerAs(r, map[string]any{
+		workflows.ActivityEvaluateSLOs:     a.EvaluateSLOs,
+		workflows.ActivityStoreSLOReport:   a.StoreSLOReport,
+		workflows.ActivityPublishSLOStatus: a.PublishSLOStatus,
+	})
 	return nil
 }
 
 func newSLOActivities(d *Deps) (*sloActivities, error) {
-	d = d.withDefaults()
-	m, err := newSLOMetrics(d.Registerer)
+	g, err := newActivityGroup(d, "slo", newSLOMetrics)
 	if err != nil {
 		return nil, err
 	}
-	return &sloActivities{d: d, log: d.Log.With("component", "slo"), m: m}, nil
+	return &sloActivities{g}, nil
 }
 
 // sloProgress is the heartbeat of EvaluateSLOs: the SLOs measured so far

@@ -101,18 +101,22 @@ func pathHostname(c *gin.Context) (string, bool) {
 	return strings.ToLower(h), true
 }
 
+const devHostColumns = `hostname, created_at`
+
+func scanDevHost(r ruleRow) (DevHost, error) {
+	var h DevHost
+	err := r.Scan(&h.Hostname, &h.CreatedAt)
+	h.CreatedAt = h.CreatedAt.UTC()
+	return h, err
+}
+
 func (s *Server) listDevHosts(c *gin.Context) {
-	rows, err := s.o.DB.Query(c, `SELECT hostname, created_at FROM development_hosts ORDER BY hostname`)
+	rows, err := s.o.DB.Query(c, `SELECT `+devHostColumns+` FROM development_hosts ORDER BY hostname`)
 	if err != nil {
 		s.dbFailure(c, "list dev hosts", err)
 		return
 	}
-	hosts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DevHost, error) {
-		var h DevHost
-		err := r.Scan(&h.Hostname, &h.CreatedAt)
-		h.CreatedAt = h.CreatedAt.UTC()
-		return h, err
-	})
+	hosts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DevHost, error) { return scanDevHost(r) })
 	if err != nil {
 		s.dbFailure(c, "list dev hosts", err)
 		return
@@ -128,9 +132,7 @@ func (s *Server) getDevHost(c *gin.Context) {
 	if !ok {
 		return
 	}
-	var h DevHost
-	err := s.o.DB.QueryRow(c, `SELECT hostname, created_at FROM development_hosts WHERE lower(hostname) = lower($1)`, host).
-		Scan(&h.Hostname, &h.CreatedAt)
+	h, err := scanDevHost(s.o.DB.QueryRow(c, `SELECT `+devHostColumns+` FROM development_hosts WHERE lower(hostname) = lower($1)`, host))
 	if errors.Is(err, pgx.ErrNoRows) {
 		abort(c, http.StatusNotFound, errNotFound, fmt.Sprintf("dev host %q not found", host))
 		return
@@ -139,7 +141,6 @@ func (s *Server) getDevHost(c *gin.Context) {
 		s.dbFailure(c, "get dev host", err)
 		return
 	}
-	h.CreatedAt = h.CreatedAt.UTC()
 	c.JSON(http.StatusOK, h)
 }
 
@@ -160,15 +161,28 @@ func (s *Server) getTeam(c *gin.Context) {
 	c.JSON(http.StatusOK, t)
 }
 
-// hostWrite runs fn in a transaction and answers: 409/404 from fn's
-// writeRefused, 503 otherwise; publishes a rules update after commit because
-// the alerter caches dev hosts and teams with the rules.
-func (s *Server) hostWrite(c *gin.Context, what string, status int, fn func(tx pgx.Tx) (any, error)) {
+// hostChange is one row written by a hostWrite: the answer to send and
+// what the audit log keeps of it.
+type hostChange struct {
+	answer   any
+	op       string // CREATE, UPDATE or DELETE
+	old, new any
+}
+
+// hostWrite runs fn in a transaction, records its change of host's row of
+// table in the audit log in the same transaction, and answers: 409/404 from
+// fn's writeRefused, 503 otherwise; publishes a rules update after commit
+// because the alerter caches dev hosts and teams with the rules.
+func (s *Server) hostWrite(c *gin.Context, what, table, host, reason string, status int, fn func(tx pgx.Tx) (hostChange, error)) {
 	var out any
 	err := pgx.BeginFunc(c, s.o.DB, func(tx pgx.Tx) error {
-		var err error
-		out, err = fn(tx)
-		return err
+		ch, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		out = ch.answer
+		return writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: ch.op, TableName: table,
+			RecordID: host, Reason: reason, CorrelationID: correlationID(c), Old: ch.old, New: ch.new})
 	})
 	if s.answerWriteError(c, what, err) {
 		return
@@ -177,55 +191,68 @@ func (s *Server) hostWrite(c *gin.Context, what string, status int, fn func(tx p
 	c.JSON(status, out)
 }
 
-func (s *Server) createDevHost(c *gin.Context) {
+// rowErr is the error of a write's single-row query: no row is refused,
+// anything else is wrapped with what the query did.
+func rowErr(err error, refused *writeRefused, what string) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return refused
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	return nil
+}
+
+// deleteTarget is the hostname and reason of a DELETE, or false once the
+// request has been answered.
+func deleteTarget(c *gin.Context) (host, reason string, ok bool) {
+	if host, ok = pathHostname(c); !ok {
+		return "", "", false
+	}
+	reason, ok = deleteReason(c)
+	return host, reason, ok
+}
+
+// createHost reads a create request's body and hostname, or answers it.
+func createHost(c *gin.Context) (hostInput, string, bool) {
 	var in hostInput
 	if !decodeResourceBody(c, &in) {
-		return
+		return in, "", false
 	}
 	host, err := validHostname(in.Hostname)
 	if err != nil {
 		answerInvalid(c, err)
+		return in, "", false
+	}
+	return in, host, true
+}
+
+func (s *Server) createDevHost(c *gin.Context) {
+	in, host, ok := createHost(c)
+	if !ok {
 		return
 	}
-	s.hostWrite(c, "add dev host", http.StatusCreated, func(tx pgx.Tx) (any, error) {
-		var h DevHost
-		err := tx.QueryRow(c, `INSERT INTO development_hosts (hostname) VALUES ($1) ON CONFLICT DO NOTHING
-            RETURNING hostname, created_at`, host).Scan(&h.Hostname, &h.CreatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusConflict, errConflict, fmt.Sprintf("dev host %q already exists", host)}
+	s.hostWrite(c, "add dev host", tableDev, host, changeReason(c, in.Reason), http.StatusCreated, func(tx pgx.Tx) (hostChange, error) {
+		h, err := scanDevHost(tx.QueryRow(c, `INSERT INTO development_hosts (hostname) VALUES ($1) ON CONFLICT DO NOTHING
+            RETURNING `+devHostColumns, host))
+		if err := rowErr(err, &writeRefused{http.StatusConflict, errConflict, fmt.Sprintf("dev host %q already exists", host)}, "insert dev host"); err != nil {
+			return hostChange{}, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("insert dev host: %w", err)
-		}
-		h.CreatedAt = h.CreatedAt.UTC()
-		return devHostAnswer{msgDevHostAdded, h}, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableDev,
-			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), New: h})
+		return hostChange{answer: devHostAnswer{msgDevHostAdded, h}, op: "CREATE", new: h}, nil
 	})
 }
 
 func (s *Server) deleteDevHost(c *gin.Context) {
-	host, ok := pathHostname(c)
+	host, reason, ok := deleteTarget(c)
 	if !ok {
 		return
 	}
-	reason, ok := deleteReason(c)
-	if !ok {
-		return
-	}
-	s.hostWrite(c, "delete dev host", http.StatusOK, func(tx pgx.Tx) (any, error) {
-		var h DevHost
-		err := tx.QueryRow(c, `DELETE FROM development_hosts WHERE lower(hostname) = lower($1) RETURNING hostname, created_at`, host).
-			Scan(&h.Hostname, &h.CreatedAt)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("dev host %q not found", host)}
+	s.hostWrite(c, "delete dev host", tableDev, host, reason, http.StatusOK, func(tx pgx.Tx) (hostChange, error) {
+		h, err := scanDevHost(tx.QueryRow(c, `DELETE FROM development_hosts WHERE lower(hostname) = lower($1) RETURNING `+devHostColumns, host))
+		if err := rowErr(err, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("dev host %q not found", host)}, "delete dev host"); err != nil {
+			return hostChange{}, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("delete dev host: %w", err)
-		}
-		h.CreatedAt = h.CreatedAt.UTC()
-		return gin.H{"message": msgDevHostDeleted, "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
-			ChangedBy: caller(c), Operation: "DELETE", TableName: tableDev, RecordID: host,
-			Reason: reason, CorrelationID: correlationID(c), Old: h})
+		return hostChange{answer: gin.H{"message": msgDevHostDeleted, "hostname": host}, op: "DELETE", old: h}, nil
 	})
 }
 
@@ -264,13 +291,8 @@ func validTeam(v *string) (string, error) {
 }
 
 func (s *Server) createTeam(c *gin.Context) {
-	var in hostInput
-	if !decodeResourceBody(c, &in) {
-		return
-	}
-	host, err := validHostname(in.Hostname)
-	if err != nil {
-		answerInvalid(c, err)
+	in, host, ok := createHost(c)
+	if !ok {
 		return
 	}
 	team, err := validTeam(in.TeamAssignment)
@@ -278,18 +300,19 @@ func (s *Server) createTeam(c *gin.Context) {
 		answerInvalid(c, err)
 		return
 	}
-	s.hostWrite(c, "add team mapping", http.StatusCreated, func(tx pgx.Tx) (any, error) {
+	s.hostWrite(c, "add team mapping", tableTeams, host, changeReason(c, in.Reason), http.StatusCreated, func(tx pgx.Tx) (hostChange, error) {
 		t, err := scanTeam(tx.QueryRow(c, `INSERT INTO device_teams (hostname, team_assignment) VALUES ($1, $2)
             ON CONFLICT DO NOTHING RETURNING `+teamColumns, host, team))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusConflict, errConflict, fmt.Sprintf("host %q already has a team", host)}
+		if err := rowErr(err, &writeRefused{http.StatusConflict, errConflict, fmt.Sprintf("host %q already has a team", host)}, "insert team mapping"); err != nil {
+			return hostChange{}, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("insert team mapping: %w", err)
-		}
-		return teamAnswer{msgTeamAdded, t}, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "CREATE", TableName: tableTeams,
-			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), New: t})
+		return hostChange{answer: teamAnswer{msgTeamAdded, t}, op: "CREATE", new: t}, nil
 	})
+}
+
+// noTeam refuses a write to a host without a team mapping.
+func noTeam(host string) *writeRefused {
+	return &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host)}
 }
 
 func (s *Server) updateTeam(c *gin.Context) {
@@ -306,43 +329,30 @@ func (s *Server) updateTeam(c *gin.Context) {
 		answerInvalid(c, err)
 		return
 	}
-	s.hostWrite(c, "update team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
+	s.hostWrite(c, "update team mapping", tableTeams, host, changeReason(c, in.Reason), http.StatusOK, func(tx pgx.Tx) (hostChange, error) {
 		old, err := scanTeam(tx.QueryRow(c, `SELECT `+teamColumns+` FROM device_teams WHERE lower(hostname) = lower($1) FOR UPDATE`, host))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host)}
-		}
-		if err != nil {
-			return nil, fmt.Errorf("lock team mapping: %w", err)
+		if err := rowErr(err, noTeam(host), "lock team mapping"); err != nil {
+			return hostChange{}, err
 		}
 		t, err := scanTeam(tx.QueryRow(c, `UPDATE device_teams SET team_assignment = $2, updated_at = now()
             WHERE lower(hostname) = lower($1) RETURNING `+teamColumns, host, team))
 		if err != nil {
-			return nil, fmt.Errorf("update team mapping: %w", err)
+			return hostChange{}, fmt.Errorf("update team mapping: %w", err)
 		}
-		return teamAnswer{msgTeamUpdated, t}, writeConfigAudit(c, tx, AuditEntry{ChangedBy: caller(c), Operation: "UPDATE", TableName: tableTeams,
-			RecordID: host, Reason: changeReason(c, in.Reason), CorrelationID: correlationID(c), Old: old, New: t})
+		return hostChange{answer: teamAnswer{msgTeamUpdated, t}, op: "UPDATE", old: old, new: t}, nil
 	})
 }
 
 func (s *Server) deleteTeam(c *gin.Context) {
-	host, ok := pathHostname(c)
+	host, reason, ok := deleteTarget(c)
 	if !ok {
 		return
 	}
-	reason, ok := deleteReason(c)
-	if !ok {
-		return
-	}
-	s.hostWrite(c, "delete team mapping", http.StatusOK, func(tx pgx.Tx) (any, error) {
+	s.hostWrite(c, "delete team mapping", tableTeams, host, reason, http.StatusOK, func(tx pgx.Tx) (hostChange, error) {
 		old, err := scanTeam(tx.QueryRow(c, `DELETE FROM device_teams WHERE lower(hostname) = lower($1) RETURNING `+teamColumns, host))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil, &writeRefused{http.StatusNotFound, errNotFound, fmt.Sprintf("host %q has no team mapping", host)}
+		if err := rowErr(err, noTeam(host), "delete team mapping"); err != nil {
+			return hostChange{}, err
 		}
-		if err != nil {
-			return nil, fmt.Errorf("delete team mapping: %w", err)
-		}
-		return gin.H{"message": msgTeamDeleted, "hostname": host}, writeConfigAudit(c, tx, AuditEntry{
-			ChangedBy: caller(c), Operation: "DELETE", TableName: tableTeams, RecordID: host,
-			Reason: reason, CorrelationID: correlationID(c), Old: old})
+		return hostChange{answer: gin.H{"message": msgTeamDeleted, "hostname": host}, op: "DELETE", old: old}, nil
 	})
 }

@@ -108,24 +108,10 @@ func readTemporal(e *config.Env) TemporalConn {
 	}
 	// Load the files now so a wrong path stops the process at start.
 	if _, err := c.tlsConfig(); err != nil {
-		var ve *varError
-		if errors.As(err, &ve) {
-			e.Fail(ve.name, "%v", ve.err)
-		} else {
-			e.Fail("TEMPORAL_TLS", "%v", err)
-		}
+		e.FailErr("TEMPORAL_TLS", err)
 	}
 	return c
 }
-
-// varError is a problem with one variable.
-type varError struct {
-	name string
-	err  error
-}
-
-func (e *varError) Error() string { return e.name + ": " + e.err.Error() }
-func (e *varError) Unwrap() error { return e.err }
 
 // tlsConfig builds the client's TLS configuration, or nil without TLS. It
 // reads the files each time, so a renewed certificate is picked up by the
@@ -137,30 +123,30 @@ func (c TemporalConn) tlsConfig() (*tls.Config, error) {
 	tc := &tls.Config{ServerName: c.ServerName, MinVersion: tls.VersionTLS12}
 	switch {
 	case c.ClientCertPath != "" && c.ClientKeyPath == "":
-		return nil, &varError{"TEMPORAL_TLS_CLIENT_KEY_PATH", errors.New("is required with TEMPORAL_TLS_CLIENT_CERT_PATH")}
+		return nil, &config.VarError{Name: "TEMPORAL_TLS_CLIENT_KEY_PATH", Err: errors.New("is required with TEMPORAL_TLS_CLIENT_CERT_PATH")}
 	case c.ClientCertPath == "" && c.ClientKeyPath != "":
-		return nil, &varError{"TEMPORAL_TLS_CLIENT_CERT_PATH", errors.New("is required with TEMPORAL_TLS_CLIENT_KEY_PATH")}
+		return nil, &config.VarError{Name: "TEMPORAL_TLS_CLIENT_CERT_PATH", Err: errors.New("is required with TEMPORAL_TLS_CLIENT_KEY_PATH")}
 	case c.ClientCertPath != "":
 		if _, err := os.Stat(c.ClientCertPath); err != nil {
-			return nil, &varError{"TEMPORAL_TLS_CLIENT_CERT_PATH", err}
+			return nil, &config.VarError{Name: "TEMPORAL_TLS_CLIENT_CERT_PATH", Err: err}
 		}
 		if _, err := os.Stat(c.ClientKeyPath); err != nil {
-			return nil, &varError{"TEMPORAL_TLS_CLIENT_KEY_PATH", err}
+			return nil, &config.VarError{Name: "TEMPORAL_TLS_CLIENT_KEY_PATH", Err: err}
 		}
 		cert, err := tls.LoadX509KeyPair(c.ClientCertPath, c.ClientKeyPath)
 		if err != nil {
-			return nil, &varError{"TEMPORAL_TLS_CLIENT_CERT_PATH", fmt.Errorf("load the key pair with TEMPORAL_TLS_CLIENT_KEY_PATH: %w", err)}
+			return nil, &config.VarError{Name: "TEMPORAL_TLS_CLIENT_CERT_PATH", Err: fmt.Errorf("load the key pair with TEMPORAL_TLS_CLIENT_KEY_PATH: %w", err)}
 		}
 		tc.Certificates = []tls.Certificate{cert}
 	}
 	if c.ServerCAPath != "" {
 		pem, err := os.ReadFile(c.ServerCAPath)
 		if err != nil {
-			return nil, &varError{"TEMPORAL_TLS_SERVER_CA_CERT_PATH", err}
+			return nil, &config.VarError{Name: "TEMPORAL_TLS_SERVER_CA_CERT_PATH", Err: err}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, &varError{"TEMPORAL_TLS_SERVER_CA_CERT_PATH", fmt.Errorf("%s holds no PEM certificate", strconv.Quote(c.ServerCAPath))}
+			return nil, &config.VarError{Name: "TEMPORAL_TLS_SERVER_CA_CERT_PATH", Err: fmt.Errorf("%s holds no PEM certificate", strconv.Quote(c.ServerCAPath))}
 		}
 		tc.RootCAs = pool
 	}

@@ -12,7 +12,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -51,12 +50,11 @@ type DevPrometheusOptions struct {
 	Rules          fs.FS // the rule files (*.yml at its root): deploy/prometheus/rules
 }
 
-// DevPrometheus is a Prometheus this process started.
+// DevPrometheus is a Prometheus this process started; Stop ends it.
 type DevPrometheus struct {
-	URL  string // http://host:port
-	Dir  string
-	cmd  *exec.Cmd
-	done chan struct{}
+	URL string // http://host:port
+	Dir string
+	devChild
 }
 
 // StartDevPrometheus writes the configuration and rules into o.Dir, starts
@@ -101,30 +99,14 @@ func StartDevPrometheus(ctx context.Context, o DevPrometheusOptions, log *slog.L
 		"--web.listen-address=" + addr,
 		"--log.level=warn",
 	}
-	cmd := exec.Command(bin, args...) // #nosec G204 -- the prometheus binary mutt dev starts, with arguments it builds
-	cmd.SysProcAttr = childProcAttr()
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("start prometheus: %w", err)
+	child, err := startDevChild(exec.Command(bin, args...), logFile, "prometheus") // #nosec G204 -- the prometheus binary mutt dev starts, with arguments it builds
+	if err != nil {
+		return nil, err
 	}
-	p := &DevPrometheus{URL: "http://" + addr, Dir: o.Dir, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(p.done) }()
+	p := &DevPrometheus{URL: "http://" + addr, Dir: o.Dir, devChild: child}
 	log.Info("started prometheus", "url", p.URL, "dir", o.Dir, "log", logPath)
-	deadline := time.Now().Add(60 * time.Second)
-	for !p.ready(ctx) {
-		select {
-		case <-p.done:
-			return nil, fmt.Errorf("prometheus exited during start-up; see %s", logPath)
-		case <-ctx.Done():
-			p.Stop()
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.Stop()
-			return nil, fmt.Errorf("prometheus was not ready within 60s; see %s", logPath)
-		}
+	if err := child.waitReady(ctx, p.ready, "prometheus", "was not ready", logPath); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -143,17 +125,6 @@ func (p *DevPrometheus) ready(ctx context.Context) bool {
 	}
 	_ = resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
-}
-
-// Stop ends Prometheus (SIGTERM to its process group, then SIGKILL).
-func (p *DevPrometheus) Stop() {
-	_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
-		<-p.done
-	}
 }
 
 // promConfig is the part of prometheus.yml the dev Prometheus uses.

@@ -17,12 +17,12 @@ import (
 	tlog "go.temporal.io/sdk/log"
 )
 
-// DevServer is a `temporal server start-dev` this process started.
+// DevServer is a `temporal server start-dev` this process started; Stop
+// ends it.
 type DevServer struct {
 	Address string
 	UIURL   string
-	cmd     *exec.Cmd
-	done    chan struct{}
+	devChild
 }
 
 // Reachable reports whether a Temporal frontend answers at address.
@@ -82,47 +82,73 @@ func StartDevServer(ctx context.Context, address, namespace string, log *slog.Lo
 	if namespace != "" && namespace != "default" {
 		args = append(args, "--namespace", namespace)
 	}
-	cmd := exec.Command(bin, args...) // #nosec G204 -- the temporal CLI mutt dev starts, with arguments it builds
-	cmd.SysProcAttr = childProcAttr()
 	logFile, err := os.CreateTemp("", "mutt-temporal-dev-*.log")
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		_ = logFile.Close()
-		return nil, fmt.Errorf("start temporal dev server: %w", err)
+	child, err := startDevChild(exec.Command(bin, args...), logFile, "temporal dev server") // #nosec G204 -- the temporal CLI mutt dev starts, with arguments it builds
+	if err != nil {
+		return nil, err
 	}
-	d := &DevServer{Address: net.JoinHostPort(host, portStr), UIURL: fmt.Sprintf("http://%s:%d", host, uiPort),
-		cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(d.done) }()
+	d := &DevServer{Address: net.JoinHostPort(host, portStr), UIURL: fmt.Sprintf("http://%s:%d", host, uiPort), devChild: child}
 	log.Info("started temporal dev server", "address", d.Address, "namespace", namespace, "ui", d.UIURL, "log", logFile.Name())
-	deadline := time.Now().Add(60 * time.Second)
-	for !Reachable(ctx, d.Address) {
-		select {
-		case <-d.done:
-			return nil, fmt.Errorf("temporal dev server exited during start-up; see %s", logFile.Name())
-		case <-ctx.Done():
-			d.Stop()
-			return nil, ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			d.Stop()
-			return nil, fmt.Errorf("temporal dev server did not answer within 60s; see %s", logFile.Name())
-		}
+	ready := func(ctx context.Context) bool { return Reachable(ctx, d.Address) }
+	if err := child.waitReady(ctx, ready, "temporal dev server", "did not answer", logFile.Name()); err != nil {
+		return nil, err
 	}
 	return d, nil
 }
 
-// Stop ends the dev server (SIGTERM to its process group, then SIGKILL).
-func (d *DevServer) Stop() {
-	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGTERM)
+// devChild is a server mutt dev starts and stops (the Temporal dev server,
+// Prometheus): in its own process group, its output in a log file.
+type devChild struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has exited
+}
+
+// startDevChild starts cmd (what, in errors) with its output in logFile,
+// which it closes once the process has ended, or at once if it cannot start.
+func startDevChild(cmd *exec.Cmd, logFile *os.File, what string) (devChild, error) {
+	cmd.SysProcAttr = childProcAttr()
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		_ = logFile.Close()
+		return devChild{}, fmt.Errorf("start %s: %w", what, err)
+	}
+	c := devChild{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); _ = logFile.Close(); close(c.done) }()
+	return c, nil
+}
+
+// waitReady polls ready until it holds. The child exiting, ctx ending or 60s
+// passing fail the start (naming what and its log), and stop the child.
+func (c devChild) waitReady(ctx context.Context, ready func(context.Context) bool, what, notReady, logPath string) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for !ready(ctx) {
+		select {
+		case <-c.done:
+			return fmt.Errorf("%s exited during start-up; see %s", what, logPath)
+		case <-ctx.Done():
+			c.Stop()
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			c.Stop()
+			return fmt.Errorf("%s %s within 60s; see %s", what, notReady, logPath)
+		}
+	}
+	return nil
+}
+
+// Stop ends the child (SIGTERM to its process group, then SIGKILL).
+func (c devChild) Stop() {
+	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGTERM)
 	select {
-	case <-d.done:
+	case <-c.done:
 	case <-time.After(10 * time.Second):
-		_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-		<-d.done
+		_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
+		<-c.done
 	}
 }
 

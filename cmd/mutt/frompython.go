@@ -8,9 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/keyspace"
-	"github.com/mutt-ops/mutt/internal/postgres"
 	"github.com/mutt-ops/mutt/internal/redisconn"
 	"github.com/mutt-ops/mutt/migration"
 )
@@ -41,12 +39,7 @@ func runFromPython(ctx context.Context, args []string, stdout io.Writer) error {
 	if *batch < 1 {
 		return fmt.Errorf("--batch-size: %d is not a positive number", *batch)
 	}
-	env := config.FromOS()
-	c := config.ReadCommon(env)
-	if err := env.Err(); err != nil {
-		return err
-	}
-	db, err := postgres.Open(ctx, postgres.Options{URL: env.String(c.DatabaseURL, "DATABASE_ADMIN_URL")})
+	env, c, db, err := openAdminDB(ctx)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/sync/errgroup"
 
@@ -342,13 +343,42 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 	return g.Wait()
 }
 
-func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 || args[0] != "apply" {
-		return errors.New("usage: mutt schedules apply [--dry-run]")
+// parseDryRun parses the arguments of `<command> verb [--dry-run]`; other
+// arguments are answered with usage.
+func parseDryRun(args []string, verb, name, help, usage string) (dry bool, err error) {
+	if len(args) == 0 || args[0] != verb {
+		return false, errors.New(usage)
 	}
-	fs := flag.NewFlagSet("schedules apply", flag.ContinueOnError)
-	dry := fs.Bool("dry-run", false, "print the changes; change nothing")
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	d := fs.Bool("dry-run", false, help)
 	if err := fs.Parse(args[1:]); err != nil {
+		return false, err
+	}
+	return *d, nil
+}
+
+// readCommon reads the settings every command shares from the environment;
+// env reads the command's own.
+func readCommon() (env *config.Env, c config.Common, err error) {
+	env = config.FromOS()
+	c = config.ReadCommon(env)
+	return env, c, env.Err()
+}
+
+// openAdminDB reads the common settings and opens the privileged database
+// connection (DATABASE_ADMIN_URL, else DATABASE_URL) of migrations.
+func openAdminDB(ctx context.Context) (*config.Env, config.Common, *pgxpool.Pool, error) {
+	env, c, err := readCommon()
+	if err != nil {
+		return nil, c, nil, err
+	}
+	db, err := postgres.Open(ctx, postgres.Options{URL: env.String(c.DatabaseURL, "DATABASE_ADMIN_URL")})
+	return env, c, db, err
+}
+
+func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
+	dry, err := parseDryRun(args, "apply", "schedules apply", "print the changes; change nothing", "usage: mutt schedules apply [--dry-run]")
+	if err != nil {
 		return err
 	}
 	env := config.FromOS()
@@ -362,7 +392,7 @@ func runSchedules(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer tc.Close()
-	_, err = workers.Apply(ctx, tc, workflows.TaskQueue, workers.Schedules("", workflows.TaskQueue, wcfg.Retention, wcfg.RotationEnabled), *dry, stdout)
+	_, err = workers.Apply(ctx, tc, workflows.TaskQueue, workers.Schedules("", workflows.TaskQueue, wcfg.Retention, wcfg.RotationEnabled), dry, stdout)
 	return err
 }
 
@@ -388,12 +418,7 @@ func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) != 1 || (args[0] != "up" && args[0] != "status") {
 		return errors.New("usage: mutt migrate up|status|from-python")
 	}
-	env := config.FromOS()
-	c := config.ReadCommon(env)
-	if err := env.Err(); err != nil {
-		return err
-	}
-	db, err := postgres.Open(ctx, postgres.Options{URL: env.String(c.DatabaseURL, "DATABASE_ADMIN_URL")})
+	env, _, db, err := openAdminDB(ctx)
 	if err != nil {
 		return err
 	}
@@ -448,17 +473,13 @@ func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
 		writeEnvExample(stdout)
 		return nil
 	}
-	if len(args) == 0 || args[0] != "init" {
-		return errors.New("usage: mutt config init [--dry-run] | mutt config env-example")
-	}
-	fs := flag.NewFlagSet("config init", flag.ContinueOnError)
-	dry := fs.Bool("dry-run", false, "print what would be set; write nothing")
-	if err := fs.Parse(args[1:]); err != nil {
+	dry, err := parseDryRun(args, "init", "config init", "print what would be set; write nothing",
+		"usage: mutt config init [--dry-run] | mutt config env-example")
+	if err != nil {
 		return err
 	}
-	e := config.FromOS()
-	c := config.ReadCommon(e)
-	if err := e.Err(); err != nil {
+	e, c, err := readCommon()
+	if err != nil {
 		return err
 	}
 	rdb, err := redisconn.Open(ctx, redisconn.Options{URL: e.String(c.RedisURL, "REDIS_ADMIN_URL"), Cluster: c.RedisCluster})
@@ -466,6 +487,6 @@ func runConfig(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer func() { _ = rdb.Close() }()
-	_, err = dynconfig.Init(ctx, rdb, keyspace.New(c.RedisPrefix, c.Shards), os.LookupEnv, *dry, stdout)
+	_, err = dynconfig.Init(ctx, rdb, keyspace.New(c.RedisPrefix, c.Shards), os.LookupEnv, dry, stdout)
 	return err
 }

@@ -93,20 +93,10 @@ func (c Config) withDefaults() Config {
 	if c.Addr == "" {
 		c.Addr = DefaultAddr
 	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = DefaultMaxBatch
-	}
-	if c.MaxFieldBytes <= 0 {
-		c.MaxFieldBytes = DefaultMaxFieldBytes
-	}
-	if c.MaxDepth <= 0 {
-		c.MaxDepth = DefaultMaxDepth
-	}
-	if c.BodyTimeout <= 0 {
-		c.BodyTimeout = DefaultBodyTimeout
-	}
+	config.OrDefault(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	config.OrDefault(&c.MaxBatch, DefaultMaxBatch)
+	config.OrDefault(&c.MaxFieldBytes, DefaultMaxFieldBytes)
+	config.OrDefault(&c.MaxDepth, DefaultMaxDepth)
+	config.OrDefault(&c.BodyTimeout, DefaultBodyTimeout)
 	return c
 }

@@ -156,26 +156,14 @@ func ParseSources(s string) ([]netip.Prefix, error) {
 
 // withDefaults fills zero values so a Config built in code needs only addresses.
 func (c Config) withDefaults() Config {
-	if c.MaxMessageBytes <= 0 {
-		c.MaxMessageBytes = DefaultMaxMessageBytes
-	}
-	if c.BatchSize <= 0 {
-		c.BatchSize = DefaultBatchSize
-	}
-	if c.BatchWait <= 0 {
-		c.BatchWait = DefaultBatchWait
-	}
-	if c.MaxConns <= 0 {
-		c.MaxConns = DefaultMaxConns
-	}
-	if c.DNSCacheTTL <= 0 {
-		c.DNSCacheTTL = DefaultDNSCacheTTL
-	}
+	config.OrDefault(&c.MaxMessageBytes, DefaultMaxMessageBytes)
+	config.OrDefault(&c.BatchSize, DefaultBatchSize)
+	config.OrDefault(&c.BatchWait, DefaultBatchWait)
+	config.OrDefault(&c.MaxConns, DefaultMaxConns)
+	config.OrDefault(&c.DNSCacheTTL, DefaultDNSCacheTTL)
+	config.OrDefault(&c.DLQMaxLen, DefaultDLQMaxLen)
 	if c.TimeZone == nil {
 		c.TimeZone = time.UTC
-	}
-	if c.DLQMaxLen <= 0 {
-		c.DLQMaxLen = DefaultDLQMaxLen
 	}
 	return c
 }

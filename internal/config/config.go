@@ -116,6 +116,35 @@ func (e *Env) Fail(name, format string, args ...any) {
 	e.errs = append(e.errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
 }
 
+// OrDefault sets *v to def when it is zero or negative: what a Config built
+// in code leaves unset takes the default ReadConfig would have read.
+func OrDefault[T int | int64 | float64 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// VarError is a problem with the value of one variable (a file it names
+// that cannot be read, …), found by code that does not hold the Env.
+type VarError struct {
+	Name string
+	Err  error
+}
+
+func (e *VarError) Error() string { return e.Name + ": " + e.Err.Error() }
+func (e *VarError) Unwrap() error { return e.Err }
+
+// FailErr records err about the variable a *VarError in it names, else
+// about name.
+func (e *Env) FailErr(name string, err error) {
+	var ve *VarError
+	if errors.As(err, &ve) {
+		e.Fail(ve.Name, "%v", ve.Err)
+		return
+	}
+	e.Fail(name, "%v", err)
+}
+
 // String returns the variable or def.
 func (e *Env) String(def string, names ...string) string {
 	e.note(def, names...)

@@ -64,21 +64,12 @@ func Open(ctx context.Context, o Options) (redis.UniversalClient, error) {
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	applyDefaults(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolSize)
-	if o.Secrets != nil {
-		a, err := newAuthenticator(o, opts.Username, opts.Password, opts)
-		if err != nil {
-			return nil, err
-		}
-		opts.Dialer = a.dialContext
-		opts.Username, opts.Password = "", ""
-		opts.CredentialsProvider, opts.CredentialsProviderContext = nil, nil
+	if err := useSecrets(o, opts, &opts.Dialer, &opts.Username, &opts.Password,
+		&opts.CredentialsProvider, &opts.CredentialsProviderContext); err != nil {
+		return nil, err
 	}
 	c := redis.NewClient(opts)
-	ping := func() error {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		return c.Ping(pctx).Err()
-	}
+	ping := func(ctx context.Context) error { return c.Ping(ctx).Err() }
 	if err := checkOpen(ctx, o, c, ping, opts.Addr); err != nil {
 		return nil, err
 	}
@@ -92,21 +83,13 @@ func openCluster(ctx context.Context, o Options) (redis.UniversalClient, error) 
 		return nil, fmt.Errorf("REDIS_URL: %w (with MUTT_REDIS_CLUSTER=true it is redis://host1:port1?addr=host2:port2&addr=host3:port3)", err)
 	}
 	applyDefaults(&opts.DialTimeout, &opts.ReadTimeout, &opts.WriteTimeout, &opts.PoolSize)
-	if o.Secrets != nil {
-		a, err := newAuthenticator(o, opts.Username, opts.Password,
-			&redis.Options{DialTimeout: opts.DialTimeout, TLSConfig: opts.TLSConfig})
-		if err != nil {
-			return nil, err
-		}
-		opts.Dialer = a.dialContext
-		opts.Username, opts.Password = "", ""
-		opts.CredentialsProvider, opts.CredentialsProviderContext = nil, nil
+	if err := useSecrets(o, &redis.Options{DialTimeout: opts.DialTimeout, TLSConfig: opts.TLSConfig}, &opts.Dialer,
+		&opts.Username, &opts.Password, &opts.CredentialsProvider, &opts.CredentialsProviderContext); err != nil {
+		return nil, err
 	}
 	c := redis.NewClusterClient(opts)
-	ping := func() error {
-		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		return secrets.ForEachRedisNode(pctx, c, func(ctx context.Context, n redis.UniversalClient) error {
+	ping := func(ctx context.Context) error {
+		return secrets.ForEachRedisNode(ctx, c, func(ctx context.Context, n redis.UniversalClient) error {
 			return n.Ping(ctx).Err()
 		})
 	}
@@ -114,6 +97,24 @@ func openCluster(ctx context.Context, o Options) (redis.UniversalClient, error) 
 		return nil, err
 	}
 	return c, nil
+}
+
+// useSecrets, when o.Secrets is set, puts the dual-password dialer over
+// base's in *dialer and clears the static credentials it takes over (the
+// fields of redis.Options or redis.ClusterOptions).
+func useSecrets(o Options, base *redis.Options, dialer *func(ctx context.Context, network, addr string) (net.Conn, error),
+	username, password *string, provider *func() (string, string), providerCtx *func(context.Context) (string, string, error)) error {
+	if o.Secrets == nil {
+		return nil
+	}
+	a, err := newAuthenticator(o, *username, *password, base)
+	if err != nil {
+		return err
+	}
+	*dialer = a.dialContext
+	*username, *password = "", ""
+	*provider, *providerCtx = nil, nil
+	return nil
 }
 
 // applyDefaults gives every client production timeouts: no read may hang
@@ -155,9 +156,14 @@ func newAuthenticator(o Options, urlUser, urlPassword string, base *redis.Option
 	}, nil
 }
 
-// checkOpen pings, waits for a refused login as o.AuthWait says, and closes
-// c on failure.
-func checkOpen(ctx context.Context, o Options, c redis.UniversalClient, ping func() error, addr string) error {
+// checkOpen pings (5s per attempt), waits for a refused login as o.AuthWait
+// says, and closes c on failure.
+func checkOpen(ctx context.Context, o Options, c redis.UniversalClient, pingCtx func(context.Context) error, addr string) error {
+	ping := func() error {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		return pingCtx(pctx)
+	}
 	err := ping()
 	if err != nil && o.AuthWait > 0 && IsAuthError(err) {
 		err = waitForLogin(ctx, o, ping, err)

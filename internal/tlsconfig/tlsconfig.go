@@ -72,24 +72,10 @@ func Read(e *config.Env, prefix string, clientCA bool) Files {
 		return f
 	}
 	if _, err := f.load(); err != nil {
-		var fe *fileError
-		if errors.As(err, &fe) {
-			e.Fail(fe.variable, "%v", fe.err)
-		} else {
-			e.Fail(f.certVar(), "%v", err)
-		}
+		e.FailErr(f.certVar(), err)
 	}
 	return f
 }
-
-// fileError is a problem with the file one variable names.
-type fileError struct {
-	variable string
-	err      error
-}
-
-func (e *fileError) Error() string { return e.variable + ": " + e.err.Error() }
-func (e *fileError) Unwrap() error { return e.err }
 
 // loaded is what the files held at one moment.
 type loaded struct {
@@ -110,7 +96,7 @@ func (f Files) stamps() ([]fileStamp, error) {
 		}
 		st, err := os.Stat(p)
 		if err != nil {
-			return nil, &fileError{[]string{f.certVar(), f.keyVar(), f.caVar()}[i], err}
+			return nil, &config.VarError{Name: []string{f.certVar(), f.keyVar(), f.caVar()}[i], Err: err}
 		}
 		out = append(out, fileStamp{st.ModTime(), st.Size()})
 	}
@@ -124,26 +110,26 @@ func (f Files) load() (*loaded, error) {
 	}
 	certPEM, err := os.ReadFile(f.CertFile) // #nosec G304 -- the path is the operator's own setting
 	if err != nil {
-		return nil, &fileError{f.certVar(), err}
+		return nil, &config.VarError{Name: f.certVar(), Err: err}
 	}
 	keyPEM, err := os.ReadFile(f.KeyFile) // #nosec G304 -- the path is the operator's own setting
 	if err != nil {
-		return nil, &fileError{f.keyVar(), err}
+		return nil, &config.VarError{Name: f.keyVar(), Err: err}
 	}
 	cert, err := tls.X509KeyPair(certPEM, keyPEM)
 	if err != nil {
-		return nil, &fileError{f.certVar(), fmt.Errorf("%s with %s: %w", f.CertFile, f.KeyFile, err)}
+		return nil, &config.VarError{Name: f.certVar(), Err: fmt.Errorf("%s with %s: %w", f.CertFile, f.KeyFile, err)}
 	}
 	cfg := base()
 	cfg.Certificates = []tls.Certificate{cert}
 	if f.ClientCAFile != "" {
 		caPEM, err := os.ReadFile(f.ClientCAFile) // #nosec G304 -- the path is the operator's own setting
 		if err != nil {
-			return nil, &fileError{f.caVar(), err}
+			return nil, &config.VarError{Name: f.caVar(), Err: err}
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(caPEM) {
-			return nil, &fileError{f.caVar(), fmt.Errorf("%s holds no PEM certificate", f.ClientCAFile)}
+			return nil, &config.VarError{Name: f.caVar(), Err: fmt.Errorf("%s holds no PEM certificate", f.ClientCAFile)}
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
