@@ -21,7 +21,7 @@ import (
 // half of a role's resident set: near it the GC runs earlier instead of
 // letting the heap double (GOGC=100) between cycles. It is soft: a live
 // heap above it is never refused, the GC then spends at most half the CPU.
-const MemoryLimitPerRole = 32 << 20
+const MemoryLimitPerRole = 24 << 20
 
 // defaultMemoryLimit is MemoryLimitPerRole for each hot-path role of a
 // production process; 0 (none) for `mutt dev` and for processes without a
