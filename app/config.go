@@ -62,6 +62,10 @@ type Config struct {
 	// DisableDefaultRedisUser makes Setup disable Redis's default user
 	// (`mutt setup --disable-default-user`).
 	DisableDefaultRedisUser bool
+	// MemoryLimit is the Go runtime's soft memory limit in bytes
+	// (MUTT_MEMORY_LIMIT; default MemoryLimitPerRole per hot-path role, none
+	// in `mutt dev`; 0: none). ApplyMemoryLimit sets it unless GOMEMLIMIT is.
+	MemoryLimit int64
 	// Pprof serves /debug/pprof/ on every role's HTTP listener (MUTT_PPROF;
 	// off by default: profiles expose internals and cost CPU while taken).
 	Pprof bool
@@ -120,6 +124,7 @@ func ReadConfig(e *config.Env, dev bool, roles []Role) (Config, error) {
 		RedisUsername:        e.String("mutt", "REDIS_USERNAME"),
 		DBUser:               e.String("", "DB_USER"),
 	}
+	c.MemoryLimit = readMemoryLimit(e, dev, roles)
 	c.RedisAuthWait = e.Duration(2*time.Minute, "MUTT_REDIS_AUTH_WAIT")
 	c.RedisUserCheckInterval = e.Duration(secrets.DefaultRedisUserCheckInterval, "MUTT_REDIS_USER_CHECK_INTERVAL")
 	c.RedisAdminURL = e.URL(c.RedisURL, []string{"redis", "rediss"}, "REDIS_ADMIN_URL")

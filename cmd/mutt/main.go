@@ -126,6 +126,7 @@ func runRoles(ctx context.Context, roles []app.Role) error {
 		return err
 	}
 	log := logger(cfg.Common)
+	app.ApplyMemoryLimit(cfg, log)
 	d, err := app.Connect(ctx, cfg, log, roles)
 	if err != nil {
 		return err
@@ -191,6 +192,7 @@ func runDev(ctx context.Context, stdout io.Writer) error {
 	}
 	defer func() { _ = logFile.Close() }()
 	log := telemetry.NewLogger(io.MultiWriter(os.Stderr, logFile), cfg.LogFormat, cfg.LogLevel)
+	app.ApplyMemoryLimit(cfg, log)
 	if err := app.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
@@ -323,6 +325,7 @@ func runWorker(ctx context.Context, stdout io.Writer) error {
 		return err
 	}
 	log := logger(cfg.Common)
+	app.ApplyMemoryLimit(cfg, log)
 	d, err := app.Connect(ctx, cfg, log, roles)
 	if err != nil {
 		return err

@@ -115,6 +115,7 @@ var settingDocs = []settingDoc{
 	{Names: []string{"MUTT_REDIS_USER_CHECK_INTERVAL"}, Meaning: "how often the worker checks that Redis still has the `REDIS_USERNAME` ACL user and re-creates it (with the provider's passwords) when a restart lost it"},
 	{Names: []string{"MUTT_SECRET_ROTATION_ENABLED"}, Meaning: "create the monthly `mutt-secret-rotation-<target>` schedules unpaused"},
 	{Names: []string{"MUTT_MOOGSIM_ADDR"}, Meaning: "simulator listen address (`mutt moog-sim`, `mutt dev`)"},
+	{Names: []string{"MUTT_MEMORY_LIMIT"}, Default: "`24MiB` per hot-path role of the process (`mutt alerter`: 24MiB, `mutt all`: 72MiB); none for `mutt dev`, `api`, `worker`, `moog-sim`", Meaning: "soft memory limit of the Go runtime (GOMEMLIMIT's syntax, e.g. `128MiB`; `off`: none): near it the GC runs earlier rather than letting the heap double, keeping a role's resident set within its budget; raise it with `alerter_batch_size` or `alerter_inflight_batches`; soft, so a larger live heap is never refused (the GC then takes up to half the CPU). `GOMEMLIMIT`, when set, wins ([ADR 0039](docs/adr/0039-alerter-memory-limit-and-one-round-trip-ack.md))"},
 	{Names: []string{"MUTT_PPROF"}, Meaning: "serve `/debug/pprof/` on every role's listener (profiling; keep off in production)"},
 	{Names: []string{"MUTT_LOG_FORMAT"}, Note: "(`mutt dev`: `text`)", Meaning: "`json` or `text`"},
 	{Names: []string{"MUTT_LOG_LEVEL"}, Meaning: "`debug`, `info`, `warn`, `error`; the admin API logs answered requests at `debug`, refused (4xx) at `info`, failed (5xx) at `error`"},

@@ -498,11 +498,10 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 	for i := range metas {
 		payloads = append(payloads, metas[i].AppendJSON(nil))
 	}
-	if !s.step(ctx, "alerts", &failed, func(ctx context.Context) error {
-		return stream.Add(ctx, a.o.Redis, s.alertStream, payloads)
-	}) {
-		return false
-	}
+	// Dead letters first: they go to the DLQ, another Redis Cluster slot, and
+	// acknowledge their own entries. Then the alerts and the ack of the rest
+	// in one script on this shard's slot: one round trip where there were two,
+	// and still nothing acknowledged before its alerts are added (ADR 0039).
 	if !s.step(ctx, "dead_letter", &failed, func(ctx context.Context) error {
 		return c.DeadLetter(ctx, dead...)
 	}) {
@@ -526,7 +525,9 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 			handled++
 		}
 	}
-	if !s.step(ctx, "ack", &failed, func(ctx context.Context) error { return c.Ack(ctx, ids...) }) {
+	if !s.step(ctx, "ack", &failed, func(ctx context.Context) error {
+		return c.AddAndAck(ctx, s.alertStream, payloads, ids...)
+	}) {
 		return false
 	}
 	a.m.processed.WithLabelValues(statusHandled).Add(float64(handled))

@@ -164,8 +164,8 @@ type Options struct {
 }
 
 // Consumer reads one stream shard as one member of a consumer group.
-// It is not safe for concurrent Read calls; Ack, Extend and DeadLetter may be
-// called from other goroutines.
+// It is not safe for concurrent Read calls; Ack, AddAndAck, Extend and
+// DeadLetter may be called from other goroutines.
 type Consumer struct {
 	rdb     redis.UniversalClient
 	opts    Options
