@@ -66,9 +66,10 @@ type Alerter struct {
 	engine atomic.Pointer[rules.Engine]
 	shards []shardState
 
-	lastBacklogWarn atomic.Int64 // unix nanoseconds
-	unknownLogged   sync.Map     // "rule/env/word" already logged
-	steps           stepHealth   // batch steps failing now (Health)
+	lastBacklogWarn atomic.Int64 // ns since started + backlogWarnEvery (see warnBacklog)
+	started         time.Time
+	unknownLogged   sync.Map   // "rule/env/word" already logged
+	steps           stepHealth // batch steps failing now (Health)
 }
 
 // New checks o and registers the alerter's metrics.
@@ -102,10 +103,11 @@ func New(o Options) (*Alerter, error) {
 		o.Consumer = stream.ConsumerName("alerter")
 	}
 	a := &Alerter{
-		o:      o,
-		log:    o.Log.With("component", "alerter"),
-		shards: make([]shardState, o.Keys.Shards),
-		steps:  stepHealth{after: stuckAfter},
+		o:       o,
+		log:     o.Log.With("component", "alerter"),
+		shards:  make([]shardState, o.Keys.Shards),
+		steps:   stepHealth{after: stuckAfter},
+		started: time.Now(),
 	}
 	m, err := newMetrics(o.Registerer, a.shards)
 	if err != nil {
@@ -362,7 +364,8 @@ func (s *shard) admit(ctx context.Context) (shed, read bool) {
 }
 
 func (a *Alerter) warnBacklog(depth int64) {
-	now := time.Now().UnixNano()
+	// Since the start (monotonic), shifted so the first warning is not held.
+	now := int64(time.Since(a.started) + backlogWarnEvery)
 	last := a.lastBacklogWarn.Load()
 	if now-last < int64(backlogWarnEvery) || !a.lastBacklogWarn.CompareAndSwap(last, now) {
 		return

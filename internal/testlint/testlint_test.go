@@ -1,6 +1,7 @@
 package testlint_test
 
 import (
+	"os"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -101,4 +102,49 @@ func ok() bool { return true }
 			}
 		})
 	}
+}
+
+// No gate or throttle of the hot path, the streams or the rate limiter reads
+// the wall clock as integers: a jump of the system clock on one replica
+// must not hold or release them (ADR 0045).
+func TestHotPathGatesReadTheMonotonicClock(t *testing.T) {
+	root := moduleRoot(t)
+	dirs, err := filepath.Glob(filepath.Join(root, "hotpath", "*"))
+	require.NoError(t, err)
+	dirs = append(dirs, filepath.Join(root, "internal", "stream"), filepath.Join(root, "internal", "ratelimit"))
+	for _, dir := range dirs {
+		findings, err := testlint.WallClockIntegers(dir)
+		require.NoError(t, err)
+		for _, f := range findings {
+			t.Error(f)
+		}
+	}
+	found, err := testlint.WallClockIntegers(t.TempDir())
+	require.NoError(t, err)
+	require.Empty(t, found)
+}
+
+// The clock check finds a gate on wall-clock integers and leaves time.Time
+// comparisons and record timestamps alone.
+func TestWallClockIntegersFindsGates(t *testing.T) {
+	dir := t.TempDir()
+	src := `package x
+
+import "time"
+
+var last int64
+var start = time.Now()
+
+func gate() bool { return time.Now().UnixNano() < last }
+func gateUTC() bool { return time.Now().UTC().Unix() < last }
+func ok(t time.Time) bool { return time.Since(start) > time.Second && t.Before(time.Now()) }
+func record(t time.Time) int64 { return t.UnixMilli() }
+`
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "x.go"), []byte(src), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "x_test.go"), []byte("package x\n\nimport \"time\"\n\nvar _ = time.Now().Unix()\n"), 0o600))
+	found, err := testlint.WallClockIntegers(dir)
+	require.NoError(t, err)
+	require.Len(t, found, 2, "%v", found)
+	require.Equal(t, 8, found[0].Pos.Line)
+	require.Equal(t, 9, found[1].Pos.Line)
 }
