@@ -20,6 +20,10 @@ FUZZTIME=${FUZZTIME:-10s}
 FUZZJOBS=${FUZZJOBS:-$(nproc 2>/dev/null || echo 2)}
 FUZZPARALLEL=${FUZZPARALLEL:-1}
 [ $# -gt 0 ] || set -- ./...
+if ! [ "$FUZZJOBS" -ge 1 ] 2>/dev/null || ! [ "$FUZZPARALLEL" -ge 1 ] 2>/dev/null; then
+	echo "make fuzz: FUZZJOBS ($FUZZJOBS) and FUZZPARALLEL ($FUZZPARALLEL) must be whole numbers of at least 1" >&2
+	exit 2
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/mutt-fuzz.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -78,7 +82,7 @@ for pkg in $(cut -d' ' -f1 "$work/targets" | sort -u); do spawn build "$pkg"; do
 drain
 if [ -s "$work/failed" ]; then exit 1; fi
 
-# 2. Every target from its package's binary, in the package's directory.
+# 2. Every target from its package's binary, in the package's directory (on_done now reports a target).
 fuzz() {
 	local pkg=$1 dir=$2 target=$3 log="$work/$4.log" rc=0
 	(cd "$dir" && "$(bin "$pkg")" -test.run='^$' -test.fuzz="^$target\$" -test.fuzztime="$FUZZTIME" \
@@ -91,6 +95,11 @@ on_done() {
 	local pkg=$2 dir=$3 target=$4 log="$work/$5.log" rc rel input
 	rc=$(cat "$work/$5.rc")
 	rel=${dir#"$root"/}
+	if [ "$rc" = 0 ] && grep -q 'no fuzz tests to fuzz' "$log"; then
+		echo "FAIL $pkg $target: the test binary has no such fuzz test"
+		echo "  $target ($pkg): not fuzzed: the test binary has no fuzz test of that name (is it a func $target(f *testing.F)?)" >>"$work/failed"
+		return
+	fi
 	if [ "$rc" = 0 ]; then
 		echo "ok   $pkg $target  $(grep -o 'elapsed: .*' "$log" | tail -1)"
 		return
