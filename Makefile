@@ -47,8 +47,10 @@ cover: ## the suite with coverage; reports the % of statements outside main pack
 # make fuzz: one fuzz-instrumented test binary per package, every target of it run from that binary for
 # FUZZTIME in the package's directory (corpus in testdata/fuzz, failing inputs written there), FUZZJOBS
 # targets at once (default: the CPUs) with FUZZPARALLEL workers each (default 1). scripts/fuzz.sh.
+# make fuzz FUZZPKGS=./api fuzzes one package's targets.
+FUZZPKGS  ?= ./...
 fuzz: ## every fuzz target for FUZZTIME (10s), FUZZJOBS at a time; a failure names the target and its input
-	GO="$(GO)" FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+	GO="$(GO)" FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh $(FUZZPKGS)
 
 # make bench BENCH_ARGS='-duration 15s -phases saturate' passes muttdev bench flags.
 bench: services ## end-to-end benchmark of the running pipeline: muttdev bench (see docs/PERFORMANCE.md)
