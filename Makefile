@@ -44,14 +44,13 @@ cover: ## the suite with coverage; reports the % of statements outside main pack
 	@./scripts/cover-report.sh $(COVER_OUT) $(COVER_MIN)
 	@echo "per function: go tool cover -func=$(COVER_OUT); per line: go tool cover -html=$(COVER_OUT)"
 
-fuzz: ## each fuzz target briefly (FUZZTIME per target)
-	@set -e; for pkg in $$($(GO) list ./...); do \
-	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
-	  for f in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
-	    echo "fuzz $$pkg $$f"; \
-	    $(GO) test -run='^$$' -fuzz="^$$f$$" -fuzztime=$(FUZZTIME) $$pkg; \
-	  done; \
-	done
+# make fuzz: one fuzz-instrumented test binary per package, every target of it run from that binary for
+# FUZZTIME in the package's directory (corpus in testdata/fuzz, failing inputs written there), FUZZJOBS
+# targets at once (default: the CPUs) with FUZZPARALLEL workers each (default 1). scripts/fuzz.sh.
+# make fuzz FUZZPKGS=./api fuzzes one package's targets.
+FUZZPKGS  ?= ./...
+fuzz: ## every fuzz target for FUZZTIME (10s), FUZZJOBS at a time; a failure names the target and its input
+	GO="$(GO)" FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh $(FUZZPKGS)
 
 # make bench BENCH_ARGS='-duration 15s -phases saturate' passes muttdev bench flags.
 bench: services ## end-to-end benchmark of the running pipeline: muttdev bench (see docs/PERFORMANCE.md)

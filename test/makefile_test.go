@@ -82,3 +82,81 @@ example.com/m/b/b.go:1.1,9.2 2 0
 	require.Error(t, err, "a missing profile fails")
 	require.Contains(t, string(out), "none.out is missing or empty")
 }
+
+// TestFuzzScriptRunsEveryTargetAndNamesAFailingInput: scripts/fuzz.sh (make
+// fuzz) runs every fuzz target of every package given; a run where all pass
+// exits 0, and a planted failing target fails the run, naming the target, its
+// package and the failing input, which it leaves in the package's
+// testdata/fuzz/FuzzX/ where `go test` finds it and fails on it again.
+func TestFuzzScriptRunsEveryTargetAndNamesAFailingInput(t *testing.T) {
+	t.Parallel()
+	testenv.NeedsServices(t, "fuzz-instrumented go builds of a planted module")
+	script, err := filepath.Abs("../scripts/fuzz.sh")
+	require.NoError(t, err)
+	mod := t.TempDir()
+	files := map[string]string{
+		"go.mod": "module example.com/planted\n\ngo 1.27\n",
+		"good/good_test.go": `package good
+
+import "testing"
+
+func FuzzFine(f *testing.F) {
+	f.Add("seed")
+	f.Fuzz(func(t *testing.T, s string) { _ = len(s) })
+}
+
+func FuzzAlsoFine(f *testing.F) {
+	f.Add(1)
+	f.Fuzz(func(t *testing.T, n int) { _ = n + 1 })
+}
+`,
+		"bad/bad_test.go": `package bad
+
+import "testing"
+
+func FuzzPlanted(f *testing.F) {
+	f.Add("ab")
+	f.Fuzz(func(t *testing.T, s string) {
+		if len(s) > 4 {
+			t.Fatalf("planted failure on %q", s)
+		}
+	})
+}
+`,
+	}
+	for name, text := range files {
+		require.NoError(t, os.MkdirAll(filepath.Join(mod, filepath.Dir(name)), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(mod, name), []byte(text), 0o600))
+	}
+	run := func(args ...string) (string, error) {
+		cmd := exec.Command(script, args...)
+		cmd.Dir = mod
+		cmd.Env = append(os.Environ(), "FUZZTIME=2s")
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	out, err := run("./good")
+	require.NoError(t, err, out)
+	require.Contains(t, out, "ok   example.com/planted/good FuzzFine")
+	require.Contains(t, out, "ok   example.com/planted/good FuzzAlsoFine")
+	require.Contains(t, out, "make fuzz: all 2 fuzz targets passed")
+
+	out, err = run()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit, out)
+	require.Equal(t, 1, exit.ExitCode(), out)
+	require.Contains(t, out, "ok   example.com/planted/good FuzzFine", "the other targets still run")
+	require.Contains(t, out, "make fuzz: 1 of 3 fuzz targets failed:")
+	m := regexp.MustCompile(`FuzzPlanted \(example\.com/planted/bad\): failing input bad/(testdata/fuzz/FuzzPlanted/([0-9a-f]+)); re-run: go test -run='\^FuzzPlanted/([0-9a-f]+)\$' \./bad`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	require.Equal(t, m[2], m[3])
+	_, err = os.Stat(filepath.Join(mod, "bad", m[1]))
+	require.NoError(t, err, "the failing input is saved in the package's testdata/fuzz")
+
+	cmd := exec.Command("go", "test", "-count=1", "-run", "^FuzzPlanted/"+m[2]+"$", "./bad")
+	cmd.Dir = mod
+	again, err := cmd.CombinedOutput()
+	require.Error(t, err, "go test finds the saved input and fails on it: %s", again)
+	require.Contains(t, string(again), "planted failure on")
+}
