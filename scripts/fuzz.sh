@@ -14,6 +14,10 @@
 #
 # Usage: scripts/fuzz.sh [packages]   (default ./...; run from the module's root)
 set -euo pipefail
+if [ "${BASH_VERSINFO[0]}" -lt 5 ] || { [ "${BASH_VERSINFO[0]}" -eq 5 ] && [ "${BASH_VERSINFO[1]}" -lt 1 ]; }; then
+	echo "make fuzz: needs bash 5.1 or later (this is $BASH_VERSION; on macOS: brew install bash)" >&2
+	exit 2
+fi
 
 GO=${GO:-go}
 FUZZTIME=${FUZZTIME:-10s}
