@@ -101,25 +101,6 @@ func prCheckHistory(t *testing.T, c client.Client, run client.WorkflowRun, file 
 	require.NoError(t, os.WriteFile(filepath.Join("..", "workflows", "testdata", file), append(data, '\n'), 0o644))
 }
 
-// prMetric is the value of the single unlabelled gauge or counter name.
-func prMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		m := mf.GetMetric()[0]
-		if m.GetGauge() != nil {
-			return m.GetGauge().GetValue()
-		}
-		return m.GetCounter().GetValue()
-	}
-	require.Failf(t, "metric not found", "%s", name)
-	return 0
-}
-
 // prCount runs a count query.
 func prCount(t testing.TB, db *pgxpool.Pool, query string, args ...any) int64 {
 	t.Helper()

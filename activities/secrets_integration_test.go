@@ -77,30 +77,6 @@ func secretHistory(t *testing.T, c client.Client, run client.WorkflowRun) *histo
 	return h
 }
 
-func secretCounter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue next
-				}
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
-
 // Rotates Redis, then PostgreSQL, through the real dev server with a live
 // instance that proves every stage with a new connection: the old password
 // stops working, the new one works, and no secret is in the history. Runs
@@ -186,8 +162,8 @@ func testSecretRotationWorkflowEndToEnd(t *testing.T, prov rotationProvider) {
 	reg, ok := d.Registerer.(*prometheus.Registry)
 	require.True(t, ok)
 	for _, target := range []string{secrets.TargetRedis, secrets.TargetPostgres} {
-		require.Equal(t, 1.0, secretCounter(t, reg, "mutt_secret_rotations_total", map[string]string{"target": target, "outcome": "success"}))
-		require.Greater(t, secretCounter(t, reg, "mutt_secret_rotation_last_success_timestamp_seconds", map[string]string{"target": target}), 0.0)
+		require.Equal(t, 1.0, testenv.Metric(t, reg, "mutt_secret_rotations_total", map[string]string{"target": target, "outcome": "success"}))
+		require.Greater(t, testenv.Metric(t, reg, "mutt_secret_rotation_last_success_timestamp_seconds", map[string]string{"target": target}), 0.0)
 	}
 }
 
@@ -243,7 +219,7 @@ func testSecretRotationFailedApply(t *testing.T, prov rotationProvider) {
 	require.NoError(t, redisLogin(addr, secretTestRedisUser, secretOldRedisPass))
 	reg, ok := d.Registerer.(*prometheus.Registry)
 	require.True(t, ok)
-	require.Equal(t, 1.0, secretCounter(t, reg, "mutt_secret_rotations_total", map[string]string{"target": "redis", "outcome": "compensated"}))
+	require.Equal(t, 1.0, testenv.Metric(t, reg, "mutt_secret_rotations_total", map[string]string{"target": "redis", "outcome": "compensated"}))
 }
 
 // The workflow id per target: a second start while a rotation runs is
