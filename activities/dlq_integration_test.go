@@ -2,11 +2,9 @@ package activities
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -14,13 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
@@ -74,28 +67,6 @@ func dlqRun(t *testing.T, c client.Client, tq, id string, args ...any) (workflow
 	var res workflows.DLQResult
 	require.NoError(t, run.Get(ctx, &res))
 	return res, run
-}
-
-// dlqHistory fetches the full history of a finished run.
-func dlqHistory(t *testing.T, c client.Client, run client.WorkflowRun) *historypb.History {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	return h
-}
-
-func dlqReplayHistory(t *testing.T, h *historypb.History) {
-	t.Helper()
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.DLQRemediationWorkflow, workflow.RegisterOptions{Name: "DLQRemediationWorkflow"})
-	require.NoError(t, r.ReplayWorkflowHistory(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), h))
 }
 
 func dlqStream(t *testing.T, res workflows.DLQResult, name string) workflows.DLQStreamResult {
@@ -217,13 +188,10 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 
 	// The run replays deterministically from its history; record it as the
 	// golden history when asked.
-	h := dlqHistory(t, c, run)
-	dlqReplayHistory(t, h)
+	h := testenv.WorkflowHistory(t, c, run)
+	replayHistory(t, h)
 	if os.Getenv("MUTT_RECORD_HISTORY") != "" {
-		raw, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Dir(dlqHistoryFile), 0o755))
-		require.NoError(t, os.WriteFile(dlqHistoryFile, append(raw, '\n'), 0o644))
+		recordHistory(t, h, dlqHistoryFile)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workflows"
 )
 

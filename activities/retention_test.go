@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/schema"
 	"github.com/mutt-ops/mutt/workflows"
 )

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/apikey"
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 func TestSetMatchesOnlyAcceptedKeys(t *testing.T) {

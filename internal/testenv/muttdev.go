@@ -26,6 +26,7 @@ type MuttDev struct {
 // cleanup it is stopped as a user stops it, unless Stop ran already.
 func StartMuttDev(t testing.TB, base []string, vars map[string]string) *MuttDev {
 	t.Helper()
+	NeedsServices(t, "a built mutt dev")
 	cmd := exec.Command(BuildMutt(t), "dev") // #nosec G204 -- tests only: the binary this test built
 	cmd.Env = append([]string(nil), base...)
 	for k, v := range vars {
