@@ -2,11 +2,9 @@ package activities
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -14,13 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
@@ -63,42 +56,6 @@ func dlqWorker(t *testing.T, rdb redis.UniversalClient, keys keyspace.Keys, moog
 	return c, tq, reg
 }
 
-// dlqMetric is the value of a gathered counter or gauge (with the label
-// value, if any); 0 when absent.
-func dlqMetric(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if label != "" && (len(m.GetLabel()) != 1 || m.GetLabel()[0].GetValue() != label) {
-				continue
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
-}
-
-// dlqHistogramCount is the number of observations of a histogram (0 when absent).
-func dlqHistogramCount(t *testing.T, reg *prometheus.Registry, name string) uint64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
-			return mf.GetMetric()[0].GetHistogram().GetSampleCount()
-		}
-	}
-	return 0
-}
-
 // dlqRun starts DLQRemediationWorkflow by its type name, as an operator or a
 // schedule does, and waits for its result.
 func dlqRun(t *testing.T, c client.Client, tq, id string, args ...any) (workflows.DLQResult, client.WorkflowRun) {
@@ -110,28 +67,6 @@ func dlqRun(t *testing.T, c client.Client, tq, id string, args ...any) (workflow
 	var res workflows.DLQResult
 	require.NoError(t, run.Get(ctx, &res))
 	return res, run
-}
-
-// dlqHistory fetches the full history of a finished run.
-func dlqHistory(t *testing.T, c client.Client, run client.WorkflowRun) *historypb.History {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
-	return h
-}
-
-func dlqReplayHistory(t *testing.T, h *historypb.History) {
-	t.Helper()
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflowWithOptions(workflows.DLQRemediationWorkflow, workflow.RegisterOptions{Name: "DLQRemediationWorkflow"})
-	require.NoError(t, r.ReplayWorkflowHistory(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), h))
 }
 
 func dlqStream(t *testing.T, res workflows.DLQResult, name string) workflows.DLQStreamResult {
@@ -227,22 +162,22 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 	require.Equal(t, "moog", parked[0].Values["dlq"])
 	require.Contains(t, parked[0].Values, "poisoned_at")
 
-	require.InDelta(t, 3, dlqMetric(t, reg, "mutt_auto_remediation_total", "replayed"), 0)
-	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_auto_remediation_total", "poisoned"), 0)
-	require.InDelta(t, 2+2, dlqMetric(t, reg, "mutt_auto_remediation_total", "skipped_unhealthy"), 0)
-	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_moog_health_status", ""), 0)
-	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_dlq_depth", "poison"), 0)
-	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "moog"), 0)
-	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_dlq_depth", "alerter"), 0)
+	require.InDelta(t, 3, testenv.Metric(t, reg, "mutt_auto_remediation_total", map[string]string{"action": "replayed"}), 0)
+	require.InDelta(t, 1, testenv.Metric(t, reg, "mutt_auto_remediation_total", map[string]string{"action": "poisoned"}), 0)
+	require.InDelta(t, 2+2, testenv.Metric(t, reg, "mutt_auto_remediation_total", map[string]string{"action": "skipped_unhealthy"}), 0)
+	require.InDelta(t, 1, testenv.Metric(t, reg, "mutt_moog_health_status", nil), 0)
+	require.InDelta(t, 1, testenv.Metric(t, reg, "mutt_dlq_depth", map[string]string{"dlq": "poison"}), 0)
+	require.InDelta(t, 0, testenv.Metric(t, reg, "mutt_dlq_depth", map[string]string{"dlq": "moog"}), 0)
+	require.InDelta(t, 0, testenv.Metric(t, reg, "mutt_dlq_depth", map[string]string{"dlq": "alerter"}), 0)
 	// The Python MUTT's names count alike (docs/MIGRATION_FROM_PYTHON_MUTT.md, metrics table).
-	require.InDelta(t, 3, dlqMetric(t, reg, "mutt_auto_remediation_total", "dlq_replay"), 0)
-	require.InDelta(t, 3, dlqMetric(t, reg, "mutt_remediation_replay_success_total", ""), 0)
-	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_remediation_poison_messages_total", ""), 0)
-	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_remediation_moog_health", ""), 0)
-	require.InDelta(t, 1, dlqMetric(t, reg, "mutt_remediation_dlq_depth", keys.PoisonDLQ()), 0)
-	require.GreaterOrEqual(t, dlqMetric(t, reg, "mutt_remediation_loops_total", ""), 1.0)
-	require.InDelta(t, 0, dlqMetric(t, reg, "mutt_remediation_replay_fail_total", "redis_error"), 0)
-	require.GreaterOrEqual(t, dlqHistogramCount(t, reg, "mutt_remediation_loop_duration_seconds"), uint64(1))
+	require.InDelta(t, 3, testenv.Metric(t, reg, "mutt_auto_remediation_total", map[string]string{"action": "dlq_replay"}), 0)
+	require.InDelta(t, 3, testenv.Metric(t, reg, "mutt_remediation_replay_success_total", nil), 0)
+	require.InDelta(t, 1, testenv.Metric(t, reg, "mutt_remediation_poison_messages_total", nil), 0)
+	require.InDelta(t, 1, testenv.Metric(t, reg, "mutt_remediation_moog_health", nil), 0)
+	require.InDelta(t, 1, testenv.Metric(t, reg, "mutt_remediation_dlq_depth", map[string]string{"dlq_name": keys.PoisonDLQ()}), 0)
+	require.GreaterOrEqual(t, testenv.Metric(t, reg, "mutt_remediation_loops_total", nil), 1.0)
+	require.InDelta(t, 0, testenv.Metric(t, reg, "mutt_remediation_replay_fail_total", map[string]string{"reason": "redis_error"}), 0)
+	require.GreaterOrEqual(t, testenv.Metric(t, reg, "mutt_remediation_loop_duration_seconds", nil), 1.0)
 
 	// Its outcome is in the memo, for the Temporal UI and the console.
 	desc, err := c.DescribeWorkflow(t.Context(), run.GetID(), run.GetRunID())
@@ -253,13 +188,10 @@ func TestDLQRemediationWorkflowEndToEnd(t *testing.T) {
 
 	// The run replays deterministically from its history; record it as the
 	// golden history when asked.
-	h := dlqHistory(t, c, run)
-	dlqReplayHistory(t, h)
+	h := testenv.WorkflowHistory(t, c, run)
+	replayHistory(t, h)
 	if os.Getenv("MUTT_RECORD_HISTORY") != "" {
-		raw, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
-		require.NoError(t, err)
-		require.NoError(t, os.MkdirAll(filepath.Dir(dlqHistoryFile), 0o755))
-		require.NoError(t, os.WriteFile(dlqHistoryFile, append(raw, '\n'), 0o644))
+		recordHistory(t, h, dlqHistoryFile)
 	}
 }
 

@@ -11,11 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/mutt-ops/mutt/internal/testenv"
@@ -81,43 +77,11 @@ func prRun[R any](t *testing.T, c client.Client, tq, id, workflowType string, ar
 // workflows/testdata/<file> for the replay tests.
 func prCheckHistory(t *testing.T, c client.Client, run client.WorkflowRun, file string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	iter := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	hist := &historypb.History{}
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		require.NoError(t, err)
-		hist.Events = append(hist.Events, ev)
+	h := testenv.WorkflowHistory(t, c, run)
+	replayHistory(t, h)
+	if os.Getenv(prUpdateHistoriesEnv) != "" {
+		recordHistory(t, h, filepath.Join("..", "workflows", "testdata", file))
 	}
-	replayer := worker.NewWorkflowReplayer()
-	workflows.Register(replayer)
-	require.NoError(t, replayer.ReplayWorkflowHistory(tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), hist))
-	if os.Getenv(prUpdateHistoriesEnv) == "" {
-		return
-	}
-	data, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join("..", "workflows", "testdata", file), append(data, '\n'), 0o644))
-}
-
-// prMetric is the value of the single unlabelled gauge or counter name.
-func prMetric(t *testing.T, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		m := mf.GetMetric()[0]
-		if m.GetGauge() != nil {
-			return m.GetGauge().GetValue()
-		}
-		return m.GetCounter().GetValue()
-	}
-	require.Failf(t, "metric not found", "%s", name)
-	return 0
 }
 
 // prCount runs a count query.

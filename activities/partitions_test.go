@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/workflows"
 )
 
@@ -118,7 +119,7 @@ func TestPartitionMaintenanceAgainstRealServers(t *testing.T) {
 	require.Equal(t, 0, dry.PartitionsAhead)
 	require.Equal(t, before, prPartitions(t, db))
 	require.EqualValues(t, 623, prCount(t, db, `SELECT count(*) FROM event_audit_log_default`))
-	require.Zero(t, prMetric(t, reg, "mutt_partition_maintenance_last_success_timestamp_seconds"))
+	require.Zero(t, testenv.Metric(t, reg, "mutt_partition_maintenance_last_success_timestamp_seconds", nil))
 
 	// The real run, with the hot path inserting into months being moved.
 	ins := ptStartInserter(t, db, ptMonth(2026, 12), ptMonth(2031, 5), ptMonth(2027, 1), ptMonth(2026, 11))
@@ -158,10 +159,10 @@ func TestPartitionMaintenanceAgainstRealServers(t *testing.T) {
 	// The moved-to partitions are real partitions with the parent's indexes.
 	require.EqualValues(t, 4, prCount(t, db, `SELECT count(*) FROM pg_indexes WHERE tablename = 'event_audit_log_p202612'`))
 
-	require.EqualValues(t, 3, prMetric(t, reg, "mutt_partitions_ahead"))
-	require.EqualValues(t, res.DefaultRowsFound, prMetric(t, reg, "mutt_partition_default_rows"))
-	require.EqualValues(t, now.Unix(), prMetric(t, reg, "mutt_partition_maintenance_last_success_timestamp_seconds"))
-	require.EqualValues(t, 6, prMetric(t, reg, "mutt_partitions_created_total"))
+	require.EqualValues(t, 3, testenv.Metric(t, reg, "mutt_partitions_ahead", nil))
+	require.EqualValues(t, res.DefaultRowsFound, testenv.Metric(t, reg, "mutt_partition_default_rows", nil))
+	require.EqualValues(t, now.Unix(), testenv.Metric(t, reg, "mutt_partition_maintenance_last_success_timestamp_seconds", nil))
+	require.EqualValues(t, 6, testenv.Metric(t, reg, "mutt_partitions_created_total", nil))
 	prCheckHistory(t, c, run, "partition_history.json")
 
 	// Idempotent: a second run finds nothing to do.
@@ -171,7 +172,7 @@ func TestPartitionMaintenanceAgainstRealServers(t *testing.T) {
 	require.Empty(t, again.MovedFromDefault)
 	require.Zero(t, again.DefaultRowsFound)
 	require.Equal(t, 3, again.PartitionsAhead)
-	require.Zero(t, prMetric(t, reg, "mutt_partition_default_rows"))
+	require.Zero(t, testenv.Metric(t, reg, "mutt_partition_default_rows", nil))
 
 	// No input at all (a bare `temporal workflow start`): defaults, the workflow's clock.
 	bare, _ := prRun[workflows.PartitionResult](t, c, tq, "bare", "PartitionMaintenanceWorkflow")

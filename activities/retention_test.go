@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/schema"
 	"github.com/mutt-ops/mutt/workflows"
 )
@@ -105,8 +106,8 @@ func TestRetentionAgainstRealServers(t *testing.T) {
 	require.Equal(t, expArchivePurged, dry.ArchivePurged)
 	require.Equal(t, expConfigPurged, dry.ConfigAuditPurged)
 	require.InDelta(t, rtNow.Sub(ptMonth(2025, 1)).Hours()/24, dry.OldestEventAgeDays, 0.001)
-	require.Zero(t, prMetric(t, reg, "mutt_events_archived_total"))
-	require.Zero(t, prMetric(t, reg, "mutt_retention_last_success_timestamp_seconds"))
+	require.Zero(t, testenv.Metric(t, reg, "mutt_events_archived_total", nil))
+	require.Zero(t, testenv.Metric(t, reg, "mutt_retention_last_success_timestamp_seconds", nil))
 
 	// The real run.
 	res, run := prRun[workflows.RetentionResult](t, c, tq, "run", "RetentionWorkflow",
@@ -144,23 +145,23 @@ func TestRetentionAgainstRealServers(t *testing.T) {
 		require.Equal(t, n, prCount(t, db, `SELECT count(*) FROM event_audit_log_archive
 			WHERE archived_from_partition = $1 AND archived_at > '2026-01-01Z'`, part), part)
 	}
-	require.EqualValues(t, expArchived, prMetric(t, reg, "mutt_events_archived_total"))
-	require.EqualValues(t, expArchivePurged, prMetric(t, reg, "mutt_events_deleted_total"))
-	require.EqualValues(t, expConfigPurged, prMetric(t, reg, "mutt_config_audit_deleted_total"))
-	require.EqualValues(t, 2, prMetric(t, reg, "mutt_retention_partitions_dropped_total"))
-	require.InDelta(t, res.OldestEventAgeDays, prMetric(t, reg, "mutt_oldest_event_age_days"), 1e-9)
-	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_last_success_timestamp_seconds"))
+	require.EqualValues(t, expArchived, testenv.Metric(t, reg, "mutt_events_archived_total", nil))
+	require.EqualValues(t, expArchivePurged, testenv.Metric(t, reg, "mutt_events_deleted_total", nil))
+	require.EqualValues(t, expConfigPurged, testenv.Metric(t, reg, "mutt_config_audit_deleted_total", nil))
+	require.EqualValues(t, 2, testenv.Metric(t, reg, "mutt_retention_partitions_dropped_total", nil))
+	require.InDelta(t, res.OldestEventAgeDays, testenv.Metric(t, reg, "mutt_oldest_event_age_days", nil), 1e-9)
+	require.EqualValues(t, rtNow.Unix(), testenv.Metric(t, reg, "mutt_retention_last_success_timestamp_seconds", nil))
 	// The Python MUTT's names (docs/MIGRATION_FROM_PYTHON_MUTT.md, metrics table) count alike.
-	require.EqualValues(t, expArchived, prMetric(t, reg, "mutt_retention_events_archived_total"))
-	require.EqualValues(t, expArchivePurged, prMetric(t, reg, "mutt_retention_events_deleted_total"))
-	require.EqualValues(t, expConfigPurged, prMetric(t, reg, "mutt_retention_config_audits_deleted_total"))
-	require.EqualValues(t, expArchived, dlqMetric(t, reg, "mutt_retention_cleanup_records_deleted_total", "event_audit"))
-	require.EqualValues(t, expConfigPurged, dlqMetric(t, reg, "mutt_retention_cleanup_records_deleted_total", "config_audit"))
-	require.Zero(t, dlqMetric(t, reg, "mutt_retention_cleanup_records_deleted_total", "dlq"))
-	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_cleanup_last_run_timestamp_seconds"))
-	require.EqualValues(t, rtNow.Unix(), prMetric(t, reg, "mutt_retention_last_run_timestamp"))
-	require.EqualValues(t, workflows.DefaultEventRetentionDays, dlqMetric(t, reg, "mutt_retention_policy_days", "event_audit"))
-	require.Zero(t, dlqMetric(t, reg, "mutt_retention_errors_total", "archive_events"))
+	require.EqualValues(t, expArchived, testenv.Metric(t, reg, "mutt_retention_events_archived_total", nil))
+	require.EqualValues(t, expArchivePurged, testenv.Metric(t, reg, "mutt_retention_events_deleted_total", nil))
+	require.EqualValues(t, expConfigPurged, testenv.Metric(t, reg, "mutt_retention_config_audits_deleted_total", nil))
+	require.EqualValues(t, expArchived, testenv.Metric(t, reg, "mutt_retention_cleanup_records_deleted_total", map[string]string{"type": "event_audit"}))
+	require.EqualValues(t, expConfigPurged, testenv.Metric(t, reg, "mutt_retention_cleanup_records_deleted_total", map[string]string{"type": "config_audit"}))
+	require.Zero(t, testenv.Metric(t, reg, "mutt_retention_cleanup_records_deleted_total", map[string]string{"type": "dlq"}))
+	require.EqualValues(t, rtNow.Unix(), testenv.Metric(t, reg, "mutt_retention_cleanup_last_run_timestamp_seconds", nil))
+	require.EqualValues(t, rtNow.Unix(), testenv.Metric(t, reg, "mutt_retention_last_run_timestamp", nil))
+	require.EqualValues(t, workflows.DefaultEventRetentionDays, testenv.Metric(t, reg, "mutt_retention_policy_days", map[string]string{"type": "event_audit"}))
+	require.Zero(t, testenv.Metric(t, reg, "mutt_retention_errors_total", map[string]string{"task": "archive_events"}))
 	prCheckHistory(t, c, run, "retention_history.json")
 
 	// Idempotent: a second run finds nothing to move.
@@ -259,7 +260,7 @@ func TestRetentionBatchesResumeFromHeartbeatAfterAFailure(t *testing.T) {
 	require.EqualValues(t, 25_000, prCount(t, db, `SELECT count(*) FROM event_audit_log_archive
 		WHERE archived_from_partition = 'event_audit_log_default'`))
 	require.Zero(t, prCount(t, db, `SELECT count(*) FROM event_audit_log`))
-	require.EqualValues(t, 25_000, prMetric(t, reg, "mutt_events_archived_total"))
+	require.EqualValues(t, 25_000, testenv.Metric(t, reg, "mutt_events_archived_total", nil))
 }
 
 // rtActivityEnv runs retention activities outside a workflow.

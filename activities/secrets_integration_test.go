@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,14 +11,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/mutt-ops/mutt/internal/secrets"
 	"github.com/mutt-ops/mutt/internal/testenv"
@@ -61,44 +57,6 @@ func secretResult(t *testing.T, run client.WorkflowRun) (workflows.SecretRotatio
 	var res workflows.SecretRotationResult
 	err := run.Get(ctx, &res)
 	return res, err
-}
-
-func secretHistory(t *testing.T, c client.Client, run client.WorkflowRun) *historypb.History {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	it := c.GetWorkflowHistory(ctx, run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		e, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, e)
-	}
-	return h
-}
-
-func secretCounter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue next
-				}
-			}
-			if m.GetCounter() != nil {
-				return m.GetCounter().GetValue()
-			}
-			return m.GetGauge().GetValue()
-		}
-	}
-	return 0
 }
 
 // Rotates Redis, then PostgreSQL, through the real dev server with a live
@@ -151,19 +109,16 @@ func testSecretRotationWorkflowEndToEnd(t *testing.T, prov rotationProvider) {
 	require.NoError(t, err)
 	require.Contains(t, acks, "alerter-1")
 
-	h := secretHistory(t, c, run)
+	h := testenv.WorkflowHistory(t, c, run)
 	raw, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(h)
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), newRedis, "the history must never hold a secret")
 	require.NotContains(t, string(raw), secretOldRedisPass)
-	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflowWithOptions(workflows.SecretRotationWorkflow, workflow.RegisterOptions{Name: "SecretRotationWorkflow"})
-	require.NoError(t, replayer.ReplayWorkflowHistory(nil, h))
+	replayHistory(t, h)
 	// One recorded history only: the memory run's (the workflow's history
 	// does not depend on the provider, and two writers would race).
 	if os.Getenv("MUTT_RECORD_HISTORY") != "" && prov.name == "memory" {
-		require.NoError(t, os.MkdirAll(filepath.Dir(secretHistoryFile), 0o755))
-		require.NoError(t, os.WriteFile(secretHistoryFile, append(raw, '\n'), 0o644))
+		recordHistory(t, h, secretHistoryFile)
 	}
 
 	// PostgreSQL.
@@ -179,15 +134,15 @@ func testSecretRotationWorkflowEndToEnd(t *testing.T, prov rotationProvider) {
 	require.Equal(t, newRedis, snap.Get(secrets.RedisPassCurrent), "rotating postgres must leave redis alone")
 	require.NoError(t, pgLogin(pgURL, secretTestDBUser, newDB))
 	require.Error(t, pgLogin(pgURL, secretTestDBUser, secretOldDBPass))
-	raw, err = temporalproto.CustomJSONMarshalOptions{}.Marshal(secretHistory(t, c, run))
+	raw, err = temporalproto.CustomJSONMarshalOptions{}.Marshal(testenv.WorkflowHistory(t, c, run))
 	require.NoError(t, err)
 	require.NotContains(t, string(raw), newDB)
 
 	reg, ok := d.Registerer.(*prometheus.Registry)
 	require.True(t, ok)
 	for _, target := range []string{secrets.TargetRedis, secrets.TargetPostgres} {
-		require.Equal(t, 1.0, secretCounter(t, reg, "mutt_secret_rotations_total", map[string]string{"target": target, "outcome": "success"}))
-		require.Greater(t, secretCounter(t, reg, "mutt_secret_rotation_last_success_timestamp_seconds", map[string]string{"target": target}), 0.0)
+		require.Equal(t, 1.0, testenv.Metric(t, reg, "mutt_secret_rotations_total", map[string]string{"target": target, "outcome": "success"}))
+		require.Greater(t, testenv.Metric(t, reg, "mutt_secret_rotation_last_success_timestamp_seconds", map[string]string{"target": target}), 0.0)
 	}
 }
 
@@ -243,7 +198,7 @@ func testSecretRotationFailedApply(t *testing.T, prov rotationProvider) {
 	require.NoError(t, redisLogin(addr, secretTestRedisUser, secretOldRedisPass))
 	reg, ok := d.Registerer.(*prometheus.Registry)
 	require.True(t, ok)
-	require.Equal(t, 1.0, secretCounter(t, reg, "mutt_secret_rotations_total", map[string]string{"target": "redis", "outcome": "compensated"}))
+	require.Equal(t, 1.0, testenv.Metric(t, reg, "mutt_secret_rotations_total", map[string]string{"target": "redis", "outcome": "compensated"}))
 }
 
 // The workflow id per target: a second start while a rotation runs is

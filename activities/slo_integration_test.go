@@ -24,12 +24,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
@@ -494,15 +490,10 @@ func TestSLOReportWorkflowAgainstRealPrometheus(t *testing.T) {
 
 	// The history replays with the current workflow code; on request it
 	// becomes the replay test's fixture.
-	hist := sloFetchHistory(ctx, t, c, run.GetID(), run.GetRunID())
-	replayer := worker.NewWorkflowReplayer()
-	replayer.RegisterWorkflowWithOptions(workflows.SLOReportWorkflow, workflow.RegisterOptions{Name: "SLOReportWorkflow"})
-	require.NoError(t, replayer.ReplayWorkflowHistory(sloTestLogger(), hist))
+	hist := testenv.WorkflowHistory(t, c, run)
+	replayHistory(t, hist)
 	if os.Getenv(sloRecordHistoryEnv) != "" {
-		out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(sloHistoryFixture, append(out, '\n'), 0o644))
-		t.Logf("recorded %s (%d events)", sloHistoryFixture, len(hist.Events))
+		recordHistory(t, hist, sloHistoryFixture)
 	}
 }
 
@@ -562,17 +553,4 @@ func TestSLOReportWorkflowWithoutPrometheus(t *testing.T) {
 	var n int
 	require.NoError(t, db.QueryRow(ctx, `SELECT count(*) FROM slo_reports`).Scan(&n))
 	require.Equal(t, 1, n)
-}
-
-func sloFetchHistory(ctx context.Context, t *testing.T, c client.Client, id, runID string) *historypb.History {
-	t.Helper()
-	hist := &historypb.History{}
-	iter := c.GetWorkflowHistory(ctx, id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	for iter.HasNext() {
-		ev, err := iter.Next()
-		require.NoError(t, err)
-		hist.Events = append(hist.Events, ev)
-	}
-	require.NotEmpty(t, hist.Events)
-	return hist
 }

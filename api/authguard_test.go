@@ -9,6 +9,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 // A client that keeps presenting wrong keys is answered 429 with Retry-After
@@ -40,23 +42,8 @@ func TestFailedAuthenticationsAreThrottledPerClient(t *testing.T) {
 	require.True(t, secs >= 1 && secs <= 60, "Retry-After %d", secs)
 	require.Equal(t, 200, e.do(t, "GET", "/health", "", nil).code, "health needs no key and is never throttled")
 
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	var failures, throttled float64
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			if len(m.GetLabel()) == 1 && m.GetLabel()[0].GetValue() == "api" {
-				switch mf.GetName() {
-				case "mutt_auth_failures_total":
-					failures = m.GetCounter().GetValue()
-				case "mutt_auth_throttled_total":
-					throttled = m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	require.InDelta(t, 19, failures, 0)
-	require.InDelta(t, 3, throttled, 0)
+	require.InDelta(t, 19, testenv.Metric(t, reg, "mutt_auth_failures_total", map[string]string{"listener": "api"}), 0)
+	require.InDelta(t, 3, testenv.Metric(t, reg, "mutt_auth_throttled_total", map[string]string{"listener": "api"}), 0)
 	require.False(t, strings.Contains(logs.String(), "guess") || strings.Contains(logs.String(), "unauthorized"), logs.String())
 }
 

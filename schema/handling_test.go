@@ -1,15 +1,11 @@
 package schema_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/testenv"
-	"github.com/mutt-ops/mutt/schema"
 )
 
 // TestMigration0004CanonicalHandling: rules stored before 0004 with a
@@ -19,39 +15,24 @@ import (
 // left alone.
 func TestMigration0004CanonicalHandling(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	db := testenv.Postgres(t)
-	_, err := db.Exec(ctx, `DELETE FROM schema_migrations WHERE version = 4;
+	migrateAgain(t, db, 4, `DELETE FROM schema_migrations WHERE version = 4;
 		INSERT INTO alert_rules (id, match_string, match_type, priority, prod_handling, dev_handling, team_assignment) VALUES
 			(1, 'CRITICAL', 'contains', 10, 'page_and_ticket', 'ticket_only', 'NETO'),
 			(2, 'ERROR', 'contains', 20, 'Ticket_only', ' IGNORE ', 'NETO'),
 			(3, 'WARN', 'contains', 30, 'Page_only', 'Ignore', 'NETO'),
 			(4, 'ODD', 'contains', 40, 'escalate', 'PAGE_ONLY', 'NETO')`)
-	require.NoError(t, err)
 
-	done, err := schema.Up(ctx, db, time.Now())
-	require.NoError(t, err)
-	require.Len(t, done, 1)
-	require.Equal(t, 4, done[0].Version)
-
-	texts := func(sql string) []string {
-		t.Helper()
-		rows, err := db.Query(ctx, sql)
-		require.NoError(t, err)
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		require.NoError(t, err)
-		return out
-	}
 	require.Equal(t, []string{
 		"1 Page_and_ticket Ticket_only v2",
 		"2 Ticket_only Ignore v2",
 		"3 Page_only Ignore v1",
 		"4 escalate Page_only v2",
-	}, texts(`SELECT id || ' ' || prod_handling || ' ' || dev_handling || ' v' || version FROM alert_rules ORDER BY id`))
+	}, texts(t, db, `SELECT id || ' ' || prod_handling || ' ' || dev_handling || ' v' || version FROM alert_rules ORDER BY id`))
 	require.Equal(t, []string{
 		"migration:0004 UPDATE 1 page_and_ticket -> Page_and_ticket",
 		"migration:0004 UPDATE 2 Ticket_only -> Ticket_only",
 		"migration:0004 UPDATE 4 escalate -> escalate",
-	}, texts(`SELECT changed_by || ' ' || operation || ' ' || record_id || ' ' || (old_values->>'prod_handling')
+	}, texts(t, db, `SELECT changed_by || ' ' || operation || ' ' || record_id || ' ' || (old_values->>'prod_handling')
 		|| ' -> ' || (new_values->>'prod_handling') FROM config_audit_log WHERE table_name = 'alert_rules' ORDER BY record_id`))
 }

@@ -3,13 +3,10 @@ package schema_test
 import (
 	"context"
 	"testing"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/testenv"
-	"github.com/mutt-ops/mutt/schema"
 )
 
 // TestMigration0003LowerCasesAndMergesHostnames: rows that differ only in
@@ -21,33 +18,19 @@ func TestMigration0003LowerCasesAndMergesHostnames(t *testing.T) {
 	ctx := context.Background()
 	db := testenv.Postgres(t)
 	// Back to the state before 0003, with the rows it has to fix.
-	_, err := db.Exec(ctx, `DROP INDEX development_hosts_hostname_lower; DROP INDEX device_teams_hostname_lower;
+	migrateAgain(t, db, 3, `DROP INDEX development_hosts_hostname_lower; DROP INDEX device_teams_hostname_lower;
 		DELETE FROM schema_migrations WHERE version = 3;
 		INSERT INTO development_hosts (hostname, created_at) VALUES
 			('Lab-1', '2026-01-01'), ('lab-1', '2026-02-01'), ('LAB-1', '2026-03-01'), ('Other', '2026-01-01');
 		INSERT INTO device_teams (hostname, team_assignment, updated_at) VALUES
 			('Router-1', 'NetOps', '2026-05-01'), ('router-1', 'Old', '2026-01-01'), ('Switch-9', 'Security', '2026-01-01')`)
-	require.NoError(t, err)
 
-	done, err := schema.Up(ctx, db, time.Now())
-	require.NoError(t, err)
-	require.Len(t, done, 1)
-	require.Equal(t, 3, done[0].Version)
-
-	texts := func(sql string) []string {
-		t.Helper()
-		rows, err := db.Query(ctx, sql)
-		require.NoError(t, err)
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		require.NoError(t, err)
-		return out
-	}
-	hosts := texts(`SELECT hostname || ' ' || to_char(created_at, 'YYYY-MM') FROM development_hosts ORDER BY 1`)
+	hosts := texts(t, db, `SELECT hostname || ' ' || to_char(created_at, 'YYYY-MM') FROM development_hosts ORDER BY 1`)
 	require.Equal(t, []string{"lab-1 2026-01", "other 2026-01"}, hosts)
-	teams := texts(`SELECT hostname || ' ' || team_assignment FROM device_teams ORDER BY 1`)
+	teams := texts(t, db, `SELECT hostname || ' ' || team_assignment FROM device_teams ORDER BY 1`)
 	require.Equal(t, []string{"router-1 NetOps", "switch-9 Security"}, teams)
 
-	audit := texts(`SELECT changed_by || ' ' || operation || ' ' || table_name || ' ' || record_id
+	audit := texts(t, db, `SELECT changed_by || ' ' || operation || ' ' || table_name || ' ' || record_id
 		|| ' ' || (old_values->>'hostname') || ': ' || reason FROM config_audit_log ORDER BY table_name, record_id`)
 	require.Equal(t, []string{
 		"migration:0003 DELETE development_hosts LAB-1 LAB-1: merged into lab-1: hostnames that differ only in case are one host",
@@ -55,7 +38,7 @@ func TestMigration0003LowerCasesAndMergesHostnames(t *testing.T) {
 		"migration:0003 DELETE device_teams router-1 router-1: merged into router-1: hostnames that differ only in case are one host",
 	}, audit)
 
-	_, err = db.Exec(ctx, `INSERT INTO development_hosts (hostname) VALUES ('OTHER')`)
+	_, err := db.Exec(ctx, `INSERT INTO development_hosts (hostname) VALUES ('OTHER')`)
 	require.ErrorContains(t, err, "development_hosts_hostname_lower")
 	_, err = db.Exec(ctx, `INSERT INTO device_teams (hostname, team_assignment) VALUES ('ROUTER-1', 'x')`)
 	require.ErrorContains(t, err, "device_teams_hostname_lower")

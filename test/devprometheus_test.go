@@ -1,18 +1,15 @@
 package test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -52,34 +49,14 @@ func promGet(c *assert.CollectT, base, path string, v any) bool {
 func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 	t.Parallel()
 	testenv.NeedsServices(t, "a built mutt dev with Prometheus, Redis, PostgreSQL and Temporal")
-	bin := testenv.BuildMutt(t)
-
 	env := devEnv(t)
 	env["TEMPORAL_ADDRESS"] = testenv.TemporalAddress() // the suite's server: no dev server of its own
 	env["MUTT_DEV_PROMETHEUS_ADDR"] = freeAddr(t)
 	env["MUTT_DEV_PROMETHEUS_SCRAPE_INTERVAL"] = "1s"
-	cmd := exec.Command(bin, "dev")
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-			}
-		}
-	})
+	dev := testenv.StartMuttDev(t, os.Environ(), env)
+	stdout, stderr := dev.Stdout, dev.Stderr
 	require.Eventually(t, func() bool { return strings.Contains(stdout.String(), "MUTT dev is running") },
-		90*time.Second, 100*time.Millisecond, "stderr: %s", &stderr)
+		90*time.Second, 100*time.Millisecond, "stderr: %s", stderr)
 
 	prom := "http://" + env["MUTT_DEV_PROMETHEUS_ADDR"]
 	require.Regexp(t, `prometheus\s+`+regexp.QuoteMeta(prom)+`\s`, stdout.String(), "the banner prints the Prometheus URL")
@@ -170,13 +147,7 @@ func TestMuttDevRunsPrometheusForTheSLOReport(t *testing.T) {
 		}
 	}, 60*time.Second, 500*time.Millisecond)
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "stderr: %s", stderr.String())
-	case <-time.After(30 * time.Second):
-		t.Fatalf("mutt dev did not stop within 30s of SIGTERM")
-	}
+	require.NoError(t, dev.Stop(), "stderr: %s", stderr)
 	_, err = http.Get(prom + "/-/ready")
 	require.Error(t, err, "the Prometheus mutt dev started is stopped with it")
 }

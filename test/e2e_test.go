@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -207,23 +206,8 @@ func TestWholePathInProcessTwoShards(t *testing.T) {
 	require.Equal(t, n, distinct)
 
 	// Both shards of both streams carried events, and all are acknowledged.
-	acked := map[string]float64{}
-	mfs, err := d.Reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != "mutt_stream_acked_total" {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "stream" {
-					acked[l.GetValue()] += m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
 	for _, s := range append(d.Keys.IngestStreams(), d.Keys.AlertStreams()...) {
-		require.Positive(t, acked[s], "events went through %s", s)
+		require.Positive(t, testenv.Metric(t, d.Reg, "mutt_stream_acked_total", map[string]string{"stream": s}), "events went through %s", s)
 	}
 	require.Eventually(t, func() bool {
 		l, err := stream.Len(ctx, d.Redis, append(d.Keys.IngestStreams(), d.Keys.AlertStreams()...)...)
@@ -245,36 +229,16 @@ func TestWholePathInProcessTwoShards(t *testing.T) {
 func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	t.Parallel()
 	testenv.NeedsServices(t, "a built mutt dev with Redis, PostgreSQL and Temporal")
-	bin := testenv.BuildMutt(t)
-
 	env := devEnv(t)
 	env["TEMPORAL_ADDRESS"] = freeAddr(t) // nothing answers there: mutt dev starts its own server
-	cmd := exec.Command(bin, "dev")
-	cmd.Env = os.Environ()
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		if cmd.ProcessState == nil { // the test failed before its SIGTERM: stop it the same way
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-			}
-		}
-	})
+	dev := testenv.StartMuttDev(t, os.Environ(), env)
+	stdout, stderr := dev.Stdout, dev.Stderr
 
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		if assert.Contains(c, stdout.String(), "MUTT dev is running") {
 			assert.Equal(c, 200, getJSON(c, "http://"+env["MUTT_INGEST_ADDR"]+"/health", nil))
 		}
-	}, 60*time.Second, 100*time.Millisecond, "stderr: %s", &stderr)
+	}, 60*time.Second, 100*time.Millisecond, "stderr: %s", stderr)
 	require.Contains(t, stdout.String(), app.DevIngestKey, "the banner prints the key to use")
 	uiURL := regexp.MustCompile(`temporal UI\s+(http://127\.0\.0\.1:\d+)`).FindStringSubmatch(stdout.String())
 	require.Len(t, uiURL, 2, "the banner prints the Temporal UI URL")
@@ -314,12 +278,12 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 	// Redis password of the services' ACL user while `mutt dev` runs, then ingest again.
 	muttdev := testenv.BuildMuttDev(t)
 	rot := exec.Command(muttdev, "rotate", "redis", "--grace", "1s")
-	rot.Env = cmd.Env
+	rot.Env = dev.Env
 	out2, err := rot.CombinedOutput()
 	require.NoError(t, err, string(out2))
 	require.Contains(t, string(out2), "rotation of redis done (old credential removed: true)")
 	st2 := exec.Command(muttdev, "status")
-	st2.Env = cmd.Env
+	st2.Env = dev.Env
 	out2, err = st2.CombinedOutput()
 	require.NoError(t, err, string(out2))
 	require.Contains(t, string(out2), env["MUTT_REDIS_PREFIX"]+"dlq:poison", "muttdev status lists every dead-letter stream")
@@ -331,15 +295,9 @@ func TestMuttDevAsAUserRunsIt(t *testing.T) {
 		}
 	}, 10*time.Second, 20*time.Millisecond, "delivered after the rotation, without a restart")
 
-	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	select {
-	case err := <-exited:
-		require.NoError(t, err, "mutt dev exits cleanly on SIGTERM; stderr: %s", stderr.String())
-		require.False(t, workers.Reachable(context.Background(), env["TEMPORAL_ADDRESS"]),
-			"the Temporal dev server mutt dev started is stopped with it")
-	case <-time.After(30 * time.Second):
-		t.Fatalf("mutt dev did not stop within 30s of SIGTERM")
-	}
+	require.NoError(t, dev.Stop(), "mutt dev exits cleanly on SIGTERM; stderr: %s", stderr)
+	require.False(t, workers.Reachable(context.Background(), env["TEMPORAL_ADDRESS"]),
+		"the Temporal dev server mutt dev started is stopped with it")
 }
 
 // checkAdminAPIAndUI is what a user of a running `mutt dev` does with the

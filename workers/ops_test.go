@@ -11,8 +11,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
-	enumspb "go.temporal.io/api/enums/v1"
-	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -119,13 +117,7 @@ func TestManualRunUsesTheWorkersPolicy(t *testing.T) {
 
 func replay(t *testing.T, c client.Client, run client.WorkflowRun) {
 	t.Helper()
-	it := c.GetWorkflowHistory(context.Background(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	h := &historypb.History{}
-	for it.HasNext() {
-		ev, err := it.Next()
-		require.NoError(t, err)
-		h.Events = append(h.Events, ev)
-	}
+	h := testenv.WorkflowHistory(t, c, run)
 	require.True(t, strings.Contains(h.String(), "LocalActivity"), "the policy is read by a recorded local activity")
 	r := worker.NewWorkflowReplayer()
 	workflows.Register(r)

@@ -1,14 +1,6 @@
 package workflows
 
-import (
-	"log/slog"
-	"testing"
-
-	"github.com/stretchr/testify/require"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
-)
+import "testing"
 
 // TestDLQRemediationReplaysRecordedHistory replays a run recorded against the
 // real dev server (healthy Moogsoft, one entry replayed and one parked per
@@ -20,10 +12,7 @@ import (
 // (workflow.GetVersion "dlq-outcome-memo"): such runs must still replay.
 func TestDLQRemediationReplaysRecordedHistory(t *testing.T) {
 	t.Parallel()
-	for _, f := range []string{"testdata/dlq_remediation_history.json", "testdata/dlq_remediation_history_v0.json"} {
-		r := worker.NewWorkflowReplayer()
-		r.RegisterWorkflowWithOptions(DLQRemediationWorkflow, workflow.RegisterOptions{Name: "DLQRemediationWorkflow"})
-		require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(
-			tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), f), f)
+	for _, f := range []string{"dlq_remediation_history.json", "dlq_remediation_history_v0.json"} {
+		replayRecorded(t, f)
 	}
 }

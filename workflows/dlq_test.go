@@ -20,19 +20,13 @@ import (
 // its activities registered under their names, ready to be mocked.
 func dlqEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(DLQRemediationWorkflow, workflow.RegisterOptions{Name: "DLQRemediationWorkflow"})
-	env.RegisterActivityWithOptions(func(context.Context) (DLQMoogHealth, error) {
-		return DLQMoogHealth{}, errors.New("not mocked")
-	}, activity.RegisterOptions{Name: ActivityDLQCheckMoogHealth})
-	env.RegisterActivityWithOptions(func(context.Context, DLQReplayInput) (DLQReplayResult, error) {
-		return DLQReplayResult{}, errors.New("not mocked")
-	}, activity.RegisterOptions{Name: ActivityDLQReplayStream})
-	env.RegisterActivityWithOptions(func(context.Context, DLQDepthsInput) (DLQDepths, error) {
-		return DLQDepths{}, errors.New("not mocked")
-	}, activity.RegisterOptions{Name: ActivityDLQRecordDepths})
-	return env
+	return stubEnv(t, "DLQRemediationWorkflow", DLQRemediationWorkflow, map[string]any{
+		ActivityDLQCheckMoogHealth: func(context.Context) (DLQMoogHealth, error) {
+			return DLQMoogHealth{}, errors.New("not mocked")
+		},
+		ActivityDLQReplayStream: notMocked[DLQReplayInput, DLQReplayResult](),
+		ActivityDLQRecordDepths: notMocked[DLQDepthsInput, DLQDepths](),
+	})
 }
 
 func replayOf(stream string, in DLQInput) DLQReplayInput {

@@ -1,13 +1,6 @@
 package workflows
 
-import (
-	"log/slog"
-	"testing"
-
-	"github.com/stretchr/testify/require"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-)
+import "testing"
 
 // TestPartitionMaintenanceReplaysRecordedHistory replays a run recorded against
 // the Temporal dev server (TestPartitionMaintenanceAgainstRealServers in the
@@ -16,8 +9,5 @@ import (
 // three months and created six partitions.
 func TestPartitionMaintenanceReplaysRecordedHistory(t *testing.T) {
 	t.Parallel()
-	r := worker.NewWorkflowReplayer()
-	Register(r)
-	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(
-		tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), "testdata/partition_history.json"))
+	replayRecorded(t, "partition_history.json")
 }

@@ -8,10 +8,8 @@ import (
 
 	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 )
 
 // partitionTestEnv is a test-suite environment with PartitionMaintenanceWorkflow
@@ -19,23 +17,13 @@ import (
 // mock them by name (the workflows package never sees the real ones).
 func partitionTestEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(PartitionMaintenanceWorkflow, workflow.RegisterOptions{Name: "PartitionMaintenanceWorkflow"})
-	env.RegisterActivityWithOptions(func(context.Context, PartitionInspectInput) (PartitionInspectResult, error) {
-		return PartitionInspectResult{}, errors.New("not mocked")
-	}, activity.RegisterOptions{Name: ActivityPartitionInspect})
-	env.RegisterActivityWithOptions(func(context.Context, PartitionEnsureInput) (PartitionEnsureResult, error) {
-		return PartitionEnsureResult{}, errors.New("not mocked")
-	}, activity.RegisterOptions{Name: ActivityPartitionEnsureMonth})
-	env.RegisterActivityWithOptions(func(context.Context, PartitionReportInput) (PartitionReportResult, error) {
-		return PartitionReportResult{}, errors.New("not mocked")
-	}, activity.RegisterOptions{Name: ActivityPartitionReport})
-	// A worker with no policy configured, unless a test mocks one.
-	env.RegisterActivityWithOptions(func(context.Context) (RetentionPolicy, error) {
-		return RetentionPolicy{}, nil
-	}, activity.RegisterOptions{Name: ActivityPartitionPolicy})
-	return env
+	return stubEnv(t, "PartitionMaintenanceWorkflow", PartitionMaintenanceWorkflow, map[string]any{
+		ActivityPartitionInspect:     notMocked[PartitionInspectInput, PartitionInspectResult](),
+		ActivityPartitionEnsureMonth: notMocked[PartitionEnsureInput, PartitionEnsureResult](),
+		ActivityPartitionReport:      notMocked[PartitionReportInput, PartitionReportResult](),
+		// A worker with no policy configured, unless a test mocks one.
+		ActivityPartitionPolicy: func(context.Context) (RetentionPolicy, error) { return RetentionPolicy{}, nil },
+	})
 }
 
 func ptMonth(y int, m time.Month) time.Time { return time.Date(y, m, 1, 0, 0, 0, 0, time.UTC) }

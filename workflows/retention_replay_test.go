@@ -1,13 +1,6 @@
 package workflows
 
-import (
-	"log/slog"
-	"testing"
-
-	"github.com/stretchr/testify/require"
-	tlog "go.temporal.io/sdk/log"
-	"go.temporal.io/sdk/worker"
-)
+import "testing"
 
 // TestRetentionReplaysRecordedHistory replays a run recorded against the
 // Temporal dev server (TestRetentionAgainstRealServers in the activities
@@ -16,8 +9,5 @@ import (
 // rest in batches and purged both tables.
 func TestRetentionReplaysRecordedHistory(t *testing.T) {
 	t.Parallel()
-	r := worker.NewWorkflowReplayer()
-	Register(r)
-	require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(
-		tlog.NewStructuredLogger(slog.New(slog.DiscardHandler)), "testdata/retention_history.json"))
+	replayRecorded(t, "retention_history.json")
 }

@@ -12,7 +12,6 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
-	"go.temporal.io/sdk/workflow"
 )
 
 // retentionTestEnv is a test-suite environment with RetentionWorkflow and
@@ -21,33 +20,18 @@ import (
 // a stand-in to mock.
 func retentionTestEnv(t *testing.T, batches func(context.Context, RetentionBatchInput) (RetentionBatchProgress, error)) *testsuite.TestWorkflowEnvironment {
 	t.Helper()
-	var s testsuite.WorkflowTestSuite
-	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(RetentionWorkflow, workflow.RegisterOptions{Name: "RetentionWorkflow"})
-	notMocked := errors.New("not mocked")
-	env.RegisterActivityWithOptions(func(context.Context, RetentionPartitionsInput) (RetentionPartitionsResult, error) {
-		return RetentionPartitionsResult{}, notMocked
-	}, activity.RegisterOptions{Name: ActivityRetentionExpiredPartitions})
-	env.RegisterActivityWithOptions(func(context.Context, RetentionPartitionInput) (RetentionPartitionResult, error) {
-		return RetentionPartitionResult{}, notMocked
-	}, activity.RegisterOptions{Name: ActivityRetentionArchivePartition})
 	if batches == nil {
-		batches = func(context.Context, RetentionBatchInput) (RetentionBatchProgress, error) {
-			return RetentionBatchProgress{}, notMocked
-		}
+		batches = notMocked[RetentionBatchInput, RetentionBatchProgress]()
 	}
-	env.RegisterActivityWithOptions(batches, activity.RegisterOptions{Name: ActivityRetentionArchiveBatches})
-	env.RegisterActivityWithOptions(func(context.Context, RetentionPurgeInput) (RetentionBatchProgress, error) {
-		return RetentionBatchProgress{}, notMocked
-	}, activity.RegisterOptions{Name: ActivityRetentionPurge})
-	env.RegisterActivityWithOptions(func(context.Context, RetentionReportInput) (RetentionReportResult, error) {
-		return RetentionReportResult{}, notMocked
-	}, activity.RegisterOptions{Name: ActivityRetentionReport})
-	// A worker with no policy configured, unless a test mocks one.
-	env.RegisterActivityWithOptions(func(context.Context) (RetentionPolicy, error) {
-		return RetentionPolicy{}, nil
-	}, activity.RegisterOptions{Name: ActivityRetentionPolicy})
-	return env
+	return stubEnv(t, "RetentionWorkflow", RetentionWorkflow, map[string]any{
+		ActivityRetentionExpiredPartitions: notMocked[RetentionPartitionsInput, RetentionPartitionsResult](),
+		ActivityRetentionArchivePartition:  notMocked[RetentionPartitionInput, RetentionPartitionResult](),
+		ActivityRetentionArchiveBatches:    batches,
+		ActivityRetentionPurge:             notMocked[RetentionPurgeInput, RetentionBatchProgress](),
+		ActivityRetentionReport:            notMocked[RetentionReportInput, RetentionReportResult](),
+		// A worker with no policy configured, unless a test mocks one.
+		ActivityRetentionPolicy: func(context.Context) (RetentionPolicy, error) { return RetentionPolicy{}, nil },
+	})
 }
 
 // retentionMockTail mocks the steps after the batches: purges and report.

@@ -4,10 +4,8 @@ import (
 	"context"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -33,7 +31,6 @@ type devInstance struct {
 func startMuttDev(t *testing.T) *devInstance {
 	t.Helper()
 	testenv.NeedsServices(t, "a built mutt dev against Redis, PostgreSQL and Temporal")
-	bin := testenv.BuildMutt(t)
 
 	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })
@@ -64,23 +61,8 @@ func startMuttDev(t *testing.T) *devInstance {
 	for _, k := range []string{"WEBUI_API_KEY", "MUTT_API_KEY", "MUTT_API_URL", "INGEST_API_KEY", "DATABASE_ADMIN_URL", "REDIS_ADMIN_URL"} {
 		delete(env, k)
 	}
-	cmd := exec.Command(bin, "dev")
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	d := &devInstance{env: env, prefix: prefix, stdout: &testenv.LogBuffer{}}
-	var stderr testenv.LogBuffer
-	cmd.Stdout, cmd.Stderr = d.stdout, &stderr
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	// Registered before the process's own cleanup, so it runs after mutt dev stopped.
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(30 * time.Second):
-			_ = cmd.Process.Kill()
-		}
 		// The schedules live on the suite's shared Temporal server: remove this instance's.
 		tc, err := client.Dial(client.Options{HostPort: testenv.TemporalAddress()})
 		if err != nil {
@@ -92,6 +74,9 @@ func startMuttDev(t *testing.T) *devInstance {
 			_ = tc.ScheduleClient().GetHandle(context.Background(), s.ID).Delete(context.Background())
 		}
 	})
+	dev := testenv.StartMuttDev(t, nil, env)
+	d := &devInstance{env: env, prefix: prefix, stdout: dev.Stdout}
+	stderr := dev.Stderr
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.Contains(c, d.stdout.String(), "MUTT dev is running", "stderr: %s", stderr.String())
 		for _, a := range []string{"MUTT_INGEST_ADDR", "MUTT_API_ADDR", "MUTT_WORKER_ADDR"} {

@@ -47,8 +47,8 @@ func TestFailedAuthenticationsAreThrottledPerClient(t *testing.T) {
 		require.True(t, secs >= 1 && secs <= 60, "Retry-After %d", secs)
 	}
 	require.EqualValues(t, 1, e.backlog(t), "only the event sent with the valid key before the throttle")
-	require.EqualValues(t, 19, counter(t, reg, "mutt_auth_failures_total", map[string]string{"listener": "ingest"}))
-	require.EqualValues(t, 2, counter(t, reg, "mutt_auth_throttled_total", map[string]string{"listener": "ingest"}))
+	require.EqualValues(t, 19, testenv.Metric(t, reg, "mutt_auth_failures_total", map[string]string{"listener": "ingest"}))
+	require.EqualValues(t, 2, testenv.Metric(t, reg, "mutt_auth_throttled_total", map[string]string{"listener": "ingest"}))
 	require.NotContains(t, logs.String(), "unauthorized", "no log line per failed attempt")
 	// /admin/config goes through the same guard.
 	requireError(t, e.do(t, http.MethodGet, "/admin/config", "", map[string]string{"X-API-KEY": key}), http.StatusTooManyRequests, "")

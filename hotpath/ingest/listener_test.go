@@ -72,7 +72,7 @@ func TestAuthenticatedSlowBodyTimesOut(t *testing.T) {
 	require.Contains(t, string(body), "MUTT_INGEST_BODY_TIMEOUT")
 	requireClosed(t, r)
 	require.Zero(t, e.backlog(t))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "timeout"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "timeout"}))
 }
 
 // The listener's read timeout does not cut an authenticated body that takes

@@ -39,8 +39,8 @@ func TestRedisOutOfMemoryRefusesClearlyAndRecovers(t *testing.T) {
 	requireError(t, r, http.StatusServiceUnavailable, "Redis is out of memory")
 	require.Contains(t, r.body["message"], "maxmemory")
 	require.Equal(t, "5", r.header.Get("Retry-After"))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "redis_memory"}))
-	require.Zero(t, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "redis"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "redis_memory"}))
+	require.Zero(t, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "redis"}))
 
 	_, err := e.srv.Submit(ctx, event.SourceSyslogUDP, syslogEnvs("h", 2))
 	var ref *ingest.Refused

@@ -36,7 +36,7 @@ func TestQueueDepthFollowsTheBacklogWithoutRequests(t *testing.T) {
 		cancel()
 		require.NoError(t, <-done)
 	})
-	depth := func() float64 { return counter(t, reg, "mutt_ingest_queue_depth", nil) }
+	depth := func() float64 { return testenv.Metric(t, reg, "mutt_ingest_queue_depth", nil) }
 
 	// Another ingestor queues events: this one sees them without a request.
 	add := func(shard, n int) {
@@ -62,12 +62,12 @@ func TestQueueDepthOfA503(t *testing.T) {
 	e := newEnv(t, setup{run: true})
 	e.setDyn(t, dynconfig.MaxIngestQueueSize, "4")
 	require.Equal(t, http.StatusOK, e.post(t, batch("h", 2)).code)
-	require.EqualValues(t, 2, counter(t, e.reg, "mutt_ingest_queue_depth", nil))
+	require.EqualValues(t, 2, testenv.Metric(t, e.reg, "mutt_ingest_queue_depth", nil))
 
 	// Another ingestor fills the backlog.
 	require.NoError(t, stream.Add(context.Background(), e.rdb, e.keys.IngestStream(0), [][]byte{[]byte(`{}`), []byte(`{}`), []byte(`{}`)}))
 	r := e.post(t, evt("h", 9))
 	require.Equal(t, http.StatusServiceUnavailable, r.code, r.raw)
 	require.EqualValues(t, 5, r.body["queue_depth"])
-	require.EqualValues(t, 5, counter(t, e.reg, "mutt_ingest_queue_depth", nil))
+	require.EqualValues(t, 5, testenv.Metric(t, e.reg, "mutt_ingest_queue_depth", nil))
 }

@@ -200,34 +200,6 @@ func (e *env) stored(t *testing.T) []event.Envelope {
 	return out
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if labels[lp.GetName()] != lp.GetValue() {
-					continue next
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	return 0
-}
-
 func TestQueuedEventsAreInTheStreamWhenTheAnswerArrives(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, setup{})
@@ -261,11 +233,11 @@ func TestQueuedEventsAreInTheStreamWhenTheAnswerArrives(t *testing.T) {
 	require.Equal(t, `SNMP trap 1.3.6.1.6.3.1.1.5.3: ["@{oid=1.3.6.1.2.1.2.2.1.1.2; value=2}"]`, got[2].Message)
 	require.Equal(t, 4, *got[2].Severity)
 
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "success", "reason": ""}))
-	require.EqualValues(t, 3, counter(t, e.reg, "mutt_ingest_events_total", map[string]string{"status": "accepted"}))
-	require.EqualValues(t, 3, counter(t, e.reg, "mutt_ingest_queue_depth", nil))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_batch_size", nil))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_latency_seconds", nil))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "success", "reason": ""}))
+	require.EqualValues(t, 3, testenv.Metric(t, e.reg, "mutt_ingest_events_total", map[string]string{"status": "accepted"}))
+	require.EqualValues(t, 3, testenv.Metric(t, e.reg, "mutt_ingest_queue_depth", nil))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_batch_size", nil))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_latency_seconds", nil))
 }
 
 func TestEveryIngestRouteAndBodyShape(t *testing.T) {
@@ -301,7 +273,7 @@ func TestAuthentication(t *testing.T) {
 	// Auth comes before every other check, even a malformed body.
 	requireError(t, e.do(t, http.MethodPost, "/ingest", "{", map[string]string{"X-API-KEY": "nope"}), http.StatusUnauthorized, "X-API-KEY")
 	require.EqualValues(t, 0, e.backlog(t))
-	require.EqualValues(t, 8, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "auth"}))
+	require.EqualValues(t, 8, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "auth"}))
 
 	// Every configured key works, so a key can be rotated without downtime.
 	for _, k := range []string{key, "second-key", "третий-ключ"} {
@@ -337,7 +309,7 @@ func TestBodyTooLarge(t *testing.T) {
 	require.Equal(t, http.StatusUnauthorized, r.code)
 
 	require.EqualValues(t, 0, e.backlog(t))
-	require.EqualValues(t, 2, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "too_large"}))
+	require.EqualValues(t, 2, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "too_large"}))
 	// Just under the limit is fine.
 	r = e.post(t, batch("h", 5))
 	require.Equal(t, http.StatusOK, r.code, r.raw)
@@ -362,8 +334,8 @@ func TestBadEventRejectsTheWholeBatch(t *testing.T) {
 	requireError(t, r, http.StatusBadRequest, "body is null")
 
 	require.EqualValues(t, 0, e.backlog(t), "nothing of a rejected request is queued")
-	require.EqualValues(t, 3, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "validation"}))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "json"}))
+	require.EqualValues(t, 3, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "validation"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "json"}))
 }
 
 func TestRateLimitAndItsDynamicChange(t *testing.T) {
@@ -394,9 +366,9 @@ func TestRateLimitAndItsDynamicChange(t *testing.T) {
 	// Rate limit comes after validation: a bad body is a 400, not a 429.
 	requireError(t, e.post(t, "[]"), http.StatusBadRequest, "empty batch")
 
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_rate_limit_hits_total", nil))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_rate_limited_total", nil), "the Python name counts alike")
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "rate_limit"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_rate_limit_hits_total", nil))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_rate_limited_total", nil), "the Python name counts alike")
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "rate_limit"}))
 
 	// 0 turns the limit off.
 	e.setDyn(t, dynconfig.IngestMaxRate, "0")
@@ -417,8 +389,8 @@ func TestBackpressureAndItsDynamicChange(t *testing.T) {
 	require.EqualValues(t, 3, r.body["queue_depth"])
 	require.EqualValues(t, 3, r.body["queue_limit"])
 	require.EqualValues(t, 3, e.backlog(t))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "queue_full"}))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_events_total", map[string]string{"status": "rejected"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "queue_full"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_events_total", map[string]string{"status": "rejected"}))
 
 	// Raising the limit lets events in again at once.
 	e.setDyn(t, dynconfig.MaxIngestQueueSize, "10")
@@ -542,7 +514,7 @@ func TestHealthFollowsRedis(t *testing.T) {
 	r = e.post(t, evt("h", 1))
 	requireError(t, r, http.StatusServiceUnavailable, "Redis is unavailable")
 	require.NotContains(t, r.body["message"], proxy.Addr())
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "redis"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "fail", "reason": "redis"}))
 
 	proxy.Restore()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {

@@ -62,10 +62,10 @@ func TestSubmitStampsAndQueuesLikeHTTP(t *testing.T) {
 	n, err := e.rdb.Get(context.Background(), e.keys.RateBucket("1m", "2025-03-04T05:06")).Int()
 	require.NoError(t, err)
 	require.Equal(t, 4, n, "the dashboard counts every source")
-	require.EqualValues(t, 3, counter(t, e.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_tcp", "status": "accepted"}))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "http", "status": "accepted"}))
-	require.EqualValues(t, 4, counter(t, e.reg, "mutt_ingest_events_total", map[string]string{"status": "accepted"}))
-	require.EqualValues(t, 1, counter(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "success", "reason": ""}),
+	require.EqualValues(t, 3, testenv.Metric(t, e.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_tcp", "status": "accepted"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "http", "status": "accepted"}))
+	require.EqualValues(t, 4, testenv.Metric(t, e.reg, "mutt_ingest_events_total", map[string]string{"status": "accepted"}))
+	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_requests_total", map[string]string{"status": "success", "reason": ""}),
 		"a receiver's batch is not an HTTP request")
 }
 
@@ -88,7 +88,7 @@ func TestSubmitRefusesWholeAndSaysWhy(t *testing.T) {
 	require.Equal(t, ingest.RefusedRateLimited, ref.Reason)
 	require.GreaterOrEqual(t, ref.RetryAfter, time.Second)
 	require.EqualValues(t, 4, e.backlog(t), "a refused call queues nothing")
-	require.EqualValues(t, 3, counter(t, e.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_udp", "status": "rejected"}))
+	require.EqualValues(t, 3, testenv.Metric(t, e.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_udp", "status": "rejected"}))
 
 	e.setDyn(t, dynconfig.IngestMaxRate, "0")
 	e.setDyn(t, dynconfig.MaxIngestQueueSize, "5")

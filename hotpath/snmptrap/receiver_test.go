@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -223,36 +222,7 @@ func TestNetSNMPTrapsBecomeEvents(t *testing.T) {
 		})
 	}
 	// Each INFORM was acknowledged once (snmpinform exited 0 on the ack).
-	assert.InDelta(t, 2, testutil.ToFloat64(getCounter(t, reg, "mutt_snmp_informs_acknowledged_total")), 0)
-}
-
-func getCounter(t *testing.T, reg *prometheus.Registry, name string) prometheus.Collector {
-	t.Helper()
-	return collectorFunc(func() float64 {
-		mfs, err := reg.Gather()
-		require.NoError(t, err)
-		for _, mf := range mfs {
-			if mf.GetName() == name {
-				sum := 0.0
-				for _, m := range mf.GetMetric() {
-					sum += m.GetCounter().GetValue()
-				}
-				return sum
-			}
-		}
-		return 0
-	})
-}
-
-// collectorFunc exposes a number as a gauge for testutil.ToFloat64.
-type collectorFunc func() float64
-
-func (f collectorFunc) Describe(ch chan<- *prometheus.Desc) {
-	ch <- prometheus.NewDesc("x", "x", nil, nil)
-}
-
-func (f collectorFunc) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(prometheus.NewDesc("x", "x", nil, nil), prometheus.GaugeValue, f())
+	assert.InDelta(t, 2, testenv.Metric(t, reg, "mutt_snmp_informs_acknowledged_total", nil), 0)
 }
 
 // An INFORM the producer refuses is not acknowledged, so the sender keeps
@@ -336,7 +306,7 @@ func TestRejectedPacketsAreDeadLettered(t *testing.T) {
 	}
 	assert.Contains(t, raws, "\x30\x03\x02\x01\x01garbage")
 	assert.Contains(t, raws, string(v3NotSequence(t)), "the datagram as received, not as the decoder left it")
-	assert.InDelta(t, 1, testutil.ToFloat64(getCounter(t, reg, "mutt_snmp_traps_total")), 0)
+	assert.InDelta(t, 1, testenv.Metric(t, reg, "mutt_snmp_traps_total", nil), 0)
 }
 
 // A source over its rate limit loses the excess (counted), other sources
@@ -350,18 +320,11 @@ func TestPerSourceRateLimit(t *testing.T) {
 		require.NoError(t, err, out)
 	}
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
-		mfs, err := reg.Gather()
-		assert.NoError(ct, err)
-		got := map[string]float64{}
-		for _, mf := range mfs {
-			if mf.GetName() == "mutt_snmp_packets_total" {
-				for _, m := range mf.GetMetric() {
-					got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
-				}
-			}
+		packets := func(outcome string) float64 {
+			return testenv.Metric(ct, reg, "mutt_snmp_packets_total", map[string]string{"outcome": outcome})
 		}
-		assert.Equal(ct, 5.0, got["accepted"]+got["rate_limited"])
-		assert.GreaterOrEqual(ct, got["rate_limited"], 2.0)
+		assert.Equal(ct, 5.0, packets("accepted")+packets("rate_limited"))
+		assert.GreaterOrEqual(ct, packets("rate_limited"), 2.0)
 	}, 10*time.Second, 20*time.Millisecond)
 	assert.True(t, strings.HasPrefix(sub.events()[0].TrapOID, "1.3.6.1.4.1.99999.0.6"))
 }

@@ -121,31 +121,6 @@ func (r *rig) deadLetters(t require.TestingT) []map[string]any {
 	return out
 }
 
-func metric(t require.TestingT, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	sum := 0.0 // over every series matching labels
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, lp := range m.GetLabel() {
-				if v, ok := labels[lp.GetName()]; ok && v != lp.GetValue() {
-					continue next
-				}
-			}
-			if m.GetCounter() != nil {
-				sum += m.GetCounter().GetValue()
-			} else {
-				sum += m.GetGauge().GetValue()
-			}
-		}
-	}
-	return sum
-}
-
 func port(a net.Addr) string {
 	_, p, _ := net.SplitHostPort(a.String())
 	return p
@@ -213,8 +188,8 @@ func TestLoggerOverEveryFraming(t *testing.T) {
 	}
 	// Submit counts once Redis has the events: the test may see them first.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.EqualValues(c, 2, metric(c, r.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_udp", "status": "accepted"}))
-		assert.EqualValues(c, 4, metric(c, r.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_tcp", "status": "accepted"}))
+		assert.EqualValues(c, 2, testenv.Metric(c, r.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_udp", "status": "accepted"}))
+		assert.EqualValues(c, 4, testenv.Metric(c, r.reg, "mutt_ingest_events_by_source_total", map[string]string{"source": "syslog_tcp", "status": "accepted"}))
 	}, 10*time.Second, 20*time.Millisecond)
 }
 
@@ -258,8 +233,8 @@ func TestMalformedMessagesAreDeadLetteredAndListenersGoOn(t *testing.T) {
 	require.Equal(t, "garbage line", reasons["tcp/parse"]["raw"])
 	require.Len(t, reasons["tcp/too_large"]["raw"], 512, "the raw bytes are kept up to the limit")
 	require.Contains(t, reasons["tcp/too_large"]["error"], "MUTT_SYSLOG_MAX_MESSAGE_BYTES")
-	require.EqualValues(t, 1, metric(t, r.reg, "mutt_syslog_malformed_total", map[string]string{"listener": "udp", "reason": "parse"}))
-	require.EqualValues(t, 1, metric(t, r.reg, "mutt_syslog_malformed_total", map[string]string{"listener": "tcp", "reason": "too_large"}))
+	require.EqualValues(t, 1, testenv.Metric(t, r.reg, "mutt_syslog_malformed_total", map[string]string{"listener": "udp", "reason": "parse"}))
+	require.EqualValues(t, 1, testenv.Metric(t, r.reg, "mutt_syslog_malformed_total", map[string]string{"listener": "tcp", "reason": "too_large"}))
 }
 
 func TestAllowedSources(t *testing.T) {
@@ -274,8 +249,8 @@ func TestAllowedSources(t *testing.T) {
 	require.Error(t, err, "the connection is closed at once")
 	require.NoError(t, c.Close())
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.EqualValues(c, 1, metric(c, r.reg, "mutt_syslog_dropped_total", map[string]string{"listener": "udp", "reason": "not_allowed"}))
-		assert.EqualValues(c, 1, metric(c, r.reg, "mutt_syslog_connections_refused_total", map[string]string{"listener": "tcp", "reason": "not_allowed"}))
+		assert.EqualValues(c, 1, testenv.Metric(c, r.reg, "mutt_syslog_dropped_total", map[string]string{"listener": "udp", "reason": "not_allowed"}))
+		assert.EqualValues(c, 1, testenv.Metric(c, r.reg, "mutt_syslog_connections_refused_total", map[string]string{"listener": "tcp", "reason": "not_allowed"}))
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Empty(t, r.events(t))
 }
@@ -330,7 +305,7 @@ func TestTLSListener(t *testing.T) {
 	_, err = tls.Dial("tcp", r.rcv.TLSAddr().String(), &tls.Config{MinVersion: tls.VersionTLS12})
 	require.Error(t, err)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.EqualValues(c, 1, metric(c, r.reg, "mutt_syslog_connections_refused_total", map[string]string{"listener": "tls", "reason": "tls"}))
+		assert.EqualValues(c, 1, testenv.Metric(c, r.reg, "mutt_syslog_connections_refused_total", map[string]string{"listener": "tls", "reason": "tls"}))
 	}, 10*time.Second, 20*time.Millisecond)
 }
 
@@ -373,7 +348,7 @@ func TestTCPBackpressureLosesNothing(t *testing.T) {
 		sent <- err
 	}()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		assert.Positive(c, metric(c, r.reg, "mutt_syslog_submit_retries_total", map[string]string{"listener": "tcp", "reason": "redis"}))
+		assert.Positive(c, testenv.Metric(c, r.reg, "mutt_syslog_submit_retries_total", map[string]string{"listener": "tcp", "reason": "redis"}))
 	}, 10*time.Second, 20*time.Millisecond)
 	require.Empty(t, r.events(t))
 
@@ -391,7 +366,7 @@ func TestTCPBackpressureLosesNothing(t *testing.T) {
 	for i := range n {
 		require.True(t, seen["message "+strconv.Itoa(i)], "message %d", i)
 	}
-	require.Zero(t, metric(t, r.reg, "mutt_syslog_dropped_total", map[string]string{"listener": "tcp"}))
+	require.Zero(t, testenv.Metric(t, r.reg, "mutt_syslog_dropped_total", map[string]string{"listener": "tcp"}))
 }
 
 // TestTCPWaitsForTheRateLimit: the global ingest rate limit makes TCP wait,
@@ -416,7 +391,7 @@ func TestTCPWaitsForTheRateLimit(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		assert.Len(c, r.events(c), n)
 	}, 30*time.Second, 50*time.Millisecond)
-	require.Positive(t, metric(t, r.reg, "mutt_syslog_submit_retries_total", map[string]string{"listener": "tcp", "reason": "rate_limited"}))
+	require.Positive(t, testenv.Metric(t, r.reg, "mutt_syslog_submit_retries_total", map[string]string{"listener": "tcp", "reason": "rate_limited"}))
 }
 
 // fakeDNS answers reverse lookups from a map and counts them.
@@ -485,7 +460,7 @@ func TestUDPSourceRateDropsAndCounts(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
-		dropped := metric(c, r.reg, "mutt_syslog_dropped_total", map[string]string{"listener": "udp", "reason": "rate_limited"})
+		dropped := testenv.Metric(c, r.reg, "mutt_syslog_dropped_total", map[string]string{"listener": "udp", "reason": "rate_limited"})
 		assert.Positive(c, dropped)
 		assert.EqualValues(c, n, int(dropped)+len(r.events(c)), "every datagram is queued or counted")
 	}, 10*time.Second, 20*time.Millisecond)

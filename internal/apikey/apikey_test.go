@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/apikey"
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 func TestSetMatchesOnlyAcceptedKeys(t *testing.T) {
@@ -110,25 +111,6 @@ func TestGuardThrottlesAClientThatKeepsFailing(t *testing.T) {
 	_, blocked = g.Blocked(last)
 	require.True(t, blocked)
 
-	require.InDelta(t, 3+4+100+3, counter(t, reg, "mutt_auth_failures_total", "ingest"), 0)
-	require.InDelta(t, 4, counter(t, reg, "mutt_auth_throttled_total", "ingest"), 0)
-}
-
-func counter(t *testing.T, reg *prometheus.Registry, name, listener string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "listener" && l.GetValue() == listener {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	require.InDelta(t, 3+4+100+3, testenv.Metric(t, reg, "mutt_auth_failures_total", map[string]string{"listener": "ingest"}), 0)
+	require.InDelta(t, 4, testenv.Metric(t, reg, "mutt_auth_throttled_total", map[string]string{"listener": "ingest"}), 0)
 }

@@ -23,27 +23,6 @@ func set(t testing.TB, p *secretstest.Memory, c *secrets.Cache, current, next st
 	require.NoError(t, c.Reload(ctx))
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
 // privateWithRole starts a private cluster with a login role mutt_app
 // (password A) and returns the superuser pool and a URL whose credentials
 // are the superuser's (Open must replace them from the secrets).
@@ -83,7 +62,7 @@ func TestRotationNeverFailsAnAcquire(t *testing.T) {
 	t.Cleanup(pool.Close)
 	query(t, pool)
 	used := func(which string) float64 {
-		return counter(t, reg, "mutt_secret_credential_used_total", map[string]string{"backend": "postgres", "which": which})
+		return testenv.Metric(t, reg, "mutt_secret_credential_used_total", map[string]string{"backend": "postgres", "which": which})
 	}
 	require.GreaterOrEqual(t, used("current"), 1.0)
 
@@ -94,13 +73,13 @@ func TestRotationNeverFailsAnAcquire(t *testing.T) {
 	pool.Reset()
 	query(t, pool)
 	require.GreaterOrEqual(t, used("next"), 1.0)
-	require.GreaterOrEqual(t, counter(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "postgres"}), 1.0)
+	require.GreaterOrEqual(t, testenv.Metric(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "postgres"}), 1.0)
 
 	// Once B is known good it is tried first: no further rejected probe.
-	failed := counter(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "postgres"})
+	failed := testenv.Metric(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "postgres"})
 	pool.Reset()
 	query(t, pool)
-	require.Equal(t, failed, counter(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "postgres"}))
+	require.Equal(t, failed, testenv.Metric(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "postgres"}))
 
 	// Promotion reaches the cache.
 	set(t, p, cache, "pass-B", "")

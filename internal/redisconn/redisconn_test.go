@@ -26,29 +26,8 @@ func set(t *testing.T, p *secretstest.Memory, c *secrets.Cache, current, next st
 	require.NoError(t, c.Reload(ctx))
 }
 
-func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if labels[l.GetName()] != l.GetValue() {
-					continue next
-				}
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	return 0
-}
-
 func used(t *testing.T, reg *prometheus.Registry, which string) float64 {
-	return counter(t, reg, "mutt_secret_credential_used_total", map[string]string{"backend": "redis", "which": which})
+	return testenv.Metric(t, reg, "mutt_secret_credential_used_total", map[string]string{"backend": "redis", "which": which})
 }
 
 // TestRotationNeverFailsACommand walks the dual-password rotation on a
@@ -115,7 +94,7 @@ func TestRotationNeverFailsACommand(t *testing.T) {
 	nextBefore := used(t, reg, "next")
 	reconnect()
 	require.Greater(t, used(t, reg, "next"), nextBefore)
-	require.GreaterOrEqual(t, counter(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "redis"}), 1.0)
+	require.GreaterOrEqual(t, testenv.Metric(t, reg, "mutt_secret_credential_failures_total", map[string]string{"backend": "redis"}), 1.0)
 
 	// Promotion reaches the cache: B is CURRENT, tried first and accepted.
 	set(t, p, cache, "pass-B", "")
