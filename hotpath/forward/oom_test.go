@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mutt-ops/mutt/hotpath/forward"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/moogsim"
@@ -76,5 +77,36 @@ func TestDeliversAndAcknowledgesAtRedisMaxmemory(t *testing.T) {
 		require.Equal(t, 1, sim.Seen(id), "delivered exactly once")
 	}
 	require.Empty(t, r.dlq(t))
+	requireFull(t, rdb)
+}
+
+// Every transition of the shared breaker works at maxmemory: trip, probe,
+// close, and Moogsoft's Retry-After hold.
+func TestBreakerWorksAtRedisMaxmemory(t *testing.T) {
+	t.Parallel()
+	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
+	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	ctx := context.Background()
+	fillRedis(t, rdb)
+	b := forward.NewBreaker(rdb, "breaker")
+
+	st, tripped, err := b.Record(ctx, forward.Failure, 1, "")
+	require.NoError(t, err)
+	require.True(t, tripped)
+	require.Equal(t, forward.StateOpen, st)
+	acq, err := b.Acquire(ctx, time.Microsecond, time.Minute, "probe-1")
+	require.NoError(t, err)
+	require.Equal(t, forward.Probe, acq.Decision)
+	st, _, err = b.Record(ctx, forward.Success, 1, "probe-1")
+	require.NoError(t, err)
+	require.Equal(t, forward.StateClosed, st)
+
+	left, err := b.Hold(ctx, time.Hour)
+	require.NoError(t, err)
+	require.Positive(t, left)
+	acq, err = b.Acquire(ctx, time.Minute, time.Minute, "")
+	require.NoError(t, err)
+	require.True(t, acq.Held)
 	requireFull(t, rdb)
 }
