@@ -43,7 +43,7 @@ func stateValue(s string) float64 {
 // Returns {decision, state, wait µs, failures, held}: decision 0 send (closed),
 // 1 do not send (wait µs is when to ask again), 2 send as the single probe;
 // held 1 when the answer is 1 because of a Retry-After hold.
-var acquireScript = redis.NewScript(`
+var acquireScript = redis.NewScript(`#!lua flags=allow-oom
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local h = redis.call('HMGET', KEYS[1], 'state', 'failures', 'opened_at', 'probe_until', 'hold_until')
@@ -71,7 +71,7 @@ return {2, 'half_open', 0, 0, 0}
 // holdScript records a Retry-After: no forwarder sends before it elapsed.
 // It extends a hold, never shortens one. ARGV: the Retry-After in µs.
 // Returns the hold's end in µs from now.
-var holdScript = redis.NewScript(`
+var holdScript = redis.NewScript(`#!lua flags=allow-oom
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local until_ = now + tonumber(ARGV[1])
@@ -90,7 +90,7 @@ return cur - now
 // Results of requests that were not the probe change nothing while the breaker
 // is open or half-open: they were sent before it opened, and the probe alone
 // decides what happens next.
-var recordScript = redis.NewScript(`
+var recordScript = redis.NewScript(`#!lua flags=allow-oom
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local h = redis.call('HMGET', KEYS[1], 'state', 'failures', 'probe_owner')
@@ -129,7 +129,7 @@ return {'closed', 0}
 
 // peekScript reports the state without changing it.
 // ARGV: open timeout µs. Returns {state, wait µs until a probe may be sent}.
-var peekScript = redis.NewScript(`
+var peekScript = redis.NewScript(`#!lua flags=allow-oom
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local h = redis.call('HMGET', KEYS[1], 'state', 'opened_at', 'probe_until')

@@ -16,7 +16,7 @@ import (
 // gcra: KEYS[1] holds the theoretical arrival time (TAT) in microseconds.
 // ARGV: emission interval (µs per unit), burst tolerance (µs), quantity.
 // Returns {allowed (0/1), wait µs until the request would be allowed}.
-var gcra = redis.NewScript(`
+var gcra = redis.NewScript(`#!lua flags=allow-oom
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])

@@ -57,7 +57,8 @@ func (c *cluster) redisHeadroom() int64 {
 }
 
 // redisFull sets maxmemory to what Redis uses plus the headroom, waits until an
-// ingestor's /health reports redis_memory failing, holds, then lifts the
+// ingestor's /health reports redis_memory failing, holds (asserting Moogsoft
+// keeps receiving alerts meanwhile), then lifts the
 // limit and waits until every ingestor is healthy again.
 func (c *cluster) redisFull(ctx context.Context) string {
 	t := c.t
@@ -69,7 +70,13 @@ func (c *cluster) redisFull(ctx context.Context) string {
 		assert.Equal(ct, "error", c.dependency(ct, c.role("ingestor"), "redis_memory"))
 	}, 2*time.Minute, 100*time.Millisecond, "an ingestor's /health reports Redis out of memory")
 	bit := time.Since(set)
-	<-time.After(c.resourceHold()) // the fault lasts: load keeps coming
+	// The fault lasts (load keeps coming), and the forwarders keep delivering
+	// and acknowledging through it: that is what frees memory (ADR 0046).
+	held, sent := time.Now(), c.sim.Requests()
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		assert.Greater(ct, c.sim.Requests(), sent)
+	}, time.Minute, 100*time.Millisecond, "Moogsoft keeps receiving alerts while Redis is at maxmemory")
+	<-time.After(max(c.resourceHold()-time.Since(held), 0))
 	require.NoError(t, c.rdb.ConfigSet(ctx, "maxmemory", "0").Err())
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
 		for _, p := range c.role("ingestor") {
@@ -181,7 +188,13 @@ func (c *cluster) diskFull(ctx context.Context, disk *chaos.Tmpfs) string {
 		}
 	}, 2*time.Minute, 100*time.Millisecond)
 	bit := time.Since(set)
-	<-time.After(c.resourceHold()) // the fault lasts: load keeps coming
+	// The fault lasts (load keeps coming), and the forwarders keep delivering
+	// and acknowledging through it: that is what frees memory (ADR 0046).
+	held, sent := time.Now(), c.sim.Requests()
+	require.EventuallyWithT(t, func(ct *assert.CollectT) {
+		assert.Greater(ct, c.sim.Requests(), sent)
+	}, time.Minute, 100*time.Millisecond, "Moogsoft keeps receiving alerts while Redis is at maxmemory")
+	<-time.After(max(c.resourceHold()-time.Since(held), 0))
 	require.NoError(t, disk.Resize(ctx, 256<<20))
 	return fmt.Sprintf("tmpfs = used %d KiB + 256 KiB; full after %s, held %s, then 256 MiB", used>>10,
 		bit.Round(100*time.Millisecond), c.resourceHold())
