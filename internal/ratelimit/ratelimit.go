@@ -25,7 +25,7 @@ local qty = tonumber(ARGV[3])
 local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tat < now then tat = now end
 local newtat = tat + interval * qty
-local allow_at = newtat - tolerance - interval
+local allow_at = newtat - tolerance
 if allow_at > now then
   return {0, allow_at - now}
 end

@@ -32,10 +32,10 @@ func TestBurstThenDenyWithRetryAfter(t *testing.T) {
 	r, err = ratelimit.Allow(ctx, rdb, key, lim, 5)
 	require.NoError(t, err)
 	require.False(t, r.Allowed)
-	// 15 units against a tolerance of one period (10 units) plus one unit:
-	// the 5 more are due 4 × 400 ms after the burst began, less the time the
-	// calls took (measured, not assumed).
-	due := 4 * lim.Period / time.Duration(lim.Rate)
+	// 15 units against a tolerance of one period (10 units): the 5 more are
+	// due 5 × 400 ms after the burst began, less the time the calls took
+	// (measured, not assumed).
+	due := 5 * lim.Period / time.Duration(lim.Rate)
 	require.LessOrEqual(t, r.RetryAfter, due)
 	require.GreaterOrEqual(t, r.RetryAfter, due-time.Since(start))
 
@@ -51,6 +51,18 @@ func TestBurstThenDenyWithRetryAfter(t *testing.T) {
 	r, err = ratelimit.Allow(ctx, rdb, key, lim, 11)
 	require.NoError(t, err)
 	require.True(t, r.Impossible)
+
+	// The burst is the rate, one unit at a time too: the 11th of 11 single
+	// units at once is refused, as an 11-unit request is (Impossible).
+	single := keys.Prefix + "single"
+	for i := range 10 {
+		r, err = ratelimit.Allow(ctx, rdb, single, lim, 1)
+		require.NoError(t, err)
+		require.True(t, r.Allowed, "unit %d of the burst", i+1)
+	}
+	r, err = ratelimit.Allow(ctx, rdb, single, lim, 1)
+	require.NoError(t, err)
+	require.False(t, r.Allowed, "the 11th unit exceeds a burst of 10")
 
 	r, err = ratelimit.Allow(ctx, rdb, key, ratelimit.Limit{Rate: 0, Period: time.Second}, 1_000_000)
 	require.NoError(t, err)
