@@ -198,12 +198,24 @@ func (c *Consumer) Stream() string { return c.opts.Stream }
 
 // EnsureGroup creates the stream and the group if missing. The group starts
 // at the beginning of the stream so entries added before it existed are read.
+//
+// At maxmemory Redis refuses XGROUP CREATE even for a group that exists;
+// then the group is looked up instead, so a consumer started while Redis is
+// full can read (and by acknowledging, free memory).
 func (c *Consumer) EnsureGroup(ctx context.Context) error {
 	err := c.rdb.XGroupCreateMkStream(ctx, c.opts.Stream, c.opts.Group, "0").Err()
-	if err != nil && !strings.HasPrefix(err.Error(), "BUSYGROUP") {
-		return fmt.Errorf("create group %s on %s: %w", c.opts.Group, c.opts.Stream, err)
+	if err == nil || strings.HasPrefix(err.Error(), "BUSYGROUP") {
+		return nil
 	}
-	return nil
+	if strings.HasPrefix(err.Error(), "OOM") {
+		groups, ierr := c.rdb.XInfoGroups(ctx, c.opts.Stream).Result()
+		for _, g := range groups {
+			if ierr == nil && g.Name == c.opts.Group {
+				return nil
+			}
+		}
+	}
+	return fmt.Errorf("create group %s on %s: %w", c.opts.Group, c.opts.Stream, err)
 }
 
 // Read returns the next batch: entries reclaimed from idle consumers first

@@ -308,6 +308,15 @@ func TestAddIsAllOrNothingAtMaxmemory(t *testing.T) {
 		ids[i] = e.ID
 	}
 	require.NoError(t, c.Ack(ctx, ids...), "ack at maxmemory")
+	// A consumer that starts while Redis is full finds its group (Redis
+	// refuses XGROUP CREATE at maxmemory even for an existing group); a
+	// group that does not exist yet cannot be made.
+	limit(-1 << 10)
+	require.ErrorContains(t, stream.Add(ctx, rdb, "drain", batch[:1]), "OOM", "Redis should be full")
+	c2 := consumer(rdb, "drain", "c2", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, c2.EnsureGroup(ctx), "existing group at maxmemory")
+	c3 := consumer(rdb, "new-stream", "c1", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+	require.ErrorContains(t, c3.EnsureGroup(ctx), "OOM")
 	unlimit()
 	n, err := rdb.XLen(ctx, "drain").Result()
 	require.NoError(t, err)
