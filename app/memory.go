@@ -51,3 +51,50 @@ func checkEvictionPolicy(ctx context.Context, rdb, admin redis.UniversalClient, 
 	}
 	return check(ctx, c)
 }
+
+// minRedis is the oldest Redis MUTT runs on: the forwarder's rate-limit and
+// breaker scripts declare flags (`#!lua flags=allow-oom`, ADR 0046), which
+// Redis before 7.0 cannot compile.
+const minRedisMajor, minRedisMinor = 7, 0
+
+// checkRedisVersion refuses to start on a Redis older than 7.0 (every
+// primary of a cluster), naming the version it found. A connection that may
+// not run INFO is no failure (said at debug level).
+func checkRedisVersion(ctx context.Context, rdb redis.UniversalClient, log *slog.Logger) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	check := func(ctx context.Context, n redis.Cmdable) error {
+		info, err := n.Info(ctx, "server").Result()
+		if err != nil {
+			log.Debug("cannot read the redis version (this connection may not run INFO)", "err", err)
+			return nil
+		}
+		return redisVersionOK(info)
+	}
+	if cc, ok := rdb.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return check(ctx, n) })
+	}
+	return check(ctx, rdb)
+}
+
+// redisVersionOK reads redis_version from INFO server's text and says
+// whether it is at least minRedisMajor.minRedisMinor. An INFO without a
+// readable version (a proxy, a fork) is let through.
+func redisVersionOK(info string) error {
+	for line := range strings.Lines(info) {
+		v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:")
+		if !ok {
+			continue
+		}
+		var major, minor int
+		if _, err := fmt.Sscanf(v, "%d.%d", &major, &minor); err != nil {
+			return nil
+		}
+		if major < minRedisMajor || (major == minRedisMajor && minor < minRedisMinor) {
+			return fmt.Errorf("redis %s is too old: MUTT needs Redis %d.%d or later (its scripts declare flags; "+
+				"docs/adr/0046-forwarder-scripts-run-at-maxmemory.md)", v, minRedisMajor, minRedisMinor)
+		}
+		return nil
+	}
+	return nil
+}

@@ -46,3 +46,28 @@ func TestEvictionPolicyThatDropsStreamsIsRefused(t *testing.T) {
 	require.Contains(t, logs.String(), "cannot read redis maxmemory-policy")
 	require.ErrorContains(t, checkEvictionPolicy(ctx, svc, rdb, log), "allkeys-lru")
 }
+
+// TestRedisOlderThanSevenIsRefused: the forwarder's scripts declare flags
+// that Redis before 7.0 cannot compile, so a process refuses to start on it,
+// naming the version; the machine's Redis (7.x) passes.
+func TestRedisOlderThanSevenIsRefused(t *testing.T) {
+	t.Parallel()
+	for info, ok := range map[string]bool{
+		"# Server\r\nredis_version:6.2.14\r\nredis_mode:standalone\r\n": false,
+		"redis_version:5.0.7\r\n":         false,
+		"redis_version:7.0.15\r\n":        true,
+		"redis_version:7.2.4\r\n":         true,
+		"redis_version:8.0.0\r\n":         true,
+		"# Server\r\nno version here\r\n": true,
+		"redis_version:unknown\r\n":       true,
+	} {
+		err := redisVersionOK(info)
+		if ok {
+			require.NoError(t, err, info)
+		} else {
+			require.ErrorContains(t, err, "needs Redis 7.0 or later", info)
+		}
+	}
+	rdb, _ := testenv.Redis(t)
+	require.NoError(t, checkRedisVersion(context.Background(), rdb, slog.New(slog.DiscardHandler)))
+}

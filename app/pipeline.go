@@ -141,6 +141,10 @@ func Connect(ctx context.Context, cfg Config, log *slog.Logger, roles []Role) (*
 		d.Close()
 		return nil, err
 	}
+	if err := checkRedisVersion(ctx, rdb, log.With("component", "redis")); err != nil {
+		d.Close()
+		return nil, err
+	}
 	if slices.Contains(roles, Ingestor) {
 		if err := checkDurability(ctx, rdb, cfg.Ingest.Durability, log.With("component", "redis")); err != nil {
 			d.Close()
