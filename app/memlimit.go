@@ -74,14 +74,14 @@ func ParseMemoryLimit(s string) (int64, error) {
 			break
 		}
 	}
-	n, err := strconv.ParseUint(num, 10, 64)
-	if err != nil || num == "" || num[0] == '+' {
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || num == "" || num[0] == '+' || n < 0 {
 		return 0, fmt.Errorf("%q is not a size such as 128MiB (units B, KiB, MiB, GiB, TiB) or off", s)
 	}
 	if n > math.MaxInt64>>shift {
 		return 0, fmt.Errorf("%q is too large", s)
 	}
-	return int64(n << shift), nil
+	return n << shift, nil
 }
 
 // FormatMemoryLimit writes a limit as ParseMemoryLimit reads it, in the
