@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
@@ -19,9 +20,6 @@ import (
 // runtime's memory limit they end up with: the per-role default,
 // MUTT_MEMORY_LIMIT, off, and GOMEMLIMIT winning over both.
 func TestMemoryLimitIsApplied(t *testing.T) {
-	if os.Getenv("MUTT_TEST_MEMLIMIT_CHILD") != "" {
-		t.Skip("child process")
-	}
 	t.Parallel()
 	for _, tc := range []struct {
 		name  string
@@ -39,7 +37,7 @@ func TestMemoryLimitIsApplied(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryLimitChild$", "-test.count=1") // #nosec G204 -- this test binary
+			cmd := exec.Command(os.Args[0]) // #nosec G204 -- this test binary, as memoryLimitChild (TestMain)
 			cmd.Env = append(cleanEnv(), "MUTT_TEST_MEMLIMIT_CHILD="+tc.roles)
 			cmd.Env = append(cmd.Env, tc.env...)
 			out, err := cmd.CombinedOutput()
@@ -64,22 +62,38 @@ func cleanEnv() []string {
 	return env
 }
 
-// TestMemoryLimitChild is the process TestMemoryLimitIsApplied starts.
-func TestMemoryLimitChild(t *testing.T) {
-	roles := os.Getenv("MUTT_TEST_MEMLIMIT_CHILD")
-	if roles == "" {
-		t.Skip("run by TestMemoryLimitIsApplied")
+// TestMain runs memoryLimitChild instead of the tests when this binary is
+// started by TestMemoryLimitIsApplied: the memory limit is process-wide, so
+// each case needs a process of its own.
+func TestMain(m *testing.M) {
+	if roles := os.Getenv("MUTT_TEST_MEMLIMIT_CHILD"); roles != "" {
+		if err := memoryLimitChild(roles); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
 	}
+	os.Exit(m.Run())
+}
+
+// memoryLimitChild applies the memory limit for roles as `mutt` does and
+// prints the limit in force.
+func memoryLimitChild(roles string) error {
 	var rs []Role
 	for _, r := range strings.Split(roles, ",") {
 		rs = append(rs, Role(r))
 	}
 	cfg, err := ReadConfig(config.FromOS(), false, rs)
-	require.NoError(t, err)
+	if err != nil {
+		return err
+	}
 	var logs strings.Builder
 	got := ApplyMemoryLimit(cfg, telemetry.NewLogger(&logs, "text", "info"))
-	require.Contains(t, logs.String(), "limit")
-	os.Stdout.WriteString("memlimit=" + strconv.FormatInt(got, 10) + "\n")
+	if !strings.Contains(logs.String(), "limit") {
+		return fmt.Errorf("the start log does not name the limit: %q", logs.String())
+	}
+	fmt.Printf("memlimit=%d\n", got)
+	return nil
 }
 
 func TestParseMemoryLimit(t *testing.T) {
