@@ -19,8 +19,7 @@ import (
 func TestEvictionPolicyThatDropsStreamsIsRefused(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := srv.Client(t)
 	ctx := context.Background()
 	var logs testenv.LogBuffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -31,8 +31,7 @@ func TestSetupDisablesTheDefaultUser(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	srv := testenv.StartRedis(t, testenv.RedisServerOptions{AOF: true, ACLFile: true})
-	root := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = root.Close() })
+	root := srv.Client(t)
 	id := strings.ReplaceAll(uuid.NewString()[:8], "-", "")
 	t.Cleanup(func() { testenv.DropLogins(t, "mutt_"+id, "mutt_app_"+id) })
 	env := map[string]string{"REDIS_URL": "redis://" + srv.Addr + "/0", "DATABASE_URL": testenv.DatabaseURL(t),

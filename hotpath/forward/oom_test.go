@@ -24,10 +24,7 @@ import (
 func fillRedis(t *testing.T, rdb *redis.Client) {
 	t.Helper()
 	ctx := context.Background()
-	used, err := rdb.InfoMap(ctx, "memory").Result()
-	require.NoError(t, err)
-	n, err := strconv.ParseInt(used["Memory"]["used_memory"], 10, 64)
-	require.NoError(t, err)
+	n := testenv.RedisUsedMemory(t, rdb)
 	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
 	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", strconv.FormatInt(n/2, 10)).Err())
 	requireFull(t, rdb)
@@ -46,8 +43,7 @@ func requireFull(t *testing.T, rdb *redis.Client) {
 func TestDeliversAndAcknowledgesAtRedisMaxmemory(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := srv.Client(t)
 	ctx := context.Background()
 	keys := keyspace.New("oom:", 1)
 	for k, v := range map[string]string{
@@ -85,8 +81,7 @@ func TestDeliversAndAcknowledgesAtRedisMaxmemory(t *testing.T) {
 func TestBreakerWorksAtRedisMaxmemory(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := srv.Client(t)
 	ctx := context.Background()
 	fillRedis(t, rdb)
 	b := forward.NewBreaker(rdb, "breaker")

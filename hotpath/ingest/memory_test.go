@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -25,8 +24,7 @@ import (
 func TestRedisOutOfMemoryRefusesClearlyAndRecovers(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := srv.Client(t)
 	e := newEnv(t, setup{rdb: rdb})
 	ctx := context.Background()
 

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/ratelimit"
@@ -17,8 +16,7 @@ import (
 func TestAllowWorksAtRedisMaxmemory(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := srv.Client(t)
 	ctx := context.Background()
 	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
 	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", "1").Err()) // every byte is over

@@ -228,8 +228,7 @@ func TestDeadLetterKeepsReplayCount(t *testing.T) {
 func TestAddIsAllOrNothingAtMaxmemory(t *testing.T) {
 	t.Parallel()
 	srv := testenv.StartRedis(t, testenv.RedisServerOptions{})
-	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr})
-	t.Cleanup(func() { _ = rdb.Close() })
+	rdb := srv.Client(t)
 	ctx := context.Background()
 	require.NoError(t, rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
 	batch := make([][]byte, 200)
@@ -239,11 +238,7 @@ func TestAddIsAllOrNothingAtMaxmemory(t *testing.T) {
 	// limit sets maxmemory to what Redis uses now plus room, so that the
 	// batch crosses it somewhere in the middle for some room.
 	limit := func(room int64) {
-		info, err := rdb.InfoMap(ctx, "memory").Result()
-		require.NoError(t, err)
-		var used int64
-		_, err = fmt.Sscan(info["Memory"]["used_memory"], &used)
-		require.NoError(t, err)
+		used := testenv.RedisUsedMemory(t, rdb)
 		require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", fmt.Sprint(used+room)).Err())
 	}
 	unlimit := func() { require.NoError(t, rdb.ConfigSet(ctx, "maxmemory", "0").Err()) }

@@ -255,3 +255,22 @@ func (r *RedisServer) Kill() {
 	_ = r.cmd.Wait()
 	r.cmd = nil
 }
+
+// Client is a client of this server's default user, closed at cleanup.
+func (r *RedisServer) Client(t testing.TB) *redis.Client {
+	t.Helper()
+	rdb := redis.NewClient(&redis.Options{Addr: r.Addr})
+	t.Cleanup(func() { _ = rdb.Close() })
+	return rdb
+}
+
+// RedisUsedMemory is the server's used_memory (INFO memory), in bytes: what
+// maxmemory is compared with.
+func RedisUsedMemory(t testing.TB, rdb redis.Cmdable) int64 {
+	t.Helper()
+	info, err := rdb.InfoMap(context.Background(), "memory").Result()
+	require.NoError(t, err)
+	n, err := strconv.ParseInt(info["Memory"]["used_memory"], 10, 64)
+	require.NoError(t, err, "INFO memory's used_memory")
+	return n
+}

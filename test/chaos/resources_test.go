@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/chaos"
+	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
 // resourceHold is how long a resource fault (Redis at maxmemory, a full
@@ -63,7 +64,7 @@ func (c *cluster) redisHeadroom() int64 {
 func (c *cluster) redisFull(ctx context.Context) string {
 	t := c.t
 	require.NoError(t, c.rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err())
-	used := redisUsedMemory(t, c)
+	used := testenv.RedisUsedMemory(t, c.rdb)
 	require.NoError(t, c.rdb.ConfigSet(ctx, "maxmemory", strconv.FormatInt(used+c.redisHeadroom(), 10)).Err())
 	set := time.Now()
 	require.EventuallyWithT(t, func(ct *assert.CollectT) {
@@ -85,21 +86,6 @@ func (c *cluster) redisFull(ctx context.Context) string {
 	}, 2*time.Minute, 100*time.Millisecond, "every ingestor's /health recovers once maxmemory is raised")
 	return fmt.Sprintf("maxmemory = used %d KiB + %d KiB; full after %s, held %s, then 0", used>>10, c.redisHeadroom()>>10,
 		bit.Round(100*time.Millisecond), c.resourceHold())
-}
-
-func redisUsedMemory(t *testing.T, c *cluster) int64 {
-	t.Helper()
-	info, err := c.rdb.Info(context.Background(), "memory").Result()
-	require.NoError(t, err)
-	for _, line := range strings.Split(info, "\r\n") {
-		if v, ok := strings.CutPrefix(line, "used_memory:"); ok {
-			n, err := strconv.ParseInt(v, 10, 64)
-			require.NoError(t, err)
-			return n
-		}
-	}
-	t.Fatalf("INFO memory without used_memory:\n%s", info)
-	return 0
 }
 
 // dependency returns what the first of ps answering /health says about dep
