@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -126,23 +125,6 @@ func (s *PostgresServer) Stop(mode string) error {
 		return fmt.Errorf("pg_ctl stop -m %s: %w: %s", mode, err, out)
 	}
 	return nil
-}
-
-// FreeAddr returns a loopback address with a port free right now, chosen
-// below the kernel's ephemeral range (32768+), so it cannot be taken in the
-// meantime by the local end of some outgoing connection — which made tests
-// that listen on several pre-chosen ports flaky ("address already in use").
-func FreeAddr(t testing.TB) string {
-	t.Helper()
-	for i := 0; i < 1000; i++ {
-		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(20000+rand.IntN(12000))) // #nosec G404 -- a random port to try, no secret
-		if ln, err := net.Listen("tcp", addr); err == nil {
-			_ = ln.Close()
-			return addr
-		}
-	}
-	t.Fatal("no free port in 20000..31999")
-	return ""
 }
 
 // RedisServerOptions choose how StartRedis runs its server.
