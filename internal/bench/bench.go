@@ -67,6 +67,11 @@ type Phase struct {
 	Elapsed              time.Duration
 	LatencyMeasuredCount int64
 	Stages               []Stage // per-stage timings from the roles' own histograms
+	// CPU is the CPU time each component of the machine used from the load's
+	// start to the drain, largest first; MachineBusy the share of all CPUs
+	// that was busy meanwhile (near 1: the machine's CPU is the limit).
+	CPU         []CPUShare
+	MachineBusy float64
 }
 
 // Report is the whole run.
@@ -149,6 +154,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		rep.Phases = append(rep.Phases, p)
 		printPhase(o.Out, p)
 		printStages(o.Out, p.Stages)
+		printCPU(o.Out, p)
 		printRatios(o.Out, p, rep.Ceilings)
 	}
 	rep.LoadAvg[1] = loadAvg()
@@ -365,6 +371,7 @@ func (r *run) phaseFor(ctx context.Context, name string, rate int, d time.Durati
 
 	var accepted, refused, httpErrs atomic.Int64
 	scraped := r.scrapeStages(ctx)
+	cpuBefore := r.sampleCPU()
 	start := time.Now()
 	lctx, cancel := context.WithDeadline(ctx, start.Add(d))
 	defer cancel()
@@ -453,6 +460,7 @@ func (r *run) phaseFor(ctx context.Context, name string, rate int, d time.Durati
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	p.CPU, p.MachineBusy = cpuShares(cpuBefore, r.sampleCPU(), p.Accepted)
 	st, err := r.sim(ctx)
 	if err != nil {
 		return p, err

@@ -187,6 +187,39 @@ func TestProcessReadings(t *testing.T) {
 	assert.GreaterOrEqual(t, loadAvg(), 0.0)
 }
 
+// The CPU table charges this process to the load generator and splits what
+// the machine did by component.
+func TestCPUShares(t *testing.T) {
+	r := &run{}
+	before := r.sampleCPU()
+	_, start, ok := procCPU(os.Getpid())
+	require.True(t, ok)
+	for { // burn CPU until the kernel has charged this process a tick
+		_ = peakRSS(os.Getpid())
+		if _, now, _ := procCPU(os.Getpid()); now > start {
+			break
+		}
+	}
+	after := r.sampleCPU()
+	shares, busy := cpuShares(before, after, 1000)
+	require.NotEmpty(t, shares)
+	byName := map[string]CPUShare{}
+	for _, s := range shares {
+		byName[s.Name] = s
+	}
+	gen := byName["load generator"]
+	assert.Positive(t, gen.Seconds, "this process burnt CPU")
+	assert.InDelta(t, gen.Seconds/1000*1e6, gen.PerEventMicro, 1e-9)
+	assert.Contains(t, byName, "other processes")
+	assert.Greater(t, busy, 0.0)
+	assert.LessOrEqual(t, busy, 1.0)
+
+	var out bytes.Buffer
+	printCPU(&out, Phase{CPU: shares, MachineBusy: busy})
+	assert.Contains(t, out.String(), "load generator")
+	assert.Contains(t, out.String(), "µs/event")
+}
+
 // fetchProfile reports what it could not save instead of writing an error
 // page as a profile.
 func TestFetchProfile(t *testing.T) {
