@@ -56,6 +56,7 @@ func (a *app) bench(c *cobra.Command, args []string) error {
 	profile := fs.String("profile", "", "directory for CPU profiles and execution traces of each role taken during every load phase")
 	warmup := fs.Duration("warmup", 2*time.Second, "load at -rate before the first phase, not counted (0: none)")
 	ceilings := fs.Bool("ceilings", true, "first measure PostgreSQL's and Redis's own ceilings and print MUTT's throughput as a ratio of them")
+	oneProcess := fs.Bool("one-process", false, "run the ingestor, alerter and forwarder as one process (mutt all) instead of three")
 	exe := fs.String("mutt", "", "mutt binary to run (default: the mutt next to muttdev, else on PATH)")
 	for _, arg := range args {
 		if arg == "--" {
@@ -99,7 +100,7 @@ func (a *app) bench(c *cobra.Command, args []string) error {
 	}
 	_, err = bench.Run(c.Context(), bench.Options{Exe: *exe, RedisURL: common.RedisURL, RedisCluster: common.RedisCluster,
 		AdminDatabaseURL: common.DatabaseURL, Rate: *rate, Duration: *dur, Batch: *batch, Senders: *senders,
-		Phases: strings.Split(*phases, ","), ProfileDir: *profile, Warmup: *warmup, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, Out: a.stdout})
+		Phases: strings.Split(*phases, ","), ProfileDir: *profile, Warmup: *warmup, ArchiveRows: *archiveRows, NoCeilings: !*ceilings, OneProcess: *oneProcess, Out: a.stdout})
 	return err
 }
 

@@ -54,4 +54,5 @@ func TestBenchRejectsBadFlagsBeforeDialling(t *testing.T) {
 	assert.Equal(t, exitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "-phases")
 	assert.Contains(t, r.stdout, "-mutt")
+	assert.Contains(t, r.stdout, "-one-process")
 }

@@ -47,6 +47,7 @@ type Options struct {
 	Warmup           time.Duration // load at Rate before the first measured phase, not counted (connections, scripts, heap sizes)
 	NoCeilings       bool          // skip measuring PostgreSQL's and Redis's own ceilings
 	CeilingDuration  time.Duration // of each ceiling measurement; 3s when zero
+	OneProcess       bool          // run the three hot-path roles as one `mutt all` process
 	Out              io.Writer
 }
 
@@ -236,7 +237,11 @@ func (r *run) setup(ctx context.Context) error {
 		return err
 	}
 	fmt.Fprintf(r.o.Out, "bench: processes log to %s\n", r.logFile.Name())
-	for _, role := range []string{"moog-sim", "ingestor", "alerter", "forwarder"} {
+	roles := []string{"moog-sim", "ingestor", "alerter", "forwarder"}
+	if r.o.OneProcess {
+		roles = []string{"moog-sim", "all"}
+	}
+	for _, role := range roles {
 		cmd := exec.Command(r.o.Exe, role) // #nosec G204 -- our own mutt binary and a fixed role name
 		cmd.Env = env
 		cmd.Stdout, cmd.Stderr = r.logFile, r.logFile
