@@ -2,22 +2,26 @@ package moogsim
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 
 	"github.com/mutt-ops/mutt/internal/jsonenc"
 )
 
 // The simulator must keep up with the whole pipeline's throughput on the same
-// machine, so a body is split in one pass that checks the JSON as it goes
-// (jsonenc.CheckValue for every value it does not look into), rather than
-// checking it with jsonenc.Valid and then splitting it again: a forwarder's
-// batch was scanned four times over. Bodies of any other shape, and invalid
-// ones, take the plain path (jsonenc.Valid, then jsonenc.EachField and
-// jsonenc.EachElement), which also words the errors.
+// machine, so a body is split in one pass that checks the JSON as it goes,
+// rather than checking it with jsonenc.Valid and then splitting it again (a
+// forwarder's batch was scanned four times over). The pass walks objects and
+// arrays and checks strings itself, eight bytes at a time; numbers, literals,
+// strings with escapes and deep nesting are left to jsonenc.CheckValue, so
+// the grammar and the nesting limit are Valid's. Bodies of any other shape,
+// and invalid ones, take the plain path (jsonenc.Valid, then
+// jsonenc.EachField and jsonenc.EachElement), which also words the errors.
 
 // ParseEvents splits a webhook body into its events: a single event object, or
 // {"events":[...]} with at least one object. It returns each event's raw JSON
@@ -85,9 +89,9 @@ func (p *parsed) split(b []byte) bool {
 			return top.member(b, key, v, 1)
 		}
 		if b[v] != '[' {
-			end, f := jsonenc.CheckValue(b, v, 1, anyDepth)
+			end, ok := valueEnd(b, v, 1)
 			batch = false
-			return end, f == jsonenc.FaultNone && string(b[v:end]) == "null"
+			return end, ok && string(b[v:end]) == "null"
 		}
 		p.reset() // the last "events" counts
 		batch = true
@@ -122,21 +126,71 @@ type eventScan struct{ id, received []byte }
 func (e *eventScan) member(b, key []byte, v, depth int) (int, bool) {
 	switch {
 	case keyIs(key, "external_id"):
-		end, f := jsonenc.CheckValue(b, v, depth, anyDepth)
+		end, ok := valueEnd(b, v, depth)
 		e.id = b[v:end]
-		return end, f == jsonenc.FaultNone
+		return end, ok
 	case b[v] == '{' && keyIs(key, "custom_info"):
 		e.received = nil
 		return walkObject(b, v, func(key []byte, w int) (int, bool) {
-			end, f := jsonenc.CheckValue(b, w, depth+1, anyDepth)
+			end, ok := valueEnd(b, w, depth+1)
 			if b[w] == '"' && keyIs(key, "received_at") {
 				e.received = b[w:end]
 			}
-			return end, f == jsonenc.FaultNone
+			return end, ok
 		})
+	}
+	return valueEnd(b, v, depth)
+}
+
+// valueEnd checks the value at b[v], inside an object or array at nesting
+// level depth, and returns the offset after it. Strings without escapes (most
+// of a webhook body) and objects and arrays up to 16 levels deep are checked
+// here: a call of jsonenc.CheckValue per key and value cost more than the
+// check itself, and it goes byte by byte.
+func valueEnd(b []byte, v, depth int) (int, bool) {
+	if b[v] == '"' {
+		// Eight bytes at a time up to the first quote, backslash or control
+		// character, then byte by byte.
+		i := v + 1
+		for i+8 <= len(b) {
+			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
+		}
+		for ; i < len(b); i++ {
+			switch c := b[i]; {
+			case c == '"':
+				return i + 1, true
+			case c < 0x20:
+				return i, false
+			case c == '\\':
+				end, f := jsonenc.CheckValue(b, v, depth, anyDepth)
+				return end, f == jsonenc.FaultNone
+			}
+		}
+		return len(b), false
+	}
+	if depth < 16 {
+		switch b[v] {
+		case '{':
+			return walkObject(b, v, func(_ []byte, w int) (int, bool) { return valueEnd(b, w, depth+1) })
+		case '[':
+			return walkArray(b, v, func(e int) (int, bool) { return valueEnd(b, e, depth+1) })
+		}
 	}
 	end, f := jsonenc.CheckValue(b, v, depth, anyDepth)
 	return end, f == jsonenc.FaultNone
+}
+
+// special has the high bit set in the lowest byte of x (little-endian) that
+// is '"', '\\' or below 0x20 (the classic has-zero-byte tricks; a higher
+// byte may be flagged wrongly, never a lower one), and is 0 when none is.
+func special(x uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := x^('"'*ones), x^('\\'*ones)
+	return ((quote-ones)&^quote | (backslash-ones)&^backslash | (x-0x20*ones)&^x) & highs
 }
 
 // walkObject checks the syntax of the object at b[i] == '{' around its
@@ -152,8 +206,8 @@ func walkObject(b []byte, i int, member func(key []byte, v int) (int, bool)) (in
 		if i >= len(b) || b[i] != '"' {
 			return i, false
 		}
-		k, f := jsonenc.CheckValue(b, i, 0, anyDepth)
-		if f != jsonenc.FaultNone {
+		k, ok := valueEnd(b, i, 0)
+		if !ok {
 			return k, false
 		}
 		c := jsonenc.SkipSpace(b, k)
@@ -291,12 +345,16 @@ func externalID(raw []byte) string {
 	}
 }
 
-// keyIs compares a raw (quoted) key with name, decoding escapes if any.
+// keyIs compares a raw (quoted) key with name (plain ASCII), decoding
+// escapes if any: only a longer key can be name escaped.
 func keyIs(raw []byte, name string) bool {
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return len(raw) == len(name)+2 && string(raw[1:len(raw)-1]) == name
+	switch {
+	case len(raw) == len(name)+2:
+		return string(raw[1:len(raw)-1]) == name
+	case len(raw) < len(name)+2:
+		return false
 	}
-	return unquote(raw) == name
+	return bytes.IndexByte(raw, '\\') >= 0 && unquote(raw) == name
 }
 
 // unquote decodes a valid JSON string token (invalid UTF-8 becomes U+FFFD,

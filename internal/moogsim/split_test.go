@@ -37,6 +37,23 @@ func TestSplitAgreesWithParseSlow(t *testing.T) {
 	} {
 		checkSplit(t, []byte(body))
 	}
+	// Nested values are walked up to a depth, then left to jsonenc, which
+	// holds encoding/json's limit of 10000 levels.
+	for _, n := range []int{10, 20, 9997, 9998, 9999, 10000} {
+		nest := strings.Repeat(`[{"a":`, n/2) + strings.Repeat("[", n%2) + `"x"` + strings.Repeat("]", n%2) + strings.Repeat("}]", n/2)
+		checkSplit(t, []byte(`{"external_id":`+nest+`}`))
+		checkSplit(t, []byte(`{"events":[{"external_id":"a","e":`+nest+`}]}`))
+	}
+	// Strings are checked eight bytes at a time: a quote, backslash or
+	// control character at every offset, and strings cut short.
+	for n := range 20 {
+		for _, c := range []string{`"`, `\"`, `\n`, `\u00e9`, "\x01", "\x1f", " ", "\x7f", "\xff", `\`, `\x`} {
+			str := strings.Repeat("a", n) + c + strings.Repeat("b", 20-n)
+			checkSplit(t, []byte(`{"external_id":"`+str+`","x":1}`))
+			checkSplit(t, []byte(`{"k`+str+`":1}`))
+			checkSplit(t, []byte(`{"events":[{"a":"`+str))
+		}
+	}
 }
 
 func FuzzSplitAgreesWithParseSlow(f *testing.F) {
