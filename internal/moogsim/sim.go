@@ -514,36 +514,29 @@ func keepable(kept [][]byte, bodyLen int) [][]byte {
 }
 
 func (s *Sim) track(k idKey) {
+	if len(s.seenUUID)+len(s.seenOther) < s.maxTracked {
+		// Room for one more: one map operation, new id or not.
+		if k.isUUID {
+			s.seenUUID[k.u]++
+		} else {
+			s.seenOther[k.s]++
+		}
+		return
+	}
 	if k.isUUID {
-		if n, ok := s.seenUUID[k.u]; ok || !s.trackMore() {
-			if ok {
-				s.seenUUID[k.u] = n + 1
-			}
+		if n, ok := s.seenUUID[k.u]; ok {
+			s.seenUUID[k.u] = n + 1
 			return
 		}
-		s.seenUUID[k.u] = 1
+	} else if n, ok := s.seenOther[k.s]; ok {
+		s.seenOther[k.s] = n + 1
 		return
-	}
-	if n, ok := s.seenOther[k.s]; ok || !s.trackMore() {
-		if ok {
-			s.seenOther[k.s] = n + 1
-		}
-		return
-	}
-	s.seenOther[k.s] = 1
-}
-
-// trackMore reports whether one more distinct id may be tracked.
-func (s *Sim) trackMore() bool {
-	if len(s.seenUUID)+len(s.seenOther) < s.maxTracked {
-		return true
 	}
 	if !s.full {
 		s.full = true
 		s.log.Warn("distinct external_ids past MaxTracked are no longer tracked; Seen and Unique undercount",
 			"max_tracked", s.maxTracked)
 	}
-	return false
 }
 
 // quantileLocked is the q-quantile of the latency histogram in milliseconds
