@@ -342,7 +342,9 @@ func Run(ctx context.Context, d *Deps, roles []Role) error {
 			}
 		case MoogSim:
 			sim := moogsim.New(moogsim.Options{APIKey: d.Cfg.MoogAPIKey, Log: log, HTTP: d.Cfg.HTTP})
-			g.Go(func() error { return sim.Run(ctx, d.Cfg.MoogSimAddr) })
+			g.Go(func() error {
+				return telemetry.Serve(ctx, log.With("component", "moogsim"), d.Cfg.MoogSimAddr, d.withPprof(sim.Handler()), d.Cfg.HTTP)
+			})
 		default:
 			return fmt.Errorf("unknown role %q", r)
 		}

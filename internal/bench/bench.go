@@ -525,7 +525,8 @@ func (r *run) profile(ctx context.Context, phase string, d time.Duration) {
 	}
 	slug := strings.ReplaceAll(phase, " ", "-")
 	var wg sync.WaitGroup
-	for role, port := range map[string]string{"ingestor": r.ports["ingest"], "alerter": r.ports["alerter"], "forwarder": r.ports["forwarder"]} {
+	for role, port := range map[string]string{"ingestor": r.ports["ingest"], "alerter": r.ports["alerter"],
+		"forwarder": r.ports["forwarder"], "moog-sim": r.ports["sim"]} {
 		wg.Go(func() {
 			base := filepath.Join(r.o.ProfileDir, slug+"-"+role)
 			if r.fetchProfile(fmt.Sprintf("http://127.0.0.1:%s/debug/pprof/profile?seconds=%d", port, secs), base+".cpu.pprof") {

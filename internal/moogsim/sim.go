@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +77,36 @@ type Sim struct {
 
 	arrivals    []Arrival // ring of the last maxArrivals event requests
 	nextArrival int       // ring position of the next write once full
+
+	scratch sync.Pool // *scratch
+}
+
+// scratch is what handling one event request needs besides its body, kept
+// for the next request.
+type scratch struct {
+	p    parsed
+	keys []idKey
+	lat  []int // latency bucket of each event that carries received_at
+}
+
+// maxPooledEvents bounds the scratch kept for later requests.
+const maxPooledEvents = 4096
+
+func (s *Sim) getScratch() *scratch {
+	if sc, ok := s.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return new(scratch)
+}
+
+func (s *Sim) putScratch(sc *scratch) {
+	if cap(sc.p.events) > maxPooledEvents {
+		return
+	}
+	sc.p.reset()
+	clear(sc.keys)
+	sc.keys, sc.lat = sc.keys[:0], sc.lat[:0]
+	s.scratch.Put(sc)
 }
 
 // New returns a simulator with no faults.
@@ -189,7 +218,9 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 	// Read the whole body first: it keeps the client's connection reusable on
 	// every answer, and the server notices a client that leaves during the
 	// delay only once the body is consumed.
-	body, readErr := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
+	body, readErr := readBody(http.MaxBytesReader(w, r.Body, MaxBody), r.ContentLength)
+	sc := s.getScratch()
+	defer s.putScratch(sc)
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
@@ -200,8 +231,8 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 			// processed the request and answered too late.
 			t.Stop()
 			if late && status == 0 && readErr == nil && s.authorized(r) {
-				if p, err := parse(body); err == nil {
-					s.record(p, time.Now())
+				if err := sc.p.parse(body); err == nil {
+					s.record(sc, body, time.Now())
 				}
 			}
 			return
@@ -235,17 +266,41 @@ func (s *Sim) handleEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "read body: "+readErr.Error())
 		return
 	}
-	p, err := parse(body)
-	if err != nil {
+	if err := sc.p.parse(body); err != nil {
 		s.log.Debug("rejected body", "err", err)
 		arrival.Status = http.StatusBadRequest
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	s.record(p, time.Now())
+	s.record(sc, body, time.Now())
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write([]byte(`{"success":true,"received":` + strconv.Itoa(len(p.events)) + "}\n"))
+	out := append(make([]byte, 0, 48), `{"success":true,"received":`...)
+	out = strconv.AppendInt(out, int64(len(sc.p.events)), 10)
+	_, _ = w.Write(append(out, "}\n"...))
+}
+
+// readBody reads r to its end as io.ReadAll does, but into one buffer of the
+// length the client announced (n, from Content-Length; < 0: unknown) rather
+// than growing one from 512 bytes.
+func readBody(r io.Reader, n int64) ([]byte, error) {
+	if n <= 0 || n > MaxBody {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, n+1) // +1: room to read the end without growing
+	for {
+		m, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) { // longer than announced
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 // probeFault answers a probe (HEAD or GET of an event path) the way a real
@@ -293,40 +348,130 @@ type idKey struct {
 }
 
 func keyOf(id string) idKey {
-	// Only the canonical lower-case form is compacted, so two different
-	// strings never share a count.
-	if len(id) == 36 && strings.ToLower(id) == id {
-		if u, err := uuid.Parse(id); err == nil {
-			return idKey{u: u, isUUID: true}
-		}
+	if u, ok := parseUUID(id); ok {
+		return idKey{u: u, isUUID: true}
 	}
 	return idKey{s: id}
 }
 
-func (s *Sim) record(p parsed, now time.Time) {
-	// Work out everything before taking the lock.
-	from := max(0, len(p.events)-s.keep)
-	kept := make([][]byte, 0, len(p.events)-from)
-	for _, ev := range p.events[from:] {
-		kept = append(kept, append([]byte(nil), ev...))
-	}
-	keys := make([]idKey, 0, len(p.ids))
-	for _, id := range p.ids {
-		if id != "" {
-			keys = append(keys, keyOf(id))
+// rawKeyOf is keyOf of the raw value of an external_id; false when the event
+// has none.
+func rawKeyOf(raw []byte) (idKey, bool) {
+	if len(raw) == 38 && raw[0] == '"' { // raw is a valid string token
+		if u, ok := parseUUID(raw[1:37]); ok {
+			return idKey{u: u, isUUID: true}, true
 		}
 	}
-	var lat []int
+	id := externalID(raw)
+	return keyOf(id), id != ""
+}
+
+// uuidHex are the offsets of the 16 hex pairs of a canonical UUID.
+var uuidHex = [16]int{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
+
+// parseUUID parses the canonical lower-case form of a UUID only
+// (xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx), so that two different strings never
+// share a count.
+func parseUUID[T string | []byte](s T) (u uuid.UUID, ok bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' {
+		return u, false
+	}
+	for j, i := range uuidHex {
+		hi, lo := lowerHex(s[i]), lowerHex(s[i+1])
+		if hi|lo > 0xf {
+			return u, false
+		}
+		u[j] = hi<<4 | lo
+	}
+	return u, true
+}
+
+// lowerHex is the value of a lower-case hex digit, or 0xff.
+func lowerHex(c byte) byte {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0'
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10
+	}
+	return 0xff
+}
+
+// receivedAt parses custom_info.received_at (a valid JSON string token) as
+// time.RFC3339Nano, without allocating for the UTC form MUTT writes.
+func receivedAt(raw []byte) (time.Time, bool) {
+	if t, ok := parseUTC(raw[1 : len(raw)-1]); ok {
+		return t, true
+	}
+	t, err := time.Parse(time.RFC3339Nano, unquote(raw))
+	return t, err == nil
+}
+
+// parseUTC parses YYYY-MM-DDTHH:MM:SS[.1 to 9 digits]Z as time.Parse with
+// time.RFC3339Nano does; false for anything else, valid or not.
+func parseUTC(s []byte) (time.Time, bool) {
+	if len(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[len(s)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	year, month, day := digits(s[0:4]), digits(s[5:7]), digits(s[8:10])
+	hour, minute, sec := digits(s[11:13]), digits(s[14:16]), digits(s[17:19])
+	if year < 0 || month < 1 || month > 12 || day < 1 || day > daysIn(month, year) ||
+		hour < 0 || hour > 23 || minute < 0 || minute > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, false
+	}
+	nsec := 0
+	if frac := s[19 : len(s)-1]; len(frac) > 0 {
+		if len(frac) < 2 || len(frac) > 10 || frac[0] != '.' {
+			return time.Time{}, false
+		}
+		if nsec = digits(frac[1:]); nsec < 0 {
+			return time.Time{}, false
+		}
+		for range 10 - len(frac) {
+			nsec *= 10
+		}
+	}
+	return time.Date(year, time.Month(month), day, hour, minute, sec, nsec, time.UTC), true
+}
+
+// digits is the value of a run of decimal digits, or -1.
+func digits(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c < '0' || c > '9' {
+			return -1
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+func daysIn(month, year int) int {
+	if month == 2 && year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+		return 29
+	}
+	return [...]int{31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31}[month-1]
+}
+
+// record counts the events of sc.p, parsed from body (which it may keep).
+func (s *Sim) record(sc *scratch, body []byte, now time.Time) {
+	// Work out everything before taking the lock.
+	p := &sc.p
+	kept := keepable(p.events[max(0, len(p.events)-s.keep):], len(body))
+	for _, raw := range p.ids {
+		if k, ok := rawKeyOf(raw); ok {
+			sc.keys = append(sc.keys, k)
+		}
+	}
 	for _, raw := range p.received {
 		if raw == nil {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, unquote(raw))
-		if err != nil {
-			continue
+		if t, ok := receivedAt(raw); ok {
+			sc.lat = append(sc.lat, int(min(max(now.Sub(t).Milliseconds(), 0), latencyBuckets-1)))
 		}
-		lat = append(lat, int(min(max(now.Sub(t).Milliseconds(), 0), latencyBuckets-1)))
 	}
+	keys, lat := sc.keys, sc.lat
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -348,37 +493,50 @@ func (s *Sim) record(p parsed, now time.Time) {
 	}
 }
 
-func (s *Sim) track(k idKey) {
-	if k.isUUID {
-		if n, ok := s.seenUUID[k.u]; ok || !s.trackMore() {
-			if ok {
-				s.seenUUID[k.u] = n + 1
-			}
-			return
-		}
-		s.seenUUID[k.u] = 1
-		return
+// keepable makes the events to keep (the last of a body of bodyLen bytes)
+// fit for the ring: they stay slices of the body, which is never reused, when
+// they are most of it; otherwise they are copied, in one block, so the ring
+// never holds on to much more than it shows.
+func keepable(kept [][]byte, bodyLen int) [][]byte {
+	n := 0
+	for _, ev := range kept {
+		n += len(ev)
 	}
-	if n, ok := s.seenOther[k.s]; ok || !s.trackMore() {
-		if ok {
-			s.seenOther[k.s] = n + 1
-		}
-		return
+	if 2*n >= bodyLen {
+		return kept
 	}
-	s.seenOther[k.s] = 1
+	block := make([]byte, 0, n)
+	for i, ev := range kept {
+		block = append(block, ev...)
+		kept[i] = block[len(block)-len(ev) : len(block) : len(block)]
+	}
+	return kept
 }
 
-// trackMore reports whether one more distinct id may be tracked.
-func (s *Sim) trackMore() bool {
+func (s *Sim) track(k idKey) {
 	if len(s.seenUUID)+len(s.seenOther) < s.maxTracked {
-		return true
+		// Room for one more: one map operation, new id or not.
+		if k.isUUID {
+			s.seenUUID[k.u]++
+		} else {
+			s.seenOther[k.s]++
+		}
+		return
+	}
+	if k.isUUID {
+		if n, ok := s.seenUUID[k.u]; ok {
+			s.seenUUID[k.u] = n + 1
+			return
+		}
+	} else if n, ok := s.seenOther[k.s]; ok {
+		s.seenOther[k.s] = n + 1
+		return
 	}
 	if !s.full {
 		s.full = true
 		s.log.Warn("distinct external_ids past MaxTracked are no longer tracked; Seen and Unique undercount",
 			"max_tracked", s.maxTracked)
 	}
-	return false
 }
 
 // quantileLocked is the q-quantile of the latency histogram in milliseconds
