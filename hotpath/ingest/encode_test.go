@@ -47,3 +47,26 @@ func TestAppendEnvelopeMatchesMarshal(t *testing.T) {
 		require.Equal(t, w, g)
 	}
 }
+
+// TestEncodePayloadsIsAppendEnvelope: the stamp copied from the envelope
+// before is the one appendEnvelope would write, and a different one is not
+// copied (another correlation id or source, another instant, or the same
+// instant in another zone).
+func TestEncodePayloadsIsAppendEnvelope(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2025, 1, 2, 3, 4, 5, 120000000, time.UTC)
+	e := event.Envelope{EventID: "id", ReceivedAt: at, CorrelationID: "c", Source: "http", Hostname: "h", Message: "m",
+		Timestamp: at, Original: json.RawMessage(`{"a":1}`)}
+	envs := []event.Envelope{e, e, e, e, e, e, e}
+	envs[1].EventID, envs[1].Hostname = "id2", "h\"2"
+	envs[2].CorrelationID = "c2"
+	envs[3].Source = "snmp"
+	envs[4].ReceivedAt = at.Add(time.Nanosecond)
+	envs[5].ReceivedAt = at.In(time.FixedZone("", 3600))
+	envs[6].ReceivedAt = at.In(time.FixedZone("", 3600))
+	got := encodePayloads(envs)
+	require.Len(t, got, len(envs))
+	for i := range envs {
+		require.Equal(t, string(appendEnvelope(nil, &envs[i])), string(got[i]), "envelope %d", i)
+	}
+}

@@ -603,8 +603,15 @@ func (s *Server) queue(ctx context.Context, envs []event.Envelope, receivedAt ti
 		s.countRefusal(err, n)
 		return 0, err
 	}
-	for i := range envs {
-		s.tally.Add(tally.AcceptedPrefix+envs[i].Source, 1)
+	// One Add per run of one source (a request has one): Add takes a lock
+	// and formats the minute.
+	for i := 0; i < len(envs); {
+		j := i + 1
+		for j < len(envs) && envs[j].Source == envs[i].Source {
+			j++
+		}
+		s.tally.Add(tally.AcceptedPrefix+envs[i].Source, int64(j-i))
+		i = j
 	}
 	// The events are in Redis; the dashboard counters are best effort, and
 	// counted even if the client has gone.
@@ -715,11 +722,6 @@ func shardOf(host string, shards int) int {
 // atomic script; with several, every shard is checked before any is added.
 func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string) (int64, error) {
 	payloads := encodePayloads(envs)
-	byShard := make(map[int][][]byte, 1)
-	for i := range envs {
-		sh := shardOf(envs[i].Hostname, s.keys.Shards)
-		byShard[sh] = append(byShard[sh], payloads[i])
-	}
 	limit := s.dyn.Int(dynconfig.MaxIngestQueueSize)
 	// The limit is for the whole backlog; each shard gets its share (at
 	// least 1, as 0 would mean unbounded to stream.Enqueue).
@@ -731,9 +733,10 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 			msg: fmt.Sprintf("service unavailable: ingest queue full (%d of %d); retry later", depth, perShard)}
 	}
 
+	byShard := s.byShard(envs, payloads)
 	if len(byShard) == 1 {
 		for sh, payloads := range byShard {
-			_, depth, err := stream.EnqueueDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads, s.cfg.Durability)
+			depth, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads, s.cfg.Durability)
 			var fe *stream.FullError
 			if errors.As(err, &fe) {
 				s.noteDepth(sh, fe.Depth)
@@ -776,7 +779,7 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 	}
 	var depth int64
 	for i, sh := range shards {
-		_, d, err := stream.EnqueueDurable(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh], s.cfg.Durability)
+		d, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh], s.cfg.Durability)
 		if nd := s.notDurable(err, cid); nd != nil {
 			return 0, nd
 		}
@@ -794,6 +797,20 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 	return depth, nil
 }
 
+// byShard sorts the payloads of envs by shard; with one shard (the
+// default) they are all on it as they are.
+func (s *Server) byShard(envs []event.Envelope, payloads [][]byte) map[int][][]byte {
+	if s.keys.Shards == 1 {
+		return map[int][][]byte{0: payloads}
+	}
+	byShard := make(map[int][][]byte)
+	for i := range envs {
+		sh := shardOf(envs[i].Hostname, s.keys.Shards)
+		byShard[sh] = append(byShard[sh], payloads[i])
+	}
+	return byShard
+}
+
 // notDurable turns an enqueue the replicas did not confirm in time into a
 // 503: the events are in the stream and will be processed, but the 2xx
 // promises more (ADR 0034), so the client is told to retry — a duplicate
@@ -807,28 +824,6 @@ func (s *Server) notDurable(err error, cid string) *requestError {
 	return &requestError{status: http.StatusServiceUnavailable, reason: reasonNotDurable, retryAfter: 1,
 		msg: "service unavailable: the events were not confirmed by the Redis replicas in time (" + nd.Error() +
 			"); retry (they may then be delivered twice)"}
-}
-
-// encodePayloads encodes every envelope into one buffer (one allocation
-// for the request) and returns each payload as a slice of it.
-func encodePayloads(envs []event.Envelope) [][]byte {
-	size := 0
-	for i := range envs {
-		size += len(envs[i].Original) + len(envs[i].Message) + len(envs[i].Hostname) + 256
-	}
-	buf := make([]byte, 0, size)
-	ends := make([]int, len(envs))
-	for i := range envs {
-		buf = appendEnvelope(buf, &envs[i])
-		ends[i] = len(buf)
-	}
-	out := make([][]byte, len(envs))
-	start := 0
-	for i, end := range ends {
-		out[i] = buf[start:end:end]
-		start = end
-	}
-	return out
 }
 
 // rateBuckets are the dashboard's event-rate counters (the peer's layout).
