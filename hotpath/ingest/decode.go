@@ -100,6 +100,12 @@ const utf8BOM = "\xEF\xBB\xBF"
 // first problem as a *requestError naming the event's 0-based index and the
 // field. Nothing is returned for a body with any bad event.
 func (d *decoder) decode(body []byte, st stamp) ([]event.Envelope, error) {
+	return d.decodeInto(new(batch), body, st)
+}
+
+// decodeInto is decode with the buffers of b, which a caller may reuse
+// once it is done with the envelopes (batch.release).
+func (d *decoder) decodeInto(b *batch, body []byte, st stamp) ([]event.Envelope, error) {
 	i := skipWS(body, 0)
 	if hasPrefix(body[i:], utf8BOM) {
 		i = skipWS(body, i+len(utf8BOM))
@@ -107,17 +113,13 @@ func (d *decoder) decode(body []byte, st stamp) ([]event.Envelope, error) {
 	if i == len(body) {
 		return nil, badJSON("empty body: %s", shapeHint)
 	}
-	// One scratch list of members serves every event of the body.
-	b := batch{members: make([]member, 0, 16), st: st, text: make([]byte, 0, len(body)/2)}
-	// Room for the events of a body of typical ones, at most a few times
-	// the body in envelopes, so a big batch grows its slice a time or two.
-	b.envs = make([]event.Envelope, 0, min(d.maxBatch, len(body)/minEventGuess+1, maxEnvsGuess))
+	b.reset(st, min(d.maxBatch, len(body)/minEventGuess+1, maxEnvsGuess), len(body)/2)
 	var err error
 	switch body[i] {
 	case '[':
-		err = d.decodeArray(body, i, &b)
+		err = d.decodeArray(body, i, b)
 	case '{':
-		err = d.decodeObjects(body, i, &b)
+		err = d.decodeObjects(body, i, b)
 	default:
 		if kind := valueKind(body[i:]); kind != "" && jsonenc.Valid(body[i:]) {
 			return nil, badJSON("body is %s: %s", kind, shapeHint)
@@ -146,7 +148,7 @@ const (
 // become strings in one conversion once every event is valid (finish):
 // one allocation per body instead of four per event. The severities and
 // facilities point into ints, a few allocations per body instead of one per
-// value.
+// value. The server keeps batches in a pool for the next request.
 type batch struct {
 	st      stamp
 	members []member // scratch of the event being read
@@ -160,6 +162,33 @@ type batch struct {
 type eventText struct{ host, msg, app textSpan }
 
 type textSpan struct{ off, end int }
+
+// reset readies b for a body: room for about events envelopes and text
+// bytes of strings, the buffers of the last body reused when large enough.
+func (b *batch) reset(st stamp, events, text int) {
+	b.st = st
+	if cap(b.envs) < events {
+		// Sized from the body: a big batch grows it a time or two.
+		b.envs = make([]event.Envelope, 0, events)
+		b.texts = make([]eventText, 0, events)
+	}
+	if cap(b.text) < text {
+		b.text = make([]byte, 0, text)
+	}
+	if b.members == nil {
+		// One scratch list of members serves every event of the body.
+		b.members = make([]member, 0, 16)
+	}
+	b.envs, b.texts, b.text, b.ints = b.envs[:0], b.texts[:0], b.text[:0], nil
+}
+
+// release drops what b's envelopes point to, so that b can be reused;
+// keep says whether it should be (a huge body's buffers are left to the GC).
+func (b *batch) release() (keep bool) {
+	clear(b.envs)
+	b.envs, b.ints = b.envs[:0], nil
+	return cap(b.envs) <= maxEnvsGuess && cap(b.text) <= 1<<20 && cap(b.members) <= 64
+}
 
 // addText appends s to the text and says where it is.
 func (b *batch) addText(s []byte) textSpan {

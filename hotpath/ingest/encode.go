@@ -84,17 +84,33 @@ func envelopeSize(e *event.Envelope) int {
 		len(e.TrapOID) + len(e.AppName) + len(e.Original)
 }
 
-// encodePayloads encodes every envelope into one buffer (one allocation
-// for the request) and returns each payload as a slice of it. The stamp
-// (received_at, correlation_id, source) is formatted once and copied to
-// every envelope that has the same.
+// encodePayloads encodes every envelope into one buffer and returns each
+// payload as a slice of it.
 func encodePayloads(envs []event.Envelope) [][]byte {
+	return new(payloads).encode(envs)
+}
+
+// payloads are the buffers of encodePayloads, kept by the server in a pool
+// for the next request.
+type payloads struct {
+	buf  []byte
+	ends []int
+	out  [][]byte
+}
+
+// encode encodes every envelope into p's buffer (grown once to the size
+// of them all when too small) and returns each payload as a slice of it,
+// valid until p is used again. The stamp (received_at, correlation_id,
+// source) is formatted once and copied to every envelope that has the same.
+func (p *payloads) encode(envs []event.Envelope) [][]byte {
 	size := 0
 	for i := range envs {
 		size += envelopeSize(&envs[i])
 	}
-	buf := make([]byte, 0, size)
-	ends := make([]int, len(envs))
+	if cap(p.buf) < size {
+		p.buf = make([]byte, 0, size)
+	}
+	buf, ends := p.buf[:0], p.ends[:0]
 	var stampAt, stampEnd int
 	for i := range envs {
 		e := &envs[i]
@@ -107,13 +123,21 @@ func encodePayloads(envs []event.Envelope) [][]byte {
 			stampEnd = len(buf)
 		}
 		buf = appendFields(buf, e)
-		ends[i] = len(buf)
+		ends = append(ends, len(buf))
 	}
-	out := make([][]byte, len(envs))
+	out := p.out[:0]
 	start := 0
-	for i, end := range ends {
-		out[i] = buf[start:end:end]
+	for _, end := range ends {
+		out = append(out, buf[start:end:end])
 		start = end
 	}
+	p.buf, p.ends, p.out = buf, ends, out
 	return out
+}
+
+// release readies p for reuse; keep says whether it should be (a huge
+// request's buffer is left to the GC).
+func (p *payloads) release() (keep bool) {
+	clear(p.out)
+	return cap(p.buf) <= 4<<20 && cap(p.out) <= 2*maxEnvsGuess
 }

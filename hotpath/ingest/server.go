@@ -114,6 +114,8 @@ type Server struct {
 	health   http.Handler
 	mux      *http.ServeMux
 	bufs     sync.Pool // *bytes.Buffer for request bodies
+	batches  sync.Pool // *batch: the decoder's envelopes and buffers
+	payloads sync.Pool // *payloads: the stream payloads of a request
 
 	depthMu sync.Mutex
 	depths  []int64 // last backlog seen per ingest shard; the gauge shows the largest
@@ -184,10 +186,12 @@ func New(o Options) (*Server, error) {
 		dec: decoder{
 			maxBatch: cfg.MaxBatch, maxField: cfg.MaxFieldBytes, maxDepth: cfg.MaxDepth, newID: uuid.NewV7,
 		},
-		metrics: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
-		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
-		depths:  make([]int64, o.Keys.Shards),
-		tally:   o.Tally,
+		metrics:  promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
+		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		batches:  sync.Pool{New: func() any { return new(batch) }},
+		payloads: sync.Pool{New: func() any { return new(payloads) }},
+		depths:   make([]int64, o.Keys.Shards),
+		tally:    o.Tally,
 	}
 	for i, k := range cfg.APIKeys {
 		if k == "" {
@@ -570,7 +574,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf 
 	}
 
 	receivedAt := s.now().UTC()
-	envs, err := s.dec.decode(buf.Bytes(), stamp{correlationID: cid, receivedAt: receivedAt})
+	b := s.batches.Get().(*batch)
+	defer func() {
+		if b.release() {
+			s.batches.Put(b)
+		}
+	}()
+	envs, err := s.dec.decodeInto(b, buf.Bytes(), stamp{correlationID: cid, receivedAt: receivedAt})
 	if err != nil {
 		return queued{}, 0, err
 	}
@@ -721,7 +731,13 @@ func shardOf(host string, shards int) int {
 // of the request queued: with one shard the check and the add are one
 // atomic script; with several, every shard is checked before any is added.
 func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string) (int64, error) {
-	payloads := encodePayloads(envs)
+	p := s.payloads.Get().(*payloads)
+	defer func() {
+		if p.release() {
+			s.payloads.Put(p)
+		}
+	}()
+	payloads := p.encode(envs)
 	limit := s.dyn.Int(dynconfig.MaxIngestQueueSize)
 	// The limit is for the whole backlog; each shard gets its share (at
 	// least 1, as 0 would mean unbounded to stream.Enqueue).
