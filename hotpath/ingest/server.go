@@ -185,6 +185,7 @@ func New(o Options) (*Server, error) {
 		m:    m,
 		dec: decoder{
 			maxBatch: cfg.MaxBatch, maxField: cfg.MaxFieldBytes, maxDepth: cfg.MaxDepth, newID: uuid.NewV7,
+			ids: &v7Source{now: time.Now},
 		},
 		metrics:  promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
 		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
