@@ -2,6 +2,8 @@ package ingest
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -10,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
 // TestAppendEnvelopeMatchesMarshal keeps the hand-written encoder in step
@@ -68,5 +71,27 @@ func TestEncodePayloadsIsAppendEnvelope(t *testing.T) {
 	require.Len(t, got, len(envs))
 	for i := range envs {
 		require.Equal(t, string(appendEnvelope(nil, &envs[i])), string(got[i]), "envelope %d", i)
+	}
+}
+
+// TestWriteQueuedIsWriteJSON: the hand-written 200 answer is what
+// telemetry.WriteJSON writes for it, status, headers and bytes.
+func TestWriteQueuedIsWriteJSON(t *testing.T) {
+	t.Parallel()
+	for _, q := range []queued{
+		{Status: "queued", CorrelationID: "0123456789abcdef0123456789abcdef", QueueDepth: 12345678901, Count: 2,
+			EventIDs: []string{"0193b0c2-0000-7000-8000-000000000000", "0193b0c2-0000-7000-8000-000000000001"}},
+		{Status: "queued", CorrelationID: "a.b_c:d-E", Count: 0, EventIDs: []string{}},
+		{Status: "queued", CorrelationID: "c", QueueDepth: -1},
+		{Status: "queued", CorrelationID: "<&>\u2028\"\\\x01\xff", EventIDs: []string{"x"}},
+		{Status: "queued", CorrelationID: "c", EventIDs: []string{"a", "b<c", "é\u2029\xfe"}},
+		{Status: "queued", CorrelationID: "c\u2028", EventIDs: []string{"é\u2029\xfe\"\\\n"}},
+	} {
+		want, got := httptest.NewRecorder(), httptest.NewRecorder()
+		telemetry.WriteJSON(want, http.StatusOK, q)
+		writeQueued(got, &q)
+		require.Equal(t, want.Code, got.Code)
+		require.Equal(t, want.Header(), got.Header())
+		require.Equal(t, want.Body.String(), got.Body.String())
 	}
 }
