@@ -711,16 +711,18 @@ func (d *decoder) appendTrapMessage(dst []byte, idx int, oid string, variables j
 // It is time.Parse(time.RFC3339Nano, …) without making a string of b:
 // Time.UnmarshalText reads RFC 3339 with the same fast path, and falls back
 // to time.Parse with the layout RFC3339, which reads fractional seconds
-// as RFC3339Nano does (FuzzParseTime holds the two to the same answers).
+// as RFC3339Nano does; both refuse a lower-case t or z, so what they accept
+// needs no upper-casing (FuzzParseTime holds parseTime to the old answers).
 func parseTime(b []byte) (time.Time, error) {
 	var t time.Time
-	if bytes.ContainsAny(b, "tz") {
-		var err error
-		if t, err = time.Parse(time.RFC3339Nano, strings.ToUpper(string(b))); err != nil {
+	if err := t.UnmarshalText(b); err != nil {
+		s := string(b)
+		if strings.ContainsAny(s, "tz") {
+			s = strings.ToUpper(s)
+		}
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
 			return time.Time{}, err
 		}
-	} else if err := t.UnmarshalText(b); err != nil {
-		return time.Time{}, err
 	}
 	if !rfc3339Printable(t) {
 		return time.Time{}, errNotPrintable
@@ -735,11 +737,18 @@ var errNotPrintable = errors.New("time cannot be written as RFC 3339")
 // or the audit API could not write it as RFC 3339), without formatting it:
 // MarshalText refuses a year outside 0-9999 and an offset of 24 h or more.
 func rfc3339Printable(t time.Time) bool {
-	if _, off := t.Zone(); off <= -24*3600 || off >= 24*3600 {
+	_, off := t.Zone()
+	if off <= -24*3600 || off >= 24*3600 {
 		return false
 	}
-	y, yUTC := t.Year(), t.UTC().Year()
-	return y >= 0 && y <= 9999 && yUTC >= 0 && yUTC <= 9999
+	if y := t.Year(); y < 0 || y > 9999 {
+		return false
+	}
+	if off == 0 {
+		return true // the same year in UTC
+	}
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
 }
 
 // severity reads a syslog_severity or severity value.

@@ -84,7 +84,6 @@ func TestWriteQueuedIsWriteJSON(t *testing.T) {
 		{Status: "queued", CorrelationID: "a.b_c:d-E", Count: 0, EventIDs: []string{}},
 		{Status: "queued", CorrelationID: "c", QueueDepth: -1},
 		{Status: "queued", CorrelationID: "<&>\u2028\"\\\x01\xff", EventIDs: []string{"x"}},
-		{Status: "queued", CorrelationID: "c", EventIDs: []string{"a", "b<c", "é\u2029\xfe"}},
 		{Status: "queued", CorrelationID: "c\u2028", EventIDs: []string{"é\u2029\xfe\"\\\n"}},
 	} {
 		want, got := httptest.NewRecorder(), httptest.NewRecorder()
