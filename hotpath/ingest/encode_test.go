@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 )
 
@@ -93,4 +94,23 @@ func TestWriteQueuedIsWriteJSON(t *testing.T) {
 		require.Equal(t, want.Header(), got.Header())
 		require.Equal(t, want.Body.String(), got.Body.String())
 	}
+}
+
+// TestBucketKeysFollowTheMinute: the kept counter keys are those of the
+// minute asked for, in UTC, and change with it.
+func TestBucketKeysFollowTheMinute(t *testing.T) {
+	t.Parallel()
+	s := &Server{keys: keyspace.New("p:", 1)}
+	want := func(at time.Time) [len(rateBuckets)]string {
+		var k [len(rateBuckets)]string
+		for i, b := range rateBuckets {
+			k[i] = s.keys.RateBucket(b.res, at.UTC().Format(b.layout))
+		}
+		return k
+	}
+	at := time.Date(2025, 12, 31, 23, 59, 0, 0, time.FixedZone("", 3600))
+	for _, d := range []time.Duration{0, 30 * time.Second, 59 * time.Second, time.Minute, 90 * time.Second, -time.Hour, 0} {
+		require.Equal(t, want(at.Add(d)), *s.bucketKeys(at.Add(d)), "%v", at.Add(d))
+	}
+	require.Equal(t, "p:metrics:24h:2025-12-31", s.bucketKeys(time.Date(2025, 12, 31, 23, 59, 0, 0, time.UTC))[2])
 }

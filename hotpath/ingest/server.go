@@ -118,6 +118,8 @@ type Server struct {
 	batches  sync.Pool // *batch: the decoder's envelopes and buffers
 	payloads sync.Pool // *payloads: the stream payloads of a request
 
+	buckets atomic.Pointer[minuteBuckets] // dashboard counter keys of the last minute counted
+
 	depthMu sync.Mutex
 	depths  []int64 // last backlog seen per ingest shard; the gauge shows the largest
 	tally   *tally.Recorder
@@ -881,7 +883,7 @@ func (s *Server) notDurable(err error, cid string) *requestError {
 }
 
 // rateBuckets are the dashboard's event-rate counters (the peer's layout).
-var rateBuckets = []struct {
+var rateBuckets = [...]struct {
 	res, layout string
 	ttl         time.Duration
 }{
@@ -893,18 +895,39 @@ var rateBuckets = []struct {
 // countEvents adds n to the dashboard counters of now's buckets. A failure
 // is only logged: the events are already accepted.
 func (s *Server) countEvents(ctx context.Context, now time.Time, n int) {
-	now = now.UTC()
+	keys := s.bucketKeys(now)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, b := range rateBuckets {
-			k := s.keys.RateBucket(b.res, now.Format(b.layout))
-			p.IncrBy(ctx, k, int64(n))
-			p.Expire(ctx, k, b.ttl)
+		for i, b := range rateBuckets {
+			p.IncrBy(ctx, keys[i], int64(n))
+			p.Expire(ctx, keys[i], b.ttl)
 		}
 		return nil
 	})
 	if err != nil {
 		s.log.Warn("dashboard counters not updated", "err", err, "count", n)
 	}
+}
+
+// minuteBuckets are the counter keys of the rateBuckets of one minute.
+type minuteBuckets struct {
+	minute int64 // Unix time / 60
+	keys   [len(rateBuckets)]string
+}
+
+// bucketKeys are the counter keys of now's buckets, kept for the minute:
+// every request of a minute shares them.
+func (s *Server) bucketKeys(now time.Time) *[len(rateBuckets)]string {
+	minute := now.Unix() / 60
+	if mb := s.buckets.Load(); mb != nil && mb.minute == minute && now.Unix() >= 60 {
+		return &mb.keys // (before 1970-01-01T00:01 a minute number is not unique)
+	}
+	now = now.UTC()
+	mb := &minuteBuckets{minute: minute}
+	for i, b := range rateBuckets {
+		mb.keys[i] = s.keys.RateBucket(b.res, now.Format(b.layout))
+	}
+	s.buckets.Store(mb)
+	return &mb.keys
 }
 
 func (s *Server) info(w http.ResponseWriter, _ *http.Request, _ string) {
