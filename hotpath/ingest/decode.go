@@ -115,7 +115,9 @@ func (d *decoder) decodeInto(b *batch, body []byte, st stamp) ([]event.Envelope,
 	if i == len(body) {
 		return nil, badJSON("empty body: %s", shapeHint)
 	}
-	b.reset(st, min(d.maxBatch, len(body)/minEventGuess+1, maxEnvsGuess), len(body)/2)
+	// Hostnames and messages are about half of an event, and each gets an id.
+	events := min(d.maxBatch, len(body)/minEventGuess+1, maxEnvsGuess)
+	b.reset(st, events, len(body)/2+events*uuidLen)
 	var err error
 	switch body[i] {
 	case '[':
