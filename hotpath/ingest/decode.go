@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,6 +71,8 @@ type decoder struct {
 	maxField int
 	maxDepth int
 	newID    func() (uuid.UUID, error)
+	// ids, when set, makes the ids of a body at once instead of newID.
+	ids *v7Source
 }
 
 // stamp is what the ingestor adds to every event of one request.
@@ -99,6 +102,12 @@ const utf8BOM = "\xEF\xBB\xBF"
 // first problem as a *requestError naming the event's 0-based index and the
 // field. Nothing is returned for a body with any bad event.
 func (d *decoder) decode(body []byte, st stamp) ([]event.Envelope, error) {
+	return d.decodeInto(new(batch), body, st)
+}
+
+// decodeInto is decode with the buffers of b, which a caller may reuse
+// once it is done with the envelopes (batch.release).
+func (d *decoder) decodeInto(b *batch, body []byte, st stamp) ([]event.Envelope, error) {
 	i := skipWS(body, 0)
 	if hasPrefix(body[i:], utf8BOM) {
 		i = skipWS(body, i+len(utf8BOM))
@@ -106,80 +115,207 @@ func (d *decoder) decode(body []byte, st stamp) ([]event.Envelope, error) {
 	if i == len(body) {
 		return nil, badJSON("empty body: %s", shapeHint)
 	}
-	// One scratch list of members serves every event of the body.
-	scratch := make([]member, 0, 16)
+	// Hostnames and messages are about half of an event, and each gets an id.
+	events := min(d.maxBatch, len(body)/minEventGuess+1, maxEnvsGuess)
+	b.reset(st, events, len(body)/2+events*uuidLen)
+	var err error
 	switch body[i] {
 	case '[':
-		return d.decodeArray(body, i, st, &scratch)
+		err = d.decodeArray(body, i, b)
 	case '{':
-		return d.decodeObjects(body, i, st, &scratch)
+		err = d.decodeObjects(body, i, b)
+	default:
+		if kind := valueKind(body[i:]); kind != "" && jsonenc.Valid(body[i:]) {
+			return nil, badJSON("body is %s: %s", kind, shapeHint)
+		}
+		return nil, badJSON("body is not JSON: %s", shapeHint)
 	}
-	if kind := valueKind(body[i:]); kind != "" && jsonenc.Valid(body[i:]) {
-		return nil, badJSON("body is %s: %s", kind, shapeHint)
+	if err != nil {
+		return nil, err
 	}
-	return nil, badJSON("body is not JSON: %s", shapeHint)
+	if err := b.finish(d); err != nil {
+		return nil, err
+	}
+	return b.envs, nil
 }
 
+// minEventGuess and maxEnvsGuess size the envelope slice of a body: an
+// event is rarely shorter than 128 bytes (three required fields), and past
+// 1024 events append's growth costs little.
+const (
+	minEventGuess = 128
+	maxEnvsGuess  = 1024
+)
+
+// batch collects the envelopes of one body. Their hostnames, messages, app
+// names and event ids are appended to text while the events are read and
+// become strings in one conversion once every event is valid (finish):
+// one allocation per body instead of four per event. The severities and
+// facilities point into ints, a few allocations per body instead of one per
+// value. The server keeps batches in a pool for the next request.
+type batch struct {
+	st      stamp
+	members []member // scratch of the event being read
+	envs    []event.Envelope
+	texts   []eventText // of envs[i]
+	text    []byte
+	ints    []int
+	ids     []uuid.UUID // scratch of finish
+	random  []byte      // scratch of v7Source.fill
+}
+
+// eventText is where an envelope's strings are in batch.text.
+type eventText struct{ host, msg, app textSpan }
+
+type textSpan struct{ off, end int }
+
+// reset readies b for a body: room for about events envelopes and text
+// bytes of strings, the buffers of the last body reused when large enough.
+func (b *batch) reset(st stamp, events, text int) {
+	b.st = st
+	if cap(b.envs) < events {
+		// Sized from the body: a big batch grows it a time or two.
+		b.envs = make([]event.Envelope, 0, events)
+		b.texts = make([]eventText, 0, events)
+	}
+	if cap(b.text) < text {
+		b.text = make([]byte, 0, text)
+	}
+	if b.members == nil {
+		// One scratch list of members serves every event of the body.
+		b.members = make([]member, 0, 16)
+	}
+	b.envs, b.texts, b.text, b.ints = b.envs[:0], b.texts[:0], b.text[:0], nil
+}
+
+// release drops what b's envelopes point to, so that b can be reused;
+// keep says whether it should be (a huge body's buffers are left to the GC).
+func (b *batch) release() (keep bool) {
+	clear(b.envs)
+	b.envs, b.ints = b.envs[:0], nil
+	return cap(b.envs) <= maxEnvsGuess && cap(b.text) <= 1<<20 && cap(b.members) <= 64
+}
+
+// addText appends s to the text and says where it is.
+func (b *batch) addText(s []byte) textSpan {
+	off := len(b.text)
+	b.text = append(b.text, s...)
+	return textSpan{off, len(b.text)}
+}
+
+// intPtr is a pointer to n that shares its allocation with others of the batch.
+func (b *batch) intPtr(n int) *int {
+	if len(b.ints) == cap(b.ints) {
+		b.ints = make([]int, 0, min(256, 2*cap(b.ints)+8))
+	}
+	b.ints = append(b.ints, n)
+	return &b.ints[len(b.ints)-1]
+}
+
+// finish gives every envelope its event id and its strings.
+func (b *batch) finish(d *decoder) error {
+	idStart := len(b.text)
+	b.text = slices.Grow(b.text, len(b.envs)*uuidLen)
+	if d.ids != nil {
+		b.ids = slices.Grow(b.ids[:0], len(b.envs))[:len(b.envs)]
+		if err := d.ids.fill(b.ids, &b.random); err != nil {
+			return fmt.Errorf("generate event id: %w", err)
+		}
+		for _, id := range b.ids {
+			b.text = appendUUID(b.text, id)
+		}
+	} else {
+		for range b.envs {
+			id, err := d.newID()
+			if err != nil {
+				return fmt.Errorf("generate event id: %w", err)
+			}
+			b.text = appendUUID(b.text, id)
+		}
+	}
+	text := string(b.text)
+	for i := range b.envs {
+		e, t := &b.envs[i], &b.texts[i]
+		e.Hostname = text[t.host.off:t.host.end]
+		e.Message = text[t.msg.off:t.msg.end]
+		e.AppName = text[t.app.off:t.app.end]
+		e.EventID = text[idStart+i*uuidLen : idStart+(i+1)*uuidLen]
+	}
+	return nil
+}
+
+// uuidLen is the length of a UUID's text (uuid.UUID.String).
+const uuidLen = 36
+
+// appendUUID appends id as uuid.UUID.String writes it.
+func appendUUID(dst []byte, id uuid.UUID) []byte {
+	for i, c := range id {
+		if i == 4 || i == 6 || i == 8 || i == 10 {
+			dst = append(dst, '-')
+		}
+		dst = append(dst, hexDigit[c>>4], hexDigit[c&0xF])
+	}
+	return dst
+}
+
+const hexDigit = "0123456789abcdef"
+
 // decodeArray reads a JSON array of event objects starting at body[i] == '['.
-func (d *decoder) decodeArray(body []byte, i int, st stamp, scratch *[]member) ([]event.Envelope, error) {
+func (d *decoder) decodeArray(body []byte, i int, b *batch) error {
 	i = skipWS(body, i+1)
 	if i < len(body) && body[i] == ']' {
 		if j := skipWS(body, i+1); j != len(body) {
-			return nil, badJSON("invalid JSON: unexpected data after the array at byte %d", j)
+			return badJSON("invalid JSON: unexpected data after the array at byte %d", j)
 		}
-		return nil, badJSON("empty batch: the array holds no events; %s", shapeHint)
+		return badJSON("empty batch: the array holds no events; %s", shapeHint)
 	}
-	var out []event.Envelope
 	for idx := 0; ; idx++ {
 		if idx == d.maxBatch {
-			return nil, d.batchTooLong()
+			return d.batchTooLong()
 		}
 		if i == len(body) {
-			return nil, badJSON("event %d: invalid JSON: unexpected end of body (the array is not closed)", idx)
+			return badJSON("event %d: invalid JSON: unexpected end of body (the array is not closed)", idx)
 		}
 		if body[i] != '{' {
-			return nil, notObject(idx, body[i:])
+			return notObject(idx, body[i:])
 		}
-		env, end, err := d.event(body, i, idx, st, scratch)
+		end, err := d.event(body, i, idx, b)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, env)
 		i = skipWS(body, end)
 		switch {
 		case i == len(body):
-			return nil, badJSON("invalid JSON: unexpected end of body after event %d (the array is not closed)", idx)
+			return badJSON("invalid JSON: unexpected end of body after event %d (the array is not closed)", idx)
 		case body[i] == ',':
 			i = skipWS(body, i+1)
 		case body[i] == ']':
 			if j := skipWS(body, i+1); j != len(body) {
-				return nil, badJSON("invalid JSON: unexpected data after the array at byte %d", j)
+				return badJSON("invalid JSON: unexpected data after the array at byte %d", j)
 			}
-			return out, nil
+			return nil
 		default:
-			return nil, badJSON("invalid JSON after event %d: expected ',' or ']' at byte %d", idx, i)
+			return badJSON("invalid JSON after event %d: expected ',' or ']' at byte %d", idx, i)
 		}
 	}
 }
 
 // decodeObjects reads one object or several separated by whitespace (NDJSON,
 // as rsyslog's omhttp sends batches without jsonarray), starting at '{'.
-func (d *decoder) decodeObjects(body []byte, i int, st stamp, scratch *[]member) ([]event.Envelope, error) {
-	var out []event.Envelope
+func (d *decoder) decodeObjects(body []byte, i int, b *batch) error {
 	for idx := 0; ; idx++ {
 		if idx == d.maxBatch {
-			return nil, d.batchTooLong()
+			return d.batchTooLong()
 		}
 		if body[i] != '{' {
-			return nil, notObject(idx, body[i:])
+			return notObject(idx, body[i:])
 		}
-		env, end, err := d.event(body, i, idx, st, scratch)
+		end, err := d.event(body, i, idx, b)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, env)
 		if i = skipWS(body, end); i == len(body) {
-			return out, nil
+			return nil
 		}
 	}
 }
@@ -229,20 +365,19 @@ func jsonKind(c byte) string {
 	return ""
 }
 
-// event decodes the object at body[start] and returns its envelope and the
-// offset just past it.
-func (d *decoder) event(body []byte, start, idx int, st stamp, scratch *[]member) (event.Envelope, int, error) {
-	members, end, err := d.scanObject(body, start, idx, (*scratch)[:0])
-	*scratch = members
+// event decodes the object at body[start], adds its envelope to b and
+// returns the offset just past it.
+func (d *decoder) event(body []byte, start, idx int, b *batch) (int, error) {
+	members, end, err := d.scanObject(body, start, idx, b.members[:0])
+	b.members = members
 	if err != nil {
-		return event.Envelope{}, 0, err
+		return 0, err
 	}
 	raw := body[start:end] // valid JSON: scanObject checked it
 	if !utf8.Valid(raw) {
-		return event.Envelope{}, 0, invalid("event %d: not valid UTF-8", idx)
+		return 0, invalid("event %d: not valid UTF-8", idx)
 	}
-	env, err := d.build(raw, members, idx, st)
-	return env, end, err
+	return end, d.build(raw, members, idx, b)
 }
 
 // syntaxError describes why rest (starting with the bad event) is not JSON.
@@ -404,16 +539,17 @@ func present(raw json.RawMessage) bool {
 	return raw != nil && string(raw) != "null"
 }
 
-// build validates the fields of one syntactically valid event and makes
-// its envelope.
-func (d *decoder) build(raw []byte, members []member, idx int, st stamp) (event.Envelope, error) {
+// build validates the fields of one syntactically valid event and adds its
+// envelope to b; its strings are set by b.finish.
+func (d *decoder) build(raw []byte, members []member, idx int, b *batch) error {
 	f := pick(members)
 	env := event.Envelope{
-		ReceivedAt:    st.receivedAt,
-		CorrelationID: st.correlationID,
+		ReceivedAt:    b.st.receivedAt,
+		CorrelationID: b.st.correlationID,
 		Source:        event.SourceHTTP,
 		Original:      raw,
 	}
+	var txt eventText
 	isTrap := present(f.trapOID)
 	if isTrap {
 		oid, ok := decodeString(f.trapOID)
@@ -421,7 +557,7 @@ func (d *decoder) build(raw []byte, members []member, idx int, st stamp) (event.
 			oid, ok = event.NormalizeOID(oid)
 		}
 		if !ok {
-			return env, invalid(`event %d: field "trap_oid": must be a dotted numeric OID such as 1.3.6.1.6.3.1.1.5.1`, idx)
+			return invalid(`event %d: field "trap_oid": must be a dotted numeric OID such as 1.3.6.1.6.3.1.1.5.1`, idx)
 		}
 		env.TrapOID = oid
 	}
@@ -432,57 +568,59 @@ func (d *decoder) build(raw []byte, members []member, idx int, st stamp) (event.
 	}
 	if hostRaw == nil {
 		if isTrap {
-			return env, invalid(`event %d: missing required field "hostname" (or "source_ip" for an SNMP trap)`, idx)
+			return invalid(`event %d: missing required field "hostname" (or "source_ip" for an SNMP trap)`, idx)
 		}
-		return env, invalid(`event %d: missing required field "hostname"`, idx)
+		return invalid(`event %d: missing required field "hostname"`, idx)
 	}
-	host, err := requiredString(idx, hostField, hostRaw)
+	host, err := requiredText(idx, hostField, hostRaw)
 	if err != nil {
-		return env, err
+		return err
 	}
 	if len(host) > MaxHostnameBytes {
-		return env, invalid("event %d: field %q: longer than %d bytes", idx, hostField, MaxHostnameBytes)
+		return invalid("event %d: field %q: longer than %d bytes", idx, hostField, MaxHostnameBytes)
 	}
-	env.Hostname = host
+	txt.host = b.addText(host)
 
 	switch {
 	case !present(f.message) && isTrap && present(f.variables):
-		msg, err := d.trapMessage(idx, env.TrapOID, f.variables)
-		if err != nil {
-			return env, err
+		msgStart := len(b.text)
+		if b.text, err = d.appendTrapMessage(b.text, idx, env.TrapOID, f.variables); err != nil {
+			return err
 		}
-		env.Message = msg
+		txt.msg = textSpan{msgStart, len(b.text)}
 	case f.message == nil && isTrap:
-		return env, invalid(`event %d: missing required field "message" (or "variables" for an SNMP trap)`, idx)
+		return invalid(`event %d: missing required field "message" (or "variables" for an SNMP trap)`, idx)
 	case f.message == nil:
-		return env, invalid(`event %d: missing required field "message"`, idx)
+		return invalid(`event %d: missing required field "message"`, idx)
 	default:
-		if env.Message, err = requiredString(idx, "message", f.message); err != nil {
-			return env, err
+		msg, err := requiredText(idx, "message", f.message)
+		if err != nil {
+			return err
 		}
+		txt.msg = b.addText(msg)
 	}
 
 	if f.timestamp == nil {
-		return env, invalid(`event %d: missing required field "timestamp"`, idx)
+		return invalid(`event %d: missing required field "timestamp"`, idx)
 	}
-	ts, err := requiredString(idx, "timestamp", f.timestamp)
+	ts, err := requiredText(idx, "timestamp", f.timestamp)
 	if err != nil {
-		return env, err
+		return err
 	}
 	if env.Timestamp, err = parseTime(ts); err != nil {
-		return env, invalid(`event %d: field "timestamp": must be an RFC 3339 time such as 2025-01-31T12:00:00.1234567Z`, idx)
+		return invalid(`event %d: field "timestamp": must be an RFC 3339 time such as 2025-01-31T12:00:00.1234567Z`, idx)
 	}
 
 	if present(f.syslogSeverity) {
 		sev, err := severity(f.syslogSeverity)
 		if err != nil {
-			return env, invalid(`event %d: field "syslog_severity": %s`, idx, err)
+			return invalid(`event %d: field "syslog_severity": %s`, idx, err)
 		}
-		env.Severity = &sev
+		env.Severity = b.intPtr(sev)
 	} else if present(f.severity) {
 		// rsyslog's severity text; anything unknown is simply not a severity.
 		if sev, err := severity(f.severity); err == nil {
-			env.Severity = &sev
+			env.Severity = b.intPtr(sev)
 		}
 	}
 
@@ -490,34 +628,32 @@ func (d *decoder) build(raw []byte, members []member, idx int, st stamp) (event.
 	// a value that is not one is simply not one: rsyslog templates send
 	// "facility":"invld" for a bad PRI, and refusing such events would break
 	// senders that worked before these fields were read.
-	if name, ok := decodeString(f.appName); ok && name != "" {
-		env.AppName = name
+	if name, ok := decodeText(f.appName); ok && len(name) > 0 {
+		txt.app = b.addText(name)
 	}
 	if present(f.facility) {
 		if fac, ok := facility(f.facility); ok {
-			env.Facility = &fac
+			env.Facility = b.intPtr(fac)
 		}
 	}
 
 	if f.reserved {
 		env.Original = stripReserved(raw, members)
 	}
-	id, err := d.newID()
-	if err != nil {
-		return env, fmt.Errorf("generate event id: %w", err)
-	}
-	env.EventID = id.String()
-	return env, nil
+	b.envs = append(b.envs, env)
+	b.texts = append(b.texts, txt)
+	return nil
 }
 
-// requiredString decodes a required non-empty string field.
-func requiredString(idx int, name string, raw json.RawMessage) (string, error) {
-	s, ok := decodeString(raw)
+// requiredText decodes a required non-empty string field. The result is
+// raw's own bytes unless the string has escapes.
+func requiredText(idx int, name string, raw json.RawMessage) ([]byte, error) {
+	s, ok := decodeText(raw)
 	if !ok {
-		return "", invalid("event %d: field %q: must be a non-empty string, got %s", idx, name, jsonKind(raw[0]))
+		return nil, invalid("event %d: field %q: must be a non-empty string, got %s", idx, name, jsonKind(raw[0]))
 	}
-	if strings.TrimSpace(s) == "" {
-		return "", invalid("event %d: field %q: must not be empty", idx, name)
+	if len(bytes.TrimSpace(s)) == 0 {
+		return nil, invalid("event %d: field %q: must not be empty", idx, name)
 	}
 	return s, nil
 }
@@ -538,49 +674,97 @@ func decodeString(raw json.RawMessage) (string, bool) {
 	return s, true
 }
 
-// trapMessage renders a trap without a message as readable text.
-func (d *decoder) trapMessage(idx int, oid string, variables json.RawMessage) (string, error) {
-	var b bytes.Buffer
+// decodeText is decodeString without a copy when the string has no escape:
+// then it is raw's bytes between the quotes.
+func decodeText(raw json.RawMessage) ([]byte, bool) {
+	if len(raw) < 2 || raw[0] != '"' {
+		return nil, false
+	}
+	inner := raw[1 : len(raw)-1]
+	if bytes.IndexByte(inner, '\\') < 0 {
+		return inner, true // jsonenc.Valid ruled out control characters
+	}
+	s, ok := decodeString(raw)
+	return []byte(s), ok
+}
+
+// appendTrapMessage appends the readable text of a trap without a message.
+func (d *decoder) appendTrapMessage(dst []byte, idx int, oid string, variables json.RawMessage) ([]byte, error) {
+	start := len(dst)
+	b := bytes.NewBuffer(dst)
 	b.Grow(len("SNMP trap ") + len(oid) + 2 + len(variables))
 	b.WriteString("SNMP trap ")
 	b.WriteString(oid)
 	b.WriteString(": ")
-	if err := json.Compact(&b, variables); err != nil {
-		return "", badJSON(`event %d: field "variables": %s`, idx, err)
+	if err := json.Compact(b, variables); err != nil {
+		return dst, badJSON(`event %d: field "variables": %s`, idx, err)
 	}
-	if b.Len() > d.maxField {
-		return "", invalid(`event %d: field "variables": the message rendered from it is longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)`, idx, d.maxField)
+	if b.Len()-start > d.maxField {
+		return dst, invalid(`event %d: field "variables": the message rendered from it is longer than %d bytes (limit MUTT_INGEST_MAX_FIELD_BYTES)`, idx, d.maxField)
 	}
-	return b.String(), nil
+	return b.Bytes(), nil
 }
 
 // parseTime parses RFC 3339 with any number of fractional digits (Go reads
 // up to nanoseconds and ignores the rest), accepting the lower-case t and z
 // RFC 3339 allows. The result must also be printable as RFC 3339 again
 // (Go accepts offsets such as +24:00 it then refuses to format).
-func parseTime(s string) (time.Time, error) {
-	if strings.ContainsAny(s, "tz") {
-		s = strings.ToUpper(s)
+//
+// It is time.Parse(time.RFC3339Nano, …) without making a string of b:
+// Time.UnmarshalText reads RFC 3339 with the same fast path, and falls back
+// to time.Parse with the layout RFC3339, which reads fractional seconds
+// as RFC3339Nano does; both refuse a lower-case t or z, so what they accept
+// needs no upper-casing (FuzzParseTime holds parseTime to the old answers).
+func parseTime(b []byte) (time.Time, error) {
+	var t time.Time
+	if err := t.UnmarshalText(b); err != nil {
+		s := string(b)
+		if strings.ContainsAny(s, "tz") {
+			s = strings.ToUpper(s)
+		}
+		if t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+			return time.Time{}, err
+		}
 	}
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return time.Time{}, err
-	}
-	if _, err := t.MarshalText(); err != nil { // e.g. an offset of +24:00
-		return time.Time{}, err
-	}
-	// Stored and shown in UTC: its year must be 0000-9999 there too, or the
-	// audit API could not write it as RFC 3339.
-	if _, err := t.UTC().MarshalText(); err != nil {
-		return time.Time{}, err
+	if !rfc3339Printable(t) {
+		return time.Time{}, errNotPrintable
 	}
 	return t, nil
 }
 
+var errNotPrintable = errors.New("time cannot be written as RFC 3339")
+
+// rfc3339Printable says whether t.MarshalText and t.UTC().MarshalText both
+// succeed (stored and shown in UTC, its year must be 0000-9999 there too,
+// or the audit API could not write it as RFC 3339), without formatting it:
+// MarshalText refuses a year outside 0-9999 and an offset of 24 h or more.
+func rfc3339Printable(t time.Time) bool {
+	_, off := t.Zone()
+	if off <= -24*3600 || off >= 24*3600 {
+		return false
+	}
+	if y := t.Year(); y < 0 || y > 9999 {
+		return false
+	}
+	if off == 0 {
+		return true // the same year in UTC
+	}
+	y := t.UTC().Year()
+	return y >= 0 && y <= 9999
+}
+
 // severity reads a syslog_severity or severity value.
 func severity(raw json.RawMessage) (int, error) {
-	if s, ok := decodeString(raw); ok {
-		return event.ParseSeverity(s)
+	if len(raw) == 1 && raw[0] >= '0' && raw[0] <= '7' {
+		return int(raw[0] - '0'), nil
+	}
+	if s, ok := decodeText(raw); ok {
+		// A name is looked up without making a string of it; anything
+		// else gets ParseSeverity's answer (and its error message).
+		if n, ok := event.SeverityName(string(s)); ok {
+			return n, nil
+		}
+		return event.ParseSeverity(string(s))
 	}
 	if c := raw[0]; c == '-' || (c >= '0' && c <= '9') {
 		return event.ParseSeverity(json.Number(raw))

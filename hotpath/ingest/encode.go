@@ -15,14 +15,36 @@ import (
 // within what jsonenc.AppendTime needs: the decoder refuses a timestamp
 // outside year 0-9999 or with an offset of 24 hours or more.
 func appendEnvelope(dst []byte, e *event.Envelope) []byte {
+	dst = appendEventID(dst, e)
+	dst = appendStamp(dst, e)
+	return appendFields(dst, e)
+}
+
+// appendEventID, appendStamp and appendFields are appendEnvelope in three
+// parts: the stamp is the same for every event of a request, so
+// encodePayloads writes it once and copies it.
+func appendEventID(dst []byte, e *event.Envelope) []byte {
 	dst = append(dst, `{"event_id":`...)
-	dst = jsonenc.AppendString(dst, e.EventID)
+	return jsonenc.AppendString(dst, e.EventID)
+}
+
+func appendStamp(dst []byte, e *event.Envelope) []byte {
 	dst = append(dst, `,"received_at":`...)
 	dst = jsonenc.AppendTime(dst, e.ReceivedAt)
 	dst = append(dst, `,"correlation_id":`...)
 	dst = jsonenc.AppendString(dst, e.CorrelationID)
 	dst = append(dst, `,"source":`...)
-	dst = jsonenc.AppendString(dst, e.Source)
+	return jsonenc.AppendString(dst, e.Source)
+}
+
+// sameStamp says whether appendStamp writes the same bytes for a and b.
+func sameStamp(a, b *event.Envelope) bool {
+	// == on time.Time: the same instant in the same location, so the
+	// same text (Equal would take one instant in two zones as the same).
+	return a.ReceivedAt == b.ReceivedAt && a.CorrelationID == b.CorrelationID && a.Source == b.Source
+}
+
+func appendFields(dst []byte, e *event.Envelope) []byte {
 	dst = append(dst, `,"hostname":`...)
 	dst = jsonenc.AppendString(dst, e.Hostname)
 	dst = append(dst, `,"message":`...)
@@ -52,4 +74,70 @@ func appendEnvelope(dst []byte, e *event.Envelope) []byte {
 		dst = append(dst, e.Original...)
 	}
 	return append(dst, '}')
+}
+
+// envelopeSize is about what appendEnvelope writes for e: its strings and
+// original, and the rest (names, punctuation, two times, two numbers)
+// within 320 bytes. Only strings that need escaping make it more.
+func envelopeSize(e *event.Envelope) int {
+	return 320 + len(e.EventID) + len(e.CorrelationID) + len(e.Source) + len(e.Hostname) + len(e.Message) +
+		len(e.TrapOID) + len(e.AppName) + len(e.Original)
+}
+
+// encodePayloads encodes every envelope into one buffer and returns each
+// payload as a slice of it.
+func encodePayloads(envs []event.Envelope) [][]byte {
+	return new(payloads).encode(envs)
+}
+
+// payloads are the buffers of encodePayloads, kept by the server in a pool
+// for the next request.
+type payloads struct {
+	buf  []byte
+	ends []int
+	out  [][]byte
+}
+
+// encode encodes every envelope into p's buffer (grown once to the size
+// of them all when too small) and returns each payload as a slice of it,
+// valid until p is used again. The stamp (received_at, correlation_id,
+// source) is formatted once and copied to every envelope that has the same.
+func (p *payloads) encode(envs []event.Envelope) [][]byte {
+	size := 0
+	for i := range envs {
+		size += envelopeSize(&envs[i])
+	}
+	if cap(p.buf) < size {
+		p.buf = make([]byte, 0, size)
+	}
+	buf, ends := p.buf[:0], p.ends[:0]
+	var stampAt, stampEnd int
+	for i := range envs {
+		e := &envs[i]
+		buf = appendEventID(buf, e)
+		if i > 0 && sameStamp(e, &envs[i-1]) {
+			buf = append(buf, buf[stampAt:stampEnd]...)
+		} else {
+			stampAt = len(buf)
+			buf = appendStamp(buf, e)
+			stampEnd = len(buf)
+		}
+		buf = appendFields(buf, e)
+		ends = append(ends, len(buf))
+	}
+	out := p.out[:0]
+	start := 0
+	for _, end := range ends {
+		out = append(out, buf[start:end:end])
+		start = end
+	}
+	p.buf, p.ends, p.out = buf, ends, out
+	return out
+}
+
+// release readies p for reuse; keep says whether it should be (a huge
+// request's buffer is left to the GC).
+func (p *payloads) release() (keep bool) {
+	clear(p.out)
+	return cap(p.buf) <= 4<<20 && cap(p.out) <= 2*maxEnvsGuess
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/stretchr/testify/require"
@@ -94,5 +95,39 @@ func FuzzDecode(f *testing.F) {
 				require.Equal(t, *v.Hostname, envs[0].Hostname)
 			}
 		}
+	})
+}
+
+// FuzzParseTime holds parseTime to what it replaced: time.Parse with
+// RFC3339Nano of the upper-cased text, refused when MarshalText refuses the
+// time or its UTC form.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{
+		"2025-01-02T03:04:05Z", "2025-01-02T03:04:05.1234567Z", "2025-01-02t03:04:05.5z", "2025-01-02T03:04:05,5Z",
+		"2025-01-02T03:04:05.1234567890123+01:00", "2025-01-02T03:04:05+24:00", "2025-01-02T03:04:05-23:59",
+		"0000-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00", "2025-01-02T3:04:05Z", "2025-02-30T03:04:05Z", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want, werr := time.Parse(time.RFC3339Nano, strings.ToUpper(s))
+		if werr == nil {
+			if _, err := want.MarshalText(); err != nil {
+				werr = err
+			} else if _, err := want.UTC().MarshalText(); err != nil {
+				werr = err
+			}
+		}
+		got, err := parseTime([]byte(s))
+		if werr != nil {
+			require.Error(t, err, "%q: want %v", s, werr)
+			return
+		}
+		require.NoError(t, err, "%q", s)
+		require.True(t, want.Equal(got), "%q: %v, want %v", s, got, want)
+		require.Equal(t, want.Location(), got.Location(), "%q", s)
+		_, wo := want.Zone()
+		_, go_ := got.Zone()
+		require.Equal(t, wo, go_, "%q", s)
 	})
 }

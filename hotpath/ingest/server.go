@@ -30,6 +30,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/correlation"
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
 	"github.com/mutt-ops/mutt/internal/stream"
@@ -114,6 +115,10 @@ type Server struct {
 	health   http.Handler
 	mux      *http.ServeMux
 	bufs     sync.Pool // *bytes.Buffer for request bodies
+	batches  sync.Pool // *batch: the decoder's envelopes and buffers
+	payloads sync.Pool // *payloads: the stream payloads of a request
+
+	buckets atomic.Pointer[minuteBuckets] // dashboard counter keys of the last minute counted
 
 	depthMu sync.Mutex
 	depths  []int64 // last backlog seen per ingest shard; the gauge shows the largest
@@ -183,11 +188,14 @@ func New(o Options) (*Server, error) {
 		m:    m,
 		dec: decoder{
 			maxBatch: cfg.MaxBatch, maxField: cfg.MaxFieldBytes, maxDepth: cfg.MaxDepth, newID: uuid.NewV7,
+			ids: &v7Source{now: time.Now},
 		},
-		metrics: promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
-		bufs:    sync.Pool{New: func() any { return new(bytes.Buffer) }},
-		depths:  make([]int64, o.Keys.Shards),
-		tally:   o.Tally,
+		metrics:  promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}),
+		bufs:     sync.Pool{New: func() any { return new(bytes.Buffer) }},
+		batches:  sync.Pool{New: func() any { return new(batch) }},
+		payloads: sync.Pool{New: func() any { return new(payloads) }},
+		depths:   make([]int64, o.Keys.Shards),
+		tally:    o.Tally,
 	}
 	for i, k := range cfg.APIKeys {
 		if k == "" {
@@ -505,6 +513,42 @@ type queued struct {
 	EventIDs      []string `json:"event_ids"`
 }
 
+// writeQueued writes the 200 answer byte for byte as telemetry.WriteJSON
+// does (TestWriteQueuedIsWriteJSON), by hand: encoding/json's reflection
+// over a hundred event ids cost more than the rest of the answer.
+// AppendString is encoding/json's encoding but for HTML escaping, which
+// the status and event ids (UUIDs the decoder or Submit made) never need;
+// a correlation id that would (correlation.FromHeader keeps none) goes to
+// encoding/json.
+func writeQueued(w http.ResponseWriter, q *queued) {
+	if strings.ContainsAny(q.CorrelationID, "<>&") || strings.ContainsAny(q.Status, "<>&") {
+		telemetry.WriteJSON(w, http.StatusOK, q)
+		return
+	}
+	buf := make([]byte, 0, 128+len(q.CorrelationID)+len(q.EventIDs)*(uuidLen+3))
+	buf = jsonenc.AppendStringMember(buf, `{"status":`, q.Status)
+	buf = jsonenc.AppendStringMember(buf, `,"correlation_id":`, q.CorrelationID)
+	buf = strconv.AppendInt(append(buf, `,"queue_depth":`...), q.QueueDepth, 10)
+	buf = strconv.AppendInt(append(buf, `,"count":`...), int64(q.Count), 10)
+	buf = append(buf, `,"event_ids":`...)
+	if q.EventIDs == nil {
+		buf = append(buf, "null"...)
+	} else {
+		buf = append(buf, '[')
+		for i, id := range q.EventIDs {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = jsonenc.AppendString(buf, id)
+		}
+		buf = append(buf, ']')
+	}
+	buf = append(buf, "}\n"...)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf)
+}
+
 func (s *Server) ingest(w http.ResponseWriter, r *http.Request, cid string) {
 	if !s.authenticate(w, r, cid) {
 		return
@@ -530,7 +574,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request, cid string) {
 	} else {
 		s.m.requests.WithLabelValues("success", "").Inc()
 		s.m.countEvents(event.SourceHTTP, "accepted", n)
-		telemetry.WriteJSON(w, http.StatusOK, res)
+		writeQueued(w, &res)
 	}
 	s.m.latency.Observe(time.Since(start).Seconds())
 }
@@ -570,7 +614,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, cid string, buf 
 	}
 
 	receivedAt := s.now().UTC()
-	envs, err := s.dec.decode(buf.Bytes(), stamp{correlationID: cid, receivedAt: receivedAt})
+	b := s.batches.Get().(*batch)
+	defer func() {
+		if b.release() {
+			s.batches.Put(b)
+		}
+	}()
+	envs, err := s.dec.decodeInto(b, buf.Bytes(), stamp{correlationID: cid, receivedAt: receivedAt})
 	if err != nil {
 		return queued{}, 0, err
 	}
@@ -603,8 +653,15 @@ func (s *Server) queue(ctx context.Context, envs []event.Envelope, receivedAt ti
 		s.countRefusal(err, n)
 		return 0, err
 	}
-	for i := range envs {
-		s.tally.Add(tally.AcceptedPrefix+envs[i].Source, 1)
+	// One Add per run of one source (a request has one): Add takes a lock
+	// and formats the minute.
+	for i := 0; i < len(envs); {
+		j := i + 1
+		for j < len(envs) && envs[j].Source == envs[i].Source {
+			j++
+		}
+		s.tally.Add(tally.AcceptedPrefix+envs[i].Source, int64(j-i))
+		i = j
 	}
 	// The events are in Redis; the dashboard counters are best effort, and
 	// counted even if the client has gone.
@@ -714,12 +771,13 @@ func shardOf(host string, shards int) int {
 // of the request queued: with one shard the check and the add are one
 // atomic script; with several, every shard is checked before any is added.
 func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string) (int64, error) {
-	payloads := encodePayloads(envs)
-	byShard := make(map[int][][]byte, 1)
-	for i := range envs {
-		sh := shardOf(envs[i].Hostname, s.keys.Shards)
-		byShard[sh] = append(byShard[sh], payloads[i])
-	}
+	p := s.payloads.Get().(*payloads)
+	defer func() {
+		if p.release() {
+			s.payloads.Put(p)
+		}
+	}()
+	payloads := p.encode(envs)
 	limit := s.dyn.Int(dynconfig.MaxIngestQueueSize)
 	// The limit is for the whole backlog; each shard gets its share (at
 	// least 1, as 0 would mean unbounded to stream.Enqueue).
@@ -731,9 +789,10 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 			msg: fmt.Sprintf("service unavailable: ingest queue full (%d of %d); retry later", depth, perShard)}
 	}
 
+	byShard := s.byShard(envs, payloads)
 	if len(byShard) == 1 {
 		for sh, payloads := range byShard {
-			_, depth, err := stream.EnqueueDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads, s.cfg.Durability)
+			depth, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads, s.cfg.Durability)
 			var fe *stream.FullError
 			if errors.As(err, &fe) {
 				s.noteDepth(sh, fe.Depth)
@@ -776,7 +835,7 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 	}
 	var depth int64
 	for i, sh := range shards {
-		_, d, err := stream.EnqueueDurable(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh], s.cfg.Durability)
+		d, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh], s.cfg.Durability)
 		if nd := s.notDurable(err, cid); nd != nil {
 			return 0, nd
 		}
@@ -794,6 +853,20 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 	return depth, nil
 }
 
+// byShard sorts the payloads of envs by shard; with one shard (the
+// default) they are all on it as they are.
+func (s *Server) byShard(envs []event.Envelope, payloads [][]byte) map[int][][]byte {
+	if s.keys.Shards == 1 {
+		return map[int][][]byte{0: payloads}
+	}
+	byShard := make(map[int][][]byte)
+	for i := range envs {
+		sh := shardOf(envs[i].Hostname, s.keys.Shards)
+		byShard[sh] = append(byShard[sh], payloads[i])
+	}
+	return byShard
+}
+
 // notDurable turns an enqueue the replicas did not confirm in time into a
 // 503: the events are in the stream and will be processed, but the 2xx
 // promises more (ADR 0034), so the client is told to retry — a duplicate
@@ -809,30 +882,8 @@ func (s *Server) notDurable(err error, cid string) *requestError {
 			"); retry (they may then be delivered twice)"}
 }
 
-// encodePayloads encodes every envelope into one buffer (one allocation
-// for the request) and returns each payload as a slice of it.
-func encodePayloads(envs []event.Envelope) [][]byte {
-	size := 0
-	for i := range envs {
-		size += len(envs[i].Original) + len(envs[i].Message) + len(envs[i].Hostname) + 256
-	}
-	buf := make([]byte, 0, size)
-	ends := make([]int, len(envs))
-	for i := range envs {
-		buf = appendEnvelope(buf, &envs[i])
-		ends[i] = len(buf)
-	}
-	out := make([][]byte, len(envs))
-	start := 0
-	for i, end := range ends {
-		out[i] = buf[start:end:end]
-		start = end
-	}
-	return out
-}
-
 // rateBuckets are the dashboard's event-rate counters (the peer's layout).
-var rateBuckets = []struct {
+var rateBuckets = [...]struct {
 	res, layout string
 	ttl         time.Duration
 }{
@@ -844,18 +895,39 @@ var rateBuckets = []struct {
 // countEvents adds n to the dashboard counters of now's buckets. A failure
 // is only logged: the events are already accepted.
 func (s *Server) countEvents(ctx context.Context, now time.Time, n int) {
-	now = now.UTC()
+	keys := s.bucketKeys(now)
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for _, b := range rateBuckets {
-			k := s.keys.RateBucket(b.res, now.Format(b.layout))
-			p.IncrBy(ctx, k, int64(n))
-			p.Expire(ctx, k, b.ttl)
+		for i, b := range rateBuckets {
+			p.IncrBy(ctx, keys[i], int64(n))
+			p.Expire(ctx, keys[i], b.ttl)
 		}
 		return nil
 	})
 	if err != nil {
 		s.log.Warn("dashboard counters not updated", "err", err, "count", n)
 	}
+}
+
+// minuteBuckets are the counter keys of the rateBuckets of one minute.
+type minuteBuckets struct {
+	minute int64 // Unix time / 60
+	keys   [len(rateBuckets)]string
+}
+
+// bucketKeys are the counter keys of now's buckets, kept for the minute:
+// every request of a minute shares them.
+func (s *Server) bucketKeys(now time.Time) *[len(rateBuckets)]string {
+	minute := now.Unix() / 60
+	if mb := s.buckets.Load(); mb != nil && mb.minute == minute && now.Unix() >= 60 {
+		return &mb.keys // (before 1970-01-01T00:01 a minute number is not unique)
+	}
+	now = now.UTC()
+	mb := &minuteBuckets{minute: minute}
+	for i, b := range rateBuckets {
+		mb.keys[i] = s.keys.RateBucket(b.res, now.Format(b.layout))
+	}
+	s.buckets.Store(mb)
+	return &mb.keys
 }
 
 func (s *Server) info(w http.ResponseWriter, _ *http.Request, _ string) {

@@ -74,12 +74,14 @@ func (s *Server) Submit(ctx context.Context, source string, envs []event.Envelop
 		}
 	}
 	receivedAt := s.now().UTC()
+	// The ids come from the HTTP decoder's source: one sequence for both.
+	uuids := make([]uuid.UUID, len(envs))
+	var random []byte
+	if err := s.dec.ids.fill(uuids, &random); err != nil {
+		return nil, fmt.Errorf("generate event id: %w", err)
+	}
 	ids := make([]string, len(envs))
-	for i := range envs {
-		id, err := uuid.NewV7()
-		if err != nil {
-			return nil, fmt.Errorf("generate event id: %w", err)
-		}
+	for i, id := range uuids {
 		e := &envs[i]
 		e.EventID, e.ReceivedAt, e.Source = id.String(), receivedAt, source
 		if e.CorrelationID == "" {

@@ -89,23 +89,34 @@ func severityFromFloat(f float64, orig any) (int, error) {
 	return int(f), nil
 }
 
-func severityFromText(s string, orig any) (int, error) {
+// SeverityName is the level of a severity name such as "Error" or " warning"
+// (any case, surrounding space ignored); ok is false for anything else,
+// numbers included. Unlike ParseSeverity it keeps s to itself, so a caller
+// may pass string(someBytes) without that allocating.
+func SeverityName(s string) (level int, ok bool) {
 	t := strings.TrimSpace(s)
 	// Lower-case into a stack buffer: this runs for most events, and the
 	// longest name fits in 16 bytes.
 	var low [16]byte
-	if len(t) <= len(low) {
-		for i := 0; i < len(t); i++ {
-			c := t[i]
-			if c >= 'A' && c <= 'Z' {
-				c += 'a' - 'A'
-			}
-			low[i] = c
-		}
-		if n, ok := severityNames[string(low[:len(t)])]; ok {
-			return n, nil
-		}
+	if len(t) > len(low) {
+		return 0, false
 	}
+	for i := 0; i < len(t); i++ {
+		c := t[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		low[i] = c
+	}
+	level, ok = severityNames[string(low[:len(t)])]
+	return level, ok
+}
+
+func severityFromText(s string, orig any) (int, error) {
+	if n, ok := SeverityName(s); ok {
+		return n, nil
+	}
+	t := strings.TrimSpace(s)
 	if n, err := strconv.ParseInt(t, 10, 64); err == nil {
 		return severityFromInt(n, orig)
 	}

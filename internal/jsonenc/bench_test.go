@@ -47,3 +47,26 @@ func BenchmarkCheckValue(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAppendString is the strings of an ingest envelope: a host name,
+// a syslog message, and a message with a quote and a non-ASCII character.
+func BenchmarkAppendString(b *testing.B) {
+	strs := []string{
+		"edge-router-042.dc1.example.net",
+		"%LINK-3-UPDOWN: Interface GigabitEthernet0/12, changed state to down",
+		`sshd[1234]: Failed password for "admin" from 10.1.2.3 port 22 — retrying`,
+	}
+	var n int
+	for _, s := range strs {
+		n += len(s)
+	}
+	b.SetBytes(int64(n))
+	b.ReportAllocs()
+	buf := make([]byte, 0, 512)
+	for b.Loop() {
+		buf = buf[:0]
+		for _, s := range strs {
+			buf = AppendString(buf, s)
+		}
+	}
+}

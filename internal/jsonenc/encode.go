@@ -17,6 +17,18 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Eight bytes at a time while none of them needs a look: most
+		// strings (host names, log messages) are plain ASCII.
+		for ; i+8 <= len(s); i += 8 {
+			w := s[i : i+8]
+			if !plainWord(uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+				uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56) {
+				break
+			}
+		}
+		if i >= len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -63,6 +75,17 @@ func AppendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plainWord reports whether the eight bytes of w are ASCII and neither
+// control characters, '"' nor '\\': bytes AppendString copies as they are.
+// With every byte under 0x80 (the w term), a byte under 0x20 is the only
+// way w-0x2020… can set a high bit, and a byte equal to '"' the only way
+// for (w^0x2222…)-0x0101… (Bit Twiddling Hacks' "has a byte less than n"
+// and "has a zero byte"), so the test is exact.
+func plainWord(w uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	return ((w-ones*0x20)|((w^(ones*'"'))-ones)|((w^(ones*'\\'))-ones)|w)&highs == 0
 }
 
 // AppendStringMember appends key, the JSON text before a member's value such

@@ -92,3 +92,19 @@ func FuzzAppendTime(f *testing.F) {
 		checkTime(t, time.Unix(sec, nsec).In(time.FixedZone("", offset)))
 	})
 }
+
+// TestAppendStringWordAtATime puts every byte that needs a look at every
+// position of words read eight bytes at a time, next to plain ones.
+func TestAppendStringWordAtATime(t *testing.T) {
+	t.Parallel()
+	special := []string{"\"", "\\", "\x7f", "\x80", "\xff", "\u2028", "é", " ", "~", "!", "#", "[", "]"}
+	for c := range byte(0x20) {
+		special = append(special, string([]byte{c}))
+	}
+	plain := "abcdefghijklmnopqrstuvwxyz"
+	for _, sp := range special {
+		for p := range 20 {
+			checkString(t, plain[:p]+sp+plain[p:])
+		}
+	}
+}

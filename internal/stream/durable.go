@@ -66,8 +66,24 @@ func (e *NotDurableError) Error() string {
 // replica was just promoted) refreshes the slot map and tries again, which
 // is safe because a redirected script ran nowhere.
 func EnqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, d Durability) ([]string, int64, error) {
+	return enqueueDurable(ctx, rdb, stream, limit, payloads, d, true)
+}
+
+// PushDurable is EnqueueDurable for a caller that needs no entry IDs, as
+// Push is Enqueue's: it returns the backlog after the append.
+func PushDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, d Durability) (int64, error) {
+	_, depth, err := enqueueDurable(ctx, rdb, stream, limit, payloads, d, false)
+	return depth, err
+}
+
+// enqueueDurable is EnqueueDurable, with the entry IDs when wantIDs.
+func enqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, d Durability, wantIDs bool) ([]string, int64, error) {
 	if !d.Enabled() {
-		return Enqueue(ctx, rdb, stream, limit, payloads)
+		if wantIDs {
+			return Enqueue(ctx, rdb, stream, limit, payloads)
+		}
+		depth, err := Push(ctx, rdb, stream, limit, payloads)
+		return nil, depth, err
 	}
 	cc, cluster := rdb.(*redis.ClusterClient)
 	b := backoff.NewExponentialBackOff()
@@ -84,7 +100,7 @@ func EnqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream strin
 			node = n
 		}
 		var err error
-		ids, depth, err = enqueueAndWait(ctx, node, stream, limit, payloads, d)
+		ids, depth, err = enqueueAndWait(ctx, node, stream, limit, payloads, d, wantIDs)
 		if err == nil {
 			return nil
 		}
@@ -123,11 +139,11 @@ func redirected(err error) bool {
 
 // enqueueAndWait runs the enqueue script and the wait in one pipeline: one
 // connection of node, one round trip.
-func enqueueAndWait(ctx context.Context, node redis.Cmdable, stream string, limit int64, payloads [][]byte, d Durability) ([]string, int64, error) {
-	args := make([]any, 0, len(payloads)+1)
-	args = append(args, limit)
-	for _, p := range payloads {
-		args = append(args, p)
+func enqueueAndWait(ctx context.Context, node redis.Cmdable, stream string, limit int64, payloads [][]byte, d Durability, wantIDs bool) ([]string, int64, error) {
+	args := scriptArgs(limit, payloads)
+	enqueue := pushScript
+	if wantIDs {
+		enqueue = enqueueScript
 	}
 	var script *redis.Cmd
 	var wait *redis.Cmd
@@ -136,7 +152,7 @@ func enqueueAndWait(ctx context.Context, node redis.Cmdable, stream string, limi
 		ms = 1000
 	}
 	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
-		script = enqueueScript.Eval(ctx, p, []string{stream}, args...)
+		script = enqueue.Eval(ctx, p, []string{stream}, args...)
 		if d.AOF {
 			wait = p.Do(ctx, "WAITAOF", 1, d.Replicas, ms)
 		} else {
@@ -148,7 +164,13 @@ func enqueueAndWait(ctx context.Context, node redis.Cmdable, stream string, limi
 	if err != nil {
 		return nil, 0, fmt.Errorf("enqueue to %s: %w", stream, err)
 	}
-	ids, depth, err := enqueueReply(stream, limit, res)
+	var ids []string
+	var depth int64
+	if wantIDs {
+		ids, depth, err = enqueueReply(stream, limit, res)
+	} else {
+		depth, err = pushReply(stream, limit, res)
+	}
 	if err != nil {
 		return nil, depth, err // FullError: nothing was added, nothing to wait for
 	}

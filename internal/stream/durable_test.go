@@ -39,6 +39,16 @@ func TestEnqueueDurableOnACluster(t *testing.T) {
 	var fe *stream.FullError
 	require.ErrorAs(t, err, &fe)
 
+	depth, err = stream.PushDurable(ctx, cc, key, 0, payloads(2), stream.Durability{Replicas: 1, Timeout: 2 * time.Second})
+	require.NoError(t, err)
+	require.EqualValues(t, 6, depth)
+	_, err = stream.PushDurable(ctx, cc, key, 0, payloads(1), stream.Durability{Replicas: 2, Timeout: 100 * time.Millisecond})
+	require.ErrorAs(t, err, &nd)
+	require.EqualValues(t, 7, cc.XLen(ctx, key).Val())
+	depth, err = stream.PushDurable(ctx, cc, key, 7, payloads(1), stream.Durability{Replicas: 1, Timeout: time.Second})
+	require.ErrorAs(t, err, &fe)
+	require.EqualValues(t, 7, depth)
+
 	require.Equal(t, "none (primary's memory and its AOF policy)", stream.Durability{}.String())
 	require.False(t, stream.Durability{Timeout: time.Second}.Enabled())
 }

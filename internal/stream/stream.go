@@ -57,20 +57,76 @@ end
 return {len + #ids, ids}
 `)
 
+// pushScript is enqueueScript without the entry IDs in the reply: {depth}
+// after the add, or {-1, len} when full.
+var pushScript = redis.NewScript(`
+local len = redis.call('XLEN', KEYS[1])
+local max = tonumber(ARGV[1])
+if max > 0 and len >= max then
+  return {-1, len}
+end
+for i = 2, #ARGV do
+  redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+end
+return {len + #ARGV - 1}
+`)
+
 // Enqueue appends payloads to stream in one atomic step, refusing the whole
 // batch with *FullError when the backlog is at limit or above (limit 0: no
 // limit). It returns the entry IDs and the backlog after the append.
 func Enqueue(ctx context.Context, rdb redis.Scripter, stream string, limit int64, payloads [][]byte) ([]string, int64, error) {
-	args := make([]any, 0, len(payloads)+1)
-	args = append(args, limit)
-	for _, p := range payloads {
-		args = append(args, p)
-	}
-	res, err := enqueueScript.Run(ctx, rdb, []string{stream}, args...).Slice()
+	res, err := enqueueScript.Run(ctx, rdb, []string{stream}, scriptArgs(limit, payloads)...).Slice()
 	if err != nil {
 		return nil, 0, fmt.Errorf("enqueue to %s: %w", stream, err)
 	}
 	return enqueueReply(stream, limit, res)
+}
+
+// Push is Enqueue for a caller that needs no entry IDs (the ingestor): the
+// script answers with the backlog alone, so no ID per payload is built,
+// sent and read. It returns the backlog after the append.
+func Push(ctx context.Context, rdb redis.Scripter, stream string, limit int64, payloads [][]byte) (int64, error) {
+	res, err := pushScript.Run(ctx, rdb, []string{stream}, scriptArgs(limit, payloads)...).Slice()
+	if err != nil {
+		return 0, fmt.Errorf("enqueue to %s: %w", stream, err)
+	}
+	return pushReply(stream, limit, res)
+}
+
+// scriptArgs are the ARGV of the enqueue scripts: limit, then the payloads.
+// A []byte in an interface is a copy of its header on the heap, one
+// allocation per payload; a pointer is not, so each payload goes in as a
+// *bulk of one slice allocated for all of them.
+func scriptArgs(limit int64, payloads [][]byte) []any {
+	args := make([]any, 0, len(payloads)+1)
+	args = append(args, limit)
+	bulks := make([]bulk, len(payloads))
+	for i, p := range payloads {
+		bulks[i] = p
+		args = append(args, &bulks[i])
+	}
+	return args
+}
+
+// bulk is a payload as a go-redis argument: go-redis writes an
+// encoding.BinaryMarshaler as the bulk string it returns, the same bytes
+// on the wire as a []byte argument.
+type bulk []byte
+
+// MarshalBinary returns the payload itself.
+func (b *bulk) MarshalBinary() ([]byte, error) { return *b, nil }
+
+// pushReply reads pushScript's reply.
+func pushReply(stream string, limit int64, res []any) (int64, error) {
+	switch len(res) {
+	case 1:
+		depth, _ := res[0].(int64)
+		return depth, nil
+	case 2:
+		l, _ := res[1].(int64)
+		return l, &FullError{Depth: l, Limit: limit}
+	}
+	return 0, fmt.Errorf("enqueue to %s: unexpected reply %v", stream, res)
 }
 
 // enqueueReply reads the enqueue script's reply.

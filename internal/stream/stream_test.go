@@ -60,6 +60,45 @@ func TestEnqueueRefusesWholeBatchAtLimit(t *testing.T) {
 	require.EqualValues(t, 7, n, "a refused batch adds nothing")
 }
 
+// TestPushIsEnqueueWithoutIDs: the same entries, the same bound, the same
+// backlog as Enqueue; only the IDs are not returned.
+func TestPushIsEnqueueWithoutIDs(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.IngestStream(0)
+
+	depth, err := stream.Push(ctx, rdb, key, 5, payloads(4))
+	require.NoError(t, err)
+	require.EqualValues(t, 4, depth)
+	depth, err = stream.Push(ctx, rdb, key, 5, payloads(3))
+	require.NoError(t, err)
+	require.EqualValues(t, 7, depth, "below the limit a batch is taken whole")
+
+	depth, err = stream.Push(ctx, rdb, key, 5, payloads(1))
+	var full *stream.FullError
+	require.ErrorAs(t, err, &full)
+	require.EqualValues(t, 7, depth)
+	require.EqualValues(t, 7, full.Depth)
+	require.EqualValues(t, 5, full.Limit)
+
+	msgs, err := rdb.XRange(ctx, key, "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, msgs, 7, "a refused batch adds nothing")
+	want := append(payloads(4), payloads(3)...)
+	for i, m := range msgs {
+		require.Equal(t, map[string]any{stream.Field: string(want[i])}, m.Values)
+	}
+
+	depth, err = stream.Push(ctx, rdb, key, 0, [][]byte{{}, []byte("\x00\xff\r\n")})
+	require.NoError(t, err, "limit 0: no limit")
+	require.EqualValues(t, 9, depth)
+	msgs, err = rdb.XRange(ctx, key, "-", "+").Result()
+	require.NoError(t, err)
+	require.Equal(t, "", msgs[7].Values[stream.Field])
+	require.Equal(t, "\x00\xff\r\n", msgs[8].Values[stream.Field], "bytes as they are")
+}
+
 func TestReadAckDeletes(t *testing.T) {
 	t.Parallel()
 	rdb, keys := testenv.Redis(t)
