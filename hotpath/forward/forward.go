@@ -315,11 +315,24 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 	if len(entries) == 0 {
 		return
 	}
+	// One buffer for the strings and one for the payloads of the whole
+	// read, rather than several allocations per alert: the alerts of a
+	// read are sent and acknowledged together, mostly. One that must wait
+	// for a retry gets its own copies (item.detach), so it does not keep
+	// the buffers of a whole read alive.
+	size := 0
+	for _, e := range entries {
+		size += len(e.Data)
+	}
+	var d decoder
+	d.grow(size)
+	buf := make([]byte, 0, size+len(entries)*payloadExtra)
 	its := make([]*item, 0, len(entries))
 	var bad []stream.DeadLetter
+	var a event.Alert
 	for _, e := range entries {
-		var a event.Alert
-		err := decodeAlert(e.Data, &a)
+		a = event.Alert{}
+		err := d.decode(e.Data, &a)
 		if err == nil && a.EventID == "" {
 			err = errors.New("alert has no event_id")
 		}
@@ -328,10 +341,12 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 				Err: fmt.Sprintf("decode alert: %v", err)})
 			continue
 		}
+		start := len(buf)
+		buf = appendEvent(buf, &a, true)
 		its = append(its, &item{
 			shard: shard, id: e.ID, data: e.Data, deliveries: e.Deliveries, replays: e.Replays,
 			eventID: a.EventID, correlationID: a.CorrelationID, receivedAt: a.ReceivedAt,
-			payload: appendEvent(make([]byte, 0, len(e.Data)+512), &a, true),
+			payload: buf[start:len(buf):len(buf)], // full: an append can never write into the next one
 		})
 	}
 	if len(bad) > 0 {
@@ -692,6 +707,7 @@ func (f *Forwarder) retry(ctx context.Context, its []*item, o outcome) {
 			giveUp(it, "retry_exhausted", fmt.Sprintf("gave up after %d attempts; last: %s", it.failures, o.err))
 			continue
 		}
+		it.detach()
 		it.due = now.Add(max(backoff(it.failures, base, maxDelay, rand.Int64N), o.retryAfter))
 		if !f.hand.scheduleRetry(it, bound) {
 			// Holding it would stop reading, or grow without bound: the

@@ -17,6 +17,11 @@ const (
 	moogType          = "Alert"
 )
 
+// payloadExtra is how much longer than its alert stream entry a Moogsoft
+// event usually is (its constant members and a repeated event_id), for
+// sizing buffers; a longer one only costs a reallocation.
+const payloadExtra = 512
+
 // AppendEvent appends the Moogsoft event object for a to dst. It is written by
 // hand rather than through encoding/json: it runs once per alert on the hot
 // path, and the original event is already JSON that needs no re-encoding.
