@@ -23,8 +23,9 @@ type item struct {
 	eventID, correlationID string
 	receivedAt             time.Time
 	payload                []byte // the encoded Moogsoft event, reused by retries
-	// detached: payload and the IDs no longer share the buffers of the read
-	// the alert came in (accept), which a retry would keep alive.
+	// detached: data, payload and the IDs no longer share the buffers of
+	// the read the alert came in (stream.Consumer.Read, accept), which a
+	// retry would keep alive.
 	detached bool
 
 	failures   int       // failed attempts that count toward moog_max_retries (retryable failures, not probes)
@@ -44,7 +45,7 @@ func (it *item) detach() {
 	if it.detached {
 		return
 	}
-	it.payload = bytes.Clone(it.payload)
+	it.data, it.payload = bytes.Clone(it.data), bytes.Clone(it.payload)
 	it.eventID, it.correlationID = strings.Clone(it.eventID), strings.Clone(it.correlationID)
 	it.detached = true
 }
