@@ -37,8 +37,21 @@ type decoder struct {
 	sev  int
 }
 
-// grow makes room for the strings of entries of n bytes in all.
-func (d *decoder) grow(n int) { d.strs.Grow(n) }
+// stringShare: the strings of an alert are about 1/stringShare of its
+// entry (the rest is member names, numbers, times and the original event);
+// for sizing the decoder's buffer.
+const stringShare = 4
+
+// reserve makes room for the strings of an entry of n bytes (at most n: on
+// the fast path they are copied from it unchanged), in a new buffer of
+// max(n, want) bytes if the current one has less left. Strings already
+// handed out keep the old buffer.
+func (d *decoder) reserve(n, want int) {
+	if d.strs.Cap()-d.strs.Len() < n {
+		d.strs = strings.Builder{}
+		d.strs.Grow(max(n, want))
+	}
+}
 
 // decode is decodeAlert.
 func (d *decoder) decode(data []byte, a *event.Alert) error {

@@ -315,22 +315,28 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 	if len(entries) == 0 {
 		return
 	}
-	// One buffer for the strings and one for the payloads of the whole
-	// read, rather than several allocations per alert: the alerts of a
-	// read are sent and acknowledged together, mostly. One that must wait
-	// for a retry gets its own copies (item.detach), so it does not keep
-	// the buffers of a whole read alive.
-	size := 0
+	// The strings and the payloads of a read share a few buffers rather
+	// than taking several allocations per alert: the alerts of a read are
+	// sent and acknowledged together, mostly. One that must wait for a
+	// retry gets its own copies (item.detach), so it does not keep the
+	// buffers of a whole read alive. A buffer short of room for the next
+	// alert is not grown (copied): a new one is sized for the rest of the
+	// read.
+	rest := 0 // bytes of the entries not decoded yet
 	for _, e := range entries {
-		size += len(e.Data)
+		rest += len(e.Data)
 	}
 	var d decoder
-	d.grow(size)
-	buf := make([]byte, 0, size+len(entries)*payloadExtra)
+	var buf []byte
 	its := make([]*item, 0, len(entries))
 	var bad []stream.DeadLetter
 	var a event.Alert
-	for _, e := range entries {
+	for i, e := range entries {
+		d.reserve(len(e.Data), rest/stringShare)
+		if cap(buf)-len(buf) < len(e.Data)+payloadExtra {
+			buf = make([]byte, 0, rest+(len(entries)-i)*payloadExtra)
+		}
+		rest -= len(e.Data)
 		a = event.Alert{}
 		err := d.decode(e.Data, &a)
 		if err == nil && a.EventID == "" {

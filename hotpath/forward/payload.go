@@ -18,9 +18,9 @@ const (
 )
 
 // payloadExtra is how much longer than its alert stream entry a Moogsoft
-// event usually is (its constant members and a repeated event_id), for
-// sizing buffers; a longer one only costs a reallocation.
-const payloadExtra = 512
+// event usually is, for sizing buffers: about 190 bytes more of constant
+// members, and the event_id once more. A longer one costs a reallocation.
+const payloadExtra = 256
 
 // AppendEvent appends the Moogsoft event object for a to dst. It is written by
 // hand rather than through encoding/json: it runs once per alert on the hot
