@@ -477,12 +477,10 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	f.hand.sending(its)
 	f.m.batchSize.Observe(float64(len(its)))
 	payloads := make([][]byte, len(its))
-	size := 16
 	for i, it := range its {
 		payloads[i] = it.payload
-		size += len(it.payload) + 1
 	}
-	o := f.post(send, appendBody(make([]byte, 0, size), payloads, batched), timeout)
+	o := f.post(send, bodyParts(make([][]byte, 0, 2*len(its)+1), payloads, batched), timeout)
 	if o.class != aborted {
 		f.m.latency.Observe(o.latency.Seconds())
 		f.tally.Add(tally.MoogLatencyMS, o.latency.Milliseconds())

@@ -95,15 +95,32 @@ func appendEvent(dst []byte, a *event.Alert, trusted bool) []byte {
 // the configured batch size is 1, {"events":[...]} otherwise (even for a
 // partial batch, so the receiver sees one shape per configuration).
 func appendBody(dst []byte, events [][]byte, batched bool) []byte {
-	if !batched {
-		return append(dst, events[0]...)
+	for _, p := range bodyParts(nil, events, batched) {
+		dst = append(dst, p...)
 	}
-	dst = append(dst, `{"events":[`...)
+	return dst
+}
+
+var (
+	eventsOpen  = []byte(`{"events":[`)
+	eventsComma = []byte(",")
+	eventsClose = []byte("]}")
+)
+
+// bodyParts appends to dst the pieces of the body appendBody writes, in
+// order: the events themselves and what goes around them, so a request
+// can be sent from them (partsReader) without copying the events into one
+// buffer first.
+func bodyParts(dst [][]byte, events [][]byte, batched bool) [][]byte {
+	if !batched {
+		return append(dst, events[0])
+	}
+	dst = append(dst, eventsOpen)
 	for i, ev := range events {
 		if i > 0 {
-			dst = append(dst, ',')
+			dst = append(dst, eventsComma)
 		}
-		dst = append(dst, ev...)
+		dst = append(dst, ev)
 	}
-	return append(dst, "]}"...)
+	return append(dst, eventsClose)
 }

@@ -24,11 +24,13 @@ import (
 // (events longer than their entries, strings encoding/json must decode,
 // defaults), and through a retry, each event Moogsoft receives is
 // AppendEvent of the alert, byte for byte. accept builds them in buffers
-// shared by a read, which this would catch one alert overwriting.
+// shared by a read, which this would catch one alert overwriting, and sends
+// each body with a Content-Length, as for a byte slice.
 func TestDeliveredEventsAreAppendEvent(t *testing.T) {
 	t.Parallel()
 	var mu sync.Mutex
 	got := map[string][]byte{}
+	var framing []string // requests not sent with a Content-Length
 	r := newRig(t, moogsim.Options{}, map[string]string{"moog_batch_size": "7", "forwarder_batch_size": "50"},
 		func(next http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -36,6 +38,12 @@ func TestDeliveredEventsAreAppendEvent(t *testing.T) {
 				var batch struct {
 					Events []json.RawMessage `json:"events"`
 				}
+				mu.Lock()
+				if req.ContentLength != int64(len(body)) || len(req.TransferEncoding) > 0 {
+					framing = append(framing, fmt.Sprintf("Content-Length %d, Transfer-Encoding %q, body %d bytes",
+						req.ContentLength, req.TransferEncoding, len(body)))
+				}
+				mu.Unlock()
 				if err == nil && json.Unmarshal(body, &batch) == nil {
 					mu.Lock()
 					for _, ev := range batch.Events {
@@ -87,6 +95,7 @@ func TestDeliveredEventsAreAppendEvent(t *testing.T) {
 
 	mu.Lock()
 	defer mu.Unlock()
+	require.Empty(t, framing)
 	for id, w := range want {
 		require.Equal(t, string(w), string(got[id]), "event %s", id)
 	}
