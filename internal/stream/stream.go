@@ -174,6 +174,7 @@ type Consumer struct {
 
 	nextReclaim time.Time
 	cursor      string
+	replyHint   int // bytes for the next raw reply (readNow)
 }
 
 // NewConsumer returns a consumer; call EnsureGroup before the first Read.

@@ -3,6 +3,8 @@ package stream
 import (
 	"context"
 	"errors"
+	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,21 +23,60 @@ var errNotEntries = errors.New("not an XREADGROUP reply with entries")
 // (an error reply: nothing was read), and the caller then reads the usual
 // way, blocking and with go-redis's error handling (redirections, NOGROUP).
 func (c *Consumer) readNow(ctx context.Context) ([]Entry, bool, error) {
-	cmd := redis.NewRawCmd(ctx, "XREADGROUP", "GROUP", c.opts.Group, c.opts.Consumer,
+	// Sized like the last reply: go-redis's own raw reply (RawCmd) grows
+	// by appending, which allocates and copies several times its size.
+	w := &replyBuf{b: make([]byte, 0, c.replyHint)}
+	cmd := redis.NewRawWriteToCmd(ctx, w, "XREADGROUP", "GROUP", c.opts.Group, c.opts.Consumer,
 		"COUNT", c.opts.Count, "STREAMS", c.opts.Stream, ">")
 	_ = c.rdb.Process(ctx, cmd)
-	raw, err := cmd.Result()
-	if err != nil {
+	if _, err := cmd.Result(); err != nil {
 		return nil, false, err
 	}
-	out, err := parseXRead(raw, c.opts.Stream)
+	out, err := parseXRead(w.b, c.opts.Stream)
 	if errors.Is(err, errNotEntries) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
+	if len(out) > 0 {
+		c.replyHint = min(len(w.b)+len(w.b)/8, maxReplyHint)
+	}
 	return out, len(out) > 0, nil
+}
+
+// maxReplyHint bounds the buffer readNow allocates before it knows the
+// reply's size (it does so on every poll of an idle stream too).
+const maxReplyHint = 4 << 20
+
+// replyBuf collects a raw reply. go-redis copies a bulk string into it with
+// io.CopyN, which ReadFrom turns into reads straight into the buffer.
+type replyBuf struct{ b []byte }
+
+func (w *replyBuf) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+func (w *replyBuf) ReadFrom(r io.Reader) (int64, error) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		w.b = slices.Grow(w.b, int(min(lr.N, 1<<20)))
+	}
+	var n int64
+	for {
+		if len(w.b) == cap(w.b) {
+			w.b = slices.Grow(w.b, 4096)
+		}
+		m, err := r.Read(w.b[len(w.b):cap(w.b)])
+		w.b = w.b[:len(w.b)+m]
+		n += int64(m)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // parseXRead reads the raw reply (RESP2 or RESP3) of an XREADGROUP of one
