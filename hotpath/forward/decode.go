@@ -28,10 +28,11 @@ import (
 func decodeAlert(data []byte, a *event.Alert) error { return (*decoder)(nil).decode(data, a) }
 
 // decoder decodes the alerts of one read (accept) with fewer allocations than
-// decodeAlert: the strings of all of them are copied into one buffer and the
-// severity points into the decoder, so an alert decoded with it is valid only
-// until the next one (its strings stay valid: the buffer is only appended
-// to). A nil *decoder allocates each string, as decodeAlert does.
+// decodeAlert: their strings are copied into buffers they share (reserve)
+// and the severity points into the decoder, so an alert decoded with it is
+// valid only until the next one (its strings stay valid: a buffer is only
+// ever appended to). A nil *decoder allocates each string, as decodeAlert
+// does.
 type decoder struct {
 	strs strings.Builder
 	sev  int
