@@ -359,3 +359,25 @@ func TestReadParsesEitherProtocol(t *testing.T) {
 		})
 	}
 }
+
+// A stream deleted under a consumer (an operator's DEL) answers NOGROUP:
+// Read recreates stream and group and reads what is added afterwards.
+func TestReadRecreatesDeletedStream(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.AlertStream(0)
+	c := consumer(rdb, key, "a", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, c.EnsureGroup(ctx))
+	require.NoError(t, rdb.Del(ctx, key).Err())
+
+	got, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Empty(t, got)
+	_, _, err = stream.Enqueue(ctx, rdb, key, 0, payloads(2))
+	require.NoError(t, err)
+	got, err = c.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, `{"n":1}`, string(got[1].Data))
+}
