@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"strconv"
+	"strings"
 
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/jsonenc"
@@ -24,8 +25,38 @@ import (
 // jsonenc.Valid or wrote it itself, and writes it with event.Alert.AppendJSON
 // unchanged. Its end is still found, so an entry that is not even an object
 // of members fails as before.
-func decodeAlert(data []byte, a *event.Alert) error {
-	if !readAlert(data, a, true) {
+func decodeAlert(data []byte, a *event.Alert) error { return (*decoder)(nil).decode(data, a) }
+
+// decoder decodes the alerts of one read (accept) with fewer allocations than
+// decodeAlert: their strings are copied into buffers they share (reserve)
+// and the severity points into the decoder, so an alert decoded with it is
+// valid only until the next one (its strings stay valid: a buffer is only
+// ever appended to). A nil *decoder allocates each string, as decodeAlert
+// does.
+type decoder struct {
+	strs strings.Builder
+	sev  int
+}
+
+// stringShare: the strings of an alert are about 1/stringShare of its
+// entry (the rest is member names, numbers, times and the original event);
+// for sizing the decoder's buffer.
+const stringShare = 4
+
+// reserve makes room for the strings of an entry of n bytes (at most n: on
+// the fast path they are copied from it unchanged), in a new buffer of
+// max(n, want) bytes if the current one has less left. Strings already
+// handed out keep the old buffer.
+func (d *decoder) reserve(n, want int) {
+	if d.strs.Cap()-d.strs.Len() < n {
+		d.strs = strings.Builder{}
+		d.strs.Grow(max(n, want))
+	}
+}
+
+// decode is decodeAlert.
+func (d *decoder) decode(data []byte, a *event.Alert) error {
+	if !d.read(data, a, true) {
 		*a = event.Alert{}
 		return json.Unmarshal(data, a)
 	}
@@ -35,6 +66,11 @@ func decodeAlert(data []byte, a *event.Alert) error {
 // readAlert is the fast path of decodeAlert; false means "let encoding/json
 // decide". trustOriginal skips checking the grammar of "event".
 func readAlert(data []byte, a *event.Alert, trustOriginal bool) bool {
+	return (*decoder)(nil).read(data, a, trustOriginal)
+}
+
+// read is readAlert.
+func (d *decoder) read(data []byte, a *event.Alert, trustOriginal bool) bool {
 	o := jsonenc.NewObject(data)
 	seenOriginal := false
 	for {
@@ -55,10 +91,41 @@ func readAlert(data []byte, a *event.Alert, trustOriginal bool) bool {
 		} else {
 			val = o.Value()
 		}
-		if val == nil || !setField(a, key, val) {
+		if val == nil || !d.setField(a, key, val) {
 			return false
 		}
 	}
+}
+
+// setString is jsonenc.SetString, copying into the decoder's buffer.
+func (d *decoder) setString(dst *string, val []byte) bool {
+	if d == nil {
+		return jsonenc.SetString(dst, val)
+	}
+	if string(val) == "null" {
+		return true
+	}
+	text, ok := jsonenc.PlainText(val)
+	if ok {
+		start := d.strs.Len()
+		d.strs.Write(text)
+		*dst = d.strs.String()[start:]
+	}
+	return ok
+}
+
+// setSeverity is jsonenc.SetIntPtr, pointing into the decoder.
+func (d *decoder) setSeverity(dst **int, val []byte) bool {
+	if d == nil || string(val) == "null" {
+		return jsonenc.SetIntPtr(dst, val)
+	}
+	n, err := strconv.ParseInt(string(val), 10, strconv.IntSize)
+	if err != nil {
+		return false
+	}
+	d.sev = int(n)
+	*dst = &d.sev
+	return true
 }
 
 // alertFields are the JSON names of event.Alert's fields.
@@ -66,7 +133,7 @@ var alertFields = []string{"event_id", "correlation_id", "received_at", "event_t
 	"handling", "environment", "team", "severity", "description", "signature", "meta", "event"}
 
 // setField stores one member; false means "let encoding/json decide".
-func setField(a *event.Alert, rawKey, val []byte) bool {
+func (d *decoder) setField(a *event.Alert, rawKey, val []byte) bool {
 	if bytes.IndexByte(rawKey, '\\') >= 0 {
 		return false
 	}
@@ -74,21 +141,21 @@ func setField(a *event.Alert, rawKey, val []byte) bool {
 	null := string(val) == "null"
 	switch string(key) {
 	case "event_id":
-		return jsonenc.SetString(&a.EventID, val)
+		return d.setString(&a.EventID, val)
 	case "correlation_id":
-		return jsonenc.SetString(&a.CorrelationID, val)
+		return d.setString(&a.CorrelationID, val)
 	case "hostname":
-		return jsonenc.SetString(&a.Hostname, val)
+		return d.setString(&a.Hostname, val)
 	case "handling":
-		return jsonenc.SetString(&a.Handling, val)
+		return d.setString(&a.Handling, val)
 	case "environment":
-		return jsonenc.SetString(&a.Environment, val)
+		return d.setString(&a.Environment, val)
 	case "team":
-		return jsonenc.SetString(&a.Team, val)
+		return d.setString(&a.Team, val)
 	case "description":
-		return jsonenc.SetString(&a.Description, val)
+		return d.setString(&a.Description, val)
 	case "signature":
-		return jsonenc.SetString(&a.Signature, val)
+		return d.setString(&a.Signature, val)
 	case "received_at":
 		return a.ReceivedAt.UnmarshalJSON(val) == nil // what encoding/json calls
 	case "event_time":
@@ -101,7 +168,7 @@ func setField(a *event.Alert, rawKey, val []byte) bool {
 		a.RuleID = n
 		return err == nil
 	case "severity":
-		return jsonenc.SetIntPtr(&a.Severity, val)
+		return d.setSeverity(&a.Severity, val)
 	case "meta":
 		switch string(val) {
 		case "true":

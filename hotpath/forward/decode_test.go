@@ -46,6 +46,19 @@ func checkDecode(t testing.TB, data []byte) {
 		w.ReceivedAt, got.ReceivedAt, w.EventTime, got.EventTime = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		require.Equal(t, w, got, "%q", data)
 	}
+	// accept's decoder, which shares one buffer among the strings of a
+	// read: data decoded after another alert gives the same alert, and the
+	// other alert's strings are left as they were.
+	var d decoder
+	var first, got event.Alert
+	require.NoError(t, d.decode([]byte(`{"event_id":"first","hostname":"h1","severity":6}`), &first))
+	if err := d.decode(data, &got); err == nil && wantErr == nil {
+		var again event.Alert
+		require.NoError(t, decodeAlert(data, &again))
+		require.Equal(t, again, got, "%q", data)
+	}
+	require.Equal(t, "first", first.EventID)
+	require.Equal(t, "h1", first.Hostname)
 }
 
 func TestDecodeAlertMatchesEncodingJSON(t *testing.T) {

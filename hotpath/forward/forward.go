@@ -315,11 +315,30 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 	if len(entries) == 0 {
 		return
 	}
+	// The strings and the payloads of a read share a few buffers rather
+	// than taking several allocations per alert: the alerts of a read are
+	// sent and acknowledged together, mostly. One that must wait for a
+	// retry gets its own copies (item.detach), so it does not keep the
+	// buffers of a whole read alive. A buffer short of room for the next
+	// alert is not grown (copied): a new one is sized for the rest of the
+	// read.
+	rest := 0 // bytes of the entries not decoded yet
+	for _, e := range entries {
+		rest += len(e.Data)
+	}
+	var d decoder
+	var buf []byte
 	its := make([]*item, 0, len(entries))
 	var bad []stream.DeadLetter
-	for _, e := range entries {
-		var a event.Alert
-		err := decodeAlert(e.Data, &a)
+	var a event.Alert
+	for i, e := range entries {
+		d.reserve(len(e.Data), rest/stringShare)
+		if cap(buf)-len(buf) < len(e.Data)+payloadExtra {
+			buf = make([]byte, 0, rest+(len(entries)-i)*payloadExtra)
+		}
+		rest -= len(e.Data)
+		a = event.Alert{}
+		err := d.decode(e.Data, &a)
 		if err == nil && a.EventID == "" {
 			err = errors.New("alert has no event_id")
 		}
@@ -328,10 +347,12 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 				Err: fmt.Sprintf("decode alert: %v", err)})
 			continue
 		}
+		start := len(buf)
+		buf = appendEvent(buf, &a, true)
 		its = append(its, &item{
 			shard: shard, id: e.ID, data: e.Data, deliveries: e.Deliveries, replays: e.Replays,
 			eventID: a.EventID, correlationID: a.CorrelationID, receivedAt: a.ReceivedAt,
-			payload: appendEvent(make([]byte, 0, len(e.Data)+512), &a, true),
+			payload: buf[start:len(buf):len(buf)], // full: an append can never write into the next one
 		})
 	}
 	if len(bad) > 0 {
@@ -456,12 +477,10 @@ func (f *Forwarder) deliver(ctx, send context.Context, its []*item, batched bool
 	f.hand.sending(its)
 	f.m.batchSize.Observe(float64(len(its)))
 	payloads := make([][]byte, len(its))
-	size := 16
 	for i, it := range its {
 		payloads[i] = it.payload
-		size += len(it.payload) + 1
 	}
-	o := f.post(send, appendBody(make([]byte, 0, size), payloads, batched), timeout)
+	o := f.post(send, bodyParts(make([][]byte, 0, 2*len(its)+1), payloads, batched), timeout)
 	if o.class != aborted {
 		f.m.latency.Observe(o.latency.Seconds())
 		f.tally.Add(tally.MoogLatencyMS, o.latency.Milliseconds())
@@ -692,6 +711,7 @@ func (f *Forwarder) retry(ctx context.Context, its []*item, o outcome) {
 			giveUp(it, "retry_exhausted", fmt.Sprintf("gave up after %d attempts; last: %s", it.failures, o.err))
 			continue
 		}
+		it.detach()
 		it.due = now.Add(max(backoff(it.failures, base, maxDelay, rand.Int64N), o.retryAfter))
 		if !f.hand.scheduleRetry(it, bound) {
 			// Holding it would stop reading, or grow without bound: the

@@ -1,8 +1,10 @@
 package forward
 
 import (
+	"bytes"
 	"container/heap"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,10 @@ type item struct {
 	eventID, correlationID string
 	receivedAt             time.Time
 	payload                []byte // the encoded Moogsoft event, reused by retries
+	// detached: data, payload and the IDs no longer share the buffers of
+	// the read the alert came in (stream.Consumer.Read, accept), which a
+	// retry would keep alive.
+	detached bool
 
 	failures   int       // failed attempts that count toward moog_max_retries (retryable failures, not probes)
 	due        time.Time // when a retry may be sent
@@ -31,6 +37,17 @@ type item struct {
 	// Guarded by hand.mu:
 	attempts int  // requests that carried it, probes included
 	retrying bool // counted in hand.retrying
+}
+
+// detach gives the alert its own copies of what it shares with the other
+// alerts of its read; called by the one worker holding it.
+func (it *item) detach() {
+	if it.detached {
+		return
+	}
+	it.data, it.payload = bytes.Clone(it.data), bytes.Clone(it.payload)
+	it.eventID, it.correlationID = strings.Clone(it.eventID), strings.Clone(it.correlationID)
+	it.detached = true
 }
 
 type handKey struct {

@@ -17,6 +17,11 @@ const (
 	moogType          = "Alert"
 )
 
+// payloadExtra is how much longer than its alert stream entry a Moogsoft
+// event usually is, for sizing buffers: about 190 bytes more of constant
+// members, and the event_id once more. A longer one costs a reallocation.
+const payloadExtra = 256
+
 // AppendEvent appends the Moogsoft event object for a to dst. It is written by
 // hand rather than through encoding/json: it runs once per alert on the hot
 // path, and the original event is already JSON that needs no re-encoding.
@@ -90,15 +95,32 @@ func appendEvent(dst []byte, a *event.Alert, trusted bool) []byte {
 // the configured batch size is 1, {"events":[...]} otherwise (even for a
 // partial batch, so the receiver sees one shape per configuration).
 func appendBody(dst []byte, events [][]byte, batched bool) []byte {
-	if !batched {
-		return append(dst, events[0]...)
+	for _, p := range bodyParts(nil, events, batched) {
+		dst = append(dst, p...)
 	}
-	dst = append(dst, `{"events":[`...)
+	return dst
+}
+
+var (
+	eventsOpen  = []byte(`{"events":[`)
+	eventsComma = []byte(",")
+	eventsClose = []byte("]}")
+)
+
+// bodyParts appends to dst the pieces of the body appendBody writes, in
+// order: the events themselves and what goes around them, so a request
+// can be sent from them (partsReader) without copying the events into one
+// buffer first.
+func bodyParts(dst [][]byte, events [][]byte, batched bool) [][]byte {
+	if !batched {
+		return append(dst, events[0])
+	}
+	dst = append(dst, eventsOpen)
 	for i, ev := range events {
 		if i > 0 {
-			dst = append(dst, ',')
+			dst = append(dst, eventsComma)
 		}
-		dst = append(dst, ev...)
+		dst = append(dst, ev)
 	}
-	return append(dst, "]}"...)
+	return append(dst, eventsClose)
 }

@@ -2,6 +2,7 @@ package forward
 
 import (
 	"encoding/json"
+	"io"
 	"testing"
 	"time"
 
@@ -113,5 +114,30 @@ func BenchmarkAppendEvent(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf = AppendEvent(buf[:0], &a)
+	}
+}
+
+func TestPartsReaderReadsTheBody(t *testing.T) {
+	evs := [][]byte{[]byte(`{"a":1}`), []byte(`{"bb":22}`), []byte(`{}`)}
+	for _, batched := range []bool{false, true} {
+		want := appendBody(nil, evs, batched)
+		parts := bodyParts(nil, evs, batched)
+		for _, chunk := range []int{1, 2, 5, 64} {
+			r := &partsReader{parts: parts}
+			var got []byte
+			buf := make([]byte, chunk)
+			for {
+				n, err := r.Read(buf)
+				got = append(got, buf[:n]...)
+				if err != nil {
+					require.ErrorIs(t, err, io.EOF)
+					break
+				}
+			}
+			require.Equal(t, string(want), string(got), "chunk %d", chunk)
+		}
+		all, err := io.ReadAll(&partsReader{parts: parts}) // the parts are unchanged
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(all))
 	}
 }

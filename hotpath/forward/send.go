@@ -1,7 +1,6 @@
 package forward
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -72,13 +71,14 @@ func newHTTPClient(base *http.Client, concurrency int) *http.Client {
 // the secrets provider (every forwarder request may be refused at once).
 const keyRefreshEvery = 5 * time.Second
 
-// post sends one body and classifies the answer. ctx bounds the request with
+// post sends one body, the concatenation of parts (bodyParts), and
+// classifies the answer. ctx bounds the request with
 // the forwarder's send context (cancelled only when a drain runs out of time).
 // When Moogsoft refuses the key (401, 403) and the provider holds another
 // one by now, for example after a rotation, the body is sent again once with it.
-func (f *Forwarder) post(ctx context.Context, body []byte, timeout time.Duration) outcome {
+func (f *Forwarder) post(ctx context.Context, parts [][]byte, timeout time.Duration) outcome {
 	key := f.apiKey()
-	o := f.postWith(ctx, body, timeout, key)
+	o := f.postWith(ctx, parts, timeout, key)
 	if (o.status != http.StatusUnauthorized && o.status != http.StatusForbidden) || f.refreshKey == nil {
 		return o
 	}
@@ -90,19 +90,28 @@ func (f *Forwarder) post(ctx context.Context, body []byte, timeout time.Duration
 		}
 	}
 	if next := f.apiKey(); next != key {
-		return f.postWith(ctx, body, timeout, next)
+		return f.postWith(ctx, parts, timeout, next)
 	}
 	return o
 }
 
-func (f *Forwarder) postWith(ctx context.Context, body []byte, timeout time.Duration, key string) outcome {
+func (f *Forwarder) postWith(ctx context.Context, parts [][]byte, timeout time.Duration, key string) outcome {
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, f.url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, f.url, &partsReader{parts: parts})
 	if err != nil {
 		// The URL was validated in New; this cannot be retried into success.
 		return outcome{class: rejected, reason: reasonRejected, err: fmt.Sprintf("build request: %v", err)}
 	}
+	// What NewRequest sets for a *bytes.Reader: the length (sent as
+	// Content-Length) and a way to read the body again (for the Transport
+	// to retry on a fresh connection).
+	size := 0
+	for _, p := range parts {
+		size += len(p)
+	}
+	req.ContentLength = int64(size)
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(&partsReader{parts: parts}), nil }
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "mutt-forwarder")
 	if key != "" {
@@ -139,6 +148,31 @@ func (f *Forwarder) postWith(ctx context.Context, body []byte, timeout time.Dura
 	_ = resp.Body.Close()
 	o.latency = time.Since(start)
 	return o
+}
+
+// partsReader reads parts one after the other. It never changes them, so
+// the same parts can back several readers of one body, and nothing has to
+// be copied or kept until the Transport is done reading (which may be after
+// the answer arrived).
+type partsReader struct {
+	parts [][]byte
+	off   int // read of parts[0]
+}
+
+func (r *partsReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) && len(r.parts) > 0 {
+		c := copy(p[n:], r.parts[0][r.off:])
+		n += c
+		r.off += c
+		if r.off == len(r.parts[0]) {
+			r.parts, r.off = r.parts[1:], 0
+		}
+	}
+	if len(r.parts) == 0 {
+		return n, io.EOF
+	}
+	return n, nil
 }
 
 // classify maps a status to what happens to the alerts.

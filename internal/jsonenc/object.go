@@ -148,14 +148,22 @@ func (o *Object) end(i int) ([]byte, bool) {
 // invalid bytes). ok is false for anything else, which the caller then
 // decodes with encoding/json. val must be a valid token (Value or Valid).
 func PlainString(val []byte) (s string, ok bool) {
+	inner, ok := PlainText(val)
+	return string(inner), ok
+}
+
+// PlainText is PlainString without the copy: the text of val as a slice of
+// it (nil and false when reading it needs decoding). A caller that keeps the
+// text copies it where it likes (a per-batch buffer, say).
+func PlainText(val []byte) ([]byte, bool) {
 	if len(val) < 2 || val[0] != '"' {
-		return "", false
+		return nil, false
 	}
 	inner := val[1 : len(val)-1]
 	if bytes.IndexByte(inner, '\\') >= 0 || !utf8.Valid(inner) {
-		return "", false
+		return nil, false
 	}
-	return string(inner), true
+	return inner, true
 }
 
 // The setters below are the fast decoders' (alert envelope, forwarder alert)

@@ -231,6 +231,7 @@ type Consumer struct {
 
 	nextReclaim time.Time
 	cursor      string
+	replyHint   int // bytes for the next raw reply (readNow)
 }
 
 // NewConsumer returns a consumer; call EnsureGroup before the first Read.
@@ -277,7 +278,8 @@ func (c *Consumer) EnsureGroup(ctx context.Context) error {
 
 // Read returns the next batch: entries reclaimed from idle consumers first
 // (checked every half visibility timeout), then new entries, waiting up to
-// Block. Poison entries are dead-lettered here and not returned. An empty
+// Block. The Data of the entries of one batch share one buffer: a caller
+// keeping one of them for long should copy it. Poison entries are dead-lettered here and not returned. An empty
 // batch with a nil error means nothing arrived.
 func (c *Consumer) Read(ctx context.Context) ([]Entry, error) {
 	if now := time.Now(); !now.Before(c.nextReclaim) {
@@ -291,6 +293,12 @@ func (c *Consumer) Read(ctx context.Context) ([]Entry, error) {
 		if len(got) > 0 {
 			return got, nil
 		}
+	}
+	if got, ok, err := c.readNow(ctx); err != nil {
+		return nil, fmt.Errorf("read %s: %w", c.opts.Stream, err)
+	} else if ok {
+		c.metrics.read.WithLabelValues(c.opts.Stream).Add(float64(len(got)))
+		return got, nil
 	}
 	res, err := c.rdb.XReadGroup(ctx, &redis.XReadGroupArgs{
 		Group:    c.opts.Group,

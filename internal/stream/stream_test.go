@@ -359,3 +359,64 @@ func TestAddIsAllOrNothingAtMaxmemory(t *testing.T) {
 	require.NoError(t, err)
 	assert.Zero(t, pending.Count)
 }
+
+// Read parses XREADGROUP's reply itself: entries, their replay counts and
+// Deliveries must come out as XRANGE shows them, in RESP2 and RESP3.
+func TestReadParsesEitherProtocol(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	m := stream.NewMetrics(prometheus.NewRegistry())
+	for _, proto := range []int{2, 3} {
+		t.Run(fmt.Sprintf("RESP%d", proto), func(t *testing.T) {
+			c := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, DB: rdb.Options().DB, Protocol: proto})
+			t.Cleanup(func() { _ = c.Close() })
+			key := keys.AlertStream(0) + fmt.Sprint(proto)
+			_, _, err := stream.Enqueue(ctx, c, key, 0, payloads(3))
+			require.NoError(t, err)
+			require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: key,
+				Values: []any{stream.Field, "a\r\n$1\r\nb", stream.ReplaysField, "2"}}).Err())
+			want, err := c.XRange(ctx, key, "-", "+").Result()
+			require.NoError(t, err)
+
+			r := consumer(c, key, "a", time.Minute, m)
+			require.NoError(t, r.EnsureGroup(ctx))
+			got, err := r.Read(ctx)
+			require.NoError(t, err)
+			require.Len(t, got, len(want))
+			for i, w := range want {
+				require.Equal(t, w.ID, got[i].ID)
+				require.Equal(t, key, got[i].Stream)
+				require.Equal(t, w.Values[stream.Field], string(got[i].Data))
+				require.EqualValues(t, 1, got[i].Deliveries)
+			}
+			require.Zero(t, got[0].Replays)
+			require.EqualValues(t, 2, got[3].Replays)
+			got, err = r.Read(ctx)
+			require.NoError(t, err)
+			require.Empty(t, got)
+		})
+	}
+}
+
+// A stream deleted under a consumer (an operator's DEL) answers NOGROUP:
+// Read recreates stream and group and reads what is added afterwards.
+func TestReadRecreatesDeletedStream(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.AlertStream(0)
+	c := consumer(rdb, key, "a", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, c.EnsureGroup(ctx))
+	require.NoError(t, rdb.Del(ctx, key).Err())
+
+	got, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Empty(t, got)
+	_, _, err = stream.Enqueue(ctx, rdb, key, 0, payloads(2))
+	require.NoError(t, err)
+	got, err = c.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 2)
+	require.Equal(t, `{"n":1}`, string(got[1].Data))
+}
