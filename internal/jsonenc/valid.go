@@ -3,6 +3,7 @@ package jsonenc
 import (
 	"encoding/binary"
 	"encoding/json"
+	"math/bits"
 )
 
 // Valid reports whether b is one valid JSON text, exactly as json.Valid does,
@@ -192,11 +193,20 @@ func validScalar(b []byte, i int) (int, bool) {
 	}
 }
 
+// ValidString checks the string token at b[i] == '"' as Valid does and
+// returns the offset after it (or of the fault, and false).
+func ValidString(b []byte, i int) (int, bool) { return validString(b, i) }
+
 func validString(b []byte, i int) (int, bool) {
 	for i++; i < len(b); {
-		// Eight bytes at a time while none of them ends the string, starts
-		// an escape or is a control character.
-		for ; i+8 <= len(b) && inertWord(binary.LittleEndian.Uint64(b[i:])); i += 8 {
+		// Eight bytes at a time up to the first that ends the string,
+		// starts an escape or is a control character.
+		for i+8 <= len(b) {
+			if m := stopBytes(binary.LittleEndian.Uint64(b[i:])); m != 0 {
+				i += bits.TrailingZeros64(m) / 8
+				break
+			}
+			i += 8
 		}
 		if i >= len(b) {
 			break
@@ -233,14 +243,16 @@ func validString(b []byte, i int) (int, bool) {
 	return i, false
 }
 
-// inertWord reports whether none of the eight bytes of w is a control
-// character, '"' or '\\' (bytes of 0x80 and above are inert here). Each
-// term is Bit Twiddling Hacks' word test ("has a byte less than n", "has a
-// zero byte" of w xor the byte), exact for the word as a whole.
-func inertWord(w uint64) bool {
+// stopBytes has the high bit set in the lowest byte of w (little-endian)
+// that is a control character, '"' or '\\', and is 0 when none is (bytes of
+// 0x80 and above never stop a string). Each term is Bit Twiddling Hacks'
+// word test ("has a byte less than n", "has a zero byte" of w xor the byte):
+// a borrow runs only upwards, so a byte above the first stop byte may be
+// flagged wrongly, never one below it.
+func stopBytes(w uint64) uint64 {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	quote, backslash := w^(ones*'"'), w^(ones*'\\')
-	return ((w-ones*0x20)&^w|(quote-ones)&^quote|(backslash-ones)&^backslash)&highs == 0
+	return ((w-ones*0x20)&^w | (quote-ones)&^quote | (backslash-ones)&^backslash) & highs
 }
 
 func isHex(c byte) bool {

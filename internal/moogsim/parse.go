@@ -2,12 +2,10 @@ package moogsim
 
 import (
 	"bytes"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"math/bits"
 	"unicode/utf8"
 
 	"github.com/mutt-ops/mutt/internal/jsonenc"
@@ -143,34 +141,12 @@ func (e *eventScan) member(b, key []byte, v, depth int) (int, bool) {
 }
 
 // valueEnd checks the value at b[v], inside an object or array at nesting
-// level depth, and returns the offset after it. Strings without escapes (most
-// of a webhook body) and objects and arrays up to 16 levels deep are checked
-// here: a call of jsonenc.CheckValue per key and value cost more than the
-// check itself, and it goes byte by byte.
+// level depth, and returns the offset after it. Strings (most of a webhook
+// body) and objects and arrays up to 16 levels deep are checked here: a call
+// of jsonenc.CheckValue per key and value cost more than the check itself.
 func valueEnd(b []byte, v, depth int) (int, bool) {
 	if b[v] == '"' {
-		// Eight bytes at a time up to the first quote, backslash or control
-		// character, then byte by byte.
-		i := v + 1
-		for i+8 <= len(b) {
-			if m := special(binary.LittleEndian.Uint64(b[i:])); m != 0 {
-				i += bits.TrailingZeros64(m) / 8
-				break
-			}
-			i += 8
-		}
-		for ; i < len(b); i++ {
-			switch c := b[i]; {
-			case c == '"':
-				return i + 1, true
-			case c < 0x20:
-				return i, false
-			case c == '\\':
-				end, f := jsonenc.CheckValue(b, v, depth, anyDepth)
-				return end, f == jsonenc.FaultNone
-			}
-		}
-		return len(b), false
+		return jsonenc.ValidString(b, v)
 	}
 	if depth < 16 {
 		switch b[v] {
@@ -182,15 +158,6 @@ func valueEnd(b []byte, v, depth int) (int, bool) {
 	}
 	end, f := jsonenc.CheckValue(b, v, depth, anyDepth)
 	return end, f == jsonenc.FaultNone
-}
-
-// special has the high bit set in the lowest byte of x (little-endian) that
-// is '"', '\\' or below 0x20 (the classic has-zero-byte tricks; a higher
-// byte may be flagged wrongly, never a lower one), and is 0 when none is.
-func special(x uint64) uint64 {
-	const ones, highs = 0x0101010101010101, 0x8080808080808080
-	quote, backslash := x^('"'*ones), x^('\\'*ones)
-	return ((quote-ones)&^quote | (backslash-ones)&^backslash | (x-0x20*ones)&^x) & highs
 }
 
 // walkObject checks the syntax of the object at b[i] == '{' around its
