@@ -405,6 +405,35 @@ func TestRedeliveredEventIsAuditedOnce(t *testing.T) {
 	}
 }
 
+// A batch that mixes a redelivered event with new ones: the COPY that writes
+// a batch fails on the row already there and writes nothing, so the batch is
+// written again with ON CONFLICT (ADR 0047) — the new events must not be lost
+// with it, and the old one keeps its one row.
+func TestBatchWithARedeliveredEventWritesTheNewOnes(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.start(t)
+	old := newEnvelope("router1.prod.example.com", "CRITICAL power supply failed")
+	r.enqueue(t, old)
+	r.drained(t)
+	fresh1 := newEnvelope("router2.prod.example.com", "LINK-DOWN one")
+	fresh2 := newEnvelope("router3.prod.example.com", "CRITICAL two")
+	r.enqueue(t, fresh1, old, fresh2)
+	r.drained(t)
+
+	audit := readAudit(t, r.db)
+	require.Len(t, audit, 3)
+	for _, e := range []event.Envelope{old, fresh1, fresh2} {
+		require.Len(t, audit[e.EventID], 1, "exactly one audit row for %s", e.Message)
+	}
+	forwarded := map[string]bool{}
+	for _, a := range r.alerts(t) {
+		forwarded[a.EventID] = true
+	}
+	require.True(t, forwarded[fresh1.EventID] && forwarded[fresh2.EventID], "the new events are forwarded")
+	require.Empty(t, r.deadLetters(t))
+}
+
 func TestUnknownHandlingAuditsOnly(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // insertAudit writes every row of the batch in one statement; the arrays are
@@ -93,16 +95,29 @@ type rejectedRow struct {
 	err  error
 }
 
-// writeAudit inserts the rows in one statement. When PostgreSQL rejects the
-// data (isDataError), it inserts them one by one to find the bad rows and
-// returns those; the good ones are written. Any other error is returned for
-// the caller to retry the step (rows already written are skipped on retry by
-// ON CONFLICT).
+// writeAudit writes the rows: first with one COPY, the cheapest way into
+// PostgreSQL (BenchmarkAuditWrite: 9.7-10.4 us of PostgreSQL CPU per row
+// against 11.8-13.6 for the INSERT, and less encoding here). A COPY is all or
+// nothing, so when any row is already there (a redelivered batch, or a retry
+// after a commit whose reply was lost) it fails on the primary key and writes
+// nothing; so does a row PostgreSQL rejects. Either way the batch is then
+// written with insertAudit, whose ON CONFLICT skips the rows already there:
+// still exactly one row per event (ADR 0047). When PostgreSQL rejects the
+// data (isDataError) there too, it inserts them one by one to find the bad
+// rows and returns those; the good ones are written. Any other error is
+// returned for the caller to retry the step.
 func (a *Alerter) writeAudit(ctx context.Context, rows *auditRows) ([]rejectedRow, error) {
 	if rows.len() == 0 {
 		return nil, nil
 	}
-	err := a.execAudit(ctx, rows, 0, rows.len())
+	err := a.copyAudit(ctx, rows)
+	if err == nil {
+		return nil, nil
+	}
+	if !isDataError(err) {
+		return nil, fmt.Errorf("copy %d audit rows: %w", rows.len(), err)
+	}
+	err = a.execAudit(ctx, rows, 0, rows.len())
 	if err == nil {
 		return nil, nil
 	}
@@ -123,6 +138,46 @@ func (a *Alerter) writeAudit(ctx context.Context, rows *auditRows) ([]rejectedRo
 	}
 	return rejected, nil
 }
+
+// auditColumns are the columns copyAudit writes, in auditSource's order.
+var auditColumns = []string{"event_id", "event_timestamp", "received_at", "hostname", "matched_rule_id",
+	"handling_decision", "forwarded_to_moog", "team_assignment", "environment", "correlation_id", "raw_message"}
+
+func (a *Alerter) copyAudit(ctx context.Context, rows *auditRows) error {
+	start := time.Now()
+	_, err := a.o.DB.CopyFrom(ctx, pgx.Identifier{"event_audit_log"}, auditColumns, &auditSource{rows: rows, i: -1})
+	if err == nil {
+		a.m.dbWriteMillis.Observe(float64(time.Since(start).Microseconds()) / 1000)
+	}
+	return err
+}
+
+// auditSource hands the rows to CopyFrom as insertAudit stores them (an
+// empty team or correlation id is NULL), reusing one row of values: pgx
+// encodes each row before it asks for the next.
+type auditSource struct {
+	rows *auditRows
+	i    int
+	row  [11]any
+}
+
+func (s *auditSource) Next() bool { s.i++; return s.i < s.rows.len() }
+
+func (s *auditSource) Values() ([]any, error) {
+	r, i := s.rows, s.i
+	var team, corr any
+	if r.team[i] != "" {
+		team = r.team[i]
+	}
+	if r.correlationID[i] != "" {
+		corr = r.correlationID[i]
+	}
+	s.row = [11]any{r.eventID[i], r.eventTimestamp[i], r.receivedAt[i], r.hostname[i], r.ruleID[i], r.handling[i],
+		r.forwarded[i], team, r.environment[i], corr, r.raw[i]}
+	return s.row[:], nil
+}
+
+func (s *auditSource) Err() error { return nil }
 
 func (a *Alerter) execAudit(ctx context.Context, rows *auditRows, lo, hi int) error {
 	start := time.Now()
