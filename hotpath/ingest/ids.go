@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"slices"
 	"sync"
 	"time"
@@ -40,11 +41,9 @@ func (g *v7Source) fill(ids []uuid.UUID, random *[]byte) error {
 	for i := range ids {
 		id := &ids[i]
 		copy(id[8:], r[8*i:])
-		t := next + int64(i)
-		ms, seq := t>>12, t&0xfff
-		id[0], id[1], id[2], id[3], id[4], id[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
-		id[6] = 0x70 | byte(seq>>8)
-		id[7] = byte(seq)
+		t := uint64(max(next+int64(i), 0)) // #nosec G115 -- milliseconds since 1970 <<12: positive, far from the top bit
+		// 48 bits of milliseconds, the version 7, 12 bits of sequence.
+		binary.BigEndian.PutUint64(id[:8], t>>12<<16|0x7000|t&0xfff)
 		id[8] = id[8]&0x3f | 0x80 // variant 10
 	}
 	return nil
