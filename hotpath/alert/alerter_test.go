@@ -348,10 +348,14 @@ func TestHappyPath(t *testing.T) {
 		unmatched[2].Message, m.Description)
 	require.Zero(t, m.RuleID)
 
-	require.EqualValues(t, 3, in.metric(t, "mutt_alerter_events_processed_total", "status", "handled"))
-	require.EqualValues(t, 5, in.metric(t, "mutt_alerter_events_processed_total", "status", "unhandled"))
-	require.EqualValues(t, 3, in.metric(t, "mutt_alerter_alerts_forwarded_total"))
-	require.EqualValues(t, 1, in.metric(t, "mutt_alerter_unhandled_meta_alerts_total"))
+	// The counters move once the batch is acknowledged, just after the
+	// stream is seen drained.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 3, in.metric(c, "mutt_alerter_events_processed_total", "status", "handled"))
+		assert.EqualValues(c, 5, in.metric(c, "mutt_alerter_events_processed_total", "status", "unhandled"))
+		assert.EqualValues(c, 3, in.metric(c, "mutt_alerter_alerts_forwarded_total"))
+		assert.EqualValues(c, 1, in.metric(c, "mutt_alerter_unhandled_meta_alerts_total"))
+	}, wait, 10*time.Millisecond)
 	require.EqualValues(t, 5, in.metric(t, "mutt_alerter_cache_rules_count"))
 	require.EqualValues(t, 3, in.metric(t, "mutt_alerter_cache_dev_hosts_count"))
 	require.EqualValues(t, 4, in.metric(t, "mutt_alerter_cache_teams_count"))
@@ -450,7 +454,9 @@ func TestUnknownHandlingAuditsOnly(t *testing.T) {
 	require.Equal(t, "Log_only", audit[e1.EventID][0].HandlingDecision)
 	require.False(t, audit[e1.EventID][0].Forwarded)
 	require.Empty(t, r.alerts(t))
-	require.EqualValues(t, 2, in.metric(t, "mutt_alerter_unknown_handling_total"))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 2, in.metric(c, "mutt_alerter_unknown_handling_total"))
+	}, wait, 10*time.Millisecond)
 }
 
 func TestCrashedConsumerBatchIsReclaimed(t *testing.T) {
@@ -560,7 +566,9 @@ func TestPostgresOutageLosesNothing(t *testing.T) {
 	require.Empty(t, r.deadLetters(t), "an outage dead-letters nothing")
 	require.Zero(t, b.metric(t, "mutt_stream_reclaimed_total"), "the lease was kept")
 	require.Len(t, r.alerts(t), len(during)+1)
-	require.EqualValues(t, len(during), a.metric(t, "mutt_alerter_events_processed_total", "status", "error"))
+	require.EventuallyWithT(t, func(c *assert.CollectT) { // counted once the batch is acknowledged
+		assert.EqualValues(c, len(during), a.metric(c, "mutt_alerter_events_processed_total", "status", "error"))
+	}, wait, 10*time.Millisecond)
 }
 
 // Unhandled events are counted while the batch's audit rows are written,
@@ -708,8 +716,10 @@ func TestUndecodableEntriesAreDeadLettered(t *testing.T) {
 	}
 	require.Equal(t, "not json", dls[0].data, "the original entry is kept")
 	require.Len(t, readAudit(t, r.db), 1)
-	require.EqualValues(t, 2, in.metric(t, "mutt_alerter_events_processed_total", "status", "poison"))
+	// The counters move once the batch is acknowledged, just after the
+	// stream is seen drained.
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.EqualValues(c, 2, in.metric(c, "mutt_alerter_events_processed_total", "status", "poison"))
 		assert.EqualValues(c, 2, in.metric(c, "mutt_alerter_dlq_depth"))
 	}, wait, 50*time.Millisecond)
 }
@@ -791,7 +801,9 @@ func TestShedModeDLQ(t *testing.T) {
 	}
 	require.Empty(t, readAudit(t, r.db))
 	require.EqualValues(t, 2, r.xlen(t, r.keys.AlertStream(0)))
-	require.EqualValues(t, 3, in.metric(t, "mutt_alerter_shed_events_total", "mode", "dlq"))
+	require.EventuallyWithT(t, func(c *assert.CollectT) { // counted once the entries are dead-lettered
+		assert.EqualValues(c, 3, in.metric(c, "mutt_alerter_shed_events_total", "mode", "dlq"))
+	}, wait, 10*time.Millisecond)
 	require.EqualValues(t, 1, in.metric(t, "mutt_alerter_backpressure_active"))
 	require.EqualValues(t, 2, in.metric(t, "mutt_alerter_queue_depth"))
 }
