@@ -1,13 +1,8 @@
 package alert
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -18,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mutt-ops/mutt/internal/procstat"
 	"github.com/mutt-ops/mutt/internal/rules"
 )
 
@@ -130,26 +126,13 @@ func copyStaging(ctx context.Context, db *pgxpool.Pool, rows *auditRows) error {
 // machine so far (a server started before the benchmark; backends that ended
 // meanwhile are not counted, so keep connections open).
 func postgresCPU() time.Duration {
-	dirs, _ := filepath.Glob("/proc/[0-9]*/stat")
-	var ticks uint64
-	for _, p := range dirs {
-		b, err := os.ReadFile(p) // #nosec G304 -- /proc
-		if err != nil {
-			continue
+	var cpu time.Duration
+	procstat.Each(func(_ int, s procstat.Stat) {
+		if s.Comm == "postgres" {
+			cpu += s.CPU
 		}
-		open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-		if open < 0 || closing < open || string(b[open+1:closing]) != "postgres" {
-			continue
-		}
-		f := strings.Fields(string(b[closing+1:]))
-		if len(f) < 13 {
-			continue
-		}
-		ut, _ := strconv.ParseUint(f[11], 10, 64)
-		st, _ := strconv.ParseUint(f[12], 10, 64)
-		ticks += ut + st
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100
+	})
+	return cpu
 }
 
 // selfCPU is this process's user + system CPU time so far.

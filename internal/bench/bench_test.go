@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mutt-ops/mutt/internal/procstat"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/assert"
@@ -192,11 +194,11 @@ func TestProcessReadings(t *testing.T) {
 func TestCPUShares(t *testing.T) {
 	r := &run{}
 	before := r.sampleCPU()
-	_, start, ok := procCPU(os.Getpid())
-	require.True(t, ok)
+	start, err := procstat.Read(os.Getpid())
+	require.NoError(t, err)
 	for { // burn CPU until the kernel has charged this process a tick
 		_ = peakRSS(os.Getpid())
-		if _, now, _ := procCPU(os.Getpid()); now > start {
+		if now, _ := procstat.Read(os.Getpid()); now.CPU > start.CPU {
 			break
 		}
 	}

@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
-)
+	"time"
 
-// clockTicks is the unit of the CPU times in /proc (USER_HZ): 100 on every
-// Linux architecture Go supports, and not readable without cgo.
-const clockTicks = 100
+	"github.com/mutt-ops/mutt/internal/procstat"
+)
 
 // CPUShare is the CPU time one component of the machine used during a phase.
 type CPUShare struct {
@@ -21,11 +19,11 @@ type CPUShare struct {
 	PerEventMicro float64 // Seconds per accepted event, in µs
 }
 
-// cpuSample is a snapshot of CPU time, in ticks, per component.
+// cpuSample is a snapshot of CPU time per component, and of the machine's
+// busy and total ticks (all CPUs).
 type cpuSample struct {
-	byName map[string]uint64
-	busy   uint64 // the whole machine, all CPUs
-	total  uint64
+	byName      map[string]time.Duration
+	busy, total uint64
 }
 
 // sampleCPU reads the CPU time of each role (by pid), of this process (the
@@ -33,62 +31,30 @@ type cpuSample struct {
 // machine (by command name: a private test server counts too, so run the
 // bench alone), of everything else, and of the machine as a whole.
 func (r *run) sampleCPU() cpuSample {
-	s := cpuSample{byName: map[string]uint64{}}
+	s := cpuSample{byName: map[string]time.Duration{}}
 	roles := map[int]string{os.Getpid(): "load generator"}
 	for _, p := range r.procs {
 		roles[p.cmd.Process.Pid] = p.name
 	}
-	dirs, _ := filepath.Glob("/proc/[0-9]*")
-	var all uint64
-	for _, d := range dirs {
-		pid, err := strconv.Atoi(filepath.Base(d))
-		if err != nil {
-			continue
-		}
-		comm, ticks, ok := procCPU(pid)
-		if !ok {
-			continue
-		}
-		all += ticks
+	var all time.Duration
+	procstat.Each(func(pid int, st procstat.Stat) {
+		all += st.CPU
 		switch name, role := roles[pid]; {
 		case role:
-			s.byName[name] += ticks
-		case comm == "postgres":
-			s.byName["postgresql"] += ticks
-		case comm == "redis-server":
-			s.byName["redis"] += ticks
+			s.byName[name] += st.CPU
+		case st.Comm == "postgres":
+			s.byName["postgresql"] += st.CPU
+		case st.Comm == "redis-server":
+			s.byName["redis"] += st.CPU
 		}
-	}
-	var named uint64
+	})
+	var named time.Duration
 	for _, t := range s.byName {
 		named += t
 	}
 	s.byName["other processes"] = all - min(named, all)
 	s.busy, s.total = machineCPU()
 	return s
-}
-
-// procCPU is a process's command name and user + system CPU ticks so far.
-func procCPU(pid int) (string, uint64, bool) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return "", 0, false
-	}
-	// pid (comm) state ppid ...: comm may hold spaces and parentheses.
-	open, closing := strings.IndexByte(string(b), '('), strings.LastIndexByte(string(b), ')')
-	if open < 0 || closing < open {
-		return "", 0, false
-	}
-	f := strings.Fields(string(b[closing+1:]))
-	if len(f) < 13 { // utime and stime are the 12th and 13th fields after comm
-		return "", 0, false
-	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return "", 0, false
-	}
-	return string(b[open+1 : closing]), ut + st, true
 }
 
 // machineCPU is the machine's busy and total CPU ticks so far (/proc/stat's
@@ -121,7 +87,7 @@ func machineCPU() (busy, total uint64) {
 func cpuShares(before, after cpuSample, accepted int64) ([]CPUShare, float64) {
 	var out []CPUShare
 	for name, t := range after.byName {
-		secs := float64(t-min(before.byName[name], t)) / clockTicks
+		secs := (t - min(before.byName[name], t)).Seconds()
 		sh := CPUShare{Name: name, Seconds: secs}
 		if accepted > 0 {
 			sh.PerEventMicro = secs / float64(accepted) * 1e6

@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"os/exec"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mutt-ops/mutt/internal/procstat"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
@@ -109,18 +110,11 @@ func (e *Env) StartRole(ctx context.Context, role, addrVar string, extra ...stri
 // Exited reports whether a child process has ended (it is a zombie until
 // Close reaps it), with its state line from /proc.
 func Exited(pid int) (bool, string) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procstat.Read(pid)
 	if err != nil {
 		return true, err.Error()
 	}
-	// pid (comm) S ...: the state follows the last ')'.
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] == ')' && i+2 < len(b) {
-			st := b[i+2]
-			return st == 'Z' || st == 'X', string(st)
-		}
-	}
-	return false, ""
+	return st.State == 'Z' || st.State == 'X', string(st.State)
 }
 
 // LoadCounters count what Offer sent, in events.
