@@ -196,9 +196,10 @@ func TestCPUShares(t *testing.T) {
 	before := r.sampleCPU()
 	start, err := procstat.Read(os.Getpid())
 	require.NoError(t, err)
-	for { // burn CPU until the kernel has charged this process a tick
+	for { // burn CPU until the kernel has charged a tick to this process and to the machine
 		_ = peakRSS(os.Getpid())
-		if now, _ := procstat.Read(os.Getpid()); now.CPU > start.CPU {
+		now, _ := procstat.Read(os.Getpid())
+		if busy, _ := machineCPU(); now.CPU > start.CPU && busy > before.busy {
 			break
 		}
 	}
