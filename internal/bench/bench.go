@@ -114,6 +114,9 @@ type run struct {
 func Run(ctx context.Context, o Options) (*Report, error) {
 	r := &run{o: o, apiKey: "bench-ingest-key-0123456789abcdef0123456789", ports: map[string]string{}} // #nosec G101 -- a throwaway key of the processes this bench starts and stops
 	defer r.teardown()
+	if err := makeProfileDir(o.ProfileDir); err != nil {
+		return nil, err
+	}
 	if err := r.setup(ctx); err != nil {
 		return nil, err
 	}
@@ -507,6 +510,19 @@ func (r *run) post(ctx context.Context, body []byte) (int, error) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	_ = resp.Body.Close()
 	return resp.StatusCode, nil
+}
+
+// makeProfileDir creates dir (and its parents) for the profiles, so a run
+// does not spend its phases only to find it cannot save them. "" is no
+// profiling.
+func makeProfileDir(dir string) error {
+	if dir == "" {
+		return nil
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Errorf("profile directory: %w", err)
+	}
+	return nil
 }
 
 // profile takes, in the middle of a phase's load of length d, a CPU profile

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -225,6 +226,21 @@ func TestCPUShares(t *testing.T) {
 
 // fetchProfile reports what it could not save instead of writing an error
 // page as a profile.
+// A profile directory that does not exist yet is created before the run
+// (it was not, and every profile of the run was lost); one that cannot be
+// is refused up front, naming it.
+func TestMakeProfileDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "new", "profiles")
+	require.NoError(t, makeProfileDir(dir))
+	assert.DirExists(t, dir)
+	require.NoError(t, makeProfileDir(""))
+	file := filepath.Join(t.TempDir(), "file")
+	require.NoError(t, os.WriteFile(file, nil, 0o600))
+	err := makeProfileDir(filepath.Join(file, "sub"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "profile directory")
+}
+
 func TestFetchProfile(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("profile")) })
