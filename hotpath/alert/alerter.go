@@ -18,6 +18,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/rules"
 	"github.com/mutt-ops/mutt/internal/stream"
@@ -172,10 +173,14 @@ type shard struct {
 	n           int
 	log         *slog.Logger
 	c           *stream.Consumer
-	count       int64 // batch size c reads with
+	count       int64 // entries c reads at most
 	alertStream string
 	state       *shardState
 	backlogAt   time.Time // when state.backlog was last measured
+	// perEntry is the events per entry of the last batch, in thousandths:
+	// an entry may carry several events (ADR 0048). Set by the batch's
+	// goroutine, read by the reader's.
+	perEntry atomic.Int64
 }
 
 func (a *Alerter) newShard(n int) *shard {
@@ -192,26 +197,28 @@ func (a *Alerter) newShard(n int) *shard {
 
 func (a *Alerter) batchSize() int64 { return max(a.o.Dyn.Int(dynconfig.AlerterBatchSize), 1) }
 
-// resize makes the next read use the current alerter_batch_size. The
-// consumer's read count is fixed, so a changed size gets a new consumer under
-// the same name; only its reclaim cursor is lost, and the next read starts
-// the reclaim scan over. Call it between batches only: the consumer is in use
-// until a batch is acknowledged.
+// resize makes the next read take about alerter_batch_size events (the
+// setting is dynamic): as many entries as that makes at the last batch's
+// events per entry. Call it from the reader's goroutine.
 func (s *shard) resize() {
 	n := s.a.batchSize()
-	if s.c != nil && n == s.count {
-		return
+	if pe := s.perEntry.Load(); pe > 1000 {
+		n = max(n*1000/pe, 1)
 	}
 	a := s.a
-	s.c = stream.NewConsumer(a.o.Redis, stream.Options{
-		Stream:        a.o.Keys.IngestStream(s.n),
-		Group:         Group,
-		Consumer:      a.o.Consumer,
-		DeadLetter:    a.o.Keys.AlerterDLQ(),
-		Count:         n,
-		Visibility:    a.visibility,
-		MaxDeliveries: func() int64 { return a.o.Dyn.Int(dynconfig.AlerterMaxAttempts) },
-	}, s.log, a.o.StreamMetrics)
+	if s.c == nil {
+		s.c = stream.NewConsumer(a.o.Redis, stream.Options{
+			Stream:        a.o.Keys.IngestStream(s.n),
+			Group:         Group,
+			Consumer:      a.o.Consumer,
+			DeadLetter:    a.o.Keys.AlerterDLQ(),
+			Count:         n,
+			Visibility:    a.visibility,
+			MaxDeliveries: func() int64 { return a.o.Dyn.Int(dynconfig.AlerterMaxAttempts) },
+		}, s.log, a.o.StreamMetrics)
+	} else if n != s.count {
+		s.c.SetCount(n)
+	}
 	s.count = n
 }
 
@@ -246,7 +253,7 @@ func (s *shard) run(ctx context.Context) {
 		if !read {
 			continue
 		}
-		s.resize() // alerter_batch_size is dynamic: a new value applies at the next read
+		s.resize()
 		c := s.c
 		entries, err := c.Read(ctx)
 		if err != nil {
@@ -398,7 +405,8 @@ func (s *shard) shed(ctx context.Context, c *stream.Consumer, entries []stream.E
 
 // item is one decoded event of a batch.
 type item struct {
-	entry stream.Entry
+	entry stream.Entry // its Data is the event's own bytes
+	part  bool         // the entry carries other events too
 	env   event.Envelope
 	id    uuid.UUID
 	dec   rules.Decision
@@ -438,7 +446,6 @@ func ruleAlert(it *item) event.Alert {
 // timeout, and every step is idempotent or absorbed downstream.
 func (s *shard) process(ctx context.Context, c *stream.Consumer, entries []stream.Entry) {
 	start := time.Now()
-	s.a.m.batchSize.Observe(float64(len(entries)))
 	bctx, cancel := detach(ctx, shutdownGrace)
 	defer cancel()
 	release := s.holdLease(bctx, c, entries)
@@ -446,7 +453,10 @@ func (s *shard) process(ctx context.Context, c *stream.Consumer, entries []strea
 
 	eng := s.a.engine.Load()
 	items, dead := s.a.prepare(eng, entries)
-	if !s.complete(bctx, c, eng, items, dead) {
+	events := len(items) + len(dead)
+	s.a.m.batchSize.Observe(float64(events))
+	s.perEntry.Store(int64(events) * 1000 / int64(max(len(entries), 1)))
+	if !s.complete(bctx, c, eng, entries, items, dead) {
 		s.log.Warn("shutdown grace ran out, leaving the batch unacknowledged for redelivery", "entries", len(entries))
 		return
 	}
@@ -455,9 +465,9 @@ func (s *shard) process(ctx context.Context, c *stream.Consumer, entries []strea
 
 // complete runs the I/O steps of a prepared batch; false when ctx ended
 // before they were all done.
-func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Engine, items []item, dead []stream.DeadLetter) bool {
+func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Engine, entries []stream.Entry, items []item, dead []stream.DeadLetter) bool {
 	a := s.a
-	entries := len(items) + len(dead)
+	events := len(items) + len(dead)
 	var failed bool
 	// Counting the unhandled events (Redis) and writing the audit rows
 	// (PostgreSQL) do not depend on each other, so they run at the same time:
@@ -490,7 +500,7 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 	for _, r := range rejected {
 		it := &items[r.item]
 		it.rejected, it.alert = true, nil
-		dead = append(dead, stream.DeadLetter{Entry: it.entry, Reason: ReasonAuditRejected, Err: r.err.Error()})
+		dead = append(dead, stream.DeadLetter{Entry: it.entry, Part: it.part, Reason: ReasonAuditRejected, Err: r.err.Error()})
 	}
 	payloads := make([][]byte, 0, len(items)+len(metas))
 	for i := range items {
@@ -502,22 +512,23 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 		payloads = append(payloads, metas[i].AppendJSON(nil))
 	}
 	// Dead letters first: they go to the DLQ, another Redis Cluster slot, and
-	// acknowledge their own entries. Then the alerts and the ack of the rest
-	// in one script on this shard's slot: one round trip where there were two,
-	// and still nothing acknowledged before its alerts are added (ADR 0039).
+	// acknowledge their own entries (an event dead-lettered alone out of an
+	// entry of several leaves the entry to the ack below). Then the alerts
+	// and the ack of the rest in one script on this shard's slot: one round
+	// trip where there were two, and still nothing acknowledged before its
+	// alerts are added (ADR 0039).
 	if !s.step(ctx, "dead_letter", &failed, func(ctx context.Context) error {
 		return c.DeadLetter(ctx, dead...)
 	}) {
 		return false
 	}
-	ids := make([]string, 0, len(items))
+	ids := ackIDs(entries, dead)
 	handled, unhandled, ignored := 0, 0, 0
 	for i := range items {
 		it := &items[i]
 		if it.rejected {
-			continue // acknowledged by its dead letter
+			continue
 		}
-		ids = append(ids, it.entry.ID)
 		switch {
 		case !it.dec.Matched:
 			unhandled++
@@ -537,7 +548,7 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 	a.m.processed.WithLabelValues(statusUnhandled).Add(float64(unhandled))
 	a.m.processed.WithLabelValues(statusPoison).Add(float64(len(dead)))
 	if failed {
-		a.m.processed.WithLabelValues(statusError).Add(float64(entries))
+		a.m.processed.WithLabelValues(statusError).Add(float64(events))
 	}
 	a.m.forwarded.Add(float64(len(payloads)))
 	a.m.metaAlerts.Add(float64(len(metas)))
@@ -554,6 +565,27 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 	return true
 }
 
+// ackIDs are the IDs of the batch's entries that its dead letters do not
+// acknowledge themselves.
+func ackIDs(entries []stream.Entry, dead []stream.DeadLetter) []string {
+	var gone map[string]bool
+	for _, d := range dead {
+		if !d.Part {
+			if gone == nil {
+				gone = make(map[string]bool, len(dead))
+			}
+			gone[d.ID] = true
+		}
+	}
+	ids := make([]string, 0, len(entries))
+	for _, e := range entries {
+		if !gone[e.ID] {
+			ids = append(ids, e.ID)
+		}
+	}
+	return ids
+}
+
 // hasUnmatched reports whether some item matched no rule (and so is counted
 // toward an unhandled meta-alert).
 func hasUnmatched(items []item) bool {
@@ -566,30 +598,64 @@ func hasUnmatched(items []item) bool {
 }
 
 // prepare decodes and evaluates a batch and encodes the rule alerts; what
-// cannot be decoded comes back as dead letters.
+// cannot be decoded comes back as dead letters. An entry is one envelope or
+// a JSON array of several (one ingest request's, ADR 0048); an array with an
+// element that does not decode is dead-lettered whole, as written.
 func (a *Alerter) prepare(eng *rules.Engine, entries []stream.Entry) ([]item, []stream.DeadLetter) {
 	items := make([]item, 0, len(entries))
 	var dead []stream.DeadLetter
 	for _, e := range entries {
-		items = append(items, item{entry: e})
-		it := &items[len(items)-1]
-		err := decodeEnvelope(e.Data, &it.env, &it.id)
-		if err == nil {
-			it.dec = eng.Evaluate(&it.env)
-			if it.dec.Matched && !rules.KnownHandling(it.dec.Handling) {
-				a.noteUnknownHandling(&it.dec)
+		if !isBatch(e.Data) {
+			if err := a.prepareOne(eng, &items, e, false); err != nil {
+				dead = append(dead, stream.DeadLetter{Entry: e, Reason: ReasonDecodeError, Err: err.Error()})
 			}
-			if it.dec.Forward {
-				a := ruleAlert(it)
-				it.alert = a.AppendJSON(make([]byte, 0, len(e.Data)+256))
-			}
+			continue
 		}
+		first := len(items)
+		var err error
+		jsonenc.EachElement(e.Data, func(i int, val []byte) bool {
+			part := e
+			part.Data = val
+			if err = a.prepareOne(eng, &items, part, true); err != nil {
+				err = fmt.Errorf("event %d of the entry: %w", i, err)
+			}
+			return err == nil
+		})
 		if err != nil {
-			items = items[:len(items)-1]
+			clear(items[first:])
+			items = items[:first]
 			dead = append(dead, stream.DeadLetter{Entry: e, Reason: ReasonDecodeError, Err: err.Error()})
 		}
 	}
 	return items, dead
+}
+
+// isBatch reports whether an entry's data is an array of envelopes rather
+// than one.
+func isBatch(data []byte) bool {
+	i := jsonenc.SkipSpace(data, 0)
+	return i < len(data) && data[i] == '['
+}
+
+// prepareOne decodes and evaluates the event e carries and appends it to
+// *items; on error *items is as before.
+func (a *Alerter) prepareOne(eng *rules.Engine, items *[]item, e stream.Entry, part bool) error {
+	*items = append(*items, item{entry: e, part: part})
+	it := &(*items)[len(*items)-1]
+	if err := decodeEnvelope(e.Data, &it.env, &it.id); err != nil {
+		*it = item{}
+		*items = (*items)[:len(*items)-1]
+		return err
+	}
+	it.dec = eng.Evaluate(&it.env)
+	if it.dec.Matched && !rules.KnownHandling(it.dec.Handling) {
+		a.noteUnknownHandling(&it.dec)
+	}
+	if it.dec.Forward {
+		al := ruleAlert(it)
+		it.alert = al.AppendJSON(make([]byte, 0, len(e.Data)+256))
+	}
+	return nil
 }
 
 // retryStep runs fn until it succeeds, backing off between attempts; false

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -174,6 +175,19 @@ func (r *rig) enqueue(t testing.TB, envs ...event.Envelope) {
 		b, err := json.Marshal(e)
 		require.NoError(t, err)
 		payloads[i] = b
+	}
+	r.enqueueRaw(t, payloads...)
+}
+
+// enqueueEntries adds envs as entries of per events each, every entry a JSON
+// array of envelopes (the last may hold fewer).
+func (r *rig) enqueueEntries(t testing.TB, per int, envs ...event.Envelope) {
+	t.Helper()
+	var payloads [][]byte
+	for chunk := range slices.Chunk(envs, per) {
+		b, err := json.Marshal(chunk)
+		require.NoError(t, err)
+		payloads = append(payloads, b)
 	}
 	r.enqueueRaw(t, payloads...)
 }
@@ -749,6 +763,60 @@ func TestRowsPostgresRejectsAreDeadLettered(t *testing.T) {
 		require.NotEqual(t, bad.EventID, a.EventID, "a rejected event is not forwarded")
 	}
 	require.Len(t, r.alerts(t), 2)
+}
+
+// An entry may carry several events (ADR 0048): each is audited and
+// alerted on, one PostgreSQL refuses is dead-lettered alone, and the entry
+// is acknowledged with the rest.
+func TestEntryOfSeveralEvents(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.start(t)
+	bad := newEnvelope(strings.Repeat("h", 300), "LINK-DOWN") // hostname is VARCHAR(255)
+	good1 := newEnvelope("router1.prod.example.com", "LINK-DOWN one")
+	good2 := newEnvelope("router1.prod.example.com", "CRITICAL two")
+	single := newEnvelope("router2.prod.example.com", "LINK-DOWN three")
+	r.enqueueEntries(t, 3, good1, bad, good2)
+	r.enqueue(t, single)
+	r.drained(t)
+
+	audit := readAudit(t, r.db)
+	require.Len(t, audit, 3)
+	for _, e := range []event.Envelope{good1, good2, single} {
+		require.Len(t, audit[e.EventID], 1, e.Message)
+	}
+	dls := r.deadLetters(t)
+	require.Len(t, dls, 1)
+	require.Equal(t, ReasonAuditRejected, dls[0].reason)
+	var got event.Envelope
+	require.NoError(t, json.Unmarshal([]byte(dls[0].data), &got), "the dead letter is the event alone")
+	require.Equal(t, bad.EventID, got.EventID)
+	var ids []string
+	for _, a := range r.alerts(t) {
+		ids = append(ids, a.EventID)
+	}
+	require.ElementsMatch(t, []string{good1.EventID, good2.EventID, single.EventID}, ids)
+}
+
+// An entry of several events with one that does not decode goes to the DLQ
+// whole, as written: nothing of it is audited, nothing is lost.
+func TestEntryWithAnUndecodableEventIsDeadLetteredWhole(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.start(t)
+	good, err := json.Marshal(newEnvelope("router1.prod.example.com", "LINK-DOWN one"))
+	require.NoError(t, err)
+	entry := `[` + string(good) + `,{"event_id":"not-a-uuid"}]`
+	r.enqueueRaw(t, []byte(entry))
+	r.drained(t)
+
+	require.Empty(t, readAudit(t, r.db))
+	require.Empty(t, r.alerts(t))
+	dls := r.deadLetters(t)
+	require.Len(t, dls, 1)
+	require.Equal(t, ReasonDecodeError, dls[0].reason)
+	require.Contains(t, dls[0].err, "event 1 of the entry")
+	require.Equal(t, entry, dls[0].data)
 }
 
 func TestPoisonEntryIsDeadLettered(t *testing.T) {

@@ -1,6 +1,7 @@
 package alert
 
 import (
+	"bytes"
 	"encoding/json"
 	"reflect"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/rules"
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
 // benchEnvelope is a typical stream entry: an HTTP event as the ingestor
@@ -134,4 +137,39 @@ func FuzzDecodeEnvelopeMatchesEncodingJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) { checkEnvelope(t, data) })
+}
+
+// FuzzPrepareEntry: whatever an ingest entry holds, prepare never panics and
+// loses nothing: the entry is either decoded into events (several when it is
+// an array, each with its own bytes) or dead-lettered whole, as written.
+func FuzzPrepareEntry(f *testing.F) {
+	one := benchEnvelope(f)
+	f.Add(one)
+	f.Add([]byte("[" + string(one) + "," + string(one) + "]"))
+	f.Add([]byte(" [ " + string(one) + " ] "))
+	f.Add([]byte("[]"))
+	f.Add([]byte("[1]"))
+	f.Add([]byte("[" + string(one) + ","))
+	f.Add([]byte("[" + string(one) + `,{"event_id":"x"}]`))
+	eng, errs := rules.Compile(nil, nil, nil)
+	require.Empty(f, errs)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		a := &Alerter{}
+		items, dead := a.prepare(eng, []stream.Entry{{ID: "1-1", Data: data}})
+		if len(dead) > 0 {
+			require.Len(t, dead, 1)
+			require.Empty(t, items)
+			require.Equal(t, data, dead[0].Data)
+			require.False(t, dead[0].Part)
+			return
+		}
+		if !isBatch(data) {
+			require.Len(t, items, 1)
+		}
+		for _, it := range items {
+			require.Equal(t, isBatch(data), it.part)
+			require.True(t, bytes.Contains(data, it.entry.Data))
+			require.Equal(t, "1-1", it.entry.ID)
+		}
+	})
 }

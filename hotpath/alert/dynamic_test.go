@@ -66,6 +66,34 @@ func TestBatchSizeChangeAppliesToTheNextRead(t *testing.T) {
 	require.Len(t, readAudit(t, r.db), 36, "every event audited")
 }
 
+// With entries of several events, a read takes as many entries as make about
+// alerter_batch_size events, by the last batch's events per entry.
+func TestBatchSizeCountsEventsOfEntriesOfSeveral(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	in := r.start(t)
+	r.set(t, "alerter_batch_size", "10")
+	round := func(name string) batches {
+		before := in.batches(t)
+		var envs []event.Envelope
+		for i := range 20 {
+			envs = append(envs, newEnvelope("router1.prod.example.com", fmt.Sprintf("LINK-DOWN %s port %d", name, i)))
+		}
+		r.enqueueEntries(t, 5, envs...)
+		r.drained(t)
+		after := in.batches(t)
+		return batches{count: after.count - before.count, events: after.events - before.events}
+	}
+	// Until a batch of several per entry was seen, a read takes up to 10
+	// entries: all four (20 events) at once, or fewer if some were read
+	// before the others were added. The read already waiting when the first
+	// batch was measured still asks for 10.
+	require.EqualValues(t, 20, round("first").events)
+	require.EqualValues(t, 20, round("in-flight").events)
+	require.Equal(t, batches{count: 2, events: 20}, round("resized"), "reads of 2 entries of 5: 10 events each")
+	require.Len(t, readAudit(t, r.db), 60, "every event audited")
+}
+
 // newRule adds an active rule behind the alerter's back: nothing is published
 // on the rules-update channel, so only a periodic reload can pick it up.
 func (r *rig) newRule(t *testing.T, match string) int64 {

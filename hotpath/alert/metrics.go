@@ -104,7 +104,7 @@ func newMetrics(reg prometheus.Registerer, shards []shardState) (*metrics, error
 		}),
 		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "mutt_alerter_batch_size",
-			Help:    "Entries per batch read from the ingest stream.",
+			Help:    "Events per batch read from the ingest stream (an entry may carry several).",
 			Buckets: []float64{1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000},
 		}),
 		dlqDepth: prometheus.NewGauge(prometheus.GaugeOpts{

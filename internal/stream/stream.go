@@ -234,6 +234,10 @@ type Consumer struct {
 	replyHint   int // bytes for the next raw reply (readNow)
 }
 
+// SetCount changes how many entries a Read asks for at most, from the next
+// Read on. Call it from the goroutine that calls Read.
+func (c *Consumer) SetCount(n int64) { c.opts.Count = max(n, 1) }
+
 // NewConsumer returns a consumer; call EnsureGroup before the first Read.
 func NewConsumer(rdb redis.UniversalClient, opts Options, log *slog.Logger, m *Metrics) *Consumer {
 	if opts.Count <= 0 {
@@ -447,12 +451,17 @@ type DeadLetter struct {
 	Err      string // human-readable detail
 	Attempts int64  // processing attempts; Deliveries when zero
 	Extra    map[string]string
+	// Part: Data is one of several messages the entry carries, dead-lettered
+	// alone. The entry is not acknowledged here: its other messages are
+	// still being processed, and the caller acknowledges it with them.
+	Part bool
 }
 
 // DeadLetter adds each entry to the dead-letter stream with its reason, then
-// acknowledges it. The add comes first: a crash in between leaves the entry
-// pending, to be reclaimed and dead-lettered again, never lost. The entry's
-// Replays count is kept (ReplaysField) unless Extra sets it.
+// acknowledges it (a Part's entry is left to the caller). The add comes
+// first: a crash in between leaves the entry pending, to be reclaimed and
+// dead-lettered again, never lost. The entry's Replays count is kept
+// (ReplaysField) unless Extra sets it.
 func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 	if len(dls) == 0 {
 		return nil
@@ -485,11 +494,13 @@ func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 		err = txError(cmds, err)
 		return fmt.Errorf("dead-letter %d entries to %s: %w", len(dls), c.opts.DeadLetter, err)
 	}
-	ids := make([]string, len(dls))
-	for i, d := range dls {
-		ids[i] = d.ID
+	ids := make([]string, 0, len(dls))
+	for _, d := range dls {
+		if !d.Part {
+			ids = append(ids, d.ID)
+		}
 		c.metrics.deadLettered.WithLabelValues(c.opts.Stream, d.Reason).Inc()
-		c.log.Warn("dead-lettered entry", "id", d.ID, "reason", d.Reason, "err", d.Err)
+		c.log.Warn("dead-lettered entry", "id", d.ID, "part", d.Part, "reason", d.Reason, "err", d.Err)
 	}
 	return c.Ack(ctx, ids...)
 }

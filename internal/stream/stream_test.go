@@ -259,6 +259,35 @@ func TestDeadLetterKeepsReplayCount(t *testing.T) {
 	require.NotContains(t, dl[1].Values, stream.ReplaysField, "never replayed: no field")
 }
 
+// A Part dead letter (one message of an entry that carries several) is added
+// to the DLQ with its own data, and its entry stays pending for the caller to
+// acknowledge with the others.
+func TestDeadLetterOfAPartLeavesTheEntryPending(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	key := keys.IngestStream(0)
+	require.NoError(t, stream.Add(ctx, rdb, key, [][]byte{[]byte(`[{"a":1},{"b":2}]`)}))
+	c := consumer(rdb, key, "a", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, c.EnsureGroup(ctx))
+	got, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	part := got[0]
+	part.Data = []byte(`{"b":2}`)
+	require.NoError(t, c.DeadLetter(ctx, stream.DeadLetter{Entry: part, Part: true, Reason: "audit_rejected", Err: "bad"}))
+
+	dl, err := rdb.XRange(ctx, key+":dlq", "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, dl, 1)
+	require.Equal(t, `{"b":2}`, dl[0].Values[stream.Field])
+	require.Equal(t, got[0].ID, dl[0].Values["source_id"])
+	pending, err := rdb.XPending(ctx, key, "g").Result()
+	require.NoError(t, err)
+	require.EqualValues(t, 1, pending.Count, "the entry is not acknowledged by a part's dead letter")
+	require.EqualValues(t, 1, rdb.XLen(ctx, key).Val())
+}
+
 // TestAddIsAllOrNothingAtMaxmemory: a Redis at maxmemory (noeviction) refuses
 // writes. A batch of alerts that crosses the limit half way must be added
 // whole or not at all: the alerter retries a failed add, and a partial add
