@@ -2,15 +2,19 @@ package stream_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mutt-ops/mutt/internal/procstat"
 	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
@@ -55,4 +59,76 @@ func cpuTime(b *testing.B) time.Duration {
 		b.Fatal(err)
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkHop measures what one stream hop (the ingestor's Push, a
+// consumer's Read of 500 events, its Ack) costs Redis per event, with one
+// event per entry as the ingestor writes today and with one ingest
+// request's 100 events in one entry (ADR 0048). redis-ns/event is
+// redis-server's own CPU time (/proc), in 10 ms ticks: use -benchtime 10x or
+// more. 1 000 requests of 100 events of 500 bytes per op.
+func BenchmarkHop(b *testing.B) {
+	for _, per := range []int{1, 100} {
+		b.Run(fmt.Sprintf("events-per-entry=%d", per), func(b *testing.B) { benchHop(b, per) })
+	}
+}
+
+func benchHop(b *testing.B, per int) {
+	rdb, keys := testenv.Redis(b)
+	ctx := context.Background()
+	key := keys.IngestStream(0)
+	c := stream.NewConsumer(rdb, stream.Options{
+		Stream: key, Group: "g", Consumer: "bench", DeadLetter: key + ":dlq", Count: int64(500 / per),
+		Block: 10 * time.Millisecond,
+	}, quiet, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(b, c.EnsureGroup(ctx))
+	event := `{"event_id":"` + strings.Repeat("x", 480) + `"}`
+	request := make([][]byte, 100)
+	for i := range request {
+		request[i] = []byte(event)
+	}
+	if per > 1 {
+		request = [][]byte{[]byte("[" + strings.Repeat(event+",", 99) + event + "]")}
+	}
+	const requests = 1000
+	redisPID := redisPID(b, rdb)
+	b.ResetTimer()
+	cpu := procCPU(b, redisPID)
+	for range b.N {
+		for range requests {
+			_, err := stream.Push(ctx, rdb, key, 0, request)
+			require.NoError(b, err)
+		}
+		for events := 0; events < requests*100; {
+			got, err := c.Read(ctx)
+			require.NoError(b, err)
+			ids := make([]string, len(got))
+			for i, e := range got {
+				ids[i] = e.ID
+			}
+			require.NoError(b, c.Ack(ctx, ids...))
+			events += len(got) * per
+		}
+	}
+	b.ReportMetric(float64(procCPU(b, redisPID)-cpu)/float64(b.N*requests*100), "redis-ns/event")
+}
+
+func redisPID(b *testing.B, rdb redis.UniversalClient) int {
+	info, err := rdb.Info(context.Background(), "server").Result()
+	require.NoError(b, err)
+	for line := range strings.Lines(info) {
+		if v, ok := strings.CutPrefix(line, "process_id:"); ok {
+			pid, err := strconv.Atoi(strings.TrimSpace(v))
+			require.NoError(b, err)
+			return pid
+		}
+	}
+	b.Fatal("INFO server without process_id")
+	return 0
+}
+
+func procCPU(b *testing.B, pid int) time.Duration {
+	s, err := procstat.Read(pid)
+	require.NoError(b, err)
+	return s.CPU
 }
