@@ -605,7 +605,8 @@ func (a *Alerter) prepare(eng *rules.Engine, entries []stream.Entry) ([]item, []
 	items := make([]item, 0, len(entries))
 	var dead []stream.DeadLetter
 	for _, e := range entries {
-		if !isBatch(e.Data) {
+		start := jsonenc.SkipSpace(e.Data, 0)
+		if start == len(e.Data) || e.Data[start] != '[' {
 			if err := a.prepareOne(eng, &items, e, false); err != nil {
 				dead = append(dead, stream.DeadLetter{Entry: e, Reason: ReasonDecodeError, Err: err.Error()})
 			}
@@ -613,7 +614,7 @@ func (a *Alerter) prepare(eng *rules.Engine, entries []stream.Entry) ([]item, []
 		}
 		first := len(items)
 		var err error
-		jsonenc.EachElement(e.Data, func(i int, val []byte) bool {
+		jsonenc.EachElement(e.Data[start:], func(i int, val []byte) bool {
 			part := e
 			part.Data = val
 			if err = a.prepareOne(eng, &items, part, true); err != nil {
@@ -628,13 +629,6 @@ func (a *Alerter) prepare(eng *rules.Engine, entries []stream.Entry) ([]item, []
 		}
 	}
 	return items, dead
-}
-
-// isBatch reports whether an entry's data is an array of envelopes rather
-// than one.
-func isBatch(data []byte) bool {
-	i := jsonenc.SkipSpace(data, 0)
-	return i < len(data) && data[i] == '['
 }
 
 // prepareOne decodes and evaluates the event e carries and appends it to

@@ -163,13 +163,39 @@ func FuzzPrepareEntry(f *testing.F) {
 			require.False(t, dead[0].Part)
 			return
 		}
-		if !isBatch(data) {
+		batch := bytes.HasPrefix(bytes.TrimLeft(data, " \t\r\n"), []byte("["))
+		if !batch {
 			require.Len(t, items, 1)
 		}
 		for _, it := range items {
-			require.Equal(t, isBatch(data), it.part)
+			require.Equal(t, batch, it.part)
 			require.True(t, bytes.Contains(data, it.entry.Data))
 			require.Equal(t, "1-1", it.entry.ID)
 		}
 	})
+}
+
+// prepare splits an entry that is an array into its events, whitespace
+// around it or not, and dead-letters it whole when an element is not an
+// envelope.
+func TestPrepareSplitsArrays(t *testing.T) {
+	one := string(benchEnvelope(t))
+	eng, errs := rules.Compile(nil, nil, nil)
+	require.Empty(t, errs)
+	for _, c := range []struct {
+		data        string
+		items, dead int
+	}{
+		{one, 1, 0},
+		{"[" + one + "," + one + "]", 2, 0},
+		{" \n[ " + one + " ] ", 1, 0},
+		{"[]", 0, 0},
+		{"[" + one + ",1]", 0, 1},
+		{"[" + one + ",", 1, 0}, // unterminated after a whole element: the element is whole
+		{"nonsense", 0, 1},
+	} {
+		items, dead := (&Alerter{}).prepare(eng, []stream.Entry{{ID: "1-1", Data: []byte(c.data)}})
+		require.Len(t, items, c.items, c.data)
+		require.Len(t, dead, c.dead, c.data)
+	}
 }
