@@ -173,7 +173,6 @@ type shard struct {
 	n           int
 	log         *slog.Logger
 	c           *stream.Consumer
-	count       int64 // entries c reads at most
 	alertStream string
 	state       *shardState
 	backlogAt   time.Time // when state.backlog was last measured
@@ -184,15 +183,23 @@ type shard struct {
 }
 
 func (a *Alerter) newShard(n int) *shard {
-	s := &shard{
-		a:           a,
-		n:           n,
-		log:         a.log.With("shard", n),
+	log := a.log.With("shard", n)
+	return &shard{
+		a:   a,
+		n:   n,
+		log: log,
+		c: stream.NewConsumer(a.o.Redis, stream.Options{
+			Stream:        a.o.Keys.IngestStream(n),
+			Group:         Group,
+			Consumer:      a.o.Consumer,
+			DeadLetter:    a.o.Keys.AlerterDLQ(),
+			Count:         a.batchSize(),
+			Visibility:    a.visibility,
+			MaxDeliveries: func() int64 { return a.o.Dyn.Int(dynconfig.AlerterMaxAttempts) },
+		}, log, a.o.StreamMetrics),
 		alertStream: a.o.Keys.AlertStream(n),
 		state:       &a.shards[n],
 	}
-	s.resize()
-	return s
 }
 
 func (a *Alerter) batchSize() int64 { return max(a.o.Dyn.Int(dynconfig.AlerterBatchSize), 1) }
@@ -205,21 +212,7 @@ func (s *shard) resize() {
 	if pe := s.perEntry.Load(); pe > 1000 {
 		n = max(n*1000/pe, 1)
 	}
-	a := s.a
-	if s.c == nil {
-		s.c = stream.NewConsumer(a.o.Redis, stream.Options{
-			Stream:        a.o.Keys.IngestStream(s.n),
-			Group:         Group,
-			Consumer:      a.o.Consumer,
-			DeadLetter:    a.o.Keys.AlerterDLQ(),
-			Count:         n,
-			Visibility:    a.visibility,
-			MaxDeliveries: func() int64 { return a.o.Dyn.Int(dynconfig.AlerterMaxAttempts) },
-		}, s.log, a.o.StreamMetrics)
-	} else if n != s.count {
-		s.c.SetCount(n)
-	}
-	s.count = n
+	s.c.SetCount(n)
 }
 
 func (a *Alerter) visibility() time.Duration {
@@ -254,8 +247,7 @@ func (s *shard) run(ctx context.Context) {
 			continue
 		}
 		s.resize()
-		c := s.c
-		entries, err := c.Read(ctx)
+		entries, err := s.c.Read(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -269,10 +261,10 @@ func (s *shard) run(ctx context.Context) {
 			continue
 		}
 		if shed {
-			s.shed(ctx, c, entries)
+			s.shed(ctx, s.c, entries)
 			continue
 		}
-		fl.start(func() { s.process(ctx, c, entries) })
+		fl.start(func() { s.process(ctx, s.c, entries) })
 	}
 	fl.drain() // the batches in hand finish within the shutdown grace
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
