@@ -13,13 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mutt-ops/mutt/internal/procstat"
-
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/mutt-ops/mutt/internal/procstat"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
 
@@ -224,8 +223,6 @@ func TestCPUShares(t *testing.T) {
 	assert.Contains(t, out.String(), "µs/event")
 }
 
-// fetchProfile reports what it could not save instead of writing an error
-// page as a profile.
 // A profile directory that does not exist yet is created before the run
 // (it was not, and every profile of the run was lost); one that cannot be
 // is refused up front, naming it.
@@ -241,6 +238,8 @@ func TestMakeProfileDir(t *testing.T) {
 	assert.Contains(t, err.Error(), "profile directory")
 }
 
+// fetchProfile reports what it could not save instead of writing an error
+// page as a profile.
 func TestFetchProfile(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/ok", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("profile")) })

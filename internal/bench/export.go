@@ -9,12 +9,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mutt-ops/mutt/internal/procstat"
-
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/procstat"
 )
 
 // Env is a running set of MUTT roles started the way `mutt bench` starts
