@@ -513,8 +513,10 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 	}
 
 	poisonKey := a.d.Keys.PoisonDLQ()
+	ingest := a.d.Keys.IngestStreams()
 	now := a.d.Now().UTC().Format(time.RFC3339Nano)
 	adds := make([]*redis.StringCmd, len(moves))
+	counts := make([]*redis.IntCmd, len(moves))
 	// Per-command errors are read below; the pipeline's own error is the first of them.
 	_, _ = a.d.Redis.Pipelined(ctx, func(p redis.Pipeliner) error {
 		for i, mv := range moves {
@@ -522,13 +524,38 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 				adds[i] = p.XAdd(ctx, &redis.XAddArgs{Stream: poisonKey, Values: dlqPoisonValues(mv, st.name, now)})
 				continue
 			}
-			adds[i] = p.XAdd(ctx, &redis.XAddArgs{Stream: mv.target, Values: []any{
+			vals := []any{
 				stream.Field, dlqStr(mv.msg.Values[stream.Field]),
 				stream.ReplaysField, strconv.FormatInt(mv.replays+1, 10),
-			}})
+			}
+			if !slices.Contains(ingest, mv.target) {
+				adds[i] = p.XAdd(ctx, &redis.XAddArgs{Stream: mv.target, Values: vals})
+				continue
+			}
+			// An ingest entry may hold several events (ADR 0048): it goes
+			// back with its count, and the stream's backlog in events
+			// (stream.CounterKey, which the ingestor's bound and every depth
+			// reader use) grows by as many. The INCRBY is not atomic with
+			// the XADD (a crash or error in between leaves the counter
+			// short, or long when the XADD failed and the INCRBY did not):
+			// acceptable, since the stream scripts heal it (never below
+			// XLEN, never above XLEN × stream.MaxPerEntry, reset when the
+			// stream empties).
+			events := dlqEvents(mv.msg)
+			if events > 1 {
+				vals = append(vals, stream.EventsField, strconv.FormatInt(events, 10))
+			}
+			adds[i] = p.XAdd(ctx, &redis.XAddArgs{Stream: mv.target, Values: vals})
+			counts[i] = p.IncrBy(ctx, stream.CounterKey(mv.target), events)
 		}
 		return nil
 	})
+	for i, c := range counts {
+		if c != nil && c.Err() != nil && adds[i].Err() == nil {
+			log.Warn("replayed DLQ entry not counted in the ingest backlog (healed when the stream empties)",
+				"id", moves[i].msg.ID, "target", moves[i].target, "err", c.Err())
+		}
+	}
 	var addErr error
 	moved := make([]string, 0, len(moves))
 	for i, mv := range moves {
@@ -652,6 +679,17 @@ func (a *dlqActivities) RecordDepths(ctx context.Context, in workflows.DLQDepths
 		a.m.lastSuccess.Set(float64(a.d.Now().Unix()))
 	}
 	return out, nil
+}
+
+// dlqEvents is how many events a dead-lettered ingest entry holds: its
+// stream.EventsField (a whole entry of several, ADR 0048), 1 when absent or
+// not a count above 1.
+func dlqEvents(m redis.XMessage) int64 {
+	n, err := strconv.ParseInt(dlqStr(m.Values[stream.EventsField]), 10, 64)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
 }
 
 func dlqStr(v any) string {

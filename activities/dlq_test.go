@@ -67,6 +67,15 @@ func dlqStageKeys(keys keyspace.Keys, stage string, shard int) (src, group, dlq 
 	return keys.IngestStream(shard), "alerter", keys.AlerterDLQ()
 }
 
+// dlqCounter is the backlog counter the stage's consumer keeps, as the
+// alerter keeps the ingest streams' (ADR 0048); none for the forwarder.
+func dlqCounter(keys keyspace.Keys, stage string, shard int) string {
+	if stage == workflows.DLQMoog {
+		return ""
+	}
+	return stream.CounterKey(keys.IngestStream(shard))
+}
+
 // dlqDeadLetter puts payloads through a real stream.Consumer of the stage's
 // source stream and dead-letters them with reason, exactly as the hot path
 // does; replays > 0 makes them look like entries remediation replayed
@@ -107,7 +116,8 @@ func dlqBounce(t *testing.T, rdb redis.UniversalClient, keys keyspace.Keys, stag
 	ctx := context.Background()
 	src, group, dlq := dlqStageKeys(keys, stage, shard)
 	c := stream.NewConsumer(rdb, stream.Options{Stream: src, Group: group, Consumer: "test", DeadLetter: dlq,
-		Block: 10 * time.Millisecond}, slog.New(slog.DiscardHandler), stream.NewMetrics(prometheus.NewRegistry()))
+		Counter: dlqCounter(keys, stage, shard), Block: 10 * time.Millisecond},
+		slog.New(slog.DiscardHandler), stream.NewMetrics(prometheus.NewRegistry()))
 	require.NoError(t, c.EnsureGroup(ctx))
 	var got []stream.Entry
 	for i := 0; len(got) < n && i < 500; i++ {
@@ -180,6 +190,13 @@ func TestDLQReplayStreamMovesEntriesAndParksPoison(t *testing.T) {
 	// unchanged, count incremented.
 	require.Equal(t, map[string]string{"a0": "1", "a1": "1", "stray": "1"}, dlqPayloads(t, rdb, keys.IngestStream(0)))
 	require.Equal(t, map[string]string{"on-shard-1": "3"}, dlqPayloads(t, rdb, keys.IngestStream(1)))
+	// Each counted in its shard's backlog in events (ADR 0048).
+	for shard, want := range []string{"3", "1"} {
+		require.Equal(t, want, rdb.Get(ctx, stream.CounterKey(keys.IngestStream(shard))).Val(), "shard %d", shard)
+	}
+	depths, err := stream.Depths(ctx, rdb, keys.IngestStreams()...)
+	require.NoError(t, err)
+	require.Equal(t, []int64{3, 1}, depths)
 	n, err := rdb.XLen(ctx, keys.AlerterDLQ()).Result()
 	require.NoError(t, err)
 	require.Zero(t, n, "moved entries leave the DLQ")
@@ -211,6 +228,73 @@ func TestDLQReplayStreamMovesEntriesAndParksPoison(t *testing.T) {
 	}, r.PoisonedEntries)
 	require.InDelta(t, 4, dlqValue(t, a.m.actions.WithLabelValues("replayed")), 0)
 	require.InDelta(t, 2, dlqValue(t, a.m.actions.WithLabelValues("poisoned")), 0)
+}
+
+// A whole ingest entry of several events (ADR 0048) dead-lettered by the
+// alerter goes back as it was, with its event count, and the ingest
+// backlog in events grows by its events.
+func TestDLQReplayOfAnArrayEntryKeepsItsEvents(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	in, counter := keys.IngestStream(0), stream.CounterKey(keys.IngestStream(0))
+	a, err := newDLQActivities(dlqDeps(rdb, keys, ""))
+	require.NoError(t, err)
+
+	// The ingestor writes a request's three events as one entry; the
+	// alerter gives up on it and dead-letters it whole.
+	batch := `[{"event_id":"b-1"},{"event_id":"b-2"},{"event_id":"b-3"}]`
+	_, _, err = stream.Enqueue(ctx, rdb, in, 0, [][]byte{[]byte(batch)}, []int{3})
+	require.NoError(t, err)
+	got := dlqBounce(t, rdb, keys, workflows.DLQAlerter, 0, "max_attempts", 1)
+	require.EqualValues(t, 3, got[0].Events)
+	dead, err := rdb.XRange(ctx, keys.AlerterDLQ(), "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, dead, 1)
+	require.Equal(t, "3", dead[0].Values[stream.EventsField], "the DLQ entry keeps its count")
+	depth, err := stream.Depth(ctx, rdb, in)
+	require.NoError(t, err)
+	require.Zero(t, depth)
+
+	// One more event waits on the stream when the replay runs.
+	_, _, err = stream.Enqueue(ctx, rdb, in, 0, [][]byte{[]byte(`{"event_id":"single"}`)}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "1", rdb.Get(ctx, counter).Val())
+
+	r := dlqReplay(t, dlqActivityEnv(a), workflows.DLQReplayInput{Stream: workflows.DLQAlerter, MaxEntries: 10, BatchSize: 10, MaxReplays: 3})
+	require.Equal(t, workflows.DLQReplayResult{Stream: "alerter", Examined: 1, Replayed: 1}, r)
+
+	entries, err := rdb.XRange(ctx, in, "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	replayed := entries[1].Values
+	require.Equal(t, batch, replayed[stream.Field], "the entry goes back as it was")
+	require.Equal(t, "3", replayed[stream.EventsField], "with its count")
+	require.Equal(t, "1", replayed[stream.ReplaysField])
+	require.Equal(t, "4", rdb.Get(ctx, counter).Val(), "the counter rises by the entry's 3 events")
+	depth, err = stream.Depth(ctx, rdb, in)
+	require.NoError(t, err)
+	require.EqualValues(t, 4, depth)
+	require.Equal(t, []string{`{"event_id":"single"}`, `{"event_id":"b-1"}`, `{"event_id":"b-2"}`, `{"event_id":"b-3"}`},
+		testenv.Queued(t, rdb, in))
+
+	// The alerter reads it back as three events, and acknowledging them
+	// empties the backlog.
+	c := stream.NewConsumer(rdb, stream.Options{Stream: in, Group: "alerter", Consumer: "again", DeadLetter: keys.AlerterDLQ(),
+		Counter: counter, Block: 10 * time.Millisecond}, slog.New(slog.DiscardHandler), stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, c.EnsureGroup(ctx))
+	var read []stream.Entry
+	for i := 0; len(read) < 2 && i < 500; i++ {
+		batch, err := c.Read(ctx)
+		require.NoError(t, err)
+		read = append(read, batch...)
+	}
+	require.Len(t, read, 2)
+	require.EqualValues(t, 3, read[1].Events)
+	require.NoError(t, c.AckEntries(ctx, read...))
+	depth, err = stream.Depth(ctx, rdb, in)
+	require.NoError(t, err)
+	require.Zero(t, depth)
 }
 
 func TestDLQReplayStreamDryRunChangesNothing(t *testing.T) {

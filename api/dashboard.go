@@ -15,6 +15,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/secrets"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/tally"
 )
 
@@ -45,9 +46,9 @@ type ShardLag struct {
 	Stage     string `json:"stage"` // ingest or alerts
 	Shard     int    `json:"shard"`
 	Group     string `json:"group"`
-	Length    int64  `json:"length"`    // XLEN: the backlog
-	Lag       *int64 `json:"lag"`       // entries not yet delivered to the group; null when Redis cannot tell
-	Pending   int64  `json:"pending"`   // delivered, not yet acknowledged
+	Length    int64  `json:"length"`    // the backlog: events of an ingest shard (ADR 0048), alerts (XLEN) of an alert shard
+	Lag       *int64 `json:"lag"`       // entries (not events) not yet delivered to the group; null when Redis cannot tell
+	Pending   int64  `json:"pending"`   // entries delivered, not yet acknowledged
 	Consumers int64  `json:"consumers"` // consumers known to the group
 }
 
@@ -251,7 +252,7 @@ func (s *Server) roleHealth(ctx context.Context) ([]RoleHealth, error) {
 func (s *Server) streamState(ctx context.Context) ([]ShardLag, []StreamDepth, BreakerView, error) {
 	type shardCmd struct {
 		lag    ShardLag
-		length *redis.IntCmd
+		length func() int64 // read once the pipeline ran
 		groups *redis.XInfoGroupsCmd
 	}
 	var shards []*shardCmd
@@ -263,10 +264,19 @@ func (s *Server) streamState(ctx context.Context) ([]ShardLag, []StreamDepth, Br
 		for _, st := range []struct {
 			stage, group string
 			keys         []string
-		}{{"ingest", alerterGroup, s.o.Keys.IngestStreams()}, {"alerts", forwarderGroup, s.o.Keys.AlertStreams()}} {
+			events       bool // the stream's backlog is in events (stream.QueueDepth), not entries
+		}{{"ingest", alerterGroup, s.o.Keys.IngestStreams(), true}, {"alerts", forwarderGroup, s.o.Keys.AlertStreams(), false}} {
 			for i, k := range st.keys {
-				shards = append(shards, &shardCmd{lag: ShardLag{Stream: k, Stage: st.stage, Shard: i, Group: st.group},
-					length: p.XLen(ctx, k), groups: p.XInfoGroups(ctx, k)})
+				sc := &shardCmd{lag: ShardLag{Stream: k, Stage: st.stage, Shard: i, Group: st.group}}
+				if st.events {
+					// An ingest entry may hold several events: the backlog
+					// in events is its counter's (ADR 0048).
+					sc.length = stream.QueueDepth(ctx, p, k)
+				} else {
+					sc.length = p.XLen(ctx, k).Val
+				}
+				sc.groups = p.XInfoGroups(ctx, k)
+				shards = append(shards, sc)
 			}
 		}
 		for i, k := range dlqs {
@@ -288,7 +298,7 @@ func (s *Server) streamState(ctx context.Context) ([]ShardLag, []StreamDepth, Br
 	lags := make([]ShardLag, len(shards))
 	for i, sc := range shards {
 		l := sc.lag
-		l.Length = sc.length.Val()
+		l.Length = sc.length()
 		if l.Length == 0 {
 			zero := int64(0)
 			l.Lag = &zero

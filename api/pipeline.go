@@ -8,10 +8,14 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
-// StreamDepth is the backlog of one Redis stream (XLEN: entries not yet
-// acknowledged and deleted, since Ack is XACK+XDEL).
+// StreamDepth is the backlog of one Redis stream: for an ingest stream the
+// events it holds (an entry may hold several, ADR 0048; stream.Depths), for
+// the others its entries (XLEN: not yet acknowledged and deleted, since Ack
+// is XACK+XDEL), one alert or dead letter each.
 type StreamDepth struct {
 	Stream string `json:"stream"`
 	Length int64  `json:"length"`
@@ -29,7 +33,7 @@ type PipelineState struct {
 	GeneratedAt   time.Time     `json:"generated_at"`
 	IngestStreams []StreamDepth `json:"ingest_streams"`
 	AlertStreams  []StreamDepth `json:"alert_streams"`
-	IngestBacklog int64         `json:"ingest_backlog"` // sum over ingest shards
+	IngestBacklog int64         `json:"ingest_backlog"` // events, summed over ingest shards
 	AlertBacklog  int64         `json:"alert_backlog"`  // sum over alert shards
 	DLQ           []StreamDepth `json:"dlq"`
 	Breaker       BreakerState  `json:"circuit_breaker"`
@@ -46,11 +50,16 @@ func (s *Server) pipelineState(c *gin.Context) {
 	ingest := s.o.Keys.IngestStreams()
 	alerts := s.o.Keys.AlertStreams()
 	dlqs := []string{s.o.Keys.AlerterDLQ(), s.o.Keys.MoogDLQ(), s.poisonDLQ()}
+	ingestDepths := make([]func() int64, len(ingest))
 	var lens []*redis.IntCmd
 	var breaker *redis.MapStringStringCmd
-	// One round trip; XLEN of a missing stream is 0.
+	// One round trip; XLEN of a missing stream is 0. An ingest stream's
+	// backlog is in events, read from its counter (stream.QueueDepth).
 	_, err := s.o.Redis.Pipelined(c, func(p redis.Pipeliner) error {
-		for _, group := range [][]string{ingest, alerts, dlqs} {
+		for i, k := range ingest {
+			ingestDepths[i] = stream.QueueDepth(c, p, k)
+		}
+		for _, group := range [][]string{alerts, dlqs} {
 			for _, k := range group {
 				lens = append(lens, p.XLen(c, k))
 			}
@@ -74,7 +83,11 @@ func (s *Server) pipelineState(c *gin.Context) {
 		return out, sum
 	}
 	out := PipelineState{GeneratedAt: s.o.Now().UTC()}
-	out.IngestStreams, out.IngestBacklog = depths(ingest)
+	out.IngestStreams = make([]StreamDepth, len(ingest))
+	for j, k := range ingest {
+		out.IngestStreams[j] = StreamDepth{Stream: k, Length: ingestDepths[j]()}
+		out.IngestBacklog += out.IngestStreams[j].Length
+	}
 	out.AlertStreams, out.AlertBacklog = depths(alerts)
 	out.DLQ, _ = depths(dlqs)
 	h := breaker.Val()

@@ -7,6 +7,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
 func addEntries(t *testing.T, e *coreEnv, stream string, n int) {
@@ -85,4 +87,36 @@ func TestPipelineNeedsKey(t *testing.T) {
 	t.Parallel()
 	e := newCoreEnv(t)
 	requireError(t, e.do(t, "GET", "/api/v2/pipeline", "", nil), http.StatusUnauthorized, "unauthorized")
+}
+
+// An ingest entry may hold several events (ADR 0048): the ingest depths and
+// the backlog, on /pipeline and on the dashboard, count events, not entries.
+func TestPipelineReportsIngestEventsNotEntries(t *testing.T) {
+	t.Parallel()
+	e := newCoreEnv(t)
+	ingest := e.keys.IngestStreams()
+	batch := []byte(`[{"event_id":"a"},{"event_id":"b"},{"event_id":"c"}]`)
+	_, _, err := stream.Enqueue(t.Context(), e.rdb, ingest[0], 0, [][]byte{batch, []byte(`{"event_id":"d"}`)}, []int{3, 1})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, e.rdb.XLen(t.Context(), ingest[0]).Val(), "two entries")
+	addEntries(t, e, e.keys.AlertStreams()[0], 2)
+
+	out := getPipeline(t, e, "/api/v2/pipeline")
+	require.Equal(t, StreamDepth{Stream: ingest[0], Length: 4}, out.IngestStreams[0])
+	require.Equal(t, int64(4), out.IngestBacklog, "four events")
+	require.Equal(t, int64(2), out.AlertBacklog, "an alert stream counts entries")
+	m := e.do(t, "GET", "/api/v2/pipeline", testReadOnlyKey, nil).json(t)
+	require.EqualValues(t, 4, m["ingest_backlog"])
+	require.EqualValues(t, 4, m["ingest_streams"].([]any)[0].(map[string]any)["length"])
+
+	r := e.do(t, http.MethodGet, "/api/v2/dashboard", testReadOnlyKey, nil)
+	require.Equal(t, http.StatusOK, r.code, string(r.body))
+	var d Dashboard
+	require.NoError(t, json.Unmarshal(r.body, &d))
+	lengths := map[string]int64{}
+	for _, s := range d.Shards {
+		lengths[s.Stream] = s.Length
+	}
+	require.Equal(t, int64(4), lengths[ingest[0]], "the dashboard's ingest shard counts events")
+	require.Equal(t, int64(2), lengths[e.keys.AlertStreams()[0]])
 }

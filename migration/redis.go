@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,11 +67,15 @@ var ErrPythonWorkersRunning = errors.New("python MUTT workers are still running 
 // moveScript adds one converted entry and removes its original from the
 // staging list in one atomic step: an item is in the stream or in staging,
 // never both and never neither, so an interrupted drain reruns without loss
-// or duplicates. KEYS: stream, staging. ARGV: original, field, value, ….
+// or duplicates. KEYS: stream, staging, and for an ingest stream its
+// backlog counter (stream.CounterKey, in the stream's hash slot thanks to
+// the {n} tag), which grows by the one event added (ADR 0048). ARGV:
+// original, field, value, ….
 var moveScript = redis.NewScript(`
 local fields = {}
 for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
 local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
+if KEYS[3] then redis.call('INCRBY', KEYS[3], 1) end
 redis.call('LREM', KEYS[2], 1, ARGV[1])
 return id
 `)
@@ -364,6 +369,7 @@ func drainList(ctx context.Context, rdb redis.UniversalClient, l string, alerts 
 		kr.Items = n + s
 		return kr, nil
 	}
+	ingest := o.Keys.IngestStreams() // their moves keep the stream's counter (moveScript)
 	for {
 		item, err := rdb.LIndex(ctx, staging, -1).Result()
 		if errors.Is(err, redis.Nil) {
@@ -379,7 +385,11 @@ func drainList(ctx context.Context, rdb redis.UniversalClient, l string, alerts 
 		}
 		target, fields := convert([]byte(item), alerts, o)
 		args := append([]any{item}, fields...)
-		if err := moveScript.Run(ctx, rdb, []string{target, staging}, args...).Err(); err != nil {
+		keys := []string{target, staging}
+		if slices.Contains(ingest, target) {
+			keys = append(keys, stream.CounterKey(target))
+		}
+		if err := moveScript.Run(ctx, rdb, keys, args...).Err(); err != nil {
 			return kr, fmt.Errorf("move an item of %s to %s: %w", l, target, err)
 		}
 		kr.Items++

@@ -3,6 +3,7 @@ package migration_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/keyspace"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/testenv"
 	"github.com/mutt-ops/mutt/migration"
 )
@@ -78,6 +80,7 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	require.Contains(t, rep.Notes[0], "heartbeat")
 	require.Equal(t, int64(6), keyReport(t, rep, p+"ingest_queue").Items, "5 queued + 1 staged")
 	require.Equal(t, int64(5), rdb.LLen(ctx, p+"ingest_queue").Val())
+	requireIngestCounted(t, rdb, keys, 0)
 
 	_, err = migration.DrainRedis(ctx, rdb, o)
 	require.ErrorIs(t, err, migration.ErrPythonWorkersRunning)
@@ -89,12 +92,12 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	// Every valid event is in the ingest stream once, oldest first, with a
 	// new event id and the Python correlation id; the two bad ones are
 	// dead-lettered with the reason; nothing is left in a list.
-	got := entries(t, rdb, keys.IngestStream(0))
+	got := testenv.Queued(t, rdb, keys.IngestStream(0))
 	var hosts []string
 	ids := map[string]bool{}
 	for _, m := range got {
 		var e event.Envelope
-		require.NoError(t, json.Unmarshal([]byte(m.Values["d"].(string)), &e))
+		require.NoError(t, json.Unmarshal([]byte(m), &e))
 		hosts = append(hosts, e.Hostname)
 		ids[e.EventID] = true
 		if e.Hostname == "r1" {
@@ -104,6 +107,7 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	}
 	require.Equal(t, []string{"r5", "r0", "r1", "r2", "r4"}, hosts, "processing list first, then the staged leftover, then the queue in FIFO order")
 	require.Len(t, ids, 5)
+	requireIngestCounted(t, rdb, keys, 5)
 	dlq := byReason(entries(t, rdb, keys.AlerterDLQ()))
 	require.Len(t, dlq["python_migration_invalid"], 2)
 	require.Contains(t, dlq["python_migration_invalid"][0].Values["error"], `"timestamp"`)
@@ -174,7 +178,8 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	// A rerun finds nothing more to move and adds nothing.
 	_, err = migration.DrainRedis(ctx, rdb, o)
 	require.NoError(t, err)
-	require.Len(t, entries(t, rdb, keys.IngestStream(0)), 5)
+	require.Len(t, testenv.Queued(t, rdb, keys.IngestStream(0)), 5)
+	requireIngestCounted(t, rdb, keys, 5)
 	require.Len(t, entries(t, rdb, keys.AlertStream(0)), 3)
 	require.Len(t, entries(t, rdb, keys.AlerterDLQ()), 4, "the DLQ copy adds nothing twice")
 	require.Len(t, entries(t, rdb, keys.MoogDLQ()), 1)
@@ -262,14 +267,43 @@ func TestDrainRedisSpreadsOverShardsLikeTheIngestor(t *testing.T) {
 	require.NoError(t, err)
 	var total, used int
 	for _, s := range keys.IngestStreams() {
-		n := len(entries(t, rdb, s))
+		n := len(testenv.Queued(t, rdb, s))
 		total += n
 		if n > 0 {
 			used++
 		}
+		// Each shard's backlog counter holds the events moved there.
+		c, err := rdb.Get(ctx, stream.CounterKey(s)).Int()
+		if n == 0 {
+			require.ErrorIs(t, err, redis.Nil, s)
+		} else {
+			require.NoError(t, err, s)
+		}
+		require.Equal(t, n, c, s)
 	}
 	require.Equal(t, 40, total)
 	require.Greater(t, used, 1)
+	requireIngestCounted(t, rdb, keys, 40)
+}
+
+// requireIngestCounted: the ingest streams' backlog counters (ADR 0048)
+// hold the events the migration moved there, so the ingestor's bound and
+// every depth reader count them.
+func requireIngestCounted(t *testing.T, rdb *redis.Client, keys keyspace.Keys, want int64) {
+	t.Helper()
+	ctx := context.Background()
+	var counted int64
+	for _, s := range keys.IngestStreams() {
+		n, err := rdb.Get(ctx, stream.CounterKey(s)).Int64()
+		if !errors.Is(err, redis.Nil) {
+			require.NoError(t, err, s)
+		}
+		counted += n
+	}
+	require.Equal(t, want, counted, "the counters hold the events moved")
+	depth, err := stream.Depth(ctx, rdb, keys.IngestStreams()...)
+	require.NoError(t, err)
+	require.Equal(t, want, depth)
 }
 
 func keyReport(t *testing.T, rep *migration.RedisReport, key string) migration.KeyReport {

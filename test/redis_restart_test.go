@@ -17,7 +17,6 @@ import (
 	"github.com/mutt-ops/mutt/app"
 	"github.com/mutt-ops/mutt/internal/config"
 	"github.com/mutt-ops/mutt/internal/secrets"
-	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/telemetry"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
@@ -82,21 +81,17 @@ func (l *restartLoad) finish() []string {
 	return l.accepted
 }
 
-// streamEventIDs lists the event_id of every entry of the ingest shards.
+// streamEventIDs lists the event_id of every event of the ingest shards (an
+// entry may hold several, ADR 0048).
 func streamEventIDs(t *testing.T, c redis.UniversalClient, streams []string) map[string]bool {
 	t.Helper()
 	ids := map[string]bool{}
-	for _, s := range streams {
-		msgs, err := c.XRange(context.Background(), s, "-", "+").Result()
-		require.NoError(t, err)
-		for _, m := range msgs {
-			var ev struct {
-				EventID string `json:"event_id"`
-			}
-			raw, _ := m.Values[stream.Field].(string)
-			require.NoError(t, json.Unmarshal([]byte(raw), &ev))
-			ids[ev.EventID] = true
+	for _, raw := range testenv.Queued(t, c, streams...) {
+		var ev struct {
+			EventID string `json:"event_id"`
 		}
+		require.NoError(t, json.Unmarshal([]byte(raw), &ev))
+		ids[ev.EventID] = true
 	}
 	return ids
 }

@@ -46,7 +46,8 @@ type ServiceHealth struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// StreamBacklog is the length of one stream.
+// StreamBacklog is the backlog of one stream: events for an ingest stream
+// (an entry may hold several, ADR 0048), entries for the others.
 type StreamBacklog struct {
 	Stream  string `json:"stream"`
 	Backlog int64  `json:"backlog"`
@@ -122,11 +123,21 @@ func (a *app) status(ctx context.Context) (Status, error) {
 		st.Healthy = st.Healthy && h.Status == "healthy"
 		st.Services = append(st.Services, h)
 	}
+	// An ingest entry may hold several events (ADR 0048): its backlog is
+	// the events its counter holds; an alert or a dead letter is an entry.
+	ingest := keys.IngestStreams()
+	depths, err := stream.Depths(ctx, rdb, ingest...)
+	if err != nil {
+		return st, unreachable("redis", err)
+	}
+	for i, k := range ingest {
+		st.Streams = append(st.Streams, StreamBacklog{Stream: k, Backlog: depths[i]})
+	}
 	for _, group := range []struct {
 		keys []string
 		into *[]StreamBacklog
 	}{
-		{append(keys.IngestStreams(), keys.AlertStreams()...), &st.Streams},
+		{keys.AlertStreams(), &st.Streams},
 		{[]string{keys.AlerterDLQ(), keys.MoogDLQ(), keys.PoisonDLQ()}, &st.DLQ},
 	} {
 		for _, k := range group.keys {

@@ -190,6 +190,7 @@ func (a *Alerter) newShard(n int) *shard {
 		log: log,
 		c: stream.NewConsumer(a.o.Redis, stream.Options{
 			Stream:        a.o.Keys.IngestStream(n),
+			Counter:       stream.CounterKey(a.o.Keys.IngestStream(n)),
 			Group:         Group,
 			Consumer:      a.o.Consumer,
 			DeadLetter:    a.o.Keys.AlerterDLQ(),
@@ -207,13 +208,26 @@ func (a *Alerter) batchSize() int64 { return max(a.o.Dyn.Int(dynconfig.AlerterBa
 // resize makes the next read take about alerter_batch_size events (the
 // setting is dynamic): as many entries as that makes at the last batch's
 // events per entry. Call it from the reader's goroutine.
+//
+// The last batch does not say what the next entries hold: after a run of
+// single events, a read of alerter_batch_size entries could bring
+// stream.MaxPerEntry times as many events. So a read never asks for more
+// entries than maxReadEvents(batch) events fill at stream.MaxPerEntry each
+// (ADR 0048), at the price of smaller batches of single events when
+// alerter_batch_size is above a hundredth of that.
 func (s *shard) resize() {
-	n := s.a.batchSize()
+	batch := s.a.batchSize()
+	n := batch
 	if pe := s.perEntry.Load(); pe > 1000 {
 		n = max(n*1000/pe, 1)
 	}
-	s.c.SetCount(n)
+	s.c.SetCount(min(n, maxReadEvents(batch)/stream.MaxPerEntry))
 }
+
+// maxReadEvents bounds the events one read may bring: ten batches, and
+// never less than 10 000 (5 MB of typical events), so that the bound only
+// shrinks reads of single events when the batch is large.
+func maxReadEvents(batch int64) int64 { return max(10*batch, 10_000) }
 
 func (a *Alerter) visibility() time.Duration {
 	return a.o.Dyn.Duration(dynconfig.StreamVisibilityTimeout)
@@ -385,12 +399,13 @@ func (s *shard) shed(ctx context.Context, c *stream.Consumer, entries []stream.E
 	for i, e := range entries {
 		dls[i] = stream.DeadLetter{Entry: e, Reason: ReasonShed, Err: msg}
 	}
+	shed := eventsOf(dls)
 	release := s.holdLease(bctx, c, entries)
 	defer release()
 	var failed bool
 	if s.step(bctx, "shed", &failed, func(ctx context.Context) error { return c.DeadLetter(ctx, dls...) }) {
-		s.a.m.shed.WithLabelValues("dlq").Add(float64(len(entries)))
-		s.a.o.Tally.Add(tally.AlerterDead, int64(len(entries)))
+		s.a.m.shed.WithLabelValues("dlq").Add(float64(shed))
+		s.a.o.Tally.Add(tally.AlerterDead, int64(shed))
 		s.a.refreshDLQDepth(bctx)
 	}
 }
@@ -445,7 +460,7 @@ func (s *shard) process(ctx context.Context, c *stream.Consumer, entries []strea
 
 	eng := s.a.engine.Load()
 	items, dead := s.a.prepare(eng, entries)
-	events := len(items) + len(dead)
+	events := len(items) + eventsOf(dead)
 	s.a.m.batchSize.Observe(float64(events))
 	s.perEntry.Store(int64(events) * 1000 / int64(max(len(entries), 1)))
 	if !s.complete(bctx, c, eng, entries, items, dead) {
@@ -459,7 +474,7 @@ func (s *shard) process(ctx context.Context, c *stream.Consumer, entries []strea
 // before they were all done.
 func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Engine, entries []stream.Entry, items []item, dead []stream.DeadLetter) bool {
 	a := s.a
-	events := len(items) + len(dead)
+	events := len(items) + eventsOf(dead)
 	var failed bool
 	// Counting the unhandled events (Redis) and writing the audit rows
 	// (PostgreSQL) do not depend on each other, so they run at the same time:
@@ -514,7 +529,7 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 	}) {
 		return false
 	}
-	ids := ackIDs(entries, dead)
+	acks := toAck(entries, dead)
 	handled, unhandled, ignored := 0, 0, 0
 	for i := range items {
 		it := &items[i]
@@ -532,13 +547,13 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 		}
 	}
 	if !s.step(ctx, "ack", &failed, func(ctx context.Context) error {
-		return c.AddAndAck(ctx, s.alertStream, payloads, ids...)
+		return c.AddAndAck(ctx, s.alertStream, payloads, acks...)
 	}) {
 		return false
 	}
 	a.m.processed.WithLabelValues(statusHandled).Add(float64(handled))
 	a.m.processed.WithLabelValues(statusUnhandled).Add(float64(unhandled))
-	a.m.processed.WithLabelValues(statusPoison).Add(float64(len(dead)))
+	a.m.processed.WithLabelValues(statusPoison).Add(float64(eventsOf(dead)))
 	if failed {
 		a.m.processed.WithLabelValues(statusError).Add(float64(events))
 	}
@@ -550,16 +565,30 @@ func (s *shard) complete(ctx context.Context, c *stream.Consumer, eng *rules.Eng
 	t.Add(tally.Ignored, int64(ignored))
 	t.Add(tally.Unhandled, int64(unhandled))
 	t.Add(tally.Alerts, int64(len(payloads)))
-	t.Add(tally.AlerterDead, int64(len(dead)))
+	t.Add(tally.AlerterDead, int64(eventsOf(dead)))
 	if len(dead) > 0 {
 		a.refreshDLQDepth(ctx)
 	}
 	return true
 }
 
-// ackIDs are the IDs of the batch's entries that its dead letters do not
+// eventsOf counts the events dead letters hold: one for a part, all of a
+// whole entry's.
+func eventsOf(dls []stream.DeadLetter) int {
+	n := 0
+	for _, d := range dls {
+		if d.Part {
+			n++
+		} else {
+			n += int(max(d.Events, 1))
+		}
+	}
+	return n
+}
+
+// toAck are the batch's entries that its dead letters do not
 // acknowledge themselves.
-func ackIDs(entries []stream.Entry, dead []stream.DeadLetter) []string {
+func toAck(entries []stream.Entry, dead []stream.DeadLetter) []stream.Entry {
 	var gone map[string]bool
 	for _, d := range dead {
 		if !d.Part {
@@ -569,13 +598,16 @@ func ackIDs(entries []stream.Entry, dead []stream.DeadLetter) []string {
 			gone[d.ID] = true
 		}
 	}
-	ids := make([]string, 0, len(entries))
+	if gone == nil {
+		return entries
+	}
+	out := make([]stream.Entry, 0, len(entries))
 	for _, e := range entries {
 		if !gone[e.ID] {
-			ids = append(ids, e.ID)
+			out = append(out, e)
 		}
 	}
-	return ids
+	return out
 }
 
 // hasUnmatched reports whether some item matched no rule (and so is counted

@@ -164,7 +164,7 @@ func newEnvelope(host, msg string) event.Envelope {
 
 func (r *rig) enqueueRaw(t testing.TB, payloads ...[]byte) {
 	t.Helper()
-	_, _, err := stream.Enqueue(context.Background(), r.rdb, r.keys.IngestStream(0), 0, payloads)
+	_, _, err := stream.Enqueue(context.Background(), r.rdb, r.keys.IngestStream(0), 0, payloads, nil)
 	require.NoError(t, err)
 }
 
@@ -184,12 +184,14 @@ func (r *rig) enqueue(t testing.TB, envs ...event.Envelope) {
 func (r *rig) enqueueEntries(t testing.TB, per int, envs ...event.Envelope) {
 	t.Helper()
 	var payloads [][]byte
+	var events []int
 	for chunk := range slices.Chunk(envs, per) {
 		b, err := json.Marshal(chunk)
 		require.NoError(t, err)
-		payloads = append(payloads, b)
+		payloads, events = append(payloads, b), append(events, len(chunk))
 	}
-	r.enqueueRaw(t, payloads...)
+	_, err := stream.Push(context.Background(), r.rdb, r.keys.IngestStream(0), 0, payloads, events)
+	require.NoError(t, err)
 }
 
 // xlen is the length of stream key; t may be a collect T.
@@ -212,6 +214,8 @@ func (r *rig) drained(t *testing.T) {
 	pending, err := r.rdb.XPending(context.Background(), r.keys.IngestStream(0), Group).Result()
 	require.NoError(t, err)
 	require.Zero(t, pending.Count)
+	require.Zero(t, r.rdb.Exists(context.Background(), stream.CounterKey(r.keys.IngestStream(0))).Val(),
+		"the backlog counter of the emptied stream is gone")
 }
 
 func (r *rig) alerts(t *testing.T) []event.Alert {
@@ -803,12 +807,14 @@ func TestEntryOfSeveralEvents(t *testing.T) {
 func TestEntryWithAnUndecodableEventIsDeadLetteredWhole(t *testing.T) {
 	t.Parallel()
 	r := newRig(t)
-	r.start(t)
+	in := r.start(t)
 	good, err := json.Marshal(newEnvelope("router1.prod.example.com", "LINK-DOWN one"))
 	require.NoError(t, err)
 	entry := `[` + string(good) + `,{"event_id":"not-a-uuid"}]`
-	r.enqueueRaw(t, []byte(entry))
+	_, err = stream.Push(context.Background(), r.rdb, r.keys.IngestStream(0), 0, [][]byte{[]byte(entry)}, []int{2})
+	require.NoError(t, err)
 	r.drained(t)
+	require.EqualValues(t, 2, in.metric(t, "mutt_alerter_events_processed_total", "status", "poison"), "both events count")
 
 	require.Empty(t, readAudit(t, r.db))
 	require.Empty(t, r.alerts(t))

@@ -94,6 +94,35 @@ func TestBatchSizeCountsEventsOfEntriesOfSeveral(t *testing.T) {
 	require.Len(t, readAudit(t, r.db), 60, "every event audited")
 }
 
+// TestReadsOfSingleEventsAreBounded: a read asks for at most as many
+// entries as 10 000 events would fill at 100 per entry (ADR 0048), so that
+// after a run of single events a read of full entries cannot bring 100 times
+// the batch size; with the default batch size, single events go 100 at a time.
+func TestReadsOfSingleEventsAreBounded(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	var envs []event.Envelope
+	for i := range 300 {
+		envs = append(envs, newEnvelope("router1.prod.example.com", fmt.Sprintf("LINK-DOWN port %d", i)))
+	}
+	r.enqueue(t, envs...)
+	in := r.start(t)
+	r.drained(t)
+	require.Equal(t, batches{count: 3, events: 300}, in.batches(t), "three reads of 100 single events")
+
+	// Full entries now, more than a read may bring: the read already asking
+	// for 100 entries takes 10 000 events, not all 10 100.
+	envs = envs[:0]
+	for i := range 10_100 {
+		envs = append(envs, newEnvelope("router1.prod.example.com", fmt.Sprintf("LINK-DOWN full %d", i)))
+	}
+	r.enqueueEntries(t, 100, envs...)
+	r.drained(t)
+	after := in.batches(t)
+	require.EqualValues(t, 300+10_100, after.events)
+	require.GreaterOrEqual(t, after.count, uint64(3+2), "no read brought more than 10 000 events")
+}
+
 // newRule adds an active rule behind the alerter's back: nothing is published
 // on the rules-update channel, so only a periodic reload can pick it up.
 func (r *rig) newRule(t *testing.T, match string) int64 {

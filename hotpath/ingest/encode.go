@@ -5,6 +5,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/event"
 	"github.com/mutt-ops/mutt/internal/jsonenc"
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
 // appendEnvelope appends e as the JSON json.Marshal makes of it (same
@@ -96,6 +97,10 @@ type payloads struct {
 	buf  []byte
 	ends []int
 	out  [][]byte
+	// pack's buffers: the entries' bytes, the entries, their event counts.
+	arr     []byte
+	entries [][]byte
+	events  []int
 }
 
 // encode encodes every envelope into p's buffer (grown once to the size
@@ -135,9 +140,63 @@ func (p *payloads) encode(envs []event.Envelope) [][]byte {
 	return out
 }
 
+// packed are the stream entries of one shard and how many events each holds.
+type packed struct {
+	entries [][]byte
+	events  []int
+}
+
+// pack makes the stream entries of each shard's payloads (ADR 0048): a JSON
+// array of up to stream.MaxPerEntry payloads in their order, or a payload
+// alone as it is. The entries are slices of p's buffers, valid until p is
+// used again; n is the number of payloads in all.
+func (p *payloads) pack(byShard map[int][][]byte, n int) map[int]packed {
+	size := 0
+	for _, ps := range byShard {
+		for _, pl := range ps {
+			size += len(pl) + 1 // a comma or a bracket after each
+		}
+		size += len(ps)/stream.MaxPerEntry + 1 // an opening bracket per entry
+	}
+	// Sized once for all: a slice handed out must not move.
+	if cap(p.arr) < size {
+		p.arr = make([]byte, 0, size)
+	}
+	if cap(p.entries) < n {
+		p.entries, p.events = make([][]byte, 0, n), make([]int, 0, n)
+	}
+	arr, entries, events := p.arr[:0], p.entries[:0], p.events[:0]
+	out := make(map[int]packed, len(byShard))
+	for sh, ps := range byShard {
+		first := len(entries)
+		for len(ps) > 0 {
+			k := min(len(ps), stream.MaxPerEntry)
+			if k == 1 {
+				entries, events = append(entries, ps[0]), append(events, 1)
+			} else {
+				start := len(arr)
+				arr = append(arr, '[')
+				for i, pl := range ps[:k] {
+					if i > 0 {
+						arr = append(arr, ',')
+					}
+					arr = append(arr, pl...)
+				}
+				arr = append(arr, ']')
+				entries, events = append(entries, arr[start:len(arr):len(arr)]), append(events, k)
+			}
+			ps = ps[k:]
+		}
+		out[sh] = packed{entries: entries[first:len(entries):len(entries)], events: events[first:len(events):len(events)]}
+	}
+	p.arr, p.entries, p.events = arr, entries, events
+	return out
+}
+
 // release readies p for reuse; keep says whether it should be (a huge
 // request's buffer is left to the GC).
 func (p *payloads) release() (keep bool) {
 	clear(p.out)
-	return cap(p.buf) <= 4<<20 && cap(p.out) <= 2*maxEnvsGuess
+	clear(p.entries)
+	return cap(p.buf) <= 4<<20 && cap(p.arr) <= 4<<20 && cap(p.out) <= 2*maxEnvsGuess
 }

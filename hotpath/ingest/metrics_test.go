@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,13 +39,12 @@ func TestQueueDepthFollowsTheBacklogWithoutRequests(t *testing.T) {
 	})
 	depth := func() float64 { return testenv.Metric(t, reg, "mutt_ingest_queue_depth", nil) }
 
-	// Another ingestor queues events: this one sees them without a request.
+	// Another ingestor queues events, as entries of several (ADR 0048):
+	// this one sees them, counted in events, without a request.
 	add := func(shard, n int) {
-		payloads := make([][]byte, n)
-		for i := range payloads {
-			payloads[i] = []byte(`{}`)
-		}
-		require.NoError(t, stream.Add(ctx, rdb, keys.IngestStream(shard), payloads))
+		_, err := stream.Push(ctx, rdb, keys.IngestStream(shard), 0,
+			[][]byte{[]byte("[" + strings.Repeat(`{},`, n-1) + `{}]`)}, []int{n})
+		require.NoError(t, err)
 	}
 	add(0, 3)
 	add(1, 7)
@@ -64,10 +64,14 @@ func TestQueueDepthOfA503(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.post(t, batch("h", 2)).code)
 	require.EqualValues(t, 2, testenv.Metric(t, e.reg, "mutt_ingest_queue_depth", nil))
 
-	// Another ingestor fills the backlog.
-	require.NoError(t, stream.Add(context.Background(), e.rdb, e.keys.IngestStream(0), [][]byte{[]byte(`{}`), []byte(`{}`), []byte(`{}`)}))
+	// Another ingestor fills the backlog with one request of three. The
+	// depth counts events, not stream entries (there are two).
+	_, err := stream.Push(context.Background(), e.rdb, e.keys.IngestStream(0), 0, [][]byte{[]byte(`[{},{},{}]`)}, []int{3})
+	require.NoError(t, err)
+	require.EqualValues(t, 2, e.rdb.XLen(context.Background(), e.keys.IngestStream(0)).Val())
 	r := e.post(t, evt("h", 9))
 	require.Equal(t, http.StatusServiceUnavailable, r.code, r.raw)
 	require.EqualValues(t, 5, r.body["queue_depth"])
+	require.EqualValues(t, 4, r.body["queue_limit"])
 	require.EqualValues(t, 5, testenv.Metric(t, e.reg, "mutt_ingest_queue_depth", nil))
 }

@@ -290,17 +290,11 @@ func (s *Server) TrackQueueDepth(ctx context.Context) error {
 	defer t.Stop()
 	failing := false
 	for {
-		lens := make([]*redis.IntCmd, s.keys.Shards)
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for sh := range lens {
-				lens[sh] = p.XLen(ctx, s.keys.IngestStream(sh))
-			}
-			return nil
-		})
+		depths, err := stream.Depths(ctx, s.rdb, s.keys.IngestStreams()...)
 		switch {
 		case err == nil:
-			for sh, c := range lens {
-				s.noteDepth(sh, c.Val())
+			for sh, d := range depths {
+				s.noteDepth(sh, d)
 			}
 			failing = false
 		case ctx.Err() == nil && !failing:
@@ -766,8 +760,9 @@ func shardOf(host string, shards int) int {
 	return int(h.Sum32() % uint32(shards)) // #nosec G115 -- shards > 1 here and is a small configured shard count, far below 2^32
 }
 
-// enqueue adds every envelope to its shard and returns the backlog after
-// the add (the largest of the shards touched). A refusal never leaves part
+// enqueue adds every envelope to its shard, as entries of up to
+// stream.MaxPerEntry events in request order (ADR 0048), and returns the
+// backlog in events after the add (the largest of the shards touched). A refusal never leaves part
 // of the request queued: with one shard the check and the add are one
 // atomic script; with several, every shard is checked before any is added.
 func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string) (int64, error) {
@@ -789,10 +784,10 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 			msg: fmt.Sprintf("service unavailable: ingest queue full (%d of %d); retry later", depth, perShard)}
 	}
 
-	byShard := s.byShard(envs, payloads)
+	byShard := p.pack(s.byShard(envs, payloads), len(payloads))
 	if len(byShard) == 1 {
-		for sh, payloads := range byShard {
-			depth, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, payloads, s.cfg.Durability)
+		for sh, pk := range byShard {
+			depth, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, pk.entries, pk.events, s.cfg.Durability)
 			var fe *stream.FullError
 			if errors.As(err, &fe) {
 				s.noteDepth(sh, fe.Depth)
@@ -811,31 +806,31 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 	}
 
 	shards := make([]int, 0, len(byShard))
+	streams := make([]string, 0, len(byShard))
 	for sh := range byShard {
 		shards = append(shards, sh)
 	}
 	slices.Sort(shards)
-	lens := make([]*redis.IntCmd, len(shards))
-	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, sh := range shards {
-			lens[i] = p.XLen(ctx, s.keys.IngestStream(sh))
-		}
-		return nil
-	}); err != nil {
+	for _, sh := range shards {
+		streams = append(streams, s.keys.IngestStream(sh))
+	}
+	depths, err := stream.Depths(ctx, s.rdb, streams...)
+	if err != nil {
 		s.log.Error("backlog check failed", "err", err, "correlation_id", cid)
 		return 0, redisDown("backlog check")
 	}
-	for i, c := range lens {
-		s.noteDepth(shards[i], c.Val())
+	for i, d := range depths {
+		s.noteDepth(shards[i], d)
 	}
-	for _, c := range lens {
-		if c.Val() >= perShard {
-			return 0, full(c.Val())
+	for _, d := range depths {
+		if d >= perShard {
+			return 0, full(d)
 		}
 	}
 	var depth int64
 	for i, sh := range shards {
-		d, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), 0, byShard[sh], s.cfg.Durability)
+		pk := byShard[sh]
+		d, err := stream.PushDurable(ctx, s.rdb, streams[i], 0, pk.entries, pk.events, s.cfg.Durability)
 		if nd := s.notDurable(err, cid); nd != nil {
 			return 0, nd
 		}

@@ -179,7 +179,7 @@ func requireError(t *testing.T, r response, code int, msgPart string) {
 
 func (e *env) backlog(t *testing.T) int64 {
 	t.Helper()
-	n, err := stream.Len(context.Background(), e.rdb, e.keys.IngestStreams()...)
+	n, err := stream.Depth(context.Background(), e.rdb, e.keys.IngestStreams()...)
 	require.NoError(t, err)
 	return n
 }
@@ -188,14 +188,10 @@ func (e *env) backlog(t *testing.T) int64 {
 func (e *env) stored(t *testing.T) []event.Envelope {
 	t.Helper()
 	var out []event.Envelope
-	for _, s := range e.keys.IngestStreams() {
-		msgs, err := e.rdb.XRange(context.Background(), s, "-", "+").Result()
-		require.NoError(t, err)
-		for _, m := range msgs {
-			var env event.Envelope
-			require.NoError(t, json.Unmarshal([]byte(m.Values[stream.Field].(string)), &env))
-			out = append(out, env)
-		}
+	for _, m := range testenv.Queued(t, e.rdb, e.keys.IngestStreams()...) {
+		var env event.Envelope
+		require.NoError(t, json.Unmarshal([]byte(m), &env))
+		out = append(out, env)
 	}
 	return out
 }
@@ -238,6 +234,39 @@ func TestQueuedEventsAreInTheStreamWhenTheAnswerArrives(t *testing.T) {
 	require.EqualValues(t, 3, testenv.Metric(t, e.reg, "mutt_ingest_queue_depth", nil))
 	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_batch_size", nil))
 	require.EqualValues(t, 1, testenv.Metric(t, e.reg, "mutt_ingest_latency_seconds", nil))
+}
+
+// TestARequestIsOneEntryPerHundredEvents: the events of a request go to
+// the stream as entries of up to 100, each a JSON array with its count in
+// field n (ADR 0048), in request order; an event alone is an entry as it
+// always was. The backlog and the answer count events.
+func TestARequestIsOneEntryPerHundredEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, setup{})
+	r := e.post(t, batch("h", 250))
+	require.Equal(t, http.StatusOK, r.code, r.raw)
+	require.EqualValues(t, 250, r.body["queue_depth"])
+	r = e.post(t, evt("h", 250))
+	require.Equal(t, http.StatusOK, r.code, r.raw)
+	require.EqualValues(t, 251, r.body["queue_depth"])
+
+	msgs, err := e.rdb.XRange(context.Background(), e.keys.IngestStream(0), "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, msgs, 4)
+	for i, want := range []int{100, 100, 50} {
+		require.Equal(t, fmt.Sprint(want), msgs[i].Values[stream.EventsField])
+		var arr []json.RawMessage
+		require.NoError(t, json.Unmarshal([]byte(msgs[i].Values[stream.Field].(string)), &arr))
+		require.Len(t, arr, want)
+	}
+	require.NotContains(t, msgs[3].Values, stream.EventsField)
+	require.Contains(t, msgs[3].Values[stream.Field], `"message":"event 250"`)
+	got := e.stored(t)
+	require.Len(t, got, 251)
+	for i, env := range got {
+		require.Equal(t, fmt.Sprintf("event %d", i), env.Message, "stream order is request order")
+	}
+	require.EqualValues(t, 251, e.backlog(t))
 }
 
 func TestEveryIngestRouteAndBodyShape(t *testing.T) {
@@ -416,11 +445,9 @@ func TestShardsKeepHostsTogetherAndRefuseWhole(t *testing.T) {
 	last := map[string]int{}
 	used := map[string]bool{}
 	for _, s := range e.keys.IngestStreams() {
-		msgs, err := e.rdb.XRange(context.Background(), s, "-", "+").Result()
-		require.NoError(t, err)
-		for _, m := range msgs {
+		for _, m := range testenv.Queued(t, e.rdb, s) {
 			var env event.Envelope
-			require.NoError(t, json.Unmarshal([]byte(m.Values[stream.Field].(string)), &env))
+			require.NoError(t, json.Unmarshal([]byte(m), &env))
 			if prev, ok := hostShard[env.Hostname]; ok {
 				require.Equal(t, prev, s, "host %s split over shards", env.Hostname)
 			}
@@ -440,9 +467,8 @@ func TestShardsKeepHostsTogetherAndRefuseWhole(t *testing.T) {
 	// The same host in another case goes to the same shard.
 	r = e.post(t, evt("HOST-0", 100))
 	require.Equal(t, http.StatusOK, r.code, r.raw)
-	msgs, err := e.rdb.XRange(context.Background(), hostShard["Host-0"], "-", "+").Result()
-	require.NoError(t, err)
-	require.Contains(t, msgs[len(msgs)-1].Values[stream.Field], `"hostname":"HOST-0"`)
+	msgs := testenv.Queued(t, e.rdb, hostShard["Host-0"])
+	require.Contains(t, msgs[len(msgs)-1], `"hostname":"HOST-0"`)
 
 	// Limit 8 over 4 shards is 2 per shard, and every shard holds more: a
 	// request touching several shards is refused whole.

@@ -145,7 +145,7 @@ const (
 var (
 	MaxIngestQueueSize = intKey(Key{Name: "max_ingest_queue_size", Default: "1000000", Min: 1, Max: 1e10,
 		Env: []string{"MAX_INGEST_QUEUE_SIZE"}, Services: []string{ingestor},
-		Description: "Ingest backlog (entries, all shards) at which the ingestor answers 503 with Retry-After."})
+		Description: "Ingest backlog (events, all shards; each shard gets its share) at which the ingestor answers 503 with Retry-After."})
 	IngestMaxRate = intKey(Key{Name: "ingest_max_rate", Default: "50000", Min: 0, Max: 1e9,
 		Env: []string{"INGEST_MAX_RATE"}, Services: []string{ingestor},
 		Description: "Events accepted per ingest_rate_window across all ingestors; 0 turns the limit off. Beyond it: 429 with Retry-After."})

@@ -50,14 +50,17 @@ func TestRedisUserRunsTheHotPathAndNothingElse(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 
 	// Streams: bounded enqueue, consumer group, read, extend, dead-letter, ack.
-	_, _, err := stream.Enqueue(ctx, c, keys.IngestStream(0), 100, [][]byte{[]byte("a"), []byte("b")})
+	// The second entry holds two events, as the ingestor writes a request's
+	// (ADR 0048): the scripts keep the stream's counter, inside the prefix.
+	_, _, err := stream.Enqueue(ctx, c, keys.IngestStream(0), 100, [][]byte{[]byte("a"), []byte(`["b","c"]`)}, []int{1, 2})
 	require.NoError(t, err)
 	require.NoError(t, stream.Add(ctx, c, keys.AlertStream(1), [][]byte{[]byte("c")}))
-	n, err := stream.Len(ctx, c, keys.IngestStreams()...)
+	n, err := stream.Depth(ctx, c, keys.IngestStreams()...)
 	require.NoError(t, err)
-	require.Equal(t, int64(2), n)
+	require.Equal(t, int64(3), n, "events, not entries")
 	cons := stream.NewConsumer(c, stream.Options{Stream: keys.IngestStream(0), Group: "alerter",
 		Consumer: stream.ConsumerName("alerter"), DeadLetter: keys.AlerterDLQ(), Block: 10 * time.Millisecond,
+		Counter:    stream.CounterKey(keys.IngestStream(0)),
 		Visibility: func() time.Duration { return time.Millisecond }}, log, stream.NewMetrics(prometheus.NewRegistry()))
 	require.NoError(t, cons.EnsureGroup(ctx))
 	require.NoError(t, cons.EnsureGroup(ctx))
@@ -71,7 +74,10 @@ func TestRedisUserRunsTheHotPathAndNothingElse(t *testing.T) {
 		assert.NoError(ct, err)
 		assert.Len(ct, got, 1)
 	}, 10*time.Second, 5*time.Millisecond)
-	require.NoError(t, cons.Ack(ctx, entries[0].ID))
+	require.NoError(t, cons.AckEntries(ctx, entries[0]))
+	n, err = stream.Depth(ctx, c, keys.IngestStreams()...)
+	require.NoError(t, err)
+	require.Zero(t, n)
 	require.NoError(t, c.XPending(ctx, keys.IngestStream(0), "alerter").Err())
 	require.NoError(t, c.XInfoGroups(ctx, keys.IngestStream(0)).Err())
 	require.NoError(t, c.XRange(ctx, keys.AlerterDLQ(), "-", "+").Err())

@@ -134,7 +134,7 @@ func (r *Result) judge() {
 	r.Verdicts = append(r.Verdicts,
 		Judge("PostgreSQL connections", ts, series(func(s Sample) float64 { return float64(s.PGConns) }), TolPGConns),
 		Judge("latency p99 (ms)", ts, series(func(s Sample) float64 { return s.P99 }), TolP99),
-		Judge("stream backlog (entries)", ts, series(func(s Sample) float64 { return float64(s.Backlog) }), tolBacklog(r.Options.Rate)))
+		Judge("stream backlog (events and alerts)", ts, series(func(s Sample) float64 { return float64(s.Backlog) }), tolBacklog(r.Options.Rate)))
 	r.Pass = r.Failure == ""
 	for _, v := range r.Verdicts {
 		if !v.Flat {

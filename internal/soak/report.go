@@ -206,7 +206,7 @@ func (r *Result) markdown() string {
 	p("| delivered | %d unique alerts at the simulator (summed per sample window) |\n", r.Delivered)
 	if n := len(r.Samples); n > 0 {
 		last := r.Samples[n-1]
-		p("| at the end | backlog %d stream entries, %d dead letters |\n", last.Backlog, last.DLQ)
+		p("| at the end | backlog %d queued events and alerts, %d dead letters |\n", last.Backlog, last.DLQ)
 	}
 	if o.Command != "" {
 		p("| reproduce | `%s` |\n", o.Command)

@@ -63,8 +63,9 @@ func cpuTime(b *testing.B) time.Duration {
 
 // BenchmarkHop measures what one stream hop (the ingestor's Push, a
 // consumer's Read of 500 events, its Ack) costs Redis per event, with one
-// event per entry as the ingestor writes today and with one ingest
-// request's 100 events in entries of 10 or of 100 (ADR 0048). redis-ns/event is
+// event per entry (old writers, DLQ replay) and with one ingest
+// request's 100 events in entries of 10 or of 100, as the ingestor writes
+// them (ADR 0048), the depth counter kept throughout. redis-ns/event is
 // redis-server's own CPU time (/proc), in 10 ms ticks: use -benchtime 10x or
 // more. 1 000 requests of 100 events of 500 bytes per op.
 func BenchmarkHop(b *testing.B) {
@@ -78,7 +79,7 @@ func benchHop(b *testing.B, per int) {
 	ctx := context.Background()
 	key := keys.IngestStream(0)
 	c := stream.NewConsumer(rdb, stream.Options{
-		Stream: key, Group: "g", Consumer: "bench", DeadLetter: key + ":dlq", Count: int64(500 / per),
+		Stream: key, Counter: stream.CounterKey(key), Group: "g", Consumer: "bench", DeadLetter: key + ":dlq", Count: int64(500 / per),
 		Block: 10 * time.Millisecond,
 	}, quiet, stream.NewMetrics(prometheus.NewRegistry()))
 	require.NoError(b, c.EnsureGroup(ctx))
@@ -87,11 +88,13 @@ func benchHop(b *testing.B, per int) {
 	for i := range request {
 		request[i] = []byte(event)
 	}
+	var counts []int
 	if per > 1 {
 		entry := []byte("[" + strings.Repeat(event+",", per-1) + event + "]")
 		request = request[:100/per]
+		counts = make([]int, len(request))
 		for i := range request {
-			request[i] = entry
+			request[i], counts[i] = entry, per
 		}
 	}
 	const requests = 1000
@@ -100,17 +103,13 @@ func benchHop(b *testing.B, per int) {
 	cpu := procCPU(b, redisPID)
 	for range b.N {
 		for range requests {
-			_, err := stream.Push(ctx, rdb, key, 0, request)
+			_, err := stream.Push(ctx, rdb, key, 0, request, counts)
 			require.NoError(b, err)
 		}
 		for events := 0; events < requests*100; {
 			got, err := c.Read(ctx)
 			require.NoError(b, err)
-			ids := make([]string, len(got))
-			for i, e := range got {
-				ids[i] = e.ID
-			}
-			require.NoError(b, c.Ack(ctx, ids...))
+			require.NoError(b, c.AckEntries(ctx, got...))
 			events += len(got) * per
 		}
 	}

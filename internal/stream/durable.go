@@ -65,24 +65,24 @@ func (e *NotDurableError) Error() string {
 // the primary that owns stream's slot; a redirect (the slot is moving, or a
 // replica was just promoted) refreshes the slot map and tries again, which
 // is safe because a redirected script ran nowhere.
-func EnqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, d Durability) ([]string, int64, error) {
-	return enqueueDurable(ctx, rdb, stream, limit, payloads, d, true)
+func EnqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, events []int, d Durability) ([]string, int64, error) {
+	return enqueueDurable(ctx, rdb, stream, limit, payloads, events, d, true)
 }
 
 // PushDurable is EnqueueDurable for a caller that needs no entry IDs, as
 // Push is Enqueue's: it returns the backlog after the append.
-func PushDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, d Durability) (int64, error) {
-	_, depth, err := enqueueDurable(ctx, rdb, stream, limit, payloads, d, false)
+func PushDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, events []int, d Durability) (int64, error) {
+	_, depth, err := enqueueDurable(ctx, rdb, stream, limit, payloads, events, d, false)
 	return depth, err
 }
 
 // enqueueDurable is EnqueueDurable, with the entry IDs when wantIDs.
-func enqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, d Durability, wantIDs bool) ([]string, int64, error) {
+func enqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream string, limit int64, payloads [][]byte, events []int, d Durability, wantIDs bool) ([]string, int64, error) {
 	if !d.Enabled() {
 		if wantIDs {
-			return Enqueue(ctx, rdb, stream, limit, payloads)
+			return Enqueue(ctx, rdb, stream, limit, payloads, events)
 		}
-		depth, err := Push(ctx, rdb, stream, limit, payloads)
+		depth, err := Push(ctx, rdb, stream, limit, payloads, events)
 		return nil, depth, err
 	}
 	cc, cluster := rdb.(*redis.ClusterClient)
@@ -100,7 +100,7 @@ func enqueueDurable(ctx context.Context, rdb redis.UniversalClient, stream strin
 			node = n
 		}
 		var err error
-		ids, depth, err = enqueueAndWait(ctx, node, stream, limit, payloads, d, wantIDs)
+		ids, depth, err = enqueueAndWait(ctx, node, stream, limit, payloads, events, d, wantIDs)
 		if err == nil {
 			return nil
 		}
@@ -139,8 +139,8 @@ func redirected(err error) bool {
 
 // enqueueAndWait runs the enqueue script and the wait in one pipeline: one
 // connection of node, one round trip.
-func enqueueAndWait(ctx context.Context, node redis.Cmdable, stream string, limit int64, payloads [][]byte, d Durability, wantIDs bool) ([]string, int64, error) {
-	args := scriptArgs(limit, payloads)
+func enqueueAndWait(ctx context.Context, node redis.Cmdable, stream string, limit int64, payloads [][]byte, events []int, d Durability, wantIDs bool) ([]string, int64, error) {
+	args := scriptArgs(limit, payloads, events)
 	enqueue := pushScript
 	if wantIDs {
 		enqueue = enqueueScript
@@ -152,7 +152,7 @@ func enqueueAndWait(ctx context.Context, node redis.Cmdable, stream string, limi
 		ms = 1000
 	}
 	_, _ = node.Pipelined(ctx, func(p redis.Pipeliner) error {
-		script = enqueue.Eval(ctx, p, []string{stream}, args...)
+		script = enqueue.Eval(ctx, p, []string{stream, CounterKey(stream)}, args...)
 		if d.AOF {
 			wait = p.Do(ctx, "WAITAOF", 1, d.Replicas, ms)
 		} else {

@@ -23,29 +23,29 @@ func TestEnqueueDurableOnACluster(t *testing.T) {
 	cc := c.Client(t)
 	key := "dur:stream:ingest:{0}"
 
-	ids, depth, err := stream.EnqueueDurable(ctx, cc, key, 0, payloads(3), stream.Durability{Replicas: 1, Timeout: 2 * time.Second})
+	ids, depth, err := stream.EnqueueDurable(ctx, cc, key, 0, payloads(3), nil, stream.Durability{Replicas: 1, Timeout: 2 * time.Second})
 	require.NoError(t, err)
 	require.Len(t, ids, 3)
 	require.EqualValues(t, 3, depth)
 
-	_, _, err = stream.EnqueueDurable(ctx, cc, key, 0, payloads(1), stream.Durability{Replicas: 2, Timeout: 100 * time.Millisecond})
+	_, _, err = stream.EnqueueDurable(ctx, cc, key, 0, payloads(1), nil, stream.Durability{Replicas: 2, Timeout: 100 * time.Millisecond})
 	var nd *stream.NotDurableError
 	require.ErrorAs(t, err, &nd)
 	require.EqualValues(t, 1, nd.Replicas)
 	require.Contains(t, err.Error(), "1 of 2 replica(s) confirmed")
 	require.EqualValues(t, 4, cc.XLen(ctx, key).Val(), "written all the same: a retry is a duplicate, never a loss")
 
-	_, _, err = stream.EnqueueDurable(ctx, cc, key, 4, payloads(1), stream.Durability{Replicas: 1, Timeout: time.Second})
+	_, _, err = stream.EnqueueDurable(ctx, cc, key, 4, payloads(1), nil, stream.Durability{Replicas: 1, Timeout: time.Second})
 	var fe *stream.FullError
 	require.ErrorAs(t, err, &fe)
 
-	depth, err = stream.PushDurable(ctx, cc, key, 0, payloads(2), stream.Durability{Replicas: 1, Timeout: 2 * time.Second})
+	depth, err = stream.PushDurable(ctx, cc, key, 0, payloads(2), nil, stream.Durability{Replicas: 1, Timeout: 2 * time.Second})
 	require.NoError(t, err)
 	require.EqualValues(t, 6, depth)
-	_, err = stream.PushDurable(ctx, cc, key, 0, payloads(1), stream.Durability{Replicas: 2, Timeout: 100 * time.Millisecond})
+	_, err = stream.PushDurable(ctx, cc, key, 0, payloads(1), nil, stream.Durability{Replicas: 2, Timeout: 100 * time.Millisecond})
 	require.ErrorAs(t, err, &nd)
 	require.EqualValues(t, 7, cc.XLen(ctx, key).Val())
-	depth, err = stream.PushDurable(ctx, cc, key, 7, payloads(1), stream.Durability{Replicas: 1, Timeout: time.Second})
+	depth, err = stream.PushDurable(ctx, cc, key, 7, payloads(1), nil, stream.Durability{Replicas: 1, Timeout: time.Second})
 	require.ErrorAs(t, err, &fe)
 	require.EqualValues(t, 7, depth)
 
@@ -65,7 +65,7 @@ func BenchmarkEnqueueDurable(b *testing.B) {
 		b.Run(fmt.Sprintf("replicas=%d", d.Replicas), func(b *testing.B) {
 			key := fmt.Sprintf("bench:%d:{0}", d.Replicas)
 			for b.Loop() {
-				if _, _, err := stream.EnqueueDurable(ctx, cc, key, 0, batch, d); err != nil {
+				if _, _, err := stream.EnqueueDurable(ctx, cc, key, 0, batch, nil, d); err != nil {
 					b.Fatal(err)
 				}
 			}

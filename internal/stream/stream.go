@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,9 @@ type Entry struct {
 	Data       []byte // read-only: it shares the memory of Redis's reply (see entry)
 	Deliveries int64  // 1 on the first delivery
 	Replays    int64  // times replayed from a dead-letter stream (ReplaysField); 0 if never
+	// Events is how many messages Data holds: 1, or the length of the JSON
+	// array it is (EventsField, ADR 0048).
+	Events int64
 }
 
 // FullError reports that a bounded enqueue was refused because the stream's
@@ -41,41 +45,54 @@ func (e *FullError) Error() string {
 	return fmt.Sprintf("stream backlog %d reached limit %d", e.Depth, e.Limit)
 }
 
-// enqueueScript adds every ARGV[2..] as an entry unless the backlog already
-// reached ARGV[1] (0 = unbounded). Check and add are atomic, so concurrent
-// producers cannot overshoot the limit by more than one batch.
-var enqueueScript = redis.NewScript(`
+// pushLua adds ARGV[3 .. ARGV[2]+2] as entries of KEYS[1] unless its
+// backlog in messages (the counter KEYS[2], see CounterKey) already reached
+// ARGV[1] (0 = unbounded), and adds the messages it added to the counter.
+// When ARGV holds more, ARGV[ARGV[2]+3 ..] are the entries' message counts
+// (an entry of more than one gets EventsField); otherwise each holds one.
+// Check and add are atomic, so concurrent producers cannot overshoot the
+// limit by more than one batch. With wantIDs it returns {depth, ids},
+// without {depth}; full is {-1, depth}.
+const pushLua = `
 local len = redis.call('XLEN', KEYS[1])
+local depth = heal(redis.call('GET', KEYS[2]), len)
 local max = tonumber(ARGV[1])
-if max > 0 and len >= max then
-  return {-1, len}
+if max > 0 and depth >= max then
+  return {-1, depth}
 end
+local k = tonumber(ARGV[2])
+local counted = #ARGV > k + 2
 local ids = {}
-for i = 2, #ARGV do
-  ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+for i = 3, k + 2 do
+  local n = 1
+  if counted then n = tonumber(ARGV[i + k]) end
+  local id
+  if n > 1 then
+    id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[i], 'n', n)
+  else
+    id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
+  end
+  if wantIDs then ids[#ids + 1] = id end
+  depth = depth + n
 end
-return {len + #ids, ids}
-`)
+redis.call('SET', KEYS[2], depth)
+if wantIDs then return {depth, ids} end
+return {depth}
+`
 
-// pushScript is enqueueScript without the entry IDs in the reply: {depth}
-// after the add, or {-1, len} when full.
-var pushScript = redis.NewScript(`
-local len = redis.call('XLEN', KEYS[1])
-local max = tonumber(ARGV[1])
-if max > 0 and len >= max then
-  return {-1, len}
-end
-for i = 2, #ARGV do
-  redis.call('XADD', KEYS[1], '*', 'd', ARGV[i])
-end
-return {len + #ARGV - 1}
-`)
+var (
+	enqueueScript = redis.NewScript(healLua + "local wantIDs = true\n" + pushLua)
+	pushScript    = redis.NewScript(healLua + "local wantIDs = false\n" + pushLua)
+)
 
 // Enqueue appends payloads to stream in one atomic step, refusing the whole
-// batch with *FullError when the backlog is at limit or above (limit 0: no
-// limit). It returns the entry IDs and the backlog after the append.
-func Enqueue(ctx context.Context, rdb redis.Scripter, stream string, limit int64, payloads [][]byte) ([]string, int64, error) {
-	res, err := enqueueScript.Run(ctx, rdb, []string{stream}, scriptArgs(limit, payloads)...).Slice()
+// batch with *FullError when the backlog in messages is at limit or above
+// (limit 0: no limit). events[i] is how many messages payloads[i] holds (a
+// JSON array of them, ADR 0048); nil: one each. It returns the entry IDs and
+// the backlog in messages after the append, and keeps stream's counter
+// (CounterKey).
+func Enqueue(ctx context.Context, rdb redis.Scripter, stream string, limit int64, payloads [][]byte, events []int) ([]string, int64, error) {
+	res, err := enqueueScript.Run(ctx, rdb, []string{stream, CounterKey(stream)}, scriptArgs(limit, payloads, events)...).Slice()
 	if err != nil {
 		return nil, 0, fmt.Errorf("enqueue to %s: %w", stream, err)
 	}
@@ -84,26 +101,32 @@ func Enqueue(ctx context.Context, rdb redis.Scripter, stream string, limit int64
 
 // Push is Enqueue for a caller that needs no entry IDs (the ingestor): the
 // script answers with the backlog alone, so no ID per payload is built,
-// sent and read. It returns the backlog after the append.
-func Push(ctx context.Context, rdb redis.Scripter, stream string, limit int64, payloads [][]byte) (int64, error) {
-	res, err := pushScript.Run(ctx, rdb, []string{stream}, scriptArgs(limit, payloads)...).Slice()
+// sent and read. It returns the backlog in messages after the append.
+func Push(ctx context.Context, rdb redis.Scripter, stream string, limit int64, payloads [][]byte, events []int) (int64, error) {
+	res, err := pushScript.Run(ctx, rdb, []string{stream, CounterKey(stream)}, scriptArgs(limit, payloads, events)...).Slice()
 	if err != nil {
 		return 0, fmt.Errorf("enqueue to %s: %w", stream, err)
 	}
 	return pushReply(stream, limit, res)
 }
 
-// scriptArgs are the ARGV of the enqueue scripts: limit, then the payloads.
-// A []byte in an interface is a copy of its header on the heap, one
+// scriptArgs are the ARGV of the enqueue scripts: limit, the number of
+// payloads, the payloads, then their message counts unless every one holds
+// one. A []byte in an interface is a copy of its header on the heap, one
 // allocation per payload; a pointer is not, so each payload goes in as a
 // *bulk of one slice allocated for all of them.
-func scriptArgs(limit int64, payloads [][]byte) []any {
-	args := make([]any, 0, len(payloads)+1)
-	args = append(args, limit)
+func scriptArgs(limit int64, payloads [][]byte, events []int) []any {
+	args := make([]any, 0, 2*len(payloads)+2)
+	args = append(args, limit, len(payloads))
 	bulks := make([]bulk, len(payloads))
 	for i, p := range payloads {
 		bulks[i] = p
 		args = append(args, &bulks[i])
+	}
+	if len(events) == len(payloads) && slices.ContainsFunc(events, func(n int) bool { return n != 1 }) {
+		for _, n := range events {
+			args = append(args, max(n, 1))
+		}
 	}
 	return args
 }
@@ -209,8 +232,11 @@ type Options struct {
 	Group      string // required
 	Consumer   string // required; unique per process (ConsumerName)
 	DeadLetter string // required: dead-letter stream for poison entries
-	Count      int64  // entries per read; 100
-	Block      time.Duration
+	// Counter, when set, is the stream's backlog in messages (CounterKey,
+	// kept by Push): acknowledging an entry subtracts its messages.
+	Counter string
+	Count   int64 // entries per read; 100
+	Block   time.Duration
 	// Visibility is how long an entry may stay unacknowledged and untouched
 	// before another consumer takes it over; 30s. Func form lets dynamic
 	// config change it at run time.
@@ -337,9 +363,12 @@ func entry(stream string, m redis.XMessage, deliveries int64) Entry {
 	// more (a tenth of the alerter's allocations at saturation): nothing
 	// writes to an entry's Data, and the string is never used elsewhere.
 	data := unsafe.Slice(unsafe.StringData(d), len(d)) // #nosec G103 -- read-only view of a string no one else holds
-	e := Entry{ID: m.ID, Stream: stream, Data: data, Deliveries: deliveries}
+	e := Entry{ID: m.ID, Stream: stream, Data: data, Deliveries: deliveries, Events: 1}
 	if r, ok := m.Values[ReplaysField].(string); ok {
 		e.Replays, _ = strconv.ParseInt(r, 10, 64) // unparsable counts as never replayed
+	}
+	if n, ok := m.Values[EventsField].(string); ok {
+		e.Events = parseEvents(n)
 	}
 	return e
 }
@@ -411,17 +440,55 @@ return redis.call('XDEL', KEYS[1], unpack(ids))
 `)
 
 // Ack acknowledges and deletes entries in one atomic step, so XLEN stays the
-// backlog. It works while Redis is at maxmemory.
+// backlog; with Options.Counter each counts as one message (AckEntries
+// knows better). It works while Redis is at maxmemory.
 func (c *Consumer) Ack(ctx context.Context, ids ...string) error {
+	return c.ack(ctx, ids, nil)
+}
+
+// AckEntries is Ack of entries, subtracting each one's Events from the
+// counter.
+func (c *Consumer) AckEntries(ctx context.Context, entries ...Entry) error {
+	ids, events := idsOf(entries)
+	return c.ack(ctx, ids, events)
+}
+
+// idsOf lists the IDs and the message counts of entries.
+func idsOf(entries []Entry) ([]string, []int64) {
+	ids := make([]string, len(entries))
+	events := make([]int64, len(entries))
+	for i, e := range entries {
+		ids[i], events[i] = e.ID, e.Events
+	}
+	return ids, events
+}
+
+// parseEvents reads EventsField: anything but a count of at least 1 counts
+// as one message.
+func parseEvents(v string) int64 {
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
+}
+
+func (c *Consumer) ack(ctx context.Context, ids []string, events []int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(ids)+1)
-	args = append(args, c.opts.Group)
-	for _, id := range ids {
-		args = append(args, id)
+	var err error
+	if c.opts.Counter != "" {
+		args := ackArgs(append(make([]any, 0, 2*len(ids)+2), c.opts.Group, len(ids)), ids, events)
+		err = countedAckScript.Run(ctx, c.rdb, []string{c.opts.Stream, c.opts.Counter}, args...).Err()
+	} else {
+		args := make([]any, 0, len(ids)+1)
+		args = append(args, c.opts.Group)
+		for _, id := range ids {
+			args = append(args, id)
+		}
+		err = ackScript.Run(ctx, c.rdb, []string{c.opts.Stream}, args...).Err()
 	}
-	err := ackScript.Run(ctx, c.rdb, []string{c.opts.Stream}, args...).Err()
 	if err != nil {
 		return fmt.Errorf("ack %d entries on %s: %w", len(ids), c.opts.Stream, err)
 	}
@@ -486,6 +553,9 @@ func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 			if _, set := d.Extra[ReplaysField]; !set && d.Replays > 0 {
 				vals = append(vals, ReplaysField, strconv.FormatInt(d.Replays, 10))
 			}
+			if !d.Part && d.Events > 1 {
+				vals = append(vals, EventsField, strconv.FormatInt(d.Events, 10))
+			}
 			p.XAdd(ctx, &redis.XAddArgs{Stream: c.opts.DeadLetter, Values: vals})
 		}
 		return nil
@@ -494,15 +564,15 @@ func (c *Consumer) DeadLetter(ctx context.Context, dls ...DeadLetter) error {
 		err = txError(cmds, err)
 		return fmt.Errorf("dead-letter %d entries to %s: %w", len(dls), c.opts.DeadLetter, err)
 	}
-	ids := make([]string, 0, len(dls))
+	whole := make([]Entry, 0, len(dls))
 	for _, d := range dls {
 		if !d.Part {
-			ids = append(ids, d.ID)
+			whole = append(whole, d.Entry)
 		}
 		c.metrics.deadLettered.WithLabelValues(c.opts.Stream, d.Reason).Inc()
 		c.log.Warn("dead-lettered entry", "id", d.ID, "part", d.Part, "reason", d.Reason, "err", d.Err)
 	}
-	return c.Ack(ctx, ids...)
+	return c.AckEntries(ctx, whole...)
 }
 
 // Close removes this consumer from the group if it holds no pending entries.

@@ -41,17 +41,17 @@ func TestEnqueueRefusesWholeBatchAtLimit(t *testing.T) {
 	ctx := context.Background()
 	key := keys.IngestStream(0)
 
-	ids, depth, err := stream.Enqueue(ctx, rdb, key, 5, payloads(4))
+	ids, depth, err := stream.Enqueue(ctx, rdb, key, 5, payloads(4), nil)
 	require.NoError(t, err)
 	require.Len(t, ids, 4)
 	require.EqualValues(t, 4, depth)
 
 	// Below the limit a batch is taken whole, even past the limit.
-	_, depth, err = stream.Enqueue(ctx, rdb, key, 5, payloads(3))
+	_, depth, err = stream.Enqueue(ctx, rdb, key, 5, payloads(3), nil)
 	require.NoError(t, err)
 	require.EqualValues(t, 7, depth)
 
-	_, depth, err = stream.Enqueue(ctx, rdb, key, 5, payloads(1))
+	_, depth, err = stream.Enqueue(ctx, rdb, key, 5, payloads(1), nil)
 	var full *stream.FullError
 	require.ErrorAs(t, err, &full)
 	require.EqualValues(t, 7, depth)
@@ -68,14 +68,14 @@ func TestPushIsEnqueueWithoutIDs(t *testing.T) {
 	ctx := context.Background()
 	key := keys.IngestStream(0)
 
-	depth, err := stream.Push(ctx, rdb, key, 5, payloads(4))
+	depth, err := stream.Push(ctx, rdb, key, 5, payloads(4), nil)
 	require.NoError(t, err)
 	require.EqualValues(t, 4, depth)
-	depth, err = stream.Push(ctx, rdb, key, 5, payloads(3))
+	depth, err = stream.Push(ctx, rdb, key, 5, payloads(3), nil)
 	require.NoError(t, err)
 	require.EqualValues(t, 7, depth, "below the limit a batch is taken whole")
 
-	depth, err = stream.Push(ctx, rdb, key, 5, payloads(1))
+	depth, err = stream.Push(ctx, rdb, key, 5, payloads(1), nil)
 	var full *stream.FullError
 	require.ErrorAs(t, err, &full)
 	require.EqualValues(t, 7, depth)
@@ -90,13 +90,15 @@ func TestPushIsEnqueueWithoutIDs(t *testing.T) {
 		require.Equal(t, map[string]any{stream.Field: string(want[i])}, m.Values)
 	}
 
-	depth, err = stream.Push(ctx, rdb, key, 0, [][]byte{{}, []byte("\x00\xff\r\n")})
+	depth, err = stream.Push(ctx, rdb, key, 0, [][]byte{{}, nil, []byte("\x00\xff\r\n")}, nil)
 	require.NoError(t, err, "limit 0: no limit")
-	require.EqualValues(t, 9, depth)
+	require.EqualValues(t, 10, depth)
 	msgs, err = rdb.XRange(ctx, key, "-", "+").Result()
 	require.NoError(t, err)
+	require.Len(t, msgs, 10, "empty and nil payloads are entries too")
 	require.Equal(t, "", msgs[7].Values[stream.Field])
-	require.Equal(t, "\x00\xff\r\n", msgs[8].Values[stream.Field], "bytes as they are")
+	require.Equal(t, "", msgs[8].Values[stream.Field])
+	require.Equal(t, "\x00\xff\r\n", msgs[9].Values[stream.Field], "bytes as they are")
 }
 
 func TestReadAckDeletes(t *testing.T) {
@@ -105,7 +107,7 @@ func TestReadAckDeletes(t *testing.T) {
 	ctx := context.Background()
 	key := keys.IngestStream(0)
 	m := stream.NewMetrics(prometheus.NewRegistry())
-	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(3)) // before the group exists
+	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(3), nil) // before the group exists
 	require.NoError(t, err)
 
 	c := consumer(rdb, key, "a", time.Minute, m)
@@ -131,7 +133,7 @@ func TestIdleEntriesAreReclaimedByAnotherConsumer(t *testing.T) {
 	ctx := context.Background()
 	key := keys.IngestStream(0)
 	m := stream.NewMetrics(prometheus.NewRegistry())
-	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(2))
+	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(2), nil)
 	require.NoError(t, err)
 
 	dead := consumer(rdb, key, "dead", 200*time.Millisecond, m)
@@ -158,7 +160,7 @@ func TestExtendKeepsLeaseAndPoisonGoesToDeadLetter(t *testing.T) {
 	ctx := context.Background()
 	key := keys.IngestStream(0)
 	m := stream.NewMetrics(prometheus.NewRegistry())
-	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(1))
+	_, _, err := stream.Enqueue(ctx, rdb, key, 0, payloads(1), nil)
 	require.NoError(t, err)
 
 	vis := 300 * time.Millisecond
@@ -401,7 +403,7 @@ func TestReadParsesEitherProtocol(t *testing.T) {
 			c := redis.NewClient(&redis.Options{Addr: rdb.Options().Addr, DB: rdb.Options().DB, Protocol: proto})
 			t.Cleanup(func() { _ = c.Close() })
 			key := keys.AlertStream(0) + fmt.Sprint(proto)
-			_, _, err := stream.Enqueue(ctx, c, key, 0, payloads(3))
+			_, _, err := stream.Enqueue(ctx, c, key, 0, payloads(3), nil)
 			require.NoError(t, err)
 			require.NoError(t, c.XAdd(ctx, &redis.XAddArgs{Stream: key,
 				Values: []any{stream.Field, "a\r\n$1\r\nb", stream.ReplaysField, "2"}}).Err())
@@ -442,7 +444,7 @@ func TestReadRecreatesDeletedStream(t *testing.T) {
 	got, err := c.Read(ctx)
 	require.NoError(t, err)
 	require.Empty(t, got)
-	_, _, err = stream.Enqueue(ctx, rdb, key, 0, payloads(2))
+	_, _, err = stream.Enqueue(ctx, rdb, key, 0, payloads(2), nil)
 	require.NoError(t, err)
 	got, err = c.Read(ctx)
 	require.NoError(t, err)

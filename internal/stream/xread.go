@@ -118,7 +118,7 @@ func parseXRead(raw []byte, stream string) ([]Entry, error) {
 		if !ok {
 			return nil, errBadReply
 		}
-		e := Entry{Stream: stream, Data: []byte{}, Deliveries: 1}
+		e := Entry{Stream: stream, Data: []byte{}, Deliveries: 1, Events: 1}
 		start := ids.Len()
 		ids.Write(id)
 		e.ID = ids.String()[start:]
@@ -141,6 +141,8 @@ func parseXRead(raw []byte, stream string) ([]Entry, error) {
 				e.Data = v[:len(v):len(v)] // full: an append never writes into the next one
 			case ReplaysField:
 				e.Replays, _ = strconv.ParseInt(string(v), 10, 64) // unparsable counts as never replayed
+			case EventsField:
+				e.Events = parseEvents(string(v))
 			}
 		}
 		if n%2 != 0 {

@@ -21,12 +21,21 @@ func appendXRead(dst []byte, name string, entries []Entry, resp3 bool) []byte {
 	for _, e := range entries {
 		dst = append(dst, "*2\r\n"...)
 		dst = bulk(dst, e.ID)
+		fields := 2
 		if e.Replays > 0 {
-			dst = append(dst, "*4\r\n"...)
+			fields += 2
+		}
+		if e.Events > 1 {
+			fields += 2
+		}
+		dst = fmt.Appendf(dst, "*%d\r\n", fields)
+		if e.Replays > 0 {
 			dst = bulk(dst, ReplaysField)
 			dst = bulk(dst, fmt.Sprint(e.Replays))
-		} else {
-			dst = append(dst, "*2\r\n"...)
+		}
+		if e.Events > 1 {
+			dst = bulk(dst, EventsField)
+			dst = bulk(dst, fmt.Sprint(e.Events))
 		}
 		dst = bulk(dst, Field)
 		dst = bulk(dst, string(e.Data))
@@ -37,9 +46,10 @@ func appendXRead(dst []byte, name string, entries []Entry, resp3 bool) []byte {
 func TestParseXRead(t *testing.T) {
 	t.Parallel()
 	entries := []Entry{
-		{ID: "1-0", Stream: "s", Data: []byte(`{"n":0}`), Deliveries: 1},
-		{ID: "1700000000000-12", Stream: "s", Data: []byte("a\r\nb$3\r\n"), Deliveries: 1, Replays: 3},
-		{ID: "2-0", Stream: "s", Data: []byte{}, Deliveries: 1},
+		{ID: "1-0", Stream: "s", Data: []byte(`{"n":0}`), Deliveries: 1, Events: 1},
+		{ID: "1700000000000-12", Stream: "s", Data: []byte("a\r\nb$3\r\n"), Deliveries: 1, Replays: 3, Events: 1},
+		{ID: "2-0", Stream: "s", Data: []byte{}, Deliveries: 1, Events: 1},
+		{ID: "3-0", Stream: "s", Data: []byte(`[{},{}]`), Deliveries: 1, Replays: 1, Events: 2},
 	}
 	for _, resp3 := range []bool{false, true} {
 		got, err := parseXRead(appendXRead(nil, "s", entries, resp3), "s")
@@ -58,8 +68,8 @@ func TestParseXRead(t *testing.T) {
 	// A map of fields, and a nil one (an entry deleted while pending).
 	got, err := parseXRead([]byte("%1\r\n$1\r\ns\r\n*2\r\n*2\r\n$3\r\n1-1\r\n%1\r\n$1\r\nd\r\n$2\r\nhi\r\n*2\r\n$3\r\n1-2\r\n*-1\r\n"), "s")
 	require.NoError(t, err)
-	require.Equal(t, []Entry{{ID: "1-1", Stream: "s", Data: []byte("hi"), Deliveries: 1},
-		{ID: "1-2", Stream: "s", Data: []byte{}, Deliveries: 1}}, got)
+	require.Equal(t, []Entry{{ID: "1-1", Stream: "s", Data: []byte("hi"), Deliveries: 1, Events: 1},
+		{ID: "1-2", Stream: "s", Data: []byte{}, Deliveries: 1, Events: 1}}, got)
 }
 
 // FuzzParseXRead: any reply is refused or read without panicking, and what
@@ -67,6 +77,7 @@ func TestParseXRead(t *testing.T) {
 func FuzzParseXRead(f *testing.F) {
 	f.Add(appendXRead(nil, "s", []Entry{{ID: "1-0", Data: []byte(`{"n":0}`)}, {ID: "2-0", Data: []byte("x"), Replays: 2}}, false))
 	f.Add(appendXRead(nil, "s", []Entry{{ID: "1-0", Data: []byte(`{}`), Replays: 1}}, true))
+	f.Add(appendXRead(nil, "s", []Entry{{ID: "1-0", Data: []byte(`[{},{}]`), Events: 2}}, false))
 	f.Add([]byte("*-1\r\n"))
 	f.Add([]byte("%1\r\n$1\r\ns\r\n*1\r\n*2\r\n$3\r\n1-1\r\n%1\r\n$1\r\nd\r\n$2\r\nhi\r\n"))
 	f.Fuzz(func(t *testing.T, raw []byte) {
