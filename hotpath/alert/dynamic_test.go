@@ -18,7 +18,7 @@ import (
 // events in them, and batches of at most 5 events (a bucket bound).
 type batches struct{ count, events, upTo5 uint64 }
 
-func (in *instance) batches(t *testing.T) batches {
+func (in *instance) batches(t testing.TB) batches {
 	t.Helper()
 	mfs, err := in.reg.Gather()
 	require.NoError(t, err)
