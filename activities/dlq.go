@@ -541,7 +541,7 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 			// acceptable, since the stream scripts heal it (never below
 			// XLEN, never above XLEN × stream.MaxPerEntry, reset when the
 			// stream empties).
-			events := dlqEvents(mv.msg)
+			events := stream.ParseEvents(dlqStr(mv.msg.Values[stream.EventsField]))
 			if events > 1 {
 				vals = append(vals, stream.EventsField, strconv.FormatInt(events, 10))
 			}
@@ -679,17 +679,6 @@ func (a *dlqActivities) RecordDepths(ctx context.Context, in workflows.DLQDepths
 		a.m.lastSuccess.Set(float64(a.d.Now().Unix()))
 	}
 	return out, nil
-}
-
-// dlqEvents is how many events a dead-lettered ingest entry holds: its
-// stream.EventsField (a whole entry of several, ADR 0048), 1 when absent or
-// not a count above 1.
-func dlqEvents(m redis.XMessage) int64 {
-	n, err := strconv.ParseInt(dlqStr(m.Values[stream.EventsField]), 10, 64)
-	if err != nil || n < 1 {
-		return 1
-	}
-	return n
 }
 
 func dlqStr(v any) string {

@@ -368,7 +368,7 @@ func entry(stream string, m redis.XMessage, deliveries int64) Entry {
 		e.Replays, _ = strconv.ParseInt(r, 10, 64) // unparsable counts as never replayed
 	}
 	if n, ok := m.Values[EventsField].(string); ok {
-		e.Events = parseEvents(n)
+		e.Events = ParseEvents(n)
 	}
 	return e
 }
@@ -463,9 +463,9 @@ func idsOf(entries []Entry) ([]string, []int64) {
 	return ids, events
 }
 
-// parseEvents reads EventsField: anything but a count of at least 1 counts
-// as one message.
-func parseEvents(v string) int64 {
+// ParseEvents reads an EventsField value: anything but a count of at least
+// 1 counts as one message.
+func ParseEvents(v string) int64 {
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < 1 {
 		return 1

@@ -142,7 +142,7 @@ func parseXRead(raw []byte, stream string) ([]Entry, error) {
 			case ReplaysField:
 				e.Replays, _ = strconv.ParseInt(string(v), 10, 64) // unparsable counts as never replayed
 			case EventsField:
-				e.Events = parseEvents(string(v))
+				e.Events = ParseEvents(string(v))
 			}
 		}
 		if n%2 != 0 {
