@@ -513,7 +513,6 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 	}
 
 	poisonKey := a.d.Keys.PoisonDLQ()
-	ingest := a.d.Keys.IngestStreams()
 	now := a.d.Now().UTC().Format(time.RFC3339Nano)
 	adds := make([]*redis.StringCmd, len(moves))
 	counts := make([]*redis.IntCmd, len(moves))
@@ -528,12 +527,9 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 				stream.Field, dlqStr(mv.msg.Values[stream.Field]),
 				stream.ReplaysField, strconv.FormatInt(mv.replays+1, 10),
 			}
-			if !slices.Contains(ingest, mv.target) {
-				adds[i] = p.XAdd(ctx, &redis.XAddArgs{Stream: mv.target, Values: vals})
-				continue
-			}
-			// An ingest entry may hold several events (ADR 0048): it goes
-			// back with its count, and the stream's backlog in events
+			// Every target is an ingest or alert stream, whose entry may
+			// hold several events or alerts (ADR 0048, ADR 0049): it goes
+			// back with its count, and the stream's backlog in messages
 			// (stream.CounterKey, which the ingestor's bound and every depth
 			// reader use) grows by as many. The INCRBY is not atomic with
 			// the XADD (a crash or error in between leaves the counter
@@ -552,7 +548,7 @@ func (a *dlqActivities) replayBatch(ctx context.Context, log *slog.Logger, st dl
 	})
 	for i, c := range counts {
 		if c != nil && c.Err() != nil && adds[i].Err() == nil {
-			log.Warn("replayed DLQ entry not counted in the ingest backlog (healed when the stream empties)",
+			log.Warn("replayed DLQ entry not counted in the stream's backlog (healed when the stream empties)",
 				"id", moves[i].msg.ID, "target", moves[i].target, "err", c.Err())
 		}
 	}

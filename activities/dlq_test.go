@@ -68,12 +68,11 @@ func dlqStageKeys(keys keyspace.Keys, stage string, shard int) (src, group, dlq 
 }
 
 // dlqCounter is the backlog counter the stage's consumer keeps, as the
-// alerter keeps the ingest streams' (ADR 0048); none for the forwarder.
+// alerter keeps the ingest streams' (ADR 0048) and the forwarder the alert
+// streams' (ADR 0049).
 func dlqCounter(keys keyspace.Keys, stage string, shard int) string {
-	if stage == workflows.DLQMoog {
-		return ""
-	}
-	return stream.CounterKey(keys.IngestStream(shard))
+	src, _, _ := dlqStageKeys(keys, stage, shard)
+	return stream.CounterKey(src)
 }
 
 // dlqDeadLetter puts payloads through a real stream.Consumer of the stage's
@@ -297,6 +296,48 @@ func TestDLQReplayOfAnArrayEntryKeepsItsEvents(t *testing.T) {
 	require.Zero(t, depth)
 }
 
+// A whole alert entry of several alerts (ADR 0049) dead-lettered by the
+// forwarder goes back with its alert count, and the alert stream's backlog
+// in alerts grows by its alerts.
+func TestDLQReplayOfAnAlertArrayEntryKeepsItsAlerts(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	out, counter := keys.AlertStream(0), stream.CounterKey(keys.AlertStream(0))
+	a, err := newDLQActivities(dlqDeps(rdb, keys, ""))
+	require.NoError(t, err)
+
+	batch := `[{"event_id":"x-1"},{"event_id":"x-2"},{"event_id":"x-3"}]`
+	_, err = stream.Push(ctx, rdb, out, 0, [][]byte{[]byte(batch)}, []int{3})
+	require.NoError(t, err)
+	got := dlqBounce(t, rdb, keys, workflows.DLQMoog, 0, "retry_exhausted", 1)
+	require.EqualValues(t, 3, got[0].Events)
+	depth, err := stream.Depth(ctx, rdb, out)
+	require.NoError(t, err)
+	require.Zero(t, depth)
+
+	// One more alert waits on the stream when the replay runs.
+	_, err = stream.Push(ctx, rdb, out, 0, [][]byte{[]byte(`{"event_id":"single"}`)}, nil)
+	require.NoError(t, err)
+	require.Equal(t, "1", rdb.Get(ctx, counter).Val())
+
+	r := dlqReplay(t, dlqActivityEnv(a), workflows.DLQReplayInput{Stream: workflows.DLQMoog, MaxEntries: 10, BatchSize: 10, MaxReplays: 3})
+	require.Equal(t, workflows.DLQReplayResult{Stream: "moog", Examined: 1, Replayed: 1}, r)
+
+	entries, err := rdb.XRange(ctx, out, "-", "+").Result()
+	require.NoError(t, err)
+	require.Len(t, entries, 2)
+	replayed := entries[1].Values
+	require.Equal(t, batch, replayed[stream.Field], "the entry goes back as it was")
+	require.Equal(t, "3", replayed[stream.EventsField], "with its count")
+	require.Equal(t, "4", rdb.Get(ctx, counter).Val(), "the counter rises by the entry's 3 alerts")
+	depth, err = stream.Depth(ctx, rdb, out)
+	require.NoError(t, err)
+	require.EqualValues(t, 4, depth)
+	require.Equal(t, []string{`{"event_id":"single"}`, `{"event_id":"x-1"}`, `{"event_id":"x-2"}`, `{"event_id":"x-3"}`},
+		testenv.Queued(t, rdb, out))
+}
+
 func TestDLQReplayStreamDryRunChangesNothing(t *testing.T) {
 	t.Parallel()
 	rdb, keys := testenv.Redis(t)
@@ -339,6 +380,7 @@ func TestDLQReplayStreamFilterAndBound(t *testing.T) {
 		MaxReplays: 3, Reasons: []string{"moog_rejected"}})
 	require.Equal(t, workflows.DLQReplayResult{Stream: "moog", Examined: 4, Replayed: 3, Skipped: 1}, r)
 	require.Equal(t, map[string]string{"r0": "1", "r1": "1", "r2": "1"}, dlqPayloads(t, rdb, keys.AlertStream(0)))
+	require.Equal(t, "3", rdb.Get(ctx, stream.CounterKey(keys.AlertStream(0))).Val(), "counted in the alert backlog (ADR 0049)")
 	left := dlqPayloads(t, rdb, keys.MoogDLQ())
 	require.Equal(t, map[string]string{"d0": "", "r3": ""}, left, "filtered and past the bound stay")
 	require.Zero(t, dlqValue(t, a.m.actions.WithLabelValues("poisoned")))

@@ -46,7 +46,7 @@ type ShardLag struct {
 	Stage     string `json:"stage"` // ingest or alerts
 	Shard     int    `json:"shard"`
 	Group     string `json:"group"`
-	Length    int64  `json:"length"`    // the backlog: events of an ingest shard (ADR 0048), alerts (XLEN) of an alert shard
+	Length    int64  `json:"length"`    // the backlog from the stream's counter: events of an ingest shard (ADR 0048), alerts of an alert shard (ADR 0049)
 	Lag       *int64 `json:"lag"`       // entries (not events) not yet delivered to the group; null when Redis cannot tell
 	Pending   int64  `json:"pending"`   // entries delivered, not yet acknowledged
 	Consumers int64  `json:"consumers"` // consumers known to the group
@@ -264,17 +264,13 @@ func (s *Server) streamState(ctx context.Context) ([]ShardLag, []StreamDepth, Br
 		for _, st := range []struct {
 			stage, group string
 			keys         []string
-			events       bool // the stream's backlog is in events (stream.QueueDepth), not entries
-		}{{"ingest", alerterGroup, s.o.Keys.IngestStreams(), true}, {"alerts", forwarderGroup, s.o.Keys.AlertStreams(), false}} {
+		}{{"ingest", alerterGroup, s.o.Keys.IngestStreams()}, {"alerts", forwarderGroup, s.o.Keys.AlertStreams()}} {
 			for i, k := range st.keys {
 				sc := &shardCmd{lag: ShardLag{Stream: k, Stage: st.stage, Shard: i, Group: st.group}}
-				if st.events {
-					// An ingest entry may hold several events: the backlog
-					// in events is its counter's (ADR 0048).
-					sc.length = stream.QueueDepth(ctx, p, k)
-				} else {
-					sc.length = p.XLen(ctx, k).Val
-				}
+				// An ingest or alert entry may hold several events or
+				// alerts: the backlog in messages is the stream's counter's
+				// (ADR 0048, ADR 0049).
+				sc.length = stream.QueueDepth(ctx, p, k)
 				sc.groups = p.XInfoGroups(ctx, k)
 				shards = append(shards, sc)
 			}

@@ -12,10 +12,11 @@ import (
 	"github.com/mutt-ops/mutt/internal/stream"
 )
 
-// StreamDepth is the backlog of one Redis stream: for an ingest stream the
-// events it holds (an entry may hold several, ADR 0048; stream.Depths), for
-// the others its entries (XLEN: not yet acknowledged and deleted, since Ack
-// is XACK+XDEL), one alert or dead letter each.
+// StreamDepth is the backlog of one Redis stream: for an ingest or alert
+// stream the events or alerts it holds, from the stream's counter (an entry
+// may hold several, ADR 0048, ADR 0049; stream.Depths), for a DLQ its
+// entries (XLEN: not yet acknowledged and deleted, since Ack is XACK+XDEL),
+// one dead letter each.
 type StreamDepth struct {
 	Stream string `json:"stream"`
 	Length int64  `json:"length"`
@@ -34,7 +35,7 @@ type PipelineState struct {
 	IngestStreams []StreamDepth `json:"ingest_streams"`
 	AlertStreams  []StreamDepth `json:"alert_streams"`
 	IngestBacklog int64         `json:"ingest_backlog"` // events, summed over ingest shards
-	AlertBacklog  int64         `json:"alert_backlog"`  // sum over alert shards
+	AlertBacklog  int64         `json:"alert_backlog"`  // alerts, summed over alert shards
 	DLQ           []StreamDepth `json:"dlq"`
 	Breaker       BreakerState  `json:"circuit_breaker"`
 }
@@ -51,18 +52,21 @@ func (s *Server) pipelineState(c *gin.Context) {
 	alerts := s.o.Keys.AlertStreams()
 	dlqs := []string{s.o.Keys.AlerterDLQ(), s.o.Keys.MoogDLQ(), s.poisonDLQ()}
 	ingestDepths := make([]func() int64, len(ingest))
-	var lens []*redis.IntCmd
+	alertDepths := make([]func() int64, len(alerts))
+	dlqLens := make([]*redis.IntCmd, len(dlqs))
 	var breaker *redis.MapStringStringCmd
-	// One round trip; XLEN of a missing stream is 0. An ingest stream's
-	// backlog is in events, read from its counter (stream.QueueDepth).
+	// One round trip; XLEN of a missing stream is 0. An ingest or alert
+	// stream's backlog is in events or alerts, read from its counter
+	// (stream.QueueDepth: an entry may hold several, ADR 0048, ADR 0049).
 	_, err := s.o.Redis.Pipelined(c, func(p redis.Pipeliner) error {
 		for i, k := range ingest {
 			ingestDepths[i] = stream.QueueDepth(c, p, k)
 		}
-		for _, group := range [][]string{alerts, dlqs} {
-			for _, k := range group {
-				lens = append(lens, p.XLen(c, k))
-			}
+		for i, k := range alerts {
+			alertDepths[i] = stream.QueueDepth(c, p, k)
+		}
+		for i, k := range dlqs {
+			dlqLens[i] = p.XLen(c, k)
 		}
 		breaker = p.HGetAll(c, s.o.Keys.CircuitBreaker())
 		return nil
@@ -71,25 +75,19 @@ func (s *Server) pipelineState(c *gin.Context) {
 		s.unavailable(c, "redis unavailable", fmt.Errorf("read pipeline state: %w", err))
 		return
 	}
-	i := 0
-	depths := func(keys []string) ([]StreamDepth, int64) {
+	depths := func(keys []string, length func(i int) int64) ([]StreamDepth, int64) {
 		out := make([]StreamDepth, len(keys))
 		var sum int64
-		for j, k := range keys {
-			out[j] = StreamDepth{Stream: k, Length: lens[i].Val()}
-			sum += out[j].Length
-			i++
+		for i, k := range keys {
+			out[i] = StreamDepth{Stream: k, Length: length(i)}
+			sum += out[i].Length
 		}
 		return out, sum
 	}
 	out := PipelineState{GeneratedAt: s.o.Now().UTC()}
-	out.IngestStreams = make([]StreamDepth, len(ingest))
-	for j, k := range ingest {
-		out.IngestStreams[j] = StreamDepth{Stream: k, Length: ingestDepths[j]()}
-		out.IngestBacklog += out.IngestStreams[j].Length
-	}
-	out.AlertStreams, out.AlertBacklog = depths(alerts)
-	out.DLQ, _ = depths(dlqs)
+	out.IngestStreams, out.IngestBacklog = depths(ingest, func(i int) int64 { return ingestDepths[i]() })
+	out.AlertStreams, out.AlertBacklog = depths(alerts, func(i int) int64 { return alertDepths[i]() })
+	out.DLQ, _ = depths(dlqs, func(i int) int64 { return dlqLens[i].Val() })
 	h := breaker.Val()
 	out.Breaker.State = h["state"]
 	if out.Breaker.State == "" {

@@ -11,10 +11,12 @@ import (
 	"github.com/mutt-ops/mutt/internal/stream"
 )
 
-func addEntries(t *testing.T, e *coreEnv, stream string, n int) {
+// addEntries adds n entries of one message each, without a counter (a
+// missing counter counts one message per entry).
+func addEntries(t *testing.T, e *coreEnv, key string, n int) {
 	t.Helper()
 	for i := 0; i < n; i++ {
-		require.NoError(t, e.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: stream, Values: []string{"n", "x"}}).Err())
+		require.NoError(t, e.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: key, Values: []string{stream.Field, "x"}}).Err())
 	}
 }
 
@@ -89,25 +91,39 @@ func TestPipelineNeedsKey(t *testing.T) {
 	requireError(t, e.do(t, "GET", "/api/v2/pipeline", "", nil), http.StatusUnauthorized, "unauthorized")
 }
 
-// An ingest entry may hold several events (ADR 0048): the ingest depths and
-// the backlog, on /pipeline and on the dashboard, count events, not entries.
-func TestPipelineReportsIngestEventsNotEntries(t *testing.T) {
+// An ingest entry may hold several events (ADR 0048), an alert entry several
+// alerts (ADR 0049): the ingest and alert depths and backlogs, on /pipeline
+// and on the dashboard, count events and alerts, not entries; a DLQ counts
+// entries.
+func TestPipelineReportsEventsAndAlertsNotEntries(t *testing.T) {
 	t.Parallel()
 	e := newCoreEnv(t)
-	ingest := e.keys.IngestStreams()
+	ingest, alerts := e.keys.IngestStreams(), e.keys.AlertStreams()
 	batch := []byte(`[{"event_id":"a"},{"event_id":"b"},{"event_id":"c"}]`)
 	_, _, err := stream.Enqueue(t.Context(), e.rdb, ingest[0], 0, [][]byte{batch, []byte(`{"event_id":"d"}`)}, []int{3, 1})
 	require.NoError(t, err)
 	require.EqualValues(t, 2, e.rdb.XLen(t.Context(), ingest[0]).Val(), "two entries")
-	addEntries(t, e, e.keys.AlertStreams()[0], 2)
+	// An alert entry holding three alerts, as the alerter writes it, and its
+	// stream's counter; then one of a single alert.
+	require.NoError(t, e.rdb.XAdd(t.Context(), &redis.XAddArgs{Stream: alerts[0], Values: []any{
+		stream.Field, `[{"event_id":"x"},{"event_id":"y"},{"event_id":"z"}]`, stream.EventsField, 3}}).Err())
+	require.NoError(t, e.rdb.Set(t.Context(), stream.CounterKey(alerts[0]), 3, 0).Err())
+	_, err = stream.Push(t.Context(), e.rdb, alerts[0], 0, [][]byte{[]byte(`{"event_id":"w"}`)}, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, e.rdb.XLen(t.Context(), alerts[0]).Val(), "two entries")
+	addEntries(t, e, e.keys.MoogDLQ(), 2)
 
 	out := getPipeline(t, e, "/api/v2/pipeline")
 	require.Equal(t, StreamDepth{Stream: ingest[0], Length: 4}, out.IngestStreams[0])
 	require.Equal(t, int64(4), out.IngestBacklog, "four events")
-	require.Equal(t, int64(2), out.AlertBacklog, "an alert stream counts entries")
+	require.Equal(t, StreamDepth{Stream: alerts[0], Length: 4}, out.AlertStreams[0])
+	require.Equal(t, int64(4), out.AlertBacklog, "four alerts")
+	require.Equal(t, StreamDepth{Stream: e.keys.MoogDLQ(), Length: 2}, out.DLQ[1], "a DLQ counts entries")
 	m := e.do(t, "GET", "/api/v2/pipeline", testReadOnlyKey, nil).json(t)
 	require.EqualValues(t, 4, m["ingest_backlog"])
 	require.EqualValues(t, 4, m["ingest_streams"].([]any)[0].(map[string]any)["length"])
+	require.EqualValues(t, 4, m["alert_backlog"])
+	require.EqualValues(t, 4, m["alert_streams"].([]any)[0].(map[string]any)["length"])
 
 	r := e.do(t, http.MethodGet, "/api/v2/dashboard", testReadOnlyKey, nil)
 	require.Equal(t, http.StatusOK, r.code, string(r.body))
@@ -118,5 +134,10 @@ func TestPipelineReportsIngestEventsNotEntries(t *testing.T) {
 		lengths[s.Stream] = s.Length
 	}
 	require.Equal(t, int64(4), lengths[ingest[0]], "the dashboard's ingest shard counts events")
-	require.Equal(t, int64(2), lengths[e.keys.AlertStreams()[0]])
+	require.Equal(t, int64(4), lengths[alerts[0]], "the dashboard's alert shard counts alerts")
+	dlqs := map[string]int64{}
+	for _, q := range d.DLQ {
+		dlqs[q.Stream] = q.Length
+	}
+	require.Equal(t, int64(2), dlqs[e.keys.MoogDLQ()])
 }

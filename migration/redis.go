@@ -67,13 +67,18 @@ var ErrPythonWorkersRunning = errors.New("python MUTT workers are still running 
 // moveScript adds one converted entry and removes its original from the
 // staging list in one atomic step: an item is in the stream or in staging,
 // never both and never neither, so an interrupted drain reruns without loss
-// or duplicates. KEYS: stream, staging, and for an ingest stream its
-// backlog counter (stream.CounterKey, in the stream's hash slot thanks to
-// the {n} tag), which grows by the one event added (ADR 0048). ARGV:
-// original, field, value, ….
+// or duplicates. KEYS: stream, staging, and for an ingest or alert stream
+// its backlog counter (stream.CounterKey, in the stream's hash slot thanks
+// to the {n} tag), which grows by the one event or alert added (ADR 0048,
+// ADR 0049); a missing counter starts from the entries already there (one
+// message each, as the stream scripts count them). ARGV: original, field,
+// value, ….
 var moveScript = redis.NewScript(`
 local fields = {}
 for i = 2, #ARGV do fields[#fields + 1] = ARGV[i] end
+if KEYS[3] and redis.call('EXISTS', KEYS[3]) == 0 then
+  redis.call('SET', KEYS[3], redis.call('XLEN', KEYS[1]))
+end
 local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
 if KEYS[3] then redis.call('INCRBY', KEYS[3], 1) end
 redis.call('LREM', KEYS[2], 1, ARGV[1])
@@ -369,7 +374,9 @@ func drainList(ctx context.Context, rdb redis.UniversalClient, l string, alerts 
 		kr.Items = n + s
 		return kr, nil
 	}
-	ingest := o.Keys.IngestStreams() // their moves keep the stream's counter (moveScript)
+	// Moves to an ingest or alert stream keep the stream's counter
+	// (moveScript); the DLQ streams have none.
+	counted := append(o.Keys.IngestStreams(), o.Keys.AlertStreams()...)
 	for {
 		item, err := rdb.LIndex(ctx, staging, -1).Result()
 		if errors.Is(err, redis.Nil) {
@@ -386,7 +393,7 @@ func drainList(ctx context.Context, rdb redis.UniversalClient, l string, alerts 
 		target, fields := convert([]byte(item), alerts, o)
 		args := append([]any{item}, fields...)
 		keys := []string{target, staging}
-		if slices.Contains(ingest, target) {
+		if slices.Contains(counted, target) {
 			keys = append(keys, stream.CounterKey(target))
 		}
 		if err := moveScript.Run(ctx, rdb, keys, args...).Err(); err != nil {

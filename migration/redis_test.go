@@ -80,7 +80,8 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	require.Contains(t, rep.Notes[0], "heartbeat")
 	require.Equal(t, int64(6), keyReport(t, rep, p+"ingest_queue").Items, "5 queued + 1 staged")
 	require.Equal(t, int64(5), rdb.LLen(ctx, p+"ingest_queue").Val())
-	requireIngestCounted(t, rdb, keys, 0)
+	requireCounted(t, rdb, keys.IngestStreams(), 0)
+	requireCounted(t, rdb, keys.AlertStreams(), 0)
 
 	_, err = migration.DrainRedis(ctx, rdb, o)
 	require.ErrorIs(t, err, migration.ErrPythonWorkersRunning)
@@ -107,7 +108,7 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	}
 	require.Equal(t, []string{"r5", "r0", "r1", "r2", "r4"}, hosts, "processing list first, then the staged leftover, then the queue in FIFO order")
 	require.Len(t, ids, 5)
-	requireIngestCounted(t, rdb, keys, 5)
+	requireCounted(t, rdb, keys.IngestStreams(), 5)
 	dlq := byReason(entries(t, rdb, keys.AlerterDLQ()))
 	require.Len(t, dlq["python_migration_invalid"], 2)
 	require.Contains(t, dlq["python_migration_invalid"][0].Values["error"], `"timestamp"`)
@@ -137,6 +138,7 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	}
 	alerts := entries(t, rdb, keys.AlertStream(0))
 	require.Len(t, alerts, 3)
+	requireCounted(t, rdb, keys.AlertStreams(), 3)
 	for _, m := range alerts {
 		d := m.Values["d"].(string)
 		require.NotContains(t, d, "moog-secret", "the Moogsoft key the Python alerter copied into alerts is dropped")
@@ -179,8 +181,9 @@ func TestDrainRedisMovesQueuesRenamesClashesAndTranslatesConfig(t *testing.T) {
 	_, err = migration.DrainRedis(ctx, rdb, o)
 	require.NoError(t, err)
 	require.Len(t, testenv.Queued(t, rdb, keys.IngestStream(0)), 5)
-	requireIngestCounted(t, rdb, keys, 5)
+	requireCounted(t, rdb, keys.IngestStreams(), 5)
 	require.Len(t, entries(t, rdb, keys.AlertStream(0)), 3)
+	requireCounted(t, rdb, keys.AlertStreams(), 3)
 	require.Len(t, entries(t, rdb, keys.AlerterDLQ()), 4, "the DLQ copy adds nothing twice")
 	require.Len(t, entries(t, rdb, keys.MoogDLQ()), 1)
 	require.Len(t, entries(t, rdb, keys.PoisonDLQ()), 1)
@@ -253,6 +256,26 @@ func TestDrainRedisCopiesPythonDLQResumably(t *testing.T) {
 	require.Len(t, entries(t, rdb, keys.AlerterDLQ()), n)
 }
 
+// Alerts moved into an alert stream that already holds entries written
+// before counters (one alert each) are counted on top of them.
+func TestDrainRedisCountsAlertsOnTopOfUncountedEntries(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	rdb, keys := testenv.Redis(t)
+	p := keys.Prefix
+	for range 2 {
+		require.NoError(t, rdb.XAdd(ctx, &redis.XAddArgs{Stream: keys.AlertStream(0), Values: []any{stream.Field, `{"hostname":"old"}`}}).Err())
+	}
+	alert := func(host string) string {
+		return `{"hostname": "` + host + `", "team_assignment": "NetOps", "severity": "Warning", "message_body": "LINK-DOWN", "raw_json": {"hostname": "` + host + `"}}`
+	}
+	require.NoError(t, rdb.LPush(ctx, p+"alert_queue", alert("r1"), alert("r2"), alert("r3")).Err())
+	_, err := migration.DrainRedis(ctx, rdb, migration.RedisOptions{PythonPrefix: p, Keys: keys, Now: time.Date(2026, 2, 10, 12, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	require.Len(t, entries(t, rdb, keys.AlertStream(0)), 5)
+	requireCounted(t, rdb, keys.AlertStreams(), 5)
+}
+
 func TestDrainRedisSpreadsOverShardsLikeTheIngestor(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -283,25 +306,25 @@ func TestDrainRedisSpreadsOverShardsLikeTheIngestor(t *testing.T) {
 	}
 	require.Equal(t, 40, total)
 	require.Greater(t, used, 1)
-	requireIngestCounted(t, rdb, keys, 40)
+	requireCounted(t, rdb, keys.IngestStreams(), 40)
 }
 
-// requireIngestCounted: the ingest streams' backlog counters (ADR 0048)
-// hold the events the migration moved there, so the ingestor's bound and
-// every depth reader count them.
-func requireIngestCounted(t *testing.T, rdb *redis.Client, keys keyspace.Keys, want int64) {
+// requireCounted: the backlog counters of streams, ingest or alert (ADR
+// 0048, ADR 0049), hold the events or alerts the migration moved there, so
+// the ingestor's bound and every depth reader count them.
+func requireCounted(t *testing.T, rdb *redis.Client, streams []string, want int64) {
 	t.Helper()
 	ctx := context.Background()
 	var counted int64
-	for _, s := range keys.IngestStreams() {
+	for _, s := range streams {
 		n, err := rdb.Get(ctx, stream.CounterKey(s)).Int64()
 		if !errors.Is(err, redis.Nil) {
 			require.NoError(t, err, s)
 		}
 		counted += n
 	}
-	require.Equal(t, want, counted, "the counters hold the events moved")
-	depth, err := stream.Depth(ctx, rdb, keys.IngestStreams()...)
+	require.Equal(t, want, counted, "the counters hold the messages moved")
+	depth, err := stream.Depth(ctx, rdb, streams...)
 	require.NoError(t, err)
 	require.Equal(t, want, depth)
 }

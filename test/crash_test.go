@@ -80,7 +80,7 @@ func TestKilledConsumersLoseNothing(t *testing.T) {
 	// The real alerter processes the rest and, after the timeout, the zombie's batch.
 	start(t, cfg, app.Alerter)
 	require.Eventually(t, func() bool {
-		n, err := stream.Len(ctx, front.Redis, front.Keys.AlertStream(0))
+		n, err := stream.Depth(ctx, front.Redis, front.Keys.AlertStream(0)) // alerts, not entries (ADR 0049)
 		return err == nil && n > 50
 	}, 15*time.Second, 20*time.Millisecond)
 

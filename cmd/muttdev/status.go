@@ -46,8 +46,9 @@ type ServiceHealth struct {
 	Detail  string `json:"detail,omitempty"`
 }
 
-// StreamBacklog is the backlog of one stream: events for an ingest stream
-// (an entry may hold several, ADR 0048), entries for the others.
+// StreamBacklog is the backlog of one stream: events for an ingest stream,
+// alerts for an alert stream (an entry may hold several, ADR 0048, ADR
+// 0049), entries (one dead letter each) for a DLQ.
 type StreamBacklog struct {
 	Stream  string `json:"stream"`
 	Backlog int64  `json:"backlog"`
@@ -123,30 +124,23 @@ func (a *app) status(ctx context.Context) (Status, error) {
 		st.Healthy = st.Healthy && h.Status == "healthy"
 		st.Services = append(st.Services, h)
 	}
-	// An ingest entry may hold several events (ADR 0048): its backlog is
-	// the events its counter holds; an alert or a dead letter is an entry.
-	ingest := keys.IngestStreams()
-	depths, err := stream.Depths(ctx, rdb, ingest...)
+	// An ingest or alert entry may hold several events or alerts (ADR 0048,
+	// ADR 0049): the backlog of those streams is what their counters hold;
+	// a dead letter is an entry.
+	queues := append(keys.IngestStreams(), keys.AlertStreams()...)
+	depths, err := stream.Depths(ctx, rdb, queues...)
 	if err != nil {
 		return st, unreachable("redis", err)
 	}
-	for i, k := range ingest {
+	for i, k := range queues {
 		st.Streams = append(st.Streams, StreamBacklog{Stream: k, Backlog: depths[i]})
 	}
-	for _, group := range []struct {
-		keys []string
-		into *[]StreamBacklog
-	}{
-		{keys.AlertStreams(), &st.Streams},
-		{[]string{keys.AlerterDLQ(), keys.MoogDLQ(), keys.PoisonDLQ()}, &st.DLQ},
-	} {
-		for _, k := range group.keys {
-			n, err := stream.Len(ctx, rdb, k)
-			if err != nil {
-				return st, unreachable("redis", err)
-			}
-			*group.into = append(*group.into, StreamBacklog{Stream: k, Backlog: n})
+	for _, k := range []string{keys.AlerterDLQ(), keys.MoogDLQ(), keys.PoisonDLQ()} {
+		n, err := stream.Len(ctx, rdb, k)
+		if err != nil {
+			return st, unreachable("redis", err)
 		}
+		st.DLQ = append(st.DLQ, StreamBacklog{Stream: k, Backlog: n})
 	}
 	cb, err := rdb.HGetAll(ctx, keys.CircuitBreaker()).Result()
 	if err != nil {

@@ -206,28 +206,11 @@ func (a *Alerter) newShard(n int) *shard {
 func (a *Alerter) batchSize() int64 { return max(a.o.Dyn.Int(dynconfig.AlerterBatchSize), 1) }
 
 // resize makes the next read take about alerter_batch_size events (the
-// setting is dynamic): as many entries as that makes at the last batch's
-// events per entry. Call it from the reader's goroutine.
-//
-// The last batch does not say what the next entries hold: after a run of
-// single events, a read of alerter_batch_size entries could bring
-// stream.MaxPerEntry times as many events. So a read never asks for more
-// entries than maxReadEvents(batch) events fill at stream.MaxPerEntry each
-// (ADR 0048), at the price of smaller batches of single events when
-// alerter_batch_size is above a hundredth of that.
+// setting is dynamic), bounded as stream.ReadCount says (ADR 0048). Call it
+// from the reader's goroutine.
 func (s *shard) resize() {
-	batch := s.a.batchSize()
-	n := batch
-	if pe := s.perEntry.Load(); pe > 1000 {
-		n = max(n*1000/pe, 1)
-	}
-	s.c.SetCount(min(n, maxReadEvents(batch)/stream.MaxPerEntry))
+	s.c.SetCount(stream.ReadCount(s.a.batchSize(), s.perEntry.Load()))
 }
-
-// maxReadEvents bounds the events one read may bring: ten batches, and
-// never less than 10 000 (5 MB of typical events), so that the bound only
-// shrinks reads of single events when the batch is large.
-func maxReadEvents(batch int64) int64 { return max(10*batch, 10_000) }
 
 func (a *Alerter) visibility() time.Duration {
 	return a.o.Dyn.Duration(dynconfig.StreamVisibilityTimeout)
@@ -346,7 +329,7 @@ func (f *flight) drain() { f.wg.Wait() }
 func (s *shard) admit(ctx context.Context) (shed, read bool) {
 	a := s.a
 	if now := time.Now(); now.Sub(s.backlogAt) >= backlogCheckEvery {
-		n, err := stream.Len(ctx, a.o.Redis, s.alertStream)
+		n, err := stream.Depth(ctx, a.o.Redis, s.alertStream)
 		if err != nil {
 			// Without a measurement keep the last one; a Redis outage shows
 			// up in Read anyway.

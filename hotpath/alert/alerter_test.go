@@ -220,11 +220,10 @@ func (r *rig) drained(t *testing.T) {
 
 func (r *rig) alerts(t *testing.T) []event.Alert {
 	t.Helper()
-	msgs, err := r.rdb.XRange(context.Background(), r.keys.AlertStream(0), "-", "+").Result()
-	require.NoError(t, err)
+	msgs := testenv.Queued(t, r.rdb, r.keys.AlertStream(0))
 	out := make([]event.Alert, len(msgs))
 	for i, m := range msgs {
-		require.NoError(t, json.Unmarshal([]byte(m.Values[stream.Field].(string)), &out[i]))
+		require.NoError(t, json.Unmarshal([]byte(m), &out[i]))
 	}
 	return out
 }
@@ -857,7 +856,10 @@ func TestShedModeDLQ(t *testing.T) {
 	ctx := context.Background()
 	r.set(t, "alerter_shed_mode", "dlq")
 	r.set(t, "alerter_queue_shed_threshold", "1")
-	require.NoError(t, stream.Add(ctx, r.rdb, r.keys.AlertStream(0), [][]byte{[]byte("{}"), []byte("{}")}))
+	// One entry of two alerts (ADR 0049): the backlog is two alerts, above
+	// the threshold, though the stream has one entry.
+	_, err := stream.Push(ctx, r.rdb, r.keys.AlertStream(0), 0, [][]byte{[]byte("[{},{}]")}, []int{2})
+	require.NoError(t, err)
 	in := r.start(t)
 	events := []event.Envelope{
 		newEnvelope("router1.prod.example.com", "LINK-DOWN a"),
@@ -874,7 +876,7 @@ func TestShedModeDLQ(t *testing.T) {
 		require.Contains(t, d.err, "alert backlog 2")
 	}
 	require.Empty(t, readAudit(t, r.db))
-	require.EqualValues(t, 2, r.xlen(t, r.keys.AlertStream(0)))
+	require.EqualValues(t, 1, r.xlen(t, r.keys.AlertStream(0)))
 	require.EventuallyWithT(t, func(c *assert.CollectT) { // counted once the entries are dead-lettered
 		assert.EqualValues(c, 3, in.metric(c, "mutt_alerter_shed_events_total", "mode", "dlq"))
 	}, wait, 10*time.Millisecond)

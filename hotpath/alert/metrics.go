@@ -117,7 +117,7 @@ func newMetrics(reg prometheus.Registerer, shards []shardState) (*metrics, error
 	}
 	m.queueDepth = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "mutt_alerter_queue_depth",
-		Help: "Alert backlog (entries on the alert streams) as last seen by the alerter; the backpressure input.",
+		Help: "Alert backlog (alerts on the alert streams, from their counters) as last seen by the alerter; the backpressure input.",
 	}, func() float64 {
 		var n int64
 		for i := range shards {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/jsonenc"
 	"github.com/mutt-ops/mutt/internal/keyspace"
 	"github.com/mutt-ops/mutt/internal/ratelimit"
 	"github.com/mutt-ops/mutt/internal/stream"
@@ -179,7 +180,8 @@ func New(o Options) (*Forwarder, error) {
 func (f *Forwarder) newConsumer(shard int, count int64) *stream.Consumer {
 	return stream.NewConsumer(f.rdb, stream.Options{
 		Stream: f.keys.AlertStream(shard), Group: Group, Consumer: f.consumer, DeadLetter: f.keys.MoogDLQ(),
-		Count: count, Block: readBlock,
+		Counter: stream.CounterKey(f.keys.AlertStream(shard)),
+		Count:   count, Block: readBlock,
 		Visibility:    f.visibility,
 		MaxDeliveries: func() int64 { return maxDeliveries },
 	}, f.log, f.sm)
@@ -251,7 +253,7 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 	bg := context.WithoutCancel(ctx) // a read in progress completes: its entries are then held, not orphaned
 	ctl := f.control[shard]
 	var c *stream.Consumer
-	var count int64
+	var count, perEntry int64
 	ensured := false
 	pause := newPause(100*time.Millisecond, 5*time.Second)
 	for ctx.Err() == nil {
@@ -267,11 +269,14 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 			f.waitChange(ctx, f.hand.wakeChan(), 250*time.Millisecond)
 			continue
 		}
-		// The batch size is dynamic: a new value takes effect at the next read.
+		// The batch size is dynamic: a new value takes effect at the next
+		// read, of about that many alerts at the last read's alerts per
+		// entry (stream.ReadCount).
 		n := max(f.dyn.Int(dynconfig.ForwarderBatchSize), 1)
 		if c == nil || n != count {
 			c, count = f.newConsumer(shard, n), n
 		}
+		c.SetCount(stream.ReadCount(n, perEntry))
 		// Room for one read per shard plus one batch: with a fixed 2n,
 		// two shards' blocking reads held all of it and the readers of
 		// the other shards starved (4 shards: half the alerts never read).
@@ -288,7 +293,9 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 			continue
 		}
 		pause.reset()
-		f.accept(bg, shard, entries)
+		if pe := f.accept(bg, shard, entries); pe > 0 {
+			perEntry = pe
+		}
 		f.hand.unreserve(int(n))
 	}
 }
@@ -311,9 +318,13 @@ func (f *Forwarder) readBlocked() bool {
 }
 
 // accept decodes entries into held alerts; undecodable ones are dead-lettered.
-func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entry) {
+// An entry is one alert or a JSON array of several (ADR 0049); an array with
+// an element that does not decode is dead-lettered whole, as written (its
+// writer is MUTT's own alerter, so it is corrupt). It returns the alerts
+// per entry of the read, in thousandths, for sizing the next read.
+func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entry) int64 {
 	if len(entries) == 0 {
-		return
+		return 0
 	}
 	// The strings and the payloads of a read share a few buffers rather
 	// than taking several allocations per alert: the alerts of a read are
@@ -322,49 +333,81 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 	// buffers of a whole read alive. A buffer short of room for the next
 	// alert is not grown (copied): a new one is sized for the rest of the
 	// read.
-	rest := 0 // bytes of the entries not decoded yet
+	rest, alerts := 0, 0 // bytes of the entries not decoded yet; alerts of the read
 	for _, e := range entries {
 		rest += len(e.Data)
+		alerts += int(max(e.Events, 1))
 	}
 	var d decoder
 	var buf []byte
-	its := make([]*item, 0, len(entries))
+	its := make([]*item, 0, alerts)
 	var bad []stream.DeadLetter
 	var a event.Alert
-	for i, e := range entries {
-		d.reserve(len(e.Data), rest/stringShare)
-		if cap(buf)-len(buf) < len(e.Data)+payloadExtra {
-			buf = make([]byte, 0, rest+(len(entries)-i)*payloadExtra)
+	one := func(e stream.Entry, part int, data []byte, left int) error {
+		d.reserve(len(data), rest/stringShare)
+		if cap(buf)-len(buf) < len(data)+payloadExtra {
+			buf = make([]byte, 0, rest+left*payloadExtra)
 		}
-		rest -= len(e.Data)
+		rest -= len(data)
 		a = event.Alert{}
-		err := d.decode(e.Data, &a)
+		err := d.decode(data, &a)
 		if err == nil && a.EventID == "" {
 			err = errors.New("alert has no event_id")
 		}
 		if err != nil {
-			bad = append(bad, stream.DeadLetter{Entry: e, Reason: "decode_error",
-				Err: fmt.Sprintf("decode alert: %v", err)})
-			continue
+			return err
 		}
 		start := len(buf)
 		buf = appendEvent(buf, &a, true)
 		its = append(its, &item{
-			shard: shard, id: e.ID, data: e.Data, deliveries: e.Deliveries, replays: e.Replays,
+			shard: shard, id: e.ID, part: part, of: e.Events, data: data, deliveries: e.Deliveries, replays: e.Replays,
 			eventID: a.EventID, correlationID: a.CorrelationID, receivedAt: a.ReceivedAt,
 			payload: buf[start:len(buf):len(buf)], // full: an append can never write into the next one
 		})
+		return nil
+	}
+	left := alerts
+	for _, e := range entries {
+		start := jsonenc.SkipSpace(e.Data, 0)
+		if start == len(e.Data) || e.Data[start] != '[' {
+			if err := one(e, 0, e.Data, left); err != nil {
+				bad = append(bad, stream.DeadLetter{Entry: e, Reason: "decode_error",
+					Err: fmt.Sprintf("decode alert: %v", err)})
+			}
+			left--
+			continue
+		}
+		first := len(its)
+		var err error
+		jsonenc.EachElement(e.Data[start:], func(i int, val []byte) bool {
+			if err = one(e, i, val, left-i); err != nil {
+				err = fmt.Errorf("alert %d of the entry: %w", i, err)
+			}
+			return err == nil
+		})
+		left -= int(max(e.Events, 1))
+		if err != nil {
+			clear(its[first:])
+			its = its[:first]
+			bad = append(bad, stream.DeadLetter{Entry: e, Reason: "decode_error",
+				Err: fmt.Sprintf("decode alert: %v", err)})
+		}
 	}
 	if len(bad) > 0 {
 		if err := f.control[shard].DeadLetter(ctx, bad...); err != nil {
 			// Still pending: reclaimed and dead-lettered again later.
 			f.log.Error("dead-letter undecodable alerts", "count", len(bad), "err", err)
 		} else {
-			f.m.procDLQ.Add(float64(len(bad)))
-			f.tally.Add(tally.MoogDead, int64(len(bad)))
+			n := 0
+			for _, b := range bad {
+				n += int(max(b.Events, 1))
+			}
+			f.m.procDLQ.Add(float64(n))
+			f.tally.Add(tally.MoogDead, int64(n))
 		}
 	}
 	f.hand.add(its)
+	return int64(alerts) * 1000 / int64(len(entries))
 }
 
 // work is one request slot: it takes what is due, asks the breaker and the
@@ -666,7 +709,7 @@ func (f *Forwarder) delivered(its []*item) {
 	}
 	f.m.procSuccess.Add(float64(len(its)))
 	f.tally.Add(tally.Delivered, int64(len(its)))
-	f.acks.add(its)
+	f.acks.add(f.hand.done(its, true))
 }
 
 func (f *Forwarder) reject(ctx context.Context, its []*item, o outcome) {
@@ -733,34 +776,42 @@ func (f *Forwarder) retry(ctx context.Context, its []*item, o outcome) {
 func (f *Forwarder) deadLetter(it *item, reason, msg string, attempts int64, extra map[string]string) stream.DeadLetter {
 	f.log.Warn("alert dead-lettered", "event_id", it.eventID, "correlation_id", it.correlationID,
 		"reason", reason, "err", msg)
+	// Always a part: the dead letter holds this alert alone, and its entry,
+	// which may hold others (ADR 0049), is acknowledged once all are done.
 	return stream.DeadLetter{
 		Entry: stream.Entry{ID: it.id, Stream: f.keys.AlertStream(it.shard), Data: it.data,
 			Deliveries: it.deliveries, Replays: it.replays},
-		Reason: reason, Err: msg, Attempts: attempts, Extra: extra,
+		Reason: reason, Err: msg, Attempts: attempts, Extra: extra, Part: true,
 	}
 }
 
-// deadLetterAll writes dls (dls[i] is the dead letter of its[i]) per shard.
-// If Redis refuses, the alerts are let go unacknowledged: their leases lapse
-// and a reader reclaims them, so they are tried (and rejected) again rather
-// than lost.
+// deadLetterAll writes dls (dls[i] is the dead letter of its[i]) per shard;
+// the entries are acknowledged once their other alerts are done too. If
+// Redis refuses, the alerts are let go and their entries left
+// unacknowledged: their leases lapse and a reader reclaims them, so they are
+// tried (and rejected) again rather than lost.
 func (f *Forwarder) deadLetterAll(ctx context.Context, its []*item, dls []stream.DeadLetter) {
 	if len(its) == 0 {
 		return
 	}
-	byShard := make(map[int][]stream.DeadLetter)
+	byShard := make(map[int][]int)
 	for i, it := range its {
-		byShard[it.shard] = append(byShard[it.shard], dls[i])
+		byShard[it.shard] = append(byShard[it.shard], i)
 	}
-	for shard, ds := range byShard {
+	for shard, idx := range byShard {
+		ds, group := make([]stream.DeadLetter, len(idx)), make([]*item, len(idx))
+		for j, i := range idx {
+			ds[j], group[j] = dls[i], its[i]
+		}
 		if err := f.control[shard].DeadLetter(ctx, ds...); err != nil {
 			f.log.Error("dead-letter alerts; they will be reclaimed and tried again", "count", len(ds), "err", err)
+			f.hand.done(group, false)
 			continue
 		}
 		f.m.procDLQ.Add(float64(len(ds)))
 		f.tally.Add(tally.MoogDead, int64(len(ds)))
+		f.acks.add(f.hand.done(group, true))
 	}
-	f.hand.remove(its)
 }
 
 // extendLeases keeps every held alert's lease so no other forwarder reclaims
@@ -809,23 +860,26 @@ func (f *Forwarder) refresh(ctx context.Context) {
 	}
 }
 
-// acker acknowledges delivered alerts in batches: one XACK+XDEL per shard for
-// everything that succeeded within ackLinger, instead of one per alert.
+// acker acknowledges finished entries in batches: one XACK+XDEL per shard
+// for everything that finished within ackLinger, instead of one per entry.
 type acker struct {
 	f       *Forwarder
 	mu      sync.Mutex
-	pending []*item
+	pending []finished
 	kick    chan struct{}
 }
 
 func newAcker(f *Forwarder) *acker { return &acker{f: f, kick: make(chan struct{}, 1)} }
 
-func (a *acker) add(its []*item) {
+func (a *acker) add(fs []finished) {
+	if len(fs) == 0 {
+		return
+	}
 	a.mu.Lock()
-	a.pending = append(a.pending, its...)
+	a.pending = append(a.pending, fs...)
 	n := len(a.pending)
 	a.mu.Unlock()
-	if n == len(its) || n >= ackBatch {
+	if n == len(fs) || n >= ackBatch {
 		select {
 		case a.kick <- struct{}{}:
 		default:
@@ -864,37 +918,37 @@ func (a *acker) run(ctx context.Context) {
 	}
 }
 
-// flush acknowledges everything pending; alerts it could not acknowledge stay
-// pending (and held, so their leases are kept). It reports success.
+// flush acknowledges everything pending; entries it could not acknowledge
+// stay pending (and held, so their leases are kept). It reports success.
 func (a *acker) flush(ctx context.Context) bool {
 	a.mu.Lock()
-	its := a.pending
+	fs := a.pending
 	a.pending = nil
 	a.mu.Unlock()
-	if len(its) == 0 {
+	if len(fs) == 0 {
 		return true
 	}
-	byShard := make(map[int][]*item)
-	for _, it := range its {
-		byShard[it.shard] = append(byShard[it.shard], it)
+	byShard := make(map[int][]finished)
+	for _, f := range fs {
+		byShard[f.shard] = append(byShard[f.shard], f)
 	}
 	ok := true
 	for shard, group := range byShard {
-		ids := make([]string, len(group))
-		for i, it := range group {
-			ids[i] = it.id
+		entries := make([]stream.Entry, len(group))
+		for i, f := range group {
+			entries[i] = f.entry
 		}
-		if err := a.f.control[shard].Ack(ctx, ids...); err != nil {
+		if err := a.f.control[shard].AckEntries(ctx, entries...); err != nil {
 			ok = false
 			if ctx.Err() == nil {
-				a.f.warn("acknowledge delivered alerts, will retry", "count", len(ids), "err", err)
+				a.f.warn("acknowledge delivered alerts, will retry", "entries", len(entries), "err", err)
 			}
 			a.mu.Lock()
 			a.pending = append(a.pending, group...)
 			a.mu.Unlock()
 			continue
 		}
-		a.f.hand.remove(group)
+		a.f.hand.forget(group)
 	}
 	return ok
 }

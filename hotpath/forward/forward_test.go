@@ -183,7 +183,11 @@ func (r *rig) addAlertsTo(shard, n int) []string {
 		require.NoError(r.t, err)
 		payloads[i] = b
 	}
-	require.NoError(r.t, stream.Add(r.ctx, r.rdb, r.keys.AlertStream(shard), payloads))
+	// As the alerter writes them: a batch's alerts in entries of up to
+	// stream.MaxPerEntry, counted (ADR 0049).
+	packed, counts := stream.Pack(payloads)
+	_, err := stream.Push(r.ctx, r.rdb, r.keys.AlertStream(shard), 0, packed, counts)
+	require.NoError(r.t, err)
 	return ids
 }
 
@@ -206,9 +210,10 @@ func (r *rig) waitDelivered(ids []string) {
 		"every delivered alert is acknowledged")
 }
 
-// streamLen is the length of the alert stream; t may be a collect T.
+// streamLen is the backlog of the alert stream in alerts (its entries may
+// hold several, ADR 0049); t may be a collect T.
 func (r *rig) streamLen(t require.TestingT) int64 {
-	n, err := stream.Len(r.ctx, r.rdb, r.keys.AlertStream(0))
+	n, err := stream.Depth(r.ctx, r.rdb, r.keys.AlertStream(0))
 	require.NoError(t, err)
 	return n
 }
@@ -562,9 +567,37 @@ func TestRejectedBatchIsRetriedAlertByAlert(t *testing.T) {
 	r.waitDelivered(good)
 	msgs := r.dlq(t)
 	require.Len(t, msgs, 1, "only the bad alert is dead-lettered")
-	require.Contains(t, msgs[0].Values["d"], bad)
+	var a event.Alert
+	require.NoError(t, json.Unmarshal([]byte(msgs[0].Values["d"].(string)), &a),
+		"the dead letter holds the bad alert alone, not the entry of ten it came in")
+	require.Equal(t, bad, a.EventID)
+	require.NotContains(t, msgs[0].Values, stream.EventsField)
 	require.Contains(t, msgs[0].Values["body"], "is invalid")
 	require.Zero(t, r.sim.Seen(bad))
+	require.Zero(t, r.rdb.Exists(r.ctx, stream.CounterKey(r.keys.AlertStream(0))).Val(),
+		"the entry is acknowledged once its last alert is done, and the backlog is empty")
+}
+
+// An entry of several alerts with one that does not decode is corrupt (its
+// writer is MUTT's alerter): it is dead-lettered whole, as written, with
+// its count; the alerts of other entries are delivered.
+func TestEntryWithAnUndecodableAlertIsDeadLetteredWhole(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, moogsim.Options{}, nil, nil)
+	corrupt := `[{"event_id":"x-1","hostname":"h"},not an alert,{"event_id":"x-3"}]`
+	_, err := stream.Push(r.ctx, r.rdb, r.keys.AlertStream(0), 0, [][]byte{[]byte(corrupt)}, []int{3})
+	require.NoError(t, err)
+	ids := r.addAlerts(5)
+	w := r.start("a", "")
+	r.waitDelivered(ids)
+	msgs := r.dlq(t)
+	require.Len(t, msgs, 1)
+	require.Equal(t, "decode_error", msgs[0].Values["reason"])
+	require.Equal(t, corrupt, msgs[0].Values["d"])
+	require.Equal(t, "3", msgs[0].Values[stream.EventsField], "replayable with its count")
+	require.Contains(t, msgs[0].Values["error"], "alert 1 of the entry")
+	require.Zero(t, r.sim.Seen("x-1"), "no part of a corrupt entry is sent")
+	require.EqualValues(t, 3, w.metric(t, "mutt_moog_alerts_processed_total", map[string]string{"status": "dlq"}))
 }
 
 func TestAnotherForwarderTakesOverAlertsOfADeadOne(t *testing.T) {
@@ -587,8 +620,8 @@ func TestAnotherForwarderTakesOverAlertsOfADeadOne(t *testing.T) {
 	a.stop() // gone with every alert in hand, none acknowledged
 	pending, err := r.rdb.XPending(r.ctx, r.keys.AlertStream(0), forward.Group).Result()
 	require.NoError(t, err)
-	require.EqualValues(t, 10, pending.Count)
-	require.Equal(t, map[string]int64{"a": 10}, pending.Consumers)
+	require.EqualValues(t, 1, pending.Count, "one entry holds the ten alerts")
+	require.Equal(t, map[string]int64{"a": 1}, pending.Consumers)
 
 	// By the time another forwarder takes over, Moogsoft's Retry-After is
 	// over (it holds every forwarder: ADR 0040) and Moogsoft is back.
@@ -596,7 +629,7 @@ func TestAnotherForwarderTakesOverAlertsOfADeadOne(t *testing.T) {
 	r.sim.Heal()
 	b := r.start("b", "")
 	r.waitDelivered(ids)
-	require.EqualValues(t, 10, b.metric(t, "mutt_stream_reclaimed_total", nil))
+	require.EqualValues(t, 1, b.metric(t, "mutt_stream_reclaimed_total", nil), "the entry of the ten alerts")
 	require.Empty(t, r.dlq(t))
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
 // item is one alert this forwarder holds: read from a shard and not yet
@@ -16,7 +18,9 @@ import (
 type item struct {
 	shard      int
 	id         string // stream entry ID
-	data       []byte // the entry as read, for the dead-letter stream
+	part       int    // its place in the entry, which may hold several alerts (ADR 0049)
+	of         int64  // alerts the entry holds (stream.Entry.Events)
+	data       []byte // the alert as read, for the dead-letter stream
 	deliveries int64
 	replays    int64 // times DLQ remediation replayed it; kept if it is dead-lettered again
 
@@ -35,8 +39,9 @@ type item struct {
 	lastErr    string
 
 	// Guarded by hand.mu:
-	attempts int  // requests that carried it, probes included
-	retrying bool // counted in hand.retrying
+	attempts int        // requests that carried it, probes included
+	retrying bool       // counted in hand.retrying
+	entry    *heldEntry // set by hand.add
 }
 
 // detach gives the alert its own copies of what it shares with the other
@@ -50,9 +55,33 @@ func (it *item) detach() {
 	it.detached = true
 }
 
+// handKey names an alert held: its entry and its place in it.
 type handKey struct {
 	shard int
 	id    string
+	part  int
+}
+
+// entryKey names a stream entry.
+type entryKey struct {
+	shard int
+	id    string
+}
+
+// heldEntry is an entry of the alert stream whose alerts this forwarder
+// holds: it is acknowledged once every one of them is done (delivered or
+// dead-lettered), and its lease is kept until then (ADR 0049).
+type heldEntry struct {
+	events int64 // alerts it holds (stream.Entry.Events)
+	left   int   // alerts not done yet
+	lost   bool  // one could not be dead-lettered: leave the entry to be reclaimed
+	gen    uint64
+}
+
+// finished is an entry all of whose alerts are done, to acknowledge.
+type finished struct {
+	shard int
+	entry stream.Entry
 }
 
 // hand is the set of alerts a forwarder holds and the schedule of their
@@ -68,6 +97,8 @@ type handKey struct {
 type hand struct {
 	mu       sync.Mutex
 	items    map[handKey]*item
+	entries  map[entryKey]*heldEntry // every entry an item or an unacknowledged finish holds
+	gen      uint64                  // counts calls of add
 	ready    []*item
 	retries  retryHeap
 	retrying int // items with retrying set
@@ -80,7 +111,8 @@ type hand struct {
 }
 
 func newHand(gauge, rgauge prometheus.Gauge) *hand {
-	return &hand{items: make(map[handKey]*item), changed: make(chan struct{}), gauge: gauge, rgauge: rgauge}
+	return &hand{items: make(map[handKey]*item), entries: make(map[entryKey]*heldEntry),
+		changed: make(chan struct{}), gauge: gauge, rgauge: rgauge}
 }
 
 // notifyLocked wakes every waiter.
@@ -134,19 +166,31 @@ func (h *hand) unreserve(n int) {
 	h.reserved -= n
 }
 
-// add takes new alerts as ready. An entry already held (reclaimed back after
-// a lease could not be extended) is not added twice.
+// add takes new alerts as ready. An entry already held (reclaimed back after a lease could
+// not be extended, while some of its alerts are still held or acknowledged
+// but for the others) is not added again: it finishes as it is.
 func (h *hand) add(its []*item) {
 	if len(its) == 0 {
 		return
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.gen++
 	for _, it := range its {
-		k := handKey{it.shard, it.id}
+		ek := entryKey{it.shard, it.id}
+		e := h.entries[ek]
+		if e == nil {
+			e = &heldEntry{events: max(it.of, 1), gen: h.gen}
+			h.entries[ek] = e
+		} else if e.gen != h.gen {
+			continue
+		}
+		k := handKey{it.shard, it.id, it.part}
 		if _, dup := h.items[k]; dup {
 			continue
 		}
+		e.left++
+		it.entry = e
 		h.items[k] = it
 		h.ready = append(h.ready, it)
 		if it.attempts == 0 {
@@ -276,18 +320,22 @@ func (h *hand) wake() {
 	h.notifyLocked()
 }
 
-// remove forgets alerts that were acknowledged or dead-lettered (or given up
-// to be reclaimed from the stream).
-func (h *hand) remove(its []*item) {
+// done forgets alerts that were delivered or dead-lettered (ok), or that
+// could not be (not ok: their entry is then left to be reclaimed from the
+// stream once its other alerts are done). It returns the entries whose
+// every alert is now done, to acknowledge; they stay held (their leases
+// kept) until forget.
+func (h *hand) done(its []*item, ok bool) []finished {
 	if len(its) == 0 {
-		return
+		return nil
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	var out []finished
 	for _, it := range its {
-		k := handKey{it.shard, it.id}
+		k := handKey{it.shard, it.id, it.part}
 		if h.items[k] != it {
-			continue // not held (already removed): keep the counts right
+			continue // not held (already done): keep the counts right
 		}
 		delete(h.items, k)
 		if it.attempts == 0 {
@@ -297,10 +345,31 @@ func (h *hand) remove(its []*item) {
 			it.retrying = false
 			h.retrying--
 		}
+		e := it.entry
+		e.left--
+		e.lost = e.lost || !ok
+		if e.left > 0 {
+			continue
+		}
+		if e.lost {
+			delete(h.entries, entryKey{it.shard, it.id})
+			continue
+		}
+		out = append(out, finished{it.shard, stream.Entry{ID: it.id, Events: e.events}})
 	}
 	h.gauge.Set(float64(len(h.items)))
 	h.rgauge.Set(float64(h.retrying))
 	h.notifyLocked()
+	return out
+}
+
+// forget lets go of finished entries once acknowledged.
+func (h *hand) forget(fs []finished) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range fs {
+		delete(h.entries, entryKey{f.shard, f.entry.ID})
+	}
 }
 
 // ids lists the entry IDs held per shard, for extending their leases.
@@ -308,7 +377,7 @@ func (h *hand) ids() map[int][]string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	out := make(map[int][]string)
-	for k := range h.items {
+	for k := range h.entries {
 		out[k.shard] = append(out[k.shard], k.id)
 	}
 	return out

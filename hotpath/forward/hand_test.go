@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
+
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
 func testHand() *hand {
@@ -44,8 +46,8 @@ func TestHandBoundsRetriesApartFromReading(t *testing.T) {
 	require.True(t, ok, "retrying alerts do not take the reading room")
 	h.unreserve(3)
 
-	h.remove(its[:1])
-	h.remove(its[:1]) // twice: the counts stay right
+	h.done(its[:1], true)
+	h.done(its[:1], true) // twice: the counts stay right
 	require.True(t, h.scheduleRetry(its[3], 3), "room again once a retrying alert is gone")
 	require.Equal(t, 9, h.size())
 }
@@ -76,8 +78,43 @@ func TestHandProbeIsTheAlertSentLeast(t *testing.T) {
 	require.Same(t, its[1], h.probeFrom(taken))
 	require.Equal(t, []*item{its[0], its[2]}, h.ready)
 
-	h.remove(its)
+	h.forget(h.done(its, true))
 	require.Zero(t, h.size())
 	h.add(testItems(1))
 	require.True(t, h.hasUntried())
+}
+
+// An entry of several alerts is finished once every one is done, once: read
+// again meanwhile (its lease lapsed and this forwarder reclaimed it), it is
+// not held twice. One alert that could not be dead-lettered leaves the entry
+// unacknowledged, to be reclaimed.
+func TestHandFinishesAnEntryWhenAllItsAlertsAreDone(t *testing.T) {
+	t.Parallel()
+	h := testHand()
+	entry := func() []*item {
+		its := make([]*item, 3)
+		for i := range its {
+			its[i] = &item{id: "1-0", part: i, of: 3}
+		}
+		return its
+	}
+	its := entry()
+	h.add(its)
+	require.Equal(t, 3, h.size())
+	require.Empty(t, h.done(its[:2], true))
+	h.add(entry()) // reclaimed back while one alert is still held
+	require.Equal(t, 1, h.size(), "not held twice")
+	fs := h.done(its[2:], true)
+	require.Equal(t, []finished{{shard: 0, entry: stream.Entry{ID: "1-0", Events: 3}}}, fs)
+	require.Equal(t, map[int][]string{0: {"1-0"}}, h.ids(), "its lease is kept until it is acknowledged")
+	h.add(entry())
+	require.Zero(t, h.size(), "finished, not yet acknowledged: not taken again")
+	h.forget(fs)
+	require.Empty(t, h.ids())
+
+	its = entry()
+	h.add(its)
+	require.Empty(t, h.done(its[:1], false))
+	require.Empty(t, h.done(its[1:], true), "one alert could not be dead-lettered: the entry is not acknowledged")
+	require.Empty(t, h.ids(), "and its lease is let go, for a reader to reclaim it")
 }

@@ -32,7 +32,7 @@ type Sample struct {
 	P50      float64 `json:"p50_ms"`
 	P99      float64 `json:"p99_ms"`
 	Alerts   int64   `json:"alerts"`
-	Backlog  int64   `json:"backlog"`  // events in the ingest streams (stream.Depth, ADR 0048) and alerts in the alert streams
+	Backlog  int64   `json:"backlog"`  // events in the ingest streams and alerts in the alert streams (stream.Depth, ADR 0048, ADR 0049)
 	DLQ      int64   `json:"dlq"`      // entries in the dead-letter streams
 	PGConns  int64   `json:"pg_conns"` // server connections to the soak's database
 	LoadAvg  float64 `json:"load_avg"` // 1-minute load average of the machine
@@ -131,15 +131,12 @@ func (s *sampler) sample(ctx context.Context) (Sample, error) {
 	s.delivered += st.Unique
 	smp.P50, smp.P99, smp.Alerts = st.Latency.P50, st.Latency.P99, st.Latency.Count
 	k := s.env.Keys()
-	events, err := stream.Depth(ctx, s.env.Redis(), k.IngestStreams()...)
+	// Both count messages, not entries: an entry may hold several (ADR
+	// 0048, ADR 0049).
+	smp.Backlog, err = stream.Depth(ctx, s.env.Redis(), append(k.IngestStreams(), k.AlertStreams()...)...)
 	if err != nil {
 		return smp, fmt.Errorf("stream backlog: %w", err)
 	}
-	alerts, err := stream.Len(ctx, s.env.Redis(), k.AlertStreams()...)
-	if err != nil {
-		return smp, fmt.Errorf("stream backlog: %w", err)
-	}
-	smp.Backlog = events + alerts
 	if smp.DLQ, err = stream.Len(ctx, s.env.Redis(), k.AlerterDLQ(), k.MoogDLQ(), k.PoisonDLQ()); err != nil {
 		return smp, fmt.Errorf("dead-letter streams: %w", err)
 	}

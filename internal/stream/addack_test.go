@@ -33,8 +33,10 @@ func TestAddAndAckAddsThenAcknowledges(t *testing.T) {
 	require.NoError(t, c.AddAndAck(ctx, out, payloads(2), got...))
 	msgs, err := rdb.XRange(ctx, out, "-", "+").Result()
 	require.NoError(t, err)
-	require.Len(t, msgs, 2)
-	require.Equal(t, `{"n":1}`, msgs[1].Values[stream.Field])
+	require.Len(t, msgs, 1, "the payloads of one call share an entry (ADR 0049)")
+	require.Equal(t, `[{"n":0},{"n":1}]`, msgs[0].Values[stream.Field])
+	require.Equal(t, "2", msgs[0].Values[stream.EventsField])
+	require.EqualValues(t, 2, depth(t, rdb, out))
 	n, err := stream.Len(ctx, rdb, in)
 	require.NoError(t, err)
 	require.Zero(t, n, "acknowledged entries are deleted")
@@ -43,9 +45,7 @@ func TestAddAndAckAddsThenAcknowledges(t *testing.T) {
 	require.Zero(t, p.Count)
 
 	require.NoError(t, c.AddAndAck(ctx, out, payloads(2), got...), "a retry of a batch already done")
-	n, err = stream.Len(ctx, rdb, out)
-	require.NoError(t, err)
-	require.EqualValues(t, 2, n, "a retry adds nothing twice")
+	require.EqualValues(t, 2, depth(t, rdb, out), "a retry adds nothing twice")
 
 	// An add that fails (the target is no stream) acknowledges nothing.
 	_, _, err = stream.Enqueue(ctx, rdb, in, 0, payloads(1), nil)
@@ -64,7 +64,7 @@ func TestAddAndAckAddsThenAcknowledges(t *testing.T) {
 	// 10 000 ids, in chunks.
 	big := make([][]byte, 10000)
 	for i := range big {
-		big[i] = []byte("x")
+		big[i] = []byte("1")
 	}
 	_, _, err = stream.Enqueue(ctx, rdb, in, 0, big, nil)
 	require.NoError(t, err)
@@ -77,7 +77,65 @@ func TestAddAndAckAddsThenAcknowledges(t *testing.T) {
 	n, err = stream.Len(ctx, rdb, in)
 	require.NoError(t, err)
 	require.Zero(t, n)
+	require.EqualValues(t, 2+10000, depth(t, rdb, out))
+	require.Len(t, testenv.Queued(t, rdb, out), 2+10000)
 	n, err = stream.Len(ctx, rdb, out)
 	require.NoError(t, err)
-	require.EqualValues(t, 2+10000, n)
+	require.EqualValues(t, 1+100, n, "10 000 payloads in entries of 100")
+}
+
+// TestPackMakesEvenEntriesOfAtMostMaxPerEntry: one message goes as it is;
+// more go as JSON arrays of at most stream.MaxPerEntry, as even as can be,
+// in order.
+func TestPackMakesEvenEntriesOfAtMostMaxPerEntry(t *testing.T) {
+	t.Parallel()
+	entries, counts := stream.Pack(payloads(1))
+	require.Equal(t, []string{`{"n":0}`}, strs(entries))
+	require.Equal(t, []int{1}, counts)
+
+	entries, counts = stream.Pack(payloads(3))
+	require.Equal(t, []string{`[{"n":0},{"n":1},{"n":2}]`}, strs(entries))
+	require.Equal(t, []int{3}, counts)
+
+	entries, counts = stream.Pack(payloads(201))
+	require.Equal(t, []int{67, 67, 67}, counts)
+	var all []string
+	for _, e := range entries {
+		all = append(all, testenv.Messages(string(e))...)
+	}
+	require.Equal(t, strs(payloads(201)), all)
+
+	entries, counts = stream.Pack(payloads(101))
+	require.Equal(t, []int{51, 50}, counts)
+	require.Len(t, entries, 2)
+	entries, counts = stream.Pack(nil)
+	require.Empty(t, entries)
+	require.Empty(t, counts)
+}
+
+// TestAddAndAckCountsAlertsAlreadyThere: a target without a counter (its
+// entries written one message each, before counters) starts counting from
+// its length, so the backlog stays exact across the upgrade.
+func TestAddAndAckCountsAlertsAlreadyThere(t *testing.T) {
+	t.Parallel()
+	rdb, keys := testenv.Redis(t)
+	ctx := context.Background()
+	in, out := keys.IngestStream(0), keys.AlertStream(0)
+	require.NoError(t, stream.Add(ctx, rdb, out, payloads(5)), "written before counters")
+	_, _, err := stream.Enqueue(ctx, rdb, in, 0, payloads(1), nil)
+	require.NoError(t, err)
+	c := consumer(rdb, in, "a", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
+	require.NoError(t, c.EnsureGroup(ctx))
+	got, err := c.Read(ctx)
+	require.NoError(t, err)
+	require.NoError(t, c.AddAndAck(ctx, out, payloads(50), got...))
+	require.EqualValues(t, 55, depth(t, rdb, out))
+}
+
+func strs(bs [][]byte) []string {
+	out := make([]string, len(bs))
+	for i, b := range bs {
+		out[i] = string(b)
+	}
+	return out
 }

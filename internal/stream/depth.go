@@ -133,10 +133,27 @@ func ackArgs(args []any, ids []string, events []int64) []any {
 	return args
 }
 
+// ReadCount is how many entries a reader that wants about batch messages
+// asks for, when the entries of its last read held perEntry/1000 messages
+// each (0 or 1000: one): batch entries of single messages, fewer of several.
+// The last read does not say what the next entries hold: after a run of
+// single messages, a read of batch entries could bring MaxPerEntry times
+// as many. So a read never asks for more entries than max(10 × batch,
+// 10 000) messages fill at MaxPerEntry each (ADR 0048, ADR 0049): with a
+// batch above a hundredth of that, reads of single messages are smaller
+// than the batch.
+func ReadCount(batch, perEntry int64) int64 {
+	n := max(batch, 1)
+	if perEntry > 1000 {
+		n = max(n*1000/perEntry, 1)
+	}
+	return max(min(n, max(10*batch, 10_000)/MaxPerEntry), 1)
+}
+
 // Depths is the backlog in messages of each of streams, from their counters
 // (CounterKey) healed as the scripts heal them, in one round trip. Use it
-// for streams whose writers keep a counter (the ingest streams); Len counts
-// entries.
+// for streams whose writers keep a counter (the ingest and alert streams);
+// Len counts entries.
 func Depths(ctx context.Context, rdb redis.Cmdable, streams ...string) ([]int64, error) {
 	reads := make([]func() int64, len(streams))
 	_, err := rdb.Pipelined(ctx, func(p redis.Pipeliner) error {

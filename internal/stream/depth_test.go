@@ -75,7 +75,7 @@ func TestBacklogCountsMessagesNotEntries(t *testing.T) {
 	require.Zero(t, depth(t, rdb, key))
 	require.Zero(t, rdb.Exists(ctx, stream.CounterKey(key)).Val(), "an empty stream's counter is removed")
 
-	// A consumer without a counter (the alert streams) leaves counters alone.
+	// A consumer without a counter leaves the counters of its stream alone.
 	_, err = stream.Push(ctx, rdb, key, 0, payloads(2), []int{5, 5})
 	require.NoError(t, err)
 	plain := consumer(rdb, key, "b", time.Minute, stream.NewMetrics(prometheus.NewRegistry()))
@@ -145,4 +145,17 @@ func TestCountedAckAtMaxmemory(t *testing.T) {
 	d, err := stream.Push(ctx, rdb, key, 0, payloads(1), []int{3})
 	require.NoError(t, err)
 	assert.EqualValues(t, 3, d, "the counter starts again from the empty stream")
+}
+
+// TestReadCountAsksForAboutABatchOfMessages: entries of one message are read
+// a batch at a time, entries of several fewer at a time, and never more
+// entries than max(10 × batch, 10 000) messages fill at MaxPerEntry each.
+func TestReadCountAsksForAboutABatchOfMessages(t *testing.T) {
+	t.Parallel()
+	require.EqualValues(t, 50, stream.ReadCount(50, 0))
+	require.EqualValues(t, 50, stream.ReadCount(50, 1000))
+	require.EqualValues(t, 5, stream.ReadCount(500, 100_000), "entries of 100")
+	require.EqualValues(t, 1, stream.ReadCount(50, 100_000), "at least one")
+	require.EqualValues(t, 100, stream.ReadCount(500, 1000), "single messages: 100 entries could hold 10 000")
+	require.EqualValues(t, 500, stream.ReadCount(5000, 1000), "10 × batch")
 }
