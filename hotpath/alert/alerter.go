@@ -628,13 +628,16 @@ func (a *Alerter) prepare(eng *rules.Engine, entries []stream.Entry) ([]item, []
 		}
 		first := len(items)
 		var err error
-		jsonenc.EachElement(e.Data[start:], func(i int, val []byte) bool {
-			part := e
-			part.Data = val
-			if err = a.prepareOne(eng, &items, part, true); err != nil {
+		arr := e.Data[start:]
+		jsonenc.Elements(arr, func(i, at int) int {
+			part := e // its Data becomes the event's own bytes
+			part.Data = arr
+			var end int
+			if end, err = a.prepareAt(eng, &items, part, at); err != nil {
 				err = fmt.Errorf("event %d of the entry: %w", i, err)
+				return -1
 			}
-			return err == nil
+			return end
 		})
 		if err != nil {
 			clear(items[first:])
@@ -655,15 +658,37 @@ func (a *Alerter) prepareOne(eng *rules.Engine, items *[]item, e stream.Entry, p
 		*items = (*items)[:len(*items)-1]
 		return err
 	}
+	a.evaluate(eng, it)
+	return nil
+}
+
+// prepareAt is prepareOne for the event at e.Data[at:], an element of an
+// array entry; the item's entry holds the event's own bytes. It returns the
+// offset just past the event.
+func (a *Alerter) prepareAt(eng *rules.Engine, items *[]item, e stream.Entry, at int) (int, error) {
+	*items = append(*items, item{entry: e, part: true})
+	it := &(*items)[len(*items)-1]
+	end, err := decodeEnvelopeAt(e.Data, at, &it.env, &it.id)
+	if err != nil {
+		*it = item{}
+		*items = (*items)[:len(*items)-1]
+		return end, err
+	}
+	it.entry.Data = e.Data[jsonenc.SkipSpace(e.Data, at):end]
+	a.evaluate(eng, it)
+	return end, nil
+}
+
+// evaluate runs the rules on a decoded item and encodes its alert.
+func (a *Alerter) evaluate(eng *rules.Engine, it *item) {
 	it.dec = eng.Evaluate(&it.env)
 	if it.dec.Matched && !rules.KnownHandling(it.dec.Handling) {
 		a.noteUnknownHandling(&it.dec)
 	}
 	if it.dec.Forward {
 		al := ruleAlert(it)
-		it.alert = al.AppendJSON(make([]byte, 0, len(e.Data)+256))
+		it.alert = al.AppendJSON(make([]byte, 0, len(it.entry.Data)+256))
 	}
-	return nil
 }
 
 // retryStep runs fn until it succeeds, backing off between attempts; false

@@ -78,6 +78,22 @@ func checkEnvelope(t testing.TB, data []byte) {
 		w.ReceivedAt, g.ReceivedAt, w.Timestamp, g.Timestamp = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 		require.Equal(t, w, g, "%q", data)
 	}
+	// The same envelope as an element of an array entry (ADR 0048):
+	// decoded alike, its end found as it is read.
+	var whole event.Envelope
+	var wholeID uuid.UUID
+	wholeErr := decodeEnvelope(data, &whole, &wholeID)
+	if wantErr != nil || wholeErr != nil {
+		return
+	}
+	arr := append(append([]byte("["), data...), `, {"event_id":"next"}]`...)
+	var el event.Envelope
+	var elID uuid.UUID
+	end, err := decodeEnvelopeAt(arr, 1, &el, &elID)
+	require.NoError(t, err, "%q", data)
+	require.Equal(t, whole, el, "%q", data)
+	require.Equal(t, wholeID, elID)
+	require.Equal(t, strings.TrimSpace(string(data)), strings.TrimSpace(string(arr[1:end])), "%q", data)
 }
 
 var envelopeCases = []string{

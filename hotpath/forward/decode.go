@@ -3,6 +3,7 @@ package forward
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 
@@ -56,22 +57,40 @@ func (d *decoder) reserve(n, want int) {
 
 // decode is decodeAlert.
 func (d *decoder) decode(data []byte, a *event.Alert) error {
-	if !d.read(data, a, true) {
+	o := jsonenc.NewObject(data)
+	if !d.read(&o, a, true) {
 		*a = event.Alert{}
 		return json.Unmarshal(data, a)
 	}
 	return nil
 }
 
+// decodeAt is decode for the alert that starts at data[start], an element of
+// an array entry (ADR 0049); it returns the offset just past the alert. The
+// fast path finds the end as it reads, so the array is scanned once.
+func (d *decoder) decodeAt(data []byte, start int, a *event.Alert) (int, error) {
+	start = jsonenc.SkipSpace(data, start)
+	o := jsonenc.NewElement(data, start)
+	if d.read(&o, a, true) {
+		return o.End(), nil
+	}
+	*a = event.Alert{}
+	end := jsonenc.ValueEnd(data, start)
+	if end == start {
+		return start, errors.New("no JSON value")
+	}
+	return end, json.Unmarshal(data[start:end], a)
+}
+
 // readAlert is the fast path of decodeAlert; false means "let encoding/json
 // decide". trustOriginal skips checking the grammar of "event".
 func readAlert(data []byte, a *event.Alert, trustOriginal bool) bool {
-	return (*decoder)(nil).read(data, a, trustOriginal)
+	o := jsonenc.NewObject(data)
+	return (*decoder)(nil).read(&o, a, trustOriginal)
 }
 
-// read is readAlert.
-func (d *decoder) read(data []byte, a *event.Alert, trustOriginal bool) bool {
-	o := jsonenc.NewObject(data)
+// read is readAlert on the object o reads.
+func (d *decoder) read(o *jsonenc.Object, a *event.Alert, trustOriginal bool) bool {
 	seenOriginal := false
 	for {
 		key, ok := o.Next()

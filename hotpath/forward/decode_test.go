@@ -59,6 +59,18 @@ func checkDecode(t testing.TB, data []byte) {
 	}
 	require.Equal(t, "first", first.EventID)
 	require.Equal(t, "h1", first.Hostname)
+
+	// The same alert as an element of an array entry (ADR 0049): decoded
+	// alike, and its end found, without scanning it apart.
+	if wantErr == nil {
+		arr := append(append([]byte("["), data...), `, {"event_id":"next"}]`...)
+		var el, whole event.Alert
+		end, err := d.decodeAt(arr, 1, &el)
+		require.NoError(t, err, "%q", data)
+		require.NoError(t, decodeAlert(data, &whole))
+		require.Equal(t, whole, el, "%q", data)
+		require.Equal(t, strings.TrimSpace(string(data)), strings.TrimSpace(string(arr[1:end])), "%q", data)
+	}
 }
 
 func TestDecodeAlertMatchesEncodingJSON(t *testing.T) {

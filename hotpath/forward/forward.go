@@ -343,20 +343,30 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 	its := make([]*item, 0, alerts)
 	var bad []stream.DeadLetter
 	var a event.Alert
-	one := func(e stream.Entry, part int, data []byte, left int) error {
-		d.reserve(len(data), rest/stringShare)
-		if cap(buf)-len(buf) < len(data)+payloadExtra {
+	// one decodes the alert at e.Data[at:] (the whole entry when part < 0),
+	// at most n bytes, with left alerts still to decode in the read, and
+	// returns where it ended.
+	one := func(e stream.Entry, part, at, n, left int) (int, error) {
+		d.reserve(n, rest/stringShare)
+		if cap(buf)-len(buf) < n+payloadExtra {
 			buf = make([]byte, 0, rest+left*payloadExtra)
 		}
-		rest -= len(data)
 		a = event.Alert{}
-		err := d.decode(data, &a)
+		end, err := len(e.Data), error(nil)
+		if part < 0 {
+			err = d.decode(e.Data, &a)
+		} else {
+			end, err = d.decodeAt(e.Data, at, &a)
+		}
+		rest -= end - at
 		if err == nil && a.EventID == "" {
 			err = errors.New("alert has no event_id")
 		}
 		if err != nil {
-			return err
+			return end, err
 		}
+		data := e.Data[at:end]
+		part = max(part, 0)
 		start := len(buf)
 		buf = appendEvent(buf, &a, true)
 		its = append(its, &item{
@@ -364,13 +374,13 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 			eventID: a.EventID, correlationID: a.CorrelationID, receivedAt: a.ReceivedAt,
 			payload: buf[start:len(buf):len(buf)], // full: an append can never write into the next one
 		})
-		return nil
+		return end, nil
 	}
 	left := alerts
 	for _, e := range entries {
 		start := jsonenc.SkipSpace(e.Data, 0)
 		if start == len(e.Data) || e.Data[start] != '[' {
-			if err := one(e, 0, e.Data, left); err != nil {
+			if _, err := one(e, -1, 0, len(e.Data), left); err != nil {
 				bad = append(bad, stream.DeadLetter{Entry: e, Reason: "decode_error",
 					Err: fmt.Sprintf("decode alert: %v", err)})
 			}
@@ -379,11 +389,15 @@ func (f *Forwarder) accept(ctx context.Context, shard int, entries []stream.Entr
 		}
 		first := len(its)
 		var err error
-		jsonenc.EachElement(e.Data[start:], func(i int, val []byte) bool {
-			if err = one(e, i, val, left-i); err != nil {
+		in := e // its alerts are slices of the array
+		in.Data = e.Data[start:]
+		jsonenc.Elements(in.Data, func(i, at int) int {
+			var end int
+			if end, err = one(in, i, at, len(in.Data)-at, left-i); err != nil {
 				err = fmt.Errorf("alert %d of the entry: %w", i, err)
+				return -1
 			}
-			return err == nil
+			return end
 		})
 		left -= int(max(e.Events, 1))
 		if err != nil {

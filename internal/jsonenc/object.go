@@ -25,6 +25,7 @@ type Object struct {
 	b     []byte
 	i     int
 	state uint8
+	elem  bool // NewElement: more data follows the object
 }
 
 const (
@@ -39,6 +40,14 @@ const (
 // but whitespace around it.
 func NewObject(data []byte) Object { return Object{b: data} }
 
+// NewElement starts reading the object that starts at data[i] (after any
+// whitespace) and that more data follows, such as an element of an array
+// (see Elements): once Valid, End says where it ended.
+func NewElement(data []byte, i int) Object { return Object{b: data, i: i, elem: true} }
+
+// End is the offset just past the object's closing '}' once Valid.
+func (o *Object) End() int { return o.i }
+
 // Next reads the next member's key and returns it raw (the string token as
 // written, quotes and escapes included), with ok true; ok is false at the
 // end of the object or at a syntax error (see Valid). The caller must take
@@ -47,7 +56,7 @@ func (o *Object) Next() (key []byte, ok bool) {
 	b, i := o.b, o.i
 	switch o.state {
 	case objStart:
-		i = SkipSpace(b, 0)
+		i = SkipSpace(b, i)
 		if i >= len(b) || b[i] != '{' {
 			return o.fail()
 		}
@@ -134,9 +143,10 @@ func (o *Object) fail() ([]byte, bool) {
 	return nil, false
 }
 
-// end finishes the object at b[i-1] == '}': only whitespace may follow.
+// end finishes the object at b[i-1] == '}': only whitespace may follow,
+// unless it is an element.
 func (o *Object) end(i int) ([]byte, bool) {
-	if SkipSpace(o.b, i) != len(o.b) {
+	if !o.elem && SkipSpace(o.b, i) != len(o.b) {
 		return o.fail()
 	}
 	o.i, o.state = i, objDone

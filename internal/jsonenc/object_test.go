@@ -39,7 +39,38 @@ func checkObject(t testing.TB, b []byte) {
 			return true
 		})
 		require.Equal(t, want, got, "%q", b)
+
+		// The same object as an array's first element: read alike, and
+		// its end is where EachElement's first value ends.
+		arr := append(append([]byte("["), b...), `,{"next":1}]`...)
+		el := NewElement(arr, 1)
+		var elGot []member
+		for key, ok := el.Next(); ok; key, ok = el.Next() {
+			elGot = append(elGot, member{string(key), string(el.Value())})
+		}
+		require.True(t, el.Valid(), "%q", b)
+		require.Equal(t, got, elGot, "%q", b)
+		var first []byte
+		EachElement(arr, func(i int, val []byte) bool { first = val; return false })
+		require.Equal(t, string(first), string(arr[SkipSpace(arr, 1):el.End()]), "%q", b)
 	}
+}
+
+// Elements hands each element's offset to the reader, which says where it
+// ended; a reader that stops ends the walk.
+func TestElements(t *testing.T) {
+	t.Parallel()
+	arr := []byte(`[ {"a":1} , {"b":[2]},{} ]`)
+	var starts []int
+	Elements(arr, func(n, start int) int {
+		starts = append(starts, start)
+		return ValueEnd(arr, start)
+	})
+	require.Equal(t, []int{2, 12, 22}, starts)
+	starts = nil
+	Elements(arr, func(n, start int) int { starts = append(starts, start); return -1 })
+	require.Equal(t, []int{2}, starts)
+	require.Equal(t, 3, ValueEnd([]byte(`[] `), 3), "no value past the end")
 }
 
 var objectCases = []string{

@@ -37,21 +37,48 @@ func EachField(obj []byte, fn func(key, val []byte) bool) bool {
 // every element. Like EachField, it expects arr to start with '[' and be
 // valid JSON.
 func EachElement(arr []byte, fn func(i int, val []byte) bool) bool {
+	all := true
+	Elements(arr, func(n, start int) int {
+		end := skipValue(arr, start)
+		if end == start { // no value here: not valid JSON
+			return -1
+		}
+		if !fn(n, arr[start:end]) {
+			all = false
+			return -1
+		}
+		return end
+	})
+	return all
+}
+
+// Elements walks the JSON array arr (which starts with '['): it calls fn
+// with the index and the offset of each element in turn, and fn, having
+// read the element, returns the offset just past it — or a value not past
+// start to stop. So a caller that reads each element anyway (NewElement)
+// does not scan it twice, as EachElement followed by a decoder would.
+func Elements(arr []byte, fn func(n, start int) int) {
 	i := SkipSpace(arr, 1)
 	for n := 0; i < len(arr) && arr[i] != ']'; n++ {
-		end := skipValue(arr, i)
-		if end == i { // no value here: not valid JSON
-			return true
-		}
-		if !fn(n, arr[i:end]) {
-			return false
+		end := fn(n, i)
+		if end <= i {
+			return
 		}
 		i = SkipSpace(arr, end)
 		if i < len(arr) && arr[i] == ',' {
 			i = SkipSpace(arr, i+1)
 		}
 	}
-	return true
+}
+
+// ValueEnd returns the offset just past the JSON value that starts at
+// b[i], assuming valid JSON (strings and nesting are followed), or i when
+// there is none.
+func ValueEnd(b []byte, i int) int {
+	if i >= len(b) {
+		return i
+	}
+	return min(skipValue(b, i), len(b))
 }
 
 // SkipSpace returns the index of the first byte of b at or after i that is
