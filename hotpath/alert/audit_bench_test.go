@@ -99,6 +99,32 @@ func benchAuditRows(n int) *auditRows {
 	return newAuditRows(items)
 }
 
+// auditSource hands the rows to pgx's CopyFrom, as the alerter did before
+// it encoded its COPY itself (ADR 0049): for comparison.
+type auditSource struct {
+	rows *auditRows
+	i    int
+	row  [11]any
+}
+
+func (s *auditSource) Next() bool { s.i++; return s.i < s.rows.len() }
+
+func (s *auditSource) Values() ([]any, error) {
+	r, i := s.rows, s.i
+	var team, corr any
+	if r.team[i] != "" {
+		team = r.team[i]
+	}
+	if r.correlationID[i] != "" {
+		corr = r.correlationID[i]
+	}
+	s.row = [11]any{r.eventID[i], r.eventTimestamp[i], r.receivedAt[i], r.hostname[i], r.ruleID[i], r.handling[i],
+		r.forwarded[i], team, r.environment[i], corr, string(r.raw[i])}
+	return s.row[:], nil
+}
+
+func (s *auditSource) Err() error { return nil }
+
 func copyDirect(ctx context.Context, db *pgxpool.Pool, rows *auditRows) error {
 	_, err := db.CopyFrom(ctx, pgx.Identifier{"event_audit_log"}, auditColumns, &auditSource{rows: rows, i: -1})
 	return err
