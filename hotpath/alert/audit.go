@@ -158,7 +158,7 @@ var copyBufs = sync.Pool{New: func() any { return new([]byte) }}
 // copyAudit writes the rows with one COPY, encoded here (appendCopy) rather
 // than by pgx's CopyFrom, which asks PostgreSQL for the column types first
 // (a round trip per batch) and plans the encoding of every value (17 % of
-// the alerter's CPU at saturation, ADR 0049's measurements).
+// the alerter's CPU at saturation, ADR 0050).
 func (a *Alerter) copyAudit(ctx context.Context, rows *auditRows) error {
 	start := time.Now()
 	bp := copyBufs.Get().(*[]byte)
