@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/event"
+	"github.com/mutt-ops/mutt/internal/stream"
 )
 
 // BenchmarkAlerterThroughput measures the whole alerter against the real
@@ -105,4 +106,34 @@ func BenchmarkAlerterReadAfterShift(b *testing.B) {
 		b.ReportMetric(float64(peak-base)/(1<<20), "peak-heap-MiB")
 		b.ReportMetric(float64(in.batches(b).events)/float64(in.batches(b).count), "events/batch")
 	}
+}
+
+// BenchmarkPrepare decodes and evaluates a batch as the alerter reads it at
+// saturation — five entries of one ingest request's 100 events each (ADR
+// 0048) — without I/O: the CPU of an alerter's batch before its writes.
+func BenchmarkPrepare(b *testing.B) {
+	r := newRig(b)
+	a := r.newAlerter(b, r.db, "bench-prepare").a
+	var entries []stream.Entry
+	for e := range 5 {
+		arr := []byte("[")
+		for i := range 100 {
+			if i > 0 {
+				arr = append(arr, ',')
+			}
+			p, err := json.Marshal(newEnvelope("router1.prod.example.com",
+				fmt.Sprintf("%%LINK-3-UPDOWN: Interface Gi0/%d, changed state to down LINK-DOWN", i%48)))
+			require.NoError(b, err)
+			arr = append(arr, p...)
+		}
+		entries = append(entries, stream.Entry{ID: fmt.Sprint(e), Data: append(arr, ']'), Events: 100})
+	}
+	eng := a.engine.Load()
+	b.ReportAllocs()
+	for b.Loop() {
+		if items, dead := a.prepare(eng, entries); len(items) != 500 || len(dead) != 0 {
+			b.Fatal(len(items), len(dead))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*500), "ns/event")
 }
