@@ -72,10 +72,10 @@ type entryKey struct {
 // holds: it is acknowledged once every one of them is done (delivered or
 // dead-lettered), and its lease is kept until then (ADR 0049).
 type heldEntry struct {
-	events int64 // alerts it holds (stream.Entry.Events)
-	left   int   // alerts not done yet
-	lost   bool  // one could not be dead-lettered: leave the entry to be reclaimed
-	gen    uint64
+	events int64  // alerts it holds (stream.Entry.Events)
+	left   int    // alerts not done yet
+	lost   bool   // one could not be dead-lettered: leave the entry to be reclaimed
+	gen    uint64 // the call of add that took it
 }
 
 // finished is an entry all of whose alerts are done, to acknowledge.
@@ -166,9 +166,10 @@ func (h *hand) unreserve(n int) {
 	h.reserved -= n
 }
 
-// add takes new alerts as ready. An entry already held (reclaimed back after a lease could
-// not be extended, while some of its alerts are still held or acknowledged
-// but for the others) is not added again: it finishes as it is.
+// add takes new alerts as ready. An entry already held (reclaimed back
+// after a lease could not be extended, while some of its alerts are still
+// held, or all are done and it awaits its acknowledgement) is not added
+// again: it finishes as it is.
 func (h *hand) add(its []*item) {
 	if len(its) == 0 {
 		return
