@@ -42,7 +42,8 @@ const (
 	housekeeping = 2 * time.Second
 	// ackLinger is how long a success waits for others to share its XACK.
 	ackLinger = 2 * time.Millisecond
-	// ackBatch acknowledges at once when this many successes are waiting.
+	// ackBatch acknowledges at once when this many finished entries are
+	// waiting (up to stream.MaxPerEntry alerts each).
 	ackBatch = 256
 	// probeLeaseExtra is added to moog_timeout_ms for the probe's lease, so
 	// the lease outlives the request it covers.
