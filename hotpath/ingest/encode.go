@@ -175,14 +175,7 @@ func (p *payloads) pack(byShard map[int][][]byte, n int) map[int]packed {
 				entries, events = append(entries, ps[0]), append(events, 1)
 			} else {
 				start := len(arr)
-				arr = append(arr, '[')
-				for i, pl := range ps[:k] {
-					if i > 0 {
-						arr = append(arr, ',')
-					}
-					arr = append(arr, pl...)
-				}
-				arr = append(arr, ']')
+				arr = stream.AppendArray(arr, ps[:k])
 				entries, events = append(entries, arr[start:len(arr):len(arr)]), append(events, k)
 			}
 			ps = ps[k:]

@@ -117,16 +117,22 @@ func Pack(msgs [][]byte) (entries [][]byte, counts []int) {
 			continue
 		}
 		start := len(buf)
-		buf = append(buf, '[')
-		for i, m := range msgs[:n] {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, m...)
-		}
-		buf = append(buf, ']')
+		buf = AppendArray(buf, msgs[:n])
 		entries, counts = append(entries, buf[start:len(buf):len(buf)]), append(counts, n)
 		msgs = msgs[n:]
 	}
 	return entries, counts
+}
+
+// AppendArray appends msgs (each a JSON value) to dst as one JSON array:
+// the Field of an entry that holds several (ADR 0048).
+func AppendArray(dst []byte, msgs [][]byte) []byte {
+	dst = append(dst, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, m...)
+	}
+	return append(dst, ']')
 }
