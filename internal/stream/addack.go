@@ -37,8 +37,8 @@ if k > 0 then
   end
 end
 if n > 0 then
-  local before = redis.call('XLEN', KEYS[1])
   local added = 0
+  if redis.call('EXISTS', KEYS[2]) == 0 then added = redis.call('XLEN', KEYS[1]) end
   for i = 4, 2 * n + 2, 2 do
     local c = tonumber(ARGV[i + 1])
     if c > 1 then
@@ -48,7 +48,6 @@ if n > 0 then
     end
     added = added + c
   end
-  if redis.call('EXISTS', KEYS[2]) == 0 then added = added + before end
   redis.call('INCRBY', KEYS[2], added)
 end
 if k > 0 then
