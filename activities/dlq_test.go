@@ -229,113 +229,84 @@ func TestDLQReplayStreamMovesEntriesAndParksPoison(t *testing.T) {
 	require.InDelta(t, 2, dlqValue(t, a.m.actions.WithLabelValues("poisoned")), 0)
 }
 
-// A whole ingest entry of several events (ADR 0048) dead-lettered by the
-// alerter goes back as it was, with its event count, and the ingest
-// backlog in events grows by its events.
-func TestDLQReplayOfAnArrayEntryKeepsItsEvents(t *testing.T) {
+// A whole entry of several events (ADR 0048) or alerts (ADR 0049)
+// dead-lettered by the stage that reads it goes back as it was, with its
+// count; the source stream's backlog, counted in events or alerts, grows by
+// them, and the stage reads it back and empties the backlog.
+func TestDLQReplayOfAnArrayEntryKeepsItsCount(t *testing.T) {
 	t.Parallel()
-	rdb, keys := testenv.Redis(t)
-	ctx := context.Background()
-	in, counter := keys.IngestStream(0), stream.CounterKey(keys.IngestStream(0))
-	a, err := newDLQActivities(dlqDeps(rdb, keys, ""))
-	require.NoError(t, err)
+	for _, tc := range []struct {
+		stage, reason string
+		prefix        string // of the entry's event_ids
+	}{
+		{stage: workflows.DLQAlerter, reason: "max_attempts", prefix: "b"},
+		{stage: workflows.DLQMoog, reason: "retry_exhausted", prefix: "x"},
+	} {
+		t.Run(tc.stage, func(t *testing.T) {
+			t.Parallel()
+			rdb, keys := testenv.Redis(t)
+			ctx := context.Background()
+			src, group, dlq := dlqStageKeys(keys, tc.stage, 0)
+			counter := dlqCounter(keys, tc.stage, 0)
+			a, err := newDLQActivities(dlqDeps(rdb, keys, ""))
+			require.NoError(t, err)
 
-	// The ingestor writes a request's three events as one entry; the
-	// alerter gives up on it and dead-letters it whole.
-	batch := `[{"event_id":"b-1"},{"event_id":"b-2"},{"event_id":"b-3"}]`
-	_, _, err = stream.Enqueue(ctx, rdb, in, 0, [][]byte{[]byte(batch)}, []int{3})
-	require.NoError(t, err)
-	got := dlqBounce(t, rdb, keys, workflows.DLQAlerter, 0, "max_attempts", 1)
-	require.EqualValues(t, 3, got[0].Events)
-	dead, err := rdb.XRange(ctx, keys.AlerterDLQ(), "-", "+").Result()
-	require.NoError(t, err)
-	require.Len(t, dead, 1)
-	require.Equal(t, "3", dead[0].Values[stream.EventsField], "the DLQ entry keeps its count")
-	depth, err := stream.Depth(ctx, rdb, in)
-	require.NoError(t, err)
-	require.Zero(t, depth)
+			// The writer puts three events or alerts in one entry; the
+			// stage gives up on it and dead-letters it whole.
+			batch := `[{"event_id":"` + tc.prefix + `-1"},{"event_id":"` + tc.prefix + `-2"},{"event_id":"` + tc.prefix + `-3"}]`
+			_, err = stream.Push(ctx, rdb, src, 0, [][]byte{[]byte(batch)}, []int{3})
+			require.NoError(t, err)
+			got := dlqBounce(t, rdb, keys, tc.stage, 0, tc.reason, 1)
+			require.EqualValues(t, 3, got[0].Events)
+			dead, err := rdb.XRange(ctx, dlq, "-", "+").Result()
+			require.NoError(t, err)
+			require.Len(t, dead, 1)
+			require.Equal(t, "3", dead[0].Values[stream.EventsField], "the DLQ entry keeps its count")
+			depth, err := stream.Depth(ctx, rdb, src)
+			require.NoError(t, err)
+			require.Zero(t, depth)
 
-	// One more event waits on the stream when the replay runs.
-	_, _, err = stream.Enqueue(ctx, rdb, in, 0, [][]byte{[]byte(`{"event_id":"single"}`)}, nil)
-	require.NoError(t, err)
-	require.Equal(t, "1", rdb.Get(ctx, counter).Val())
+			// One more waits on the stream when the replay runs.
+			_, err = stream.Push(ctx, rdb, src, 0, [][]byte{[]byte(`{"event_id":"single"}`)}, nil)
+			require.NoError(t, err)
+			require.Equal(t, "1", rdb.Get(ctx, counter).Val())
 
-	r := dlqReplay(t, dlqActivityEnv(a), workflows.DLQReplayInput{Stream: workflows.DLQAlerter, MaxEntries: 10, BatchSize: 10, MaxReplays: 3})
-	require.Equal(t, workflows.DLQReplayResult{Stream: "alerter", Examined: 1, Replayed: 1}, r)
+			r := dlqReplay(t, dlqActivityEnv(a), workflows.DLQReplayInput{Stream: tc.stage, MaxEntries: 10, BatchSize: 10, MaxReplays: 3})
+			require.Equal(t, workflows.DLQReplayResult{Stream: tc.stage, Examined: 1, Replayed: 1}, r)
 
-	entries, err := rdb.XRange(ctx, in, "-", "+").Result()
-	require.NoError(t, err)
-	require.Len(t, entries, 2)
-	replayed := entries[1].Values
-	require.Equal(t, batch, replayed[stream.Field], "the entry goes back as it was")
-	require.Equal(t, "3", replayed[stream.EventsField], "with its count")
-	require.Equal(t, "1", replayed[stream.ReplaysField])
-	require.Equal(t, "4", rdb.Get(ctx, counter).Val(), "the counter rises by the entry's 3 events")
-	depth, err = stream.Depth(ctx, rdb, in)
-	require.NoError(t, err)
-	require.EqualValues(t, 4, depth)
-	require.Equal(t, []string{`{"event_id":"single"}`, `{"event_id":"b-1"}`, `{"event_id":"b-2"}`, `{"event_id":"b-3"}`},
-		testenv.Queued(t, rdb, in))
+			entries, err := rdb.XRange(ctx, src, "-", "+").Result()
+			require.NoError(t, err)
+			require.Len(t, entries, 2)
+			replayed := entries[1].Values
+			require.Equal(t, batch, replayed[stream.Field], "the entry goes back as it was")
+			require.Equal(t, "3", replayed[stream.EventsField], "with its count")
+			require.Equal(t, "1", replayed[stream.ReplaysField])
+			require.Equal(t, "4", rdb.Get(ctx, counter).Val(), "the counter rises by the entry's 3")
+			depth, err = stream.Depth(ctx, rdb, src)
+			require.NoError(t, err)
+			require.EqualValues(t, 4, depth)
+			require.Equal(t, []string{`{"event_id":"single"}`, `{"event_id":"` + tc.prefix + `-1"}`,
+				`{"event_id":"` + tc.prefix + `-2"}`, `{"event_id":"` + tc.prefix + `-3"}`}, testenv.Queued(t, rdb, src))
 
-	// The alerter reads it back as three events, and acknowledging them
-	// empties the backlog.
-	c := stream.NewConsumer(rdb, stream.Options{Stream: in, Group: "alerter", Consumer: "again", DeadLetter: keys.AlerterDLQ(),
-		Counter: counter, Block: 10 * time.Millisecond}, slog.New(slog.DiscardHandler), stream.NewMetrics(prometheus.NewRegistry()))
-	require.NoError(t, c.EnsureGroup(ctx))
-	var read []stream.Entry
-	for i := 0; len(read) < 2 && i < 500; i++ {
-		batch, err := c.Read(ctx)
-		require.NoError(t, err)
-		read = append(read, batch...)
+			// The stage reads it back as three, and acknowledging them
+			// empties the backlog.
+			c := stream.NewConsumer(rdb, stream.Options{Stream: src, Group: group, Consumer: "again", DeadLetter: dlq,
+				Counter: counter, Block: 10 * time.Millisecond}, slog.New(slog.DiscardHandler), stream.NewMetrics(prometheus.NewRegistry()))
+			require.NoError(t, c.EnsureGroup(ctx))
+			var read []stream.Entry
+			for i := 0; len(read) < 2 && i < 500; i++ {
+				batch, err := c.Read(ctx)
+				require.NoError(t, err)
+				read = append(read, batch...)
+			}
+			require.Len(t, read, 2)
+			require.EqualValues(t, 3, read[1].Events)
+			require.NoError(t, c.AckEntries(ctx, read...))
+			depth, err = stream.Depth(ctx, rdb, src)
+			require.NoError(t, err)
+			require.Zero(t, depth)
+		})
 	}
-	require.Len(t, read, 2)
-	require.EqualValues(t, 3, read[1].Events)
-	require.NoError(t, c.AckEntries(ctx, read...))
-	depth, err = stream.Depth(ctx, rdb, in)
-	require.NoError(t, err)
-	require.Zero(t, depth)
-}
-
-// A whole alert entry of several alerts (ADR 0049) dead-lettered by the
-// forwarder goes back with its alert count, and the alert stream's backlog
-// in alerts grows by its alerts.
-func TestDLQReplayOfAnAlertArrayEntryKeepsItsAlerts(t *testing.T) {
-	t.Parallel()
-	rdb, keys := testenv.Redis(t)
-	ctx := context.Background()
-	out, counter := keys.AlertStream(0), stream.CounterKey(keys.AlertStream(0))
-	a, err := newDLQActivities(dlqDeps(rdb, keys, ""))
-	require.NoError(t, err)
-
-	batch := `[{"event_id":"x-1"},{"event_id":"x-2"},{"event_id":"x-3"}]`
-	_, err = stream.Push(ctx, rdb, out, 0, [][]byte{[]byte(batch)}, []int{3})
-	require.NoError(t, err)
-	got := dlqBounce(t, rdb, keys, workflows.DLQMoog, 0, "retry_exhausted", 1)
-	require.EqualValues(t, 3, got[0].Events)
-	depth, err := stream.Depth(ctx, rdb, out)
-	require.NoError(t, err)
-	require.Zero(t, depth)
-
-	// One more alert waits on the stream when the replay runs.
-	_, err = stream.Push(ctx, rdb, out, 0, [][]byte{[]byte(`{"event_id":"single"}`)}, nil)
-	require.NoError(t, err)
-	require.Equal(t, "1", rdb.Get(ctx, counter).Val())
-
-	r := dlqReplay(t, dlqActivityEnv(a), workflows.DLQReplayInput{Stream: workflows.DLQMoog, MaxEntries: 10, BatchSize: 10, MaxReplays: 3})
-	require.Equal(t, workflows.DLQReplayResult{Stream: "moog", Examined: 1, Replayed: 1}, r)
-
-	entries, err := rdb.XRange(ctx, out, "-", "+").Result()
-	require.NoError(t, err)
-	require.Len(t, entries, 2)
-	replayed := entries[1].Values
-	require.Equal(t, batch, replayed[stream.Field], "the entry goes back as it was")
-	require.Equal(t, "3", replayed[stream.EventsField], "with its count")
-	require.Equal(t, "4", rdb.Get(ctx, counter).Val(), "the counter rises by the entry's 3 alerts")
-	depth, err = stream.Depth(ctx, rdb, out)
-	require.NoError(t, err)
-	require.EqualValues(t, 4, depth)
-	require.Equal(t, []string{`{"event_id":"single"}`, `{"event_id":"x-1"}`, `{"event_id":"x-2"}`, `{"event_id":"x-3"}`},
-		testenv.Queued(t, rdb, out))
 }
 
 func TestDLQReplayStreamDryRunChangesNothing(t *testing.T) {

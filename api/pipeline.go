@@ -51,22 +51,20 @@ func (s *Server) pipelineState(c *gin.Context) {
 	ingest := s.o.Keys.IngestStreams()
 	alerts := s.o.Keys.AlertStreams()
 	dlqs := []string{s.o.Keys.AlerterDLQ(), s.o.Keys.MoogDLQ(), s.poisonDLQ()}
-	ingestDepths := make([]func() int64, len(ingest))
-	alertDepths := make([]func() int64, len(alerts))
-	dlqLens := make([]*redis.IntCmd, len(dlqs))
+	var ingestLens, alertLens, dlqLens []func() int64
 	var breaker *redis.MapStringStringCmd
 	// One round trip; XLEN of a missing stream is 0. An ingest or alert
 	// stream's backlog is in events or alerts, read from its counter
 	// (stream.QueueDepth: an entry may hold several, ADR 0048, ADR 0049).
 	_, err := s.o.Redis.Pipelined(c, func(p redis.Pipeliner) error {
-		for i, k := range ingest {
-			ingestDepths[i] = stream.QueueDepth(c, p, k)
+		for _, k := range ingest {
+			ingestLens = append(ingestLens, stream.QueueDepth(c, p, k))
 		}
-		for i, k := range alerts {
-			alertDepths[i] = stream.QueueDepth(c, p, k)
+		for _, k := range alerts {
+			alertLens = append(alertLens, stream.QueueDepth(c, p, k))
 		}
-		for i, k := range dlqs {
-			dlqLens[i] = p.XLen(c, k)
+		for _, k := range dlqs {
+			dlqLens = append(dlqLens, p.XLen(c, k).Val)
 		}
 		breaker = p.HGetAll(c, s.o.Keys.CircuitBreaker())
 		return nil
@@ -75,19 +73,19 @@ func (s *Server) pipelineState(c *gin.Context) {
 		s.unavailable(c, "redis unavailable", fmt.Errorf("read pipeline state: %w", err))
 		return
 	}
-	depths := func(keys []string, length func(i int) int64) ([]StreamDepth, int64) {
+	depths := func(keys []string, lengths []func() int64) ([]StreamDepth, int64) {
 		out := make([]StreamDepth, len(keys))
 		var sum int64
 		for i, k := range keys {
-			out[i] = StreamDepth{Stream: k, Length: length(i)}
+			out[i] = StreamDepth{Stream: k, Length: lengths[i]()}
 			sum += out[i].Length
 		}
 		return out, sum
 	}
 	out := PipelineState{GeneratedAt: s.o.Now().UTC()}
-	out.IngestStreams, out.IngestBacklog = depths(ingest, func(i int) int64 { return ingestDepths[i]() })
-	out.AlertStreams, out.AlertBacklog = depths(alerts, func(i int) int64 { return alertDepths[i]() })
-	out.DLQ, _ = depths(dlqs, func(i int) int64 { return dlqLens[i].Val() })
+	out.IngestStreams, out.IngestBacklog = depths(ingest, ingestLens)
+	out.AlertStreams, out.AlertBacklog = depths(alerts, alertLens)
+	out.DLQ, _ = depths(dlqs, dlqLens)
 	h := breaker.Val()
 	out.Breaker.State = h["state"]
 	if out.Breaker.State == "" {
