@@ -68,13 +68,19 @@ func cpuTime(b *testing.B) time.Duration {
 // them (ADR 0048), the depth counter kept throughout. redis-ns/event is
 // redis-server's own CPU time (/proc), in 10 ms ticks: use -benchtime 10x or
 // more. 1 000 requests of 100 events of 500 bytes per op.
+//
+// events-per-entry=100/plain-xadd writes the same entries with a plain XADD
+// instead of Push's script, neither bounded nor counted: what Redis's Lua
+// costs the hop. Redis hashes every byte of a script's arguments as it
+// turns them into Lua strings (docs/PERFORMANCE.md).
 func BenchmarkHop(b *testing.B) {
 	for _, per := range []int{1, 10, 100} {
-		b.Run(fmt.Sprintf("events-per-entry=%d", per), func(b *testing.B) { benchHop(b, per) })
+		b.Run(fmt.Sprintf("events-per-entry=%d", per), func(b *testing.B) { benchHop(b, per, false) })
 	}
+	b.Run("events-per-entry=100/plain-xadd", func(b *testing.B) { benchHop(b, 100, true) })
 }
 
-func benchHop(b *testing.B, per int) {
+func benchHop(b *testing.B, per int, plain bool) {
 	rdb, keys := testenv.Redis(b)
 	ctx := context.Background()
 	key := keys.IngestStream(0)
@@ -103,6 +109,11 @@ func benchHop(b *testing.B, per int) {
 	cpu := procCPU(b, redisPID)
 	for range b.N {
 		for range requests {
+			if plain {
+				err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: key, Values: []any{stream.Field, request[0], stream.EventsField, per}}).Err()
+				require.NoError(b, err)
+				continue
+			}
 			_, err := stream.Push(ctx, rdb, key, 0, request, counts)
 			require.NoError(b, err)
 		}
