@@ -116,17 +116,14 @@ func BenchmarkPrepare(b *testing.B) {
 	a := r.newAlerter(b, r.db, "bench-prepare").a
 	var entries []stream.Entry
 	for e := range 5 {
-		arr := []byte("[")
-		for i := range 100 {
-			if i > 0 {
-				arr = append(arr, ',')
-			}
+		envs := make([][]byte, 100)
+		for i := range envs {
 			p, err := json.Marshal(newEnvelope("router1.prod.example.com",
 				fmt.Sprintf("%%LINK-3-UPDOWN: Interface Gi0/%d, changed state to down LINK-DOWN", i%48)))
 			require.NoError(b, err)
-			arr = append(arr, p...)
+			envs[i] = p
 		}
-		entries = append(entries, stream.Entry{ID: fmt.Sprint(e), Data: append(arr, ']'), Events: 100})
+		entries = append(entries, stream.Entry{ID: fmt.Sprint(e), Data: stream.AppendArray(nil, envs), Events: 100})
 	}
 	eng := a.engine.Load()
 	b.ReportAllocs()

@@ -255,10 +255,12 @@ func (f *Forwarder) read(ctx context.Context, shard int) {
 	ctl := f.control[shard]
 	var c *stream.Consumer
 	var count int64
-	// Until a read says otherwise, entries are taken to be full: a first
-	// read of a backlog then brings about forwarder_batch_size alerts, not
-	// up to stream.MaxPerEntry times as many (a backlog of single alerts is
-	// read a hundredth of the batch at a time once, then as it is).
+	// perEntry is the alerts per entry of the last read, in thousandths
+	// (as stream.ReadCount takes it). Until a read says otherwise, entries
+	// are taken to be full: a first read of a backlog then brings about
+	// forwarder_batch_size alerts, not up to stream.MaxPerEntry times as
+	// many (a backlog of single alerts is read a hundredth of the batch at
+	// a time once, then as it is).
 	perEntry := int64(stream.MaxPerEntry * 1000)
 	ensured := false
 	pause := newPause(100*time.Millisecond, 5*time.Second)
