@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/mutt-ops/mutt/internal/dynconfig"
+	"github.com/mutt-ops/mutt/internal/stream"
 	"github.com/mutt-ops/mutt/internal/tally"
 	"github.com/mutt-ops/mutt/internal/testenv"
 )
@@ -105,33 +106,46 @@ func BenchmarkPick(b *testing.B) {
 // BenchmarkIngest100 is one POST of a 100-event JSON array through the
 // handler against the real Redis: authentication, decode, rate limit,
 // enqueue script, dashboard counters and the answer (no network), with a
-// dashboard tally as the pipeline runs it. The
-// stream is emptied every 100 requests so the backlog bound never refuses.
+// dashboard tally as the pipeline runs it. accepted empties the stream every
+// 100 requests so the backlog bound never refuses; refused keeps the backlog
+// at its bound, so every request is answered 503 (what most requests get
+// while the pipeline is overloaded).
 func BenchmarkIngest100(b *testing.B) {
-	rdb, keys := testenv.Redis(b)
-	ctx := context.Background()
-	require.NoError(b, dynconfig.Set(ctx, rdb, keys, dynconfig.IngestMaxRate.Name(), "1000000000"))
-	dyn := dynconfig.NewStore(rdb, keys, slog.New(slog.DiscardHandler))
-	require.NoError(b, dyn.Reload(ctx))
-	s, err := New(Options{Config: Config{APIKeys: []string{"k"}}, Redis: rdb, Keys: keys, Dyn: dyn, Registerer: prometheus.NewRegistry(),
-		Tally: tally.New(rdb, keys, nil)})
-	require.NoError(b, err)
-	h := s.Handler()
-	body := batchBody(100)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	i := 0
-	for b.Loop() {
-		if i++; i%100 == 0 {
-			require.NoError(b, rdb.Del(ctx, keys.IngestStream(0)).Err())
-		}
-		r := httptest.NewRequest(http.MethodPost, "/ingest", bytes.NewReader(body))
-		r.Header.Set("X-API-KEY", "k")
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, r)
-		if w.Code != http.StatusOK {
-			b.Fatalf("status %d: %s", w.Code, w.Body)
-		}
+	for _, refused := range []bool{false, true} {
+		b.Run(map[bool]string{false: "accepted", true: "refused"}[refused], func(b *testing.B) {
+			rdb, keys := testenv.Redis(b)
+			ctx := context.Background()
+			require.NoError(b, dynconfig.Set(ctx, rdb, keys, dynconfig.IngestMaxRate.Name(), "1000000000"))
+			want := http.StatusOK
+			if refused {
+				require.NoError(b, dynconfig.Set(ctx, rdb, keys, dynconfig.MaxIngestQueueSize.Name(), "1"))
+				_, err := stream.Push(ctx, rdb, keys.IngestStream(0), 0, [][]byte{[]byte(`{}`)}, nil)
+				require.NoError(b, err)
+				want = http.StatusServiceUnavailable
+			}
+			dyn := dynconfig.NewStore(rdb, keys, slog.New(slog.DiscardHandler))
+			require.NoError(b, dyn.Reload(ctx))
+			s, err := New(Options{Config: Config{APIKeys: []string{"k"}}, Redis: rdb, Keys: keys, Dyn: dyn, Registerer: prometheus.NewRegistry(),
+				Tally: tally.New(rdb, keys, nil)})
+			require.NoError(b, err)
+			h := s.Handler()
+			body := batchBody(100)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if i++; i%100 == 0 && !refused {
+					require.NoError(b, rdb.Del(ctx, keys.IngestStream(0)).Err())
+				}
+				r := httptest.NewRequest(http.MethodPost, "/ingest", bytes.NewReader(body))
+				r.Header.Set("X-API-KEY", "k")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != want {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/event")
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*100), "ns/event")
 }

@@ -762,17 +762,14 @@ func shardOf(host string, shards int) int {
 
 // enqueue adds every envelope to its shard, as entries of up to
 // stream.MaxPerEntry events in request order (ADR 0048), and returns the
-// backlog in events after the add (the largest of the shards touched). A refusal never leaves part
-// of the request queued: with one shard the check and the add are one
-// atomic script; with several, every shard is checked before any is added.
+// backlog in events after the add (the largest of the shards touched). A
+// refusal never leaves part of the request queued: with one shard the check
+// and the add are one atomic script; with several, every shard is checked
+// before any is added.
 func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string) (int64, error) {
-	p := s.payloads.Get().(*payloads)
-	defer func() {
-		if p.release() {
-			s.payloads.Put(p)
-		}
-	}()
-	payloads := p.encode(envs)
+	if len(envs) == 0 {
+		return 0, nil
+	}
 	limit := s.dyn.Int(dynconfig.MaxIngestQueueSize)
 	// The limit is for the whole backlog; each shard gets its share (at
 	// least 1, as 0 would mean unbounded to stream.Enqueue).
@@ -784,49 +781,60 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 			msg: fmt.Sprintf("service unavailable: ingest queue full (%d of %d); retry later", depth, perShard)}
 	}
 
-	byShard := p.pack(s.byShard(envs, payloads), len(payloads))
-	if len(byShard) == 1 {
-		for sh, pk := range byShard {
-			depth, err := stream.PushDurable(ctx, s.rdb, s.keys.IngestStream(sh), perShard, pk.entries, pk.events, s.cfg.Durability)
-			var fe *stream.FullError
-			if errors.As(err, &fe) {
-				s.noteDepth(sh, fe.Depth)
-				return 0, full(fe.Depth)
+	idx, shards := s.shardsOf(envs)
+	streams := make([]string, len(shards))
+	for i, sh := range shards {
+		streams[i] = s.keys.IngestStream(sh)
+	}
+	// One shard's push script checks its backlog atomically with the add.
+	// It is read first only when it was last seen at its limit: the request
+	// is then likely refused, and the backlog alone (a small round trip)
+	// says so without encoding the events and sending them all to Redis to
+	// be turned away — under overload that is most requests, and each cost
+	// nearly what an accepted one does. The push still checks.
+	if len(shards) > 1 || s.seenFull(shards[0], perShard) {
+		depths, err := stream.Depths(ctx, s.rdb, streams...)
+		if err != nil {
+			s.log.Error("backlog check failed", "err", err, "correlation_id", cid)
+			return 0, redisDown("backlog check")
+		}
+		for i, d := range depths {
+			s.noteDepth(shards[i], d)
+		}
+		for _, d := range depths {
+			if d >= perShard {
+				return 0, full(d)
 			}
-			if nd := s.notDurable(err, cid); nd != nil {
-				return 0, nd
-			}
-			if err != nil {
-				return 0, s.redisFailed(err, "enqueue", cid)
-			}
-			s.wrote()
-			s.noteDepth(sh, depth)
-			return depth, nil
 		}
 	}
 
-	shards := make([]int, 0, len(byShard))
-	streams := make([]string, 0, len(byShard))
-	for sh := range byShard {
-		shards = append(shards, sh)
-	}
-	slices.Sort(shards)
-	for _, sh := range shards {
-		streams = append(streams, s.keys.IngestStream(sh))
-	}
-	depths, err := stream.Depths(ctx, s.rdb, streams...)
-	if err != nil {
-		s.log.Error("backlog check failed", "err", err, "correlation_id", cid)
-		return 0, redisDown("backlog check")
-	}
-	for i, d := range depths {
-		s.noteDepth(shards[i], d)
-	}
-	for _, d := range depths {
-		if d >= perShard {
-			return 0, full(d)
+	p := s.payloads.Get().(*payloads)
+	defer func() {
+		if p.release() {
+			s.payloads.Put(p)
 		}
+	}()
+	payloads := p.encode(envs)
+	byShard := p.pack(byShard(idx, payloads), len(payloads))
+	if len(shards) == 1 {
+		sh, pk := shards[0], byShard[shards[0]]
+		depth, err := stream.PushDurable(ctx, s.rdb, streams[0], perShard, pk.entries, pk.events, s.cfg.Durability)
+		var fe *stream.FullError
+		if errors.As(err, &fe) {
+			s.noteDepth(sh, fe.Depth)
+			return 0, full(fe.Depth)
+		}
+		if nd := s.notDurable(err, cid); nd != nil {
+			return 0, nd
+		}
+		if err != nil {
+			return 0, s.redisFailed(err, "enqueue", cid)
+		}
+		s.wrote()
+		s.noteDepth(sh, depth)
+		return depth, nil
 	}
+
 	var depth int64
 	for i, sh := range shards {
 		pk := byShard[sh]
@@ -848,18 +856,48 @@ func (s *Server) enqueue(ctx context.Context, envs []event.Envelope, cid string)
 	return depth, nil
 }
 
-// byShard sorts the payloads of envs by shard; with one shard (the
-// default) they are all on it as they are.
-func (s *Server) byShard(envs []event.Envelope, payloads [][]byte) map[int][][]byte {
-	if s.keys.Shards == 1 {
+// oneShard is shardsOf's answer with one shard; never modified.
+var oneShard = []int{0}
+
+// shardsOf returns the shard of each of envs (nil with one shard: all go to
+// shard 0) and the shards they touch, in order.
+func (s *Server) shardsOf(envs []event.Envelope) (idx, shards []int) {
+	if s.keys.Shards <= 1 {
+		return nil, oneShard
+	}
+	idx = make([]int, len(envs))
+	touched := make([]bool, s.keys.Shards)
+	for i := range envs {
+		idx[i] = shardOf(envs[i].Hostname, s.keys.Shards)
+		touched[idx[i]] = true
+	}
+	for sh, t := range touched {
+		if t {
+			shards = append(shards, sh)
+		}
+	}
+	return idx, shards
+}
+
+// byShard sorts payloads by their shard (idx from shardsOf); with one shard
+// (the default) they are all on it as they are.
+func byShard(idx []int, payloads [][]byte) map[int][][]byte {
+	if idx == nil {
 		return map[int][][]byte{0: payloads}
 	}
-	byShard := make(map[int][][]byte)
-	for i := range envs {
-		sh := shardOf(envs[i].Hostname, s.keys.Shards)
-		byShard[sh] = append(byShard[sh], payloads[i])
+	out := make(map[int][][]byte)
+	for i, sh := range idx {
+		out[sh] = append(out[sh], payloads[i])
 	}
-	return byShard
+	return out
+}
+
+// seenFull reports whether shard's backlog was at limit or above when last
+// seen (a push's answer, a refusal, or the periodic refresh).
+func (s *Server) seenFull(shard int, limit int64) bool {
+	s.depthMu.Lock()
+	defer s.depthMu.Unlock()
+	return s.depths[shard] >= limit
 }
 
 // notDurable turns an enqueue the replicas did not confirm in time into a

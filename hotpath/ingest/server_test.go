@@ -427,6 +427,23 @@ func TestBackpressureAndItsDynamicChange(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.code, r.raw)
 	require.EqualValues(t, 5, r.body["queue_depth"])
 	require.EqualValues(t, 5, e.backlog(t))
+
+	// Lowered to the backlog: the shard was last seen full, so the request
+	// is refused from the backlog read alone, with the same answer.
+	e.setDyn(t, dynconfig.MaxIngestQueueSize, "5")
+	r = e.post(t, evt("h", 10))
+	requireError(t, r, http.StatusServiceUnavailable, "ingest queue full")
+	require.EqualValues(t, 5, r.body["queue_depth"])
+	require.EqualValues(t, 5, r.body["queue_limit"])
+	require.EqualValues(t, 5, e.backlog(t))
+
+	// The backlog drains (the alerters took it all): the next request is
+	// accepted at once, whatever was last seen.
+	require.NoError(t, e.rdb.Del(context.Background(), e.keys.IngestStream(0)).Err())
+	r = e.post(t, batch("h", 2))
+	require.Equal(t, http.StatusOK, r.code, r.raw)
+	require.EqualValues(t, 2, r.body["queue_depth"])
+	require.EqualValues(t, 2, e.backlog(t))
 }
 
 func TestShardsKeepHostsTogetherAndRefuseWhole(t *testing.T) {
