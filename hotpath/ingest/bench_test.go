@@ -111,8 +111,9 @@ func BenchmarkPick(b *testing.B) {
 // at its bound, so every request is answered 503 (what most requests get
 // while the pipeline is overloaded).
 func BenchmarkIngest100(b *testing.B) {
-	for _, refused := range []bool{false, true} {
-		b.Run(map[bool]string{false: "accepted", true: "refused"}[refused], func(b *testing.B) {
+	for _, name := range []string{"accepted", "refused"} {
+		refused := name == "refused"
+		b.Run(name, func(b *testing.B) {
 			rdb, keys := testenv.Redis(b)
 			ctx := context.Background()
 			require.NoError(b, dynconfig.Set(ctx, rdb, keys, dynconfig.IngestMaxRate.Name(), "1000000000"))
