@@ -839,6 +839,10 @@ func TestFuzzFoundBodies(t *testing.T) {
 		{"team delete path not UTF-8", http.MethodDelete, "/api/v2/teams/a\xc0b", "", "hostname"},
 		// Was a 200 that deleted the rule.
 		{"data after the delete body", http.MethodDelete, rulePath, `{"reason":"x"} y`, "malformed JSON body"},
+		// Were "idS.0: must be of type string" and "Match_String: …": the field as the client spelled it
+		// (encoding/json matches names case-insensitively) and an element in Go's path form.
+		{"DLQ ids in another case", http.MethodPost, "/api/v2/dlq/alerter/replay", `{"idS":[0]}`, "ids[0]: must be of type string"},
+		{"rule field in another case", http.MethodPost, "/api/v2/rules", withField(validRuleJSON, "Match_String", "1"), "match_string: must be of type string"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := e.send(tc.method, tc.path, "", []byte(tc.body), nil)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"regexp"
 	"strings"
 
@@ -65,7 +66,7 @@ func decodeStrictBody(c *gin.Context, v any) bool {
 		case m != nil:
 			abort(c, http.StatusBadRequest, errInvalidField, "unknown field "+quoteShort(m[1]))
 		case errors.As(err, &te) && te.Field != "":
-			abort(c, http.StatusBadRequest, errInvalidField, fmt.Sprintf("%s: must be of type %s", te.Field, te.Type))
+			abort(c, http.StatusBadRequest, errInvalidField, fmt.Sprintf("%s: must be of type %s", fieldPath(reflect.TypeOf(v), te.Field), te.Type))
 		case errors.As(err, &te), errors.Is(err, io.EOF): // an array, string, number… or nothing
 			abort(c, http.StatusBadRequest, errInvalidBody, "request body must be a JSON object")
 		default:
@@ -78,6 +79,78 @@ func decodeStrictBody(c *gin.Context, v any) bool {
 		return false
 	}
 	return true
+}
+
+// fieldPath names the field at path (encoding/json's UnmarshalTypeError.Field:
+// names and indexes joined by dots, each name as the client spelled it) as the
+// API documents it: a struct field by its JSON name, which encoding/json also
+// matches case-insensitively ("idS" is "ids"), an element by its index in
+// brackets — "ids[0]", the form the handlers' own checks use. A map key stays
+// as sent; what the type does not explain is kept as it is.
+func fieldPath(t reflect.Type, path string) string {
+	if t == nil {
+		return path
+	}
+	segs := strings.Split(path, ".")
+	out := ""
+	for i, seg := range segs {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Slice, reflect.Array:
+			out += "[" + seg + "]"
+			t = t.Elem()
+			continue
+		case reflect.Map:
+			t = t.Elem()
+		case reflect.Struct:
+			name, ft, ok := jsonField(t, seg)
+			if !ok {
+				return dotted(out, strings.Join(segs[i:], "."))
+			}
+			seg, t = name, ft
+		default:
+			return dotted(out, strings.Join(segs[i:], "."))
+		}
+		out = dotted(out, seg)
+	}
+	return out
+}
+
+// dotted is path with name after it.
+func dotted(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// jsonField finds the field of struct type t that encoding/json decodes key
+// into (its exact JSON name first, then one equal but for case) and returns
+// its JSON name and type.
+func jsonField(t reflect.Type, key string) (string, reflect.Type, bool) {
+	var fold reflect.StructField
+	var foldName string
+	for _, f := range reflect.VisibleFields(t) {
+		if f.Anonymous || !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+			continue
+		case name == "":
+			name = f.Name
+		}
+		if name == key {
+			return name, f.Type, true
+		}
+		if foldName == "" && strings.EqualFold(name, key) {
+			fold, foldName = f, name
+		}
+	}
+	return foldName, fold.Type, foldName != ""
 }
 
 // bufferBody reads the request body (at most maxBody) and puts it back, so
