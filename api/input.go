@@ -88,9 +88,6 @@ func decodeStrictBody(c *gin.Context, v any) bool {
 // brackets — "ids[0]", the form the handlers' own checks use. A map key stays
 // as sent; what the type does not explain is kept as it is.
 func fieldPath(t reflect.Type, path string) string {
-	if t == nil {
-		return path
-	}
 	segs := strings.Split(path, ".")
 	out := ""
 	for i, seg := range segs {
@@ -130,8 +127,8 @@ func dotted(path, name string) string {
 // into (its exact JSON name first, then one equal but for case) and returns
 // its JSON name and type.
 func jsonField(t reflect.Type, key string) (string, reflect.Type, bool) {
-	var fold reflect.StructField
 	var foldName string
+	var foldType reflect.Type
 	for _, f := range reflect.VisibleFields(t) {
 		if f.Anonymous || !f.IsExported() {
 			continue
@@ -147,10 +144,10 @@ func jsonField(t reflect.Type, key string) (string, reflect.Type, bool) {
 			return name, f.Type, true
 		}
 		if foldName == "" && strings.EqualFold(name, key) {
-			fold, foldName = f, name
+			foldName, foldType = name, f.Type
 		}
 	}
-	return foldName, fold.Type, foldName != ""
+	return foldName, foldType, foldName != ""
 }
 
 // bufferBody reads the request body (at most maxBody) and puts it back, so
